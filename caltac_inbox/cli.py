@@ -1,7 +1,637 @@
-"""Placeholder until the CLI lands."""
+"""caltac-inbox command line: thin click commands over pipeline and store.
+
+Global options come before the command: `caltac-inbox [--db URL] [--config FILE]
+[--debug] COMMAND ...`. Commands get what they need from `ctx.obj` (an `App`):
+`app.open_store()` for a migrated Store, `app.config()` for the loaded configuration.
+
+Listing commands share `@output_options` (`--json` JSON Lines, `--csv`, a readable
+table by default) and print with `emit(rows, output, columns)`.
+
+Errors: a `caltac_inbox.errors.UserError` becomes `caltac-inbox: error: <message>` on
+stderr and its exit code; anything unexpected becomes one line plus a hint to rerun
+with --debug (which shows the traceback). Keep this module import-light: sqlalchemy,
+the parser and the pipeline are imported inside the command functions.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable, Iterable, Sequence
+
 import click
 
+from caltac_inbox.errors import InputError, UserError
 
-@click.group()
-def main() -> None:
-    """caltac-inbox"""
+PROG = "caltac-inbox"
+KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
+PROGRAMS = ("CAASPP", "ELPAC")
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def print_error(message: str) -> None:
+    """One line on stderr in the house style."""
+    click.echo(f"{PROG}: error: {message}", err=True)
+
+
+def handle_cli_error(exc: BaseException, debug: bool = False) -> int:
+    """Report `exc` on stderr (never a traceback unless `debug`); return the exit code."""
+    if isinstance(exc, UserError):
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        print_error(str(exc))
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        print_error("interrupted")
+        return 130
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    detail = " ".join(str(exc).split()) or "(no message)"
+    print_error(f"unexpected {type(exc).__name__}: {detail} (rerun with --debug for the traceback and report it)")
+    return 1
+
+
+class CaltacGroup(click.Group):
+    """The root group: turns exceptions from any command into a message and exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            # Output piped into `head` and closed: not an error. Silence the flush at exit.
+            try:
+                sys.stdout = open("/dev/null", "w")  # noqa: SIM115
+            except OSError:
+                pass
+            ctx.exit(0)
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that does this
+            ctx.exit(handle_cli_error(exc, debug=bool(ctx.params.get("debug"))))
+
+
+# ----------------------------------------------------------------------------- app context
+
+
+@dataclass
+class App:
+    """Global options, resolved lazily so `--help` and `extract` never touch config or DB."""
+
+    db_option: str | None = None
+    config_option: str | None = None
+    debug: bool = False
+    _config: Any = field(default=None, repr=False)
+
+    def config(self) -> Any:
+        """The loaded configuration (caltac_inbox.config.Config)."""
+        if self._config is None:
+            from caltac_inbox.config import load_config
+
+            self._config = load_config(self.config_option)
+        return self._config
+
+    def db_url(self) -> str | None:
+        """--db > CALTAC_INBOX_DB > config [database] url > None (the default SQLite file)."""
+        if self.db_option:
+            return self.db_option
+        database = getattr(self.config(), "database", None)
+        return getattr(database, "url", None) or None
+
+    def open_store(self):
+        """A migrated caltac_inbox.pipeline.Store; close it (or use `with`) when done."""
+        from caltac_inbox.pipeline import open_store
+
+        return open_store(self.db_url())
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def output_options(f: Callable) -> Callable:
+    """Add --json / --csv to a listing command; the command receives `output`
+    ("json", "csv" or "table") and prints with `emit`."""
+
+    @click.option("--csv", "csv_output", is_flag=True, help="CSV with a header row.")
+    @click.option("--json", "json_output", is_flag=True, help="JSON Lines: one object per line.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, json_output: bool, csv_output: bool, **kwargs: Any) -> Any:
+        if json_output and csv_output:
+            raise click.UsageError("choose one of --json and --csv")
+        output = "json" if json_output else "csv" if csv_output else "table"
+        return f(*args, output=output, **kwargs)
+
+    return wrapper
+
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "") -> None:
+    """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns)."""
+    if output == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
+    headers = [name for name, _ in columns]
+    if output == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(cells)
+        return
+    if not cells:
+        if empty:
+            click.echo(empty)
+        return
+    limit = 60
+    cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    for line in [headers, ["-" * w for w in widths], *cells]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return " ".join(str(value).split())
+
+
+def short_when(value: str | None) -> str:
+    """'2020-08-14T17:00:00-07:00' -> '2020-08-14 17:00'; dates unchanged."""
+    if not value:
+        return ""
+    return value[:16].replace("T", " ") if len(value) > 10 else value
+
+
+def entry_when(e: dict[str, Any]) -> str:
+    kind = e.get("kind")
+    if kind == "downtime":
+        return short_when(e.get("start") or e.get("end"))
+    if kind == "task":
+        return e.get("month") or "ongoing"
+    return short_when(e.get("due") or e.get("at") or e.get("reminder_date"))
+
+
+def entry_summary(e: dict[str, Any]) -> str:
+    kind = e.get("kind")
+    if kind == "downtime":
+        systems = ", ".join(e.get("systems") or []) or "systems"
+        return f"{systems} unavailable"
+    if kind == "designation":
+        text = "designate the LEA coordinator"
+        if e.get("defaulted"):
+            text += f" (defaulted to {e.get('default_designee') or 'superintendent'})"
+        return text
+    if kind == "credential":
+        vendors = ", ".join(e.get("vendors") or [])
+        return f"{e.get('action') or 'generate'} SIS vendor credentials {e.get('school_year') or ''}".strip() + (
+            f" ({vendors})" if vendors else "")
+    if kind == "retention":
+        return f"{e.get('data')} removed" + (f" from {e['system']}" if e.get("system") else "")
+    if kind == "deadline":
+        return str(e.get("action") or "")
+    if kind == "task":
+        return str(e.get("text") or "")
+    return ""
+
+
+def _flags(e: dict[str, Any]) -> str:
+    return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review"))) if on)
+
+
+ENTRY_COLUMNS: list[Column] = [
+    ("id", lambda e: e.get("id")),
+    ("when", entry_when),
+    ("until", lambda e: short_when(e.get("end")) if e.get("kind") == "downtime" else ""),
+    ("kind", lambda e: e.get("kind")),
+    ("program", lambda e: e.get("program")),
+    ("status", lambda e: e.get("status")),
+    ("what", entry_summary),
+    ("flags", _flags),
+]
+
+FACT_COLUMNS: list[Column] = [
+    ("source", lambda f: f.get("source")),
+    ("kind", lambda f: f.get("kind")),
+    ("when", entry_when),
+    ("until", lambda f: short_when(f.get("end")) if f.get("kind") == "downtime" else ""),
+    ("program", lambda f: f.get("program")),
+    ("what", entry_summary),
+]
+
+MESSAGE_COLUMNS: list[Column] = [
+    ("id", lambda m: m.get("id")),
+    ("status", lambda m: m.get("parse_status")),
+    ("sent", lambda m: short_when(m.get("sent"))),
+    ("sender", lambda m: m.get("sender")),
+    ("subject", lambda m: m.get("subject")),
+    ("facts", lambda m: m.get("facts")),
+    ("error", lambda m: m.get("parse_error")),
+]
+
+
+# ----------------------------------------------------------------------------- root
+
+
+@click.group(cls=CaltacGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", metavar="URL", envvar="CALTAC_INBOX_DB",
+              help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/dbname. "
+                   "Env: CALTAC_INBOX_DB; else [database] url in the config file; else a SQLite "
+                   "file in the user data directory.")
+@click.option("--config", "config_path", metavar="FILE",
+              help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: "
+                   "config.toml in the user config directory.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="caltac-inbox", prog_name=PROG)
+@click.pass_context
+def main(ctx: click.Context, db: str | None, config_path: str | None, debug: bool) -> None:
+    """Keep the dates that CalTAC, ETS and CDE notices announce: downtimes,
+    coordinator designations, credential reminders, data-retention cutoffs.
+
+    Reads notices (files, mbox, Maildir, IMAP), keeps the raw messages, extracts
+    dated facts with the sentence they came from, and answers "what is coming".
+
+    \b
+    Example:
+      caltac-inbox ingest samples/
+      caltac-inbox upcoming --as-of 2020-08-01
+      caltac-inbox --db postgresql+psycopg://me@dbhost/caltac timeline --json
+    """
+    ctx.obj = App(db_option=db, config_option=config_path, debug=debug)
+
+
+# ----------------------------------------------------------------------------- extract / ingest
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@output_options
+@click.pass_context
+def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
+    """Print the facts in notices without storing anything.
+
+    PATH is an .eml file, a directory of them (recursive), an mbox file, a
+    Maildir, or - for one message on standard input. With --json: one FACTS.md
+    object per message, in input order. A message that cannot be read is named
+    on stderr and the exit code is 1 once all input is processed.
+
+    \b
+    Example:
+      caltac-inbox extract samples/ --json
+      caltac-inbox extract notice.eml
+    """
+    from caltac_inbox.pipeline import extract as run_extract
+    from caltac_inbox.sources.files import iter_paths
+
+    failed = 0
+    rows: list[dict[str, Any]] = []
+    for extraction in run_extract(iter_paths(list(paths))):
+        if extraction.error:
+            failed += 1
+            print_error(extraction.error)
+        if output == "json":
+            click.echo(json.dumps(extraction.to_json(), ensure_ascii=False))
+        else:
+            rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
+    if output != "json":
+        emit(rows, output, FACT_COLUMNS, empty="No facts found.")
+    if failed:
+        ctx.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--mailbox", metavar="NAME", help="Tag the stored messages and facts with this mailbox name.")
+@click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
+@pass_app
+@click.pass_context
+def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool) -> None:
+    """Archive notices and store their facts in the database.
+
+    Same inputs as extract. Every message is archived once (by the sha256 of its
+    bytes): ingesting the same files again stores nothing new and says so.
+    Messages that fail to parse are kept with their error (see `messages
+    --failed`, retry with `reparse`); the exit code is then 1.
+
+    \b
+    Example:
+      caltac-inbox ingest samples/
+      caltac-inbox --db sqlite:///out/demo.db ingest ~/mail/caltac.mbox
+    """
+    from dataclasses import replace
+
+    from caltac_inbox.sources.files import iter_paths
+
+    items = iter_paths(list(paths))
+    if mailbox:
+        items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
+    with app.open_store() as store:
+        report = store.ingest(items)
+    for _source, message in report.errors:
+        print_error(message)
+    if json_output:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        click.echo(report.summary())
+    if report.errors:
+        ctx.exit(1)
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def _kind_option(f: Callable) -> Callable:
+    return click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS, case_sensitive=False),
+                        help="Only this kind (repeatable).")(f)
+
+
+def _program_option(f: Callable) -> Callable:
+    return click.option("--program", "programs", multiple=True,
+                        type=click.Choice(PROGRAMS, case_sensitive=False),
+                        help="Only entries for this program (repeatable); entries naming no program always show.")(f)
+
+
+def _mailbox_option(f: Callable) -> Callable:
+    return click.option("--mailbox", metavar="NAME", help="Only entries from notices of this mailbox.")(f)
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+@main.command()
+@click.option("--as-of", "as_of", type=DATE, metavar="DATE", help="Count from this day (YYYY-MM-DD); default today.")
+@click.option("--days", type=click.IntRange(min=0), default=60, show_default=True, help="How many days ahead.")
+@_kind_option
+@_program_option
+@_mailbox_option
+@output_options
+@pass_app
+def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
+             mailbox: str | None, output: str) -> None:
+    """What is coming: entries starting or due in the next N days.
+
+    Windows that began earlier and are still open are included; cancelled
+    entries are not. Dates are days in America/Los_Angeles.
+
+    \b
+    Example:
+      caltac-inbox upcoming --as-of 2020-08-01 --days 30
+      caltac-inbox upcoming --kind downtime --program ELPAC --json
+    """
+    with app.open_store() as store:
+        rows = store.upcoming(_day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox)
+    emit(rows, output, ENTRY_COLUMNS, empty="Nothing coming up in that period.")
+
+
+@main.command()
+@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@_kind_option
+@_program_option
+@click.option("--include-cancelled", is_flag=True, help="Also list cancelled entries.")
+@_mailbox_option
+@output_options
+@pass_app
+def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple[str, ...],
+             programs: tuple[str, ...], include_cancelled: bool, mailbox: str | None, output: str) -> None:
+    """Every timeline entry in date order, optionally within a date range.
+
+    \b
+    Example:
+      caltac-inbox timeline --from 2020-07-01 --to 2020-12-31
+      caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
+    """
+    with app.open_store() as store:
+        rows = store.timeline(_day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs],
+                              include_cancelled, mailbox)
+    emit(rows, output, ENTRY_COLUMNS, empty="No entries.")
+
+
+@main.command()
+@click.argument("entry", metavar="ID")
+@click.option("--json", "json_output", is_flag=True, help="Print the entry as one JSON object.")
+@pass_app
+def show(app: App, entry: str, json_output: bool) -> None:
+    """Show one timeline entry: its fields, evidence, sources and history.
+
+    ID is the number in the `id` column or the entry's uid (a unique prefix of
+    the uid is enough).
+
+    \b
+    Example:
+      caltac-inbox show 3
+      caltac-inbox show 3 --json
+    """
+    with app.open_store() as store:
+        item = store.show(entry)
+    if item is None:
+        raise InputError(f"no timeline entry with id or uid {entry!r}; list entries with `caltac-inbox timeline`")
+    if json_output:
+        click.echo(json.dumps(item, ensure_ascii=False, default=str))
+        return
+    skip = {"sources", "source_details", "history", "evidence", "id"}
+    click.echo(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
+    for key, value in item.items():
+        if key not in skip and value not in (None, [], ""):
+            click.echo(f"  {key}: {_cell(value)}")
+    if item.get("evidence"):
+        click.echo(f"  evidence: {item['evidence']}")
+    details = item.get("source_details") or []
+    click.echo("Sources:")
+    for src in details or item.get("sources", []):
+        line = f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}"
+        click.echo(line.rstrip())
+        if src.get("forwarded_by"):
+            click.echo(f"    forwarded by {src['forwarded_by']}")
+        if src.get("unverified"):
+            click.echo("    UNVERIFIED: the sender could not be authenticated")
+        if src.get("evidence"):
+            click.echo(f"    \"{src['evidence']}\"")
+    history = item.get("history") or []
+    if history:
+        click.echo("History:")
+        for h in history:
+            change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
+            click.echo(f"  - {short_when(h.get('at'))}  {change}")
+
+
+@main.command()
+@click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
+@_mailbox_option
+@output_options
+@pass_app
+def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
+    """List archived messages with their parse status and error.
+
+    \b
+    Example:
+      caltac-inbox messages --failed
+      caltac-inbox messages --json
+    """
+    with app.open_store() as store:
+        rows = store.messages(failed=failed, mailbox=mailbox)
+    emit(rows, output, MESSAGE_COLUMNS, empty="No failed messages." if failed else "No messages archived yet.")
+
+
+@main.command()
+@click.option("--failed/--all", "failed_only", default=True, show_default=True,
+              help="Retry only messages that failed to parse, or re-read every archived message.")
+@pass_app
+@click.pass_context
+def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
+    """Parse and classify archived messages again (after an upgrade or a fix).
+
+    Works on the stored raw bytes, so nothing is fetched. Running it twice
+    changes nothing the second time. Exit code 1 if a message still fails.
+
+    \b
+    Example:
+      caltac-inbox reparse --failed
+      caltac-inbox reparse --all
+    """
+    with app.open_store() as store:
+        report = store.reparse(failed_only=failed_only)
+    for _source, message in report.errors:
+        print_error(message)
+    click.echo(report.summary())
+    if report.errors:
+        ctx.exit(1)
+
+
+# ----------------------------------------------------------------------------- export-ics (TIMELINE helper)
+
+
+def _alarm_option(name: str, default: str, what: str) -> Callable:
+    return click.option(name, default=default, show_default=True, metavar="DURATION",
+                        help=f"Reminder before each {what}: e.g. 1d, 12h, 30m, 2w; 'none' for no reminder.")
+
+
+@main.command("export-ics")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              metavar="FILE", help="Write the calendar here (default: standard output).")
+@_kind_option
+@_program_option
+@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@_alarm_option("--alarm-downtime", "1d", "downtime")
+@_alarm_option("--alarm-deadline", "3d", "deadline, designation, credential and retention date")
+@click.option("--tasks", is_flag=True, help="Include checklist tasks (all-day on the first of their month).")
+@_mailbox_option
+@pass_app
+def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tuple[str, ...],
+               from_: datetime | None, to: datetime | None, alarm_downtime: str, alarm_deadline: str,
+               tasks: bool, mailbox: str | None) -> None:
+    """Write the timeline as an iCalendar (.ics) file to subscribe to.
+
+    Events keep their UID across exports and updates (SEQUENCE increases when an
+    entry changes, cancellations are STATUS:CANCELLED), so a calendar that
+    subscribes to the published file updates events in place. Exporting the same
+    database twice gives the same bytes. Downtimes are timed events in
+    America/Los_Angeles; date-only deadlines are all-day events.
+
+    \b
+    Example:
+      caltac-inbox export-ics -o caltac.ics
+      caltac-inbox export-ics --kind downtime --program CAASPP --alarm-downtime 2d > downtimes.ics
+    """
+    from caltac_inbox.errors import ConfigError
+    from caltac_inbox.export.ics import IcsOptions, export_store, parse_alarm
+
+    try:
+        options = IcsOptions(alarm_downtime=parse_alarm(alarm_downtime), alarm_deadline=parse_alarm(alarm_deadline),
+                             tasks=tasks or "task" in [k.lower() for k in kinds])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    with app.open_store() as store:
+        data = export_store(store, kinds=[k.lower() for k in kinds], programs=[p.upper() for p in programs],
+                            from_=_day(from_), to=_day(to), options=options, mailbox=mailbox)
+    if output_path == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    import os
+    import tempfile
+
+    target = os.path.abspath(output_path)
+    try:
+        # Write next to the target and rename: a calendar fetching the file never sees half of it.
+        fd, tmp = tempfile.mkstemp(prefix=".caltac-ics-", dir=os.path.dirname(target))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"cannot write {output_path}: {exc.strerror}; choose another path with -o") from None
+
+
+# ----------------------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance.
+
+    \b
+    Example:
+      caltac-inbox --db postgresql+psycopg://me@dbhost/caltac db upgrade
+    """
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Create or migrate the database schema to the latest version.
+
+    Runs automatically on first use; run it explicitly after an upgrade or to
+    check that the database is reachable.
+
+    \b
+    Example:
+      caltac-inbox db upgrade
+      caltac-inbox --db sqlite:///out/demo.db db upgrade
+    """
+    from caltac_inbox.store import db as dbmod
+
+    url = dbmod.resolve_url(app.db_url())
+    engine = dbmod.connect(url)
+    try:
+        with engine.connect() as conn:
+            revision = dbmod.current_revision(conn)
+    finally:
+        engine.dispose()
+    click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
+
+
+# ----------------------------------------------------------------------------- poll / doctor (IMAP helper)
+
+from caltac_inbox.poll import doctor_command, poll_command  # noqa: E402 - light module (click only)
+
+main.add_command(poll_command)
+main.add_command(doctor_command)
+
+from caltac_inbox.checklist_cli import checklist as checklist_group  # noqa: E402 - light module (click only)
+
+main.add_command(checklist_group)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,64 @@
+# caltac-inbox developer entry points. From a fresh clone:
+#   make demo   install into .venv, ingest samples/ into out/demo.db, show what is coming
+#   make test   install test dependencies (and Dovecot when root), run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLI := $(BIN)/caltac-inbox
+DEMO_DB := out/demo.db
+DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
+# A day the samples cover: the 2020 transition downtime (August 14-20) is ahead of it.
+DEMO_AS_OF ?= 2020-08-01
+
+.PHONY: demo test eval bench venv install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(BIN)/python
+
+install: venv
+	$(BIN)/python -m pip install -q -e .
+
+demo: install
+	@mkdir -p out
+	@echo "== ingest samples/ into $(DEMO_DB)"
+	$(CLI) --db $(DEMO_URL) ingest samples/
+	@echo "== upcoming as of $(DEMO_AS_OF)"
+	$(CLI) --db $(DEMO_URL) upcoming --as-of $(DEMO_AS_OF)
+	@if $(CLI) export-ics --help >/dev/null 2>&1; then \
+		$(CLI) --db $(DEMO_URL) export-ics -o out/demo.ics && echo "== wrote out/demo.ics"; \
+	else \
+		echo "note: this version has no export-ics command; skipping out/demo.ics"; \
+	fi
+
+test: venv
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && apt-get install -y dovecot-imapd; \
+		else \
+			echo "note: dovecot is not installed and we are not root: the IMAP server tests will skip"; \
+		fi; \
+	fi
+	$(BIN)/python -m pytest -q
+
+# Extraction quality against the labelled corpus (filled in by the classification work).
+SHARED ?= ../shared
+eval: install
+	@mkdir -p out
+	@echo "== dev corpus ($(SHARED)/corpus)"
+	@$(CLI) extract $(SHARED)/corpus --json > out/corpus.jsonl || true
+	@$(PYTHON) $(SHARED)/tools/score.py $(SHARED)/corpus/labels.jsonl out/corpus.jsonl
+	@echo "== samples/"
+	@$(CLI) extract samples --json > out/samples.jsonl || true
+	@$(PYTHON) $(SHARED)/tools/score.py samples/expected.jsonl out/samples.jsonl
+
+# Start-up, no-op poll, backfill and query timings against the targets (bench/run.py;
+# a few minutes; BENCH_ARGS=--quick for fewer runs, BENCH_ARGS=--json for JSON).
+BENCH_ARGS ?=
+bench: install
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf out .pytest_cache

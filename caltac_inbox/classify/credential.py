@@ -1,0 +1,68 @@
+"""Reminders to generate or regenerate SIS-vendor credentials (user name and secret key).
+
+One fact per notice. `school_year` is the reporting year the credentials prepare for:
+a school year written beside "reporting" or the score reports, else the school year the
+notice was sent in.
+"""
+from __future__ import annotations
+
+import re
+
+from caltac_inbox.classify import dates
+from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.model import Fact
+
+_ACT_RE = re.compile(
+    r"\b(re)?generat\w*\b[^.]{0,80}\bcredentials?\b|\bcredentials?\b[^.]{0,80}\b(re)?generat\w*", re.I)
+_SIS_RE = re.compile(r"\b(?:SIS|student\s+information\s+system|vendors?|secret\s+key|user\s+name)\b", re.I)
+_VENDORS_RE = re.compile(
+    r"\bdesignated\s+(?P<names>.+?)\s+as\s+(?:your|the|its)\s+(?:student\s+information\s+system|SIS)", re.I)
+_REPORTING_YEAR_RE = re.compile(
+    r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?)",
+    re.I)
+
+
+def is_credential(s: Sentence) -> bool:
+    return bool(_ACT_RE.search(plain(s.text)))
+
+
+def classify_credentials(ctx: Context) -> list[Fact]:
+    doc = ctx.doc
+    if not _SIS_RE.search(doc.text):
+        return []
+    hits = [s for s in doc.sentences if is_credential(s)]
+    if not hits:
+        return []
+    first = hits[0]
+    m = _ACT_RE.search(plain(first.text))
+    action = "regenerate" if m and (m.group(1) or m.group(2)) else "generate"
+    school_year = None
+    for s in doc.sentences:
+        ym = _REPORTING_YEAR_RE.search(s.text)
+        if ym and (s in hits or _SIS_RE.search(s.text) or "credential" in s.text.lower()):
+            school_year = dates.normalize_school_year(ym.group(1))
+            break
+    if school_year is None and ctx.sent is not None:
+        school_year = dates.school_year_of(ctx.sent)
+    vendors: tuple[str, ...] = ()
+    vm = _VENDORS_RE.search(plain(doc.text))
+    if vm:
+        names = re.split(r",\s*(?:and\s+)?|\s+and\s+", vm.group("names"))
+        vendors = tuple(n.strip() for n in names if n.strip() and len(n.split()) <= 6)
+    due = None
+    for s in hits:
+        for mention in ctx.mentions(s):
+            if not mention.is_range and cue_before(doc.text, mention.begin) in {"by", "no", "not", "before", "due"}:
+                due = mention.point.when
+                break
+    parts = hits[:1]
+    return [Fact(
+        kind="credential",
+        evidence=evidence(doc, parts),
+        program=ctx.program,
+        school_year=school_year,
+        vendors=vendors,
+        action=action,
+        due=due,
+    )]

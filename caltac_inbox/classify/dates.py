@@ -1,0 +1,548 @@
+"""Finding and resolving the dates, times, ranges and school years written in a notice.
+
+A conservative finder: only month names (with their abbreviations), weekday names,
+numeric month/day dates and ordinal day-first forms ("the 3rd of May") count as dates;
+a bare number never does. dateparser is not used at all: its `search_dates` reads
+"may", "We" and "2019–20" as dates, and every form met in notices is covered here.
+
+Public functions:
+
+- `find_mentions(text, sent) -> list[Mention]`: every date point and date range in a
+  sentence, resolved to `datetime.date` (no time of day given) or an aware `datetime`.
+- `resolve_year(month, day, sent, weekday=None, past=False) -> date | None`: the year
+  rule for a date written without one (below).
+- `school_years(text) -> list[str]`, `normalize_school_year(text) -> str | None`,
+  `school_year_of(day) -> str`: school years as "2019-20".
+- `keep_years(text) -> int | None`: "three years of historical data",
+  "two years of historical data plus one year of current data" -> 3.
+- `relative_anchor(text) -> Anchor | None`: "prior to the downtime on August 14",
+  "before the system downtime", "during the downtime", "before TOMS closes".
+- `parse_time(text)`: "5 p.m.", "11:59 p.m.", "noon" -> `datetime.time`.
+
+Year rule for a date written without a year: the nearest such date on or after the
+notice's sent date, except that a date a little before the sent date keeps that
+earlier date (14 days, or 92 days when the sentence speaks in the past tense: "the
+downtime began Friday" in a Monday notice, "the deadline was July 1" in a September
+notice). When a weekday is written it must agree with the chosen date; the earlier and
+the later candidate are both tried, and when neither agrees the date is dropped. A date
+written with a year whose weekday disagrees ("Friday, December 6, 2025", a Saturday) is
+dropped too: no fact is better than a wrong one.
+
+In a range the start borrows what it leaves out from the end: its year ("Friday,
+August 14 at 5 p.m. through Thursday, August 20, 2020"), its month ("August 11–13"),
+and its a.m./p.m. ("from 8 through 11 a.m."). Times are America/Los_Angeles unless the
+sentence names ET, CT or MT.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+_ZONES = {
+    "P": "America/Los_Angeles",
+    "E": "America/New_York",
+    "C": "America/Chicago",
+    "M": "America/Denver",
+}
+
+MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
+    "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
+    "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "october": 10,
+    "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "wed": 2,
+    "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4,
+    "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+}
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+}
+
+GRACE_DAYS = 14
+GRACE_DAYS_PAST = 92
+
+# Month and weekday names must start with a capital letter: "may" the verb is no date.
+_MONTH_RE = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept\.?|Sep\.?|Oct\.?|Nov\.?|Dec\.?)"
+)
+_WEEKDAY_RE = (
+    r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+    r"|Mon\.?|Tues\.?|Tue\.?|Wed\.?|Thurs\.?|Thur\.?|Thu\.?|Fri\.?|Sat\.?|Sun\.?)"
+)
+_ORD = r"(?:st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d{2}(?!\s*[–—-]\s*\d)"  # "2019–20" is a school year, not a year
+_DAY_LIST = rf"\d{{1,2}}{_ORD}(?:\s*,\s*\d{{1,2}}{_ORD}(?!\d|:\d))*,?\s+(?:and|&)\s+\d{{1,2}}{_ORD}"
+DATE_RE = re.compile(
+    rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?"
+    rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?"
+    rf"(?P<days>{_DAY_LIST}|\d{{1,2}}{_ORD})(?!\d|:\d)(?!\s*(?:a\.?m\b|p\.?m\b|[ap]m\b))"
+    rf"(?:,?\s+(?P<year>{_YEAR}))?\b"
+)
+# "the 3rd of May", "3rd May 2024": day first only with an ordinal suffix or "of"
+DAY_FIRST_RE = re.compile(
+    rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?(?:\bthe\s+)?\b(?P<day>\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)"
+    rf"(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
+)
+NUMERIC_DATE_RE = re.compile(
+    r"(?<![\d/.])(?:\b(?P<wd>" + _WEEKDAY_RE + r"),?\s+)?"
+    r"(?P<mon>1[0-2]|0?[1-9])/(?P<day>3[01]|[12]\d|0?[1-9])(?:/(?P<year>(?:20)?\d{2}))?(?![\d/])"
+)
+_AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
+TIME_RE = re.compile(
+    rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
+    r"(?:\s*\(?(?P<zone>P[SD]?T|E[SD]?T|C[SD]?T|M[SD]?T|Pacific|Eastern|Central|Mountain)\b(?:\s+[Tt]ime)?\)?)?",
+    re.I,
+)
+# "from 8 through 11 a.m.", "9–11 a.m.": the start borrows a.m./p.m. from the end
+BARE_HOUR_RE = re.compile(r"\b(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*$")
+_CONNECTOR = (
+    r"\s*\)?\s*,?\s*(?:(?:and\s+)?(?:(?:will\s+)?(?:run|runs|ran|running|last|lasts|lasted|lasting|continue|continues"
+    r"|continued|continuing|end|ends|ended|ending)\s+)?"
+    r"(?:through|thru|until|till|to)(?:\s+the\s+end\s+of)?|[–—-]{1,2}"
+    r"|and\s+(?:will\s+)?(?:resume|return|reopen|be\s+(?:back(?:\s+online)?|available|restored)|come\s+back(?:\s+online)?)"
+    r"(?:\s+(?:at|on|by))?"
+    r"|(?:and\s+)?(?:will\s+)?(?:end|ends|ending|conclude|concludes|concluding)(?:\s+(?:on|at))?)\s*"
+)
+CONNECTOR_RE = re.compile(rf"^{_CONNECTOR}$", re.I)
+# the end of a range may put its time first: "5 p.m. on Friday, March 29, through 8 a.m. on Monday"
+CONNECTOR_TIME_RE = re.compile(rf"^{_CONNECTOR}$|^{_CONNECTOR}(?P<clock>@)\s*,?\s*(?:on\s+)?$", re.I)
+BARE_DAY_END_RE = re.compile(rf"^\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\.?m)(?:,?\s+(?P<year>{_YEAR}))?\b")
+PAST_RE = re.compile(
+    r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One resolved date (and time) written in the text, with its character span."""
+
+    begin: int
+    end: int
+    day: date
+    clock: time | None = None
+    zone: str = "America/Los_Angeles"
+    year_written: bool = False
+
+    @property
+    def when(self) -> date | datetime:
+        if self.clock is None:
+            return self.day
+        return datetime.combine(self.day, self.clock, tzinfo=ZoneInfo(self.zone))
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A point or a range; `start` is None only for an open end ("through September 13")."""
+
+    begin: int
+    end: int
+    start: Point | None
+    stop: Point | None
+
+    @property
+    def is_range(self) -> bool:
+        return self.start is not None and self.stop is not None and self.start is not self.stop
+
+    @property
+    def point(self) -> Point:
+        return self.start or self.stop  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A date as written, before the year is settled."""
+
+    begin: int
+    end: int
+    month: int
+    day: int
+    year: int | None
+    weekday: int | None
+
+
+@dataclass(frozen=True)
+class _Clock:
+    begin: int
+    end: int
+    value: time | None
+    zone: str | None
+    midnight: bool = False  # "midnight" ends a day (23:59) unless it starts a range
+
+
+def _month(name: str) -> int:
+    return MONTHS[name.rstrip(".").lower()]
+
+
+def _weekday(name: str | None) -> int | None:
+    return None if not name else WEEKDAYS[name.rstrip(".").lower()]
+
+
+def _zone_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    return _ZONES.get(code[0].upper())
+
+
+def parse_time(text: str) -> time | None:
+    """'5 p.m.' -> 17:00, '11:59 p.m.' -> 23:59, 'noon' -> 12:00; None if not a time."""
+    m = TIME_RE.search(text)
+    return _clock_of(m) if m else None
+
+
+def _clock_of(m: re.Match[str]) -> time | None:
+    if m.group("noon"):
+        return time(12, 0) if m.group("noon").lower() == "noon" else time(23, 59)
+    hour, minute = int(m.group("h")), int(m.group("m") or 0)
+    if hour > 12:
+        return None
+    pm = m.group("ap").lower() == "p"
+    if hour == 12:
+        hour = 12 if pm else 0
+    elif pm:
+        hour += 12
+    return time(hour, minute)
+
+
+def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: int | None = None,
+                 past: bool = False) -> date | None:
+    """The year for a date written without one (see the module docstring)."""
+    if sent is None:
+        return None
+    base = sent.date() if isinstance(sent, datetime) else sent
+    grace = timedelta(days=GRACE_DAYS_PAST if past else GRACE_DAYS)
+    candidates: list[date] = []
+    for year in (base.year - 1, base.year, base.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:
+            continue
+    earlier = [c for c in candidates if base - grace <= c < base]
+    later = [c for c in candidates if c >= base]
+    ordered = earlier[-1:] + later[:1]
+    if weekday is None:
+        return ordered[0] if ordered else None
+    for c in ordered:
+        if c.weekday() == weekday:
+            return c
+    return None
+
+
+def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | None = None) -> date | None:
+    """The calendar date of a written date; None when impossible or the weekday disagrees."""
+    y = raw.year or year
+    if y is None:
+        return resolve_year(raw.month, raw.day, sent, raw.weekday, past)
+    try:
+        d = date(y, raw.month, raw.day)
+    except ValueError:
+        return None
+    if raw.weekday is not None and d.weekday() != raw.weekday:
+        return None
+    return d
+
+
+def _raw_dates(text: str) -> list[list[_Raw]]:
+    """Written dates; a list like "May 3, 4, and 5, 2017" gives one group of three."""
+    groups: list[list[_Raw]] = []
+    taken: list[tuple[int, int]] = []
+    for m in DATE_RE.finditer(text):
+        month = _month(m.group("mon"))
+        year = int(m.group("year")) if m.group("year") else None
+        days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
+        if any(not 1 <= d <= 31 for d in days):
+            continue
+        wd = _weekday(m.group("wd"))
+        if len(days) == 1:
+            groups.append([_Raw(m.start(), m.end(), month, days[0], year, wd)])
+        else:
+            groups.append([_Raw(m.start(), m.end(), month, d, year, wd if i == 0 else None)
+                           for i, d in enumerate(days)])
+        taken.append((m.start(), m.end()))
+    for m in DAY_FIRST_RE.finditer(text):
+        if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
+            continue
+        groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
+                            int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
+        taken.append((m.start(), m.end()))
+    for m in NUMERIC_DATE_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        year = m.group("year")
+        y = None if not year else (int(year) + 2000 if len(year) == 2 else int(year))
+        groups.append([_Raw(m.start(), m.end(), int(m.group("mon")), int(m.group("day")), y,
+                            _weekday(m.group("wd")))])
+    groups.sort(key=lambda g: g[0].begin)
+    return groups
+
+
+def _clocks(text: str) -> list[_Clock]:
+    out: list[_Clock] = []
+    for m in TIME_RE.finditer(text):
+        value = _clock_of(m)
+        if value is not None:
+            midnight = (m.group("noon") or "").lower() == "midnight"
+            out.append(_Clock(m.start(), m.end(), value, _zone_name(m.group("zone")), midnight))
+    return out
+
+
+def _clock_after(text: str, pos: int, clocks: list[_Clock]) -> _Clock | None:
+    """A time right after a date: "August 14 at 5 p.m.", "August 26, at 5 p.m."."""
+    for c in clocks:
+        if c.begin >= pos and re.fullmatch(r"\s*[,|(]?\s*(?:at|by|from|between|beginning\s+at|starting\s+at)?\s*",
+                                           text[pos:c.begin]):
+            return c
+    return None
+
+
+def _clock_span_before(text: str, pos: int, clocks: list[_Clock]) -> tuple[_Clock, _Clock | None] | None:
+    """A time (or time range) right before a date: "11:59 p.m. on Tuesday", "from 8 a.m.
+    through 11 a.m. PT on May 3"."""
+    for i, c in enumerate(clocks):
+        if c.end <= pos and re.fullmatch(r"\s*,?\s*(?:on|,)?\s*", text[c.end:pos]):
+            if i > 0 and CONNECTOR_RE.match(text[clocks[i - 1].end:c.begin]):
+                return clocks[i - 1], c
+            before = text[:c.begin]
+            m = re.search(r"(\d{1,2})(?::(\d{2}))?(\s*(?:through|to|until|[–—-])\s*)$", before)
+            if m and c.value is not None:
+                hour, minute = int(m.group(1)), int(m.group(2) or 0)
+                if 1 <= hour <= 12:
+                    pm = c.value.hour >= 12
+                    h24 = (hour % 12) + (12 if pm else 0)
+                    if h24 > c.value.hour:  # "11 through 1 p.m." -> 11 a.m.
+                        h24 -= 12
+                    start = _Clock(m.start(1), m.end(2) if m.group(2) else m.end(1), time(h24, minute), c.zone)
+                    return start, c
+            return c, None
+    return None
+
+
+def find_mentions(text: str, sent: date | datetime | None) -> list[Mention]:
+    """Every date point and range in `text` (one sentence), resolved; bad dates left out."""
+    groups = _raw_dates(text)
+    clocks = _clocks(text)
+    past = bool(PAST_RE.search(text))
+    zone_default = None
+    for c in clocks:
+        if c.zone:
+            zone_default = c.zone
+            break
+    out: list[Mention] = []
+    i = 0
+    while i < len(groups):
+        group = groups[i]
+        nxt = groups[i + 1] if i + 1 < len(groups) else None
+        first = group[0]
+        last = group[-1]
+        # a point with its time
+        after = _clock_after(text, last.end, clocks)
+        before = _clock_span_before(text, first.begin, clocks)
+        start_end = after.end if after else last.end
+        # range to another written date
+        if len(group) == 1 and nxt is not None and len(nxt) == 1:
+            conn_from = start_end
+            gap = text[conn_from:nxt[0].begin]
+            gap_clock = next((c for c in clocks if conn_from <= c.begin and c.end <= nxt[0].begin), None)
+            if gap_clock is not None:
+                masked = text[conn_from:gap_clock.begin] + "@" + text[gap_clock.end:nxt[0].begin]
+            between = re.search(r"\bbetween\s+(?:\S+\s+){0,3}$", text[max(0, first.begin - 30):first.begin]) or (
+                before is not None and re.search(r"\bbetween\s*$", text[max(0, before[0].begin - 12):before[0].begin]))
+            and_gap = between and re.fullmatch(r"\s*,?\s*and\s*(?:@\s*,?\s*(?:on\s+)?)?",
+                                               masked if gap_clock is not None else gap)
+            if (CONNECTOR_RE.match(gap) or (gap_clock is not None and CONNECTOR_TIME_RE.match(masked))
+                    or and_gap):
+                end_raw = nxt[0]
+                end_after = _clock_after(text, end_raw.end, clocks) if gap_clock is None else gap_clock
+                mention = _range(text, first, before, after, end_raw, end_after, sent, past, zone_default)
+                if mention is not None:
+                    out.append(mention)
+                i += 2
+                continue
+        # range to a bare day: "August 11–13", "November 15 through 17, 2022"
+        if len(group) == 1:
+            conn = re.match(r"\s*,?\s*(?:through|thru|to|until|[–—-])\s*", text[start_end:])
+            if conn:
+                bare = BARE_DAY_END_RE.match(text[start_end + conn.end():])
+                if bare:
+                    b0 = start_end + conn.end()
+                    end_raw = _Raw(b0, b0 + bare.end(), first.month, int(bare.group("day")),
+                                   int(bare.group("year")) if bare.group("year") else None, None)
+                    end_after = _clock_after(text, end_raw.end, clocks)
+                    mention = _range(text, first, before, after, end_raw, end_after, sent, past, zone_default)
+                    if mention is not None:
+                        out.append(mention)
+                    i += 1
+                    continue
+        # a time range after the date: "Saturday, May 4, from 6 a.m. to noon"
+        if after is not None and before is None:
+            k = clocks.index(after)
+            if k + 1 < len(clocks) and re.fullmatch(r"\s*(?:,?\s*(?:through|thru|until|till|to|and)|[–—-])\s*",
+                                                    text[after.end:clocks[k + 1].begin], re.I):
+                before = (after, clocks[k + 1])
+                after = None
+        # points (a list of days shares its year and its time span)
+        shared_year = last.year
+        for raw in group:
+            d = _settle(raw, sent, past, shared_year)
+            if d is None:
+                continue
+            if before and before[1] is not None:
+                s_clock, e_clock = before
+                zone = e_clock.zone or s_clock.zone or zone_default or PACIFIC.key
+                sp = Point(raw.begin, raw.end, d, s_clock.value, zone, raw.year is not None or shared_year is not None)
+                ep = Point(raw.begin, raw.end, d, e_clock.value, zone, sp.year_written)
+                out.append(Mention(min(s_clock.begin, raw.begin), max(raw.end, e_clock.end), sp, ep))
+            else:
+                c = after or (before[0] if before else None)
+                zone = (c.zone if c else None) or zone_default or PACIFIC.key
+                p = Point(raw.begin, raw.end, d, c.value if c else None, zone,
+                          raw.year is not None or shared_year is not None)
+                b = min(raw.begin, c.begin) if c else raw.begin
+                e = max(raw.end, c.end) if c else raw.end
+                out.append(Mention(b, e, p, None))
+        i += 1
+    return out
+
+
+def _range(text: str, first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
+           sent, past: bool, zone_default: str | None) -> Mention | None:
+    # the start borrows the year from the end
+    start_year = first.year
+    if start_year is None and end_raw.year is not None:
+        start_year = end_raw.year if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_raw.year - 1
+    start_day = _settle(first, sent, past, start_year)
+    if start_day is None:
+        return None
+    end_year = end_raw.year
+    if end_year is None:
+        end_year = start_day.year if (end_raw.month, end_raw.day) >= (first.month, first.day) else start_day.year + 1
+    end_day = _settle(end_raw, sent, past, end_year)
+    if end_day is None or end_day < start_day:
+        return None
+    start_clock = after or (before[0] if before and before[1] is None else None)
+    if start_clock is not None and start_clock.midnight:
+        start_clock = _Clock(start_clock.begin, start_clock.end, time(0, 0), start_clock.zone, True)
+    zone = ((end_after.zone if end_after else None) or (start_clock.zone if start_clock else None)
+            or zone_default or PACIFIC.key)
+    written = first.year is not None or end_raw.year is not None
+    sp = Point(first.begin, first.end, start_day, start_clock.value if start_clock else None, zone, written)
+    ep = Point(end_raw.begin, end_raw.end, end_day, end_after.value if end_after else None, zone, written)
+    begin = min(first.begin, start_clock.begin) if start_clock else first.begin
+    end = max(end_raw.end, end_after.end) if end_after else end_raw.end
+    return Mention(begin, end, sp, ep)
+
+
+# --- school years -------------------------------------------------------------------
+
+SCHOOL_YEAR_RE = re.compile(r"(?<![\d/])((?:19|20)\d{2})\s*[–—‒―-]\s*((?:19|20)?\d{2})(?![\d])")
+
+
+def normalize_school_year(text: str) -> str | None:
+    """'2019–2020', '2019—20', '2019-20' -> '2019-20'; None if not a school year."""
+    m = SCHOOL_YEAR_RE.search(text)
+    if not m:
+        return None
+    return _school_year_from(m)
+
+
+def _school_year_from(m: re.Match[str]) -> str | None:
+    start = int(m.group(1))
+    end_text = m.group(2)
+    end = int(end_text) if len(end_text) == 4 else (start // 100) * 100 + int(end_text)
+    if end != start + 1:
+        return None
+    return f"{start}-{end % 100:02d}"
+
+
+def school_years(text: str) -> list[str]:
+    """All school years written in `text`, in order, normalised."""
+    out = []
+    for m in SCHOOL_YEAR_RE.finditer(text):
+        sy = _school_year_from(m)
+        if sy:
+            out.append(sy)
+    return out
+
+
+def school_year_of(day: date | datetime) -> str:
+    """The school year (July through June) a day falls in."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+# --- retention horizons --------------------------------------------------------------
+
+_NUM = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+_KEEP_RE = re.compile(
+    rf"\b{_NUM}\s+(?:\(\d+\)\s+)?years?\s+of\s+(?:historical|history|historic)?\s*(?:student\s+)?(?:data|results|files?)"
+    rf"(?:,?\s+(?:plus|and|as well as)\s+{_NUM}\s+years?\s+of\s+current\s+(?:\w+\s+)?(?:data|results|files?))?",
+    re.I,
+)
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]
+
+
+def keep_years(text: str) -> int | None:
+    """How many years of data a system keeps, when the text says so."""
+    m = _KEEP_RE.search(text)
+    if not m:
+        return None
+    total = _number(m.group(1))
+    if m.group(2):
+        total += _number(m.group(2))
+    return total
+
+
+# --- relative anchors ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A time given relative to another event of the notice, for now always a downtime."""
+
+    event: str  # "downtime"
+    edge: str  # "start" | "end"
+    day: date | None  # the date written with it ("prior to downtime on August 14")
+    before: bool = True  # "prior to", "before", "ahead of": a deadline can hang on it
+
+
+_ANCHOR_RE = re.compile(
+    r"\b(?P<prep>prior\s+to|before|ahead\s+of|in\s+advance\s+of|during|as\s+soon\s+as|when|once|after)\s+"
+    r"(?:the\s+|this\s+|that\s+|each\s+)?(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+(?:\d{4},?\s+)?)?"
+    r"(?:[\w-]+\s+){0,3}?(?:downtime|down\s+time)"
+    r"(?:\s+(?:starts|begins|is\s+over|ends|period))?",
+    re.I,
+)
+_CLOSES_RE = re.compile(r"\bbefore\s+(?:the\s+)?(?:TOMS|systems?)\s+(?:closes?|goes?\s+(?:down|offline))\b", re.I)
+
+
+def relative_anchor(text: str, sent: date | datetime | None = None) -> Anchor | None:
+    """A downtime the text ties a time to, with the date written beside it if any."""
+    m = _ANCHOR_RE.search(text)
+    if not m:
+        m = _CLOSES_RE.search(text)
+        if not m:
+            return None
+    day = None
+    tail = text[m.end():m.end() + 60]
+    dm = re.match(r"\s*(?:on|of|that\s+begins|beginning|starting)?\s*", tail)
+    rest = tail[dm.end():] if dm else tail
+    mentions = find_mentions(rest, sent)
+    if mentions and mentions[0].begin == 0:
+        day = mentions[0].point.day
+    # "before the June 30 downtime"
+    if day is None:
+        pre = find_mentions(text[max(0, m.start() - 5):m.end()], sent)
+        if pre:
+            day = pre[-1].point.day
+    prep = (m.groupdict().get("prep") or "before").lower()
+    return Anchor("downtime", "start", day, prep.split()[0] in ("prior", "before", "ahead", "in"))

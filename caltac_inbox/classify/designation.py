@@ -1,0 +1,128 @@
+"""Coordinator designation deadlines, and default designations that already happened.
+
+A sentence about designating an LEA coordinator ("must be designated by July 1, 2023",
+"the deadline for designating ... was July 1, 2019") gives the due date from a date
+written after a deadline word. Without such a date, an instruction to designate under a
+heading or in a sentence tied to the downtime ("Prior to Downtime on August 14") is due
+at that downtime's start. "By default, the superintendent ... has now been designated"
+marks the fact defaulted; "responsibilities through June 30, 2020" is the term end.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from caltac_inbox.classify import dates
+from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.model import Fact
+
+TOPIC_RE = re.compile(r"\bdesignat\w*\b", re.I)
+COORDINATOR_RE = re.compile(r"\bcoordinators?\b|\bdesignation\s+(?:process|form|deadline)\b", re.I)
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ensure|make\s+sure|must|should|need\s+to|needs\s+to|designate|complete|confirm|verify)\b", re.I)
+_DEFAULT_RE = re.compile(
+    r"\bby\s+default,?\s+(?:the\s+)?(?P<who>[^.;]+?)\s+(?:has|have)\s+(?:now\s+)?been\s+(?:designated|assigned|named)",
+    re.I,
+)
+_TERM_RE = re.compile(r"\b(?:responsibilities|role|term|duties)\b[^.]*?\b(?:through|until)\s*$", re.I)
+_DATED_LABEL_RE = re.compile(r"^\s*[:—–-]\s*[^.]*\b(?:deadline|due)\b", re.I)
+_CUES = {"by", "was", "is", "deadline", "no", "not", "until", "due", "on", "before"}
+
+
+_DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadline)\b", re.I)
+
+
+# "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
+_CHOOSE_RE = re.compile(
+    r"\b(?:appoint|select|name|choose)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
+    r"coordinators?\b|\bLEA\s+(?:CAASPP\s+|ELPAC\s+)?coordinators?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
+    r"|have\s+been|was|were)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
+    re.I)
+
+
+def is_designation(s: Sentence) -> bool:
+    text = plain(s.text)
+    return (bool(TOPIC_RE.search(text) and COORDINATOR_RE.search(text)) or bool(_DESIGNATION_DUE_RE.search(text))
+            or bool(_CHOOSE_RE.search(text)))
+
+
+def classify_designations(ctx: Context) -> list[Fact]:
+    doc = ctx.doc
+    found: list[tuple[Sentence, object]] = []
+    for s in doc.sentences:
+        if not is_designation(s):
+            continue
+        due = None
+        for m in ctx.mentions(s):
+            if m.is_range:
+                continue
+            dated_label = m.begin == s.begin and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
+            if (cue_before(doc.text, m.begin) in _CUES or dated_label) and not _is_term(doc.text, s, m):
+                due = m.point.when
+                break
+        if due is None and _INSTRUCTION_RE.search(s.text) and not s.text.lstrip().lower().startswith("if"):
+            anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
+                                       for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
+            due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
+        if due is not None and all(due != d for _, d in found):
+            found.append((s, due))
+    facts = []
+    default = _default(ctx)
+    for s, due in found:
+        school_year = _school_year(ctx, s, due)
+        parts = [s]
+        extra = {}
+        if default is not None:
+            who, term_end, default_sentence = default
+            extra = {"defaulted": True, "default_designee": who, "term_end": term_end}
+            if default_sentence.line == s.line:
+                parts.append(default_sentence)
+        facts.append(Fact(
+            kind="designation",
+            evidence=evidence(doc, parts),
+            program=ctx.program_near(s.text),
+            due=due,
+            school_year=school_year,
+            **extra,
+        ))
+        default = None  # one default designation per notice
+    return facts
+
+
+def _is_term(text: str, s: Sentence, m: dates.Mention) -> bool:
+    return bool(_TERM_RE.search(" ".join(text[s.begin:m.begin].split())))
+
+
+def _default(ctx: Context) -> tuple[str, object, Sentence] | None:
+    """(designee, term end, sentence) when the notice says a default designation happened."""
+    for s in ctx.doc.sentences:
+        t = plain(s.text)
+        mm = _DEFAULT_RE.search(t)
+        if not mm or re.search(r"^\W*if\b|\bif\s+no\b", t, re.I):
+            continue  # "If no designation has been made by July 1, ... by default": not (yet) happened
+        who = re.sub(r"\s+as\s+the\s+.*$", "", mm.group("who").strip())
+        return who, _term_end(ctx), s
+    return None
+
+
+def _term_end(ctx: Context):
+    """'The coordinator is required to carry out the responsibilities through June 30, 2020.'"""
+    for other in ctx.doc.sentences:
+        for m in ctx.mentions(other):
+            if not m.is_range and _is_term(ctx.doc.text, other, m):
+                return m.point.when
+    return None
+
+
+def _school_year(ctx: Context, s: Sentence, due) -> str | None:
+    found = dates.school_years(s.text)
+    if found:
+        return found[-1]
+    for other in ctx.doc.line_sentences(s.line):
+        if is_designation(other) or other.index == s.index - 1:
+            found = dates.school_years(other.text)
+            if found:
+                return found[-1]
+    # the year the coordinator is designated for starts at (or just after) the due date
+    return dates.school_year_of(due + timedelta(days=30))

@@ -1,0 +1,373 @@
+"""Downtime windows: when named systems are unavailable.
+
+A window is a date range in a sentence that speaks of downtime ("downtime",
+"unavailable", "offline", "maintenance", "will be down"), or in a list item under such
+a sentence or heading. Systems come from the list that the sentence introduces
+("these systems will be unavailable:"), else from the sentence itself and from later
+sentences of its paragraph that speak of "during this downtime". List items that carry
+their own ranges ("TOMS: August 26–September 6") become one window per distinct range,
+and a list date equal to the summary's start or end borrows the summary's time.
+An end without a start counts only when the notice extends a downtime ("we extended the
+downtime period through 11:59 p.m. on Tuesday, September 13, 2016").
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from caltac_inbox.classify import dates
+from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.systems import find_systems, systems_of_item
+from caltac_inbox.classify.text import Line, Sentence, evidence, is_row, plain
+from caltac_inbox.model import Fact
+
+DOWN_RE = re.compile(
+    r"\b(?:downtime|down\s+time|offline|off-line|unavailable|not\s+(?:be\s+)?(?:available|accessible)"
+    r"|maintenance|outage|(?:be|go|goes|going|are|is|remain)\s+down)\b",
+    re.I,
+)
+_EXTEND_RE = re.compile(r"\bextend(?:ed|ing|s)?\b", re.I)
+_OPEN_END_RE = re.compile(r"\b(?:through|until|till|thru)\s*$", re.I)
+_DURING_RE = re.compile(
+    r"\b(?:during\s+(?:this|the|that)\s+(?:scheduled\s+)?(?:downtime|time)|also\s+be\s+(?:offline|down|unavailable))\b",
+    re.I,
+)
+_REFERS_RE = re.compile(r"^\W*(?:it|this|that|they|these|the\s+(?:downtime|outage|maintenance|window))\b", re.I)
+MAX_DAYS = 62
+
+
+def status_of(text: str) -> str:
+    if re.search(r"\bcancel(?:l?ed|s|lation)?\b", text, re.I):
+        return "cancelled"
+    if re.search(r"\b(?:reschedul\w*|postpon\w*|moved\s+to|new\s+dates?)\b", text, re.I):
+        return "rescheduled"
+    if _EXTEND_RE.search(text):
+        return "extended"
+    return "scheduled"
+
+
+def _is_down(*texts: str | None) -> bool:
+    return any(t and DOWN_RE.search(plain(t)) for t in texts)
+
+
+def _ok_window(start: date | datetime | None, end: date | datetime) -> bool:
+    if start is None:
+        return True
+    sd = start.date() if isinstance(start, datetime) else start
+    ed = end.date() if isinstance(end, datetime) else end
+    return 0 <= (ed - sd).days <= MAX_DAYS
+
+
+def classify_downtimes(ctx: Context) -> list[Fact]:
+    doc = ctx.doc
+    facts: list[Fact] = []
+    used_items: set[int] = set()
+    for s in doc.sentences:
+        if s.line in used_items:
+            continue
+        mentions = ctx.mentions(s)
+        if not mentions:
+            continue
+        line_sents = doc.line_sentences(s.line)
+        prev = [x for x in line_sents if x.index < s.index]
+        row = s.kind == "item" or doc.is_table_row(s.line)
+        intro = s.intro if s.kind == "item" else (_row_intro(ctx, s.line) if row else None)
+        heading = s.heading if s.near_heading else None
+        down_here = _is_down(s.text) or (row and _is_down(intro, heading))
+        refers_back = prev and _REFERS_RE.match(plain(s.text))
+        down_context = down_here or (refers_back and _is_down(prev[-1].text)) or _is_down(heading)
+        if row and down_context and not any(m.is_range for m in mentions):
+            mentions = _row_range(s, mentions)
+        for m in _current(s, mentions):
+            if m.is_range:
+                if not down_context:
+                    continue
+                start, end = m.start.when, m.stop.when  # type: ignore[union-attr]
+                if not _ok_window(start, end):
+                    continue
+                if row:
+                    facts.append(_row_fact(ctx, s, m, start, end))
+                    continue
+                per_system = _per_system_windows(ctx, s, m, used_items)
+                if per_system:
+                    facts.extend(per_system)
+                    continue
+                facts.append(_fact(ctx, s, start, end, used_items))
+            elif m.stop is None and not m.is_range and down_here and not _EXTEND_RE.search(s.text):
+                split = _split_range(ctx, s, m)
+                if split is not None:
+                    facts.append(split)
+            elif m.stop is None and _EXTEND_RE.search(s.text) and _is_down(s.text):
+                head = ctx.doc.text[max(s.begin, m.begin - 25):m.begin]
+                if _OPEN_END_RE.search(" ".join(head.split())):
+                    facts.append(_fact(ctx, s, None, m.start.when, used_items))  # type: ignore[union-attr]
+    return _merge(facts)
+
+
+_BACK_RE = re.compile(
+    r"\b(?:resume[sd]?|return(?:s|ed)?|reopen(?:s|ed)?|restored|back\s+(?:online|up)|available\s+again"
+    r"|(?:downtime|outage|maintenance)\s+(?:will\s+)?ends?)\b", re.I)
+_BEGIN_RE = re.compile(r"\b(?:begin|begins|beginning|start|starts|starting|go(?:es)?\s+(?:offline|down)|from)\b", re.I)
+
+
+def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
+    """ "The downtime begins Friday, April 9, at 6 p.m. Systems will be back online Monday, April 12,
+    at 7 a.m." : a start in one sentence and the end in the next."""
+    points = [x for x in ctx.mentions(s) if not x.is_range]
+    if len(points) != 1 or not _BEGIN_RE.search(s.text[:m.begin - s.begin]):
+        return None
+    line_sents = ctx.doc.line_sentences(s.line)
+    nxt = next((x for x in line_sents if x.index == s.index + 1), None)
+    if nxt is None or not _BACK_RE.search(nxt.text):
+        return None
+    ends = [x for x in ctx.mentions(nxt) if not x.is_range]
+    if len(ends) != 1:
+        return None
+    start, end = m.point.when, ends[0].point.when
+    if not _ok_window(start, end):
+        return None
+    if isinstance(start, datetime) and isinstance(end, datetime) and start >= end:
+        return None
+    fact = _fact(ctx, s, start, end, set())
+    return fact.with_changes(evidence=evidence(ctx.doc, [s, nxt]))
+
+
+def _row_intro(ctx: Context, line: int) -> str | None:
+    """The paragraph above a run of table rows."""
+    for ln in reversed(ctx.doc.lines[:line]):
+        if ln.kind == "blank" or ln.kind == "item" or is_row(ln.text):
+            continue
+        return ln.text
+    return None
+
+
+def _row_range(s: Sentence, mentions: list[dates.Mention]) -> list[dates.Mention]:
+    """A table row "TOMS | Friday, August 14, 5 p.m. | Thursday, August 20, 8 a.m.": start and end columns."""
+    points = [m for m in mentions if not m.is_range and m.stop is None]
+    if len(points) != 2 or "|" not in s.text:
+        return mentions
+    a, b = points
+    return [dates.Mention(a.begin, b.end, a.start, b.start)]
+
+
+def _row_fact(ctx: Context, s: Sentence, m: dates.Mention, start, end) -> Fact:
+    label = ctx.doc.text[s.begin:m.begin]
+    systems = systems_of_item(label) if label.strip(" -|:,\t") else []
+    if not systems:
+        systems = find_systems(s.text)
+    return Fact(
+        kind="downtime",
+        evidence=evidence(ctx.doc, [s]),
+        program=ctx.program_near(s.text, s.heading, s.intro),
+        start=start,
+        end=end,
+        systems=tuple(systems),
+        status=status_of(" ".join([s.text, s.heading or ""])),
+        school_year=_school_year(s),
+    )
+
+
+_MOVED_RE = re.compile(r"\b(?:reschedul\w*|postpon\w*|moved|changed|new\s+dates?|instead|now)\b", re.I)
+
+
+def _current(s: Sentence, mentions: list[dates.Mention]) -> list[dates.Mention]:
+    """In "the downtime scheduled for May 3–5 has been moved to May 10–12" only the new
+    window is a fact."""
+    ranges = [m for m in mentions if m.is_range]
+    if len(ranges) < 2 or status_of(s.text) != "rescheduled":
+        return mentions
+    moved = _MOVED_RE.search(s.text)
+    if moved is None:
+        return mentions
+    after = [m for m in ranges if m.begin >= s.begin + moved.start()]
+    keep = after or ranges[-1:]
+    return [m for m in mentions if not m.is_range or m in keep]
+
+
+def _fact(ctx: Context, s: Sentence, start, end, used_items: set[int]) -> Fact:
+    doc = ctx.doc
+    parts: list[Sentence | Line] = [s]
+    systems: list[str] = []
+    line_sents = doc.line_sentences(s.line)
+    listed: list[Line] = []
+    if s.kind != "item":
+        # a list right after the paragraph names the systems ("... these systems will be unavailable:"),
+        # or a list under a short "Affected systems:" line right after it
+        last = line_sents[-1]
+        if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
+            listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
+        if not listed:
+            nxt = doc.next_nonblank(s.line)
+            if (nxt is not None and nxt.kind == "para" and nxt.text.rstrip().endswith(":")
+                    and len(doc.line_sentences(nxt.index)) == 1 and re.search(r"\bsystems?\b", nxt.text, re.I)
+                    and not ctx.mentions(doc.line_sentences(nxt.index)[0])):
+                listed = doc.list_after(nxt.index)
+        if (listed and _names_systems(listed)
+                and not any(ctx.mentions(x) for i in listed for x in doc.line_sentences(i.index))):
+            for item in listed:
+                systems.extend(c for c in systems_of_item(item.text) if c not in systems)
+                used_items.add(item.index)
+            parts = [s, *listed]
+        else:
+            listed = []
+    if not listed:
+        systems.extend(c for c in _systems_in(s.text) if c not in systems)
+        for later in line_sents:
+            if later.index <= s.index or "web page" in later.text.lower():
+                continue
+            if _DURING_RE.search(later.text) or (
+                    (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
+                systems.extend(c for c in _systems_in(later.text) if c not in systems)
+                parts.append(later)
+    status = status_of(s.text)
+    if start is None and status == "scheduled":
+        status = "extended"
+    school_year = _school_year(s)
+    return Fact(
+        kind="downtime",
+        evidence=evidence(doc, parts),
+        program=ctx.program_near(s.text, s.heading, s.intro, doc.lines[s.line].text),
+        start=start,
+        end=end,
+        systems=tuple(systems),
+        status=status,
+        school_year=school_year,
+    )
+
+
+_INTRO_RE = re.compile(r"\b(?:systems?|following|these|unavailable|affected|offline|down|not\s+be\s+available)\b", re.I)
+_SMALL_WORDS = {"and", "of", "for", "the", "a", "an", "in", "to", "on", "or", "with", "including", "by"}
+
+
+def _introduces_systems(text: str) -> bool:
+    return bool(_INTRO_RE.search(text))
+
+
+def _names_systems(items: list[Line]) -> bool:
+    """A list of system names, not of instructions ("Download your files")."""
+    def name_like(text: str) -> bool:
+        if find_systems(text):
+            return True
+        words = re.sub(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+", "", text).split()
+        if not words or len(words) > 10 or text.rstrip().endswith("."):
+            return False
+        caps = [w for w in words if w.lower() not in _SMALL_WORDS and w[:1].isalpha()]
+        return bool(caps) and all(w[:1].isupper() for w in caps)
+
+    good = sum(1 for i in items if name_like(i.text))
+    return good * 2 >= len(items)
+
+
+_STAYS_UP_RE = re.compile(
+    r"\bnot\s+(?:be\s+)?affected\b|\bunaffected\b|\bremains?\s+(?:available|open|online)\b"
+    r"|\b(?:will|would)\s+(?:still|continue\s+to)\s+be\s+available\b|\bnot\s+(?:be\s+)?(?:included|impacted)\b",
+    re.I)
+
+
+def _systems_in(text: str) -> list[str]:
+    """Systems named in a sentence, except in a clause saying they stay up."""
+    clauses = re.split(r"[;.]\s+|,\s+(?:but|while|and)\s+|\s+(?:but|while|whereas)\s+", text)
+    out: list[str] = []
+    for clause in clauses:
+        if _STAYS_UP_RE.search(clause):
+            continue
+        out.extend(c for c in find_systems(clause) if c not in out)
+    return out
+
+
+def _school_year(s: Sentence) -> str | None:
+    for t in (s.text, s.heading or ""):
+        m = re.search(r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:school\s+year|administration)", t)
+        if m:
+            return dates.normalize_school_year(m.group(1))
+    if s.heading:
+        found = dates.school_years(s.heading)
+        if len(found) == 1 and _is_down(s.heading):
+            return found[0]
+    return None
+
+
+def _per_system_windows(ctx: Context, s: Sentence, summary: dates.Mention, used_items: set[int]) -> list[Fact]:
+    """ "It runs from ... and the dates differ by system:" followed by "TOMS: Aug 26–Sep 6" items."""
+    doc = ctx.doc
+    line_sents = doc.line_sentences(s.line)
+    if s is not line_sents[-1] and not line_sents[-1].text.rstrip().endswith(":"):
+        return []
+    items = doc.list_after(s.line)
+    windows: dict[tuple, list[str]] = {}
+    evidence_items: dict[tuple, list[Line]] = {}
+    for item in items:
+        item_sents = doc.line_sentences(item.index)
+        ranges = [m for x in item_sents for m in _row_range(x, ctx.mentions(x)) if m.is_range]
+        if len(ranges) != 1:
+            continue
+        r = ranges[0]
+        start = _borrow(r.start, summary.start)  # type: ignore[arg-type]
+        end = _borrow(r.stop, summary.stop)  # type: ignore[arg-type]
+        label = doc.text[item.begin:r.begin]
+        codes = systems_of_item(label)
+        key = (start, end)
+        windows.setdefault(key, [])
+        windows[key].extend(c for c in codes if c not in windows[key])
+        evidence_items.setdefault(key, []).append(item)
+        used_items.add(item.index)
+    if not windows:
+        return []
+    facts = []
+    status = status_of(s.text)
+    for (start, end), systems in windows.items():
+        facts.append(Fact(
+            kind="downtime",
+            evidence=evidence(doc, [s, *evidence_items[(start, end)]]),
+            program=ctx.program_near(s.text, s.heading),
+            start=start,
+            end=end,
+            systems=tuple(systems),
+            status=status,
+            school_year=_school_year(s),
+        ))
+    return facts
+
+
+def _borrow(point: dates.Point, summary: dates.Point | None):
+    """A list date equal to the summary's date takes the summary's time of day."""
+    if summary is not None and point.clock is None and summary.day == point.day:
+        return summary.when
+    return point.when
+
+
+def _merge(facts: list[Fact]) -> list[Fact]:
+    """One fact per window: the same window said twice merges its systems."""
+    out: list[Fact] = []
+    for f in facts:
+        twin = next((o for o in out if _same_window(o, f)), None)
+        if twin is None:
+            out.append(f)
+            continue
+        better_end = twin.end if isinstance(twin.end, datetime) or not isinstance(f.end, datetime) else f.end
+        better_start = twin.start if isinstance(twin.start, datetime) or not isinstance(f.start, datetime) else f.start
+        systems = twin.systems + tuple(c for c in f.systems if c not in twin.systems)
+        out[out.index(twin)] = twin.with_changes(end=better_end, systems=systems,
+                                                 start=better_start or f.start)
+    return out
+
+
+def _day(v) -> date | None:
+    if v is None:
+        return None
+    return v.date() if isinstance(v, datetime) else v
+
+
+def _same_window(a: Fact, b: Fact) -> bool:
+    """The same days, and the same times where both give one ("August 14–20" in a heading
+    and "from 5 p.m. Friday, August 14 through 8 a.m. Thursday, August 20" below it)."""
+    if _day(a.end) != _day(b.end):
+        return False
+    if a.start is None or b.start is None:
+        return a.start is None and b.start is None
+    if _day(a.start) != _day(b.start):
+        return False
+    for x, y in ((a.start, b.start), (a.end, b.end)):
+        if isinstance(x, datetime) and isinstance(y, datetime) and x != y:
+            return False
+    return True

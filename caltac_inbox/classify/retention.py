@@ -1,0 +1,116 @@
+"""Data removed at a cutoff: score data files, hand-scoring responses, reports.
+
+A sentence saying data will be removed, cleared, deleted, no longer available, or that
+coordinators will lose access gives a fact when the time is known: a date written with
+it, or the downtime it is tied to ("during the downtime", "as soon as the downtime
+starts", "before the downtime on June 30", a "During the Downtime" heading), which
+resolves to the downtime's start. A sentence that starts "This file ..." takes its
+data, school year and system from the sentence before it. Work to finish before the
+removal (hand scoring) belongs to this fact, not to a deadline.
+"""
+from __future__ import annotations
+
+import re
+
+from caltac_inbox.classify import dates
+from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.systems import find_systems
+from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.model import Fact
+
+REMOVAL_RE = re.compile(
+    r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased)\b"
+    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b|\bcan\s+no\s+longer\s+be\s+hand\s+scored\b",
+    re.I,
+)
+_DATA_RE = re.compile(
+    r"\b(?:data|files?|responses|reports?|results|materials|records)\b", re.I)
+_REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
+_NOUN_RE = re.compile(
+    r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
+    r"(?:data\s+(?:download\s+)?file|student\s+responses|responses|reports|data\s+and\s+reports))",
+    re.I,
+)
+
+
+def is_retention(s: Sentence) -> bool:
+    t = plain(s.text)
+    return bool(REMOVAL_RE.search(t) and _DATA_RE.search(t))
+
+
+def classify_retentions(ctx: Context) -> list[Fact]:
+    doc = ctx.doc
+    facts: list[Fact] = []
+    seen: set[tuple] = set()
+    for s in doc.sentences:
+        if s.kind == "heading" or not is_retention(s):
+            continue
+        text = plain(s.text)
+        at = None
+        anchor = dates.relative_anchor(text, ctx.sent)
+        if anchor is not None:
+            at = ctx.anchor_time(anchor)
+        if at is None:
+            # the date that goes with the removal: the first after the removal words, else the last before
+            cut = s.begin + (REMOVAL_RE.search(s.text).start() if REMOVAL_RE.search(s.text) else 0)
+            points = [m for m in ctx.mentions(s) if not m.is_range]
+            after = [m for m in points if m.begin >= cut]
+            chosen = after[0] if after else (points[-1] if points else None)
+            if chosen is not None:
+                at = chosen.point.when
+        for context in (s.heading, s.intro):  # "Prior to Downtime on August 14", "During the downtime:"
+            if at is None and context:
+                at = ctx.anchor_time(dates.relative_anchor(plain(context), ctx.sent))
+        if at is None:
+            continue
+        parts = [s]
+        line_sents = doc.line_sentences(s.line)
+        prev = [x for x in line_sents if x.index < s.index]
+        if prev and _REFERS_BACK_RE.search(text):
+            parts = [prev[-1], s]
+        joined = " ".join(plain(p.text) for p in parts)
+        data = _data_phrase(parts)
+        # the system the data leaves: named with the data, after the removal words, or in the sentence referred to
+        removal = REMOVAL_RE.search(text)
+        where = " ".join([data, text[removal.end():] if removal else "", *(plain(p.text) for p in parts[:-1])])
+        systems = [c for c in find_systems(where) if c != "ALL"]
+        system = "IAHSS" if "IAHSS" in systems and "hand scor" in joined.lower() else (systems[0] if systems else None)
+        years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(plain(p.text))]
+        school_year = years[0] if years else None
+        key = (at, system, school_year)
+        if key in seen:
+            continue
+        seen.add(key)
+        facts.append(Fact(
+            kind="retention",
+            evidence=evidence(doc, parts),
+            program=ctx.program_near(s.text),
+            at=at,
+            data=data,
+            system=system,
+            school_year=school_year,
+            keep_years=dates.keep_years(joined),
+        ))
+    return facts
+
+
+def _data_phrase(parts: list[Sentence]) -> str:
+    """What is removed: the subject of "will be removed", the object of "lose access to";
+    for "This file will be removed" the file named in the sentence before."""
+    t = " ".join(plain(parts[-1].text).split())
+    m = REMOVAL_RE.search(t)
+    phrase = ""
+    if m and m.group(0).lower().startswith("lose"):
+        phrase = re.split(r"[.;,]", t[m.end():].lstrip())[0]
+        phrase = re.sub(r"^to\s+", "", phrase)
+    elif m:
+        clause = re.split(r"[;,]\s+", t[:m.start()])[-1]
+        clause = re.sub(r"^(?:and|or|but|that|then)\s+", "", clause.strip(), flags=re.I)
+        phrase = re.sub(r"\s+(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", clause, flags=re.I)
+    if not phrase or _REFERS_BACK_RE.match(phrase):
+        for p in reversed(parts[:-1]):
+            nm = _NOUN_RE.search(plain(p.text))
+            if nm:
+                return " ".join(nm.group(1).split())
+    phrase = re.sub(r"^(?:all|the|all\s+the)\s+", "", phrase, flags=re.I).strip()
+    return phrase[:160] or t[:160]

@@ -1,0 +1,381 @@
+"""The configuration file: TOML -> frozen dataclasses, validated before any network I/O.
+
+Found by `--config FILE`, else `$CALTAC_INBOX_CONFIG`, else
+`platformdirs.user_config_dir("caltac-inbox")/config.toml`. Every problem is reported
+as a ConfigError naming the file, the key and the fix.
+
+Secrets never live in the file and never in a dataclass: a mailbox names where its
+password or OAuth2 token comes from (`password_env`, `password_command`,
+`oauth2_token_command`), and `fetch_secret()` fetches it at the moment of use (the
+model is vdirsyncer's fetchparams).
+"""
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from caltac_inbox.errors import AuthError, ConfigError
+
+APP_NAME = "caltac-inbox"
+CONFIG_ENV = "CALTAC_INBOX_CONFIG"
+SECURITY_MODES = ("ssl", "starttls", "plain")
+DEFAULT_SENDERS = ("ets.org", "cde.ca.gov")
+DEFAULT_FOLDERS = ("INBOX",)
+SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
+SECRET_COMMAND_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    """One `[[mailbox]]` table. Holds where the secret comes from, never the secret."""
+
+    name: str
+    host: str
+    username: str
+    port: int = 993
+    security: str = "ssl"  # ssl | starttls | plain (plain only to a loopback address)
+    password_env: str | None = None
+    password_command: tuple[str, ...] | None = None
+    oauth2_token_command: tuple[str, ...] | None = None
+    folders: tuple[str, ...] = DEFAULT_FOLDERS
+    senders: tuple[str, ...] = DEFAULT_SENDERS
+    since: date | None = None
+    ca_file: str | None = None
+    connect_timeout: float = 30.0
+    read_timeout: float = 120.0
+    batch_size: int = 25  # message bodies per FETCH
+    retries: int = 3  # reconnect attempts after a transient fault
+    retry_delay: float = 2.0  # seconds before the first retry; doubles each time
+    deadline: float = 1800.0  # seconds for the whole poll of this mailbox
+
+    @property
+    def uses_oauth2(self) -> bool:
+        return self.oauth2_token_command is not None
+
+    @property
+    def secret_origin(self) -> str:
+        """Where the secret comes from, for messages (never the secret itself)."""
+        if self.password_env:
+            return f"password_env ${self.password_env}"
+        if self.password_command:
+            return "password_command"
+        return "oauth2_token_command"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None = None  # the file it came from; None when no file exists
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    mailboxes: tuple[MailboxConfig, ...] = ()
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        for mb in self.mailboxes:
+            if mb.name == name:
+                return mb
+        known = ", ".join(mb.name for mb in self.mailboxes) or "none"
+        raise ConfigError(f"{self.path}: no mailbox named {name!r} (configured: {known})")
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def config_path(path: str | None) -> tuple[Path, bool]:
+    """The file to read and whether the user named it (then it must exist)."""
+    if path:
+        return Path(path).expanduser(), True
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser(), True
+    return default_config_path(), False
+
+
+def load_config(path: str | None = None) -> Config:
+    """Read and validate the configuration. No file at the default place is an empty Config."""
+    import tomllib
+
+    file, named = config_path(path)
+    if not file.exists():
+        if named:
+            how = "--config" if path else f"${CONFIG_ENV}"
+            raise ConfigError(f"{file}: configuration file not found (given by {how}); "
+                              "check the path or create the file (see README, 'Configuring a mailbox')")
+        return Config()
+    try:
+        with open(file, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the configuration file: {exc.strerror}") from None
+    return parse_config(data, str(file))
+
+
+def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
+    _reject_unknown(data, ("database", "mailbox"), where, "top level")
+    database = DatabaseConfig()
+    if "database" in data:
+        table = _table(data["database"], "[database]", where)
+        _reject_unknown(table, ("url",), where, "[database]")
+        if "url" in table:
+            database = DatabaseConfig(url=_str(table["url"], "[database] url", where))
+    raw_mailboxes = data.get("mailbox", [])
+    if isinstance(raw_mailboxes, dict):
+        raise ConfigError(f"{where}: write each mailbox as [[mailbox]] (double brackets), not [mailbox]")
+    if not isinstance(raw_mailboxes, list):
+        raise ConfigError(f"{where}: 'mailbox' must be a list of [[mailbox]] tables")
+    mailboxes: list[MailboxConfig] = []
+    for index, raw in enumerate(raw_mailboxes, start=1):
+        mb = _parse_mailbox(_table(raw, f"[[mailbox]] #{index}", where), index, where)
+        if any(other.name == mb.name for other in mailboxes):
+            raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
+        mailboxes.append(mb)
+    return Config(path=where, database=database, mailboxes=tuple(mailboxes))
+
+
+_MAILBOX_KEYS = (
+    "name", "host", "port", "security", "username", *SECRET_KEYS, "folders", "senders",
+    "since", "ca_file", "connect_timeout", "read_timeout", "batch_size", "retries",
+    "retry_delay", "deadline",
+)
+_FORBIDDEN_SECRET_KEYS = ("password", "pass", "passwd", "secret", "token", "oauth2_token", "access_token")
+
+
+def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConfig:
+    label = f"[[mailbox]] #{index}"
+    if isinstance(table.get("name"), str) and table["name"].strip():
+        label = f"mailbox {table['name']!r}"
+    for key in _FORBIDDEN_SECRET_KEYS:
+        if key in table:
+            raise ConfigError(
+                f"{where}: {label}: '{key}' is not allowed, secrets are never stored in the "
+                "configuration file; remove it and set password_env = \"CALTAC_IMAP_PASSWORD\" "
+                "(and export that variable) or password_command = \"pass show caltac\" "
+                "(or oauth2_token_command for OAuth2)"
+            )
+    _reject_unknown(table, _MAILBOX_KEYS, where, label)
+    for key in ("name", "host", "username"):
+        if key not in table:
+            raise ConfigError(f"{where}: {label}: missing required key '{key}'")
+    name = _str(table["name"], f"{label} name", where)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@+-]*", name):
+        raise ConfigError(f"{where}: {label}: name {name!r} must be letters, digits and . _ @ + - "
+                          "(it names the state and lock files)")
+    host = _str(table["host"], f"{label} host", where)
+    username = _str(table["username"], f"{label} username", where)
+
+    security = _str(table.get("security", "ssl"), f"{label} security", where).lower()
+    if security not in SECURITY_MODES:
+        raise ConfigError(f"{where}: {label}: security = {security!r} is not one of ssl, starttls, plain")
+    if security == "plain" and not is_loopback(host):
+        raise ConfigError(
+            f"{where}: {label}: security = \"plain\" sends the password unencrypted and is only "
+            f"allowed to a loopback address, not {host!r}; use security = \"ssl\" (port 993) "
+            "or \"starttls\" (port 143)"
+        )
+    port = _int(table.get("port", 993 if security == "ssl" else 143), f"{label} port", where, 1, 65535)
+
+    given = [key for key in SECRET_KEYS if key in table]
+    if len(given) != 1:
+        problem = "has none of" if not given else "has more than one of"
+        raise ConfigError(
+            f"{where}: {label}: {problem} password_env, password_command, oauth2_token_command; "
+            "set exactly one, e.g. password_env = \"CALTAC_IMAP_PASSWORD\""
+        )
+    password_env = password_command = oauth2_token_command = None
+    if "password_env" in table:
+        password_env = _str(table["password_env"], f"{label} password_env", where)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+            raise ConfigError(
+                f"{where}: {label}: password_env must be the NAME of an environment variable "
+                "(like CALTAC_IMAP_PASSWORD), not the password itself"
+            )
+    if "password_command" in table:
+        password_command = _command(table["password_command"], f"{label} password_command", where)
+    if "oauth2_token_command" in table:
+        oauth2_token_command = _command(table["oauth2_token_command"], f"{label} oauth2_token_command", where)
+
+    folders = _str_list(table.get("folders", list(DEFAULT_FOLDERS)), f"{label} folders", where)
+    senders = tuple(s.lower().lstrip("@") for s in _str_list(
+        table.get("senders", list(DEFAULT_SENDERS)), f"{label} senders", where))
+    since = _date(table["since"], f"{label} since", where) if "since" in table else None
+    ca_file = None
+    if "ca_file" in table:
+        ca_file = str(Path(_str(table["ca_file"], f"{label} ca_file", where)).expanduser())
+        if not Path(ca_file).is_file():
+            raise ConfigError(f"{where}: {label}: ca_file {ca_file!r} does not exist; "
+                              "give the path of a PEM file with the CA certificate(s) to trust")
+    return MailboxConfig(
+        name=name, host=host, username=username, port=port, security=security,
+        password_env=password_env, password_command=password_command,
+        oauth2_token_command=oauth2_token_command, folders=folders, senders=senders,
+        since=since, ca_file=ca_file,
+        connect_timeout=_number(table.get("connect_timeout", 30.0), f"{label} connect_timeout", where),
+        read_timeout=_number(table.get("read_timeout", 120.0), f"{label} read_timeout", where),
+        batch_size=_int(table.get("batch_size", 25), f"{label} batch_size", where, 1, 1000),
+        retries=_int(table.get("retries", 3), f"{label} retries", where, 0, 20),
+        retry_delay=_number(table.get("retry_delay", 2.0), f"{label} retry_delay", where, minimum=0.0),
+        deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP literals. No DNS lookup (validation is offline)."""
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# -- secrets, fetched at use time ---------------------------------------------------
+
+
+def fetch_secret(mb: MailboxConfig) -> str:
+    """The password or OAuth2 token for `mb`, fetched now. Never logged, never in an error."""
+    if mb.password_env:
+        value = os.environ.get(mb.password_env)
+        if not value:
+            raise ConfigError(
+                f"mailbox {mb.name!r}: environment variable {mb.password_env} (password_env) is "
+                "not set or empty; export it in the environment that runs caltac-inbox "
+                "(for cron: in the crontab or an EnvironmentFile)"
+            )
+        return value
+    command = mb.password_command or mb.oauth2_token_command
+    assert command is not None
+    key = "password_command" if mb.password_command else "oauth2_token_command"
+    try:
+        done = subprocess.run(
+            list(command), shell=False, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=SECRET_COMMAND_TIMEOUT, check=False,
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"mailbox {mb.name!r}: {key}: program {command[0]!r} not found; "
+                          "give a full path or install it") from None
+    except PermissionError:
+        raise ConfigError(f"mailbox {mb.name!r}: {key}: program {command[0]!r} is not executable") from None
+    except subprocess.TimeoutExpired:
+        raise AuthError(f"mailbox {mb.name!r}: {key} did not finish within "
+                        f"{SECRET_COMMAND_TIMEOUT:.0f} s; run it by hand to check") from None
+    # stderr and stdout are deliberately not quoted: either may contain the secret.
+    if done.returncode != 0:
+        raise AuthError(f"mailbox {mb.name!r}: {key} {command[0]!r} exited with status "
+                        f"{done.returncode}; run it by hand to see why")
+    value = done.stdout.decode("utf-8", "replace").strip()
+    if not value:
+        raise AuthError(f"mailbox {mb.name!r}: {key} {command[0]!r} printed nothing; "
+                        "it must print the secret on standard output")
+    return value
+
+
+# -- small validators ------------------------------------------------------------
+
+
+def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str, label: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(known)
+            raise ConfigError(f"{where}: {label}: unknown key '{key}'; {hint}")
+
+
+def _table(value: Any, label: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {label} must be a table")
+    return value
+
+
+def _str(value: Any, label: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {label} must be a non-empty string (in double quotes), "
+                          f"got {_type_name(value)}")
+    return value.strip()
+
+
+def _int(value: Any, label: str, where: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: {label} must be a whole number, got {_type_name(value)}")
+    if not lo <= value <= hi:
+        raise ConfigError(f"{where}: {label} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _number(value: Any, label: str, where: str, minimum: float = 0.001) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: {label} must be a number of seconds, got {_type_name(value)}")
+    if value < minimum:
+        raise ConfigError(f"{where}: {label} must be at least {minimum}, got {value}")
+    return float(value)
+
+
+def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ConfigError(f"{where}: {label} must be a list like [{value!r}], not a single string")
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: {label} must be a non-empty list of strings")
+    return tuple(_str(item, label, where) for item in value)
+
+
+def _command(value: Any, label: str, where: str) -> tuple[str, ...]:
+    """A command line as a string (split like a shell would, but never run by one) or list."""
+    if isinstance(value, str):
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {label}: cannot split the command: {exc}") from None
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        argv = list(value)
+    else:
+        raise ConfigError(f"{where}: {label} must be a command string or a list of strings")
+    if not argv:
+        raise ConfigError(f"{where}: {label} is empty; give the command that prints the secret")
+    return tuple(argv)
+
+
+def _date(value: Any, label: str, where: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: {label} must be a date like 2016-01-01, got {value!r}")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", list: "a list",
+            dict: "a table"}.get(type(value), repr(value) if isinstance(value, str) else type(value).__name__)
+
+
+__all__ = [
+    "Config",
+    "DatabaseConfig",
+    "MailboxConfig",
+    "config_path",
+    "default_config_path",
+    "fetch_secret",
+    "is_loopback",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,253 @@
+"""Timeline entries -> an RFC 5545 calendar a coordinator can subscribe to.
+
+Pure: entries in, bytes out (the store query picks the entries). Deterministic:
+events are ordered by entry date, kind and uid, and DTSTAMP/LAST-MODIFIED come from
+the entry's `updated_at` (RFC 5545 3.8.7.2: without a METHOD, DTSTAMP is when the
+information was last revised in the store), so the same database exported twice
+gives byte-identical files. Only entries without `updated_at` (pure reconcile results)
+fall back to the `now` argument.
+
+UID is "<entry uid>@caltac-inbox" (the entry uid is derived from the entry's identity,
+never a row id), SEQUENCE is the entry's sequence, so a subscribed calendar updates
+events in place. Never ATTENDEE or ORGANIZER.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Sequence
+
+from caltac_inbox.reconcile import LOS_ANGELES, Entry, entry_sort_key
+
+PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
+UID_DOMAIN = "caltac-inbox"
+CALENDAR_NAME = "CalTAC notices"
+SUMMARY_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class IcsOptions:
+    alarm_downtime: timedelta | None = timedelta(days=1)
+    alarm_deadline: timedelta | None = timedelta(days=3)
+    tasks: bool = False  # checklist tasks are left out unless asked for
+
+
+def parse_alarm(text: str) -> timedelta | None:
+    """'1d', '12h', '30m', '2w', '1d12h' -> timedelta; '0' or 'none' -> no alarm."""
+    value = text.strip().lower()
+    if value in ("0", "none", "off", "no"):
+        return None
+    parts = re.findall(r"(\d+)\s*([wdhm])", value)
+    if not parts or re.sub(r"\d+\s*[wdhm]", "", value).strip():
+        raise ValueError(f"alarm {text!r}: use a duration like 1d, 12h, 30m, 2w (or none)")
+    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+    total = timedelta()
+    for amount, u in parts:
+        total += timedelta(**{unit[u]: int(amount)})
+    return total
+
+
+def summary(entry: Entry) -> str:
+    """What a coordinator reads in the calendar grid."""
+    f = entry.fact
+    programs = "/".join(f.program)
+    if f.kind == "downtime":
+        text = f"{programs + ' ' if programs else ''}downtime"
+        if entry.status in ("extended", "rescheduled"):
+            text += f" ({entry.status})"
+        if f.systems:
+            text += ": " + ", ".join(f.systems)
+    elif f.kind == "designation":
+        text = f"Designate LEA {programs or 'CAASPP'} coordinator"
+        text += f" ({f.school_year})" if f.school_year else ""
+    elif f.kind == "credential":
+        verb = "Regenerate" if f.action == "regenerate" else "Generate"
+        text = f"{verb} SIS vendor credentials" + (f" ({f.school_year})" if f.school_year else "")
+    elif f.kind == "retention":
+        text = f"Retention: {f.data or 'data'} removed" + (f" from {f.system}" if f.system else "")
+    elif f.kind == "deadline":
+        text = f"Deadline: {f.action}"
+    elif f.kind == "task":
+        text = f"Checklist: {f.text or ''}"
+    else:
+        text = f.kind
+    if len(text) > SUMMARY_LIMIT:  # the full wording is in DESCRIPTION
+        text = text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+    if entry.status == "cancelled":
+        text = "Cancelled: " + text
+    if entry.unverified:
+        text = "[unverified] " + text
+    return text
+
+
+def description(entry: Entry) -> str:
+    f = entry.fact
+    lines: list[str] = []
+    if entry.unverified:
+        lines.append("Unverified: no source notice passed sender authentication.")
+    if f.kind == "downtime":
+        lines.append(f"Systems: {', '.join(f.systems) if f.systems else 'not named'}")
+    if f.kind == "designation" and f.defaulted:
+        who = f.default_designee or "a default designee"
+        until = f" until {f.term_end.isoformat()}" if f.term_end else ""
+        lines.append(f"Default designation: {who}{until}.")
+    if f.kind == "credential":
+        if f.vendors:
+            lines.append(f"Vendors: {', '.join(f.vendors)}")
+        if f.due is None and entry.reminder_date:
+            lines.append("No due date given: placed on the date of the reminder notice.")
+    if f.kind == "retention" and f.keep_years:
+        lines.append(f"Kept for {f.keep_years} years.")
+    for change in entry.history:
+        if change.change in ("extended", "rescheduled", "cancelled", "reinstated"):
+            sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
+            moved = f" from {_readable(change.before)} to {_readable(change.after)}" if change.change != "cancelled" else ""
+            lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
+    for source in entry.sources:
+        sent = source.sent.astimezone(LOS_ANGELES).strftime("%Y-%m-%d %H:%M") if source.sent else "undated"
+        lines.append("")
+        lines.append(f"Notice: {source.subject or '(no subject)'} (sent {sent})")
+        if source.forwarded_by:
+            lines.append(f"Forwarded by {source.forwarded_by}")
+        if source.evidence:
+            lines.append(f"\u201c{source.evidence}\u201d")
+    return "\n".join(lines).strip()
+
+
+def calendar_ics(entries: Sequence[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None) -> bytes:
+    """The whole calendar: VTIMEZONE for America/Los_Angeles, one VEVENT per dated entry."""
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", CALENDAR_NAME)
+    cal.add("x-wr-timezone", "America/Los_Angeles")
+    # Hints for subscribing clients; most refresh far less often anyway (see README).
+    cal.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT12H")
+    stamp_default = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    timed_years: list[int] = []
+    for entry in sorted(entries, key=entry_sort_key):
+        if entry.kind == "task" and not options.tasks:
+            continue
+        event = _event(entry, options, stamp_default)
+        if event is None:
+            continue
+        for name in ("dtstart", "dtend"):
+            value = event.get(name)
+            if value is not None and isinstance(value.dt, datetime):
+                timed_years.append(value.dt.year)
+        cal.add_component(event)
+    if timed_years:
+        cal.add_missing_timezones(first_date=date(min(timed_years), 1, 1), last_date=date(max(timed_years) + 1, 1, 1))
+    return cal.to_ical()
+
+
+def export_store(
+    store,
+    *,
+    kinds: Sequence[str] = (),
+    programs: Sequence[str] = (),
+    from_: date | None = None,
+    to: date | None = None,
+    options: IcsOptions = IcsOptions(),
+    mailbox: str | None = None,
+) -> bytes:
+    """The calendar of a `pipeline.Store`: cancelled entries included (STATUS:CANCELLED),
+    so subscribers see the cancellation instead of a silently vanished event."""
+    from caltac_inbox.store.timeline import timeline_entries
+
+    with store.session() as session:
+        entries = timeline_entries(session, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
+    return calendar_ics(entries, options)
+
+
+def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
+    import icalendar
+
+    span = _span(entry)
+    if span is None:
+        return None
+    start, end = span
+    event = icalendar.Event()
+    event.add("uid", f"{entry.uid}@{UID_DOMAIN}")
+    stamp = entry.updated_at.astimezone(timezone.utc).replace(microsecond=0) if entry.updated_at else stamp_default
+    event.add("dtstamp", stamp)
+    if entry.updated_at:
+        event.add("last-modified", stamp)
+    event.add("dtstart", start)
+    if end is not None:
+        event.add("dtend", end)
+    event.add("sequence", entry.sequence)
+    event.add("summary", summary(entry))
+    event.add("description", description(entry))
+    event.add("categories", [entry.kind, *entry.program])
+    event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
+    alarm_before = options.alarm_downtime if entry.kind == "downtime" else options.alarm_deadline
+    placed_on_notice_date = entry.kind == "credential" and entry.fact.due is None
+    if alarm_before is not None and entry.status != "cancelled" and not placed_on_notice_date:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary(entry))
+        alarm.add("trigger", -alarm_before)
+        event.add_component(alarm)
+    return event
+
+
+def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
+    """DTSTART/DTEND. Dates stay all-day (DTEND = next day); times are in Los Angeles."""
+    f = entry.fact
+    if f.kind == "downtime":
+        start, end = f.start, f.end
+        if start is None:  # an extension whose window we never saw: mark its end
+            if end is None:
+                return None
+            return (end, end + timedelta(days=1)) if not isinstance(end, datetime) else (_la(end), None)
+        if not isinstance(start, datetime) and (end is None or not isinstance(end, datetime)):
+            return start, (end or start) + timedelta(days=1)
+        if end is None:
+            return _la(_as_datetime(start)), None
+        if not isinstance(end, datetime):  # "through September 6": the whole day
+            end_at = datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOS_ANGELES)
+        else:
+            end_at = _la(end)
+        return _la(_as_datetime(start)), end_at
+    key = entry.key_date
+    if key is None:
+        return None
+    if isinstance(key, datetime):
+        return _la(key), None
+    return key, key + timedelta(days=1)
+
+
+def _readable(iso: str | None) -> str:
+    """'2016-09-13T23:59:00-07:00' -> 'Tue 2016-09-13 23:59'; windows 'A to B' part by part."""
+    if not iso:
+        return "?"
+    if " to " in iso:
+        head, _, rest = iso.partition(" to ")
+        return f"{_readable(head)} to {_readable(rest)}"
+    try:
+        value = datetime.fromisoformat(iso[:25]) if len(iso) > 10 else date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if isinstance(value, datetime):
+        return value.astimezone(LOS_ANGELES).strftime("%a %Y-%m-%d %H:%M")
+    return value.strftime("%a %Y-%m-%d")
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=LOS_ANGELES)
+
+
+def _la(value: datetime) -> datetime:
+    return value.astimezone(LOS_ANGELES)
+
+
+__all__ = ["IcsOptions", "PRODID", "calendar_ics", "description", "export_store", "parse_alarm", "summary"]

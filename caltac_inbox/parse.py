@@ -1,0 +1,927 @@
+"""Raw mail bytes -> Notice: headers, clean text, forwarded-notice unwrapping.
+
+Pure (no I/O). mail-parser builds the message and decodes the common headers; the
+stdlib `email` package is the fallback for whatever mail-parser rejects, and also walks
+the MIME tree (mail-parser flattens attached messages into the outer text, but a
+forwarded notice must stay separate from the forwarder's note). beautifulsoup4 turns
+HTML into lines.
+
+A forwarded notice is unwrapped to the innermost original: its sender, sent date and
+subject become the notice's, the outermost sender becomes `forwarded_by`, and the
+forwarders' own words become `forward_note` (never part of `text`).
+
+`parse_message` raises nothing but `ParseError`: mail in the wild is truncated,
+mislabelled, nested absurdly deep or simply not mail.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from caltac_inbox.errors import ParseError
+from caltac_inbox.model import Notice
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+# mail-parser logs a WARNING for every part type it does not handle (text/calendar, ...);
+# without a handler Python prints those on stderr, in the middle of `extract` output.
+logging.getLogger("mailparser").addHandler(logging.NullHandler())
+
+MAX_RAW_BYTES = 64 * 2**20  # above this we refuse to parse (the pipeline skips 25 MB anyway)
+MAILPARSER_MAX_BYTES = 4 * 2**20  # bigger messages go straight to the stdlib parser
+MAX_PART_BYTES = 8 * 2**20  # decoded bytes of one text part that we look at
+MAX_TEXT_CHARS = 1_000_000  # clean text kept per message (a notice is ~10 kB)
+MAX_HTML_CHARS = 1_000_000  # HTML we render
+MAX_HTML_TAGS = 20_000  # beyond this, a coarse regex rendering instead of beautifulsoup
+MAX_MIME_DEPTH = 64  # deeper multipart levels are ignored
+MAX_MIME_PARTS = 1_000
+MAX_FORWARD_DEPTH = 8  # forwards of forwards of ...
+STUB_PLAIN_CHARS = 200  # a text/plain part shorter than this may be a "see HTML" stub
+
+_EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_message(raw: bytes, source: str) -> Notice:
+    """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice)."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ParseError(f"{source}: message is {type(raw).__name__}, not bytes")
+    raw = bytes(raw)
+    if not raw.strip():
+        raise ParseError(f"{source}: empty message")
+    if len(raw) > MAX_RAW_BYTES:
+        raise ParseError(
+            f"{source}: message is {len(raw) / 2**20:.0f} MB, over the "
+            f"{MAX_RAW_BYTES // 2**20} MB parse limit"
+        )
+    try:
+        return _parse(raw, source)
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError(f"{source}: MIME structure nested too deep to parse") from None
+    except Exception as exc:  # last line of defence: a library bug must not become a traceback
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ParseError(f"{source}: cannot parse message ({detail})") from exc
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One message level: its own headers and its chosen clean text."""
+
+    subject: str | None
+    sender: str | None
+    sender_name: str | None
+    sent: datetime | None
+    message_id: str | None
+    text: str
+    html: bool
+
+
+_MAIL_HEADERS = (
+    "From", "Date", "Subject", "Message-ID", "To", "Content-Type", "MIME-Version",
+    "Received", "Return-Path", "Sender", "Reply-To",
+)
+
+
+def _parse(raw: bytes, source: str) -> Notice:
+    msg, mp = _build_message(raw)
+    if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
+        return _parse_headerless(raw, source)
+    outer_sender = _sender_of(msg, mp)[0]
+    authenticated = _authenticated(msg, outer_sender)
+    layer, notes, forwarded = _unwrap(msg, mp, depth=0)
+    return Notice(
+        source=source,
+        text=layer.text,
+        subject=layer.subject,
+        sender=layer.sender,
+        sender_name=layer.sender_name,
+        sent=layer.sent,
+        message_id=layer.message_id,
+        forwarded_by=outer_sender if forwarded else None,
+        forward_note=_join_notes(notes),
+        authenticated=authenticated,
+        html=layer.html,
+    )
+
+
+def _build_message(raw: bytes) -> tuple[Message, Any]:
+    """Message object plus the mail-parser view of it (None when mail-parser gave up)."""
+    import email
+
+    if len(raw) > MAILPARSER_MAX_BYTES:
+        # mail-parser re-encodes every attachment (seconds for a 12 MB file); the notice
+        # text and headers need none of that.
+        return email.message_from_bytes(raw), None
+    import mailparser
+    from mailparser.exceptions import MailParserRecursionError
+
+    try:
+        mp = mailparser.parse_from_bytes(raw)
+        if mp.message is not None:
+            return mp.message, mp
+    except MailParserRecursionError:
+        raise RecursionError from None  # the stdlib parser would fail the same way
+    except Exception:  # noqa: BLE001 - fall back to the stdlib parser below
+        pass
+    return email.message_from_bytes(raw), None
+
+
+def _unwrap(msg: Message, mp: Any, depth: int) -> tuple[_Layer, list[str], bool]:
+    """This message's innermost notice, the forwarders' notes (outer first), forwarded?"""
+    sender, sender_name = _sender_of(msg, mp)
+    subject = _subject_of(msg, mp)
+    message_id = _message_id_of(msg)
+    plain, html, attached = _collect_parts(msg)
+    text, from_html = _choose_text(plain, html)
+
+    if attached and depth < MAX_FORWARD_DEPTH and _attachment_is_forward(subject, text, attached[0]):
+        inner_mp = _mailparser_view(attached[0]) if mp is not None else None
+        inner, inner_notes, _ = _unwrap(attached[0], inner_mp, depth + 1)
+        if inner.message_id is None:
+            inner = replace(inner, message_id=message_id)
+        if inner.subject is None:
+            inner = replace(inner, subject=_strip_forward_prefix(subject))
+        return inner, [text, *inner_notes], True
+
+    layer = _Layer(
+        subject=subject,
+        sender=sender,
+        sender_name=sender_name,
+        sent=_date_header(msg.get("Date")),
+        message_id=message_id,
+        text=text,
+        html=from_html,
+    )
+    notes: list[str] = []
+    forwarded = False
+    for _ in range(depth, MAX_FORWARD_DEPTH):
+        split = _split_inline_forward(layer.text)
+        if split is None:
+            break
+        note, fields, inner_text = split
+        notes.append(note)
+        layer = _inline_layer(fields, inner_text, layer)
+        forwarded = True
+    return layer, notes, forwarded
+
+
+def _mailparser_view(msg: Message) -> Any:
+    try:
+        import mailparser
+
+        return mailparser.MailParser(msg)
+    except Exception:  # noqa: BLE001 - stdlib header decoding is the fallback
+        return None
+
+
+def _attachment_is_forward(subject: str | None, outer_text: str, attached: Message) -> bool:
+    if attached.get("From") is None and attached.get("Subject") is None:
+        return False
+    return bool(_FORWARD_PREFIX.match(subject or "")) or len(outer_text) < 3000
+
+
+def _parse_headerless(raw: bytes, source: str) -> Notice:
+    """No mail headers at all: accept only a saved body that holds a forwarded notice."""
+    text = normalize_text(_decode_bytes(raw[:MAX_PART_BYTES], None))
+    split = _split_inline_forward(text)
+    if split is None:
+        raise ParseError(f"{source}: no mail headers (From, Date, Subject) found; not an email message?")
+    note, fields, inner_text = split
+    blank = _Layer(None, None, None, None, None, "", False)
+    layer = _inline_layer(fields, inner_text, blank)
+    return Notice(
+        source=source,
+        text=layer.text,
+        subject=layer.subject,
+        sender=layer.sender,
+        sender_name=layer.sender_name,
+        sent=layer.sent,
+        forward_note=note,
+    )
+
+
+def _join_notes(notes: list[str]) -> str:
+    return "\n\n".join(n for n in (n.strip() for n in notes) if n)[:MAX_TEXT_CHARS]
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _header_str(msg: Message, name: str) -> str | None:
+    """A header decoded (RFC 2047, raw 8-bit) to clean one-line text, None when absent."""
+    try:
+        # raw_items(): compat32's get() turns raw 8-bit bytes into U+FFFD
+        wanted = name.lower()
+        value = next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
+    except Exception:  # noqa: BLE001 - malformed header block
+        return None
+    if value is None:
+        return None
+    try:
+        # policy.default keeps the space after an encoded word on a folded line, which
+        # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
+        from email import policy
+
+        text = str(policy.default.header_fetch_parse(name, _fix_surrogates(str(value))))
+    except Exception:  # noqa: BLE001 - fall back to the older decoder
+        try:
+            from email.header import decode_header
+
+            text = "".join(
+                _decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+                for chunk, charset in decode_header(str(value))
+            )
+        except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
+            text = str(value)
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_fix_surrogates(text).replace("\x00", "").split())
+
+
+def _subject_of(msg: Message, mp: Any) -> str | None:
+    subject = _header_str(msg, "Subject")
+    if not subject and mp is not None:
+        try:
+            subject = _one_line(str(mp.subject or "")) or None
+        except Exception:  # noqa: BLE001
+            subject = None
+    return subject[:1000] if subject else None
+
+
+def _sender_of(msg: Message, mp: Any) -> tuple[str | None, str | None]:
+    """(bare address, display name) of the From header."""
+    if mp is not None:
+        try:
+            for name, address in mp.from_ or ():
+                address = _one_line(str(address or ""))
+                if "@" in address:
+                    return address, _one_line(str(name or "")) or None
+        except Exception:  # noqa: BLE001
+            pass
+    value = _header_str(msg, "From")
+    if not value:
+        return None, None
+    from email.utils import parseaddr
+
+    try:
+        name, address = parseaddr(value)
+    except Exception:  # noqa: BLE001
+        name, address = "", ""
+    if "@" not in address:
+        return _address_in(value)
+    return address, _one_line(name) or None
+
+
+def _message_id_of(msg: Message) -> str | None:
+    value = _header_str(msg, "Message-ID")
+    return value[:998] if value else None
+
+
+def _date_header(value: Any) -> datetime | None:
+    """The Date header as an aware datetime in America/Los_Angeles; None if impossible."""
+    if value is None:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    text = _one_line(str(value))
+    if not text:
+        return None
+    if _AM_PM.search(text):  # not RFC 5322; parsedate would drop the "PM"
+        return _loose_datetime(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except Exception:  # noqa: BLE001 - unparseable or impossible date
+        return _loose_datetime(text)
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        # RFC 5322 "-0000" means UTC with the sender's zone unknown; no zone at all is local.
+        when = when.replace(tzinfo=timezone.utc if re.search(r"-0000\b", text) else PACIFIC)
+    return _in_pacific(when)
+
+
+def _in_pacific(when: datetime) -> datetime | None:
+    if not _EARLIEST_YEAR <= when.year <= _LATEST_YEAR:
+        return None
+    try:
+        return when.astimezone(PACIFIC)
+    except (OverflowError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+def _authenticated(msg: Message, sender: str | None) -> bool | None:
+    """DKIM or DMARC pass for the From domain in the receiving server's (topmost) header."""
+    try:
+        values = msg.get_all("Authentication-Results") or []
+    except Exception:  # noqa: BLE001
+        return None
+    if not values:
+        return None
+    header = _one_line(_fix_surrogates(str(values[0])))
+    header = re.sub(r"\([^()]*\)", " ", header)  # comments
+    from_domain = sender.rsplit("@", 1)[1].lower().strip(".>") if sender and "@" in sender else None
+    for resinfo in header.split(";")[1:]:
+        m = re.match(r"\s*(dkim|dmarc)\s*=\s*([a-z]+)", resinfo, re.I)
+        if not m or m.group(2).lower() != "pass":
+            continue
+        prop = "header.d" if m.group(1).lower() == "dkim" else "header.from"
+        d = re.search(rf"\b{re.escape(prop)}\s*=\s*@?([\w.-]+)", resinfo, re.I)
+        if d is None and m.group(1).lower() == "dkim":
+            d = re.search(r"\bheader\.i\s*=\s*[^@\s]*@([\w.-]+)", resinfo, re.I)
+        if d is None or (from_domain and _aligned(d.group(1).lower().strip("."), from_domain)):
+            return True
+    return False
+
+
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed alignment: one domain is the other or a parent of it."""
+    return (
+        domain == from_domain
+        or from_domain.endswith("." + domain)
+        or domain.endswith("." + from_domain)
+    )
+
+
+# --------------------------------------------------------------------------- MIME parts
+
+
+def _collect_parts(msg: Message) -> tuple[list[str], list[str], list[Message]]:
+    """Inline text/plain and text/html bodies in order, plus attached messages."""
+    plain: list[str] = []
+    html: list[str] = []
+    attached: list[Message] = []
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    seen = 0
+    while stack and seen < MAX_MIME_PARTS:
+        part, depth = stack.pop()
+        seen += 1
+        try:
+            ctype = part.get_content_type()
+        except Exception:  # noqa: BLE001
+            ctype = "text/plain"
+        payload = part.get_payload()
+        if ctype == "message/rfc822" or (ctype.startswith("message/") and isinstance(payload, list)):
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                attached.append(payload[0])
+            continue
+        if isinstance(payload, list):
+            if depth < MAX_MIME_DEPTH:
+                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
+            continue
+        if ctype not in ("text/plain", "text/html") or _is_attachment(part):
+            continue
+        text = _part_text(part)
+        if ctype == "text/html":
+            html.append(text)
+        else:
+            plain.append(_unflow(text, part))
+    return plain, html, attached
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+        return disposition == "attachment" or (disposition != "inline" and bool(part.get_filename()))
+    except Exception:  # noqa: BLE001 - unparseable disposition: treat as body
+        return False
+
+
+def _part_text(part: Message) -> str:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - broken transfer encoding
+        data = None
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # noqa: BLE001
+        charset = None
+    return _decode_bytes(data[:MAX_PART_BYTES], charset if isinstance(charset, str) else None)
+
+
+def _unflow(text: str, part: Message) -> str:
+    """Undo format=flowed soft line breaks (RFC 3676)."""
+    try:
+        if (part.get_param("format") or "").lower() != "flowed":
+            return text
+        delsp = (part.get_param("delsp") or "").lower() == "yes"
+    except Exception:  # noqa: BLE001
+        return text
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    buf = ""
+    for line in lines:
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing
+        if line.endswith(" ") and line.rstrip() != "--":
+            buf += line[:-1] if delsp else line
+        else:
+            out.append(buf + line)
+            buf = ""
+    if buf:
+        out.append(buf)
+    return "\n".join(out)
+
+
+def _choose_text(plain: list[str], html: list[str]) -> tuple[str, bool]:
+    """text/plain unless it is missing or a stub; else the HTML rendered as lines."""
+    plain_text = normalize_text("\n\n".join(plain)) if plain else ""
+    if not html or (len(plain_text) >= STUB_PLAIN_CHARS and not _is_stub(plain_text)):
+        return plain_text, False
+    html_text = html_to_text("\n".join(html))
+    if plain_text and not _is_stub(plain_text) and len(html_text) <= 3 * len(plain_text):
+        return plain_text, False
+    if not html_text:
+        return plain_text, False
+    return html_text, True
+
+
+_STUB_PHRASES = re.compile(
+    r"view (?:this|it) (?:e-?mail|message) (?:in|on) (?:a|your) (?:web )?browser"
+    r"|(?:requires|supports?|needs) (?:an )?html|html (?:version|format|viewer)"
+    r"|does not support html",
+    re.I,
+)
+
+
+def _is_stub(plain_text: str) -> bool:
+    return not plain_text or (len(plain_text) < 600 and bool(_STUB_PHRASES.search(plain_text)))
+
+
+# --------------------------------------------------------------------------- charsets
+
+
+_UTF8_FIRST = {"ascii", "latin-1", "iso8859-1", "iso8859-15", "cp1252"}
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode with the declared charset when it fits, else utf-8, else cp1252, else utf-8 lossy.
+
+    Valid UTF-8 wins over a declared Western single-byte charset: multi-byte UTF-8
+    sequences almost never occur in genuine Latin-1 text, while mislabelled UTF-8 is common.
+    """
+    import codecs
+
+    declared = None
+    if charset:
+        try:
+            info = codecs.lookup(charset.strip().strip("\"'"))
+            if getattr(info, "_is_text_encoding", True):
+                declared = info.name
+        except (LookupError, ValueError, TypeError):
+            declared = None
+    order = ["utf-8", declared, "cp1252"] if declared in _UTF8_FIRST or declared is None else [
+        declared, "utf-8", "cp1252"]
+    for encoding in order:
+        if encoding is None:
+            continue
+        try:
+            text = data.decode(encoding)
+            text.encode("utf-8")  # some codecs yield lone surrogates
+            return text
+        except Exception:  # noqa: BLE001 - next candidate
+            continue
+    return data.decode("utf-8", "replace")
+
+
+def _fix_surrogates(text: str) -> str:
+    """Headers with raw 8-bit bytes arrive as surrogate escapes; decode them properly."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return _decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+# --------------------------------------------------------------------------- text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\f\v\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+
+
+def normalize_text(text: str) -> str:
+    """One clean line per source line: spaces collapsed, no blank runs, no control chars."""
+    text = text[:MAX_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
+    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = _SPACES.sub(" ", line).strip()
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+_SKIP_TAGS = {"script", "style", "head", "title", "meta", "link", "noscript", "template", "svg", "object"}
+_PARAGRAPH_TAGS = {
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol", "dl", "pre",
+    "hr", "address", "figure", "center", "form", "fieldset", "section", "article", "header",
+    "footer", "main", "nav", "aside",
+}
+_LINE_TAGS = {"div", "li", "tr", "dt", "dd", "caption", "figcaption", "option"}
+
+
+_HTML_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+class _LineWriter:
+    """Collects lines; tracks the current line's content incrementally (no re-joining)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.buf: list[str] = []
+        self.last_char = ""  # last non-space character of the current line, "" if none
+
+    def text(self, s: str) -> None:
+        self.buf.append(s)
+        stripped = s.rstrip()
+        if stripped:
+            self.last_char = stripped[-1]
+
+    def line_break(self) -> None:
+        self.lines.append("".join(self.buf))
+        self.buf = []
+        self.last_char = ""
+
+    def end_line(self) -> None:
+        if self.last_char:
+            self.line_break()
+        self.buf = []
+
+    def paragraph(self) -> None:
+        self.end_line()
+        if self.lines and self.lines[-1].strip():
+            self.lines.append("")
+
+
+def html_to_text(html: str) -> str:
+    """HTML -> lines: blocks on their own lines, list items "- " (or "1. "), cells joined."""
+    html = html[:MAX_HTML_CHARS]
+    opened = html.count("<")
+    if opened > MAX_HTML_TAGS or opened - html.count(">") > 100:
+        # html.parser/beautifulsoup turn superlinear on absurd nesting or unclosed markup
+        return _html_to_text_by_regex(html)
+    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+
+    soup = BeautifulSoup(html, "html.parser")
+    out = _LineWriter()
+    ol_counters: dict[int, int] = {}
+    row_sizes: dict[int, int] = {}
+    open_items = 0  # <li> elements we are inside (nested lists are not paragraphs)
+    stack: list[tuple[Any, bool]] = [(soup, False)]
+    while stack:  # iterative walk: HTML nested thousands deep must not hit the recursion limit
+        node, closing = stack.pop()
+        if isinstance(node, NavigableString):
+            if not isinstance(node, (Comment, Declaration, Doctype, ProcessingInstruction)):
+                out.text(_HTML_WHITESPACE.sub(" ", str(node)))
+            continue
+        name = (node.name or "").lower()
+        if closing:
+            if name == "li":
+                open_items -= 1
+            if name in _PARAGRAPH_TAGS and not (name in ("ul", "ol") and open_items):
+                out.paragraph()
+            elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+                out.end_line()
+            continue
+        if name in _SKIP_TAGS:
+            continue
+        if name == "br":
+            out.line_break()
+            continue
+        if name in _PARAGRAPH_TAGS and not (name in ("ul", "ol") and open_items):
+            out.paragraph()
+        elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+            out.end_line()
+        if name == "ol":
+            ol_counters[id(node)] = _int_attr(node.get("start"), 1) - 1
+        elif name == "li":
+            open_items += 1
+            parent = node.parent
+            if parent is not None and parent.name == "ol":
+                ol_counters[id(parent)] = ol_counters.get(id(parent), 0) + 1
+                out.text(f"{ol_counters[id(parent)]}. ")
+            else:
+                out.text("- ")
+        elif name in ("td", "th"):
+            _cell_separator(node, out, row_sizes)
+        stack.append((node, True))
+        children = getattr(node, "contents", None) or []
+        stack.extend((child, False) for child in reversed(children))
+    out.end_line()
+    return normalize_text("\n".join(out.lines))
+
+
+_RE_ITEM = re.compile(r"<li\b[^<>]{0,2000}>", re.I)
+_RE_BLOCK = re.compile(
+    r"</?(?:p|h[1-6]|blockquote|table|ul|ol|dl|pre|hr|div|tr|dt|dd|br|section|article|header|footer)"
+    r"\b[^<>]{0,2000}>",
+    re.I,
+)
+_RE_CELL = re.compile(r"<t[dh]\b[^<>]{0,2000}>", re.I)
+_RE_TAG = re.compile(r"<[^<>]{0,2000}>")  # bounded: a "<" without ">" must not rescan the rest
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+_RE_SECTION_START = re.compile(r"<(?:!--|(script|style|head|title)(?![a-z0-9]))")
+
+
+def _drop_sections(html: str) -> str:
+    """Remove comments and script/style/head/title elements in one linear pass."""
+    lower = html.translate(_ASCII_LOWER)  # same length as html, unlike str.lower()
+    out: list[str] = []
+    pos = 0
+    while (m := _RE_SECTION_START.search(lower, pos)) is not None:
+        out.append(html[pos:m.start()])
+        end_marker = f"</{m.group(1)}" if m.group(1) else "-->"
+        close = lower.find(end_marker, m.end())
+        if close < 0:
+            return "".join(out)
+        gt = lower.find(">", close)
+        if gt < 0:
+            return "".join(out)
+        pos = gt + 1
+    out.append(html[pos:])
+    return "".join(out)
+
+
+def _html_to_text_by_regex(html: str) -> str:
+    """Coarse, linear-time rendering for HTML too large or too nested for beautifulsoup."""
+    import html as html_lib
+
+    text = _drop_sections(html)
+    text = _RE_ITEM.sub("\n- ", text)
+    text = _RE_BLOCK.sub("\n", text)
+    text = _RE_CELL.sub(" | ", text)
+    text = _RE_TAG.sub("", text)
+    return normalize_text(html_lib.unescape(text))
+
+
+def _cell_separator(cell: Any, out: _LineWriter, row_sizes: dict[int, int]) -> None:
+    row = cell.parent
+    if row is None or not out.last_char:
+        return  # nothing before this cell on the line: no separator
+    size = row_sizes.get(id(row))
+    if size is None:  # counted once per row: rows with many cells stay linear
+        size = row_sizes[id(row)] = len(row.find_all(["td", "th"], recursive=False))
+    if size == 2:
+        out.text(" " if out.last_char == ":" else ": ")
+    else:
+        out.text(" | ")
+
+
+def _int_attr(value: Any, default: int) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+# --------------------------------------------------------------------------- inline forwards
+
+
+_HEADER_KEYS = {
+    "from": "from", "de": "from", "von": "from",
+    "sent": "sent", "date": "sent", "enviado": "sent", "enviado el": "sent", "fecha": "sent",
+    "to": "to", "para": "to",
+    "cc": "cc", "bcc": "bcc",
+    "subject": "subject", "asunto": "subject",
+    "reply-to": "reply-to", "importance": "importance", "attachments": "attachments",
+}
+_HEADER_LINE = re.compile(
+    r"^[>\s]*(?:[*_]{1,2}\s*)?(?P<key>"
+    + "|".join(sorted((re.escape(k) for k in _HEADER_KEYS), key=len, reverse=True))
+    + r")\s*(?:[*_]{1,2})?\s*:\s*(?:[*_]{1,2})?\s*(?P<value>.*?)\s*$",
+    re.I,
+)
+_SEPARATOR = re.compile(
+    r"^[>\s]*(?:[-=_* ]*\b(?:original message|forwarded message|forwarded e-?mail|"
+    r"mensaje original|mensaje reenviado)\b[-=_* ]*|begin forwarded message:?|[-_=*]{3,})\s*$",
+    re.I,
+)
+_FORWARD_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|rv|wg)\s*:\s*)+", re.I)
+_AM_PM = re.compile(r"\d\s*[ap]\.?\s?m\b\.?", re.I)
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\b")
+
+
+def _split_inline_forward(text: str) -> tuple[str, dict[str, str], str] | None:
+    """(note above, header fields, notice below) for the first forwarded-header block."""
+    if not text:
+        return None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if len(line) > 2000 or not line.lstrip("> *_").lower().startswith(("from", "de", "von")):
+            continue
+        m = _HEADER_LINE.match(line)
+        if m is None or _HEADER_KEYS[m.group("key").lower()] != "from":
+            continue
+        fields, end = _header_block(lines, i)
+        if "from" not in fields or "sent" not in fields:
+            continue
+        separated = i > 0 and _SEPARATOR.match(_previous_nonblank(lines, i)[1] or "") is not None
+        if not (separated or "@" in fields["from"] or _TIME_OF_DAY.search(fields["sent"])):
+            continue  # a memo-style "From:/Date:" block inside a notice, not a forward
+        above = lines[:i]
+        while above and (not above[-1].strip() or _SEPARATOR.match(above[-1])):
+            above.pop()
+        return "\n".join(above).strip(), fields, "\n".join(lines[end:]).strip()
+    return None
+
+
+def _header_block(lines: list[str], start: int) -> tuple[dict[str, str], int]:
+    fields: dict[str, str] = {}
+    j = start
+    while j < len(lines):
+        if not lines[j].strip():
+            k = j
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            nxt = _HEADER_LINE.match(lines[k]) if k < len(lines) else None
+            if nxt is None or _HEADER_KEYS[nxt.group("key").lower()] in fields:
+                break
+            j = k
+            continue
+        m = _HEADER_LINE.match(lines[j])
+        if m is None:
+            break
+        key = _HEADER_KEYS[m.group("key").lower()]
+        if key in fields:
+            break
+        fields[key] = _strip_markdown(m.group("value"))
+        j += 1
+    return fields, j
+
+
+def _previous_nonblank(lines: list[str], i: int) -> tuple[int, str | None]:
+    for k in range(i - 1, -1, -1):
+        if lines[k].strip():
+            return k, lines[k]
+    return -1, None
+
+
+def _strip_markdown(value: str) -> str:
+    value = re.sub(r"\[([^\]]*)\]\((?:mailto:)?[^)]*\)", r"\1", value)  # [text](link)
+    value = value.replace("**", "").replace("__", "")
+    return " ".join(value.split())
+
+
+def _inline_layer(fields: dict[str, str], inner_text: str, outer: _Layer) -> _Layer:
+    sender, sender_name = _address_in(fields.get("from", ""))
+    subject = fields.get("subject") or _strip_forward_prefix(outer.subject)
+    return _Layer(
+        subject=subject or None,
+        sender=sender,
+        sender_name=sender_name,
+        sent=_loose_datetime(fields.get("sent", "")),
+        message_id=outer.message_id,
+        text=inner_text,
+        html=outer.html,
+    )
+
+
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _address_in(value: str) -> tuple[str | None, str | None]:
+    """(address, display name) from 'Name <a@b>', 'Name [mailto:a@b]', 'a@b' or 'Name'."""
+    value = _strip_markdown(value)
+    m = _EMAIL.search(value)
+    address = m.group(0) if m else None
+    name = value
+    if address:
+        name = name.replace(address, " ")
+    name = re.sub(r"mailto:|[<>\[\]()]", " ", name)
+    name = " ".join(name.split()).strip(" \"',;")
+    return address, (name or None)
+
+
+def _strip_forward_prefix(subject: str | None) -> str | None:
+    if not subject:
+        return subject
+    return _FORWARD_PREFIX.sub("", subject).strip() or None
+
+
+# --------------------------------------------------------------------------- loose dates
+
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_ZONES = {
+    "utc": timezone.utc, "gmt": timezone.utc, "z": timezone.utc,
+    "pst": PACIFIC, "pdt": PACIFIC, "pt": PACIFIC,
+    "mst": timezone(timedelta(hours=-7)), "mdt": timezone(timedelta(hours=-6)),
+    "cst": timezone(timedelta(hours=-6)), "cdt": timezone(timedelta(hours=-5)),
+    "est": timezone(timedelta(hours=-5)), "edt": timezone(timedelta(hours=-4)),
+}
+_TIME = (
+    r"(?:,?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<ampm>[ap]\.?\s?m\.?)?)?"
+    r"(?:\s*\(?(?P<tz>utc|gmt|[pmce][sd]?t|z|[+-]\d{2}:?\d{2})\b\)?)?"
+)
+_LOOSE_DATES = [
+    re.compile(  # Tuesday, September 3, 2019 10:33 AM / Tue, May 2, 2017 at 6:25 PM
+        r"(?P<mon>[a-z]{3,9})\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME, re.I
+    ),
+    re.compile(  # 3 September 2019 10:33
+        r"(?P<day>\d{1,2})\s+(?P<mon>[a-z]{3,9})\.?,?\s+(?P<year>\d{4})" + _TIME, re.I
+    ),
+    re.compile(  # 9/3/2019 10:33:12 AM (US order)
+        r"(?P<monnum>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})" + _TIME, re.I
+    ),
+    re.compile(  # 2019-09-03 10:33
+        r"(?P<year>\d{4})-(?P<monnum>\d{1,2})-(?P<day>\d{1,2})" + _TIME.replace(r"(?:at\s+)?", r"(?:at\s+|T)?"),
+        re.I,
+    ),
+]
+
+
+def _loose_datetime(text: str) -> datetime | None:
+    """A forwarded block's 'Sent:'/'Date:' value; no zone means America/Los_Angeles."""
+    text = " ".join(_strip_markdown(text or "").split())[:200]
+    if not text:
+        return None
+    for pattern in _LOOSE_DATES:
+        for m in pattern.finditer(text):
+            when = _datetime_from_match(m)
+            if when is not None:
+                return _in_pacific(when)
+    if _AM_PM.search(text):
+        return None  # the RFC 5322 parser would silently drop "PM"
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except Exception:  # noqa: BLE001 - not a date we can read
+        return None
+    return _in_pacific(when if when.tzinfo else when.replace(tzinfo=PACIFIC))
+
+
+def _datetime_from_match(m: re.Match[str]) -> datetime | None:
+    parts = m.groupdict()
+    if parts.get("monnum"):
+        month = int(parts["monnum"])
+    else:
+        month = _MONTHS.get((parts.get("mon") or "")[:4].lower().rstrip(".")) or _MONTHS.get(
+            (parts.get("mon") or "")[:3].lower()
+        )
+        if month is None:
+            return None
+    hour = int(parts["hour"]) if parts.get("hour") else 0
+    minute = int(parts["minute"]) if parts.get("minute") else 0
+    second = int(parts["second"]) if parts.get("second") else 0
+    ampm = (parts.get("ampm") or "").lower().replace(".", "").replace(" ", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    zone = _zone(parts.get("tz"))
+    if zone is None:
+        return None
+    try:
+        return datetime(int(parts["year"]), month, int(parts["day"]), hour, minute, second, tzinfo=zone)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _zone(name: str | None) -> Any:
+    if not name:
+        return PACIFIC
+    name = name.lower()
+    if name[0] in "+-":
+        digits = name[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+        if offset >= timedelta(hours=24):
+            return None  # impossible offset: no date rather than a wrong one
+        return timezone(offset if name[0] == "+" else -offset)
+    return _ZONES.get(name, PACIFIC)
+
+
+__all__ = ["PACIFIC", "html_to_text", "normalize_text", "parse_message"]

@@ -1,0 +1,264 @@
+"""The `poll` and `doctor` commands: configuration + store + IMAP source, and their output.
+
+Kept out of cli.py so that module stays thin; cli.py registers `poll_command` and
+`doctor_command`. Heavy imports happen inside the functions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import click
+
+from caltac_inbox.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from caltac_inbox.config import Config
+    from caltac_inbox.sources.imap import MailboxReport
+
+PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
+LOCK_HELD = "another poll is running (lock held); skipping"
+
+
+def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
+    """(--config FILE, --db URL) given before the command; cli.py keeps them in an App."""
+    app = ctx.find_root().obj
+    return getattr(app, "config_option", None), getattr(app, "db_option", None)
+
+
+def database_url(db_option: str | None, config: "Config") -> str | None:
+    """--db (or $CALTAC_INBOX_DB), else [database] url, else None (the default file)."""
+    return db_option or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+
+
+def _fail(error: UserError) -> None:
+    click.echo(f"caltac-inbox: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class _ProgressBars:
+    """click progress bars, one per long folder backfill, only on a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, total: int, label: str) -> Callable[[int], None]:
+        self.close()
+        if total < PROGRESS_MIN:
+            return lambda n: None
+        self._bar = click.progressbar(length=total, label=label)
+        self._bar.__enter__()
+        return self._bar.update
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
+             interactive: bool | None = None) -> int:
+    """Poll the configured mailboxes; prints the report(s); returns the exit code."""
+    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.sources.imap import LockHeld, MailboxReport, lock_path, mailbox_lock, poll_mailbox
+    from caltac_inbox.store.db import resolve_url, sqlite_path
+
+    if interactive is None:
+        interactive = sys.stdout.isatty()
+    if not config.mailboxes:
+        where = config.path or "the configuration file"
+        raise ConfigError(f"no [[mailbox]] configured in {where}; add one (see README, "
+                          "'Configuring a mailbox') or pass --config FILE")
+    mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
+    store = open_store(db_url)
+    sqlite_file = sqlite_path(resolve_url(db_url))
+    code = 0
+    try:
+        for mb in mailboxes:
+            bars = _ProgressBars() if interactive and not as_json else None
+            try:
+                with mailbox_lock(lock_path(mb.name, sqlite_file)):
+                    report = poll_mailbox(store, mb, progress=bars)
+            except LockHeld:
+                report = MailboxReport(mailbox=mb.name, skipped=LOCK_HELD)
+            finally:
+                if bars:
+                    bars.close()
+            _print_report(report, as_json=as_json, interactive=interactive)
+            code = max(code, report.exit_code, 1 if report.message_errors else 0)
+    finally:
+        store.close()
+    return code
+
+
+def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
+    for _source, message in report.message_errors:
+        click.echo(f"caltac-inbox: {message}", err=True)
+    if report.error:
+        click.echo(f"caltac-inbox: error: {report.error}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    elif report.skipped:
+        click.echo(report.summary_line(), err=not interactive)
+    elif interactive or report.new or report.message_errors or report.deadline_reached:
+        # Under cron (no terminal) a run that found nothing new stays silent.
+        click.echo(report.summary_line())
+
+
+POLL_HELP = """Fetch new notices from the configured IMAP mailboxes.
+
+Reads only: folders are opened read-only, bodies fetched with BODY.PEEK, nothing is
+flagged, moved or deleted. Each run continues after the last UID it stored; run it
+from cron or a systemd timer. Under cron it prints nothing unless something new
+arrived or something failed.
+
+Exit codes: 0 ok (also when another poll holds the lock), 1 some messages failed to
+parse (they are stored; see `caltac-inbox messages --failed`), 2 configuration,
+3 authentication, 4 connection, 5 database.
+
+\b
+Example:
+  caltac-inbox --config ~/.config/caltac-inbox/config.toml poll
+  caltac-inbox poll --mailbox coordinator --json
+"""
+
+
+@click.command("poll", help=POLL_HELP)
+@click.option("--mailbox", "mailboxes", multiple=True, metavar="NAME",
+              help="Poll only this configured mailbox (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per mailbox per line.")
+@click.pass_context
+def poll_command(ctx: click.Context, mailboxes: tuple[str, ...], as_json: bool) -> None:
+    from caltac_inbox.config import load_config
+
+    try:
+        config_option, db_option = _global_options(ctx)
+        config = load_config(config_option)
+        code = run_poll(config, database_url(db_option, config), only=mailboxes, as_json=as_json)
+    except UserError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+# -- doctor -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    what: str
+    detail: str
+    exit_code: int = 0
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
+
+
+def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
+    """Every check, in order, each with what to fix. Reads only (EXAMINE, no migration)."""
+    from caltac_inbox.config import config_path, load_config
+
+    checks: list[Check] = []
+    file, _named = config_path(config_arg)
+    try:
+        config = load_config(config_arg)
+    except ConfigError as exc:
+        return [Check(False, "config", str(exc), exc.exit_code)]
+    if config.path is None:
+        checks.append(Check(False, "config", f"no configuration file at {file}; create it (see README, "
+                            "'Configuring a mailbox') or pass --config FILE", ConfigError.exit_code))
+    elif not config.mailboxes:
+        checks.append(Check(False, "config", f"{config.path}: no [[mailbox]] table; add one to poll",
+                            ConfigError.exit_code))
+    else:
+        names = ", ".join(mb.name for mb in config.mailboxes)
+        checks.append(Check(True, "config", f"{config.path}: mailboxes {names}"))
+    checks.append(_check_database(db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url))
+    for mb in config.mailboxes:
+        checks.extend(_check_mailbox(mb))
+    return checks
+
+
+def _check_database(url: str | None) -> Check:
+    from caltac_inbox.store import db
+
+    resolved = db.resolve_url(url)
+    shown = db.display_url(resolved)
+    try:
+        path = db.sqlite_path(resolved)
+    except Exception:
+        return Check(False, "database", f"invalid URL {shown}; use sqlite:///PATH or postgresql+psycopg://...", 5)
+    if path is not None and not path.exists():
+        parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+        if parent is None or not os.access(parent, os.W_OK):
+            return Check(False, "database", f"{path} does not exist and {parent} is not writable; "
+                         "choose a writable place with --db or [database] url", 5)
+        return Check(True, "database", f"{shown}: not created yet; the first ingest or poll creates it")
+    try:
+        engine = db.make_engine(resolved)
+        try:
+            with engine.connect() as conn:
+                current = db.current_revision(conn)
+        finally:
+            engine.dispose()
+        head = db.head_revision()
+    except UserError as exc:
+        return Check(False, "database", str(exc), exc.exit_code)
+    except Exception as exc:  # driver errors: unreachable server, unreadable file
+        return Check(False, "database", str(db.describe_db_error(resolved, exc, "open")), 5)
+    if current == head:
+        return Check(True, "database", f"{shown}: reachable, schema up to date ({head})")
+    return Check(True, "database", f"{shown}: reachable, schema at {current or 'empty'}, code expects {head}; "
+                 "it is upgraded on next use, or run `caltac-inbox db upgrade` now")
+
+
+def _check_mailbox(mb) -> list[Check]:
+    from caltac_inbox.sources.imap import check_mailbox
+
+    what = f"mailbox {mb.name}"
+    try:
+        folders = check_mailbox(mb)
+    except UserError as exc:
+        return [Check(False, what, str(exc), exc.exit_code)]
+    checks = [Check(True, what, f"logged in as {mb.username} at {mb.host}:{mb.port} ({mb.security})")]
+    for folder in folders:
+        checks.append(Check(folder.ok, f"{what} folder {folder.folder}", folder.detail,
+                            0 if folder.ok else ConfigError.exit_code))
+    if any(not f.ok for f in folders):
+        try:
+            from caltac_inbox.sources.imap import list_folders
+
+            names = ", ".join(list_folders(mb))
+            checks.append(Check(False, what, f"folders on the server: {names}", ConfigError.exit_code))
+        except Exception:
+            pass
+    return checks
+
+
+DOCTOR_HELP = """Check the configuration, the database and every mailbox, and say what to fix.
+
+Logs in to each configured mailbox and opens each folder read-only (EXAMINE); changes
+nothing. Exits non-zero when a check fails (2 configuration, 3 authentication,
+4 connection, 5 database).
+
+\b
+Example:
+  caltac-inbox --config /etc/caltac-inbox/config.toml doctor
+"""
+
+
+@click.command("doctor", help=DOCTOR_HELP)
+@click.pass_context
+def doctor_command(ctx: click.Context) -> None:
+    checks = doctor_checks(*_global_options(ctx))
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"{len(failed)} problem(s) found; fix them and run `caltac-inbox doctor` again", err=True)
+        sys.exit(max(c.exit_code for c in failed) or 1)
+    click.echo("all checks passed")

@@ -1,0 +1,680 @@
+"""Read new notices from an IMAP mailbox without changing it.
+
+Planning (which UIDs are new, which headers make a message worth downloading, what a
+RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I/O:
+
+  connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
+  -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
+  -> drop UIDs <= last (`n:*` always matches the highest message) -> headers of the new
+  UIDs -> bodies (BODY.PEEK[]) of the candidates in bounded batches -> Store.ingest,
+  which archives, parses, stores facts and advances the checkpoint in one transaction
+  per message -> the checkpoint then moves past the examined non-candidates.
+
+Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
+reset, timeout, server gone) reconnect with backoff and resume from the checkpoint;
+the whole mailbox has a deadline. Secrets are fetched at login and never kept.
+"""
+from __future__ import annotations
+
+import contextlib
+import email.parser
+import re
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from email.utils import getaddresses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from urllib.parse import quote
+
+from caltac_inbox.config import MailboxConfig, fetch_secret
+from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
+from caltac_inbox.model import Notice, RawMessage
+
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
+
+HEADER_FIELDS = "FROM SUBJECT DATE MESSAGE-ID CONTENT-TYPE"
+FETCH_HEADERS = f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]".encode()
+FETCH_BODY = b"BODY.PEEK[]"
+SNIFF_BYTES = 8192
+FETCH_SNIFF = f"BODY.PEEK[TEXT]<0.{SNIFF_BYTES}>".encode()
+BODY_KEY = b"BODY[]"
+HEADER_BATCH = 500  # UIDs per header FETCH (headers are small)
+
+# Subject prefixes of a forward in the mail clients districts use (English first).
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)*(?:(?:re|aw|sv)\s*:\s*)*(?:fw|fwd|fwd\(\d+\)|tr|wg|rv|enc|doorst)\s*:",
+    re.IGNORECASE,
+)
+# Words that mark a notice even when a colleague retyped the subject.
+_NOTICE_SUBJECT = re.compile(r"\b(?:caaspp|elpac|caltac|toms|calpads|smarter balanced|cast)\b", re.IGNORECASE)
+
+
+# -- pure planning -------------------------------------------------------------------
+
+
+def sender_matches(address: str | None, senders: Sequence[str]) -> bool:
+    """`address` is one of `senders`: an exact address, or a domain incl. its subdomains."""
+    if not address or "@" not in address:
+        return False
+    address = address.strip().strip("<>").lower()
+    domain = address.rsplit("@", 1)[1]
+    for wanted in senders:
+        wanted = wanted.lower().lstrip("@")
+        if "@" in wanted:
+            if address == wanted:
+                return True
+        elif domain == wanted or domain.endswith("." + wanted):
+            return True
+    return False
+
+
+def sender_filter(senders: Sequence[str]) -> Callable[[Notice], bool]:
+    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping,
+    so a colleague's forward of a CalTAC notice passes and the colleague's own mail not."""
+    wanted = tuple(senders)
+
+    def accept(notice: Notice) -> bool:
+        return sender_matches(notice.sender, wanted)
+
+    return accept
+
+
+@dataclass(frozen=True)
+class HeaderSummary:
+    sender: str | None
+    subject: str
+    content_type: str
+
+
+def summarize_headers(raw: bytes) -> HeaderSummary | None:
+    """From/Subject/Content-Type of a header block; None when it cannot be read."""
+    import email.policy  # ~15-30 ms to import; a poll that finds nothing new never needs it
+
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        addresses = [addr for _, addr in getaddresses([str(v) for v in headers.get_all("from", [])]) if addr]
+        subject = str(headers.get("subject", "") or "")
+        content_type = headers.get_content_type() if headers.get("content-type") else "text/plain"
+    except Exception:  # damaged or exotic headers: let the full parser decide
+        return None
+    return HeaderSummary(sender=addresses[0].lower() if addresses else None,
+                         subject=" ".join(subject.split()), content_type=content_type.lower())
+
+
+def is_candidate(header_block: bytes | None, senders: Sequence[str]) -> bool:
+    """Whether a message's body is worth downloading, judged from its headers alone.
+
+    Yes when From matches the senders, and also when it could carry a forwarded
+    notice (a forward subject, a notice word in the subject, no subject at all, an
+    attachment-bearing multipart/mixed or a message/rfc822): the sender filter proper
+    runs after parsing, on the unwrapped notice. When in doubt, download."""
+    if not header_block:
+        return True
+    summary = summarize_headers(header_block)
+    if summary is None:
+        return True
+    if sender_matches(summary.sender, senders):
+        return True
+    if not summary.subject:
+        return True
+    if _FORWARD_SUBJECT.search(summary.subject) or _NOTICE_SUBJECT.search(summary.subject):
+        return True
+    return summary.content_type in ("multipart/mixed", "message/rfc822")
+
+
+_FORWARD_TEXT = re.compile(
+    rb"forwarded message|original message|begin forwarded|^\s*(?:from|sent|de|von)\s*:.*$\s*^\s*(?:sent|date|to)\s*:"
+    rb"|caaspp|elpac|caltac|content-transfer-encoding:\s*base64",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def sniff_is_candidate(text_start: bytes | None, senders: Sequence[str]) -> bool:
+    """Second look at a message the headers did not pick: the first bytes of its body.
+    A forward block, a notice word or a sender domain in them (or base64 we cannot
+    read cheaply) makes it a candidate after all."""
+    if not text_start:
+        return False
+    if _FORWARD_TEXT.search(text_start):
+        return True
+    lowered = text_start.lower()
+    return any(s.lower().lstrip("@").encode("ascii", "ignore") in lowered for s in senders)
+
+
+def search_criteria(last_uid: int, since: date | None) -> list[Any]:
+    """UID SEARCH criteria for everything after `last_uid`; SINCE only for a first scan."""
+    criteria: list[Any] = ["UID", f"{last_uid + 1}:*"]
+    if since is not None and last_uid == 0:
+        criteria += ["SINCE", since]
+    return criteria
+
+
+def new_uids(found: Iterable[int], last_uid: int) -> list[int]:
+    """Sorted UIDs above the checkpoint. `UID n:*` also returns the highest UID when it
+    is below n, so the server's answer alone is not enough."""
+    return sorted({int(uid) for uid in found if int(uid) > last_uid})
+
+
+def resume_point(stored: tuple[int | None, int], uidvalidity: int) -> tuple[int, bool]:
+    """(last_uid to continue after, whether this is a rescan after a UIDVALIDITY change)."""
+    stored_validity, last_uid = stored
+    if stored_validity is None:
+        return 0, False
+    if stored_validity != uidvalidity:
+        return 0, True
+    return last_uid, False
+
+
+def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def message_source(mailbox: str, folder: str, uidvalidity: int, uid: int) -> str:
+    return f"imap://{quote(mailbox, safe='@')}/{quote(folder, safe='/')};uidvalidity={uidvalidity};uid={uid}"
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """`text` with the secret blanked out (defence in depth for server-echoed errors)."""
+    if secret and len(secret) >= 3 and secret in text:
+        text = text.replace(secret, "***")
+    return text
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+@dataclass
+class FolderReport:
+    folder: str
+    uidvalidity: int | None = None
+    rescan: bool = False
+    examined: int = 0  # new UIDs whose headers were read
+    fetched: int = 0  # bodies downloaded
+    new: int = 0
+    duplicates: int = 0
+    ignored: int = 0  # not a candidate, or rejected by the sender filter after parsing
+    facts: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    deadline_reached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder, "uidvalidity": self.uidvalidity, "rescan": self.rescan,
+            "examined": self.examined, "fetched": self.fetched, "new": self.new,
+            "duplicates": self.duplicates, "ignored": self.ignored, "facts": self.facts,
+            "errors": len(self.errors), "deadline_reached": self.deadline_reached,
+        }
+
+
+@dataclass
+class MailboxReport:
+    mailbox: str
+    folders: list[FolderReport] = field(default_factory=list)
+    error: str | None = None  # the one-line reason the poll stopped, if it did
+    exit_code: int = 0
+    skipped: str | None = None  # e.g. another poll holds the lock
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.folders)
+
+    @property
+    def fetched(self) -> int:
+        return self._sum("fetched")
+
+    @property
+    def new(self) -> int:
+        return self._sum("new")
+
+    @property
+    def facts(self) -> int:
+        return self._sum("facts")
+
+    @property
+    def ignored(self) -> int:
+        return self._sum("ignored")
+
+    @property
+    def duplicates(self) -> int:
+        return self._sum("duplicates")
+
+    @property
+    def message_errors(self) -> list[tuple[str, str]]:
+        return [e for f in self.folders for e in f.errors]
+
+    @property
+    def deadline_reached(self) -> bool:
+        return any(f.deadline_reached for f in self.folders)
+
+    def summary_line(self) -> str:
+        if self.skipped:
+            return f"{self.mailbox}: {self.skipped}"
+        line = (f"{self.mailbox}: fetched {self.fetched}, new {self.new}, facts {self.facts}, "
+                f"errors {len(self.message_errors)}")
+        if self.deadline_reached:
+            line += " (deadline reached; the next run continues)"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "mailbox": self.mailbox, "fetched": self.fetched, "new": self.new, "facts": self.facts,
+            "errors": len(self.message_errors), "ignored": self.ignored, "duplicates": self.duplicates,
+            "folders": [f.to_json() for f in self.folders],
+        }
+        if self.skipped:
+            out["skipped"] = self.skipped
+        if self.error:
+            out["error"] = self.error
+            out["exit_code"] = self.exit_code
+        return out
+
+
+# -- connection ---------------------------------------------------------------------
+
+
+class TransientFault(Exception):
+    """The connection broke or timed out; reconnecting may help."""
+
+
+def ssl_context(mb: MailboxConfig) -> ssl.SSLContext:
+    """Always verifying (certificate and host name); `ca_file` adds trusted CAs."""
+    return ssl.create_default_context(cafile=mb.ca_file)
+
+
+def _where(mb: MailboxConfig) -> str:
+    return f"mailbox {mb.name!r} ({mb.host}:{mb.port}, {mb.security})"
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import imaplib
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False
+    return isinstance(exc, (OSError, imaplib.IMAP4.abort, EOFError))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError) or type(exc).__name__ == "timeout":
+        return "timed out"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+def _certificate_error(mb: MailboxConfig, exc: ssl.SSLCertVerificationError) -> ConnectionFailure:
+    detail = exc.verify_message or _reason(exc)
+    hint = ("set ca_file to the PEM file of the CA that signed the server certificate"
+            if mb.ca_file is None else f"ca_file {mb.ca_file} does not vouch for this server; check it")
+    return ConnectionFailure(f"{_where(mb)}: the server certificate was not accepted ({detail}); {hint}")
+
+
+def open_connection(mb: MailboxConfig) -> "IMAPClient":
+    """Connected (and TLS-protected unless plain-to-loopback), not yet logged in.
+    Raises TransientFault for faults worth retrying, ConnectionFailure otherwise."""
+    from imapclient import IMAPClient, SocketTimeout
+    from imapclient.exceptions import CapabilityError, IMAPClientError
+
+    timeout = SocketTimeout(connect=mb.connect_timeout, read=mb.read_timeout)
+    client = None
+    try:
+        if mb.security == "ssl":
+            return IMAPClient(mb.host, mb.port, ssl=True, ssl_context=ssl_context(mb), timeout=timeout)
+        client = IMAPClient(mb.host, mb.port, ssl=False, timeout=timeout)
+        if mb.security == "starttls":
+            client.starttls(ssl_context(mb))
+        return client
+    except ssl.SSLCertVerificationError as exc:
+        _close(client)
+        raise _certificate_error(mb, exc) from None
+    except CapabilityError:
+        _close(client)
+        raise ConnectionFailure(f"{_where(mb)}: the server does not offer STARTTLS; "
+                                "use security = \"ssl\" (usually port 993)") from None
+    except ssl.SSLError as exc:
+        _close(client)
+        raise ConnectionFailure(f"{_where(mb)}: TLS handshake failed ({_reason(exc)}); "
+                                "check port and security (ssl is usually 993, starttls 143)") from None
+    except Exception as exc:
+        _close(client)
+        if _is_transient(exc):
+            raise TransientFault(f"cannot connect: {_reason(exc)}") from exc
+        if isinstance(exc, IMAPClientError):
+            raise ConnectionFailure(f"{_where(mb)}: the server answered unexpectedly: {_reason(exc)}") from None
+        raise
+
+
+def login(client: "IMAPClient", mb: MailboxConfig) -> None:
+    """LOGIN, or AUTHENTICATE XOAUTH2 with a token from oauth2_token_command."""
+    from imapclient.exceptions import LoginError
+
+    secret = fetch_secret(mb)
+    try:
+        if mb.uses_oauth2:
+            client.oauth2_login(mb.username, secret)
+        else:
+            client.login(mb.username, secret)
+    except LoginError as exc:
+        said = scrub(_reason(exc), secret)
+        hint = ("check that oauth2_token_command prints a current access token with IMAP scope"
+                if mb.uses_oauth2 else
+                f"check username and the password from {mb.secret_origin} (Gmail and Microsoft 365 "
+                "need an app password or OAuth2)")
+        raise AuthError(f"{_where(mb)}: login as {mb.username} refused ({said}); {hint}") from None
+    except Exception as exc:
+        if _is_transient(exc):
+            raise TransientFault(scrub(f"connection lost during login: {_reason(exc)}", secret)) from exc
+        raise ConnectionFailure(scrub(f"{_where(mb)}: login failed: {_reason(exc)}", secret)) from None
+    finally:
+        del secret
+
+
+def examine(client: "IMAPClient", mb: MailboxConfig, folder: str) -> dict[bytes, Any]:
+    """Read-only SELECT; a missing folder is a configuration error."""
+    import imaplib
+
+    try:
+        return client.select_folder(folder, readonly=True)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise ConfigError(f"{_where(mb)}: folder {folder!r} cannot be opened ({_reason(exc)}); "
+                          "fix 'folders' in the configuration (`caltac-inbox doctor` lists them)") from None
+
+
+def search_uids(client: "IMAPClient", criteria: list[Any], charset: str | None = None) -> list[int]:
+    """UID SEARCH; without CHARSET for ASCII criteria, and again without it on BADCHARSET."""
+    import imaplib
+
+    if charset is None and not all(_is_ascii(item) for item in criteria):
+        charset = "UTF-8"
+    try:
+        return list(client.search(criteria, charset=charset))
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        if charset and "BADCHARSET" in str(exc).upper():
+            ascii_criteria = [item for item in criteria if _is_ascii(item)]
+            return list(client.search(ascii_criteria, charset=None))
+        raise
+
+
+def _is_ascii(item: Any) -> bool:
+    return not isinstance(item, str) or item.isascii()
+
+
+def _close(client: "IMAPClient | None") -> None:
+    if client is None:
+        return
+    with contextlib.suppress(Exception):
+        client.logout()
+    with contextlib.suppress(Exception):
+        client.shutdown()
+
+
+# -- the poll ---------------------------------------------------------------------------
+
+
+class _Deadline:
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.at = clock() + seconds
+
+    def passed(self) -> bool:
+        return self.clock() >= self.at
+
+
+class _BodyStream:
+    """Bodies of the candidate UIDs, fetched in batches, as RawMessages for Store.ingest.
+
+    A fault while fetching ends the stream quietly and is kept in `fault`: everything
+    yielded before it is committed by ingest (and its checkpoint advanced) before the
+    caller re-raises it."""
+
+    def __init__(self, client: "IMAPClient", mb: MailboxConfig, folder: str, uidvalidity: int,
+                 uids: list[int], deadline: _Deadline, tick: Callable[[int], None]) -> None:
+        self.client, self.mb, self.folder, self.uidvalidity = client, mb, folder, uidvalidity
+        self.uids, self.deadline, self.tick = uids, deadline, tick
+        self.fetched = 0
+        self.complete = False
+        self.fault: BaseException | None = None
+
+    def __iter__(self) -> Iterator[RawMessage]:
+        try:
+            for batch in chunked(self.uids, self.mb.batch_size):
+                if self.deadline.passed():
+                    return
+                response = self.client.fetch(batch, [FETCH_BODY])
+                for uid in batch:
+                    raw = response.get(uid, {}).get(BODY_KEY)
+                    self.tick(1)
+                    if raw is None:  # expunged meanwhile: nothing to keep
+                        continue
+                    self.fetched += 1
+                    yield RawMessage(
+                        raw=bytes(raw),
+                        source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
+                        mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
+                    )
+            self.complete = True
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller
+            self.fault = exc
+
+
+def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str, report: FolderReport,
+                deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None = None) -> None:
+    """Fetch what is new in one folder into `store`; counts go into `report` (which
+    survives a reconnect, so a resumed folder keeps adding to it)."""
+    info = examine(client, mb, folder)
+    uidvalidity = int(info[b"UIDVALIDITY"])
+    last_uid, rescan = resume_point(store.imap_checkpoint(mb.name, folder), uidvalidity)
+    report.uidvalidity = uidvalidity
+    report.rescan = report.rescan or rescan
+    if int(info.get(b"EXISTS", 1)) == 0:
+        return
+    uids = new_uids(search_uids(client, search_criteria(last_uid, mb.since)), last_uid)
+    if not uids:
+        return
+    tick = progress(len(uids), f"{mb.name}/{folder}") if progress else (lambda n: None)
+    accept = sender_filter(mb.senders)
+    for header_batch in chunked(uids, HEADER_BATCH):
+        if deadline.passed():
+            report.deadline_reached = True
+            return
+        headers = client.fetch(header_batch, [FETCH_HEADERS])
+        candidates, doubtful = [], []
+        for uid in header_batch:
+            data = headers.get(uid)
+            if data is None:  # expunged meanwhile
+                tick(1)
+                continue
+            (candidates if is_candidate(_item(data, b"BODY[HEADER"), mb.senders) else doubtful).append(uid)
+        if doubtful:
+            starts = client.fetch(doubtful, [FETCH_SNIFF])
+            for uid in doubtful:
+                if sniff_is_candidate(_item(starts.get(uid, {}), b"BODY[TEXT]"), mb.senders):
+                    candidates.append(uid)
+                else:
+                    report.ignored += 1
+                    tick(1)
+            candidates.sort()
+        report.examined += len(header_batch)
+        if candidates:
+            stream = _BodyStream(client, mb, folder, uidvalidity, candidates, deadline, tick)
+            result = store.ingest(stream, accept=accept)
+            report.fetched += stream.fetched
+            report.new += result.new
+            report.duplicates += result.duplicates
+            report.ignored += result.ignored
+            report.facts += result.facts
+            report.errors.extend(result.errors)
+            if stream.fault is not None:
+                raise stream.fault
+            if not stream.complete:
+                report.deadline_reached = True
+                return
+        # Every UID of this batch is now stored, ignored or recorded: move past them all.
+        store.advance_checkpoint(mb.name, folder, uidvalidity, header_batch[-1])
+
+
+def _item(data: dict[bytes, Any], prefix: bytes) -> bytes | None:
+    value = next((v for k, v in data.items() if k.startswith(prefix)), None)
+    return bytes(value) if value is not None else None
+
+
+def poll_mailbox(store: Any, mb: MailboxConfig, *,
+                 progress: Callable[[int, str], Callable[[int], None]] | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> MailboxReport:
+    """Poll every configured folder of `mb`. Never raises a UserError: the reason the
+    poll stopped is in report.error/exit_code (auth 3, connection 4, config 2)."""
+    report = MailboxReport(mailbox=mb.name)
+    deadline = _Deadline(mb.deadline, clock)
+    folder_reports = {folder: FolderReport(folder) for folder in mb.folders}
+    report.folders = list(folder_reports.values())
+    done: set[str] = set()
+    attempt = 0
+    progress_at_fault = -1
+    while True:
+        client = None
+        try:
+            client = open_connection(mb)
+            login(client, mb)
+            for folder in mb.folders:
+                if folder in done:
+                    continue
+                poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress)
+                done.add(folder)
+                if deadline.passed() and len(done) < len(mb.folders):
+                    folder_reports[folder].deadline_reached = True
+                    break
+            _close(client)
+            return report
+        except UserError as exc:
+            _close(client)
+            report.error, report.exit_code = str(exc), exc.exit_code
+            return report
+        except Exception as exc:
+            _close(client)
+            cause = exc.__cause__ if isinstance(exc, TransientFault) and exc.__cause__ else exc
+            if not (isinstance(exc, TransientFault) or _is_transient(exc)):
+                import imaplib
+
+                if isinstance(exc, imaplib.IMAP4.error):  # a NO/BAD we did not expect
+                    report.error = (f"{_where(mb)}: the server refused a command ({_reason(exc)}); "
+                                    "the next run continues where this one stopped")
+                    report.exit_code = ConnectionFailure.exit_code
+                    return report
+                raise
+            # A connection that keeps breaking but moves forward each time may go on
+            # (the deadline bounds it); one that makes no progress gets `retries` tries.
+            made = sum(f.fetched for f in report.folders)
+            attempt = 1 if made != progress_at_fault else attempt + 1
+            progress_at_fault = made
+            reason = str(exc) if isinstance(exc, TransientFault) else f"connection lost: {_reason(cause)}"
+            if attempt > mb.retries or deadline.passed():
+                tries = f" after {attempt} attempt{'s' if attempt > 1 else ''}"
+                report.error = (f"{_where(mb)}: {reason}{tries}; check that the server is reachable "
+                                "(`caltac-inbox doctor`); the next run continues where this one stopped")
+                report.exit_code = ConnectionFailure.exit_code
+                return report
+            sleep(min(mb.retry_delay * 2 ** (attempt - 1), max(0.0, deadline.at - clock())))
+
+
+# -- doctor -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    folder: str
+    ok: bool
+    detail: str
+
+
+def check_mailbox(mb: MailboxConfig) -> list[FolderCheck]:
+    """Connect, log in and EXAMINE each folder once (no retries). Raises UserError for a
+    connection or login problem; folder problems come back as failed checks."""
+    try:
+        client = open_connection(mb)
+    except TransientFault as exc:
+        raise ConnectionFailure(f"{_where(mb)}: {exc}; check host, port and firewall") from None
+    try:
+        try:
+            login(client, mb)
+        except TransientFault as exc:
+            raise ConnectionFailure(f"{_where(mb)}: {exc}") from None
+        checks = []
+        for folder in mb.folders:
+            try:
+                info = examine(client, mb, folder)
+            except ConfigError as exc:
+                checks.append(FolderCheck(folder, False, str(exc)))
+                continue
+            checks.append(FolderCheck(folder, True, f"{int(info.get(b'EXISTS', 0))} messages, "
+                                                    f"UIDVALIDITY {int(info[b'UIDVALIDITY'])}"))
+        return checks
+    finally:
+        _close(client)
+
+
+def list_folders(mb: MailboxConfig) -> list[str]:
+    """Folder names on the server (for doctor's hint when a folder is missing)."""
+    client = open_connection(mb)
+    try:
+        login(client, mb)
+        return [name for _flags, _delim, name in client.list_folders()]
+    finally:
+        _close(client)
+
+
+# -- one poll at a time per mailbox -----------------------------------------------------------
+
+
+class LockHeld(Exception):
+    pass
+
+
+def lock_path(mailbox: str, sqlite_file: Path | None) -> Path:
+    """Next to the SQLite database (the lock guards its checkpoints), else in the user
+    state directory."""
+    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", mailbox)
+    if sqlite_file is not None:
+        return sqlite_file.with_name(f"{sqlite_file.name}.poll-{safe}.lock")
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("caltac-inbox")) / "locks" / f"poll-{safe}.lock"
+
+
+@contextlib.contextmanager
+def mailbox_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock, released by the kernel when the process dies (kill -9 too)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(str(path)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+__all__ = [
+    "FolderReport",
+    "LockHeld",
+    "MailboxReport",
+    "check_mailbox",
+    "is_candidate",
+    "lock_path",
+    "mailbox_lock",
+    "new_uids",
+    "poll_mailbox",
+    "resume_point",
+    "search_criteria",
+    "sender_filter",
+    "sender_matches",
+]

@@ -1,0 +1,282 @@
+"""Engines and migrations: the database URL, connection settings, and `upgrade`.
+
+- Default: a SQLite file in the user data directory (platformdirs).
+- SQLite connections use WAL (readers keep working while a poll writes), a busy
+  timeout, and enforce foreign keys.
+- PostgreSQL uses psycopg 3 (`postgresql+psycopg://`; plain `postgresql://` and
+  `postgres://` URLs are rewritten to it).
+- Migrations run automatically on first use; concurrent first runs are serialized
+  by a transaction-level advisory lock on PostgreSQL and a file lock on SQLite.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from caltac_inbox.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection, Engine
+
+APP_NAME = "caltac-inbox"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# pg_advisory_xact_lock key for migrations: any constant shared by all processes.
+MIGRATION_LOCK_KEY = 0x6361_6C74_6163  # "caltac"
+TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
+# Execution option marking read-only transactions (see make_engine, SQLite).
+READONLY_OPTION = "caltac_readonly"
+
+
+def default_url() -> str:
+    """sqlite:///<user data dir>/caltac-inbox.db (the directory is created on use)."""
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path(APP_NAME) / 'caltac-inbox.db'}"
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL to use: the given one (normalized) or the default SQLite file."""
+    if not url:
+        return default_url()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid database URL>"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite URL, or None (memory DB or not SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str) -> "Engine":
+    """An Engine for `url` with the per-backend settings above. Raises DatabaseError."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    url = resolve_url(url)
+    try:
+        path = sqlite_path(url)
+    except ArgumentError:
+        raise DatabaseError(f"invalid database URL {url!r}; use e.g. sqlite:///path/to.db or postgresql+psycopg://user@host/dbname") from None
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create directory {path.parent} for the database: {exc.strerror}; choose another location with --db") from None
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(f"unsupported database URL {display_url(url)}: {exc}; use sqlite:/// or postgresql+psycopg://") from None
+
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            # Let SQLAlchemy (not pysqlite) issue BEGIN so transactions cover DDL too.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if path is not None:
+                cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover - trivial
+            # Writers BEGIN IMMEDIATE: take the write lock up front, so two writers
+            # queue on busy_timeout instead of failing when a read turns into a write.
+            # Readers (engine.execution_options(readonly=True)) BEGIN DEFERRED and,
+            # thanks to WAL, never wait for a writer.
+            readonly = conn.get_execution_options().get(READONLY_OPTION)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def describe_db_error(url: str, exc: BaseException, doing: str) -> DatabaseError:
+    """A one-line DatabaseError for a driver exception (no password, no traceback)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = reason[0] if reason else type(exc).__name__
+    return DatabaseError(
+        f"cannot {doing} database {display_url(url)}: {first}; "
+        "check --db / CALTAC_INBOX_DB and that the database is reachable and writable"
+    )
+
+
+def migrations_dir() -> Path:
+    """The Alembic script directory (migrations/ at the project root)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "migrations", here.parents[1] / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise DatabaseError("cannot find the migrations directory; reinstall caltac-inbox (pip install -e .)")
+
+
+def alembic_config(connection: "Connection | None" = None) -> "Config":
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(conn: "Connection") -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    path = sqlite_path(url)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def upgrade(engine: "Engine", revision: str = "head") -> None:
+    """Migrate to `revision` in one transaction, serialized across processes."""
+    from alembic import command
+
+    with _sqlite_file_lock(str(engine.url)), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        command.upgrade(alembic_config(conn), revision)
+
+
+def downgrade(engine: "Engine", revision: str = "base") -> None:
+    from alembic import command
+
+    with _sqlite_file_lock(str(engine.url)), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        command.downgrade(alembic_config(conn), revision)
+
+
+def script_head() -> str | None:
+    """The head revision read from migrations/versions/*.py without importing Alembic
+    (which costs ~0.25 s of every start); None when that is not one clear head."""
+    import re
+
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found = re.search(r"^revision\b[^=\n]*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+        down = re.search(r"^down_revision\b[^=\n]*=(.*)$", text, re.MULTILINE)
+        if found is None or down is None:
+            return None
+        revisions.add(found.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def stamped_revisions(engine: "Engine") -> list[str] | None:
+    """alembic_version's rows read with plain SQL in a read-only transaction; None when
+    the table cannot be read (a new database)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.execution_options(**{READONLY_OPTION: True}).connect() as conn:
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError:
+        return None
+
+
+def ensure_schema(engine: "Engine") -> None:
+    """Upgrade to head if the database is not there yet. The usual case (already at
+    head) is decided without importing Alembic; anything else goes through it."""
+    head = script_head()
+    if head is not None and stamped_revisions(engine) == [head]:
+        return
+    with engine.connect() as conn:
+        current = current_revision(conn)
+    if current != head_revision():
+        upgrade(engine)
+
+
+def connect(url: str | None, *, migrate: bool = True) -> "Engine":
+    """Engine for `url` (default SQLite file), checked and migrated. Raises DatabaseError."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    resolved = resolve_url(url)
+    engine = make_engine(resolved)
+    try:
+        if migrate:
+            ensure_schema(engine)
+        else:
+            with engine.connect():
+                pass
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise describe_db_error(resolved, exc, "open") from None
+    except Exception as exc:
+        from alembic.util import CommandError
+
+        engine.dispose()
+        if isinstance(exc, CommandError):
+            # e.g. the database was migrated by a newer caltac-inbox than this one
+            raise DatabaseError(
+                f"cannot migrate database {display_url(resolved)}: {' '.join(str(exc).split())}; "
+                "upgrade caltac-inbox or point --db at another database"
+            ) from None
+        raise
+    return engine
+
+
+def env_url() -> str | None:
+    return os.environ.get("CALTAC_INBOX_DB") or None
+
+
+__all__ = [
+    "connect",
+    "default_url",
+    "display_url",
+    "downgrade",
+    "ensure_schema",
+    "head_revision",
+    "make_engine",
+    "resolve_url",
+    "upgrade",
+]

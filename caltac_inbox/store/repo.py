@@ -1,0 +1,323 @@
+"""Row-level reads and writes on the store tables, shared by pipeline and queries.
+
+Writes that can race with another process use INSERT ... ON CONFLICT on the unique
+constraints (SQLite and PostgreSQL dialect inserts), never check-then-insert.
+Nothing here commits: the caller owns the transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, time, timezone
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from caltac_inbox.model import Fact, Notice, RawMessage, When
+from caltac_inbox.store.schema import FactRow, ImapMessage, ImapState, Message
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+# Fields that are flags about a fact, not what it says: left out of its identity.
+_NOT_IDENTITY = ("evidence", "unverified", "needs_review")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def fact_identity(fact: Fact) -> str:
+    """sha256 of the canonical FACTS.md JSON of a fact without evidence and flags."""
+    data = {k: v for k, v in fact.to_json().items() if k not in _NOT_IDENTITY}
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def to_timestamp(when: When | None) -> datetime | None:
+    """A key date as a timestamp: a date-only value is 00:00 America/Los_Angeles."""
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return when if when.tzinfo else when.replace(tzinfo=LOS_ANGELES)
+    return datetime.combine(when, time(0), tzinfo=LOS_ANGELES)
+
+
+def fact_key_at(fact: Fact) -> datetime | None:
+    """start for downtime (end without start), due/at otherwise, month start for tasks."""
+    if fact.kind == "task":
+        return to_timestamp(date.fromisoformat(fact.month + "-01")) if fact.month else None
+    return to_timestamp(fact.key_date())
+
+
+def insert_for(session: Session):
+    """The dialect's `insert` (with on_conflict_do_nothing / do_update)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def archive_message(
+    session: Session,
+    raw: RawMessage,
+    *,
+    notice: Notice | None,
+    parse_status: str,
+    parse_error: str | None = None,
+    origin: str = "mail",
+    sha256: str | None = None,
+) -> tuple[int, bool]:
+    """Store the raw bytes once. Returns (message pk, True if this call stored it)."""
+    insert = insert_for(session)
+    digest = sha256 or sha256_hex(raw.raw)
+    values: dict[str, Any] = dict(
+        sha256=digest,
+        raw=raw.raw,
+        size=len(raw.raw),
+        origin=origin,
+        source=raw.source,
+        mailbox=raw.mailbox,
+        parse_status=parse_status,
+        parse_error=parse_error,
+        archived_at=utcnow(),
+        **notice_columns(notice),
+    )
+    stmt = (
+        insert(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+        .returning(Message.id)
+    )
+    pk = session.execute(stmt).scalar_one_or_none()
+    if pk is not None:
+        return pk, True
+    # Another run (maybe a concurrent one, now committed) archived it first.
+    return session.execute(select(Message.id).where(Message.sha256 == digest)).scalar_one(), False
+
+
+def notice_columns(notice: Notice | None) -> dict[str, Any]:
+    if notice is None:
+        return dict(message_id=None, subject=None, sender=None, sent=None, forwarded_by=None, authenticated=None)
+    return dict(
+        message_id=notice.message_id,
+        subject=notice.subject,
+        sender=notice.sender,
+        sent=notice.sent,
+        forwarded_by=notice.forwarded_by,
+        authenticated=notice.authenticated,
+    )
+
+
+def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified: bool) -> dict[str, Any]:
+    return dict(
+        message_pk=message_pk,
+        kind=fact.kind,
+        program=list(fact.program),
+        start=to_timestamp(fact.start),
+        end=to_timestamp(fact.end),
+        due=to_timestamp(fact.due),
+        at=to_timestamp(fact.at),
+        key_at=fact_key_at(fact),
+        fields=fact.to_json(),
+        evidence=fact.evidence,
+        identity=fact_identity(fact),
+        mailbox=mailbox,
+        unverified=bool(unverified or fact.unverified),
+    )
+
+
+def insert_facts(
+    session: Session,
+    message_pk: int,
+    facts: Sequence[Fact],
+    *,
+    mailbox: str | None,
+    unverified: bool,
+) -> int:
+    """Insert facts, each at most once per (message, identity). Returns how many were new."""
+    if not facts:
+        return 0
+    insert = insert_for(session)
+    rows = [fact_values(f, message_pk=message_pk, mailbox=mailbox, unverified=unverified) for f in facts]
+    stmt = (
+        insert(FactRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["message_pk", "identity"])
+        .returning(FactRow.id)
+    )
+    return len(session.execute(stmt).scalars().all())
+
+
+def replace_facts(
+    session: Session,
+    message_pk: int,
+    facts: Sequence[Fact],
+    *,
+    mailbox: str | None,
+    unverified: bool,
+) -> tuple[int, int]:
+    """Make the message's facts exactly `facts` (reparse). Returns (added, removed).
+
+    Facts whose identity is unchanged keep their row (and id); their evidence and
+    flags are refreshed.
+    """
+    from sqlalchemy import delete
+
+    wanted = {fact_identity(f): f for f in facts}
+    existing = dict(
+        session.execute(select(FactRow.identity, FactRow.id).where(FactRow.message_pk == message_pk)).all()
+    )
+    stale = [fid for ident, fid in existing.items() if ident not in wanted]
+    if stale:
+        session.execute(delete(FactRow).where(FactRow.id.in_(stale)))
+    for ident, fact in wanted.items():
+        if ident in existing:
+            session.execute(
+                update(FactRow)
+                .where(FactRow.id == existing[ident])
+                .values(
+                    evidence=fact.evidence,
+                    fields=fact.to_json(),
+                    mailbox=mailbox,
+                    unverified=bool(unverified or fact.unverified),
+                )
+            )
+    added = insert_facts(
+        session, message_pk, [f for i, f in wanted.items() if i not in existing], mailbox=mailbox, unverified=unverified
+    )
+    return added, len(stale)
+
+
+def record_imap_uid(session: Session, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
+    """Remember a fetched UID and advance the folder checkpoint (same transaction)."""
+    if raw.mailbox is None or raw.folder is None or raw.uidvalidity is None or raw.uid is None:
+        return
+    insert = insert_for(session)
+    now = utcnow()
+    session.execute(
+        insert(ImapMessage)
+        .values(
+            mailbox=raw.mailbox,
+            folder=raw.folder,
+            uidvalidity=raw.uidvalidity,
+            uid=raw.uid,
+            message_pk=message_pk,
+            status=status,
+            seen_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["mailbox", "folder", "uidvalidity", "uid"])
+    )
+    advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
+
+
+def advance_imap_state(session: Session, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+    """Upsert the folder checkpoint. Same UIDVALIDITY: keep the higher UID (never
+    backwards). A new UIDVALIDITY: start over from `last_uid`."""
+    from sqlalchemy import case
+
+    insert = insert_for(session)
+    stmt = insert(ImapState).values(
+        mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=utcnow()
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["mailbox", "folder"],
+        set_=dict(
+            last_uid=case(
+                (
+                    (ImapState.uidvalidity == stmt.excluded.uidvalidity)
+                    & (ImapState.last_uid > stmt.excluded.last_uid),
+                    ImapState.last_uid,
+                ),
+                else_=stmt.excluded.last_uid,
+            ),
+            uidvalidity=stmt.excluded.uidvalidity,
+            updated_at=stmt.excluded.updated_at,
+        ),
+    )
+    session.execute(stmt)
+
+
+def imap_checkpoint(session: Session, mailbox: str, folder: str) -> tuple[int | None, int]:
+    row = session.execute(
+        select(ImapState.uidvalidity, ImapState.last_uid).where(
+            ImapState.mailbox == mailbox, ImapState.folder == folder
+        )
+    ).first()
+    return (None, 0) if row is None else (row.uidvalidity, row.last_uid)
+
+
+def known_uids(session: Session, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
+    return set(
+        session.execute(
+            select(ImapMessage.uid).where(
+                ImapMessage.mailbox == mailbox,
+                ImapMessage.folder == folder,
+                ImapMessage.uidvalidity == uidvalidity,
+            )
+        ).scalars()
+    )
+
+
+def list_messages(session: Session, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
+    """Archived messages (no raw bytes) with parse status and fact counts, oldest first."""
+    fact_count = (
+        select(func.count(FactRow.id)).where(FactRow.message_pk == Message.id).correlate(Message).scalar_subquery()
+    )
+    stmt = select(
+        Message.id,
+        Message.sha256,
+        Message.origin,
+        Message.source,
+        Message.mailbox,
+        Message.message_id,
+        Message.subject,
+        Message.sender,
+        Message.sent,
+        Message.forwarded_by,
+        Message.authenticated,
+        Message.parse_status,
+        Message.parse_error,
+        Message.size,
+        Message.archived_at,
+        fact_count.label("facts"),
+    ).order_by(Message.id)
+    if failed:
+        stmt = stmt.where(Message.parse_status == "failed")
+    if mailbox:
+        stmt = stmt.where(Message.mailbox == mailbox)
+    out = []
+    for row in session.execute(stmt):
+        item = dict(row._mapping)
+        if item["sent"] is not None:  # notices are read in California time
+            item["sent"] = item["sent"].astimezone(LOS_ANGELES).isoformat()
+        item["archived_at"] = item["archived_at"].isoformat()
+        out.append(item)
+    return out
+
+
+def iter_message_ids(session: Session, *, failed_only: bool) -> list[int]:
+    stmt = select(Message.id).where(Message.origin == "mail").order_by(Message.id)
+    if failed_only:
+        stmt = stmt.where(Message.parse_status == "failed")
+    return list(session.execute(stmt).scalars())
+
+
+__all__ = [
+    "advance_imap_state",
+    "archive_message",
+    "fact_identity",
+    "fact_key_at",
+    "imap_checkpoint",
+    "insert_facts",
+    "known_uids",
+    "list_messages",
+    "record_imap_uid",
+    "replace_facts",
+    "to_timestamp",
+]

@@ -1,0 +1,203 @@
+"""Typed SQLAlchemy 2 models: the tables every backend (SQLite, PostgreSQL) shares.
+
+The Alembic chain in migrations/ creates exactly these tables; a test compares them
+with autogenerate, so change both together (`make migration` style: edit here, then
+add a revision).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names so migrations (and batch mode on SQLite) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+
+class JSONType(TypeDecorator):
+    """JSON; JSONB on PostgreSQL. The PostgreSQL dialect package is imported only when
+    a PostgreSQL database is used: importing it costs ~50 ms of every command's start."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+class Timestamp(TypeDecorator):
+    """TIMESTAMP WITH TIME ZONE; always returns aware datetimes.
+
+    SQLite has no zone-aware type, so values are stored there as UTC (which also keeps
+    their text order chronological) and come back tagged UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must carry a zone")
+        if dialect.name == "sqlite":
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+# IMAP UIDs and UIDVALIDITY are unsigned 32-bit: they overflow a signed INTEGER.
+ImapNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Message(Base):
+    """One archived message: raw bytes kept forever, identity = sha256 of those bytes."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(16), default="mail")  # "mail" | "checklist"
+    source: Mapped[str] = mapped_column(Text)
+    mailbox: Mapped[str | None] = mapped_column(String(200), index=True)
+    message_id: Mapped[str | None] = mapped_column(Text, index=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(Text)
+    sent: Mapped[datetime | None] = mapped_column(Timestamp())
+    forwarded_by: Mapped[str | None] = mapped_column(Text)
+    authenticated: Mapped[bool | None] = mapped_column(Boolean)
+    parse_status: Mapped[str] = mapped_column(String(16))  # "ok" | "failed" | "skipped"
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class FactRow(Base):
+    """One fact read from one message. `fields` is exactly Fact.to_json()."""
+
+    __tablename__ = "facts"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "identity"),
+        Index("ix_facts_kind_key_at", "kind", "key_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    program: Mapped[list[str]] = mapped_column(JSONType())
+    start: Mapped[datetime | None] = mapped_column(Timestamp())
+    end: Mapped[datetime | None] = mapped_column(Timestamp())
+    due: Mapped[datetime | None] = mapped_column(Timestamp())
+    at: Mapped[datetime | None] = mapped_column(Timestamp())
+    key_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    evidence: Mapped[str] = mapped_column(Text)
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    unverified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Entry(Base):
+    """One reconciled timeline entry; `uid` is stable across rebuilds (calendar UID)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (Index("ix_entries_kind_key_at", "kind", "key_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    program: Mapped[list[str]] = mapped_column(JSONType())
+    key_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    end_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    status: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType())
+    unverified: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class EntrySource(Base):
+    """Which stored facts an entry was reconciled from (many-to-many)."""
+
+    __tablename__ = "entry_sources"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    fact_id: Mapped[int] = mapped_column(
+        ForeignKey("facts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ImapMessage(Base):
+    """Every UID ever fetched, keyed on (mailbox, folder, UIDVALIDITY, UID)."""
+
+    __tablename__ = "imap_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(ImapNumber)
+    uid: Mapped[int] = mapped_column(ImapNumber)
+    # null when the sender filter ignored the message (nothing archived)
+    message_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))  # "stored" | "ignored" | "failed"
+    seen_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class ImapState(Base):
+    """Checkpoint per (mailbox, folder): the highest UID processed under a UIDVALIDITY."""
+
+    __tablename__ = "imap_state"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(ImapNumber)
+    last_uid: Mapped[int] = mapped_column(ImapNumber)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+__all__ = ["Base", "Entry", "EntrySource", "FactRow", "ImapMessage", "ImapState", "Message"]

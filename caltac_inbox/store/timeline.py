@@ -1,0 +1,392 @@
+"""The reconciled timeline (`entries`) and the read-only queries over it.
+
+- `refresh_timeline(session) -> int`: replays ALL stored facts through the pure
+  `caltac_inbox.reconcile.reconcile` (ordered by each notice's own sent date, so the
+  result does not depend on arrival order) and upserts `entries` by uid inside the
+  caller's transaction: a changed entry gets `sequence + 1` and a new `updated_at`;
+  `entry_sources` follows; entries that no longer exist are deleted. Returns how many
+  entries were created, changed or removed. Called by the pipeline after every ingest
+  batch and after reparse.
+- `upcoming(session, as_of, days=60, kinds=(), programs=(), mailbox=None) -> list[dict]`
+- `timeline(session, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
+  mailbox=None) -> list[dict]`
+- `show(session, entry_id_or_uid) -> dict | None`
+- `timeline_entries(...)`: same selection as `timeline`, as `reconcile.Entry` objects
+  (with id, sequence, updated_at) for the .ics export.
+
+Query results are Entry JSON dicts: the FACTS.md fields of the entry plus `id`, `uid`,
+`status`, `sources` (list of {message_id, subject, sent}), `unverified`; `show` adds
+`sequence`, `needs_review`, `history`, `updated_at` and `source_details` (every source
+fact with its evidence and notice).
+
+An entry covers a span: a downtime from start to end (an end given as a date is that
+whole day), anything else its key day (a date) or instant (a time). A query range
+selects the entries whose span overlaps it. Dates given to the queries are calendar
+days in America/Los_Angeles.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from caltac_inbox.model import Fact, When
+from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, reconcile
+from caltac_inbox.reconcile import Entry as TimelineEntry
+from caltac_inbox.store.schema import Entry, EntrySource, FactRow, Message
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+CANCELLED = "cancelled"
+
+
+# ----------------------------------------------------------------------------- refresh
+
+
+def refresh_timeline(session: Session, now: datetime | None = None) -> int:
+    """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
+    from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes at once would both insert the same new uid: take turns.
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    reconciled = reconcile(load_sourced_facts(session))
+    existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
+    linked: dict[int, set[int]] = {}
+    for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
+        linked.setdefault(entry_id, set()).add(fact_id)
+    changed = 0
+    for item in sorted(reconciled, key=lambda e: e.uid):  # same row order in every writer
+        content_hash = item.content_hash()
+        values = _entry_values(item)
+        row = existing.pop(item.uid, None)
+        if row is None:
+            row = Entry(uid=item.uid, sequence=0, content_hash=content_hash, updated_at=now, **values)
+            session.add(row)
+            session.flush()
+            changed += 1
+        elif row.content_hash != content_hash:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.sequence = (row.sequence or 0) + 1
+            row.content_hash = content_hash
+            row.updated_at = now
+            changed += 1
+        _sync_sources(session, row.id, {s.fact_id for s in item.sources if s.fact_id is not None},
+                      linked.get(row.id, set()))
+    # Entries whose facts are gone (a reparse changed them) disappear with them.
+    if existing:
+        gone = [e.id for e in existing.values()]
+        session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
+        session.execute(delete(Entry).where(Entry.id.in_(gone)))
+        changed += len(gone)
+    session.flush()
+    return changed
+
+
+def load_sourced_facts(session: Session) -> list[SourcedFact]:
+    """Every stored fact with the metadata of its notice (input of `reconcile`)."""
+    rows = session.execute(
+        select(FactRow, Message.message_id, Message.subject, Message.sent, Message.forwarded_by).join(
+            Message, Message.id == FactRow.message_pk
+        )
+    ).all()
+    out = []
+    for row in rows:
+        fact_row: FactRow = row.FactRow
+        fact = Fact.from_json(dict(fact_row.fields))
+        if not fact.evidence:
+            fact = replace(fact, evidence=fact_row.evidence or "")
+        out.append(
+            SourcedFact(
+                fact=fact,
+                fact_id=fact_row.id,
+                message_pk=fact_row.message_pk,
+                message_id=row.message_id,
+                subject=row.subject,
+                sent=notice_time(row.sent),
+                forwarded_by=row.forwarded_by,
+                unverified=bool(fact_row.unverified),
+            )
+        )
+    return out
+
+
+def _entry_values(item: TimelineEntry) -> dict[str, Any]:
+    return dict(
+        kind=item.kind,
+        program=list(item.program),
+        key_at=_timestamp(item.key_date),
+        end_at=_timestamp(item.end_date),
+        status=item.status,
+        fields=item.fields(),
+        history=[c.to_json() for c in item.history],
+        unverified=item.unverified,
+        needs_review=item.needs_review,
+    )
+
+
+def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> None:
+    from caltac_inbox.store.repo import insert_for
+
+    if current - wanted:
+        session.execute(
+            delete(EntrySource).where(EntrySource.entry_id == entry_id, EntrySource.fact_id.in_(current - wanted))
+        )
+    missing = sorted(wanted - current)
+    if missing:
+        insert = insert_for(session)
+        session.execute(
+            insert(EntrySource).values([{"entry_id": entry_id, "fact_id": f} for f in missing]).on_conflict_do_nothing()
+        )
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def notice_time(value: datetime | None) -> datetime | None:
+    """A stored notice time as an aware datetime.
+
+    SQLite keeps no offset: `messages.sent` comes back naive, as the Los Angeles wall
+    time the parser produced. PostgreSQL returns aware values.
+    """
+    if value is None:
+        return None
+    return value.replace(tzinfo=LOS_ANGELES) if value.tzinfo is None else value.astimezone(LOS_ANGELES)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """`entries.updated_at` is written in UTC; SQLite returns it naive."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _timestamp(when: When | None) -> datetime | None:
+    from caltac_inbox.store.repo import to_timestamp
+
+    return to_timestamp(when)
+
+
+def day_start(day: date | datetime) -> datetime:
+    """00:00 America/Los_Angeles on `day` (an aware datetime is used as given)."""
+    if isinstance(day, datetime):
+        return day if day.tzinfo else day.replace(tzinfo=LOS_ANGELES)
+    return datetime.combine(day, time(0), tzinfo=LOS_ANGELES)
+
+
+def entry_span(entry: TimelineEntry) -> tuple[datetime, datetime] | None:
+    """[first instant, last instant) an entry covers; None when it has no date."""
+    f = entry.fact
+    if f.kind == "downtime" and (f.start is not None or f.end is not None):
+        start = f.start if f.start is not None else f.end
+        end = f.end if f.end is not None else f.start
+        return _first_instant(start), _after(end)
+    key = entry.key_date
+    if key is None:
+        return None
+    if f.kind == "task" and f.month:  # a checklist month is the whole month
+        first = date.fromisoformat(f.month + "-01")
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return day_start(first), day_start(following)
+    return _first_instant(key), _after(key)
+
+
+def _first_instant(when: When) -> datetime:
+    return when if isinstance(when, datetime) else day_start(when)
+
+
+def _after(when: When) -> datetime:
+    """The end of a span ending at `when`: a date is the whole day; a time is inclusive."""
+    if isinstance(when, datetime):
+        return when + timedelta(microseconds=1)
+    return day_start(when + timedelta(days=1))
+
+
+def _overlaps(entry: TimelineEntry, lower: datetime | None, upper: datetime | None) -> bool:
+    span = entry_span(entry)
+    if span is None:
+        return lower is None and upper is None
+    first, after = span
+    return (lower is None or after > lower) and (upper is None or first < upper)
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def upcoming(
+    session: Session,
+    as_of: date | datetime | None = None,
+    days: int = 60,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    mailbox: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries not cancelled whose span overlaps [as_of, as_of + days]; as_of defaults
+    to now (a date means 00:00 that day). A downtime that began earlier and is still
+    going shows; one that ended does not."""
+    if as_of is None:
+        lower = datetime.now(LOS_ANGELES)
+        upper = lower + timedelta(days=days)
+    elif isinstance(as_of, datetime):
+        lower = day_start(as_of)
+        upper = lower + timedelta(days=days)
+    else:  # a day: from its start through the whole last day
+        lower = day_start(as_of)
+        upper = day_start(as_of + timedelta(days=days + 1))
+    entries = _select(session, kinds, programs, mailbox, include_cancelled=False)
+    return [e.to_json() for e in entries if _overlaps(e, lower, upper)]
+
+
+def timeline(
+    session: Session,
+    from_: date | datetime | None = None,
+    to: date | datetime | None = None,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    include_cancelled: bool = False,
+    mailbox: str | None = None,
+) -> list[dict[str, Any]]:
+    """All entries in date order, `from_`/`to` inclusive days. Undated entries come last
+    and only when no range is given."""
+    return [e.to_json() for e in timeline_entries(session, from_, to, kinds, programs, include_cancelled, mailbox)]
+
+
+def timeline_entries(
+    session: Session,
+    from_: date | datetime | None = None,
+    to: date | datetime | None = None,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    include_cancelled: bool = False,
+    mailbox: str | None = None,
+) -> list[TimelineEntry]:
+    lower = day_start(from_) if from_ is not None else None
+    upper = None
+    if to is not None:
+        upper = to if isinstance(to, datetime) and to.tzinfo else day_start(to) + timedelta(days=1)
+    entries = _select(session, kinds, programs, mailbox, include_cancelled=include_cancelled)
+    return [e for e in entries if _overlaps(e, lower, upper)]
+
+
+def show(session: Session, entry_id_or_uid: str | int) -> dict[str, Any] | None:
+    """One entry with its history and the evidence of every source, or None."""
+    text = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
+    stmt = select(Entry).where(Entry.uid == text)
+    if text.isdigit():
+        stmt = select(Entry).where((Entry.id == int(text)) | (Entry.uid == text))
+    row = session.execute(stmt).scalars().first()
+    if row is None and len(text) >= 6:  # a unique uid prefix is enough
+        found = session.execute(select(Entry).where(Entry.uid.startswith(text)).limit(2)).scalars().all()
+        row = found[0] if len(found) == 1 else None
+    if row is None:
+        return None
+    entry = _to_entries(session, [row])[0]
+    out = entry.to_json()
+    out.update(
+        sequence=entry.sequence,
+        needs_review=entry.needs_review,
+        history=[c.to_json() for c in entry.history],
+        updated_at=entry.updated_at.isoformat() if entry.updated_at else None,
+        source_details=_source_details(session, row.id),
+    )
+    return out
+
+
+def _select(session: Session, kinds, programs, mailbox, *, include_cancelled: bool) -> list[TimelineEntry]:
+    stmt = select(Entry)
+    if not include_cancelled:
+        stmt = stmt.where(Entry.status != CANCELLED)
+    kinds = [k for k in kinds or ()]
+    if kinds:
+        stmt = stmt.where(Entry.kind.in_(kinds))
+    if mailbox:
+        stmt = stmt.where(
+            exists().where(EntrySource.entry_id == Entry.id, FactRow.id == EntrySource.fact_id, FactRow.mailbox == mailbox)
+        )
+    rows = list(session.execute(stmt).scalars())
+    wanted = {p.upper() for p in programs or ()}
+    if wanted:
+        # Entries naming no program apply to every program and always show.
+        rows = [r for r in rows if not r.program or wanted & {p.upper() for p in r.program}]
+    return sorted(_to_entries(session, rows), key=entry_sort_key)
+
+
+def _to_entries(session: Session, rows: list[Entry]) -> list[TimelineEntry]:
+    sources = _source_refs(session, [r.id for r in rows])
+    out = []
+    for row in rows:
+        fact = Fact.from_json(dict(row.fields))
+        reminder = None
+        if row.kind == "credential" and fact.due is None and row.key_at is not None:
+            reminder = notice_time(row.key_at).date()
+        out.append(
+            TimelineEntry(
+                uid=row.uid,
+                fact=fact,
+                status=row.status,
+                sources=tuple(sources.get(row.id, [])),
+                history=tuple(Change.from_json(c) for c in row.history or []),
+                unverified=bool(row.unverified),
+                needs_review=bool(row.needs_review),
+                reminder_date=reminder,
+                entry_id=row.id,
+                sequence=row.sequence or 0,
+                updated_at=_utc(row.updated_at),
+            )
+        )
+    return out
+
+
+def _source_refs(session: Session, entry_ids: list[int]) -> dict[int, list[SourceRef]]:
+    out: dict[int, list[SourceRef]] = {}
+    if not entry_ids:
+        return out
+    rows = session.execute(
+        select(EntrySource.entry_id, FactRow.id, FactRow.evidence, FactRow.unverified, Message.id.label("message_pk"),
+               Message.message_id, Message.subject, Message.sent, Message.forwarded_by)
+        .join(FactRow, FactRow.id == EntrySource.fact_id)
+        .join(Message, Message.id == FactRow.message_pk)
+        .where(EntrySource.entry_id.in_(entry_ids))
+    ).all()
+    for r in rows:
+        sent = notice_time(r.sent)
+        out.setdefault(r.entry_id, []).append(
+            SourceRef(fact_id=r.id, message_pk=r.message_pk, message_id=r.message_id, subject=r.subject, sent=sent,
+                      forwarded_by=r.forwarded_by, evidence=r.evidence or "", unverified=bool(r.unverified))
+        )
+    for refs in out.values():  # the notices' own order, as reconcile replays them
+        refs.sort(key=lambda s: (s.sent is None, s.sent.timestamp() if s.sent else 0, s.message_id or "",
+                                 s.message_pk or 0, s.fact_id or 0))
+    return out
+
+
+def _source_details(session: Session, entry_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(FactRow.id, FactRow.evidence, FactRow.mailbox, FactRow.unverified, Message.id.label("message_pk"),
+               Message.source, Message.message_id, Message.subject, Message.sender, Message.sent,
+               Message.forwarded_by)
+        .join(EntrySource, EntrySource.fact_id == FactRow.id)
+        .join(Message, Message.id == FactRow.message_pk)
+        .where(EntrySource.entry_id == entry_id)
+    ).all()
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["fact_id"] = item.pop("id")
+        sent = notice_time(item["sent"])
+        item["sent"] = sent.isoformat() if sent else None
+        out.append(item)
+    out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
+                            i["message_pk"], i["fact_id"]))
+    return out
+
+
+__all__ = ["day_start", "entry_span", "load_sourced_facts", "notice_time", "refresh_timeline", "show", "timeline",
+           "timeline_entries", "upcoming"]

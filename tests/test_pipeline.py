@@ -1,0 +1,208 @@
+"""Pipeline: ingest/extract/reparse with stand-in parser and classifier, on both backends."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from caltac_inbox.model import RawMessage
+from caltac_inbox.pipeline import extract
+from caltac_inbox.sources.files import SourceError
+from caltac_inbox.store.schema import Entry, FactRow, ImapMessage, Message
+from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
+
+FAKES = dict(parser=fake_parse, classifier=fake_classify)
+
+
+def _raws():
+    return [
+        RawMessage(make_eml(message_id="<a@x>", facts=[DOWNTIME, DESIGNATION]), "a.eml"),
+        RawMessage(make_eml(message_id="<b@x>", sent="2020-07-20T09:00:00-07:00", facts=[DOWNTIME, RETENTION]),
+                   "b.eml"),
+    ]
+
+
+def _count(store, model) -> int:
+    with store.session() as s:
+        return s.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+def test_ingest_twice_stores_each_message_and_fact_once(store):
+    first = store.ingest(_raws(), **FAKES)
+    assert (first.fetched, first.new, first.duplicates, first.facts, first.errors) == (2, 2, 0, 4, [])
+    second = store.ingest(_raws(), **FAKES)
+    assert (second.fetched, second.new, second.duplicates, second.facts) == (2, 0, 2, 0)
+    assert second.summary().startswith("nothing new stored")
+    assert _count(store, Message) == 2
+    assert _count(store, FactRow) == 4
+
+
+def test_same_fact_in_two_messages_is_one_entry_with_two_sources(store):
+    store.ingest(_raws(), **FAKES)
+    entries = store.timeline()
+    downtimes = [e for e in entries if e["kind"] == "downtime"]
+    assert len(downtimes) == 1
+    assert [s["message_id"] for s in downtimes[0]["sources"]] == ["<a@x>", "<b@x>"]
+    assert {e["kind"] for e in entries} == {"downtime", "designation", "retention"}
+    for e in entries:
+        assert {"id", "uid", "status", "sources", "unverified"} <= set(e)
+
+
+def test_entry_uids_are_stable_across_databases(tmp_path):
+    from caltac_inbox.pipeline import open_store
+
+    uids = []
+    for name, order in (("one", _raws()), ("two", list(reversed(_raws())))):
+        with open_store(f"sqlite:///{tmp_path / name}.db") as s:
+            s.ingest(order, **FAKES)
+            uids.append(sorted(e["uid"] for e in s.timeline()))
+    assert uids[0] == uids[1]
+
+
+def test_queries_filter_by_date_kind_program_and_mailbox(store):
+    raws = _raws()
+    raws[1] = RawMessage(raws[1].raw, raws[1].source, mailbox="county")
+    store.ingest(raws, **FAKES)
+    soon = store.upcoming(date(2020, 8, 1), days=30)
+    assert {e["kind"] for e in soon} == {"downtime", "retention"}  # designation was due July 1
+    assert [e["kind"] for e in store.upcoming(date(2020, 8, 1), days=30, kinds=["retention"])] == ["retention"]
+    assert {e["kind"] for e in store.upcoming(date(2020, 8, 1), days=30, programs=["ELPAC"])} == {"retention"}
+    assert store.upcoming(date(2020, 6, 1), days=10) == []
+    # an open window still shows after it started
+    assert [e["kind"] for e in store.upcoming(date(2020, 8, 17), days=1)] == ["downtime"]
+    in_july = store.timeline(date(2020, 7, 1), date(2020, 7, 31))
+    assert [e["kind"] for e in in_july] == ["designation"]
+    assert {e["kind"] for e in store.timeline(mailbox="county")} == {"downtime", "retention"}
+    assert store.timeline(mailbox="nowhere") == []
+
+
+def test_cancelled_entries_are_hidden_unless_asked(store):
+    cancelled = dict(DOWNTIME, status="cancelled", start="2020-09-01T17:00:00-07:00",
+                     end="2020-09-02T08:00:00-07:00", systems=["TDS"])
+    store.ingest([RawMessage(make_eml(facts=[cancelled]), "c.eml")], **FAKES)
+    assert store.upcoming(date(2020, 8, 25), days=30) == []
+    assert store.timeline() == []
+    shown = store.timeline(include_cancelled=True)
+    assert [e["status"] for e in shown] == ["cancelled"]
+
+
+def test_show_by_id_and_uid(store):
+    store.ingest(_raws(), **FAKES)
+    entry = store.timeline(kinds=["designation"])[0]
+    by_id = store.show(str(entry["id"]))
+    by_uid = store.show(entry["uid"])
+    assert by_id["uid"] == by_uid["uid"] == entry["uid"]
+    assert by_id["history"] and by_id["evidence"] == "Designate by July 1."
+    assert store.show("999999") is None
+
+
+def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
+    broken = RawMessage(b"Subject: no sender\r\n\r\nhello", "bad.eml")
+    report = store.ingest([broken, *_raws()], **FAKES)
+    assert report.failed == 1 and report.new == 3
+    assert report.errors == [("bad.eml", "bad.eml: no From header; not a mail message")]
+    failed = store.messages(failed=True)
+    assert [m["source"] for m in failed] == ["bad.eml"]
+    assert failed[0]["parse_error"].startswith("bad.eml: no From header")
+
+    # still failing: reported again, nothing changes
+    again = store.reparse(failed_only=True, **FAKES)
+    assert (again.messages, again.failed) == (1, 1)
+
+    def lenient_parse(raw, source):
+        return fake_parse(b"From: someone@ets.org\r\n" + raw, source)
+
+    fixed = store.reparse(failed_only=True, parser=lenient_parse, classifier=fake_classify)
+    assert (fixed.messages, fixed.ok, fixed.failed) == (1, 1, 0)
+    assert store.messages(failed=True) == []
+
+    before = {e["uid"]: e for e in store.timeline()}
+    with store.session() as s:
+        seq_before = dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all())
+    rerun = store.reparse(failed_only=False, **FAKES)
+    assert (rerun.messages, rerun.facts_added, rerun.facts_removed) == (3, 0, 0)
+    assert {e["uid"]: e for e in store.timeline()} == before
+    with store.session() as s:
+        assert dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all()) == seq_before
+
+
+def test_reparse_replaces_changed_facts(store):
+    store.ingest(_raws(), **FAKES)
+    assert _count(store, FactRow) == 4
+
+    def no_retention(notice):
+        return tuple(f for f in fake_classify(notice) if f.kind != "retention")
+
+    report = store.reparse(failed_only=False, parser=fake_parse, classifier=no_retention)
+    assert report.facts_removed == 1
+    assert {e["kind"] for e in store.timeline()} == {"downtime", "designation"}
+
+
+def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
+    imap = dict(mailbox="district", folder="INBOX", uidvalidity=11)
+    raws = [
+        RawMessage(make_eml(sender="spam@example.com", facts=[DOWNTIME]), "imap1", uid=1, **imap),
+        RawMessage(make_eml(facts=[DESIGNATION]), "imap2", uid=2, **imap),
+    ]
+    report = store.ingest(raws, accept=lambda n: n.sender.endswith("ets.org"), **FAKES)
+    assert (report.ignored, report.new, report.facts) == (1, 1, 1)
+    assert _count(store, Message) == 1
+    with store.session() as s:
+        rows = s.execute(sa.select(ImapMessage.uid, ImapMessage.status, ImapMessage.message_pk)
+                         .order_by(ImapMessage.uid)).all()
+    assert [(r.uid, r.status, r.message_pk is None) for r in rows] == [(1, "ignored", True), (2, "stored", False)]
+    assert store.imap_checkpoint("district", "INBOX") == (11, 2)
+    assert store.known_uids("district", "INBOX", 11) == {1, 2}
+    with store.session() as s:
+        assert s.execute(sa.select(FactRow.mailbox)).scalars().all() == ["district"]
+
+
+def test_oversize_messages_are_reported_not_stored(store):
+    raw = RawMessage(make_eml(facts=[DOWNTIME]), "big.eml", mailbox="m", folder="INBOX", uidvalidity=1, uid=9)
+    report = store.ingest([raw], max_size=100, **FAKES)
+    assert report.new == 0 and len(report.errors) == 1 and "big.eml" in report.errors[0][1]
+    assert _count(store, Message) == 0
+    assert store.imap_checkpoint("m", "INBOX") == (1, 9)  # recorded, so a poll moves on
+
+
+def test_unauthenticated_notice_marks_facts_unverified(store):
+    raws = [RawMessage(make_eml(facts=[DESIGNATION], auth="dkim=fail"), "u.eml")]
+    store.ingest(raws, **FAKES)
+    [entry] = store.timeline()
+    assert entry["unverified"] is True
+
+
+def test_source_errors_are_reported_and_not_counted_as_fetched(store):
+    report = store.ingest([SourceError("missing.eml", "no such file"), *_raws()], **FAKES)
+    assert report.fetched == 2
+    assert report.errors == [("missing.eml", "missing.eml: no such file")]
+
+
+def test_extract_needs_no_database_and_keeps_input_order():
+    items = [*_raws(), SourceError("nope", "not mail"), RawMessage(b"Subject: x\r\n\r\nhi", "bad.eml")]
+    out = list(extract(items, **FAKES))
+    assert [e.source for e in out] == ["a.eml", "b.eml", "nope", "bad.eml"]
+    assert out[0].to_json()["kinds"] == ["designation", "downtime"]
+    assert out[2].error == "nope: not mail" and out[2].to_json()["facts"] == []
+    assert out[3].error.startswith("bad.eml: no From header")
+
+
+def test_classifier_crash_keeps_the_message_for_reparse(store):
+    def crash(notice):
+        raise RuntimeError("boom")
+
+    report = store.ingest(_raws()[:1], parser=fake_parse, classifier=crash)
+    assert report.failed == 1 and "boom" in report.errors[0][1]
+    assert store.reparse(failed_only=True, **FAKES).ok == 1
+
+
+def test_interrupted_ingest_still_refreshes_the_timeline(store):
+    import pytest
+
+    def interrupted():
+        yield _raws()[0]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest(interrupted(), **FAKES)
+    assert {e["kind"] for e in store.timeline()} == {"downtime", "designation"}
