@@ -34,11 +34,11 @@ demo: install
 
 test: venv
 	$(BIN)/python -m pip install -q -e '.[test]'
-	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+	@if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update && apt-get install -y dovecot-imapd; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd openssl; \
 		else \
-			echo "note: dovecot is not installed and we are not root: the IMAP server tests will skip"; \
+			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
 	$(BIN)/python -m pytest -q
