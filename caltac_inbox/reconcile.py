@@ -448,7 +448,9 @@ def _same_thing(a: Fact, b: Fact) -> bool:
             return a.system == b.system
         return _similar(a.data, b.data, 0.5)
     if a.kind == "task":
-        return (a.month, a.section, _norm_text(a.text)) == (b.month, b.section, _norm_text(b.text))
+        # school_year keeps each checklist edition's ongoing tasks (month None) apart.
+        return ((a.month, a.section, a.school_year, _norm_text(a.text))
+                == (b.month, b.section, b.school_year, _norm_text(b.text)))
     return _fact_identity(a) == _fact_identity(b)
 
 

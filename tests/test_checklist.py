@@ -447,11 +447,6 @@ def test_cli_another_edition_leaves_the_old_entries_alone(db_url, tmp_path, seed
     assert any(e["kind"] == "deadline" and e["due"] == "2027-12-01" for e in entries.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile._same_thing matches tasks on (month, section, text) without school_year, "
-    "so an ongoing task restated by the next edition joins the old entry (TIMELINE helper)",
-)
 def test_cli_another_edition_leaves_ongoing_tasks_alone(db_url, tmp_path, seed_text):
     old = tmp_path / "2026-27.txt"
     old.write_text(seed_text, encoding="utf-8")
