@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -193,3 +193,45 @@ def test_reparse_that_drops_a_fact_updates_and_removes_entries(store):
 
     store.reparse(failed_only=False, parser=fake_parse, classifier=lambda notice: ())
     assert store.timeline(include_cancelled=True) == []
+
+
+def test_date_ranges_select_exactly_the_overlapping_entries(store):
+    """upcoming/timeline preselect by date in SQL; the result must equal the exact span
+    test applied to every entry (long windows that began long ago, open-ended ones,
+    instants, undated credential reminders)."""
+    from caltac_inbox.store.timeline import _overlaps, day_start
+
+    long_window = {"kind": "downtime", "program": "CAASPP", "start": "2016-03-01", "end": "2016-11-30",
+                   "systems": ["CERS"], "status": "scheduled", "evidence": "CERS is down March through November."}
+    no_end = {"kind": "downtime", "program": "ELPAC", "start": "2016-09-20T18:00:00-07:00", "end": None,
+              "systems": ["TDS"], "status": "scheduled", "evidence": "TDS goes down September 20 at 6 p.m."}
+    removal = {"kind": "retention", "program": "CAASPP", "at": "2016-10-15T00:00:00-07:00", "data": "score files",
+               "evidence": "Score files are removed October 15."}
+    reminder = {"kind": "credential", "program": "CAASPP", "school_year": "2016-17",
+                "evidence": "Remember to generate vendor credentials."}
+    month_task = {"kind": "task", "program": None, "month": "2016-09", "section": "Fall", "text": "Order materials",
+                  "evidence": "September: order materials."}
+    ingest(store, UPDATE_164, EXTENDED, OTHER,
+           make_eml(subject="More", facts=[long_window, no_end, removal, reminder, month_task], message_id="<more@ets>",
+                    sent="2016-08-01T08:00:00-07:00"))
+    with store.session(readonly=True) as s:
+        from caltac_inbox.store.timeline import timeline_entries
+
+        everything = timeline_entries(s, include_cancelled=True)
+    assert len(everything) >= 7
+    for first in (date(2016, 1, 1), date(2016, 7, 31), date(2016, 8, 27), date(2016, 9, 13), date(2016, 9, 14),
+                  date(2016, 9, 30), date(2016, 10, 3), date(2016, 10, 15), date(2016, 11, 30), date(2016, 12, 1)):
+        for days in (0, 1, 30):
+            last = first + timedelta(days=days)
+            expected = [e.uid for e in everything if _overlaps(e, day_start(first), day_start(last + timedelta(days=1)))]
+            assert [e["uid"] for e in store.timeline(first, last, include_cancelled=True)] == expected
+            shown = [e["uid"] for e in store.upcoming(as_of=first, days=days)]
+            assert shown == [u for u in expected if next(e for e in everything if e.uid == u).status != "cancelled"]
+        noon = datetime.combine(first, datetime.min.time(), tzinfo=LA).replace(hour=12)
+        expected = [e.uid for e in everything if e.status != "cancelled"
+                    and _overlaps(e, noon, noon + timedelta(days=3))]
+        assert [e["uid"] for e in store.upcoming(as_of=noon, days=3)] == expected
+        after = [e.uid for e in everything if _overlaps(e, day_start(first), None)]
+        assert [e["uid"] for e in store.timeline(from_=first, include_cancelled=True)] == after
+        before = [e.uid for e in everything if _overlaps(e, None, day_start(first))]
+        assert [e["uid"] for e in store.timeline(to=first - timedelta(days=1), include_cancelled=True)] == before

@@ -1,8 +1,8 @@
 """Engines and migrations: the database URL, connection settings, and `upgrade`.
 
 - Default: a SQLite file in the user data directory (platformdirs).
-- SQLite connections use WAL (readers keep working while a poll writes), a busy
-  timeout, and enforce foreign keys.
+- SQLite connections use WAL (readers keep working while a poll writes) with
+  synchronous=NORMAL, a busy timeout, and enforce foreign keys.
 - PostgreSQL uses psycopg 3 (`postgresql+psycopg://`; plain `postgresql://` and
   `postgres://` URLs are rewritten to it).
 - Migrations run automatically on first use; concurrent first runs are serialized
@@ -97,6 +97,12 @@ def make_engine(url: str) -> "Engine":
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if path is not None:
                 cur.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL syncs at checkpoints, not at every commit: a crash
+                # of the process loses nothing and cannot corrupt the file; a power cut
+                # may drop the last commits. Those are refetched on the next poll, since
+                # the IMAP checkpoint commits in the same transaction as its messages.
+                # Saves one fsync (1-5 ms) per stored message.
+                cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
 

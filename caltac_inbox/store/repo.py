@@ -6,6 +6,7 @@ Nothing here commits: the caller owns the transaction.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import date, datetime, time, timezone
@@ -143,15 +144,25 @@ def insert_facts(
     """Insert facts, each at most once per (message, identity). Returns how many were new."""
     if not facts:
         return 0
-    insert = insert_for(session)
     rows = [fact_values(f, message_pk=message_pk, mailbox=mailbox, unverified=unverified) for f in facts]
-    stmt = (
+    # One statement with the rows as executemany parameters: its SQL is the same on
+    # every call, so SQLAlchemy compiles it once (a multi-row .values(rows) is
+    # recompiled for every message, ~2 ms each).
+    stmt = _insert_facts_statement(session.get_bind().dialect.name)
+    return len(session.execute(stmt, rows).scalars().all())
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_facts_statement(dialect_name: str):
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (
         insert(FactRow)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["message_pk", "identity"])
         .returning(FactRow.id)
     )
-    return len(session.execute(stmt).scalars().all())
 
 
 def replace_facts(

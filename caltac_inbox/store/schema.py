@@ -138,7 +138,12 @@ class Entry(Base):
     """One reconciled timeline entry; `uid` is stable across rebuilds (calendar UID)."""
 
     __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_kind_key_at", "kind", "key_at"),)
+    __table_args__ = (
+        Index("ix_entries_kind_key_at", "kind", "key_at"),
+        # date-range queries (upcoming, timeline --from/--to) name no kind
+        Index("ix_entries_key_at", "key_at"),
+        Index("ix_entries_end_at", "end_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(128), unique=True)

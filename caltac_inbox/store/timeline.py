@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from caltac_inbox.model import Fact, When
@@ -41,6 +41,10 @@ from caltac_inbox.store.schema import Entry, EntrySource, FactRow, Message
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 CANCELLED = "cancelled"
+# How far an entry's span can reach past its key_at (or a downtime's end_at): a
+# checklist month (31 days) plus a DST hour, rounded up. The SQL date preselection
+# widens the range by this; `_overlaps` stays the exact test.
+SPAN_REACH = timedelta(days=32)
 
 
 # ----------------------------------------------------------------------------- refresh
@@ -240,7 +244,7 @@ def upcoming(
     else:  # a day: from its start through the whole last day
         lower = day_start(as_of)
         upper = day_start(as_of + timedelta(days=days + 1))
-    entries = _select(session, kinds, programs, mailbox, include_cancelled=False)
+    entries = _select(session, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper)
     return [e.to_json() for e in entries if _overlaps(e, lower, upper)]
 
 
@@ -271,7 +275,8 @@ def timeline_entries(
     upper = None
     if to is not None:
         upper = to if isinstance(to, datetime) and to.tzinfo else day_start(to) + timedelta(days=1)
-    entries = _select(session, kinds, programs, mailbox, include_cancelled=include_cancelled)
+    entries = _select(session, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
+                      upper=upper)
     return [e for e in entries if _overlaps(e, lower, upper)]
 
 
@@ -299,8 +304,21 @@ def show(session: Session, entry_id_or_uid: str | int) -> dict[str, Any] | None:
     return out
 
 
-def _select(session: Session, kinds, programs, mailbox, *, include_cancelled: bool) -> list[TimelineEntry]:
+def _select(
+    session: Session,
+    kinds,
+    programs,
+    mailbox,
+    *,
+    include_cancelled: bool,
+    lower: datetime | None = None,
+    upper: datetime | None = None,
+) -> list[TimelineEntry]:
+    """Entries that may overlap [lower, upper), in timeline order: a superset that the
+    caller narrows with `_overlaps`."""
     stmt = select(Entry)
+    if lower is not None or upper is not None:
+        stmt = stmt.where(_may_overlap(lower, upper))
     if not include_cancelled:
         stmt = stmt.where(Entry.status != CANCELLED)
     kinds = [k for k in kinds or ()]
@@ -316,6 +334,19 @@ def _select(session: Session, kinds, programs, mailbox, *, include_cancelled: bo
         # Entries naming no program apply to every program and always show.
         rows = [r for r in rows if not r.program or wanted & {p.upper() for p in r.program}]
     return sorted(_to_entries(session, rows), key=entry_sort_key)
+
+
+def _may_overlap(lower: datetime | None, upper: datetime | None) -> ColumnElement[bool]:
+    """SQL preselection for `_overlaps`: an entry's span starts at key_at and ends at
+    most SPAN_REACH after key_at (or after end_at for a downtime). Undated entries
+    overlap only an unbounded range (never this one). Spelled as an OR of two ranges
+    so SQLite and PostgreSQL can use the key_at and end_at indexes, one per branch."""
+    if lower is None:
+        return Entry.key_at <= upper
+    since = lower - SPAN_REACH
+    if upper is None:
+        return or_(Entry.key_at >= since, Entry.end_at >= since)
+    return or_(and_(Entry.key_at >= since, Entry.key_at <= upper), and_(Entry.end_at >= since, Entry.key_at <= upper))
 
 
 def _to_entries(session: Session, rows: list[Entry]) -> list[TimelineEntry]:
