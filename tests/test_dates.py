@@ -271,3 +271,20 @@ def test_midnight_ends_a_day_unless_it_starts_a_range():
 def test_times_in_parentheses():
     got = resolved("Offline from Friday, April 9 (6 p.m.) through Monday, April 12 (7 a.m.).", SENT)
     assert got == [(at(2021, 4, 9, 18), at(2021, 4, 12, 7))]
+
+
+# --- day first without an ordinal ------------------------------------------------------
+
+def test_day_first_with_year():
+    assert resolved("from 8 March 2021 to 11 March 2021", SENT) == [(date(2021, 3, 8), date(2021, 3, 11))]
+
+
+def test_day_first_with_weekday_checks_the_weekday():
+    assert resolved("on Friday 12 March", SENT) == [(date(2021, 3, 12), None)]
+    assert resolved("on Thursday 12 March", SENT) == []
+
+
+def test_bare_day_before_month_is_no_date():
+    assert resolved("Grade 8 March results", SENT) == []
+    assert resolved("grade 8 May 2021 scores", SENT) == []
+    assert resolved("students in grades 3 through 8 May 2021 testing", SENT) == []

@@ -93,6 +93,18 @@ class Context:
         return None
 
 
+# systems that serve CAASPP only (Smarter Balanced interims, the educator reporting system)
+CAASPP_ONLY_SYSTEMS = frozenset({"IAHSS", "IAVS", "CERS"})
+
+
+def program_of_systems(systems: list[str] | tuple[str, ...], evidence: str,
+                       default: tuple[str, ...]) -> tuple[str, ...]:
+    """Facts only about CAASPP-only systems are CAASPP facts, unless their sentence names a program."""
+    if systems and all(c in CAASPP_ONLY_SYSTEMS for c in systems) and not programs_in(evidence):
+        return ("CAASPP",)
+    return default
+
+
 def programs_in(text: str) -> tuple[str, ...]:
     has_c = re.search(r"\bCAASPP\b", text) is not None
     has_e = re.search(r"\bELPAC\b", text) is not None
@@ -115,7 +127,7 @@ def _shift(m: dates.Mention, by: int) -> dates.Mention:
 
 _CUE_RE = re.compile(
     r"(?:\b(?:by|no\s+later\s+than|not\s+later\s+than|until|due(?:\s+(?:by|on))?|deadline(?:\s+(?:of|is|was))?"
-    r"|on\s+or\s+before|before|was|is)\s+(?:the\s+)?(?:(?:deadline|close\s+of\s+business|end\s+of\s+(?:the\s+)?day)"
+    r"|on\s+or\s+before|before|closes(?:\s+on)?|was|is)\s+(?:the\s+)?(?:(?:deadline|close\s+of\s+business|end\s+of\s+(?:the\s+)?day)"
     r"\s+(?:of|on)\s+)?(?:\w+day,?\s+)?)$",
     re.I,
 )
@@ -128,4 +140,7 @@ def cue_before(doc_text: str, begin: int, window: int = 60) -> str | None:
     m = _CUE_RE.search(before)
     if not m:
         return None
-    return m.group(0).split()[0].lower()
+    words = m.group(0).lower().split()
+    if words[:3] == ["on", "or", "before"]:
+        return "before"
+    return words[0]

@@ -1,7 +1,8 @@
 """Finding and resolving the dates, times, ranges and school years written in a notice.
 
 A conservative finder: only month names (with their abbreviations), weekday names,
-numeric month/day dates and ordinal day-first forms ("the 3rd of May") count as dates;
+numeric month/day dates and day-first forms ("the 3rd of May", and "8 March 2024" or
+"Friday 8 March" when a year or a weekday vouches for it) count as dates;
 a bare number never does. dateparser is not used at all: its `search_dates` reads
 "may", "We" and "2019–20" as dates, and every form met in notices is covered here.
 
@@ -89,6 +90,10 @@ DATE_RE = re.compile(
 DAY_FIRST_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?(?:\bthe\s+)?\b(?P<day>\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)"
     rf"(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
+)
+# "8 March 2024", "Friday, 8 March": a bare day first only with a year after it or a weekday before it
+BARE_DAY_FIRST_RE = re.compile(
+    rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?\b(?P<day>\d{{1,2}})\s+(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
 )
 NUMERIC_DATE_RE = re.compile(
     r"(?<![\d/.])(?:\b(?P<wd>" + _WEEKDAY_RE + r"),?\s+)?"
@@ -268,6 +273,15 @@ def _raw_dates(text: str) -> list[list[_Raw]]:
         taken.append((m.start(), m.end()))
     for m in DAY_FIRST_RE.finditer(text):
         if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
+            continue
+        groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
+                            int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
+        taken.append((m.start(), m.end()))
+    for m in BARE_DAY_FIRST_RE.finditer(text):
+        if (any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31
+                or not (m.group("wd") or m.group("year"))
+                or re.search(r"\b(?:grades?|levels?|versions?|no\.?|numbers?)\s*$|\d\s*(?:through|thru|to|and|or|[–—-])\s*$",
+                             text[max(0, m.start() - 12):m.start()], re.I)):
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])

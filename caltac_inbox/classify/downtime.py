@@ -8,7 +8,11 @@ sentences of its paragraph that speak of "during this downtime". List items that
 their own ranges ("TOMS: August 26–September 6") become one window per distinct range,
 and a list date equal to the summary's start or end borrows the summary's time.
 An end without a start counts only when the notice extends a downtime ("we extended the
-downtime period through 11:59 p.m. on Tuesday, September 13, 2016").
+downtime period through 11:59 p.m. on Tuesday, September 13, 2016"). A start in one
+sentence ("will begin at 5 p.m. on Friday, March 8") pairs with an end a few sentences
+later, or at the top of the next paragraph ("available again at 8 a.m. on Monday"), when
+no other date stands between. A one-day downtime cancelled or rescheduled to one date
+(no time of day) gives that date as start and end.
 """
 from __future__ import annotations
 
@@ -78,6 +82,11 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
         down_context = down_here or (refers_back and _is_down(prev[-1].text)) or _is_down(heading)
         if row and down_context and not any(m.is_range for m in mentions):
             mentions = _row_range(s, mentions)
+        if down_here and not any(m.is_range for m in mentions):
+            changed = _changed_day(ctx, s, mentions)
+            if changed is not None:
+                facts.append(changed)
+                continue
         for m in _current(s, mentions):
             if m.is_range:
                 if not down_context:
@@ -105,7 +114,7 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
 
 
 _BACK_RE = re.compile(
-    r"\b(?:resume[sd]?|return(?:s|ed)?|reopen(?:s|ed)?|restored|back\s+(?:online|up)|available\s+again"
+    r"\b(?:resume[sd]?|return(?:s|ed)?|reopen(?:s|ed)?|restored|back\s+(?:online|up)|(?:available|accessible)\s+again"
     r"|(?:downtime|outage|maintenance)\s+(?:will\s+)?ends?)\b", re.I)
 _BEGIN_RE = re.compile(r"\b(?:begin|begins|beginning|start|starts|starting|go(?:es)?\s+(?:offline|down)|from)\b", re.I)
 
@@ -116,9 +125,27 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     points = [x for x in ctx.mentions(s) if not x.is_range]
     if len(points) != 1 or not _BEGIN_RE.search(s.text[:m.begin - s.begin]):
         return None
+    # the end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS will be
+    # unavailable. All systems will be available again at 8 a.m. on Monday."); the sentences between
+    # must carry no date of their own
     line_sents = ctx.doc.line_sentences(s.line)
-    nxt = next((x for x in line_sents if x.index == s.index + 1), None)
-    if nxt is None or not _BACK_RE.search(nxt.text):
+    nxt = None
+    for x in line_sents:
+        if x.index <= s.index or x.index > s.index + 3:
+            continue
+        if _BACK_RE.search(x.text):
+            nxt = x
+            break
+        if ctx.mentions(x):
+            return None
+    if nxt is None and s is line_sents[-1]:
+        # or it opens the next paragraph ("TOMS will be available again at 8 a.m. on Monday, March 11.")
+        following = ctx.doc.next_nonblank(s.line)
+        if following is not None and following.kind == "para":
+            first = ctx.doc.line_sentences(following.index)[:1]
+            if first and _BACK_RE.search(first[0].text):
+                nxt = first[0]
+    if nxt is None:
         return None
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
     if len(ends) != 1:
@@ -129,7 +156,43 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     if isinstance(start, datetime) and isinstance(end, datetime) and start >= end:
         return None
     fact = _fact(ctx, s, start, end, set())
-    return fact.with_changes(evidence=evidence(ctx.doc, [s, nxt]))
+    between = [x for x in line_sents if s.index < x.index < nxt.index]
+    systems = list(fact.systems)
+    for x in between:
+        systems.extend(c for c in _systems_in(x.text) if c not in systems)
+    return fact.with_changes(evidence=evidence(ctx.doc, [s, nxt]), systems=tuple(systems))
+
+
+_NEW_DAY_RE = re.compile(r"\b(?:reschedul\w*|postpon\w*|moved|changed)\s+(?:to|until)\s+$", re.I)
+
+
+def _changed_day(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> Fact | None:
+    """A one-day downtime cancelled ("The TOMS downtime scheduled for Saturday, March 9, has been
+    cancelled.") or moved to one day ("... has been rescheduled to Saturday, March 16."): the day,
+    without a time, is both start and end. A day that carries a time gives no fact (its end is unknown)."""
+    status = status_of(s.text)
+    text = plain(s.text)
+    down = DOWN_RE.search(text)
+    change = re.search(r"\b(?:cancel|reschedul|postpon|moved|changed)", text, re.I)
+    if (down is None or change is None or down.start() > change.start()
+            or re.search(r"\b(?:webinar|webcast|training|workshop|session|meeting|office\s+hours)\b", text, re.I)):
+        return None
+    if status == "cancelled":
+        if len(mentions) != 1:
+            return None
+        chosen = mentions[0]
+    elif status == "rescheduled":
+        after = [m for m in mentions
+                 if _NEW_DAY_RE.search(" ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split()) + " ")]
+        if len(after) != 1:
+            return None
+        chosen = after[0]
+    else:
+        return None
+    if chosen.stop is not None or chosen.point.clock is not None:
+        return None
+    day = chosen.point.day
+    return _fact(ctx, s, day, day, set()).with_changes(status=status)
 
 
 def _row_intro(ctx: Context, line: int) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.context import Context, program_of_systems
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
@@ -77,6 +77,16 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         system = "IAHSS" if "IAHSS" in systems and "hand scor" in joined.lower() else (systems[0] if systems else None)
         years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(plain(p.text))]
         school_year = years[0] if years else None
+        if system is None or school_year is None:
+            section = _section_before(ctx, s)
+            if system is None:
+                system = next((codes[0] for x in section
+                               if len(codes := [c for c in find_systems(plain(x.text)) if c != "ALL"]) == 1), None)
+            if school_year is None and s.heading and _DATA_RE.search(s.heading):
+                # a "2022–23 Student Score Data Files" heading; not the subject, which names the year to come
+                found = set(dates.school_years(s.heading))
+                if len(found) == 1:
+                    school_year = found.pop()
         key = (at, system, school_year)
         if key in seen:
             continue
@@ -84,7 +94,7 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         facts.append(Fact(
             kind="retention",
             evidence=evidence(doc, parts),
-            program=ctx.program_near(s.text),
+            program=program_of_systems([system] if system else [], evidence(doc, parts), ctx.program_near(s.text)),
             at=at,
             data=data,
             system=system,
@@ -92,6 +102,22 @@ def classify_retentions(ctx: Context) -> list[Fact]:
             keep_years=dates.keep_years(joined),
         ))
     return facts
+
+
+_KEPT_RE = re.compile(r"\b(?:download\w*|available|accessible|access|stored|kept|located|remains?|posted)\b", re.I)
+
+
+def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]:
+    """Up to `limit` earlier sentences under the same heading that say where data is kept
+    ("Student Score Data Files remain available in TOMS"), nearest first."""
+    out: list[Sentence] = []
+    for x in reversed(ctx.doc.sentences[:s.index]):
+        if x.kind == "heading" or x.heading != s.heading or len(out) >= limit:
+            break
+        t = plain(x.text)
+        if x.kind != "item" and _DATA_RE.search(t) and _KEPT_RE.search(t):
+            out.append(x)
+    return out
 
 
 def _data_phrase(parts: list[Sentence]) -> str:
