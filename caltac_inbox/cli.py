@@ -317,9 +317,12 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--mailbox", metavar="NAME", help="Tag the stored messages and facts with this mailbox name.")
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
+@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
+              help="Messages larger than this are archived but not parsed.")
 @pass_app
 @click.pass_context
-def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool) -> None:
+def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
+           max_size_mb: int) -> None:
     """Archive notices and store their facts in the database.
 
     Same inputs as extract. Every message is archived once (by the sha256 of its
@@ -340,7 +343,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     with app.open_store() as store:
-        report = store.ingest(items)
+        report = store.ingest(items, max_size=max_size_mb * 2**20)
     for _source, message in report.errors:
         print_error(message)
     if json_output:

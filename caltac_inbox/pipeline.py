@@ -220,11 +220,22 @@ class Store:
                 raw: RawMessage = item
                 report.fetched += 1
                 if len(raw.raw) > max_size:
-                    message = naming_source(raw.source, f"message is {len(raw.raw)} bytes, over the {max_size}-byte limit; not stored")
-                    report.errors.append((raw.source, message))
+                    # Kept, not parsed: the raw bytes stay for `reparse --all`.
+                    reason = (f"message is {len(raw.raw)} bytes, over the {max_size}-byte size limit; "
+                              "archived but not parsed (`caltac-inbox reparse --all` parses it)")
                     with self.session() as s:
-                        repo.record_imap_uid(s, raw, message_pk=None, status="failed")
-                    note(raw.source, "error")
+                        pk, is_new = repo.archive_message(
+                            s, raw, notice=None, origin=origin, parse_status="skipped", parse_error=reason,
+                        )
+                        repo.record_imap_uid(s, raw, message_pk=pk, status="failed")
+                    if not is_new:
+                        report.duplicates += 1
+                        note(raw.source, "duplicate")
+                        continue
+                    report.new += 1
+                    report.failed += 1
+                    report.errors.append((raw.source, naming_source(raw.source, reason)))
+                    note(raw.source, "failed")
                     continue
 
                 notice, facts, error = read_notice(raw, parser, classifier)

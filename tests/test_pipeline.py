@@ -157,12 +157,16 @@ def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
         assert s.execute(sa.select(FactRow.mailbox)).scalars().all() == ["district"]
 
 
-def test_oversize_messages_are_reported_not_stored(store):
+def test_oversize_messages_are_archived_but_not_parsed(store):
     raw = RawMessage(make_eml(facts=[DOWNTIME]), "big.eml", mailbox="m", folder="INBOX", uidvalidity=1, uid=9)
     report = store.ingest([raw], max_size=100, **FAKES)
-    assert report.new == 0 and len(report.errors) == 1 and "big.eml" in report.errors[0][1]
-    assert _count(store, Message) == 0
+    assert report.new == 1 and report.failed == 1 and report.facts == 0
+    assert len(report.errors) == 1 and "big.eml" in report.errors[0][1] and "size limit" in report.errors[0][1]
+    with store.session() as s:
+        [row] = s.execute(sa.select(Message)).scalars().all()
+        assert row.raw == raw.raw and row.parse_status == "skipped" and "size limit" in row.parse_error
     assert store.imap_checkpoint("m", "INBOX") == (1, 9)  # recorded, so a poll moves on
+    assert store.ingest([raw], max_size=100, **FAKES).duplicates == 1
 
 
 def test_unauthenticated_notice_marks_facts_unverified(store):

@@ -299,7 +299,7 @@ def list_messages(session: Session, *, failed: bool = False, mailbox: str | None
         fact_count.label("facts"),
     ).order_by(Message.id)
     if failed:
-        stmt = stmt.where(Message.parse_status == "failed")
+        stmt = stmt.where(Message.parse_status.in_(("failed", "skipped")))
     if mailbox:
         stmt = stmt.where(Message.mailbox == mailbox)
     out = []
