@@ -1,0 +1,71 @@
+"""Read-only access to a SQLite store with the standard library alone.
+
+Importing SQLAlchemy (with its ORM and our models) costs ~0.25 s, more than everything
+else a query command does. Commands that only read (`upcoming`, `timeline`, `show`)
+and a poll that finds nothing new use this when the database is a SQLite file that
+already exists at the current migration level; anything else (a new file, an old
+schema, PostgreSQL) returns None and the caller takes the full SQLAlchemy path, which
+creates or migrates the database.
+
+Values come back as SQLite stores them through our schema types: timestamps as
+"YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC, JSON as text, booleans as 0/1.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import unquote
+
+from caltac_inbox.store.db import SQLITE_BUSY_TIMEOUT_MS, default_url, script_head
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The file behind a plain `sqlite:///path` URL (None: the default file), parsed
+    without SQLAlchemy; None for anything else (PostgreSQL, memory, query options)."""
+    url = url or default_url()
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if not rest or "?" in rest or rest == ":memory:":
+                return None
+            return Path(unquote(rest))
+    return None
+
+
+def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
+    """A read-only sqlite3 connection (rows as sqlite3.Row) when `url` names an existing
+    SQLite file stamped with the head migration; None when the caller must use the
+    full store instead. Never creates or changes anything."""
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return None
+    head = script_head()
+    if head is None:
+        return None
+    try:
+        conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        stamped = [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+    except sqlite3.Error:
+        conn.close()
+        return None
+    if stamped != [head]:
+        conn.close()
+        return None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def imap_checkpoint(conn: sqlite3.Connection, mailbox: str, folder: str) -> tuple[int | None, int]:
+    """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled.
+    Same answer as `repo.imap_checkpoint`."""
+    row = conn.execute("SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ? AND folder = ?",
+                       (mailbox, folder)).fetchone()
+    return (None, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+__all__ = ["imap_checkpoint", "open_sqlite_reader", "sqlite_file"]
