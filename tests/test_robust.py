@@ -50,6 +50,16 @@ def stored_hashes(db_file: Path) -> list[str]:
         conn.close()
 
 
+def secret_forms(secret: str, user: str) -> list[bytes]:
+    """The ways a secret could be written down: as text, UTF-16, and base64 of the secret
+    and of the SASL strings that carry it (XOAUTH2, PLAIN)."""
+    import base64
+
+    sasl = [f"user={user}\x01auth=Bearer {secret}\x01\x01", f"\x00{user}\x00{secret}"]
+    return [secret.encode(), secret.encode("utf-16-le"), base64.b64encode(secret.encode()),
+            *(base64.b64encode(s.encode()) for s in sasl)]
+
+
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
@@ -281,18 +291,20 @@ def test_unauthenticated_notice_is_shown_unverified_in_upcoming_show_and_ics(tmp
 
 
 @pytest.mark.dovecot
-@pytest.mark.parametrize("source", ["password_env", "password_command"])
-def test_the_imap_password_is_nowhere_in_output_logs_or_database(tmp_path, dovecot, source):  # noqa: F811
+@pytest.mark.parametrize("source", ["password_env", "password_command", "oauth2_token_command"])
+def test_the_imap_secret_is_nowhere_in_output_logs_or_database(tmp_path, dovecot, source):  # noqa: F811
+    """The IMAP password, or the OAuth2 access token (Dovecot's XOAUTH2 checks the bearer
+    token against its passdb, so the static password is the one valid token)."""
     from tests.test_imap_dovecot import WRONG_PASSWORD, Poller, sample_bytes
 
     poller = Poller(tmp_path, dovecot)
     secret = dovecot.password
-    if source == "password_command":
+    if source != "password_env":
         poller.env.pop("CALTAC_TEST_IMAP_PASSWORD")
         poller.env["CALTAC_TEST_SECRET_SOURCE"] = secret
         command = json.dumps([sys.executable, "-c", "import os; print(os.environ['CALTAC_TEST_SECRET_SOURCE'])"])
         poller.config_file.write_text(poller.config_file.read_text().replace(
-            'password_env = "CALTAC_TEST_IMAP_PASSWORD"', f"password_command = {command}"))
+            'password_env = "CALTAC_TEST_IMAP_PASSWORD"', f"{source} = {command}"))
     assert secret not in poller.config_file.read_text()
     dovecot.append(sample_bytes())
 
@@ -307,7 +319,9 @@ def test_the_imap_password_is_nowhere_in_output_logs_or_database(tmp_path, dovec
     assert json.loads(runs["poll --json"].stdout)["new"] == len(sample_bytes())
     assert poller.stored_count() == len(sample_bytes())
 
-    env_name = "CALTAC_TEST_SECRET_SOURCE" if source == "password_command" else "CALTAC_TEST_IMAP_PASSWORD"
+    if source == "oauth2_token_command":
+        assert "method=XOAUTH2" in dovecot.log()
+    env_name = "CALTAC_TEST_IMAP_PASSWORD" if source == "password_env" else "CALTAC_TEST_SECRET_SOURCE"
     poller.env[env_name] = WRONG_PASSWORD
     dovecot.append(sample_bytes()[:1])
     runs["wrong poll"] = poller.run()
@@ -329,5 +343,5 @@ def test_the_imap_password_is_nowhere_in_output_logs_or_database(tmp_path, dovec
         if path.is_file():
             data = path.read_bytes()
             for secret_text in (secret, WRONG_PASSWORD):
-                assert secret_text.encode() not in data, path
-                assert secret_text.encode("utf-16-le") not in data, path
+                for form in secret_forms(secret_text, dovecot.user):
+                    assert form not in data, (path, form)
