@@ -31,6 +31,8 @@ DEFAULT_SENDERS = ("ets.org", "cde.ca.gov")
 DEFAULT_FOLDERS = ("INBOX",)
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 SECRET_COMMAND_TIMEOUT = 60.0
+DEFAULT_MAX_MESSAGE_MB = 25  # the same default as `ingest --max-size`
+MAX_MESSAGE_MB_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class MailboxConfig:
     retries: int = 3  # reconnect attempts after a transient fault
     retry_delay: float = 2.0  # seconds before the first retry; doubles each time
     deadline: float = 1800.0  # seconds for the whole poll of this mailbox
+    max_message_mb: int = DEFAULT_MAX_MESSAGE_MB  # larger messages are archived, not parsed
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self.max_message_mb * 2**20
 
     @property
     def uses_oauth2(self) -> bool:
@@ -152,7 +159,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
 _MAILBOX_KEYS = (
     "name", "host", "port", "security", "username", *SECRET_KEYS, "folders", "senders",
     "since", "ca_file", "connect_timeout", "read_timeout", "batch_size", "retries",
-    "retry_delay", "deadline",
+    "retry_delay", "deadline", "max_message_mb",
 )
 _FORBIDDEN_SECRET_KEYS = ("password", "pass", "passwd", "secret", "token", "oauth2_token", "access_token")
 
@@ -232,6 +239,8 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
         retries=_int(table.get("retries", 3), f"{label} retries", where, 0, 20),
         retry_delay=_number(table.get("retry_delay", 2.0), f"{label} retry_delay", where, minimum=0.0),
         deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
+        max_message_mb=_int(table.get("max_message_mb", DEFAULT_MAX_MESSAGE_MB), f"{label} max_message_mb",
+                            where, 1, MAX_MESSAGE_MB_LIMIT),
     )
 
 

@@ -62,9 +62,17 @@ def test_defaults():
     assert mb.password_command == ("pass", "show", "caltac")
     assert mb.since is None and mb.ca_file is None
     assert mb.batch_size == 25
+    assert mb.max_message_mb == 25 and mb.max_message_bytes == 25 * 2**20  # as `ingest --max-size`
     starttls = parse_config({"mailbox": [{"name": "m", "host": "h.example", "username": "u",
                                            "security": "starttls", "password_env": "P"}]})
     assert starttls.mailboxes[0].port == 143
+
+
+def test_max_message_mb_per_mailbox(tmp_path):
+    text = GOOD + "max_message_mb = 3\n"
+    (mb,) = load_config(write(tmp_path, text)).mailboxes
+    assert mb.max_message_mb == 3
+    assert mb.max_message_bytes == 3 * 1024 * 1024
 
 
 def test_since_as_string_and_mailbox_lookup():
@@ -125,6 +133,12 @@ def mailbox(**changes):
     (mailbox(senders=[]), ["senders", "non-empty list"]),
     (mailbox(since="last year"), ["since", "date like 2016-01-01"]),
     (mailbox(batch_size=0), ["batch_size", "between 1"]),
+    (mailbox(max_message_mb=0), ["mailbox 'm' max_message_mb", "between 1 and 1024, got 0"]),
+    (mailbox(max_message_mb=-5), ["max_message_mb", "between 1 and 1024, got -5"]),
+    (mailbox(max_message_mb="10MB"), ["max_message_mb", "whole number", "'10MB'"]),
+    (mailbox(max_message_mb=2.5), ["max_message_mb", "whole number"]),
+    (mailbox(max_message_mb=True), ["max_message_mb", "whole number", "true/false"]),
+    (mailbox(max_mesage_mb=10), ["unknown key 'max_mesage_mb'", "did you mean 'max_message_mb'"]),
     (mailbox(read_timeout="slow"), ["read_timeout", "number of seconds"]),
     (mailbox(password_env=None), ["none of password_env, password_command, oauth2_token_command"]),
     (mailbox(password_command="pass x"), ["more than one of"]),

@@ -74,6 +74,18 @@ def sha(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def padded(raw: bytes, size: int) -> bytes:
+    """`raw` made distinct and at least `size` bytes long by text lines after its body."""
+    line = b"padding " + b"x" * 66 + b"\r\n"
+    return b"X-Test-Padded: %d\r\n" % size + raw.rstrip(b"\r\n") + b"\r\n" + line * (size // len(line) + 1)
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """Module names from `python -X importtime` output."""
+    return {line.rsplit("|", 1)[1].strip() for line in importtime_stderr.splitlines()
+            if line.startswith("import time:") and "|" in line} - {"imported package"}
+
+
 class Poller:
     """A caltac-inbox configuration + database for one Dovecot, and ways to run it."""
 
@@ -97,9 +109,10 @@ class Poller:
     def configure(self, **kwargs) -> None:
         self.config_file.write_text(self.server.mailbox_toml(**kwargs))
 
-    def run(self, *args: str, command: str = "poll", timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, command, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, cwd=self.tmp)
+    def run(self, *args: str, command: str = "poll", timeout: float = 180,
+            python_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, *python_options, *CLI[1:], command, *args]
+        return subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, cwd=self.tmp)
 
     def poll_json(self, *args: str) -> tuple[int, dict, str]:
         done = self.run("--json", *args)
@@ -219,6 +232,35 @@ def test_cron_run_is_silent_when_nothing_is_new(poller, dovecot):  # noqa: F811
     assert second.stdout == "" and second.stderr == ""
 
 
+# Not needed to poll, and slow to import: SQLAlchemy alone is ~0.25 s of a ~0.4 s run.
+NOT_FOR_A_NOOP_POLL = ("sqlalchemy", "alembic", "psycopg", "mailparser", "bs4", "dateparser", "caltac_inbox.pipeline",
+                       "caltac_inbox.parse", "caltac_inbox.classify", "caltac_inbox.store.repo",
+                       "caltac_inbox.store.schema", "caltac_inbox.model", "email.policy")
+
+
+def test_noop_poll_reads_the_checkpoint_without_sqlalchemy_and_new_mail_still_lands(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    dovecot.append(samples[:3])
+    assert poller.poll_json()[1]["new"] == 3  # creates the database through the full store
+
+    noop = poller.run("--json", python_options=("-X", "importtime"))
+    assert noop.returncode == 0, noop.stderr
+    report = json.loads(noop.stdout)
+    assert (report["fetched"], report["new"], report["folders"][0]["uidvalidity"]) == (0, 0, dovecot.uidvalidity())
+    modules = imported_modules(noop.stderr)
+    assert "imapclient" in modules and "caltac_inbox.store.light" in modules  # it did poll
+    heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in NOT_FOR_A_NOOP_POLL))
+    assert not heavy, heavy
+
+    # the checkpoint read that way is the real one: only the new message is fetched
+    dovecot.append(samples[3])
+    code, report, err = poller.poll_json()
+    assert (code, report["fetched"], report["new"]) == (0, 1, 1), err
+    assert poller.query("SELECT uidvalidity, last_uid FROM imap_state") == [(dovecot.uidvalidity(), 4)]
+    assert_exactly_once(poller, samples[:4])
+    assert poller.poll_json()[1]["fetched"] == 0
+
+
 def test_terminal_gets_a_progress_bar_and_a_summary_line(poller, dovecot):  # noqa: F811
     import pty
 
@@ -258,6 +300,28 @@ def test_unparseable_message_is_kept_as_failed_exit_1(poller, dovecot):  # noqa:
     assert poller.query("SELECT parse_status FROM messages WHERE sha256 = ?", sha(broken)) == [("failed",)]
     assert poller.query("SELECT status FROM imap_messages WHERE uid = 2") == [("failed",)]
     code, report, _ = poller.poll_json()  # recorded: not fetched again, not an error again
+    assert (code, report["fetched"]) == (0, 0)
+
+
+def test_message_over_max_message_mb_is_archived_unparsed_with_the_reason(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    big = padded(samples[0], 1_200_000)
+    dovecot.append([samples[1], big, samples[2]])
+    poller.configure(extra="max_message_mb = 1")
+    code, report, err = poller.poll_json()
+    assert code == 1  # like a parse failure: kept, and listed by `messages --failed`
+    assert (report["fetched"], report["new"], report["errors"]) == (3, 3, 1)
+    assert "uid=2" in err and "over the 1048576-byte size limit" in err
+
+    assert poller.query("SELECT parse_status, size, length(raw) FROM messages WHERE sha256 = ?", sha(big)) == [
+        ("skipped", len(big), len(big))]  # the raw bytes are kept for `reparse --all`
+    assert sorted(poller.query("SELECT parse_status FROM messages WHERE sha256 != ?", sha(big))) == [("ok",), ("ok",)]
+    listed = poller.run("--failed", "--json", command="messages")
+    assert listed.returncode == 0, listed.stderr
+    (failed,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert failed["parse_status"] == "skipped" and "size limit" in failed["parse_error"]
+
+    code, report, _ = poller.poll_json()  # recorded: not fetched again
     assert (code, report["fetched"]) == (0, 0)
 
 

@@ -7,8 +7,9 @@ RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I
   -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
   -> drop UIDs <= last (`n:*` always matches the highest message) -> headers of the new
   UIDs -> bodies (BODY.PEEK[]) of the candidates in bounded batches -> Store.ingest,
-  which archives, parses, stores facts and advances the checkpoint in one transaction
-  per message -> the checkpoint then moves past the examined non-candidates.
+  which archives, parses (unless over max_message_mb), stores facts and advances the
+  checkpoint in one transaction per message -> the checkpoint then moves past the
+  examined non-candidates.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
 reset, timeout, server gone) reconnect with backoff and resume from the checkpoint;
@@ -17,23 +18,25 @@ the whole mailbox has a deadline. Secrets are fetched at login and never kept.
 from __future__ import annotations
 
 import contextlib
-import email.parser
 import re
 import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
-from caltac_inbox.model import Notice, RawMessage
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
+
+    from caltac_inbox.model import Notice, RawMessage
+
+# A poll that finds nothing new must stay light (test_imap_dovecot.py checks its imports):
+# header parsing and caltac_inbox.model are imported where messages are read.
 
 HEADER_FIELDS = "FROM SUBJECT DATE MESSAGE-ID CONTENT-TYPE"
 FETCH_HEADERS = f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]".encode()
@@ -91,7 +94,9 @@ class HeaderSummary:
 
 def summarize_headers(raw: bytes) -> HeaderSummary | None:
     """From/Subject/Content-Type of a header block; None when it cannot be read."""
-    import email.policy  # ~15-30 ms to import; a poll that finds nothing new never needs it
+    import email.parser
+    import email.policy  # ~15-30 ms; a poll that finds nothing new never needs it
+    from email.utils import getaddresses
 
     try:
         headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
@@ -441,6 +446,8 @@ class _BodyStream:
         self.fault: BaseException | None = None
 
     def __iter__(self) -> Iterator[RawMessage]:
+        from caltac_inbox.model import RawMessage
+
         try:
             for batch in chunked(self.uids, self.mb.batch_size):
                 if self.deadline.passed():
@@ -502,7 +509,7 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
         report.examined += len(header_batch)
         if candidates:
             stream = _BodyStream(client, mb, folder, uidvalidity, candidates, deadline, tick)
-            result = store.ingest(stream, accept=accept)
+            result = store.ingest(stream, accept=accept, max_size=mb.max_message_bytes)
             report.fetched += stream.fetched
             report.new += result.new
             report.duplicates += result.duplicates
