@@ -3,6 +3,8 @@
 Global options come before the command: `caltac-inbox [--db URL] [--config FILE]
 [--debug] COMMAND ...`. Commands get what they need from `ctx.obj` (an `App`):
 `app.open_store()` for a migrated Store, `app.config()` for the loaded configuration.
+The timeline queries (upcoming, timeline, show, export-ics) go through
+`read_timeline(app, query)`, which skips SQLAlchemy for an existing SQLite file.
 
 Listing commands share `@output_options` (`--json` JSON Lines, `--csv`, a readable
 table by default) and print with `emit(rows, output, columns)`.
@@ -20,7 +22,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
@@ -373,6 +375,25 @@ def _mailbox_option(f: Callable) -> Callable:
 
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+T = TypeVar("T")
+
+
+def read_timeline(app: App, query: Callable[[Any], T]) -> T:
+    """`query(source)` with `source` a row source of caltac_inbox.store.timeline.
+
+    An existing SQLite file at the current migration is read through the standard
+    library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
+    cost ~0.25 s, most of such a command's run. Anything else (PostgreSQL, a new or
+    older database) goes through the store, which creates or migrates it first."""
+    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+
+    url = app.db_url()
+    conn = open_sqlite_reader(url)
+    if conn is not None:
+        with read_snapshot(conn, url) as snapshot:
+            return query(snapshot)
+    with app.open_store() as store, store.session(readonly=True) as session:
+        return query(session)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -399,8 +420,10 @@ def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...]
       caltac-inbox upcoming --as-of 2020-08-01 --days 30
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
-    with app.open_store() as store:
-        rows = store.upcoming(_day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox)
+    from caltac_inbox.store import timeline as queries
+
+    rows = read_timeline(app, lambda source: queries.upcoming(
+        source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
     emit(rows, output, ENTRY_COLUMNS, empty="Nothing coming up in that period.")
 
 
@@ -422,9 +445,11 @@ def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple
       caltac-inbox timeline --from 2020-07-01 --to 2020-12-31
       caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
     """
-    with app.open_store() as store:
-        rows = store.timeline(_day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs],
-                              include_cancelled, mailbox)
+    from caltac_inbox.store import timeline as queries
+
+    rows = read_timeline(app, lambda source: queries.timeline(
+        source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
+        mailbox))
     emit(rows, output, ENTRY_COLUMNS, empty="No entries.")
 
 
@@ -443,8 +468,9 @@ def show(app: App, entry: str, json_output: bool) -> None:
       caltac-inbox show 3
       caltac-inbox show 3 --json
     """
-    with app.open_store() as store:
-        item = store.show(entry)
+    from caltac_inbox.store import timeline as queries
+
+    item = read_timeline(app, lambda source: queries.show(source, entry))
     if item is None:
         raise InputError(f"no timeline entry with id or uid {entry!r}; list entries with `caltac-inbox timeline`")
     if json_output:
@@ -556,16 +582,17 @@ def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tup
       caltac-inbox export-ics --kind downtime --program CAASPP --alarm-downtime 2d > downtimes.ics
     """
     from caltac_inbox.errors import ConfigError
-    from caltac_inbox.export.ics import IcsOptions, export_store, parse_alarm
+    from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics, parse_alarm
 
     try:
         options = IcsOptions(alarm_downtime=parse_alarm(alarm_downtime), alarm_deadline=parse_alarm(alarm_deadline),
                              tasks=tasks or "task" in [k.lower() for k in kinds])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    with app.open_store() as store:
-        data = export_store(store, kinds=[k.lower() for k in kinds], programs=[p.upper() for p in programs],
-                            from_=_day(from_), to=_day(to), options=options, mailbox=mailbox)
+    entries = read_timeline(app, lambda source: calendar_entries(
+        source, kinds=[k.lower() for k in kinds], programs=[p.upper() for p in programs], from_=_day(from_),
+        to=_day(to), mailbox=mailbox))
+    data = calendar_ics(entries, options)
     if output_path == "-":
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

@@ -15,6 +15,11 @@ HEAVY = ("sqlalchemy", "alembic", "bs4", "dateparser", "icalendar", "imapclient"
 def imported_after(code: str) -> set[str]:
     """Modules imported by running `code` in a fresh interpreter (dotted names, plus
     every top-level package name)."""
+    return run_listing_modules(code)[0]
+
+
+def run_listing_modules(code: str) -> tuple[set[str], str]:
+    """(modules imported, standard output) of `code` run in a fresh interpreter."""
     script = textwrap.dedent(code) + textwrap.dedent("""
         import json, sys
         sys.stdout.flush()
@@ -24,7 +29,7 @@ def imported_after(code: str) -> set[str]:
     line = [ln for ln in done.stderr.splitlines() if ln.startswith("MODULES ")]
     assert line, done.stderr
     names = set(json.loads(line[-1].split(" ", 1)[1]))
-    return names | {name.split(".")[0] for name in names}
+    return names | {name.split(".")[0] for name in names}, done.stdout
 
 
 def test_cli_help_imports_no_heavy_module():
@@ -51,17 +56,36 @@ def test_every_command_help_imports_no_heavy_module():
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
 
 
-def test_query_on_migrated_database_does_not_import_alembic(tmp_path):
+def test_queries_on_existing_sqlite_database_import_no_sqlalchemy(tmp_path):
+    """upcoming/timeline/show read an existing SQLite file at head with the stdlib
+    sqlite3 (store.light): SQLAlchemy and its ORM are most of a query's start-up."""
     url = f"sqlite:///{tmp_path / 'caltac.db'}"
     db.connect(url).dispose()  # creates and migrates
-    modules = imported_after(f"""
+    modules, stdout = run_listing_modules(f"""
+        from caltac_inbox.cli import main
+        for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"], ["timeline"], ["show", "1"]):
+            try:
+                main(["--db", {url!r}, *args])
+            except SystemExit:
+                pass
+    """)
+    assert stdout == "Nothing coming up in that period.\nNo entries.\n"  # the queries really ran
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+    assert "caltac_inbox.store.light" in modules
+
+
+def test_store_query_on_migrated_database_does_not_import_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    db.connect(url).dispose()  # creates and migrates
+    modules, stdout = run_listing_modules(f"""
         from caltac_inbox.cli import main
         try:
-            main(["--db", {url!r}, "upcoming", "--as-of", "2020-08-01"])
+            main(["--db", {url!r}, "messages"])
         except SystemExit:
             pass
     """)
-    assert "sqlalchemy" in modules  # the query really ran
+    assert stdout == "No messages archived yet.\n"
+    assert "sqlalchemy" in modules  # `messages` goes through the store
     assert "alembic" not in modules and "mako" not in modules
     # JSONB comes from the PostgreSQL dialect package, imported only for PostgreSQL.
     assert "sqlalchemy.dialects.postgresql" not in modules

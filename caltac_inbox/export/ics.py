@@ -156,13 +156,27 @@ def export_store(
     options: IcsOptions = IcsOptions(),
     mailbox: str | None = None,
 ) -> bytes:
-    """The calendar of a `pipeline.Store`: cancelled entries included (STATUS:CANCELLED),
+    """The calendar of a `pipeline.Store` (see `calendar_entries`)."""
+    with store.session(readonly=True) as session:
+        entries = calendar_entries(session, kinds=kinds, programs=programs, from_=from_, to=to, mailbox=mailbox)
+    return calendar_ics(entries, options)
+
+
+def calendar_entries(
+    source,
+    *,
+    kinds: Sequence[str] = (),
+    programs: Sequence[str] = (),
+    from_: date | None = None,
+    to: date | None = None,
+    mailbox: str | None = None,
+) -> list[Entry]:
+    """The entries a calendar shows, read from `source` (a Session or a store.light
+    reader, as for `store.timeline`): cancelled entries included (STATUS:CANCELLED),
     so subscribers see the cancellation instead of a silently vanished event."""
     from caltac_inbox.store.timeline import timeline_entries
 
-    with store.session() as session:
-        entries = timeline_entries(session, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
-    return calendar_ics(entries, options)
+    return timeline_entries(source, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
 
 
 def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
@@ -250,4 +264,5 @@ def _la(value: datetime) -> datetime:
     return value.astimezone(LOS_ANGELES)
 
 
-__all__ = ["IcsOptions", "PRODID", "calendar_ics", "description", "export_store", "parse_alarm", "summary"]
+__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "export_store", "parse_alarm",
+           "summary"]

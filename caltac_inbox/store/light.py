@@ -12,10 +12,13 @@ Values come back as SQLite stores them through our schema types: timestamps as
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import unquote
 
+from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store.db import SQLITE_BUSY_TIMEOUT_MS, default_url, script_head
 
 
@@ -60,6 +63,29 @@ def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
     return conn
 
 
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection, url: str | None) -> Iterator[sqlite3.Connection]:
+    """`conn` inside one read transaction, closed afterwards; a sqlite3.Error becomes a
+    one-line DatabaseError naming the file.
+
+    One transaction gives the queries of a command a single snapshot (a poll committing
+    between them cannot mix old entries with new sources). In WAL mode, which the
+    store sets on every SQLite file, a reader neither waits for a writer nor blocks one."""
+    try:
+        conn.execute("BEGIN")
+        yield conn
+    except sqlite3.Error as exc:
+        raise reading_error(url, exc) from None
+    finally:
+        conn.close()  # rolls the read transaction back
+
+
+def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return DatabaseError(f"cannot read database {sqlite_file(url) or url}: {reason}; check --db / CALTAC_INBOX_DB "
+                         "and that the file is a caltac-inbox database that this user can read")
+
+
 def imap_checkpoint(conn: sqlite3.Connection, mailbox: str, folder: str) -> tuple[int | None, int]:
     """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled.
     Same answer as `repo.imap_checkpoint`."""
@@ -68,4 +94,4 @@ def imap_checkpoint(conn: sqlite3.Connection, mailbox: str, folder: str) -> tupl
     return (None, 0) if row is None else (int(row[0]), int(row[1]))
 
 
-__all__ = ["imap_checkpoint", "open_sqlite_reader", "sqlite_file"]
+__all__ = ["imap_checkpoint", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file"]

@@ -7,12 +7,16 @@
   `entry_sources` follows; entries that no longer exist are deleted. Returns how many
   entries were created, changed or removed. Called by the pipeline after every ingest
   batch and after reparse.
-- `upcoming(session, as_of, days=60, kinds=(), programs=(), mailbox=None) -> list[dict]`
-- `timeline(session, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
+- `upcoming(source, as_of, days=60, kinds=(), programs=(), mailbox=None) -> list[dict]`
+- `timeline(source, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
   mailbox=None) -> list[dict]`
-- `show(session, entry_id_or_uid) -> dict | None`
+- `show(source, entry_id_or_uid) -> dict | None`
 - `timeline_entries(...)`: same selection as `timeline`, as `reconcile.Entry` objects
   (with id, sequence, updated_at) for the .ics export.
+
+The queries are plain SQL, and `source` is either a SQLAlchemy Session (SQLite or
+PostgreSQL) or the stdlib sqlite3 connection of `store.light.open_sqlite_reader`, which
+lets the CLI answer them without importing SQLAlchemy. Both give the same results.
 
 Query results are Entry JSON dicts: the FACTS.md fields of the entry plus `id`, `uid`,
 `status`, `sources` (list of {message_id, subject, sent}), `unverified`; `show` adds
@@ -26,18 +30,22 @@ days in America/Los_Angeles.
 """
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
-from sqlalchemy.orm import Session
 
 from caltac_inbox.model import Fact, When
 from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, reconcile
 from caltac_inbox.reconcile import Entry as TimelineEntry
-from caltac_inbox.store.schema import Entry, EntrySource, FactRow, Message
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# What the read queries run on: the store's Session, or store.light's sqlite3 reader.
+RowSource = Union["Session", sqlite3.Connection]
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 CANCELLED = "cancelled"
@@ -52,12 +60,13 @@ SPAN_REACH = timedelta(days=32)
 
 def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
+    from sqlalchemy import delete, select, text
+
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.schema import Entry, EntrySource
 
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
-        from sqlalchemy import text
-
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     reconciled = reconcile(load_sourced_facts(session))
@@ -96,6 +105,10 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
     """Every stored fact with the metadata of its notice (input of `reconcile`)."""
+    from sqlalchemy import select
+
+    from caltac_inbox.store.schema import FactRow, Message
+
     rows = session.execute(
         select(FactRow, Message.message_id, Message.subject, Message.sent, Message.forwarded_by).join(
             Message, Message.id == FactRow.message_pk
@@ -137,7 +150,10 @@ def _entry_values(item: TimelineEntry) -> dict[str, Any]:
 
 
 def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> None:
+    from sqlalchemy import delete
+
     from caltac_inbox.store.repo import insert_for
+    from caltac_inbox.store.schema import EntrySource
 
     if current - wanted:
         session.execute(
@@ -155,11 +171,8 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 
 
 def notice_time(value: datetime | None) -> datetime | None:
-    """A stored notice time as an aware datetime.
-
-    SQLite keeps no offset: `messages.sent` comes back naive, as the Los Angeles wall
-    time the parser produced. PostgreSQL returns aware values.
-    """
+    """A stored notice time in America/Los_Angeles, where notices are read (a naive
+    value is taken as Los Angeles wall time)."""
     if value is None:
         return None
     return value.replace(tzinfo=LOS_ANGELES) if value.tzinfo is None else value.astimezone(LOS_ANGELES)
@@ -221,11 +234,81 @@ def _overlaps(entry: TimelineEntry, lower: datetime | None, upper: datetime | No
     return (lower is None or after > lower) and (upper is None or first < upper)
 
 
+# ----------------------------------------------------------------------------- row sources
+#
+# The queries below are plain SQL run over either a SQLAlchemy Session (SQLite or
+# PostgreSQL: the store's own path) or a stdlib sqlite3 connection (store.light: an
+# existing SQLite file read without importing SQLAlchemy). Both take `:name`
+# parameters. Without SQLAlchemy's column types, values come back as the driver has
+# them, which `_instant`, `_json` and `_flag` accept in both forms.
+
+# Every read query joins at most this many ids into one IN list (SQLite limits bound
+# parameters; 500 stays far below every version's limit).
+ID_CHUNK = 500
+
+
+def _dialect(source: RowSource) -> str:
+    if isinstance(source, sqlite3.Connection):
+        return "sqlite"
+    return source.get_bind().dialect.name
+
+
+def _rows(source: RowSource, sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The rows of `sql` as mappings (column name -> value); datetime parameters are
+    bound the way the store writes timestamps on that backend."""
+    if _dialect(source) == "sqlite":
+        params = sqlite_params(params)
+    if isinstance(source, sqlite3.Connection):
+        cursor = source.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    from sqlalchemy import text
+
+    return list(source.execute(text(sql), params).mappings())
+
+
+def sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` with each datetime as SQLite stores it (`sqlite_instant`)."""
+    return {name: sqlite_instant(v) if isinstance(v, datetime) else v for name, v in params.items()}
+
+
+def sqlite_instant(value: datetime) -> str:
+    """How schema.Timestamp stores an instant on SQLite: naive UTC text with
+    microseconds, whose text order is chronological (so comparisons use the indexes)."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as an aware datetime: SQLite text is UTC (schema.Timestamp)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _json(value: Any) -> Any:
+    """A JSON column: SQLite returns the text, psycopg the decoded value. (Our JSON
+    columns hold objects, lists or null, never a bare string.)"""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean column: SQLite stores 0/1."""
+    return None if value is None else bool(value)
+
+
+def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """'(:prefix_0, :prefix_1, ...)' and its parameters (both drivers bind scalars only)."""
+    names = [f"{prefix}_{i}" for i in range(len(values))]
+    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(zip(names, values))
+
+
 # ----------------------------------------------------------------------------- queries
 
 
 def upcoming(
-    session: Session,
+    source: RowSource,
     as_of: date | datetime | None = None,
     days: int = 60,
     kinds: Iterable[str] = (),
@@ -244,12 +327,12 @@ def upcoming(
     else:  # a day: from its start through the whole last day
         lower = day_start(as_of)
         upper = day_start(as_of + timedelta(days=days + 1))
-    entries = _select(session, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper)
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper)
     return [e.to_json() for e in entries if _overlaps(e, lower, upper)]
 
 
 def timeline(
-    session: Session,
+    source: RowSource,
     from_: date | datetime | None = None,
     to: date | datetime | None = None,
     kinds: Iterable[str] = (),
@@ -259,11 +342,11 @@ def timeline(
 ) -> list[dict[str, Any]]:
     """All entries in date order, `from_`/`to` inclusive days. Undated entries come last
     and only when no range is given."""
-    return [e.to_json() for e in timeline_entries(session, from_, to, kinds, programs, include_cancelled, mailbox)]
+    return [e.to_json() for e in timeline_entries(source, from_, to, kinds, programs, include_cancelled, mailbox)]
 
 
 def timeline_entries(
-    session: Session,
+    source: RowSource,
     from_: date | datetime | None = None,
     to: date | datetime | None = None,
     kinds: Iterable[str] = (),
@@ -275,37 +358,46 @@ def timeline_entries(
     upper = None
     if to is not None:
         upper = to if isinstance(to, datetime) and to.tzinfo else day_start(to) + timedelta(days=1)
-    entries = _select(session, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
                       upper=upper)
     return [e for e in entries if _overlaps(e, lower, upper)]
 
 
-def show(session: Session, entry_id_or_uid: str | int) -> dict[str, Any] | None:
+def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None:
     """One entry with its history and the evidence of every source, or None."""
-    text = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
-    stmt = select(Entry).where(Entry.uid == text)
-    if text.isdigit():
-        stmt = select(Entry).where((Entry.id == int(text)) | (Entry.uid == text))
-    row = session.execute(stmt).scalars().first()
-    if row is None and len(text) >= 6:  # a unique uid prefix is enough
-        found = session.execute(select(Entry).where(Entry.uid.startswith(text)).limit(2)).scalars().all()
+    wanted = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
+    if wanted.isdigit() and int(wanted) < 2**63:  # a longer number fits no id column (nor sqlite3's binding)
+        rows = _rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.id = :id OR e.uid = :uid ORDER BY e.id",
+                     {"id": int(wanted), "uid": wanted})
+    else:
+        rows = _rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.uid = :uid", {"uid": wanted})
+    row = rows[0] if rows else None
+    if row is None and len(wanted) >= 6:  # a unique uid prefix is enough
+        pattern = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        found = _rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.uid LIKE :pattern ESCAPE '/' LIMIT 2",
+                      {"pattern": pattern})
         row = found[0] if len(found) == 1 else None
     if row is None:
         return None
-    entry = _to_entries(session, [row])[0]
+    entry = _to_entries(source, [row])[0]
     out = entry.to_json()
     out.update(
         sequence=entry.sequence,
         needs_review=entry.needs_review,
         history=[c.to_json() for c in entry.history],
         updated_at=entry.updated_at.isoformat() if entry.updated_at else None,
-        source_details=_source_details(session, row.id),
+        source_details=_source_details(source, row["id"]),
     )
     return out
 
 
+# The entry columns `_to_entries` reads, from `entries e`.
+ENTRY_COLUMNS = ("e.id, e.uid, e.kind, e.program, e.key_at, e.status, e.fields, e.sequence, e.history, "
+                 "e.unverified, e.needs_review, e.updated_at")
+
+
 def _select(
-    session: Session,
+    source: RowSource,
     kinds,
     programs,
     mailbox,
@@ -316,102 +408,125 @@ def _select(
 ) -> list[TimelineEntry]:
     """Entries that may overlap [lower, upper), in timeline order: a superset that the
     caller narrows with `_overlaps`."""
-    stmt = select(Entry)
-    if lower is not None or upper is not None:
-        stmt = stmt.where(_may_overlap(lower, upper))
-    if not include_cancelled:
-        stmt = stmt.where(Entry.status != CANCELLED)
-    kinds = [k for k in kinds or ()]
-    if kinds:
-        stmt = stmt.where(Entry.kind.in_(kinds))
-    if mailbox:
-        stmt = stmt.where(
-            exists().where(EntrySource.entry_id == Entry.id, FactRow.id == EntrySource.fact_id, FactRow.mailbox == mailbox)
-        )
-    rows = list(session.execute(stmt).scalars())
+    rows = _rows(source, *_entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower,
+                                         upper=upper))
     wanted = {p.upper() for p in programs or ()}
     if wanted:
         # Entries naming no program apply to every program and always show.
-        rows = [r for r in rows if not r.program or wanted & {p.upper() for p in r.program}]
-    return sorted(_to_entries(session, rows), key=entry_sort_key)
+        rows = [r for r in rows if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
+    return sorted(_to_entries(source, rows), key=entry_sort_key)
 
 
-def _may_overlap(lower: datetime | None, upper: datetime | None) -> ColumnElement[bool]:
-    """SQL preselection for `_overlaps`: an entry's span starts at key_at and ends at
-    most SPAN_REACH after key_at (or after end_at for a downtime). Undated entries
-    overlap only an unbounded range (never this one). Spelled as an OR of two ranges
-    so SQLite and PostgreSQL can use the key_at and end_at indexes, one per branch."""
+def _entries_query(
+    kinds: Iterable[str],
+    mailbox: str | None,
+    *,
+    include_cancelled: bool,
+    lower: datetime | None,
+    upper: datetime | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of `_select` and its parameters."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if lower is not None or upper is not None:
+        condition, bounds = _may_overlap(lower, upper)
+        where.append(condition)
+        params.update(bounds)
+    if not include_cancelled:
+        where.append("e.status != :cancelled")
+        params["cancelled"] = CANCELLED
+    kinds = list(kinds or ())
+    if kinds:
+        names, values = _in_list("kind", kinds)
+        where.append(f"e.kind IN {names}")
+        params.update(values)
+    if mailbox:
+        where.append("EXISTS (SELECT 1 FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
+                     "WHERE es.entry_id = e.id AND f.mailbox = :mailbox)")
+        params["mailbox"] = mailbox
+    return f"SELECT {ENTRY_COLUMNS} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, dict[str, datetime]]:
+    """SQL preselection for `_overlaps` (over `entries e`) and its parameters: an
+    entry's span starts at key_at and ends at most SPAN_REACH after key_at (or after
+    end_at for a downtime). Undated entries overlap only an unbounded range (never
+    this one). Spelled as an OR of two ranges so SQLite and PostgreSQL can use the
+    key_at and end_at indexes, one per branch.
+
+    Each branch has parameters of its own: SQLite factors a term that is literally the
+    same in both branches (`key_at <= :upper`) out of the OR and then scans that one
+    index range, which is all the history before the range."""
     if lower is None:
-        return Entry.key_at <= upper
+        return "e.key_at <= :upper", {"upper": upper}
     since = lower - SPAN_REACH
     if upper is None:
-        return or_(Entry.key_at >= since, Entry.end_at >= since)
-    return or_(and_(Entry.key_at >= since, Entry.key_at <= upper), and_(Entry.end_at >= since, Entry.key_at <= upper))
+        return "(e.key_at >= :key_since OR e.end_at >= :end_since)", {"key_since": since, "end_since": since}
+    return ("((e.key_at >= :key_since AND e.key_at <= :key_upper)"
+            " OR (e.end_at >= :end_since AND e.key_at <= :end_upper))",
+            {"key_since": since, "key_upper": upper, "end_since": since, "end_upper": upper})
 
 
-def _to_entries(session: Session, rows: list[Entry]) -> list[TimelineEntry]:
-    sources = _source_refs(session, [r.id for r in rows])
+def _to_entries(source: RowSource, rows: list[Mapping[str, Any]]) -> list[TimelineEntry]:
+    sources = _source_refs(source, [r["id"] for r in rows])
     out = []
     for row in rows:
-        fact = Fact.from_json(dict(row.fields))
+        fact = Fact.from_json(dict(_json(row["fields"])))
         reminder = None
-        if row.kind == "credential" and fact.due is None and row.key_at is not None:
-            reminder = notice_time(row.key_at).date()
+        key_at = _instant(row["key_at"])
+        if row["kind"] == "credential" and fact.due is None and key_at is not None:
+            reminder = notice_time(key_at).date()
         out.append(
             TimelineEntry(
-                uid=row.uid,
+                uid=row["uid"],
                 fact=fact,
-                status=row.status,
-                sources=tuple(sources.get(row.id, [])),
-                history=tuple(Change.from_json(c) for c in row.history or []),
-                unverified=bool(row.unverified),
-                needs_review=bool(row.needs_review),
+                status=row["status"],
+                sources=tuple(sources.get(row["id"], [])),
+                history=tuple(Change.from_json(c) for c in _json(row["history"]) or []),
+                unverified=bool(row["unverified"]),
+                needs_review=bool(row["needs_review"]),
                 reminder_date=reminder,
-                entry_id=row.id,
-                sequence=row.sequence or 0,
-                updated_at=_utc(row.updated_at),
+                entry_id=row["id"],
+                sequence=row["sequence"] or 0,
+                updated_at=_utc(_instant(row["updated_at"])),
             )
         )
     return out
 
 
-def _source_refs(session: Session, entry_ids: list[int]) -> dict[int, list[SourceRef]]:
+def _source_refs(source: RowSource, entry_ids: list[int]) -> dict[int, list[SourceRef]]:
     out: dict[int, list[SourceRef]] = {}
-    if not entry_ids:
-        return out
-    rows = session.execute(
-        select(EntrySource.entry_id, FactRow.id, FactRow.evidence, FactRow.unverified, Message.id.label("message_pk"),
-               Message.message_id, Message.subject, Message.sent, Message.forwarded_by)
-        .join(FactRow, FactRow.id == EntrySource.fact_id)
-        .join(Message, Message.id == FactRow.message_pk)
-        .where(EntrySource.entry_id.in_(entry_ids))
-    ).all()
-    for r in rows:
-        sent = notice_time(r.sent)
-        out.setdefault(r.entry_id, []).append(
-            SourceRef(fact_id=r.id, message_pk=r.message_pk, message_id=r.message_id, subject=r.subject, sent=sent,
-                      forwarded_by=r.forwarded_by, evidence=r.evidence or "", unverified=bool(r.unverified))
-        )
+    for start in range(0, len(entry_ids), ID_CHUNK):
+        names, params = _in_list("entry", entry_ids[start:start + ID_CHUNK])
+        rows = _rows(source, "SELECT es.entry_id, f.id AS fact_id, f.evidence, f.unverified, m.id AS message_pk, "
+                             "m.message_id, m.subject, m.sent, m.forwarded_by "
+                             "FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
+                             "JOIN messages m ON m.id = f.message_pk "
+                             f"WHERE es.entry_id IN {names}", params)
+        for r in rows:
+            out.setdefault(r["entry_id"], []).append(
+                SourceRef(fact_id=r["fact_id"], message_pk=r["message_pk"], message_id=r["message_id"],
+                          subject=r["subject"], sent=notice_time(_instant(r["sent"])),
+                          forwarded_by=r["forwarded_by"], evidence=r["evidence"] or "",
+                          unverified=bool(r["unverified"]))
+            )
     for refs in out.values():  # the notices' own order, as reconcile replays them
         refs.sort(key=lambda s: (s.sent is None, s.sent.timestamp() if s.sent else 0, s.message_id or "",
                                  s.message_pk or 0, s.fact_id or 0))
     return out
 
 
-def _source_details(session: Session, entry_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(FactRow.id, FactRow.evidence, FactRow.mailbox, FactRow.unverified, Message.id.label("message_pk"),
-               Message.source, Message.message_id, Message.subject, Message.sender, Message.sent,
-               Message.forwarded_by)
-        .join(EntrySource, EntrySource.fact_id == FactRow.id)
-        .join(Message, Message.id == FactRow.message_pk)
-        .where(EntrySource.entry_id == entry_id)
-    ).all()
+def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
+    rows = _rows(source, "SELECT f.evidence, f.mailbox, f.unverified, m.id AS message_pk, m.source, m.message_id, "
+                         "m.subject, m.sender, m.sent, m.forwarded_by, f.id AS fact_id "
+                         "FROM facts f JOIN entry_sources es ON es.fact_id = f.id "
+                         "JOIN messages m ON m.id = f.message_pk "
+                         "WHERE es.entry_id = :entry_id", {"entry_id": entry_id})
     out = []
     for r in rows:
-        item = dict(r._mapping)
-        item["fact_id"] = item.pop("id")
-        sent = notice_time(item["sent"])
+        item = dict(r)  # the keys in this order are the JSON of `show`
+        item["unverified"] = _flag(item["unverified"])
+        sent = notice_time(_instant(item["sent"]))
         item["sent"] = sent.isoformat() if sent else None
         out.append(item)
     out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
