@@ -15,6 +15,7 @@ from caltac_inbox.sources.imap import (
     LockHeld,
     MailboxReport,
     FolderReport,
+    body_fetch_groups,
     is_candidate,
     lock_path,
     mailbox_lock,
@@ -134,6 +135,23 @@ def test_resume_point():
     assert resume_point((7, 120), 9) == (0, True)  # UIDVALIDITY changed: rescan
 
 
+def test_body_fetch_groups_bound_declared_bytes_and_count():
+    sizes = {1: 40, 2: 50, 3: 20, 4: 500, 5: 30, 6: 100, 7: 1, 8: 1, 9: 1}
+    groups = body_fetch_groups(list(sizes), sizes, budget=100, max_count=25)
+    assert groups == [[1, 2], [3], [4], [5], [6], [7, 8, 9]]  # 20 + 500 and 30 + 100 are over 100
+    assert [uid for group in groups for uid in group] == list(sizes)  # every UID once, in order
+    for group in groups:
+        assert len(group) == 1 or sum(sizes[uid] for uid in group) <= 100
+
+
+def test_body_fetch_groups_keep_the_count_limit_and_fetch_unknown_sizes_alone():
+    sizes = {uid: 10 for uid in range(1, 8)}
+    assert body_fetch_groups(list(sizes), sizes, budget=1000, max_count=3) == [[1, 2, 3], [4, 5, 6], [7]]
+    del sizes[3]  # the server did not declare it: assume the worst
+    assert body_fetch_groups([1, 2, 3, 4], sizes, budget=1000, max_count=25) == [[1, 2], [3], [4]]
+    assert body_fetch_groups([], {}, budget=1000, max_count=25) == []
+
+
 def test_message_source_is_unique_per_uid():
     assert message_source("coordinator", "INBOX", 7, 3) == "imap://coordinator/INBOX;uidvalidity=7;uid=3"
     assert message_source("m", "Notices/CalTAC 2020", 7, 3) == "imap://m/Notices/CalTAC%202020;uidvalidity=7;uid=3"
@@ -182,6 +200,7 @@ def test_fetches_are_peeks_and_nothing_writes_to_the_server():
 
     for item in (imap.FETCH_BODY, imap.FETCH_HEADERS, imap.FETCH_SNIFF):
         assert item.startswith(b"BODY.PEEK["), item
+    assert imap.FETCH_SIZE == b"RFC822.SIZE"  # not RFC822, which sets \Seen
     source = inspect.getsource(imap)
     for call in (".add_flags(", ".set_flags(", ".remove_flags(", ".add_gmail_labels(", ".expunge(",
                  ".uid_expunge(", ".move(", ".copy(", ".delete_messages(", ".delete_folder(", "client.append(",

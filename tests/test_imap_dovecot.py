@@ -14,11 +14,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from caltac_inbox.sources.imap import MailboxReport, body_fetch_groups
 from tests.dovecot import DovecotServer, crlf, dovecot  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.dovecot
@@ -323,6 +325,95 @@ def test_message_over_max_message_mb_is_archived_unparsed_with_the_reason(poller
 
     code, report, _ = poller.poll_json()  # recorded: not fetched again
     assert (code, report["fetched"]) == (0, 0)
+
+
+@dataclass(frozen=True)
+class BodyFetch:
+    uids: tuple[int, ...]  # as requested
+    sizes: dict[int, int]  # bytes of each body the server returned
+
+
+@dataclass(frozen=True)
+class PollTrace:
+    report: MailboxReport
+    body_fetches: list[BodyFetch]
+    fetches: int  # every FETCH: headers, first body bytes, bodies
+    commands: int  # tagged IMAP commands
+
+
+def poll_in_process(poller: Poller, monkeypatch, **options) -> PollTrace:
+    """One poll in this process (so options can be passed to poll_mailbox), with what it
+    sent to the server."""
+    import imaplib
+
+    from imapclient import IMAPClient
+
+    from caltac_inbox.config import load_config
+    from caltac_inbox.poll import LazyPollStore
+    from caltac_inbox.sources.imap import FETCH_BODY, poll_mailbox
+
+    body_fetches: list[BodyFetch] = []
+    fetches = commands = 0
+    real_fetch, real_new_tag = IMAPClient.fetch, imaplib.IMAP4._new_tag
+
+    def recording_fetch(client, messages, data, modifiers=None):
+        nonlocal fetches
+        fetches += 1
+        response = real_fetch(client, messages, data, modifiers)
+        if FETCH_BODY in data:
+            body_fetches.append(BodyFetch(tuple(messages), {uid: len(item[b"BODY[]"]) for uid, item in response.items()}))
+        return response
+
+    def counting_new_tag(imap):  # every tagged command takes a tag (as bench/imap_count.py counts)
+        nonlocal commands
+        commands += 1
+        return real_new_tag(imap)
+
+    with monkeypatch.context() as patch:
+        patch.setenv("CALTAC_TEST_IMAP_PASSWORD", poller.server.password)
+        patch.setattr(IMAPClient, "fetch", recording_fetch)
+        patch.setattr(imaplib.IMAP4, "_new_tag", counting_new_tag)
+        mb = load_config(str(poller.config_file)).mailbox("coordinator")
+        store = LazyPollStore.open(f"sqlite:///{poller.db_file}")
+        try:
+            report = poll_mailbox(store, mb, **options)
+        finally:
+            store.close()
+    return PollTrace(report, body_fetches, fetches, commands)
+
+
+def test_body_fetches_stay_within_the_byte_budget(poller, dovecot, monkeypatch):  # noqa: F811
+    budget = 100_000
+    samples = sample_bytes()
+    sizes = [30_000, 45_000, 20_000, 250_000, 60_000, 35_000, 10_000, 90_000, 5_000]
+    messages = [padded(samples[i % len(samples)], size) for i, size in enumerate(sizes)]
+    dovecot.append(messages)
+
+    backfill = poll_in_process(poller, monkeypatch, body_budget=budget)
+    report, body_fetches = backfill.report, backfill.body_fetches
+    assert (report.error, report.new, report.fetched) == (None, len(messages), len(messages))
+    uids = [uid for fetch in body_fetches for uid in fetch.uids]
+    assert uids == list(range(1, len(messages) + 1))  # each body fetched once, in UID order
+    for fetch in body_fetches:
+        assert fetch.sizes == {uid: len(messages[uid - 1]) for uid in fetch.uids}  # as declared
+        assert len(fetch.uids) == 1 or sum(fetch.sizes.values()) <= budget, fetch
+    (big,) = [fetch for fetch in body_fetches if 4 in fetch.uids]
+    assert big.uids == (4,)  # over the budget: alone
+    assert len(body_fetches) >= 5  # batch_size alone would make it one FETCH of ~560 kB
+    # and grouped as tightly as the sizes allow (which needs the sizes before the bodies)
+    sizes = {uid: len(raw) for uid, raw in enumerate(messages, start=1)}
+    assert [list(fetch.uids) for fetch in body_fetches] == body_fetch_groups(uids, sizes, budget, max_count=25)
+    assert any(len(fetch.uids) > 1 for fetch in body_fetches)
+    # The sizes come with the headers: one header FETCH (+ one of first body bytes for the
+    # messages the headers did not pick) and no extra round trip.
+    assert backfill.fetches - len(body_fetches) in (1, 2)
+    assert backfill.commands == 8 + backfill.fetches  # the no-op poll's 8 + the FETCHes
+    assert_exactly_once(poller, messages)
+    assert poller.query("SELECT last_uid FROM imap_state") == [(len(messages),)]
+
+    noop = poll_in_process(poller, monkeypatch, body_budget=budget)
+    # CAPABILITY, STARTTLS, CAPABILITY, LOGIN, EXAMINE, CAPABILITY, UID SEARCH, LOGOUT
+    assert (noop.report.error, noop.report.fetched, noop.fetches, noop.commands) == (None, 0, 0, 8)
 
 
 def test_appended_message_is_stored_exactly_once(poller, dovecot):  # noqa: F811

@@ -5,8 +5,9 @@ RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
   -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
-  -> drop UIDs <= last (`n:*` always matches the highest message) -> headers of the new
-  UIDs -> bodies (BODY.PEEK[]) of the candidates in bounded batches -> Store.ingest,
+  -> drop UIDs <= last (`n:*` always matches the highest message) -> headers and
+  RFC822.SIZE of the new UIDs -> bodies (BODY.PEEK[]) of the candidates in FETCHes
+  bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
   which archives, parses (unless over max_message_mb), stores facts and advances the
   checkpoint in one transaction per message -> the checkpoint then moves past the
   examined non-candidates.
@@ -24,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from caltac_inbox.config import MailboxConfig, fetch_secret
@@ -44,7 +45,11 @@ FETCH_BODY = b"BODY.PEEK[]"
 SNIFF_BYTES = 8192
 FETCH_SNIFF = f"BODY.PEEK[TEXT]<0.{SNIFF_BYTES}>".encode()
 BODY_KEY = b"BODY[]"
+FETCH_SIZE = b"RFC822.SIZE"  # unlike RFC822, sets no \Seen
 HEADER_BATCH = 500  # UIDs per header FETCH (headers are small)
+# Declared bytes of the bodies one FETCH may bring in (imaplib holds a whole response
+# in memory); a message larger than this is fetched on its own.
+BODY_FETCH_BUDGET = 16 * 2**20
 
 # Subject prefixes of a forward in the mail clients districts use (English first).
 _FORWARD_SUBJECT = re.compile(
@@ -176,6 +181,32 @@ def resume_point(stored: tuple[int | None, int], uidvalidity: int) -> tuple[int,
 def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
+
+
+def body_fetch_groups(uids: Sequence[int], sizes: Mapping[int, int], budget: int,
+                      max_count: int) -> list[list[int]]:
+    """`uids`, in order, cut into FETCH groups of at most `max_count` UIDs whose declared
+    sizes add up to at most `budget` bytes. A message larger than the budget, or whose
+    size the server did not declare, is a group of its own."""
+    groups: list[list[int]] = []
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid)
+        if size is None or size > budget:
+            if group:
+                groups.append(group)
+            groups.append([uid])
+            group, total = [], 0
+            continue
+        if group and (len(group) >= max_count or total + size > budget):
+            groups.append(group)
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        groups.append(group)
+    return groups
 
 
 def message_source(mailbox: str, folder: str, uidvalidity: int, uid: int) -> str:
@@ -431,16 +462,17 @@ class _Deadline:
 
 
 class _BodyStream:
-    """Bodies of the candidate UIDs, fetched in batches, as RawMessages for Store.ingest.
+    """Bodies of the candidate UIDs, one FETCH per group (see body_fetch_groups), as
+    RawMessages for Store.ingest.
 
     A fault while fetching ends the stream quietly and is kept in `fault`: everything
     yielded before it is committed by ingest (and its checkpoint advanced) before the
     caller re-raises it."""
 
     def __init__(self, client: "IMAPClient", mb: MailboxConfig, folder: str, uidvalidity: int,
-                 uids: list[int], deadline: _Deadline, tick: Callable[[int], None]) -> None:
+                 groups: list[list[int]], deadline: _Deadline, tick: Callable[[int], None]) -> None:
         self.client, self.mb, self.folder, self.uidvalidity = client, mb, folder, uidvalidity
-        self.uids, self.deadline, self.tick = uids, deadline, tick
+        self.groups, self.deadline, self.tick = groups, deadline, tick
         self.fetched = 0
         self.complete = False
         self.fault: BaseException | None = None
@@ -449,12 +481,13 @@ class _BodyStream:
         from caltac_inbox.model import RawMessage
 
         try:
-            for batch in chunked(self.uids, self.mb.batch_size):
+            for group in self.groups:
                 if self.deadline.passed():
                     return
-                response = self.client.fetch(batch, [FETCH_BODY])
-                for uid in batch:
-                    raw = response.get(uid, {}).get(BODY_KEY)
+                response = self.client.fetch(group, [FETCH_BODY])
+                for uid in group:
+                    # popped: the response must not keep a body alive once ingest is done with it
+                    raw = response.pop(uid, {}).get(BODY_KEY)
                     self.tick(1)
                     if raw is None:  # expunged meanwhile: nothing to keep
                         continue
@@ -470,9 +503,11 @@ class _BodyStream:
 
 
 def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str, report: FolderReport,
-                deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None = None) -> None:
+                deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None = None, *,
+                body_budget: int = BODY_FETCH_BUDGET) -> None:
     """Fetch what is new in one folder into `store`; counts go into `report` (which
-    survives a reconnect, so a resumed folder keeps adding to it)."""
+    survives a reconnect, so a resumed folder keeps adding to it). One body FETCH
+    brings in at most `body_budget` declared bytes, or a single larger message."""
     info = examine(client, mb, folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
     last_uid, rescan = resume_point(store.imap_checkpoint(mb.name, folder), uidvalidity)
@@ -489,13 +524,16 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
         if deadline.passed():
             report.deadline_reached = True
             return
-        headers = client.fetch(header_batch, [FETCH_HEADERS])
+        headers = client.fetch(header_batch, [FETCH_HEADERS, FETCH_SIZE])
         candidates, doubtful = [], []
+        sizes: dict[int, int] = {}
         for uid in header_batch:
             data = headers.get(uid)
             if data is None:  # expunged meanwhile
                 tick(1)
                 continue
+            if data.get(FETCH_SIZE) is not None:
+                sizes[uid] = int(data[FETCH_SIZE])
             (candidates if is_candidate(_item(data, b"BODY[HEADER"), mb.senders) else doubtful).append(uid)
         if doubtful:
             starts = client.fetch(doubtful, [FETCH_SNIFF])
@@ -508,7 +546,8 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
             candidates.sort()
         report.examined += len(header_batch)
         if candidates:
-            stream = _BodyStream(client, mb, folder, uidvalidity, candidates, deadline, tick)
+            groups = body_fetch_groups(candidates, sizes, body_budget, mb.batch_size)
+            stream = _BodyStream(client, mb, folder, uidvalidity, groups, deadline, tick)
             result = store.ingest(stream, accept=accept, max_size=mb.max_message_bytes)
             report.fetched += stream.fetched
             report.new += result.new
@@ -533,7 +572,8 @@ def _item(data: dict[bytes, Any], prefix: bytes) -> bytes | None:
 def poll_mailbox(store: Any, mb: MailboxConfig, *,
                  progress: Callable[[int, str], Callable[[int], None]] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> MailboxReport:
+                 sleep: Callable[[float], None] = time.sleep,
+                 body_budget: int = BODY_FETCH_BUDGET) -> MailboxReport:
     """Poll every configured folder of `mb`. Never raises a UserError: the reason the
     poll stopped is in report.error/exit_code (auth 3, connection 4, config 2)."""
     report = MailboxReport(mailbox=mb.name)
@@ -551,7 +591,8 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
             for folder in mb.folders:
                 if folder in done:
                     continue
-                poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress)
+                poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress,
+                            body_budget=body_budget)
                 done.add(folder)
                 if deadline.passed() and len(done) < len(mb.folders):
                     folder_reports[folder].deadline_reached = True
@@ -671,9 +712,11 @@ def mailbox_lock(path: Path) -> Iterator[None]:
 
 
 __all__ = [
+    "BODY_FETCH_BUDGET",
     "FolderReport",
     "LockHeld",
     "MailboxReport",
+    "body_fetch_groups",
     "check_mailbox",
     "is_candidate",
     "lock_path",
