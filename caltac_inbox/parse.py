@@ -527,10 +527,11 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 def normalize_text(text: str) -> str:
     """One clean line per source line: spaces collapsed, no blank runs, no control chars."""
     text = text[:MAX_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
-    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
+    # _SPACES never matches a newline: one pass over the text collapses every line's spaces
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", _CONTROL.sub("", text)))
     out: list[str] = []
     for line in text.split("\n"):
-        line = _SPACES.sub(" ", line).strip()
+        line = line.strip()
         if line or (out and out[-1]):
             out.append(line)
     while out and not out[-1]:

@@ -2,8 +2,9 @@
 
 - `extract(raws)`: RawMessage/SourceError items -> Extraction per message, no database.
 - `open_store(url)`: a migrated Store (default: SQLite file in the user data directory).
-- `Store.ingest(raws, ...)`: archive + parse + classify + store facts, one transaction
-  per message (with its IMAP checkpoint), then refresh the timeline.
+- `Store.ingest(raws, ...)`: archive + parse + classify + store facts in batches (one
+  transaction per batch with the IMAP checkpoint, a savepoint per message), then
+  refresh the timeline. Long inputs are parsed and classified in worker processes.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
 - Read-only queries for the CLI: upcoming, timeline, show, messages.
 
@@ -13,6 +14,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
@@ -21,15 +24,27 @@ from caltac_inbox.errors import DatabaseError, ParseError
 from caltac_inbox.model import Extraction, Fact, Notice, RawMessage
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
 Parser = Callable[[bytes, str], Notice]
 Classifier = Callable[[Notice], Sequence[Fact]]
+Reading = tuple[Notice | None, tuple[Fact, ...], str | None]  # (notice, facts, error)
 # progress(source, outcome): outcome is "new", "duplicate", "ignored", "failed" (stored,
 # parse failed), "error" (not stored: unreadable or too large).
 Progress = Callable[[str, str], None]
 DEFAULT_MAX_SIZE = 25 * 2**20
+# Stored messages commit in batches: one transaction per batch (with the batch's IMAP rows
+# and checkpoint advance) instead of one per message, each message in its own savepoint.
+# A crash loses at most the uncommitted batch; a poll fetches it again because its
+# checkpoint was not committed either. The limits bound memory, how long the write lock
+# is held (SQLite: ~0.1 s) and how late a concurrent reader sees new messages. Batches
+# start at one message and double: the first messages of a poll commit at once, a
+# backfill soon commits by the hundred.
+BATCH_MESSAGES = 100
+BATCH_BYTES = 16 * 2**20
+BATCH_SECONDS = 1.0
+MAX_WORKERS = 4  # beyond this the storing process, not the reading, is the bottleneck
 
 
 class SourceErrorLike(Protocol):
@@ -58,7 +73,7 @@ def _is_raw(item: Any) -> bool:
     return isinstance(item, RawMessage)
 
 
-def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier) -> tuple[Notice | None, tuple[Fact, ...], str | None]:
+def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier) -> Reading:
     """(notice, facts, error): parse then classify one message, never raising."""
     try:
         notice = parser(raw.raw, raw.source)
@@ -71,6 +86,94 @@ def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier) -> tupl
     except Exception as exc:
         return notice, (), f"unexpected classifier error {type(exc).__name__}: {exc}"
     return notice, facts, None
+
+
+def read_batch(parser: Parser, classifier: Classifier, raws: list[RawMessage]) -> list[Reading]:
+    """read_notice() of each message: the work a worker process does for one chunk."""
+    return [read_notice(raw, parser, classifier) for raw in raws]
+
+
+def _worker_died(raw: RawMessage, exc: BaseException) -> Reading:
+    return None, (), f"unexpected parser error {type(exc).__name__}: the worker process reading it died"
+
+
+def _picklable(value: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:  # noqa: BLE001 - lambdas, closures: read in this process
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One input item, read, before it is stored. `action`: "error" (a SourceError,
+    nothing stored), "skip" (over the size limit: archived unparsed), "ignore" (rejected
+    by `accept`: only its IMAP UID is recorded), "store"."""
+
+    item: Any
+    action: str
+    notice: Notice | None = None
+    facts: tuple[Fact, ...] = ()
+    error: str | None = None  # the source error, the size-limit reason, or why reading failed
+
+
+def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool] | None,
+             max_size: int) -> _Prepared:
+    if not _is_raw(item):
+        return _Prepared(item, "error", error=naming_source(item.source, item.message))
+    if reading is None:
+        # Kept, not parsed: the raw bytes stay for `reparse --all`.
+        return _Prepared(item, "skip", error=(
+            f"message is {len(item.raw)} bytes, over the {max_size}-byte size limit; "
+            "archived but not parsed (`caltac-inbox reparse --all` parses it)"))
+    notice, facts, error = reading
+    if error is None and notice is not None and accept is not None and not accept(notice):
+        return _Prepared(item, "ignore", notice)
+    return _Prepared(item, "store", notice, facts, error)
+
+
+@dataclass
+class _Batch:
+    """Prepared items waiting for their transaction."""
+
+    items: list[_Prepared] = field(default_factory=list)
+    size: int = 0
+    started: float = 0.0
+    limit: int = 1  # messages in this batch before it commits
+
+    def add(self, prepared: _Prepared) -> None:
+        if not self.items:
+            self.started = time.monotonic()
+        self.items.append(prepared)
+        self.size += len(prepared.item.raw) if _is_raw(prepared.item) else 0
+
+    def full(self) -> bool:
+        return (len(self.items) >= self.limit or self.size >= BATCH_BYTES
+                or time.monotonic() - self.started >= BATCH_SECONDS)
+
+    def take(self) -> list[_Prepared]:
+        items, self.items, self.size = self.items, [], 0
+        self.limit = min(2 * self.limit, BATCH_MESSAGES)
+        return items
+
+
+@dataclass(frozen=True)
+class _Stored:
+    outcome: str  # a Progress outcome
+    facts: int = 0
+    error: str | None = None  # for the report, naming the source
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """A database or connection failure (locked, disk full, connection lost): the
+    whole batch fails. Anything else went wrong with one message's data."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError, InternalError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def extract(
@@ -197,83 +300,132 @@ class Store:
         parser: Parser | None = None,
         classifier: Classifier | None = None,
         origin: str = "mail",
+        workers: int | None = None,
     ) -> IngestReport:
         """Archive, parse, classify and store each message; then refresh the timeline.
 
-        One transaction per message, including its imap_messages row and the
-        imap_state.last_uid advance when the RawMessage carries IMAP coordinates, so
-        an interrupted run loses nothing and duplicates nothing.
+        Messages commit in batches (see BATCH_MESSAGES), each batch in one transaction
+        with its imap_messages rows and imap_state.last_uid advance, each message in a
+        savepoint: an interrupted run loses at most the uncommitted batch (a poll fetches
+        it again) and duplicates nothing, and a message whose rows cannot be stored is
+        archived with the reason instead. `progress` hears of each message when its
+        batch has committed, in input order. After 32 messages the rest are parsed and
+        classified in `workers` processes (default: one per CPU, at most MAX_WORKERS;
+        0 or 1: in this process) when parser and classifier can be pickled.
         """
-        from caltac_inbox.store import repo
+        from caltac_inbox.workers import available_cpus, read_in_order
 
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
+        read = functools.partial(read_batch, parser, classifier)
+        if workers is None:
+            workers = min(available_cpus(), MAX_WORKERS)
+        if workers >= 2 and not _picklable(read):
+            workers = 0
         report = IngestReport()
         note = progress or (lambda source, outcome: None)
+        batch = _Batch()
+        readings = read_in_order(
+            raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, read, workers=workers,
+            size=lambda raw: len(raw.raw), crashed=_worker_died,
+            # a forked worker must not inherit open database connections
+            before_start=self.engine.dispose,
+        )
+        try:
+            with contextlib.closing(readings):
+                for item, reading in readings:
+                    batch.add(_prepare(item, reading, accept, max_size))
+                    if batch.full():
+                        self._store_batch(batch.take(), report, note, origin)
+        finally:
+            # Also after an interruption: what was read is stored, and what is stored
+            # reaches the timeline.
+            try:
+                pending = batch.take()
+                if pending:
+                    self._store_batch(pending, report, note, origin)
+            finally:
+                if report.new:
+                    report.timeline_changes = self.refresh()
+        return report
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator["Connection"]:
+        """A Core connection in a transaction (the write path needs no ORM session, and
+        its savepoints cost a third of what the session's do); errors -> DatabaseError."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from caltac_inbox.store.db import describe_db_error
 
         try:
-            for item in raws:
-                if not _is_raw(item):
-                    report.errors.append((item.source, naming_source(item.source, item.message)))
-                    note(item.source, "error")
-                    continue
-                raw: RawMessage = item
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise describe_db_error(str(self.engine.url), exc, "use") from None
+
+    def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
+        with self._transaction() as conn:
+            stored = [self._store_one(conn, prepared, origin) for prepared in batch]
+        for prepared, done in zip(batch, stored):  # committed: count and tell
+            source = prepared.item.source
+            if done.outcome != "error":
                 report.fetched += 1
-                if len(raw.raw) > max_size:
-                    # Kept, not parsed: the raw bytes stay for `reparse --all`.
-                    reason = (f"message is {len(raw.raw)} bytes, over the {max_size}-byte size limit; "
-                              "archived but not parsed (`caltac-inbox reparse --all` parses it)")
-                    with self.session() as s:
-                        pk, is_new = repo.archive_message(
-                            s, raw, notice=None, origin=origin, parse_status="skipped", parse_error=reason,
-                        )
-                        repo.record_imap_uid(s, raw, message_pk=pk, status="failed")
-                    if not is_new:
-                        report.duplicates += 1
-                        note(raw.source, "duplicate")
-                        continue
-                    report.new += 1
-                    report.failed += 1
-                    report.errors.append((raw.source, naming_source(raw.source, reason)))
-                    note(raw.source, "failed")
-                    continue
+            if done.outcome in ("new", "failed"):
+                report.new += 1
+            report.facts += done.facts
+            report.duplicates += done.outcome == "duplicate"
+            report.ignored += done.outcome == "ignored"
+            report.failed += done.outcome == "failed"
+            if done.error:
+                report.errors.append((source, done.error))
+            note(source, done.outcome)
 
-                notice, facts, error = read_notice(raw, parser, classifier)
-                if error is None and notice is not None and accept is not None and not accept(notice):
-                    with self.session() as s:
-                        repo.record_imap_uid(s, raw, message_pk=None, status="ignored")
-                    report.ignored += 1
-                    note(raw.source, "ignored")
-                    continue
+    @staticmethod
+    def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> _Stored:
+        from caltac_inbox.store import repo
 
-                with self.session() as s:
+        raw: RawMessage = prepared.item
+        if prepared.action == "error":
+            return _Stored("error", error=prepared.error)
+        if prepared.action == "ignore":
+            with conn.begin_nested():
+                repo.record_imap_uid(conn, raw, message_pk=None, status="ignored")
+            return _Stored("ignored")
+        try:
+            with conn.begin_nested():
+                if prepared.action == "skip":
                     pk, is_new = repo.archive_message(
-                        s, raw, notice=notice, origin=origin,
-                        parse_status="failed" if error else "ok", parse_error=error,
+                        conn, raw, notice=None, origin=origin, parse_status="skipped", parse_error=prepared.error)
+                    repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+                    return _Stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
+                        else _Stored("duplicate")
+                notice, error = prepared.notice, prepared.error
+                pk, is_new = repo.archive_message(
+                    conn, raw, notice=notice, origin=origin,
+                    parse_status="failed" if error else "ok", parse_error=error,
+                )
+                facts = 0
+                if is_new and not error:
+                    facts = repo.insert_facts(
+                        conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is False
                     )
-                    stored = 0
-                    if is_new and not error:
-                        stored = repo.insert_facts(
-                            s, pk, facts, mailbox=raw.mailbox, unverified=notice.authenticated is False
-                        )
-                    repo.record_imap_uid(s, raw, message_pk=pk, status="failed" if error else "stored")
-                if not is_new:
-                    report.duplicates += 1
-                    note(raw.source, "duplicate")
-                elif error:
-                    report.new += 1
-                    report.failed += 1
-                    report.errors.append((raw.source, naming_source(raw.source, error)))
-                    note(raw.source, "failed")
-                else:
-                    report.new += 1
-                    report.facts += stored
-                    note(raw.source, "new")
-        finally:
-            # Also after an interruption: messages committed so far must reach the timeline.
-            if report.new:
-                report.timeline_changes = self.refresh()
-        return report
+                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise
+            # This message alone cannot be stored: keep its bytes with the reason (reparse retries).
+            error = naming_source(raw.source, "cannot store it: " + " ".join(
+                f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".split())[:300])
+            with conn.begin_nested():
+                pk, is_new = repo.archive_message(
+                    conn, raw, notice=None, origin=origin, parse_status="failed", parse_error=error)
+                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+            return _Stored("failed", error=error) if is_new else _Stored("duplicate")
+        if not is_new:
+            return _Stored("duplicate")
+        if error:
+            return _Stored("failed", error=naming_source(raw.source, error))
+        return _Stored("new", facts=facts)
 
     def import_checklist(
         self, raw: bytes, source: str, facts: Sequence[Fact], *, subject: str | None = None
@@ -424,4 +576,5 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return Store(connect(url, migrate=migrate))
 
 
-__all__ = ["IngestReport", "ReparseReport", "Store", "extract", "naming_source", "open_store", "read_notice"]
+__all__ = ["IngestReport", "ReparseReport", "Store", "extract", "naming_source", "open_store", "read_batch",
+           "read_notice"]

@@ -210,3 +210,89 @@ def test_interrupted_ingest_still_refreshes_the_timeline(store):
     with pytest.raises(KeyboardInterrupt):
         store.ingest(interrupted(), **FAKES)
     assert {e["kind"] for e in store.timeline()} == {"downtime", "designation"}
+
+
+# -- batches and worker processes ------------------------------------------------------------
+
+MAIN_PID = __import__("os").getpid()
+
+
+def parse_noting_pid(raw, source):
+    """fake_parse, with the reading process's id as the subject."""
+    import os
+
+    notice = fake_parse(raw, source)
+    return type(notice)(**{**notice.__dict__, "subject": str(os.getpid())})
+
+
+def parse_dying_on_poison(raw, source):
+    import os
+
+    if b"poison" in raw and os.getpid() != MAIN_PID:
+        os._exit(3)  # the worker process dies (a crash, the OOM killer), no exception
+    return fake_parse(raw, source)
+
+
+def _many(n: int, **kw) -> list[RawMessage]:
+    return [RawMessage(make_eml(message_id=f"<m{i}@x>", facts=[DOWNTIME] if i % 2 else [DESIGNATION],
+                                body=f"notice {i}", **kw), f"m{i}.eml") for i in range(n)]
+
+
+def test_messages_commit_in_batches_that_start_small(store):
+    commits = []
+    sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    seen = []
+
+    def watching():
+        for i, raw in enumerate(_many(250)):
+            if i == 1:  # the first message is committed before the second is even read
+                seen.append(_count(store, Message))
+            yield raw
+
+    report = store.ingest(watching(), workers=0, **FAKES)
+    assert report.new == 250 and seen == [1]
+    assert len(commits) <= 12  # 1, 2, 4, ..., 100 messages per transaction (and the timeline's)
+
+
+def test_a_message_whose_rows_cannot_be_stored_is_kept_with_the_reason_and_its_batch_commits(store):
+    from caltac_inbox.model import Fact
+
+    def classify_one_badly(notice):
+        if "notice 4" in notice.text:  # 4 shares its transaction with 3, 5 and 6
+            return (Fact(kind="deadline", evidence="x", due=date(2020, 7, 1), action=object()),)
+        return fake_classify(notice)
+
+    raws = _many(7)
+    report = store.ingest(raws, parser=fake_parse, classifier=classify_one_badly)
+    assert (report.new, report.failed, report.facts) == (7, 1, 6)
+    assert report.errors == [("m4.eml", report.errors[0][1])] and "cannot store it" in report.errors[0][1]
+    assert _count(store, Message) == 7 and _count(store, FactRow) == 6
+    [failed] = store.messages(failed=True)
+    assert failed["source"] == "m4.eml" and "cannot store it: TypeError" in failed["parse_error"]
+
+
+def test_workers_store_the_same_as_this_process_in_input_order(tmp_path):
+    from caltac_inbox.pipeline import open_store
+
+    results = []
+    for workers in (0, 2):
+        with open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}") as s:
+            heard = []
+            report = s.ingest(_many(200), parser=parse_noting_pid, classifier=fake_classify, workers=workers,
+                              progress=lambda source, outcome: heard.append((source, outcome)))
+            rows = s.messages()
+            results.append((report.to_json(), heard, [r["source"] for r in rows],
+                            sorted(e["uid"] for e in s.timeline())))
+            readers = {int(r["subject"]) for r in rows}
+            assert (readers == {MAIN_PID}) is (workers == 0)
+    assert results[0] == results[1]
+    assert results[0][1] == [(f"m{i}.eml", "new") for i in range(200)]
+
+
+def test_a_worker_that_dies_fails_only_its_message(store):
+    raws = _many(120)
+    raws[100] = RawMessage(raws[100].raw.replace(b"notice 100", b"poison"), "m100.eml")
+    report = store.ingest(raws, parser=parse_dying_on_poison, classifier=fake_classify, workers=2)
+    assert (report.new, report.failed) == (120, 1)
+    assert report.errors[0][0] == "m100.eml" and "worker process reading it died" in report.errors[0][1]
+    assert [m["source"] for m in store.messages(failed=True)] == ["m100.eml"]

@@ -37,7 +37,7 @@ class Context:
         return cache[index]
 
     def plain(self, s: Sentence) -> str:
-        return plain(s.text)
+        return s.plain_text
 
     @cached_property
     def program(self) -> tuple[str, ...]:
@@ -113,6 +113,8 @@ def programs_in(text: str) -> tuple[str, ...]:
 
 def _blank_markup(text: str) -> str:
     """Markdown emphasis replaced by spaces, keeping character offsets."""
+    if "*" not in text and "_" not in text:
+        return text
     return re.sub(r"[*_]{1,3}", lambda m: " " * len(m.group(0)), text)
 
 

@@ -10,6 +10,7 @@ import re
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
 
@@ -23,16 +24,17 @@ _REPORTING_YEAR_RE = re.compile(
     re.I)
 
 
+_ACT_GUARD = Guard(_ACT_RE, ("credential",))
+
+
 def is_credential(s: Sentence) -> bool:
-    return bool(_ACT_RE.search(plain(s.text)))
+    return bool(s.search(_ACT_GUARD))
 
 
 def classify_credentials(ctx: Context) -> list[Fact]:
     doc = ctx.doc
-    if not _SIS_RE.search(doc.text):
-        return []
     hits = [s for s in doc.sentences if is_credential(s)]
-    if not hits:
+    if not hits or not _SIS_RE.search(doc.text):
         return []
     first = hits[0]
     m = _ACT_RE.search(plain(first.text))

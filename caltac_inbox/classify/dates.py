@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from caltac_inbox.classify.guard import Guard
+
 PACIFIC = ZoneInfo("America/Los_Angeles")
 _ZONES = {
     "P": "America/Los_Angeles",
@@ -99,6 +101,12 @@ NUMERIC_DATE_RE = re.compile(
     r"(?<![\d/.])(?:\b(?P<wd>" + _WEEKDAY_RE + r"),?\s+)?"
     r"(?P<mon>1[0-2]|0?[1-9])/(?P<day>3[01]|[12]\d|0?[1-9])(?:/(?P<year>(?:20)?\d{2}))?(?![\d/])"
 )
+# Every match of the three month-name patterns holds a month name, and every month name
+# starts with one of these (the patterns are case-sensitive); a numeric date holds "/".
+_MONTH_STARTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NAME_GUARDS = tuple(Guard(p, _MONTH_STARTS) for p in (DATE_RE, DAY_FIRST_RE, BARE_DAY_FIRST_RE))
+NUMERIC_DATE_GUARD = Guard(NUMERIC_DATE_RE, ("/",))
+_DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences have none)
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
     rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
@@ -257,8 +265,11 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
 def _raw_dates(text: str) -> list[list[_Raw]]:
     """Written dates; a list like "May 3, 4, and 5, 2017" gives one group of three."""
     groups: list[list[_Raw]] = []
+    if not _DIGIT_RE.search(text):
+        return groups
     taken: list[tuple[int, int]] = []
-    for m in DATE_RE.finditer(text):
+    month_named = _MONTH_NAME_GUARDS[0].possible(text)  # the three guards share their words
+    for m in DATE_RE.finditer(text) if month_named else ():
         month = _month(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else None
         days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
@@ -271,13 +282,13 @@ def _raw_dates(text: str) -> list[list[_Raw]]:
             groups.append([_Raw(m.start(), m.end(), month, d, year, wd if i == 0 else None)
                            for i, d in enumerate(days)])
         taken.append((m.start(), m.end()))
-    for m in DAY_FIRST_RE.finditer(text):
+    for m in DAY_FIRST_RE.finditer(text) if month_named else ():
         if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
-    for m in BARE_DAY_FIRST_RE.finditer(text):
+    for m in BARE_DAY_FIRST_RE.finditer(text) if month_named else ():
         if (any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31
                 or not (m.group("wd") or m.group("year"))
                 or re.search(r"\b(?:grades?|levels?|versions?|no\.?|numbers?)\s*$|\d\s*(?:through|thru|to|and|or|[–—-])\s*$",
@@ -286,7 +297,7 @@ def _raw_dates(text: str) -> list[list[_Raw]]:
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
-    for m in NUMERIC_DATE_RE.finditer(text):
+    for m in NUMERIC_DATE_GUARD.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
         year = m.group("year")
@@ -341,6 +352,8 @@ def _clock_span_before(text: str, pos: int, clocks: list[_Clock]) -> tuple[_Cloc
 def find_mentions(text: str, sent: date | datetime | None) -> list[Mention]:
     """Every date point and range in `text` (one sentence), resolved; bad dates left out."""
     groups = _raw_dates(text)
+    if not groups:
+        return []
     clocks = _clocks(text)
     past = bool(PAST_RE.search(text))
     zone_default = None

@@ -70,7 +70,10 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     facts: list[Fact] = []
     for s in doc.sentences:
-        text = plain(s.text)
+        points = [m for m in ctx.mentions(s) if not m.is_range]
+        if not points:  # only a date point gives a deadline: the tests below cannot matter
+            continue
+        text = s.plain_text
         if is_designation(s) or is_credential(s) or is_retention(s) or _NEGATIVE_RE.search(text):
             continue
         if _OPTIONAL_RE.search(text) and not _MUST_RE.search(text):
@@ -83,9 +86,7 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
         asks = bool(_REQUIRED_RE.search(text) or _IMPERATIVE_RE.search(text) or label or support_end or form_closes)
         if not asks:
             continue
-        for m in ctx.mentions(s):
-            if m.is_range:
-                continue
+        for m in points:
             cue = cue_before(doc.text, m.begin)
             dated_label = None
             if m.begin == s.begin:

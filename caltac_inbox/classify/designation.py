@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
 
@@ -41,10 +42,16 @@ _CHOOSE_RE = re.compile(
     re.I)
 
 
+_TOPIC_GUARD = Guard(TOPIC_RE, ("designat",))
+_COORDINATOR_GUARD = Guard(COORDINATOR_RE, ("coordinator", "designation"))
+_DESIGNATION_DUE_GUARD = Guard(_DESIGNATION_DUE_RE, ("designation",))
+_CHOOSE_GUARD = Guard(_CHOOSE_RE, ("coordinator",))
+_DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
+
+
 def is_designation(s: Sentence) -> bool:
-    text = plain(s.text)
-    return (bool(TOPIC_RE.search(text) and COORDINATOR_RE.search(text)) or bool(_DESIGNATION_DUE_RE.search(text))
-            or bool(_CHOOSE_RE.search(text)))
+    return (bool(s.search(_TOPIC_GUARD) and s.search(_COORDINATOR_GUARD)) or bool(s.search(_DESIGNATION_DUE_GUARD))
+            or bool(s.search(_CHOOSE_GUARD)))
 
 
 def classify_designations(ctx: Context) -> list[Fact]:
@@ -97,9 +104,8 @@ def _is_term(text: str, s: Sentence, m: dates.Mention) -> bool:
 def _default(ctx: Context) -> tuple[str, object, Sentence] | None:
     """(designee, term end, sentence) when the notice says a default designation happened."""
     for s in ctx.doc.sentences:
-        t = plain(s.text)
-        mm = _DEFAULT_RE.search(t)
-        if not mm or re.search(r"^\W*if\b|\bif\s+no\b", t, re.I):
+        mm = s.search(_DEFAULT_GUARD)
+        if not mm or re.search(r"^\W*if\b|\bif\s+no\b", s.plain_text, re.I):
             continue  # "If no designation has been made by July 1, ... by default": not (yet) happened
         who = re.sub(r"\s+as\s+the\s+.*$", "", mm.group("who").strip())
         return who, _term_end(ctx), s

@@ -78,7 +78,7 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
         intro = s.intro if s.kind == "item" else (_row_intro(ctx, s.line) if row else None)
         heading = s.heading if s.near_heading else None
         down_here = _is_down(s.text) or (row and _is_down(intro, heading))
-        refers_back = prev and _REFERS_RE.match(plain(s.text))
+        refers_back = prev and _REFERS_RE.match(s.plain_text)
         down_context = down_here or (refers_back and _is_down(prev[-1].text)) or _is_down(heading)
         if row and down_context and not any(m.is_range for m in mentions):
             mentions = _row_range(s, mentions)

@@ -14,6 +14,7 @@ import re
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, program_of_systems
+from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
@@ -33,9 +34,11 @@ _NOUN_RE = re.compile(
 )
 
 
+REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "longer", "lose"))
+
+
 def is_retention(s: Sentence) -> bool:
-    t = plain(s.text)
-    return bool(REMOVAL_RE.search(t) and _DATA_RE.search(t))
+    return bool(s.search(REMOVAL_GUARD) and _DATA_RE.search(s.plain_text))
 
 
 def classify_retentions(ctx: Context) -> list[Fact]:
@@ -45,7 +48,7 @@ def classify_retentions(ctx: Context) -> list[Fact]:
     for s in doc.sentences:
         if s.kind == "heading" or not is_retention(s):
             continue
-        text = plain(s.text)
+        text = s.plain_text
         at = None
         anchor = dates.relative_anchor(text, ctx.sent)
         if anchor is not None:

@@ -8,35 +8,40 @@ from __future__ import annotations
 
 import re
 
-# (pattern, codes) in priority order; patterns are case-insensitive unless noted
-_NAMED: list[tuple[str, tuple[str, ...]]] = [
-    (r"appeals\s*/\s*completion\s+status\s*/\s*roster\s+management(?:\s+system)?", ("ARMS", "CSS")),
-    (r"completion\s+status\s+and\s+roster\s+management(?:\s+system)?", ("CSS", "ARMS")),
-    (r"appeals\s+and\s+roster\s+management(?:\s+system)?|roster\s+management\s+system", ("ARMS",)),
-    (r"test\s+operations\s+management\s+system", ("TOMS",)),
-    (r"online\s+reporting\s+system", ("ORS",)),
-    (r"completion\s+status(?:\s+system)?", ("CSS",)),
-    (r"test\s+delivery\s+system", ("TDS",)),
-    (r"test\s+administrator\s+interface", ("TAI",)),
-    (r"interim\s+assessment(?:\s+\(IA\))?\s+viewing\s+system|\bIA\s+viewing\s+system", ("IAVS",)),
+from caltac_inbox.classify.guard import Guard, fold
+
+# (pattern, codes, guard words: one is in every match) in priority order; patterns are
+# case-insensitive unless noted
+_NAMED: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    (r"appeals\s*/\s*completion\s+status\s*/\s*roster\s+management(?:\s+system)?", ("ARMS", "CSS"), ("roster",)),
+    (r"completion\s+status\s+and\s+roster\s+management(?:\s+system)?", ("CSS", "ARMS"), ("roster",)),
+    (r"appeals\s+and\s+roster\s+management(?:\s+system)?|roster\s+management\s+system", ("ARMS",), ("roster",)),
+    (r"test\s+operations\s+management\s+system", ("TOMS",), ("operations",)),
+    (r"online\s+reporting\s+system", ("ORS",), ("reporting",)),
+    (r"completion\s+status(?:\s+system)?", ("CSS",), ("completion",)),
+    (r"test\s+delivery\s+system", ("TDS",), ("delivery",)),
+    (r"test\s+administrator\s+interface", ("TAI",), ("administrator",)),
+    (r"interim\s+assessment(?:\s+\(IA\))?\s+viewing\s+system|\bIA\s+viewing\s+system", ("IAVS",), ("viewing",)),
     (r"interim\s+assessment(?:\s+\(IA\))?\s+hand[\s-]+scoring\s+system|\bIA\s+hand[\s-]+scoring\s+system",
-     ("IAHSS",)),
-    (r"(?:initial\s+elpac\s+)?teacher\s+hand[\s-]+scoring\s+system", ("THSS",)),
-    (r"california\s+educator\s+reporting\s+system", ("CERS",)),
-    (r"california\s+longitudinal\s+pupil\s+achievement\s+data\s+system", ("CALPADS",)),
-    (r"security\s+and\s+test\s+administration\s+incident\s+reporting\s+system", ("STAIRS",)),
-    (r"data\s+entry\s+interface", ("DEI",)),
-    (r"secure\s+browsers?", ("SB",)),
-    (r"\ball\s+(?:of\s+the\s+)?(?:CAASPP\s+|ELPAC\s+|CAASPP\s+and\s+ELPAC\s+|online\s+)?systems\b", ("ALL",)),
+     ("IAHSS",), ("scoring",)),
+    (r"(?:initial\s+elpac\s+)?teacher\s+hand[\s-]+scoring\s+system", ("THSS",), ("scoring",)),
+    (r"california\s+educator\s+reporting\s+system", ("CERS",), ("educator",)),
+    (r"california\s+longitudinal\s+pupil\s+achievement\s+data\s+system", ("CALPADS",), ("longitudinal",)),
+    (r"security\s+and\s+test\s+administration\s+incident\s+reporting\s+system", ("STAIRS",), ("incident",)),
+    (r"data\s+entry\s+interface", ("DEI",), ("entry",)),
+    (r"secure\s+browsers?", ("SB",), ("browser",)),
+    (r"\ball\s+(?:of\s+the\s+)?(?:CAASPP\s+|ELPAC\s+|CAASPP\s+and\s+ELPAC\s+|online\s+)?systems\b", ("ALL",),
+     ("systems",)),
     # named systems without a code keep their own name
-    (r"practice\s+and\s+training\s+tests", ("Practice and Training Tests",)),
-    (r"training\s+and\s+practice\s+tests", ("Practice and Training Tests",)),
-    (r"\bstudent\s+interface\b", ("Student Interface",)),
-    (r"smarter\s+balanced\s+interim\s+assessments", ("Smarter Balanced Interim Assessments",)),
+    (r"practice\s+and\s+training\s+tests", ("Practice and Training Tests",), ("practice",)),
+    (r"training\s+and\s+practice\s+tests", ("Practice and Training Tests",), ("practice",)),
+    (r"\bstudent\s+interface\b", ("Student Interface",), ("interface",)),
+    (r"smarter\s+balanced\s+interim\s+assessments", ("Smarter Balanced Interim Assessments",), ("smarter",)),
 ]
 _ABBREVIATIONS = ["TOMS", "ORS", "TDS", "TAI", "ARMS", "IAVS", "IAHSS", "THSS", "CERS", "CALPADS", "STAIRS",
                   "DEI", "CSS"]
-_COMPILED = [(re.compile(p, re.I), codes) for p, codes in _NAMED]
+_GUARDED = [(Guard(re.compile(p, re.I), words), codes) for p, codes, words in _NAMED]
+_GUARD_WORDS = tuple(sorted({w for guard, _ in _GUARDED for w in guard.words}))
 _ABBR_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\b")
 
 
@@ -44,8 +49,12 @@ def find_systems(text: str) -> list[str]:
     """Codes of every system named in `text`, in order of first appearance, no repeats."""
     hits: list[tuple[int, str]] = []
     covered: list[tuple[int, int]] = []
-    for rx, codes in _COMPILED:
-        for m in rx.finditer(text):
+    folded = fold(text)
+    present = {w for w in _GUARD_WORDS if w in folded}  # each word looked for once, not once per pattern
+    for guard, codes in _GUARDED:
+        if present.isdisjoint(guard.words):
+            continue
+        for m in guard.pattern.finditer(text):
             if any(a <= m.start() < b or a < m.end() <= b for a, b in covered):
                 continue
             covered.append((m.start(), m.end()))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+
+from caltac_inbox.classify.guard import Guard, fold
 
 _ITEM_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
 _MARKUP_RE = re.compile(r"[*_#>`]+")
@@ -21,6 +24,10 @@ _ABBREVIATIONS = {
 _TIME_FOLLOWERS = {"PT", "PST", "PDT", "ET", "EST", "EDT", "CT", "CST", "CDT", "MT", "MST", "MDT",
                    "Pacific", "Eastern", "Central", "Mountain"}
 _BOUNDARY_RE = re.compile(r"[.!?][\"”’')\]*]*\s+(?=[\"“‘(\[*]*[A-Z0-9])")
+_LETTER_RE = re.compile(r"[a-z]")
+_NEXT_WORD_RE = re.compile(r"[\"“‘(\[*]*(\w+)")
+_NUMBERED_RE = re.compile(r"^\d{1,2}\.\d")
+_END_PUNCTUATION_RE = re.compile(r"[.!?;,:]$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,23 @@ class Sentence:
     heading: str | None  # the heading line governing this sentence
     intro: str | None  # for list items: the paragraph line just before the list
     near_heading: bool = False  # no other paragraph stands between the heading and this line
+
+    # Every classifier reads every sentence: its plain and folded forms are made once.
+    @cached_property
+    def plain_text(self) -> str:
+        """plain(text): no markdown, whitespace collapsed."""
+        return plain(self.text)
+
+    @cached_property
+    def folded(self) -> str:
+        """fold(text), for Guard.possible() on `text` or `plain_text`."""
+        return fold(self.text)
+
+    def search(self, guard: Guard) -> re.Match[str] | None:
+        """guard.pattern.search(plain_text); not run when none of the guard's words is here."""
+        if not guard.possible(self.text, self.folded):
+            return None
+        return guard.pattern.search(self.plain_text)
 
 
 @dataclass(frozen=True)
@@ -128,14 +152,14 @@ def _line_kind(text: str, next_text: str | None) -> str:
     stripped = text.strip()
     if not stripped:
         return "blank"
-    if _ITEM_RE.match(stripped) and not re.match(r"^\d{1,2}\.\d", stripped):
+    if _ITEM_RE.match(stripped) and not _NUMBERED_RE.match(stripped):
         return "item"
     if stripped.startswith("#"):
         return "heading"
     bare = plain(stripped)
     if not bare:
         return "blank"
-    if (len(bare) <= 110 and not re.search(r"[.!?;,:]$", bare) and next_text is not None
+    if (len(bare) <= 110 and not _END_PUNCTUATION_RE.search(bare) and next_text is not None
             and len(_BOUNDARY_RE.findall(bare)) == 0):
         return "heading"
     return "para"
@@ -148,13 +172,14 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for m in _BOUNDARY_RE.finditer(text):
         cut = m.start() + 1
         before = text[start:cut]
-        word = re.search(r"(\S+)$", before)
-        token = word.group(1).lower().rstrip(".").strip("(\"“*") if word else ""
-        if token in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+        # `before` ends with the boundary's punctuation: its last word is never empty
+        token = before.rsplit(None, 1)[-1].lower().rstrip(".").strip("(\"“*")
+        if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token):
             continue
-        nxt = re.match(r"[\"“‘(\[*]*(\w+)", text[m.end():])
-        if token in ("a.m", "p.m") and nxt and nxt.group(1) in _TIME_FOLLOWERS:
-            continue
+        if token in ("a.m", "p.m"):
+            nxt = _NEXT_WORD_RE.match(text, m.end())
+            if nxt and nxt.group(1) in _TIME_FOLLOWERS:
+                continue
         end = m.end()
         spans.append((offset + start, offset + len(text[:end].rstrip())))
         start = end
@@ -165,11 +190,16 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
 
 def build_doc(text: str) -> Doc:
     raw_lines = text.split("\n")
+    next_nonblank: list[str | None] = [None] * len(raw_lines)  # the first non-blank line after each
+    following: str | None = None
+    for i in range(len(raw_lines) - 1, -1, -1):
+        next_nonblank[i] = following
+        if raw_lines[i].strip():
+            following = raw_lines[i]
     lines: list[Line] = []
     pos = 0
     for i, raw in enumerate(raw_lines):
-        nxt = next((r for r in raw_lines[i + 1:] if r.strip()), None)
-        lines.append(Line(i, pos, pos + len(raw), raw, _line_kind(raw, nxt)))
+        lines.append(Line(i, pos, pos + len(raw), raw, _line_kind(raw, next_nonblank[i])))
         pos += len(raw) + 1
     sentences: list[Sentence] = []
     heading: str | None = None

@@ -1,0 +1,100 @@
+"""read_in_order: answers in input order, read in worker processes, bounded read-ahead."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from caltac_inbox.workers import read_in_order
+
+MAIN = os.getpid()
+
+
+def square_with_pid(items: list[int]) -> list[tuple[int, int]]:
+    return [(i * i, os.getpid()) for i in items]
+
+
+POISON = {13, 57, 58}
+
+
+def die_on_poison(items: list[int]) -> list[tuple[int, int]]:
+    if POISON & set(items) and os.getpid() != MAIN:
+        os._exit(3)  # a worker crash (segfault, OOM kill), not an exception
+    return square_with_pid(items)
+
+
+def crashed(item: int, exc: BaseException) -> tuple[str, str]:
+    return "crashed", type(exc).__name__
+
+
+def odd(i: int) -> bool:
+    return i % 2 == 1
+
+
+def test_answers_come_in_input_order_and_only_for_wanted_items():
+    out = list(read_in_order(range(300), odd, square_with_pid, workers=2, crashed=crashed, start_after=10))
+    assert [item for item, _ in out] == list(range(300))
+    assert [answer and answer[0] for _, answer in out] == [i * i if i % 2 else None for i in range(300)]
+    pids = {answer[1] for item, answer in out if answer and item > 10}
+    assert pids and MAIN not in pids  # read in worker processes
+    assert {answer[1] for item, answer in out if answer and item < 10} == {MAIN}  # the first ones here
+
+
+def test_one_worker_or_a_short_input_reads_in_this_process():
+    for workers, count in ((1, 300), (2, 20)):
+        out = list(read_in_order(range(count), odd, square_with_pid, workers=workers, crashed=crashed, start_after=64))
+        assert {answer[1] for _, answer in out if answer} == {MAIN}
+
+
+def test_read_ahead_is_bounded():
+    pulled = 0
+
+    def source():
+        nonlocal pulled
+        for i in range(5000):
+            pulled += 1
+            yield i
+
+    consumed = 0
+    most_ahead = 0
+    for _item, _answer in read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed,
+                                        start_after=0, chunk_size=8, in_flight=4):
+        consumed += 1
+        most_ahead = max(most_ahead, pulled - consumed)
+    assert consumed == 5000
+    assert most_ahead <= 8 * 5  # in-flight chunks plus the one being filled
+
+
+def test_read_ahead_is_bounded_in_bytes():
+    pulled = 0
+
+    def source():
+        nonlocal pulled
+        for i in range(200):
+            pulled += 1
+            yield i
+
+    consumed = most_ahead = 0
+    for _ in read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, start_after=0,
+                           size=lambda i: 2**20, chunk_size=4, chunk_bytes=2 * 2**20, in_flight=50,
+                           in_flight_bytes=4 * 2**20):
+        consumed += 1
+        most_ahead = max(most_ahead, pulled - consumed)
+    assert most_ahead <= 4 * 4  # ~4 MB of 1 MB items in flight, not 50 chunks
+
+
+def test_a_dead_worker_costs_only_its_own_item():
+    out = dict(read_in_order(range(100), lambda i: True, die_on_poison, workers=2, crashed=crashed, start_after=0,
+                             chunk_size=4, in_flight=6))
+    assert [i for i in range(100) if out[i] == ("crashed", "BrokenProcessPool")] == sorted(POISON)
+    assert all(out[i][0] == i * i for i in range(100) if i not in POISON)
+
+
+def test_interrupting_the_consumer_stops_the_workers():
+    readings = read_in_order(range(10_000), odd, square_with_pid, workers=2, crashed=crashed, start_after=0)
+    for item, _answer in readings:
+        if item == 100:
+            break
+    readings.close()
+    with pytest.raises(StopIteration):
+        next(readings)
