@@ -20,8 +20,10 @@ Worker processes are forked where the platform allows (nothing to import again) 
 `before_start()` (the caller closes its database connections: a forked child must not
 inherit them), ignore SIGINT (Ctrl-C is the caller's to handle), and exit when the
 caller's process is gone (after kill -9 they would otherwise wait forever). A worker that
-dies (a crash, the OOM killer) breaks the pool: its chunk is read again one item at a
-time in a new pool, and an item that breaks that one too gets `crashed(item, error)`.
+dies (a crash, the OOM killer) breaks the pool: the chunks it was reading are read again
+one item at a time in a one-worker pool of their own (so no other chunk's crash is blamed
+on them), later chunks go to a new pool, and an item that breaks the one-worker pool too
+gets `crashed(item, error)`.
 """
 from __future__ import annotations
 
@@ -94,20 +96,26 @@ class _Pool(Generic[Item, Answer]):
         self.crashed = crashed
         self.before_start = before_start
         self.executor: ProcessPoolExecutor | None = None
+        # Suspects (the items of a chunk whose pool broke) are read one at a time in a
+        # pool of their own: in the shared pool another chunk's crash would be blamed on
+        # whichever suspect was being read at that moment.
+        self.isolation: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        import gc
+        import multiprocessing
+
+        self.before_start()
+        # garbage a forked child collected would be finalized there (a database
+        # connection object closing the parent's file, say): collect it here first
+        gc.collect()
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                                   initializer=_worker_setup, initargs=(os.getpid(),))
 
     def _executor(self) -> ProcessPoolExecutor:
         if self.executor is None:
-            import gc
-            import multiprocessing
-
-            self.before_start()
-            # garbage a forked child collected would be finalized there (a database
-            # connection object closing the parent's file, say): collect it here first
-            gc.collect()
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-            self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context(method),
-                initializer=_worker_setup, initargs=(os.getpid(),))
+            self.executor = self._new_pool(self.workers)
         return self.executor
 
     def _drop_broken(self, broken: ProcessPoolExecutor | None) -> None:
@@ -125,8 +133,7 @@ class _Pool(Generic[Item, Answer]):
         try:
             for chunk in chunks:
                 if chunk.wanted:
-                    chunk.executor = self._executor()
-                    chunk.future = chunk.executor.submit(self.read, chunk.wanted)
+                    self._submit(chunk)
                 queue.append(chunk)
                 held += chunk.held
                 while queue and (len(queue) > in_flight or queue[0].future is None
@@ -138,9 +145,20 @@ class _Pool(Generic[Item, Answer]):
                 yield from self._answers(queue.popleft())
             clean = True
         finally:
-            if self.executor is not None:
-                # after an interruption: drop what was not started, do not wait for the rest
-                self.executor.shutdown(wait=clean, cancel_futures=not clean)
+            for pool in (self.executor, self.isolation):
+                if pool is not None:
+                    # after an interruption: drop what was not started, do not wait for the rest
+                    pool.shutdown(wait=clean, cancel_futures=not clean)
+
+    def _submit(self, chunk: _Chunk) -> None:
+        executor = self._executor()
+        try:
+            chunk.future = executor.submit(self.read, chunk.wanted)
+        except BrokenProcessPool:  # a worker died since the last answer was read
+            self._drop_broken(executor)
+            executor = self._executor()
+            chunk.future = executor.submit(self.read, chunk.wanted)
+        chunk.executor = executor
 
     def _answers(self, chunk: _Chunk) -> Iterator[tuple[Item, Answer | None]]:
         answers = iter(self._read_chunk(chunk))
@@ -159,11 +177,13 @@ class _Pool(Generic[Item, Answer]):
             return self.read(chunk.wanted)
 
     def _read_alone(self, item: Item) -> Answer:
-        executor = self._executor()
+        if self.isolation is None:
+            self.isolation = self._new_pool(1)
         try:
-            return executor.submit(self.read, [item]).result()[0]
+            return self.isolation.submit(self.read, [item]).result()[0]
         except BrokenProcessPool as exc:
-            self._drop_broken(executor)
+            self.isolation.shutdown(wait=False, cancel_futures=True)
+            self.isolation = None
             return self.crashed(item, exc)
         except Exception:  # noqa: BLE001
             return self.read([item])[0]

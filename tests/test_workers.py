@@ -90,6 +90,39 @@ def test_a_dead_worker_costs_only_its_own_item():
     assert all(out[i][0] == i * i for i in range(100) if i not in POISON)
 
 
+EARLY_CRASH, LATE_CRASH = 3, 7
+
+
+def slow_and_dying(items: list[int]) -> list[tuple[int, int]]:
+    import time
+
+    for item in items:
+        if os.getpid() != MAIN and item == EARLY_CRASH:
+            os._exit(3)
+        time.sleep(0.3 if item == LATE_CRASH else 0.05)
+        if os.getpid() != MAIN and item == LATE_CRASH:
+            os._exit(3)
+    return square_with_pid(items)
+
+
+def test_a_crash_while_suspects_are_reread_is_blamed_on_its_own_item():
+    """The first pool breaks at item 3 and is known broken before the chunk holding item
+    7 is submitted (the source pauses); item 7 then breaks the next pool while the
+    suspects of the first crash (items 0-5) are being read again. Only 3 and 7 crashed."""
+    import time
+
+    def source():
+        for i in range(24):
+            if i == 6:
+                time.sleep(0.5)
+            yield i
+
+    out = dict(read_in_order(source(), lambda i: True, slow_and_dying, workers=2, crashed=crashed, start_after=0,
+                             chunk_size=2, in_flight=4))
+    assert sorted(i for i in out if out[i] == ("crashed", "BrokenProcessPool")) == [EARLY_CRASH, LATE_CRASH]
+    assert all(out[i][0] == i * i for i in out if i not in (EARLY_CRASH, LATE_CRASH))
+
+
 def test_interrupting_the_consumer_stops_the_workers():
     readings = read_in_order(range(10_000), odd, square_with_pid, workers=2, crashed=crashed, start_after=0)
     for item, _answer in readings:
