@@ -46,41 +46,32 @@ def test_one_worker_or_a_short_input_reads_in_this_process():
         assert {answer[1] for _, answer in out if answer} == {MAIN}
 
 
-def test_read_ahead_is_bounded():
-    pulled = 0
+def most_read_ahead(count: int, **options) -> int:
+    """How far read_in_order ever ran ahead of its consumer over `count` items."""
+    pulled = consumed = most = 0
 
     def source():
         nonlocal pulled
-        for i in range(5000):
+        for i in range(count):
             pulled += 1
             yield i
 
-    consumed = 0
-    most_ahead = 0
-    for _item, _answer in read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed,
-                                        start_after=0, chunk_size=8, in_flight=4):
+    for _item, _answer in read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, start_after=0,
+                                        **options):
         consumed += 1
-        most_ahead = max(most_ahead, pulled - consumed)
-    assert consumed == 5000
-    assert most_ahead <= 8 * 5  # in-flight chunks plus the one being filled
+        most = max(most, pulled - consumed)
+    assert consumed == count
+    return most
+
+
+def test_read_ahead_is_bounded():
+    assert most_read_ahead(5000, chunk_size=8, in_flight=4) <= 8 * 5  # in-flight chunks plus the one being filled
 
 
 def test_read_ahead_is_bounded_in_bytes():
-    pulled = 0
-
-    def source():
-        nonlocal pulled
-        for i in range(200):
-            pulled += 1
-            yield i
-
-    consumed = most_ahead = 0
-    for _ in read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, start_after=0,
-                           size=lambda i: 2**20, chunk_size=4, chunk_bytes=2 * 2**20, in_flight=50,
-                           in_flight_bytes=4 * 2**20):
-        consumed += 1
-        most_ahead = max(most_ahead, pulled - consumed)
-    assert most_ahead <= 4 * 4  # ~4 MB of 1 MB items in flight, not 50 chunks
+    most = most_read_ahead(200, size=lambda i: 2**20, chunk_size=4, chunk_bytes=2 * 2**20, in_flight=50,
+                           in_flight_bytes=4 * 2**20)
+    assert most <= 4 * 4  # ~4 MB of 1 MB items in flight, not 50 chunks
 
 
 def test_a_dead_worker_costs_only_its_own_item():
