@@ -261,6 +261,11 @@ def test_date_preselection_uses_the_key_at_and_end_at_indexes(filled_url):
     assert "ix_entries_key_at (key_at>?)" in since and "ix_entries_end_at (end_at>?)" in since, since
     until = _plan(conn, *queries._entries_query((), None, include_cancelled=True, lower=None, upper=upper))
     assert "ix_entries_key_at (key_at<?)" in until, until
-    for plan in (both, since, until):
+    # with kinds, each branch is bounded below too: not the kind's whole history
+    kinds = _plan(conn, *queries._entries_query(("downtime",), None, include_cancelled=False, lower=lower,
+                                                upper=upper))
+    assert "(kind=? AND key_at>? AND key_at<?)" in kinds and "ix_entries_kind_end_at (kind=? AND end_at>?)" in kinds, \
+        kinds
+    for plan in (both, since, until, kinds):
         assert "SCAN e" not in plan, plan
     conn.close()

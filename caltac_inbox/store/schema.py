@@ -140,6 +140,8 @@ class Entry(Base):
     __tablename__ = "entries"
     __table_args__ = (
         Index("ix_entries_kind_key_at", "kind", "key_at"),
+        # with --kind, the end_at branch of the date preselection (see store/timeline.py)
+        Index("ix_entries_kind_end_at", "kind", "end_at"),
         # date-range queries (upcoming, timeline --from/--to) name no kind
         Index("ix_entries_key_at", "key_at"),
         Index("ix_entries_end_at", "end_at"),
