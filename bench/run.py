@@ -467,6 +467,7 @@ def bench_queries(b: Bench, reps: int, floor: float) -> None:
     sizes = (100, 100_000)
     upcoming: dict[int, float] = {}
     cpu: dict[int, float] = {}
+    upcoming_kind: dict[int, float] = {}
     for size in sizes:
         url = f"sqlite:///{b.tmp / f'facts-{size}.db'}"
         b.db_upgrade(url)
@@ -477,12 +478,19 @@ def bench_queries(b: Bench, reps: int, floor: float) -> None:
         cpu[size] = statistics.median(r.cpu for r in runs)
         b.record(f"upcoming, {size:,} facts", ms(up), "ms", "", None,
                  f"{n_entries:,} entries, {shown} shown; floor + {ms(up - floor):.0f} ms; cpu {cpu_ms(runs):.0f} ms")
+        by_kind, runs = b.median_run([CLI, "--db", url, "upcoming", "--as-of", AS_OF.isoformat(), "--kind", "downtime",
+                                      "--json"], reps)
+        upcoming_kind[size] = by_kind
+        b.record(f"upcoming --kind downtime, {size:,} facts", ms(by_kind), "ms", "", None,
+                 f"{len(runs[-1].stdout.splitlines())} shown; cpu {cpu_ms(runs):.0f} ms")
         tl, runs = b.median_run([CLI, "--db", url, "timeline", "--json"], 3)
         b.record(f"timeline --json, {size:,} facts", ms(tl), "ms", "", None,
                  f"{len(runs[-1].stdout.splitlines()):,} entries printed; peak RSS {max(r.rss for r in runs) / MB:.0f} MB")
     diff = upcoming[sizes[1]] - upcoming[sizes[0]]
     b.record("upcoming: 100,000 facts minus 100 facts", ms(diff), "ms", "<= 20 ms", diff <= 0.020,
              f"cpu difference {ms(cpu[sizes[1]] - cpu[sizes[0]]):.0f} ms")
+    b.record("upcoming --kind: 100,000 facts minus 100 facts", ms(upcoming_kind[sizes[1]] - upcoming_kind[sizes[0]]),
+             "ms", "", None, "same target as without --kind")
 
 
 def bench_extract(b: Bench, reps: int) -> None:
