@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
-from caltac_inbox.errors import DatabaseError, ParseError
+from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Extraction, Fact, Notice, RawMessage
 
 if TYPE_CHECKING:

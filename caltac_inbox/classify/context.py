@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.text import Doc, Sentence, build_doc, plain
+from caltac_inbox.classify.text import Doc, Sentence, build_doc
 from caltac_inbox.model import Fact, Notice
 
 
@@ -35,9 +35,6 @@ class Context:
             found = dates.find_mentions(_blank_markup(s.text), self.sent)
             cache[index] = [_shift(m, s.begin) for m in found]
         return cache[index]
-
-    def plain(self, s: Sentence) -> str:
-        return s.plain_text
 
     @cached_property
     def program(self) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ def classify_credentials(ctx: Context) -> list[Fact]:
     if not hits or not _SIS_RE.search(doc.text):
         return []
     first = hits[0]
-    m = _ACT_RE.search(plain(first.text))
+    m = _ACT_RE.search(first.plain_text)
     action = "regenerate" if m and (m.group(1) or m.group(2)) else "generate"
     school_year = None
     for s in doc.sentences:

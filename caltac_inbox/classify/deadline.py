@@ -148,7 +148,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
     if label:
         return label.group("label").strip()
-    whole = " ".join(plain(s.text).split())[:200]
+    whole = " ".join(s.plain_text.split())[:200]
     before = " ".join(plain(s.text[:max(0, m.begin - s.begin)]).split())
     after = " ".join(plain(s.text[max(0, m.end - s.begin):]).split())
     phrase = None

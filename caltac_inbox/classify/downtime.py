@@ -171,7 +171,7 @@ def _changed_day(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> Fa
     cancelled.") or moved to one day ("... has been rescheduled to Saturday, March 16."): the day,
     without a time, is both start and end. A day that carries a time gives no fact (its end is unknown)."""
     status = status_of(s.text)
-    text = plain(s.text)
+    text = s.plain_text
     down = DOWN_RE.search(text)
     change = re.search(r"\b(?:cancel|reschedul|postpon|moved|changed)", text, re.I)
     if (down is None or change is None or down.start() > change.start()

@@ -71,20 +71,20 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         prev = [x for x in line_sents if x.index < s.index]
         if prev and _REFERS_BACK_RE.search(text):
             parts = [prev[-1], s]
-        joined = " ".join(plain(p.text) for p in parts)
+        joined = " ".join(p.plain_text for p in parts)
         data = _data_phrase(parts)
         # the system the data leaves: named with the data, after the removal words, or in the sentence referred to
         removal = REMOVAL_RE.search(text)
-        where = " ".join([data, text[removal.end():] if removal else "", *(plain(p.text) for p in parts[:-1])])
+        where = " ".join([data, text[removal.end():] if removal else "", *(p.plain_text for p in parts[:-1])])
         systems = [c for c in find_systems(where) if c != "ALL"]
         system = "IAHSS" if "IAHSS" in systems and "hand scor" in joined.lower() else (systems[0] if systems else None)
-        years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(plain(p.text))]
+        years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(p.plain_text)]
         school_year = years[0] if years else None
         if system is None or school_year is None:
             section = _section_before(ctx, s)
             if system is None:
                 system = next((codes[0] for x in section
-                               if len(codes := [c for c in find_systems(plain(x.text)) if c != "ALL"]) == 1), None)
+                               if len(codes := [c for c in find_systems(x.plain_text) if c != "ALL"]) == 1), None)
             if school_year is None and s.heading and _DATA_RE.search(s.heading):
                 # a "2022–23 Student Score Data Files" heading; not the subject, which names the year to come
                 found = set(dates.school_years(s.heading))
@@ -117,7 +117,7 @@ def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]
     for x in reversed(ctx.doc.sentences[:s.index]):
         if x.kind == "heading" or x.heading != s.heading or len(out) >= limit:
             break
-        t = plain(x.text)
+        t = x.plain_text
         if x.kind != "item" and _DATA_RE.search(t) and _KEPT_RE.search(t):
             out.append(x)
     return out
@@ -126,7 +126,7 @@ def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]
 def _data_phrase(parts: list[Sentence]) -> str:
     """What is removed: the subject of "will be removed", the object of "lose access to";
     for "This file will be removed" the file named in the sentence before."""
-    t = " ".join(plain(parts[-1].text).split())
+    t = " ".join(parts[-1].plain_text.split())
     m = REMOVAL_RE.search(t)
     phrase = ""
     if m and m.group(0).lower().startswith("lose"):
@@ -138,7 +138,7 @@ def _data_phrase(parts: list[Sentence]) -> str:
         phrase = re.sub(r"\s+(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", clause, flags=re.I)
     if not phrase or _REFERS_BACK_RE.match(phrase):
         for p in reversed(parts[:-1]):
-            nm = _NOUN_RE.search(plain(p.text))
+            nm = _NOUN_RE.search(p.plain_text)
             if nm:
                 return " ".join(nm.group(1).split())
     phrase = re.sub(r"^(?:all|the|all\s+the)\s+", "", phrase, flags=re.I).strip()

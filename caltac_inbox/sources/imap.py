@@ -9,8 +9,8 @@ RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I
   RFC822.SIZE of the new UIDs -> bodies (BODY.PEEK[]) of the candidates in FETCHes
   bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
   which archives, parses (unless over max_message_mb), stores facts and advances the
-  checkpoint in one transaction per message -> the checkpoint then moves past the
-  examined non-candidates.
+  checkpoint in the same transactions (batches of messages, see pipeline.Store.ingest)
+  -> the checkpoint then moves past the examined non-candidates.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
 reset, timeout, server gone) reconnect with backoff and resume from the checkpoint;

@@ -15,7 +15,7 @@ import functools
 import hashlib
 import json
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
