@@ -521,17 +521,22 @@ def _fix_surrogates(text: str) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\f\v\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_NESTED_ITEM = re.compile(r"(?:[-*•·▪◦o]|\d{1,2}[.)]|[a-z][.)])\s")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
 def normalize_text(text: str) -> str:
-    """One clean line per source line: spaces collapsed, no blank runs, no control chars."""
+    """One clean line per source line: spaces collapsed (a nested list item keeps its indent),
+    no blank runs, no control chars."""
     text = text[:MAX_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
-    # _SPACES never matches a newline: one pass over the text collapses every line's spaces
-    text = _SPACES.sub(" ", _INVISIBLE.sub("", _CONTROL.sub("", text)))
+    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
     out: list[str] = []
     for line in text.split("\n"):
-        line = line.strip()
+        indent = len(line) - len(line.lstrip(" \t\xa0"))
+        line = _SPACES.sub(" ", line).strip()
+        if indent and _NESTED_ITEM.match(line):
+            # a nested list item keeps its depth: two spaces per level, at most four levels
+            line = "  " * min(4, (indent + 1) // 2) + line
         if line or (out and out[-1]):
             out.append(line)
     while out and not out[-1]:
@@ -624,6 +629,8 @@ def html_to_text(html: str) -> str:
             ol_counters[id(node)] = _int_attr(node.get("start"), 1) - 1
         elif name == "li":
             open_items += 1
+            if open_items > 1:
+                out.text("  " * min(4, open_items - 1))  # nested: kept by normalize_text
             parent = node.parent
             if parent is not None and parent.name == "ol":
                 ol_counters[id(parent)] = ol_counters.get(id(parent), 0) + 1

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.text import Doc, Sentence, build_doc
+from caltac_inbox.classify.text import ELISION, Doc, Sentence, build_doc, collapse
 from caltac_inbox.model import Fact, Notice
 
 
@@ -31,9 +31,19 @@ class Context:
     def _mentions(self, index: int) -> list[dates.Mention]:
         cache = self.__dict__.setdefault("_mention_cache", {})
         if index not in cache:
-            s = self.doc.sentences[index]
-            found = dates.find_mentions(_blank_markup(s.text), self.sent)
-            cache[index] = [_shift(m, s.begin) for m in found]
+            # a paragraph's sentences in order: a weekday written alone counts from the date
+            # written before it ("The downtime starts Friday, May 19. TOMS returns Monday.")
+            line = self.doc.line_sentences(self.doc.sentences[index].line)
+            last_day = None
+            for s in line:
+                if s.index not in cache:
+                    found = dates.find_mentions(_blank_markup(s.text), self.sent, last_day)
+                    cache[s.index] = [_shift(m, s.begin) for m in found]
+                if cache[s.index]:
+                    last = cache[s.index][-1]
+                    last_day = (last.stop or last.start).day  # type: ignore[union-attr]
+                    if self.sent is not None and last_day < self.sent.date() - timedelta(days=dates.GRACE_DAYS):
+                        last_day = None  # history ("in March 2019 we ...") anchors nothing
         return cache[index]
 
     @cached_property
@@ -72,8 +82,11 @@ class Context:
                     return found
         return self.program
 
-    def anchor_time(self, anchor: dates.Anchor | None) -> date | datetime | None:
-        """The downtime start a relative phrase points at; None when it is not clear which."""
+    def anchor_time(self, anchor: dates.Anchor | None, near: Sentence | None = None) -> date | datetime | None:
+        """The downtime start a relative phrase points at; None when it is not clear which.
+
+        With several downtimes, "this downtime" in sentence `near` is the one described
+        last before it (or, when none is, first after it)."""
         if anchor is None or not self.downtimes:
             return None
         starts = [f.start for f in self.downtimes if f.start is not None]
@@ -86,8 +99,22 @@ class Context:
         distinct = sorted({s for s in starts}, key=str)
         if len(distinct) == 1:
             return distinct[0]
-        # several windows that start together (per-system windows) share one start
-        return None
+        if near is None or not distinct:
+            return None
+        placed = sorted((self._position(f), f.start) for f in self.downtimes if f.start is not None)
+        before = [start for pos, start in placed if pos is not None and pos <= near.index]
+        after = [start for pos, start in placed if pos is not None and pos > near.index]
+        chosen = before[-1:] or after[:1]
+        return chosen[0] if chosen else None
+
+    def _position(self, fact: Fact) -> int | None:
+        """The index of the sentence a fact's evidence starts with."""
+        cache = self.__dict__.setdefault("_position_cache", {})
+        key = id(fact)
+        if key not in cache:
+            head = fact.evidence.split(ELISION)[0]
+            cache[key] = next((s.index for s in self.doc.sentences if head.startswith(collapse(s.text))), None)
+        return cache[key]
 
 
 # systems that serve CAASPP only (Smarter Balanced interims, the educator reporting system)
@@ -122,6 +149,22 @@ def _shift(m: dates.Mention, by: int) -> dates.Mention:
         return dates.Point(pt.begin + by, pt.end + by, pt.day, pt.clock, pt.zone, pt.year_written)
 
     return dates.Mention(m.begin + by, m.end + by, p(m.start), p(m.stop))
+
+
+# a date that describes someone or something else than the coordinator's task: eligibility
+# ("five years old on or before September 1"), law ("effective January 1", "Section 852(a)")
+_REFERENCE_RE = re.compile(
+    r"(?:\b(?:years?\s+old|born|birthdays?|ages?\s+\d+|turns?\s+(?:\d+|five|six|seven|eight)|effective(?:\s+date)?|"
+    r"regulations?|statutes?|enacted|chaptered|signed\s+into\s+law|(?:Education|Government)\s+Code|CCR|§|"
+    r"Sections?\s+\d+)\b[^.;:]{0,50}$)",
+    re.I,
+)
+
+
+def is_reference_date(doc_text: str, begin: int, clause_begin: int) -> bool:
+    """True when the words just before a date (within its clause) make it an eligibility
+    or legal date rather than something to do."""
+    return bool(_REFERENCE_RE.search(" ".join(doc_text[max(clause_begin, begin - 80):begin].split())))
 
 
 _CUE_RE = re.compile(

@@ -37,6 +37,7 @@ sentence names ET, CT or MT.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -97,6 +98,18 @@ DAY_FIRST_RE = re.compile(
 BARE_DAY_FIRST_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?\b(?P<day>\d{{1,2}})\s+(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
 )
+# "Friday at 5 p.m.", "through Tuesday", "early Sunday morning": a weekday with no month and
+# day after it; full names only ("Sun" and "Sat" are words too), never "Fridays" or "every Friday"
+WEEKDAY_ONLY_RE = re.compile(
+    r"(?<![\w-])(?:(?:early|late)\s+)?(?:(?:this|next|coming|on)\s+)?"
+    r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?![\w-])"
+    r"(?!\s*,?\s*(?:the\s+)?(?:\d|" + _MONTH_RE + r"))"
+    r"(?:\s+(?:morning|afternoon|evening|night))?"
+)
+_EVERY_RE = re.compile(r"\b(?:every|each|all|most|some|on\s+weekends?)\s+(?:\w+\s+)?$", re.I)
+# "today", "tonight", "tomorrow": days counted from the notice's sent day
+RELATIVE_DAY_RE = re.compile(r"(?<![\w-])(?P<rel>[Tt]oday|[Tt]onight|[Tt]omorrow)(?![\w-])")
+_RELATIVE_OFFSETS = {"today": 0, "tonight": 0, "tomorrow": 1}
 NUMERIC_DATE_RE = re.compile(
     r"(?<![\d/.])(?:\b(?P<wd>" + _WEEKDAY_RE + r"),?\s+)?"
     r"(?P<mon>1[0-2]|0?[1-9])/(?P<day>3[01]|[12]\d|0?[1-9])(?:/(?P<year>(?:20)?\d{2}))?(?![\d/])"
@@ -113,8 +126,6 @@ TIME_RE = re.compile(
     r"(?:\s*\(?(?P<zone>P[SD]?T|E[SD]?T|C[SD]?T|M[SD]?T|Pacific|Eastern|Central|Mountain)\b(?:\s+[Tt]ime)?\)?)?",
     re.I,
 )
-# "from 8 through 11 a.m.", "9–11 a.m.": the start borrows a.m./p.m. from the end
-BARE_HOUR_RE = re.compile(r"\b(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*$")
 _CONNECTOR = (
     r"\s*\)?\s*,?\s*(?:(?:and\s+)?(?:(?:will\s+)?(?:run|runs|ran|running|last|lasts|lasted|lasting|continue|continues"
     r"|continued|continuing|end|ends|ended|ending)\s+)?"
@@ -126,7 +137,7 @@ _CONNECTOR = (
 CONNECTOR_RE = re.compile(rf"^{_CONNECTOR}$", re.I)
 # the end of a range may put its time first: "5 p.m. on Friday, March 29, through 8 a.m. on Monday"
 CONNECTOR_TIME_RE = re.compile(rf"^{_CONNECTOR}$|^{_CONNECTOR}(?P<clock>@)\s*,?\s*(?:on\s+)?$", re.I)
-BARE_DAY_END_RE = re.compile(rf"^\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\.?m)(?:,?\s+(?P<year>{_YEAR}))?\b")
+BARE_DAY_END_RE = re.compile(rf"\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\.?m)(?:,?\s+(?P<year>{_YEAR}))?\b")
 PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
@@ -171,7 +182,8 @@ class Mention:
 
 @dataclass(frozen=True)
 class _Raw:
-    """A date as written, before the year is settled."""
+    """A date as written, before the year is settled. A weekday written alone ("Friday at
+    5 p.m.") has month and day 0; "today" and "tomorrow" carry their offset from the sent day."""
 
     begin: int
     end: int
@@ -179,6 +191,15 @@ class _Raw:
     day: int
     year: int | None
     weekday: int | None
+    offset: int | None = None
+
+    @property
+    def weekday_only(self) -> bool:
+        return self.month == 0 and self.offset is None
+
+    @property
+    def relative(self) -> bool:
+        return self.month == 0
 
 
 @dataclass(frozen=True)
@@ -248,8 +269,24 @@ def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: in
     return None
 
 
-def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | None = None) -> date | None:
-    """The calendar date of a written date; None when impossible or the weekday disagrees."""
+def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | None = None,
+            after: date | None = None) -> date | None:
+    """The calendar date of a written date; None when impossible or the weekday disagrees.
+
+    A weekday written alone is the first such day on or after `after` (the date written
+    before it in the same passage), else on or after the sent day, or in a past-tense
+    sentence the last one on or before it."""
+    if raw.relative:
+        if sent is None:
+            return None
+        base = sent.date() if isinstance(sent, datetime) else sent
+        if raw.offset is not None:
+            return base + timedelta(days=raw.offset)
+        if after is not None:
+            return after + timedelta(days=(raw.weekday - after.weekday()) % 7)  # type: ignore[operator]
+        if past:
+            return base - timedelta(days=(base.weekday() - raw.weekday) % 7)  # type: ignore[operator]
+        return base + timedelta(days=(raw.weekday - base.weekday()) % 7)  # type: ignore[operator]
     y = raw.year or year
     if y is None:
         return resolve_year(raw.month, raw.day, sent, raw.weekday, past)
@@ -264,6 +301,40 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
 
 def _raw_dates(text: str) -> list[list[_Raw]]:
     """Written dates; a list like "May 3, 4, and 5, 2017" gives one group of three."""
+    groups = _written_dates(text)
+    relative = _relative_dates(text, groups)
+    if not relative:
+        return groups
+    groups.extend([r] for r in relative)
+    groups.sort(key=lambda g: g[0].begin)
+    return groups
+
+
+def _relative_dates(text: str, written: list[list[_Raw]]) -> list[_Raw]:
+    """Weekdays written alone and "today"/"tomorrow", when no written date says the same:
+    "today, Friday, June 30" is June 30, once."""
+    has_weekday = "day" in text or "DAY" in text
+    if not has_weekday and not ("tonight" in text.lower() or "tomorrow" in text.lower()):
+        return []
+    starts = sorted(g[0].begin for g in written)
+    out: list[_Raw] = []
+    for m in WEEKDAY_ONLY_RE.finditer(text) if has_weekday else ():
+        if _EVERY_RE.search(text[max(0, m.start() - 24):m.start()]) or _covered(m.start(), written):
+            continue
+        out.append(_Raw(m.start(), m.end(), 0, 0, None, WEEKDAYS[m.group("wd").lower()]))
+    for m in RELATIVE_DAY_RE.finditer(text):
+        nxt = next((b for b in starts if b >= m.end()), None)
+        if nxt is not None and re.fullmatch(r"\s*,?\s*(?:on\s+)?", text[m.end():nxt]):
+            continue  # "today, Friday, June 30": the written date stands for it
+        out.append(_Raw(m.start(), m.end(), 0, 0, None, None, _RELATIVE_OFFSETS[m.group("rel").lower()]))
+    return out
+
+
+def _covered(pos: int, groups: list[list[_Raw]]) -> bool:
+    return any(g[0].begin <= pos < g[-1].end for g in groups)
+
+
+def _written_dates(text: str) -> list[list[_Raw]]:
     groups: list[list[_Raw]] = []
     if not _DIGIT_RE.search(text):
         return groups
@@ -318,50 +389,95 @@ def _clocks(text: str) -> list[_Clock]:
     return out
 
 
-def _clock_after(text: str, pos: int, clocks: list[_Clock]) -> _Clock | None:
-    """A time right after a date: "August 14 at 5 p.m.", "August 26, at 5 p.m."."""
-    for c in clocks:
-        if c.begin >= pos and re.fullmatch(r"\s*[,|(]?\s*(?:at|by|from|between|beginning\s+at|starting\s+at)?\s*",
-                                           text[pos:c.begin]):
-            return c
-    return None
+_APPROX = r"(?:(?:approximately|about|around|roughly|approx\.)\s*)?"
+_CLOCK_AFTER_GAP_RE = re.compile(
+    r"\s*[,|(]?\s*(?:at|by|from|between|beginning\s+at|starting\s+at)?\s*" + _APPROX, re.I)
+_CLOCK_BEFORE_GAP_RE = re.compile(r"\s*,?\s*(?:on|,)?\s*")
+_BARE_HOUR_START_RE = re.compile(r"(\d{1,2})(?::(\d{2}))?(\s*(?:through|to|until|[–—-])\s*)$")
+_CLOCK_RANGE_GAP_RE = re.compile(r"\s*(?:,?\s*(?:through|thru|until|till|to|and)|[–—-])\s*", re.I)
+MAX_GAP = 48  # characters between a date and its time; longer gaps are not read
 
 
-def _clock_span_before(text: str, pos: int, clocks: list[_Clock]) -> tuple[_Clock, _Clock | None] | None:
-    """A time (or time range) right before a date: "11:59 p.m. on Tuesday", "from 8 a.m.
-    through 11 a.m. PT on May 3"."""
-    for i, c in enumerate(clocks):
-        if c.end <= pos and re.fullmatch(r"\s*,?\s*(?:on|,)?\s*", text[c.end:pos]):
-            if i > 0 and CONNECTOR_RE.match(text[clocks[i - 1].end:c.begin]):
-                return clocks[i - 1], c
-            before = text[:c.begin]
-            m = re.search(r"(\d{1,2})(?::(\d{2}))?(\s*(?:through|to|until|[–—-])\s*)$", before)
-            if m and c.value is not None:
-                hour, minute = int(m.group(1)), int(m.group(2) or 0)
-                if 1 <= hour <= 12:
-                    pm = c.value.hour >= 12
-                    h24 = (hour % 12) + (12 if pm else 0)
-                    if h24 > c.value.hour:  # "11 through 1 p.m." -> 11 a.m.
-                        h24 -= 12
-                    start = _Clock(m.start(1), m.end(2) if m.group(2) else m.end(1), time(h24, minute), c.zone)
-                    return start, c
-            return c, None
-    return None
+class _Clocks:
+    """The times of one sentence, looked up by position (sorted, so each lookup is a bisection)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.all = _clocks(text)
+        self.begins = [c.begin for c in self.all]
+        self.ends = [c.end for c in self.all]
+        self.zone = next((c.zone for c in self.all if c.zone), None)
+
+    def first_from(self, pos: int) -> int:
+        """Index of the first time that starts at or after `pos` (len(all) when none)."""
+        return bisect_left(self.begins, pos)
+
+    def after(self, pos: int) -> _Clock | None:
+        """A time right after a date: "August 14 at 5 p.m.", "August 26, at approximately 5 p.m."."""
+        i = self.first_from(pos)
+        if i < len(self.all) and self.all[i].begin - pos <= MAX_GAP:
+            c = self.all[i]
+            if _CLOCK_AFTER_GAP_RE.fullmatch(self.text, pos, c.begin):
+                return c
+        return None
+
+    def between(self, begin: int, end: int) -> _Clock | None:
+        """The first time that lies wholly between two positions."""
+        i = self.first_from(begin)
+        if i < len(self.all) and self.all[i].end <= end:
+            return self.all[i]
+        return None
+
+    def following(self, c: _Clock) -> _Clock | None:
+        i = bisect_left(self.begins, c.end)
+        return self.all[i] if i < len(self.all) else None
+
+    def span_before(self, pos: int) -> tuple[_Clock, _Clock | None] | None:
+        """A time (or time range) right before a date: "11:59 p.m. on Tuesday", "from 8 a.m.
+        through 11 a.m. PT on May 3"."""
+        i = bisect_right(self.ends, pos) - 1
+        if i < 0:
+            return None
+        c = self.all[i]
+        if pos - c.end > MAX_GAP or not _CLOCK_BEFORE_GAP_RE.fullmatch(self.text, c.end, pos):
+            return None
+        if i > 0 and c.begin - self.all[i - 1].end <= MAX_GAP and CONNECTOR_RE.match(
+                self.text[self.all[i - 1].end:c.begin]):
+            return self.all[i - 1], c
+        m = _BARE_HOUR_START_RE.search(self.text, max(0, c.begin - 24), c.begin)
+        if m and c.value is not None:
+            hour, minute = int(m.group(1)), int(m.group(2) or 0)
+            if 1 <= hour <= 12:
+                pm = c.value.hour >= 12
+                h24 = (hour % 12) + (12 if pm else 0)
+                if h24 > c.value.hour:  # "11 through 1 p.m." -> 11 a.m.
+                    h24 -= 12
+                start = _Clock(m.start(1), m.end(2) if m.group(2) else m.end(1), time(h24, minute), c.zone)
+                return start, c
+        return c, None
 
 
-def find_mentions(text: str, sent: date | datetime | None) -> list[Mention]:
-    """Every date point and range in `text` (one sentence), resolved; bad dates left out."""
+def _day_after(day: date, start: time | None, end: time | None) -> date:
+    """The end's day of a time range on one day: the next day when it crosses midnight
+    ("from 7 p.m. to 2 a.m.")."""
+    if start is not None and end is not None and end <= start:
+        return day + timedelta(days=1)
+    return day
+
+
+def find_mentions(text: str, sent: date | datetime | None, after: date | None = None) -> list[Mention]:
+    """Every date point and range in `text` (one sentence), resolved; bad dates left out.
+
+    `after`: the last date of the passage before this sentence, for a weekday written
+    alone ("The downtime starts Friday, May 19. Systems return Monday at 8 a.m.")."""
     groups = _raw_dates(text)
     if not groups:
         return []
-    clocks = _clocks(text)
+    clocks = _Clocks(text)
     past = bool(PAST_RE.search(text))
-    zone_default = None
-    for c in clocks:
-        if c.zone:
-            zone_default = c.zone
-            break
+    zone_default = clocks.zone
     out: list[Mention] = []
+    last_day = after  # the date a weekday written alone counts from
     i = 0
     while i < len(groups):
         group = groups[i]
@@ -369,68 +485,72 @@ def find_mentions(text: str, sent: date | datetime | None) -> list[Mention]:
         first = group[0]
         last = group[-1]
         # a point with its time
-        after = _clock_after(text, last.end, clocks)
-        before = _clock_span_before(text, first.begin, clocks)
-        start_end = after.end if after else last.end
+        clock_after = clocks.after(last.end)
+        before = clocks.span_before(first.begin)
+        start_end = clock_after.end if clock_after else last.end
         # range to another written date
         if len(group) == 1 and nxt is not None and len(nxt) == 1:
             conn_from = start_end
             gap = text[conn_from:nxt[0].begin]
-            gap_clock = next((c for c in clocks if conn_from <= c.begin and c.end <= nxt[0].begin), None)
+            gap_clock = clocks.between(conn_from, nxt[0].begin)
             if gap_clock is not None:
                 masked = text[conn_from:gap_clock.begin] + "@" + text[gap_clock.end:nxt[0].begin]
             between = re.search(r"\bbetween\s+(?:\S+\s+){0,3}$", text[max(0, first.begin - 30):first.begin]) or (
                 before is not None and re.search(r"\bbetween\s*$", text[max(0, before[0].begin - 12):before[0].begin]))
             and_gap = between and re.fullmatch(r"\s*,?\s*and\s*(?:@\s*,?\s*(?:on\s+)?)?",
                                                masked if gap_clock is not None else gap)
-            if (CONNECTOR_RE.match(gap) or (gap_clock is not None and CONNECTOR_TIME_RE.match(masked))
-                    or and_gap):
+            if len(gap) <= 2 * MAX_GAP and (CONNECTOR_RE.match(gap) or (
+                    gap_clock is not None and CONNECTOR_TIME_RE.match(masked)) or and_gap):
                 end_raw = nxt[0]
-                end_after = _clock_after(text, end_raw.end, clocks) if gap_clock is None else gap_clock
-                mention = _range(text, first, before, after, end_raw, end_after, sent, past, zone_default)
+                end_after = clocks.after(end_raw.end) if gap_clock is None else gap_clock
+                mention = _range(first, before, clock_after, end_raw, end_after, sent, past, zone_default, last_day)
                 if mention is not None:
                     out.append(mention)
+                    last_day = mention.stop.day  # type: ignore[union-attr]
                 i += 2
                 continue
         # range to a bare day: "August 11–13", "November 15 through 17, 2022"
-        if len(group) == 1:
-            conn = re.match(r"\s*,?\s*(?:through|thru|to|until|[–—-])\s*", text[start_end:])
+        if len(group) == 1 and not first.relative:
+            conn = _BARE_DAY_CONNECTOR_RE.match(text, start_end)
             if conn:
-                bare = BARE_DAY_END_RE.match(text[start_end + conn.end():])
+                bare = BARE_DAY_END_RE.match(text, conn.end())
                 if bare:
-                    b0 = start_end + conn.end()
-                    end_raw = _Raw(b0, b0 + bare.end(), first.month, int(bare.group("day")),
+                    end_raw = _Raw(conn.end(), bare.end(), first.month, int(bare.group("day")),
                                    int(bare.group("year")) if bare.group("year") else None, None)
-                    end_after = _clock_after(text, end_raw.end, clocks)
-                    mention = _range(text, first, before, after, end_raw, end_after, sent, past, zone_default)
+                    end_after = clocks.after(end_raw.end)
+                    mention = _range(first, before, clock_after, end_raw, end_after, sent, past, zone_default,
+                                     last_day)
                     if mention is not None:
                         out.append(mention)
+                        last_day = mention.stop.day  # type: ignore[union-attr]
                     i += 1
                     continue
         # a time range after the date: "Saturday, May 4, from 6 a.m. to noon"
-        if after is not None and before is None:
-            k = clocks.index(after)
-            if k + 1 < len(clocks) and re.fullmatch(r"\s*(?:,?\s*(?:through|thru|until|till|to|and)|[–—-])\s*",
-                                                    text[after.end:clocks[k + 1].begin], re.I):
-                before = (after, clocks[k + 1])
-                after = None
+        if clock_after is not None and before is None:
+            nxt_clock = clocks.following(clock_after)
+            if (nxt_clock is not None and nxt_clock.begin - clock_after.end <= MAX_GAP
+                    and _CLOCK_RANGE_GAP_RE.fullmatch(text, clock_after.end, nxt_clock.begin)):
+                before = (clock_after, nxt_clock)
+                clock_after = None
         # points (a list of days shares its year and its time span)
         shared_year = last.year
         for raw in group:
-            d = _settle(raw, sent, past, shared_year)
+            d = _settle(raw, sent, past, shared_year, last_day)
             if d is None:
                 continue
+            last_day = d
+            written = raw.year is not None or shared_year is not None
             if before and before[1] is not None:
                 s_clock, e_clock = before
                 zone = e_clock.zone or s_clock.zone or zone_default or PACIFIC.key
-                sp = Point(raw.begin, raw.end, d, s_clock.value, zone, raw.year is not None or shared_year is not None)
-                ep = Point(raw.begin, raw.end, d, e_clock.value, zone, sp.year_written)
+                sp = Point(raw.begin, raw.end, d, s_clock.value, zone, written)
+                ep = Point(raw.begin, raw.end, _day_after(d, s_clock.value, e_clock.value), e_clock.value, zone,
+                           written)
                 out.append(Mention(min(s_clock.begin, raw.begin), max(raw.end, e_clock.end), sp, ep))
             else:
-                c = after or (before[0] if before else None)
+                c = clock_after or (before[0] if before else None)
                 zone = (c.zone if c else None) or zone_default or PACIFIC.key
-                p = Point(raw.begin, raw.end, d, c.value if c else None, zone,
-                          raw.year is not None or shared_year is not None)
+                p = Point(raw.begin, raw.end, d, c.value if c else None, zone, written)
                 b = min(raw.begin, c.begin) if c else raw.begin
                 e = max(raw.end, c.end) if c else raw.end
                 out.append(Mention(b, e, p, None))
@@ -438,22 +558,41 @@ def find_mentions(text: str, sent: date | datetime | None) -> list[Mention]:
     return out
 
 
-def _range(text: str, first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
-           sent, past: bool, zone_default: str | None) -> Mention | None:
-    # the start borrows the year from the end
-    start_year = first.year
-    if start_year is None and end_raw.year is not None:
-        start_year = end_raw.year if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_raw.year - 1
-    start_day = _settle(first, sent, past, start_year)
-    if start_day is None:
-        return None
-    end_year = end_raw.year
-    if end_year is None:
-        end_year = start_day.year if (end_raw.month, end_raw.day) >= (first.month, first.day) else start_day.year + 1
-    end_day = _settle(end_raw, sent, past, end_year)
+_BARE_DAY_CONNECTOR_RE = re.compile(r"\s*,?\s*(?:through|thru|to|until|[–—-])\s*")
+
+
+def _range(first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
+           sent, past: bool, zone_default: str | None, last_day: date | None = None) -> Mention | None:
+    start_clock = after or (before[0] if before and before[1] is None else None)
+    if first.weekday_only and not end_raw.relative:
+        # "from Friday at 5 p.m. through Tuesday, August 18": the start is the last such day before the end
+        end_day = _settle(end_raw, sent, past)
+        if end_day is None:
+            return None
+        start_day = end_day - timedelta(days=(end_day.weekday() - first.weekday) % 7)  # type: ignore[operator]
+    else:
+        # the start borrows the year from the end
+        start_year = first.year
+        if start_year is None and end_raw.year is not None and not first.relative:
+            start_year = end_raw.year if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_raw.year - 1
+        start_day = _settle(first, sent, past, start_year, last_day)
+        if start_day is None:
+            return None
+        if end_raw.relative:
+            end_day = _settle(end_raw, sent, past, None, start_day)
+            if end_day is not None and end_day == start_day and end_raw.weekday_only:
+                end_day = _day_after(start_day, start_clock.value if start_clock else None,
+                                     end_after.value if end_after else None)
+                if end_day != start_day:
+                    end_day = start_day + timedelta(days=7)
+        else:
+            end_year = end_raw.year
+            if end_year is None:
+                end_year = start_day.year if (end_raw.month, end_raw.day) >= (first.month, first.day) \
+                    else start_day.year + 1
+            end_day = _settle(end_raw, sent, past, end_year)
     if end_day is None or end_day < start_day:
         return None
-    start_clock = after or (before[0] if before and before[1] is None else None)
     if start_clock is not None and start_clock.midnight:
         start_clock = _Clock(start_clock.begin, start_clock.end, time(0, 0), start_clock.zone, True)
     zone = ((end_after.zone if end_after else None) or (start_clock.zone if start_clock else None)
@@ -543,7 +682,8 @@ class Anchor:
 
 
 _ANCHOR_RE = re.compile(
-    r"\b(?P<prep>prior\s+to|before|ahead\s+of|in\s+advance\s+of|during|as\s+soon\s+as|when|once|after)\s+"
+    r"\b(?P<prep>prior\s+to|before|ahead\s+of|in\s+advance\s+of|during|while|whilst|throughout|as\s+soon\s+as"
+    r"|when|once|after|(?:at|with|by)\s+the\s+(?:start|beginning|onset)\s+of|as\s+(?:part\s+of|of)|upon)\s+"
     r"(?:the\s+|this\s+|that\s+|each\s+)?(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+(?:\d{4},?\s+)?)?"
     r"(?:[\w-]+\s+){0,3}?(?:downtime|down\s+time)"
     r"(?:\s+(?:starts|begins|is\s+over|ends|period))?",

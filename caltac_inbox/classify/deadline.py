@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.context import Context, cue_before, is_reference_date
 from caltac_inbox.classify.credential import is_credential
 from caltac_inbox.classify.designation import is_designation
 from caltac_inbox.classify.retention import is_retention
-from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
 
 _REQUIRED_RE = re.compile(
@@ -66,37 +66,86 @@ _FORM_CLOSES_RE = re.compile(
     re.I)
 
 
+# "The last day to ship answer books is May 12", "the final day for returns:"
+_LAST_DAY_RE = re.compile(
+    r"\b(?:last|final)\s+(?:possible\s+)?day\s+(?P<prep>to|for|on\s+which\s+(?:you|LEAs?)\s+can)\s+"
+    r"(?P<what>[^.;]{3,120}?)\s*(?:,\s*)?(?:is|was|will\s+be|:)?\s*$", re.I)
+_LAST_DAY_WORDS_RE = re.compile(r"\b(?:last|final)\s+(?:possible\s+)?day\s+(?:to|for|on\s+which)\b", re.I)
+# "May 12 is the last day to ship answer books"
+_LAST_DAY_AFTER_RE = re.compile(
+    r"^\s*,?\s*(?:is|was|will\s+be)\s+the\s+(?:last|final)\s+day\s+(?:to|for)\s+(?P<what>[^.;]{3,120})", re.I)
+# a lead-in that makes its list a list of due dates: "Designations are due as follows:", "Deadlines:"
+_DUE_LEAD_RE = re.compile(
+    r"\b(?:due|deadlines?|no\s+later\s+than|(?:must|should)\s+(?:be\s+\w+\s+)?by|by\s+the\s+following\s+dates?"
+    r"|last\s+day|closes?)\b", re.I)
+# where one clause of a sentence ends and the next begins
+_CLAUSE_BREAK_RE = re.compile(r";\s+|,\s+(?:and|but|so|while|whereas)\s+|\s+(?:and\s+then|but)\s+")
+
+
+def _clause(text: str, begin: int, end: int, pos: int) -> tuple[int, int]:
+    """The clause of text[begin:end] around position `pos`."""
+    start, stop = begin, end
+    for m in _CLAUSE_BREAK_RE.finditer(text, begin, end):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() >= pos:
+            stop = m.start()
+            break
+    return start, stop
+
+
 def classify_deadlines(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     facts: list[Fact] = []
     for s in doc.sentences:
+        if s.masthead:
+            continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
         if not points:  # only a date point gives a deadline: the tests below cannot matter
             continue
         text = s.plain_text
-        if is_designation(s) or is_credential(s) or is_retention(s) or _NEGATIVE_RE.search(text):
+        if is_designation(s) or is_credential(s) or is_retention(s):
             continue
-        if _OPTIONAL_RE.search(text) and not _MUST_RE.search(text):
-            continue
-        if _EVENT_RE.search(text) and not _STRONG_RE.search(text) and not _IMPERATIVE_RE.search(text):
+        lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
+                else None)
+        lead_sentence = doc.lead_sentence(s) if lead is not None else None
+        if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
+                                          or is_retention(lead_sentence)):
             continue
         label = _LABEL_LINE_RE.match(text)
         support_end = _SUPPORT_END_RE.search(text)
         form_closes = _FORM_CLOSES_RE.search(text)
-        asks = bool(_REQUIRED_RE.search(text) or _IMPERATIVE_RE.search(text) or label or support_end or form_closes)
+        last_day = _LAST_DAY_WORDS_RE.search(text)
+        asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
+                    or lead)
         if not asks:
             continue
         for m in points:
+            c_begin, c_end = _clause(doc.text, s.begin, s.end, m.begin)
+            clause = plain(doc.text[c_begin:c_end])
+            if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
+                continue
+            if is_reference_date(doc.text, m.begin, c_begin):
+                continue
+            if _EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead:
+                continue
             cue = cue_before(doc.text, m.begin)
             dated_label = None
+            last_day_here = None
             if m.begin == s.begin:
                 dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
+            before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
             if dated_label:
                 label = dated_label
             elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
                 pass
-            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(" ".join(plain(doc.text[s.begin:m.begin]).split())):
+            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
                 pass
+            elif (last_day_here := _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(
+                    plain(doc.text[m.end:c_end]))):
+                pass
+            elif cue is None and lead is not None:
+                pass  # "Deadlines:" over "- June 14: Post-Test Survey"
             elif cue not in _CUES or (cue == "closes" and not form_closes):
                 continue
             if cue == "before" and re.search(r"\bdowntime\b", text, re.I):
@@ -104,15 +153,27 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             due = m.point.when
             if any(f.due == due for f in facts):
                 continue
+            parts = [lead_sentence, s] if lead_sentence is not None else [s]
             facts.append(Fact(
                 kind="deadline",
-                evidence=evidence(doc, [s]),
+                evidence=evidence(doc, parts),
                 program=ctx.program_near(s.text, s.heading),
                 due=due,
-                action=_action(s, label, m, bool(form_closes)),
+                action=_action(s, label, m, bool(form_closes), last_day_here, lead,
+                               topic_of(s.heading, ctx.notice.subject)),
                 school_year=_school_year(ctx, s),
             ))
     return facts
+
+
+def _imperative(text: str) -> re.Match[str] | None:
+    """An imperative at the start of the text or of its main clause ("To schedule a pickup,
+    request it by June 9", "If you have not yet, complete the course by ...")."""
+    return _IMPERATIVE_RE.match(text) or _IMPERATIVE_AFTER_INTRO_RE.match(text)
+
+
+_IMPERATIVE_AFTER_INTRO_RE = re.compile(r"^\W*(?:to|if|when|once|before|after|for|as)\b[^,;]{2,100},\s*(?=\S)"
+                                        + _IMPERATIVE_RE.pattern.replace("^\\W*", "", 1), re.I)
 
 
 def _support_cue(text: str, begin: int) -> bool:
@@ -144,7 +205,8 @@ _TRAILING_CUE_RE = re.compile(
 _PRONOUN_RE = re.compile(r"^(?:it|this|that|they|these|those|he|she|you|we|which)$", re.I)
 
 
-def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_closes: bool = False) -> str:
+def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_closes: bool = False,
+            last_day: re.Match[str] | None = None, lead: str | None = None, topic: str | None = None) -> str:
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
     if label:
         return label.group("label").strip()
@@ -154,7 +216,13 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
     phrase = None
     until = re.search(r"\b(?:have|has)\s+until\s*$", before, re.I)
     deadline_is = _DEADLINE_IS_RE.search(before)
-    if deadline_is:
+    if last_day:
+        phrase = last_day.group("what")
+    elif lead is not None:
+        # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
+        item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
+        phrase = item_label if len(item_label.split()) >= 2 else None
+    elif deadline_is:
         what = deadline_is.group("what")
         if re.match(r"(?:to\s+)?[a-z]", what) and deadline_is.group(0).lower().split()[1] == "to":
             phrase = what
@@ -177,6 +245,9 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
                 # "LEA certification is required ..., and it must be completed": the first clause's subject
                 subj = _leading_subject(head) if (len(words) == 1 or words[-1].lower() in ("and", "but")
                                                   or words[-2].lower() in ("and", "but")) else None
+            if subj:
+                # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
+                subj = re.sub(r"^(?:for|in|during|after|before|as|with|under)\b[^,]{1,80},\s*", "", subj, flags=re.I)
             if subj and not _PRONOUN_RE.match(subj):
                 phrase = f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
         elif modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
@@ -192,12 +263,37 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
             closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
             if closes:
                 phrase = f"complete {_object(closes.group('subj'))}"
+    if phrase and _BARE_REPLY_RE.fullmatch(phrase.strip(" .,;")) and topic:
+        phrase = f"{phrase.strip(' .,;')} to the {topic}"  # "Please respond by ..." under "Flexibility Survey"
     if not phrase:
         return whole
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
+    phrase = _abbreviate(phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
     return phrase[0].lower() + phrase[1:]
+
+
+_BARE_REPLY_RE = re.compile(r"(?:respond|reply)", re.I)
+# "the Test Operations Management System (TOMS)" -> "TOMS": a coordinator reads the short name
+_NAME_WITH_ABBREVIATION_RE = re.compile(
+    r"\b(?:the\s+)?(?:[A-Z][\w/–-]*\s+(?:(?:and|of|for|to|in)\s+)?){1,9}\((?P<abbr>[A-Z][A-Za-z0-9]{1,7})\)")
+
+
+def _abbreviate(phrase: str) -> str:
+    return _NAME_WITH_ABBREVIATION_RE.sub(lambda m: m.group("abbr"), phrase)
+
+
+def topic_of(heading: str | None, subject: str | None) -> str | None:
+    """A notice's topic as a noun phrase (a short heading or subject that is not a sentence)."""
+    for t in (heading, subject):
+        if not t:
+            continue
+        t = re.sub(r"^(?:re|fwd?|fw)\s*:\s*", "", t.strip(), flags=re.I)
+        t = t.split(":")[-1].strip(" .!")
+        if 1 <= len(t.split()) <= 6 and not re.search(r"\b(?:is|are|was|will|must|has|have)\b", t, re.I):
+            return t
+    return None
 
 
 _LEADING_SUBJECT_RE = re.compile(

@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.context import Context, cue_before, programs_in
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
@@ -37,8 +37,8 @@ _DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadline)
 # "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
 _CHOOSE_RE = re.compile(
     r"\b(?:appoint|select|name|choose)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
-    r"coordinators?\b|\bLEA\s+(?:CAASPP\s+|ELPAC\s+)?coordinators?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
-    r"|have\s+been|was|were)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
+    r"coordinators?\b|\bcoordinators?\b[^.;:]{0,60}?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
+    r"|have\s+been|was|were|to\s+be)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
     re.I)
 
 
@@ -56,8 +56,17 @@ def is_designation(s: Sentence) -> bool:
 
 def classify_designations(ctx: Context) -> list[Fact]:
     doc = ctx.doc
-    found: list[tuple[Sentence, object]] = []
+    found: list[tuple[Sentence, object, Sentence | None]] = []
     for s in doc.sentences:
+        if s.masthead:
+            continue
+        lead = doc.lead_sentence(s) if s.label_like else None
+        if lead is not None and is_designation(lead) and _DUE_WORD_RE.search(lead.plain_text):
+            # "Coordinator designations for 2024–25 are due as follows:" over "- ELPAC: April 1, 2024"
+            points = [m for m in ctx.mentions(s) if not m.is_range]
+            if len(points) == 1 and all(points[0].point.when != d for _, d, _ in found):
+                found.append((s, points[0].point.when, lead))
+            continue
         if not is_designation(s):
             continue
         due = None
@@ -72,13 +81,13 @@ def classify_designations(ctx: Context) -> list[Fact]:
             anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
                                        for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
             due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
-        if due is not None and all(due != d for _, d in found):
-            found.append((s, due))
+        if due is not None and all(due != d for _, d, _ in found):
+            found.append((s, due, None))
     facts = []
     default = _default(ctx)
-    for s, due in found:
-        school_year = _school_year(ctx, s, due)
-        parts = [s]
+    for s, due, lead in found:
+        school_year = _school_year(ctx, lead or s, due)
+        parts = [lead, s] if lead is not None else [s]
         extra = {}
         if default is not None:
             who, term_end, default_sentence = default
@@ -88,13 +97,16 @@ def classify_designations(ctx: Context) -> list[Fact]:
         facts.append(Fact(
             kind="designation",
             evidence=evidence(doc, parts),
-            program=ctx.program_near(s.text),
+            program=programs_in(s.text) or ctx.program_near(*(p.text for p in parts)),
             due=due,
             school_year=school_year,
             **extra,
         ))
         default = None  # one default designation per notice
     return facts
+
+
+_DUE_WORD_RE = re.compile(r"\b(?:due|deadlines?|by|no\s+later\s+than)\b", re.I)
 
 
 def _is_term(text: str, s: Sentence, m: dates.Mention) -> bool:

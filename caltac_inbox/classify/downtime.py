@@ -22,14 +22,25 @@ from datetime import date, datetime
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context
 from caltac_inbox.classify.systems import find_systems, systems_of_item
-from caltac_inbox.classify.text import Line, Sentence, evidence, is_row, plain
+from caltac_inbox.classify.text import Line, Sentence, evidence, plain
 from caltac_inbox.model import Fact
 
-DOWN_RE = re.compile(
-    r"\b(?:downtime|down\s+time|offline|off-line|unavailable|not\s+(?:be\s+)?(?:available|accessible)"
-    r"|maintenance|outage|(?:be|go|goes|going|are|is|remain)\s+down)\b",
+# a system that cannot be used: the predicate forms, which also make a one-day window
+UNAVAILABLE_RE = re.compile(
+    r"\b(?:offline|off-line|unavailable|inaccessible|not\s+(?:be\s+)?(?:available|accessible|reachable)"
+    r"|(?:cannot|can\s*not|can't|will\s+not)\s+(?:be\s+)?(?:viewed|accessed|reached|used|logged\s+(?:on|in)(?:to)?)"
+    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark)\b",
     re.I,
 )
+DOWN_RE = re.compile(
+    r"\b(?:downtimes?|down\s+time|maintenance|outages?)\b|" + UNAVAILABLE_RE.pattern,
+    re.I,
+)
+# words for a downtime that need a system beside them: "the TOMS rollover", "the systems
+# transition to the 2024–25 administration year"
+_WEAK_DOWN_RE = re.compile(r"\b(?:roll\s?-?over|transition(?:s|ing)?\s+(?:to|into)|year[-\s]end\s+(?:close|processing))\b",
+                           re.I)
+_SYSTEM_WORD_RE = re.compile(r"\bsystems?\b", re.I)
 _EXTEND_RE = re.compile(r"\bextend(?:ed|ing|s)?\b", re.I)
 _OPEN_END_RE = re.compile(r"\b(?:through|until|till|thru)\s*$", re.I)
 _DURING_RE = re.compile(
@@ -51,7 +62,15 @@ def status_of(text: str) -> str:
 
 
 def _is_down(*texts: str | None) -> bool:
-    return any(t and DOWN_RE.search(plain(t)) for t in texts)
+    for t in texts:
+        if not t:
+            continue
+        bare = plain(t)
+        if DOWN_RE.search(bare):
+            return True
+        if _WEAK_DOWN_RE.search(bare) and (_SYSTEM_WORD_RE.search(bare) or find_systems(bare)):
+            return True
+    return False
 
 
 def _ok_window(start: date | datetime | None, end: date | datetime) -> bool:
@@ -67,23 +86,22 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
     facts: list[Fact] = []
     used_items: set[int] = set()
     for s in doc.sentences:
-        if s.line in used_items:
+        if s.line in used_items or s.masthead:
             continue
         mentions = ctx.mentions(s)
         if not mentions:
             continue
-        line_sents = doc.line_sentences(s.line)
-        prev = [x for x in line_sents if x.index < s.index]
-        row = s.kind == "item" or doc.is_table_row(s.line)
-        intro = s.intro if s.kind == "item" else (_row_intro(ctx, s.line) if row else None)
+        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
+        row = s.kind == "item" or s.row
+        intro = s.intro
         heading = s.heading if s.near_heading else None
-        down_here = _is_down(s.text) or (row and _is_down(intro, heading))
+        down_here = _is_down(s.text) or (row and _is_down(intro, heading, " ".join(s.header)))
         refers_back = prev and _REFERS_RE.match(s.plain_text)
-        down_context = down_here or (refers_back and _is_down(prev[-1].text)) or _is_down(heading)
+        down_context = down_here or (refers_back and _is_down(prev.text)) or _is_down(heading)  # type: ignore[union-attr]
         if row and down_context and not any(m.is_range for m in mentions):
             mentions = _row_range(s, mentions)
         if down_here and not any(m.is_range for m in mentions):
-            changed = _changed_day(ctx, s, mentions)
+            changed = _changed_day(ctx, s, mentions) or _one_day(ctx, s, mentions)
             if changed is not None:
                 facts.append(changed)
                 continue
@@ -115,30 +133,42 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
 
 _BACK_RE = re.compile(
     r"\b(?:resume[sd]?|return(?:s|ed)?|reopen(?:s|ed)?|restored|back\s+(?:online|up)|(?:available|accessible)\s+again"
-    r"|(?:downtime|outage|maintenance)\s+(?:will\s+)?ends?)\b", re.I)
-_BEGIN_RE = re.compile(r"\b(?:begin|begins|beginning|start|starts|starting|go(?:es)?\s+(?:offline|down)|from)\b", re.I)
+    r"|(?:downtime|outage|maintenance|work)\s+(?:will\s+|should\s+)?(?:ends?|conclude[sd]?|finish(?:es)?)"
+    r"|(?:wrap|wraps|wrapped)\s+up|(?:be\s+)?(?:completed?|finished|over)\s+(?:by|at|on)|come\s+back)\b", re.I)
+_BEGIN_RE = re.compile(
+    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|go(?:es)?\s+(?:offline|off-line|down)|from)\b",
+    re.I)
 
 
 def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
-    """ "The downtime begins Friday, April 9, at 6 p.m. Systems will be back online Monday, April 12,
-    at 7 a.m." : a start in one sentence and the end in the next."""
+    """A start and an end said apart: "The downtime begins Friday, April 9, at 6 p.m. Systems
+    will be back online Monday, April 12, at 7 a.m.", or in one sentence: "TOMS goes offline
+    starting Saturday, May 20, at 7 p.m., and the work should wrap up early Sunday at 2 a.m."."""
     points = [x for x in ctx.mentions(s) if not x.is_range]
-    if len(points) != 1 or not _BEGIN_RE.search(s.text[:m.begin - s.begin]):
+    if not _BEGIN_RE.search(ctx.doc.text, s.begin, m.begin):
+        return None
+    if len(points) == 2 and points[0] is m:
+        end_point = points[1]
+        if not _BACK_RE.search(ctx.doc.text, m.end, end_point.begin):
+            return None
+        return _window(ctx, s, m.point.when, end_point.point.when, [s], [])
+    if len(points) != 1:
         return None
     # the end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS will be
     # unavailable. All systems will be available again at 8 a.m. on Monday."); the sentences between
     # must carry no date of their own
-    line_sents = ctx.doc.line_sentences(s.line)
+    sentences = ctx.doc.sentences
     nxt = None
-    for x in line_sents:
-        if x.index <= s.index or x.index > s.index + 3:
-            continue
+    for x in sentences[s.index + 1:s.index + 4]:
+        if x.line != s.line:
+            break
         if _BACK_RE.search(x.text):
             nxt = x
             break
         if ctx.mentions(x):
             return None
-    if nxt is None and s is line_sents[-1]:
+    last_of_line = s.index + 1 == len(sentences) or sentences[s.index + 1].line != s.line
+    if nxt is None and last_of_line:
         # or it opens the next paragraph ("TOMS will be available again at 8 a.m. on Monday, March 11.")
         following = ctx.doc.next_nonblank(s.line)
         if following is not None and following.kind == "para":
@@ -150,17 +180,41 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
     if len(ends) != 1:
         return None
-    start, end = m.point.when, ends[0].point.when
+    between = sentences[s.index + 1:nxt.index]
+    return _window(ctx, s, m.point.when, ends[0].point.when, [s, nxt], between)
+
+
+def _window(ctx: Context, s: Sentence, start, end, parts: list[Sentence], between: list[Sentence]) -> Fact | None:
     if not _ok_window(start, end):
         return None
     if isinstance(start, datetime) and isinstance(end, datetime) and start >= end:
         return None
     fact = _fact(ctx, s, start, end, set())
-    between = [x for x in line_sents if s.index < x.index < nxt.index]
     systems = list(fact.systems)
     for x in between:
         systems.extend(c for c in _systems_in(x.text) if c not in systems)
-    return fact.with_changes(evidence=evidence(ctx.doc, [s, nxt]), systems=tuple(systems))
+    return fact.with_changes(evidence=evidence(ctx.doc, parts), systems=tuple(systems))
+
+
+# "is August 7", "on Saturday, August 7", "for August 7": the day itself, not a start or an end
+_ONE_DAY_CUE_RE = re.compile(r"\b(?:on|is|for|will\s+be)\s*$", re.I)
+
+
+def _one_day(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> Fact | None:
+    """A system unavailable on one day with no time given ("The one date on which the ORS
+    cannot be viewed at all is August 7."): that day is the start and the end."""
+    text = s.plain_text
+    if len(mentions) != 1 or not UNAVAILABLE_RE.search(text) or _BEGIN_RE.search(text) or _EXTEND_RE.search(text):
+        return None
+    m = mentions[0]
+    if m.stop is not None or m.point.clock is not None or re.search(r"\b(?:until|through|till|after|since)\b", text, re.I):
+        return None
+    head = " ".join(plain(ctx.doc.text[max(s.begin, m.begin - 30):m.begin]).split())
+    if not _ONE_DAY_CUE_RE.search(head):
+        return None
+    day = m.point.day
+    fact = _fact(ctx, s, day, day, set())
+    return fact if fact.systems else None
 
 
 _NEW_DAY_RE = re.compile(r"\b(?:reschedul\w*|postpon\w*|moved|changed)\s+(?:to|until)\s+$", re.I)
@@ -193,15 +247,6 @@ def _changed_day(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> Fa
         return None
     day = chosen.point.day
     return _fact(ctx, s, day, day, set()).with_changes(status=status)
-
-
-def _row_intro(ctx: Context, line: int) -> str | None:
-    """The paragraph above a run of table rows."""
-    for ln in reversed(ctx.doc.lines[:line]):
-        if ln.kind == "blank" or ln.kind == "item" or is_row(ln.text):
-            continue
-        return ln.text
-    return None
 
 
 def _row_range(s: Sentence, mentions: list[dates.Mention]) -> list[dates.Mention]:
@@ -327,8 +372,20 @@ _STAYS_UP_RE = re.compile(
     re.I)
 
 
+# "...will be down from August 1 through August 9: TA Interface; ORS; Appeals System."
+_COLON_LIST_RE = re.compile(r":\s+(?P<items>[^:;]{2,80}(?:;\s+[^:;]{2,80}){1,20})\.?\s*$")
+
+
 def _systems_in(text: str) -> list[str]:
-    """Systems named in a sentence, except in a clause saying they stay up."""
+    """Systems named in a sentence, except in a clause saying they stay up; a list after a
+    colon names each of its items, known or not."""
+    listed = _COLON_LIST_RE.search(plain(text))
+    if listed:
+        out = []
+        for item in listed.group("items").split(";"):
+            out.extend(c for c in systems_of_item(item) if c not in out)
+        if out:
+            return out
     clauses = re.split(r"[;.]\s+|,\s+(?:but|while|and)\s+|\s+(?:but|while|whereas)\s+", text)
     out: list[str] = []
     for clause in clauses:

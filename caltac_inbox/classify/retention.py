@@ -16,16 +16,17 @@ from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, program_of_systems
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.systems import find_systems
-from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
 
 REMOVAL_RE = re.compile(
-    r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased)\b"
+    r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased"
+    r"|wiped|taken\s+out|archived\s+and\s+removed)\b"
     r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b|\bcan\s+no\s+longer\s+be\s+hand\s+scored\b",
     re.I,
 )
 _DATA_RE = re.compile(
-    r"\b(?:data|files?|responses|reports?|results|materials|records)\b", re.I)
+    r"\b(?:data|files?|responses|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers)\b", re.I)
 _REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
 _NOUN_RE = re.compile(
     r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
@@ -34,7 +35,8 @@ _NOUN_RE = re.compile(
 )
 
 
-REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "longer", "lose"))
+REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "taken", "longer",
+                                   "lose"))
 
 
 def is_retention(s: Sentence) -> bool:
@@ -46,13 +48,13 @@ def classify_retentions(ctx: Context) -> list[Fact]:
     facts: list[Fact] = []
     seen: set[tuple] = set()
     for s in doc.sentences:
-        if s.kind == "heading" or not is_retention(s):
+        if s.kind == "heading" or s.masthead or not is_retention(s):
             continue
         text = s.plain_text
         at = None
         anchor = dates.relative_anchor(text, ctx.sent)
         if anchor is not None:
-            at = ctx.anchor_time(anchor)
+            at = ctx.anchor_time(anchor, s)
         if at is None:
             # the date that goes with the removal: the first after the removal words, else the last before
             cut = s.begin + (REMOVAL_RE.search(s.text).start() if REMOVAL_RE.search(s.text) else 0)
@@ -61,22 +63,26 @@ def classify_retentions(ctx: Context) -> list[Fact]:
             chosen = after[0] if after else (points[-1] if points else None)
             if chosen is not None:
                 at = chosen.point.when
-        for context in (s.heading, s.intro):  # "Prior to Downtime on August 14", "During the downtime:"
+        inherited = None
+        for context in (s.heading, s.lead_in):  # "Prior to Downtime on August 14", "During the downtime:"
             if at is None and context:
-                at = ctx.anchor_time(dates.relative_anchor(plain(context), ctx.sent))
+                at = ctx.anchor_time(dates.relative_anchor(plain(context), ctx.sent), s)
+                inherited = context if at is not None and context is s.lead_in else None
         if at is None:
             continue
         parts = [s]
-        line_sents = doc.line_sentences(s.line)
-        prev = [x for x in line_sents if x.index < s.index]
-        if prev and _REFERS_BACK_RE.search(text):
-            parts = [prev[-1], s]
+        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
+        if prev is not None and _REFERS_BACK_RE.search(text):
+            parts = [prev, s]
+        lead = doc.lead_sentence(s) if inherited else None
         joined = " ".join(p.plain_text for p in parts)
         data = _data_phrase(parts)
         # the system the data leaves: named with the data, after the removal words, or in the sentence referred to
         removal = REMOVAL_RE.search(text)
+        place = _PLACE_RE.match(text, removal.end()) if removal else None
         where = " ".join([data, text[removal.end():] if removal else "", *(p.plain_text for p in parts[:-1])])
-        systems = [c for c in find_systems(where) if c != "ALL"]
+        systems = [c for c in find_systems(place.group("place") if place else "") if c != "ALL"] or [
+            c for c in find_systems(where) if c != "ALL"]
         system = "IAHSS" if "IAHSS" in systems and "hand scor" in joined.lower() else (systems[0] if systems else None)
         years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(p.plain_text)]
         school_year = years[0] if years else None
@@ -94,10 +100,11 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         if key in seen:
             continue
         seen.add(key)
+        quoted = evidence(doc, [lead, *parts] if lead is not None else parts)
         facts.append(Fact(
             kind="retention",
-            evidence=evidence(doc, parts),
-            program=program_of_systems([system] if system else [], evidence(doc, parts), ctx.program_near(s.text)),
+            evidence=quoted,
+            program=program_of_systems([system] if system else [], quoted, ctx.program_near(s.text)),
             at=at,
             data=data,
             system=system,
@@ -126,20 +133,30 @@ def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]
 def _data_phrase(parts: list[Sentence]) -> str:
     """What is removed: the subject of "will be removed", the object of "lose access to";
     for "This file will be removed" the file named in the sentence before."""
-    t = " ".join(parts[-1].plain_text.split())
+    t = strip_item_mark(parts[-1].plain_text)
     m = REMOVAL_RE.search(t)
     phrase = ""
     if m and m.group(0).lower().startswith("lose"):
         phrase = re.split(r"[.;,]", t[m.end():].lstrip())[0]
         phrase = re.sub(r"^to\s+", "", phrase)
     elif m:
-        clause = re.split(r"[;,]\s+", t[:m.start()])[-1]
+        clauses = re.split(r"[;,]\s+", t[:m.start()])
+        # the clause that holds the data noun: "Every incomplete test, summative or interim, will be ..."
+        clause = next((c for c in reversed(clauses) if _DATA_RE.search(c)), clauses[-1])
         clause = re.sub(r"^(?:and|or|but|that|then)\s+", "", clause.strip(), flags=re.I)
         phrase = re.sub(r"\s+(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", clause, flags=re.I)
+        place = _PLACE_RE.match(t, m.end())
+        if phrase and place and find_systems(place.group("place")) and " in " not in phrase:
+            phrase = f"{phrase} in {place.group('place')}"  # "removed from the ORS" -> "... data in the ORS"
     if not phrase or _REFERS_BACK_RE.match(phrase):
         for p in reversed(parts[:-1]):
             nm = _NOUN_RE.search(p.plain_text)
             if nm:
                 return " ".join(nm.group(1).split())
-    phrase = re.sub(r"^(?:all|the|all\s+the)\s+", "", phrase, flags=re.I).strip()
+    phrase = re.sub(r"^(?:all|the|all\s+the|every|each|any)\s+", "", phrase, flags=re.I).strip()
     return phrase[:160] or t[:160]
+
+
+_PLACE_RE = re.compile(
+    r"\s+(?:from|out\s+of|of|in)\s+(?P<place>(?:the\s+)?[^.,;()]{2,80}?(?:\s*\([A-Z]{2,6}\))?)"
+    r"(?=\s+(?:during|at|on|by|when|before|after|as|and|once|until|starting|beginning)\b|\s*[.,;]|\s*$)", re.I)

@@ -20,7 +20,7 @@ _NAMED: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     (r"online\s+reporting\s+system", ("ORS",), ("reporting",)),
     (r"completion\s+status(?:\s+system)?", ("CSS",), ("completion",)),
     (r"test\s+delivery\s+system", ("TDS",), ("delivery",)),
-    (r"test\s+administrator\s+interface", ("TAI",), ("administrator",)),
+    (r"test\s+administrator(?:\s+\(TA\))?\s+interface", ("TAI",), ("administrator",)),
     (r"interim\s+assessment(?:\s+\(IA\))?\s+viewing\s+system|\bIA\s+viewing\s+system", ("IAVS",), ("viewing",)),
     (r"interim\s+assessment(?:\s+\(IA\))?\s+hand[\s-]+scoring\s+system|\bIA\s+hand[\s-]+scoring\s+system",
      ("IAHSS",), ("scoring",)),

@@ -8,13 +8,14 @@ whitespace, so evidence is always a substring of the whitespace-collapsed text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from caltac_inbox.classify.guard import Guard, fold
 
-_ITEM_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
+_ITEM_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+|^\s+o\s+")  # "  o " : Outlook's nested bullet
 _MARKUP_RE = re.compile(r"[*_#>`]+")
+_ITEM_MARK_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
 # words after which a period does not end a sentence
 _ABBREVIATIONS = {
     "i.e", "e.g", "etc.,", "dr", "mr", "ms", "mrs", "st", "no", "vs", "u.s", "jan", "feb", "mar",
@@ -39,8 +40,32 @@ class Sentence:
     line: int  # index into Doc.lines
     kind: str  # "heading" | "item" | "para"
     heading: str | None  # the heading line governing this sentence
-    intro: str | None  # for list items: the paragraph line just before the list
+    intro: str | None  # items and table rows: the paragraph line that introduces the list or table
     near_heading: bool = False  # no other paragraph stands between the heading and this line
+    parent: str | None = None  # nested list items: the item they sit under
+    header: tuple[str, ...] = ()  # table rows: the header row's cells
+    row: bool = False  # a table row ("TOMS | Aug 14 | Aug 20", "ELPAC: April 1, 2024")
+    masthead: bool = False  # the newsletter's title block (its date is the issue date, not a fact)
+    lead_line: int | None = None  # the line of `lead_in`
+
+    @property
+    def label_like(self) -> bool:
+        """A list item or table row under a lead-in that is only a label and a date
+        ("- ELPAC: April 1, 2024"): it takes its meaning from the lead-in."""
+        return (self.kind == "item" or self.row) and self.lead_line is not None and len(self.plain_text.split()) <= 12
+
+    @property
+    def lead_in(self) -> str | None:
+        """What a list item or table row inherits: the item above it, else the list's intro."""
+        return self.parent or self.intro
+
+    @cached_property
+    def context(self) -> str:
+        """Plain text of what this sentence inherits: its heading, the list's or table's
+        intro, the parent item and the table header, for cue words the sentence leaves out."""
+        parts = [self.heading if self.near_heading or self.kind in ("item",) or self.row else None,
+                 self.intro, self.parent, " ".join(self.header) or None]
+        return plain(" ".join(p for p in parts if p))
 
     # Every classifier reads every sentence: its plain and folded forms are made once.
     @cached_property
@@ -67,6 +92,7 @@ class Line:
     end: int
     text: str
     kind: str  # "heading" | "item" | "para" | "blank"
+    indent: int = 0  # leading spaces: a list item deeper than the one above is nested in it
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,14 @@ class Doc:
     text: str
     lines: tuple[Line, ...]
     sentences: tuple[Sentence, ...]
+    rows: tuple[bool, ...] = ()  # per line: a table row (computed once by build_doc)
+
+    def lead_sentence(self, s: Sentence) -> Sentence | None:
+        """The sentence a list item or table row hangs from: the last of its lead-in line."""
+        if s.lead_line is None:
+            return None
+        found = self.line_sentences(s.lead_line)
+        return found[-1] if found else None
 
     def line_sentences(self, line: int) -> list[Sentence]:
         index = self.__dict__.get("_by_line")
@@ -106,6 +140,8 @@ class Doc:
     def is_table_row(self, line: int) -> bool:
         """A row-like line that stands in a table: " | " cells, or next to another row with no
         blank line between ("TOMS: August 26–September 6" under "Test Delivery System: ...")."""
+        if self.rows:
+            return self.rows[line]
         ln = self.lines[line]
         if ln.kind == "item" or not is_row(ln.text):
             return False
@@ -133,6 +169,11 @@ def is_row(text: str) -> bool:
     return " | " in t or bool(_ROW_RE.match(t) and not t.endswith("."))
 
 
+def strip_item_mark(text: str) -> str:
+    """ "- Every test ..." -> "Every test ..."."""
+    return _ITEM_MARK_RE.sub("", text)
+
+
 def collapse(text: str) -> str:
     return " ".join(text.split())
 
@@ -142,17 +183,29 @@ def plain(text: str) -> str:
     return collapse(_MARKUP_RE.sub(" ", text))
 
 
+ELISION = " … "
+
+
 def evidence(doc: Doc, parts: list[Sentence] | list[Line]) -> str:
-    begin = min(p.begin for p in parts)
-    end = max(p.end for p in parts)
-    return collapse(doc.text[begin:end])
+    """The parts' text, verbatim and whitespace-collapsed. Parts with other lines between them
+    (a list's lead-in and one of its items) are joined by " … " rather than quoting what lies
+    between, so each piece is a substring of the collapsed text."""
+    spans = sorted((p.begin, p.end) for p in parts)
+    pieces: list[tuple[int, int]] = []
+    for begin, end in spans:
+        if pieces and (begin <= pieces[-1][1] or doc.text.count("\n", pieces[-1][1], begin) <= 1
+                       or not doc.text[pieces[-1][1]:begin].strip()):
+            pieces[-1] = (pieces[-1][0], max(end, pieces[-1][1]))
+        else:
+            pieces.append((begin, end))
+    return ELISION.join(collapse(doc.text[b:e]) for b, e in pieces)
 
 
 def _line_kind(text: str, next_text: str | None) -> str:
     stripped = text.strip()
     if not stripped:
         return "blank"
-    if _ITEM_RE.match(stripped) and not _NUMBERED_RE.match(stripped):
+    if _ITEM_RE.match(text) and not _NUMBERED_RE.match(stripped):
         return "item"
     if stripped.startswith("#"):
         return "heading"
@@ -188,6 +241,28 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
+_MASTHEAD_RE = re.compile(
+    r"\b(?:update|newsletter|issue|edition|bulletin|communication|spotlight|digest|news)\b", re.I)
+_DATE_ONLY_RE = re.compile(r"^[\W_]*(?:[A-Z][a-z]+day,?\s+)?[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}[\W_]*$"
+                           r"|^[\W_]*[A-Z][a-z]+\s+\d{4}[\W_]*$")
+MASTHEAD_LINES = 3  # the title block: this many non-blank lines at the top
+
+
+def _is_masthead(sentence: str) -> bool:
+    """ "CAASPP e-mail update, sent July 15, 2015." or a bare date under the title."""
+    bare = plain(sentence)
+    return bool(_DATE_ONLY_RE.match(bare) or (_MASTHEAD_RE.search(bare) and re.search(r"\d", bare)
+                                              and len(bare) <= 200))
+
+
+def _line_indent(raw: str) -> int:
+    return len(raw) - len(raw.lstrip(" \t"))
+
+
+def _cells(text: str) -> tuple[str, ...]:
+    return tuple(c for c in (plain(x) for x in text.split(" | ")) if c)
+
+
 def build_doc(text: str) -> Doc:
     raw_lines = text.split("\n")
     next_nonblank: list[str | None] = [None] * len(raw_lines)  # the first non-blank line after each
@@ -199,30 +274,65 @@ def build_doc(text: str) -> Doc:
     lines: list[Line] = []
     pos = 0
     for i, raw in enumerate(raw_lines):
-        lines.append(Line(i, pos, pos + len(raw), raw, _line_kind(raw, next_nonblank[i])))
+        lines.append(Line(i, pos, pos + len(raw), raw, _line_kind(raw, next_nonblank[i]), _line_indent(raw)))
         pos += len(raw) + 1
+    rows = [Doc(text, tuple(lines), ()).is_table_row(ln.index) for ln in lines]
+    # a table row is never a heading, however short ("System | Start | End", "TOMS: May 3–5")
+    lines = [replace(ln, kind="para") if rows[ln.index] and ln.kind == "heading" else ln for ln in lines]
+    # each table's header row: a first row of " | " cells without a digit, above rows with one
+    headers: dict[int, tuple[str, ...]] = {}
+    table_header: tuple[str, ...] = ()
+    for ln in lines:
+        if not rows[ln.index]:
+            if ln.kind != "blank":
+                table_header = ()
+            continue
+        previous_row = ln.index > 0 and rows[ln.index - 1]
+        if not previous_row:
+            table_header = ()
+            if " | " in ln.text and not re.search(r"\d", ln.text):
+                table_header = _cells(ln.text)
+                continue
+        headers[ln.index] = table_header
     sentences: list[Sentence] = []
     heading: str | None = None
     intro: str | None = None
-    last_para: str | None = None
+    intro_line: int | None = None
+    last_para: Line | None = None
     paras_since_heading = 0
+    open_items: list[Line] = []  # the items above the current one, outermost first
+    nonblank_seen = 0
     for ln in lines:
         if ln.kind == "blank":
             continue
+        nonblank_seen += 1
         if ln.kind == "heading":
             heading = plain(ln.text)
             last_para = None
             paras_since_heading = 0
-        if ln.kind == "para":
-            last_para = ln.text
-            intro = None
+        row = rows[ln.index]
+        if ln.kind == "para" and not row:
+            last_para = ln
+            intro = intro_line = None
             paras_since_heading += 1
-        if ln.kind == "item" and intro is None:
-            intro = last_para
+        if (ln.kind == "item" or row) and intro is None and last_para is not None:
+            intro, intro_line = last_para.text, last_para.index
+        parent = None
+        lead_line = intro_line if ln.kind == "item" or row else None
+        if ln.kind == "item":
+            while open_items and open_items[-1].indent >= ln.indent:
+                open_items.pop()
+            if open_items:
+                parent, lead_line = plain(open_items[-1].text), open_items[-1].index
+            open_items.append(ln)
+        else:
+            open_items = []
         lead = len(ln.text) - len(ln.text.lstrip())
         for b, e in split_sentences(ln.text.strip(), ln.begin + lead):
+            masthead = nonblank_seen <= MASTHEAD_LINES and _is_masthead(text[b:e])
             sentences.append(Sentence(len(sentences), b, e, text[b:e], ln.index, ln.kind,
                                       heading if ln.kind != "heading" else None,
-                                      intro if ln.kind == "item" else None,
-                                      heading is not None and paras_since_heading <= 1))
-    return Doc(text, tuple(lines), tuple(sentences))
+                                      intro if ln.kind == "item" or row else None,
+                                      heading is not None and paras_since_heading <= 1,
+                                      parent, headers.get(ln.index, ()), row, masthead, lead_line))
+    return Doc(text, tuple(lines), tuple(sentences), tuple(rows))

@@ -1,0 +1,201 @@
+"""Facts whose cue and date stand in different blocks, and the resolver rules that serve
+them: each rule on wording written for these tests, not copied from a corpus notice."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from caltac_inbox.classify import classify
+from caltac_inbox.classify.text import collapse
+from caltac_inbox.model import Notice
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def at(y, mo, d, h=0, mi=0):
+    return datetime(y, mo, d, h, mi, tzinfo=LA)
+
+
+# a Wednesday
+SENT = at(2022, 10, 5, 9)
+
+
+def facts(text, kind=None, sent=SENT, subject="ELPAC: October Update"):
+    n = Notice(source="t.eml", text=text, subject=subject, sender="outreach@ets.org", sent=sent)
+    out = classify(n)
+    for f in out:
+        assert f.evidence and all(piece in collapse(text) for piece in f.evidence.split(" … ")), f
+    return [f for f in out if kind is None or f.kind == kind]
+
+
+# --- a list's lead-in gives its items their kind -------------------------------------------
+
+def test_designation_dates_listed_under_their_lead_in():
+    found = facts(
+        "Naming Your Coordinators\n\n"
+        "Each program's coordinator for the 2023–24 year must be named by the dates below:\n\n"
+        "- Summative ELPAC: March 15, 2023\n"
+        "- Smarter Balanced (CAASPP): June 30, 2023\n", "designation")
+    assert [(f.due, f.program, f.school_year) for f in found] == [
+        (date(2023, 3, 15), ("ELPAC",), "2023-24"), (date(2023, 6, 30), ("CAASPP",), "2023-24")]
+    assert found[1].evidence == ("Each program's coordinator for the 2023–24 year must be named by the dates below: … "
+                                 "- Smarter Balanced (CAASPP): June 30, 2023")
+
+
+def test_deadline_dates_listed_under_a_deadlines_lead_in():
+    found = facts(
+        "Please note these deadlines for the fall window:\n\n"
+        "- October 21: Post-test survey responses\n"
+        "- November 4: Return of unused booklets\n", "deadline")
+    assert [f.due for f in found] == [date(2022, 10, 21), date(2022, 11, 4)]
+    assert found[0].action == "post-test survey responses"
+
+
+def test_items_under_a_lead_in_without_a_due_word_are_not_deadlines():
+    assert facts("Webcasts this fall:\n\n- October 21: Scoring overview\n- November 4: Reports\n",
+                 "deadline") == []
+
+
+def test_removals_listed_under_a_while_the_downtime_lead_in():
+    found = facts(
+        "The reporting systems will be offline from Friday, October 14, at 6 p.m. until Monday, "
+        "October 17, at 7 a.m.\n\n"
+        "For as long as that downtime lasts:\n\n"
+        "- Scoring assignments will be cleared from the Teacher Hand Scoring System.\n"
+        "- Every unfinished practice session will be wiped.\n", "retention")
+    # "for as long as ... lasts" is no anchor word: nothing is guessed
+    assert found == []
+    found = facts(
+        "The reporting systems will be offline from Friday, October 14, at 6 p.m. until Monday, "
+        "October 17, at 7 a.m.\n\n"
+        "While the downtime is under way:\n\n"
+        "- Scoring assignments will be cleared from the Teacher Hand Scoring System.\n", "retention")
+    [f] = found
+    assert f.at == at(2022, 10, 14, 18) and f.system == "THSS"
+    assert f.data == "Scoring assignments in the Teacher Hand Scoring System"
+    assert f.evidence.startswith("While the downtime is under way: - Scoring")
+
+
+def test_a_removal_at_the_start_of_the_downtime_takes_its_time():
+    [f] = facts(
+        "TOMS goes offline Thursday, October 20, at 4 p.m. and returns Tuesday, October 25, at 8 a.m. "
+        "Archived rosters will be deleted at the start of the downtime.\n", "retention")
+    assert f.at == at(2022, 10, 20, 16)
+
+
+def test_this_downtime_is_the_one_described_before_it():
+    found = facts(
+        "The Online Reporting System will be unavailable from Saturday, October 8, through Sunday, October 9.\n\n"
+        "During this downtime, incomplete 2021–22 score reports will be removed from the Online Reporting System.\n\n"
+        "A second window follows: TOMS will be unavailable from Saturday, November 12, through Monday, November 14.\n")
+    [r] = [f for f in found if f.kind == "retention"]
+    assert r.at == date(2022, 10, 8)
+
+
+# --- tables and headings -------------------------------------------------------------------
+
+def test_table_with_a_header_row_gives_one_window_per_row():
+    found = facts(
+        "Planned Outages\n\n"
+        "Application | Offline from | Back online\n"
+        "Data Entry Interface | Friday, October 7, 2022, 5 p.m. | Monday, October 10, 2022, 6 a.m.\n"
+        "Test Delivery System | Friday, October 7, 2022, 5 p.m. | Sunday, October 9, 2022, 9 p.m.\n",
+        "downtime")
+    assert [(f.start, f.end, f.systems) for f in found] == [
+        (at(2022, 10, 7, 17), at(2022, 10, 10, 6), ("DEI",)),
+        (at(2022, 10, 7, 17), at(2022, 10, 9, 21), ("TDS",)),
+    ]
+
+
+def test_a_header_row_is_never_a_heading():
+    from caltac_inbox.classify.text import build_doc
+
+    doc = build_doc("Outages\n\nSystem | Start | End\nTOMS | May 3 | May 4\n")
+    assert [s.kind for s in doc.sentences] == ["heading", "para", "para"]
+    assert doc.sentences[2].header == ("System", "Start", "End") and doc.sentences[2].row
+
+
+def test_heading_gives_a_weekday_only_window_its_kind():
+    [f] = facts(
+        "Scheduled Maintenance Weekend\n\n"
+        "Work runs from Friday at 6 p.m. to Monday at 7 a.m. Reach out to the help desk with questions.\n",
+        "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 7, 18), at(2022, 10, 10, 7))
+    assert f.systems == ()
+
+
+def test_weekday_only_window_without_a_downtime_word_is_not_a_downtime():
+    assert facts("Office hours\n\nWe answer calls from Friday at 9 a.m. to Monday at 5 p.m.\n", "downtime") == []
+
+
+# --- other words for a downtime ----------------------------------------------------------
+
+def test_overnight_work_that_crosses_midnight():
+    [f] = facts("The Data Entry Interface will be offline for upgrades on October 12 from 9 p.m. to 3 a.m.\n",
+                "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 12, 21), at(2022, 10, 13, 3))
+
+
+def test_start_and_end_clauses_in_one_sentence():
+    [f] = facts("The Test Delivery System goes offline starting Saturday, October 15, at about 8 p.m., and "
+                "the upgrade should be finished by Sunday at 4 a.m.\n", "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 15, 20), at(2022, 10, 16, 4))
+    assert f.systems == ("TDS",)
+
+
+def test_one_day_outage():
+    [f] = facts("The single day on which the Online Reporting System cannot be accessed is October 19.\n",
+                "downtime")
+    assert (f.start, f.end, f.systems) == (date(2022, 10, 19), date(2022, 10, 19), ("ORS",))
+
+
+def test_one_day_outage_needs_a_day_not_a_start():
+    assert facts("The Online Reporting System will be unavailable starting October 19.\n", "downtime") == []
+    assert facts("The Online Reporting System will be unavailable until October 19.\n", "downtime") == []
+
+
+def test_rollover_with_systems_is_a_downtime_but_alone_is_not():
+    [f] = facts("The year-end rollover of TOMS and the Data Entry Interface runs from October 28 at 5 p.m. "
+                "through October 31 at 8 a.m.\n", "downtime")
+    assert f.systems == ("TOMS", "DEI")
+    assert facts("Our newsletter rollover runs from October 28 through October 31.\n", "downtime") == []
+
+
+def test_colon_list_of_systems_keeps_unknown_names():
+    [f] = facts("These applications will be down from October 21 through October 23: the Test Administrator "
+                "(TA) Interface; Scoring Portal; Appeals System.\n", "downtime")
+    assert f.systems == ("TAI", "Scoring Portal", "Appeals System")
+
+
+# --- other words for a deadline ---------------------------------------------------------
+
+def test_the_last_day_to_do_something():
+    [f] = facts("The last day to mail back unused Writing booklets is Friday, October 28.\n", "deadline")
+    assert f.due == date(2022, 10, 28) and f.action == "mail back unused Writing booklets"
+    [f] = facts("Friday, October 28, is the last day to order extra braille kits.\n", "deadline")
+    assert f.due == date(2022, 10, 28) and f.action == "order extra braille kits"
+
+
+def test_imperative_after_an_introductory_clause():
+    [f] = facts("To keep your spot, request a courier pickup by October 26.\n", "deadline")
+    assert f.due == date(2022, 10, 26)
+
+
+def test_something_that_happens_to_the_lea_in_another_clause_is_not_a_deadline():
+    found = facts("The deadline to apply for a stipend is October 14, and winners will be notified by "
+                  "October 31.\n", "deadline")
+    assert [f.due for f in found] == [date(2022, 10, 14)]
+
+
+# --- dates that are not facts -------------------------------------------------------------
+
+def test_the_date_under_a_newsletter_title_is_not_a_fact():
+    assert facts("ELPAC Monthly Bulletin, Issue 12, October 5, 2022\n\n"
+                 "Nothing else to report this month.\n") == []
+    assert facts("Testing News\nOctober 5, 2022\n\nThe survey must be completed by October 20.\n",
+                 "deadline")[0].due == date(2022, 10, 20)
+
+
+def test_eligibility_and_legal_dates_are_not_deadlines():
+    assert facts("Students who must take the test are those who are six years old on or before "
+                 "December 2, 2022.\n", "deadline") == []
+    assert facts("LEAs must follow the regulation that became effective by January 1, 2020.\n",
+                 "deadline") == []
