@@ -128,7 +128,7 @@ def test_deadline_have_until_and_no_later_than():
 
 def test_deadline_label_line():
     [f] = facts("Survey Completion: By June 18, 2021\n\n- Open the survey link\n", "deadline")
-    assert f.due == date(2021, 6, 18) and f.action == "Survey Completion"
+    assert f.due == date(2021, 6, 18) and f.action == "complete the Survey"
 
 
 def test_deadline_with_wrong_weekday_is_dropped():

@@ -199,3 +199,88 @@ def test_eligibility_and_legal_dates_are_not_deadlines():
                  "December 2, 2022.\n", "deadline") == []
     assert facts("LEAs must follow the regulation that became effective by January 1, 2020.\n",
                  "deadline") == []
+
+
+# --- rules learned from the second half of the corpus, each in other words -------------------
+
+def test_deadline_nouns_before_and_after_the_date():
+    [f] = facts("For scoring to finish in time, the final date to mail completed Speaking booklets to the "
+                "scoring center is November 2, 2022.\n", "deadline")
+    assert f.due == date(2022, 11, 2) and f.action == "mail completed Speaking booklets to the scoring center"
+    [f] = facts("November 9, 2022, is the cutoff for submitting a 2022–23 accommodation request.\n", "deadline")
+    assert f.due == date(2022, 11, 9) and f.action == "submit a 2022–23 accommodation request"
+
+
+def test_dated_label_with_a_final_date():
+    [f] = facts("Key Dates\n\nNovember 4: Final Date to Order Braille Kits\n\nOrders close at noon.\n", "deadline")
+    assert f.due == date(2022, 11, 4)
+
+
+def test_an_earliest_day_is_not_a_deadline():
+    assert facts("Schools must give the screener within 30 days of enrollment, but not before August 15.\n",
+                 "deadline") == []
+    assert facts("Results must be entered no earlier than November 1.\n", "deadline") == []
+
+
+def test_the_terms_of_a_law_are_not_deadlines():
+    assert facts("Per Education Code Section 60640, districts must notify parents by October 31.\n",
+                 "deadline") == []
+
+
+def test_downtime_assembled_from_its_start_and_resume_references():
+    found = facts(
+        "Things to keep in mind:\n\n"
+        "- Draft rosters will be removed during the downtime that starts on October 21.\n"
+        "- Save your work before the system downtime on October 21, 2022, at 6 p.m.\n"
+        "- When systems return at 7 a.m. on October 24, 2022, rosters must be rebuilt.\n")
+    [d] = [f for f in found if f.kind == "downtime"]
+    assert (d.start, d.end, d.systems) == (at(2022, 10, 21, 18), at(2022, 10, 24, 7), ())
+    [r] = [f for f in found if f.kind == "retention"]
+    assert r.at == at(2022, 10, 21, 18)  # the time said once, in another item
+
+
+def test_a_downtime_reference_without_a_resume_gives_its_time_but_no_window():
+    found = facts("Unscored responses will be cleared during the downtime that begins on October 21. Finish "
+                  "scoring before the downtime on October 21 at 4 p.m.\n")
+    assert [f.kind for f in found] == ["retention"] and found[0].at == at(2022, 10, 21, 16)
+
+
+def test_after_the_downtime_is_no_start_reference():
+    found = facts("After the downtime on October 24, old rosters will be removed from TOMS.\n", "retention")
+    assert found == [] or found[0].at == date(2022, 10, 24)
+
+
+def test_data_that_stays_available_until_a_time_is_removed_then():
+    [f] = facts("Custom student groups in CERS will remain available until 6 p.m. on October 20, 2022.\n",
+                "retention")
+    assert f.at == at(2022, 10, 20, 18) and f.system == "CERS"
+    assert facts("The 2022–23 practice tests stay available until October 20, 2022.\n", "retention") == []
+
+
+def test_rollover_to_a_new_administration_year_is_a_downtime():
+    [f] = facts("Accounts transition into the new school year from Friday, October 28, 2022, at 6 p.m. "
+                "through Monday, October 31, 2022, at 7 a.m.\n", "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 28, 18), at(2022, 10, 31, 7))
+
+
+def test_the_sentence_after_a_window_says_what_is_unavailable():
+    [f] = facts(
+        "Servers are being upgraded from Friday, October 14, at 6 p.m. to Sunday, October 16, at 10 p.m. "
+        "During that time, no practice test can be started in these applications:\n\n"
+        "- Test Delivery System\n- Data Entry Interface\n", "downtime")
+    assert (f.start, f.end, f.systems) == (at(2022, 10, 14, 18), at(2022, 10, 16, 22), ("TDS", "DEI"))
+    assert facts("Servers are being upgraded from Friday, October 14, to Sunday, October 16. During that time, "
+                 "our staff will answer questions by phone.\n", "downtime") == []
+
+
+def test_an_offset_from_a_date_is_not_a_deadline():
+    assert facts("Send in every incident report two weeks before November 18 so cases can be reviewed.\n",
+                 "deadline") == []
+
+
+def test_a_requirement_before_a_close_dated_in_the_sentence_before():
+    [f] = facts("Fall Window\n\nThe fall screening window ends on November 18, 2022. Before it closes, be sure "
+                "every student's Listening domain is scored.\n", "deadline")
+    assert f.due == date(2022, 11, 18) and f.action.startswith("be sure every student")
+    assert facts("The fall screening window ends on November 18, 2022. Before it closes, we will post a "
+                 "reminder.\n", "deadline") == []

@@ -16,6 +16,8 @@ class Context:
     notice: Notice
     doc: Doc
     downtimes: list[Fact] = field(default_factory=list)
+    # days the notice calls a downtime's start ("before the downtime on August 2 at 5 p.m.")
+    downtime_refs: list[tuple[Sentence, dates.Point]] = field(default_factory=list)
 
     @classmethod
     def of(cls, notice: Notice) -> "Context":
@@ -87,7 +89,7 @@ class Context:
 
         With several downtimes, "this downtime" in sentence `near` is the one described
         last before it (or, when none is, first after it)."""
-        if anchor is None or not self.downtimes:
+        if anchor is None or not (self.downtimes or self.downtime_refs):
             return None
         starts = [f.start for f in self.downtimes if f.start is not None]
         if anchor.day is not None:
@@ -95,6 +97,15 @@ class Context:
                 d = s.date() if isinstance(s, datetime) else s
                 if d == anchor.day:
                     return s
+            if anchor.edge != "start":
+                return None
+            # a downtime the notice names only by its day: the time said with it anywhere
+            refs = sorted({p.when for _, p in self.downtime_refs if p.day == anchor.day}, key=str)
+            timed = [w for w in refs if isinstance(w, datetime)]
+            if len(timed) == 1:
+                return timed[0]
+            return refs[0] if len(refs) == 1 else None
+        if not starts:
             return None
         distinct = sorted({s for s in starts}, key=str)
         if len(distinct) == 1:

@@ -701,7 +701,7 @@ def relative_anchor(text: str, sent: date | datetime | None = None) -> Anchor | 
             return None
     day = None
     tail = text[m.end():m.end() + 60]
-    dm = re.match(r"\s*(?:on|of|that\s+begins|beginning|starting)?\s*", tail)
+    dm = re.match(r"\s*(?:(?:that|which)\s+)?(?:begins|starts|beginning|starting)?\s*(?:on|of)?\s*", tail)
     rest = tail[dm.end():] if dm else tail
     mentions = find_mentions(rest, sent)
     if mentions and mentions[0].begin == 0:
@@ -712,4 +712,5 @@ def relative_anchor(text: str, sent: date | datetime | None = None) -> Anchor | 
         if pre:
             day = pre[-1].point.day
     prep = (m.groupdict().get("prep") or "before").lower()
-    return Anchor("downtime", "start", day, prep.split()[0] in ("prior", "before", "ahead", "in"))
+    edge = "end" if prep.split()[0] == "after" or re.search(r"\b(?:is\s+over|ends)\s*$", m.group(0), re.I) else "start"
+    return Anchor("downtime", edge, day, prep.split()[0] in ("prior", "before", "ahead", "in"))

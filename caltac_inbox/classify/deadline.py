@@ -34,7 +34,7 @@ _REQUIRED_RE = re.compile(
     re.I,
 )
 _IMPERATIVE_RE = re.compile(
-    r"^\W*(?:please\s+)?(?:complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|make\s+sure"
+    r"^\W*(?:please\s+)?(?:complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|(?:make|be)\s+sure"
     r"|enter|order|upload|sign|respond|verify|update|request|install|upgrade)\b",
     re.I,
 )
@@ -47,18 +47,24 @@ _MUST_RE = re.compile(r"\b(?:must|required|shall)\b", re.I)
 _EVENT_RE = re.compile(
     r"\b(?:receive[ds]?|expect(?:ed)?|available|released?|posted|published|notified|arrive[sd]?|delivered|sent|opens?)\b",
     re.I)
-_STRONG_RE = re.compile(
-    r"\b(?:must|required|requirement|due|deadline|have\s+until|has\s+until|no\s+later\s+than|is\s+to\s+be|are\s+to\s+be)\b",
-    re.I)
+
 # "The 2023–24 secure browsers will no longer be supported after June 30, 2024."
 _SUPPORT_END_RE = re.compile(
     r"\b(?:no\s+longer\s+(?:be\s+)?supported|support\s+(?:for\s+[^.]{0,80}?)?(?:will\s+)?end(?:s|ed)?\b|end\s+of\s+support)",
     re.I)
+# what names a deadline: "deadline", "due date", "cutoff", "last day", "final date"
+_DEADLINE_NOUN = r"(?:deadline|due\s+date|cut-?off(?:\s+date)?|(?:last|final)\s+(?:possible\s+)?(?:day|date))"
 # "The deadline to submit the LEA Post-Test Survey is Friday, April 5."
-_DEADLINE_IS_RE = re.compile(r"\b(?:deadline|due\s+date)\s+(?:to|for)\s+(?P<what>[^.;]{3,120}?)\s+(?:is|was)\s*$", re.I)
+_DEADLINE_IS_RE = re.compile(
+    rf"\b{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}}?)\s*,?\s+(?:is|was|will\s+be)\s*$", re.I)
+_STRONG_RE = re.compile(
+    r"\b(?:must|required|requirement|due|have\s+until|has\s+until|no\s+later\s+than|is\s+to\s+be|are\s+to\s+be)\b"
+    rf"|\b{_DEADLINE_NOUN}\b",
+    re.I)
 _SUPPORT_CUES = {"after", "on", "as", "beginning", "effective", "by", "until", "through"}
 # an "Upcoming Dates" line: "July 1: Survey Deadline", "June 14 — Post-Test Survey Due"
-_DATED_LABEL_RE = re.compile(r"^\s*[:—–-]\s*(?P<label>[^.]{3,100}?\b(?:deadline|due)\b[^.]*)$", re.I)
+_DATED_LABEL_RE = re.compile(
+    r"^\s*[:—–-]\s*(?P<label>[^.]{0,100}?\b(?:deadline|due|(?:last|final)\s+(?:day|date))\b[^.]*)$", re.I)
 _CUES = {"by", "no", "not", "until", "due", "deadline", "before", "closes"}
 # "The LEA Post-Test Survey closes on May 5": a response is due when the form closes
 _FORM_CLOSES_RE = re.compile(
@@ -66,14 +72,25 @@ _FORM_CLOSES_RE = re.compile(
     re.I)
 
 
-# "The last day to ship answer books is May 12", "the final day for returns:"
+# "The last day to ship answer books is May 12", "the final date for returns:"
 _LAST_DAY_RE = re.compile(
-    r"\b(?:last|final)\s+(?:possible\s+)?day\s+(?P<prep>to|for|on\s+which\s+(?:you|LEAs?)\s+can)\s+"
+    rf"\b{_DEADLINE_NOUN}\s+(?P<prep>to|for|on\s+which\s+(?:you|LEAs?)\s+can)\s+"
     r"(?P<what>[^.;]{3,120}?)\s*(?:,\s*)?(?:is|was|will\s+be|:)?\s*$", re.I)
-_LAST_DAY_WORDS_RE = re.compile(r"\b(?:last|final)\s+(?:possible\s+)?day\s+(?:to|for|on\s+which)\b", re.I)
-# "May 12 is the last day to ship answer books"
+_LAST_DAY_WORDS_RE = re.compile(rf"\b{_DEADLINE_NOUN}\s+(?:to|for|on\s+which)\b", re.I)
+# "May 12 is the last day to ship answer books", "December 1 is the deadline for setting up a window"
 _LAST_DAY_AFTER_RE = re.compile(
-    r"^\s*,?\s*(?:is|was|will\s+be)\s+the\s+(?:last|final)\s+day\s+(?:to|for)\s+(?P<what>[^.;]{3,120})", re.I)
+    rf"^\s*,?\s*(?:is|was|will\s+be)\s+the\s+{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}})", re.I)
+# "one week before June 30": an offset the notice leaves to the reader (FACTS: not a fact)
+_OFFSET_RE = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a)\s+(?:(?:business|calendar|school|instructional)\s+)?"
+    r"(?:days?|weeks?|months?)\s+(?:before|prior\s+to|ahead\s+of|after|in\s+advance\s+of)\s*(?:the\s+\w+\s+(?:on\s+)?)?$",
+    re.I)
+# "but not before July 1": an earliest day, not a deadline
+_NOT_BEFORE_RE = re.compile(r"\b(?:not|no)\s+(?:before|earlier\s+than|sooner\s+than|prior\s+to|until)\s*$", re.I)
+# "Under California Code of Regulations, Title 5, Section 11518.5(e), testing must ...": the law's terms
+_CITES_LAW_RE = re.compile(
+    r"^\W*(?:under|per|pursuant\s+to|according\s+to|as\s+required\s+by|in\s+accordance\s+with)\b[^.;]{0,60}?"
+    r"\b(?:Code|Regulations?|CCR|Section|law|statute|Act)\b", re.I)
 # a lead-in that makes its list a list of due dates: "Designations are due as follows:", "Deadlines:"
 _DUE_LEAD_RE = re.compile(
     r"\b(?:due|deadlines?|no\s+later\s+than|(?:must|should)\s+(?:be\s+\w+\s+)?by|by\s+the\s+following\s+dates?"
@@ -101,10 +118,13 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
         if s.masthead:
             continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
-        if not points:  # only a date point gives a deadline: the tests below cannot matter
+        if not points:  # only a date point gives a deadline, here or in the sentence before
+            closing = _before_the_close(ctx, s, facts) if s.search_text("close", "end") else None
+            if closing is not None:
+                facts.append(closing)
             continue
         text = s.plain_text
-        if is_designation(s) or is_credential(s) or is_retention(s):
+        if is_designation(s) or is_credential(s) or is_retention(s) or _CITES_LAW_RE.search(text):
             continue
         lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
                 else None)
@@ -125,7 +145,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             clause = plain(doc.text[c_begin:c_end])
             if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
                 continue
-            if is_reference_date(doc.text, m.begin, c_begin):
+            before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
+            if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
+                    or _OFFSET_RE.search(before_date)):
                 continue
             if _EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead:
                 continue
@@ -134,7 +156,6 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             last_day_here = None
             if m.begin == s.begin:
                 dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-            before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
             if dated_label:
                 label = dated_label
             elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
@@ -160,10 +181,42 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 program=ctx.program_near(s.text, s.heading),
                 due=due,
                 action=_action(s, label, m, bool(form_closes), last_day_here, lead,
-                               topic_of(s.heading, ctx.notice.subject)),
+                               topic_of(s.heading, ctx.notice.subject), doc.text, ctx.notice.subject or ""),
                 school_year=_school_year(ctx, s),
             ))
     return facts
+
+
+# "Before it closes, make sure every test is finished": the close the sentence before gave a date
+_BEFORE_CLOSE_RE = re.compile(
+    r"\b(?:before|prior\s+to)\s+(?:it|the\s+(?:[\w–-]+\s+){0,3}(?:window|administration))\s+(?:closes|ends)\b", re.I)
+_CLOSES_ON_RE = re.compile(r"\b(?:window|administration)\s+(?:will\s+)?(?:closes?|ends?)\s+(?:on\s+)?$", re.I)
+
+
+def _before_the_close(ctx: Context, s: Sentence, known: list[Fact]) -> Fact | None:
+    """ "The testing window closes on June 30, 2023. Before it closes, make sure every test is
+    finished.": due when the window the previous sentence dates closes."""
+    doc = ctx.doc
+    text = s.plain_text
+    if not _BEFORE_CLOSE_RE.search(text) or not (_imperative(_INTRO_CLAUSE_RE.sub("", text)) or _MUST_RE.search(text)):
+        return None
+    prev = doc.sentences[s.index - 1] if s.index else None
+    if prev is None or prev.line != s.line:
+        return None
+    closes = [m for m in ctx.mentions(prev) if not m.is_range
+              and _CLOSES_ON_RE.search(" ".join(plain(doc.text[max(prev.begin, m.begin - 40):m.begin]).split()) + " ")]
+    if len(closes) != 1 or any(f.due == closes[0].point.when for f in known):
+        return None
+    phrase = _INTRO_CLAUSE_RE.sub("", text).strip().rstrip(".")
+    phrase = re.sub(r"^(?:please\s+)", "", phrase, flags=re.I)
+    return Fact(
+        kind="deadline",
+        evidence=evidence(doc, [prev, s]),
+        program=ctx.program_near(s.text, s.heading),
+        due=closes[0].point.when,
+        action=_lower_first(_abbreviate(phrase))[:160],
+        school_year=_school_year(ctx, prev),
+    )
 
 
 def _imperative(text: str) -> re.Match[str] | None:
@@ -206,26 +259,30 @@ _PRONOUN_RE = re.compile(r"^(?:it|this|that|they|these|those|he|she|you|we|which
 
 
 def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_closes: bool = False,
-            last_day: re.Match[str] | None = None, lead: str | None = None, topic: str | None = None) -> str:
+            last_day: re.Match[str] | None = None, lead: str | None = None, topic: str | None = None,
+            notice_text: str = "", subject: str = "") -> str:
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
-    if label:
-        return label.group("label").strip()
     whole = " ".join(s.plain_text.split())[:200]
+    if label:
+        named = label.group("label").strip()
+        final = _LAST_DAY_RE.search(named + " is")
+        verb = _imperative_of(final.group("what")) if final else _verb_of_noun(named)
+        return _lower_first(_expand_object(verb, notice_text, subject, s.begin)) if verb else named
     before = " ".join(plain(s.text[:max(0, m.begin - s.begin)]).split())
     after = " ".join(plain(s.text[max(0, m.end - s.begin):]).split())
     phrase = None
     until = re.search(r"\b(?:have|has)\s+until\s*$", before, re.I)
     deadline_is = _DEADLINE_IS_RE.search(before)
     if last_day:
-        phrase = last_day.group("what")
+        phrase = _imperative_of(last_day.group("what"))
     elif lead is not None:
         # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
         item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
         phrase = item_label if len(item_label.split()) >= 2 else None
     elif deadline_is:
         what = deadline_is.group("what")
-        if re.match(r"(?:to\s+)?[a-z]", what) and deadline_is.group(0).lower().split()[1] == "to":
-            phrase = what
+        if re.match(r"(?:to\s+)?[a-z]", what) and (re.match(r"\w+ing\b", what) or " to " in deadline_is.group(0)):
+            phrase = _imperative_of(what)
     elif until:
         vp = _HAVE_UNTIL_RE.match(after)
         if vp:
@@ -233,6 +290,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
     else:
         head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
         clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
+        clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
         imperative = _IMPERATIVE_RE.match(clause)
         passive = _PASSIVE_RE.match(clause)
         modal = _MODAL_RE.match(clause)
@@ -247,7 +305,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
                                                   or words[-2].lower() in ("and", "but")) else None
             if subj:
                 # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
-                subj = re.sub(r"^(?:for|in|during|after|before|as|with|under)\b[^,]{1,80},\s*", "", subj, flags=re.I)
+                subj = re.sub(r"^(?:for|in|during|after|before|as|with|under|to)\b[^,]{1,80},\s*", "", subj, flags=re.I)
             if subj and not _PRONOUN_RE.match(subj):
                 phrase = f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
         elif modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
@@ -268,10 +326,98 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
     if not phrase:
         return whole
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
-    phrase = _abbreviate(phrase)
+    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
-    return phrase[0].lower() + phrase[1:]
+    return _lower_first(phrase)
+
+
+def _lower_first(phrase: str) -> str:
+    return phrase[:1].lower() + phrase[1:]
+
+
+# a clause that sets the scene before the main verb: "If you haven't yet, ", "To be scored in time, "
+_INTRO_CLAUSE_RE = re.compile(r"^\W*(?:if|to|when|once|as|for|before|after|so\s+that)\b[^,;]{2,100},\s*(?=\S)", re.I)
+# "Certification Completion" -> "complete certification": the action a label names
+_NOUN_VERBS = {"completion": "complete", "submission": "submit", "registration": "register", "return": "return",
+               "setup": "set up", "set-up": "set up", "certification": "complete", "request": "submit",
+               "survey": "complete", "order": "place", "orders": "place", "signup": "sign up"}
+
+
+def _verb_of_noun(label: str) -> str | None:
+    words = re.sub(r"\b(?:deadline|due(?:\s+date)?)\b", "", label, flags=re.I).split()
+    if not words:
+        return None
+    last = words[-1].lower().strip(".,:")
+    verb = _NOUN_VERBS.get(last)
+    if verb is None:
+        return None
+    rest = " ".join(words[:-1])
+    if last in ("completion", "submission", "registration", "return", "setup", "set-up", "signup"):
+        if not rest:
+            return None
+        return f"{verb} {rest}" if _DETERMINER_RE.match(rest) or rest[:1].isdigit() else f"{verb} the {rest}"
+    return f"{verb} {' '.join(words)}"
+
+
+_VAGUE_OBJECT_RE = re.compile(
+    r"^(?P<verb>[A-Za-z]+(?:\s+(?:up|out|back|in))?)\s+(?P<det>(?:the|a|an|all|your)\s+)?"
+    r"(?P<obj>(?:[\w–-]+\s+)?[A-Za-z][\w–-]*)(?P<rest>\s+(?:to|for|in|at|with|by|from)\b.*)?$")
+_DETERMINER_RE = re.compile(r"^(?:the|a|an|this|that|these|our|your|each|every|all|its|their)\s+", re.I)
+
+
+# lowercase words that belong inside a name ("Summative ELPAC LEA certification course")
+_NAME_NOUNS = (r"(?:certification|training|assessment|assessments|administration|test|testing|survey|scholarship"
+               r"|writing|answer|materials|data|score|student|item|writer|window|return|destruction)")
+
+
+def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -> str:
+    """A vague object named in full elsewhere in the notice: "complete the course" in a notice about
+    "the Summative ELPAC LEA Certification Course" -> "complete the Summative ELPAC LEA Certification Course"."""
+    m = _VAGUE_OBJECT_RE.match(phrase)
+    if not m or not notice_text:
+        return phrase
+    obj = m.group("obj")
+    head = obj.split()[-1]
+    if not head.isalpha() or len(head) < 4 or _PRONOUN_RE.match(head):
+        return phrase
+    name = re.compile(r"((?:[A-Z0-9][\w–-]*\s+)(?:(?:[A-Z0-9][\w–-]*|" + _NAME_NOUNS + r")\s+){0,6})"
+                      + r"(?i:" + re.escape(head) + r")\b")
+    # the subject first, then the nearest name before the sentence, then any after it
+    best = ""
+    start = max(0, near - 20_000)
+    for text, nearest_last in ((subject, False), (notice_text[start:near], True), (notice_text[near:near + 20_000], False)):
+        for found in name.finditer(text):
+            candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
+            if (_IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower())
+                    or sum(w[:1].isupper() for w in candidate.split()[1:]) < 2):
+                continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
+            if len(candidate.split()) > len(obj.split()) and (nearest_last or len(candidate.split()) > len(best.split())):
+                best = candidate
+        if best:
+            break
+    if len(best.split()) <= len(obj.split()):
+        return phrase
+    det = m.group("det") or "the "
+    return f"{m.group('verb')} {det}{best}{m.group('rest') or ''}"
+
+
+_E_STEMS = ("at", "et", "iz", "us", "id", "ul", "ar", "iv", "ak", "os", "av", "ur", "ag", "ut", "in")
+
+
+def _imperative_of(what: str) -> str:
+    """ "setting up a window" -> "set up a window", "to ship the books" -> "ship the books"."""
+    what = re.sub(r"^to\s+", "", what.strip(), flags=re.I)
+    first, _, rest = what.partition(" ")
+    low = first.lower()
+    if low.endswith("ing") and len(low) > 5:
+        stem = low[:-3]
+        if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsfz":
+            stem = stem[:-1]  # "setting" -> "set", "shipping" -> "ship"
+        elif stem.endswith(_E_STEMS) and not stem.endswith(("ain", "oin", "ein")):
+            stem += "e"  # "completing" -> "complete", "updating" -> "update"
+        return f"{stem} {rest}".strip()
+    return what
 
 
 _BARE_REPLY_RE = re.compile(r"(?:respond|reply)", re.I)
@@ -310,7 +456,7 @@ def _object(subject: str) -> str:
     """ "The Summative ELPAC Course" -> "the Summative ELPAC Course"; "A 2022–23 window" -> "2022–23 window"."""
     subject = subject.strip()
     subject = re.sub(r"^(?:a|an)\s+", "", subject, flags=re.I)
-    return re.sub(r"^The\b", "the", subject)
+    return re.sub(r"^(The|Every|All|Each|Any)\b", lambda w: w.group(1).lower(), subject)
 
 
 def _school_year(ctx: Context, s: Sentence) -> str | None:

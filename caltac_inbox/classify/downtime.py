@@ -22,14 +22,15 @@ from datetime import date, datetime
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context
 from caltac_inbox.classify.systems import find_systems, systems_of_item
-from caltac_inbox.classify.text import Line, Sentence, evidence, plain
+from caltac_inbox.classify.text import Doc, Line, Sentence, evidence, plain
 from caltac_inbox.model import Fact
 
 # a system that cannot be used: the predicate forms, which also make a one-day window
 UNAVAILABLE_RE = re.compile(
     r"\b(?:offline|off-line|unavailable|inaccessible|not\s+(?:be\s+)?(?:available|accessible|reachable)"
     r"|(?:cannot|can\s*not|can't|will\s+not)\s+(?:be\s+)?(?:viewed|accessed|reached|used|logged\s+(?:on|in)(?:to)?)"
-    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark)\b",
+    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark"
+    r"|no\s+[^.;]{0,80}?\bcan\s+be\s+(?:administered|viewed|accessed|used|scored|started|opened))\b",
     re.I,
 )
 DOWN_RE = re.compile(
@@ -41,6 +42,9 @@ DOWN_RE = re.compile(
 _WEAK_DOWN_RE = re.compile(r"\b(?:roll\s?-?over|transition(?:s|ing)?\s+(?:to|into)|year[-\s]end\s+(?:close|processing))\b",
                            re.I)
 _SYSTEM_WORD_RE = re.compile(r"\bsystems?\b", re.I)
+# "the rollover to the 2024–25 test administration year"
+_NEW_YEAR_RE = re.compile(r"\b(?:to|into|for)\s+the\s+(?:new|next|(?:19|20)\d\d\s*[–—-]\s*\d{2,4})\s+"
+                          r"(?:(?:test|testing)\s+)?(?:administration|school)\s+year\b", re.I)
 _EXTEND_RE = re.compile(r"\bextend(?:ed|ing|s)?\b", re.I)
 _OPEN_END_RE = re.compile(r"\b(?:through|until|till|thru)\s*$", re.I)
 _DURING_RE = re.compile(
@@ -61,6 +65,18 @@ def status_of(text: str) -> str:
     return "scheduled"
 
 
+# "During that time, no interim assessment can be administered": the sentence before set the time
+_THAT_TIME_RE = re.compile(
+    r"^\W*(?:during|throughout|for)\s+(?:that|this|the\s+same)\s+(?:time|period|window|weekend)\b|^\W*meanwhile\b", re.I)
+
+
+def _next_says_down(doc: Doc, s: Sentence) -> bool:
+    """The next sentence of the paragraph says what is unavailable during the time this one gives."""
+    nxt = doc.sentences[s.index + 1] if s.index + 1 < len(doc.sentences) else None
+    return (nxt is not None and nxt.line == s.line and bool(_THAT_TIME_RE.search(nxt.plain_text))
+            and _is_down(nxt.text))
+
+
 def _is_down(*texts: str | None) -> bool:
     for t in texts:
         if not t:
@@ -68,7 +84,8 @@ def _is_down(*texts: str | None) -> bool:
         bare = plain(t)
         if DOWN_RE.search(bare):
             return True
-        if _WEAK_DOWN_RE.search(bare) and (_SYSTEM_WORD_RE.search(bare) or find_systems(bare)):
+        if _WEAK_DOWN_RE.search(bare) and (_SYSTEM_WORD_RE.search(bare) or _NEW_YEAR_RE.search(bare)
+                                           or find_systems(bare)):
             return True
     return False
 
@@ -97,7 +114,8 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
         heading = s.heading if s.near_heading else None
         down_here = _is_down(s.text) or (row and _is_down(intro, heading, " ".join(s.header)))
         refers_back = prev and _REFERS_RE.match(s.plain_text)
-        down_context = down_here or (refers_back and _is_down(prev.text)) or _is_down(heading)  # type: ignore[union-attr]
+        down_context = (down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
+                        or _is_down(heading) or _next_says_down(doc, s))
         if row and down_context and not any(m.is_range for m in mentions):
             mentions = _row_range(s, mentions)
         if down_here and not any(m.is_range for m in mentions):
@@ -128,7 +146,71 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                 head = ctx.doc.text[max(s.begin, m.begin - 25):m.begin]
                 if _OPEN_END_RE.search(" ".join(head.split())):
                     facts.append(_fact(ctx, s, None, m.start.when, used_items))  # type: ignore[union-attr]
-    return _merge(facts)
+    facts = _merge(facts)
+    ctx.downtime_refs = _downtime_references(ctx)
+    assembled = _referenced_window(ctx, facts)
+    return facts + ([assembled] if assembled is not None else [])
+
+
+# a downtime named by its day elsewhere in the notice: "the system downtime that begins on August 2",
+# "before the system downtime on August 2, 2024, at 5 p.m."
+_DOWNTIME_REF_RE = re.compile(
+    r"\b(?:downtime|outage|maintenance)\s+(?:that\s+|which\s+)?(?:begins|starts|beginning|starting|(?:is\s+)?scheduled"
+    r"\s+for|on)\s+(?:on\s+)?(?:at\s+)?$", re.I)
+_AFTER_REF_RE = re.compile(r"\b(?:after|following|end\s+of|once|when)\s+(?:the\s+|this\s+)?(?:\w+\s+){0,2}"
+                           r"(?:downtime|outage|maintenance)\b", re.I)
+# "Once systems resume at 8 a.m. on August 6": the end of a downtime named elsewhere
+_RESUME_RE = re.compile(
+    r"\b(?:systems?|applications?|it|they)\s+(?:will\s+)?(?:resume|return|reopen|come\s+back|(?:are|is|be)\s+back)"
+    r"(?:\s+online)?\s+(?:at\s+|on\s+)?$", re.I)
+REF_WINDOW = 48  # characters before a date that may name its downtime
+
+
+def _preceding(ctx: Context, m: dates.Mention) -> str:
+    return " ".join(plain(ctx.doc.text[max(0, m.begin - REF_WINDOW):m.begin]).split()) + " "
+
+
+def _downtime_references(ctx: Context) -> list[tuple[Sentence, dates.Point]]:
+    """Every day the notice calls the start of a downtime, with the time when one is given."""
+    found = []
+    for s in ctx.doc.sentences:
+        if not s.search_text("downtime", "outage", "maintenance"):
+            continue
+        for m in ctx.mentions(s):
+            before = _preceding(ctx, m)
+            if (not m.is_range and m.stop is None and _DOWNTIME_REF_RE.search(before)
+                    and not _AFTER_REF_RE.search(before)):
+                found.append((s, m.point))
+    return found
+
+
+def _referenced_window(ctx: Context, facts: list[Fact]) -> Fact | None:
+    """A downtime the notice never states as one window: its start named as "the downtime on
+    August 2 at 5 p.m." and its end as "once systems resume at 8 a.m. on August 6"."""
+    refs = ctx.downtime_refs
+    if not refs:
+        return None
+    known = {_day(f.start) for f in facts}
+    days = sorted({p.day for _, p in refs} - known)
+    if len(days) != 1:
+        return None
+    day = days[0]
+    on_day = [(s, p) for s, p in refs if p.day == day]
+    timed = [(s, p) for s, p in on_day if p.clock is not None]
+    if len({p.clock for _, p in timed}) > 1:
+        return None
+    start_sentence, start = (timed or on_day)[0]
+    for s in ctx.doc.sentences:
+        if not s.search_text("resume", "return", "reopen", "back"):
+            continue
+        for m in ctx.mentions(s):
+            if m.is_range or not _RESUME_RE.search(_preceding(ctx, m)):
+                continue
+            end = m.point
+            if _ok_window(start.day, end.day) and end.day > start.day:
+                fact = _fact(ctx, start_sentence, start.when, end.when, set())
+                return fact.with_changes(evidence=evidence(ctx.doc, [start_sentence, s]), systems=())
+    return None
 
 
 _BACK_RE = re.compile(

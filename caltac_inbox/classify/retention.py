@@ -22,11 +22,12 @@ from caltac_inbox.model import Fact
 REMOVAL_RE = re.compile(
     r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased"
     r"|wiped|taken\s+out|archived\s+and\s+removed)\b"
-    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b|\bcan\s+no\s+longer\s+be\s+hand\s+scored\b",
+    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b|\bcan\s+no\s+longer\s+be\s+hand\s+scored\b"
+    r"|\b(?:remain|remains|stay|stays)\s+(?:available|accessible)\s+(?:only\s+)?until\b",
     re.I,
 )
 _DATA_RE = re.compile(
-    r"\b(?:data|files?|responses|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers)\b", re.I)
+    r"\b(?:data|files?|responses|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups)\b", re.I)
 _REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
 _NOUN_RE = re.compile(
     r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
@@ -36,11 +37,20 @@ _NOUN_RE = re.compile(
 
 
 REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "taken", "longer",
-                                   "lose"))
+                                   "lose", "until"))
+
+
+# data that "remains available until" a day is removed then; tests and windows that do are not data
+_KEPT_DATA_RE = re.compile(r"\b(?:data|files?|responses|reports|results|records|scores|groups|rosters)\b", re.I)
 
 
 def is_retention(s: Sentence) -> bool:
-    return bool(s.search(REMOVAL_GUARD) and _DATA_RE.search(s.plain_text))
+    m = s.search(REMOVAL_GUARD)
+    if not m:
+        return False
+    if m.group(0).lower().startswith(("remain", "stay")):
+        return bool(_KEPT_DATA_RE.search(s.plain_text, 0, m.start()))
+    return bool(_DATA_RE.search(s.plain_text))
 
 
 def classify_retentions(ctx: Context) -> list[Fact]:
@@ -154,7 +164,15 @@ def _data_phrase(parts: list[Sentence]) -> str:
             if nm:
                 return " ".join(nm.group(1).split())
     phrase = re.sub(r"^(?:all|the|all\s+the|every|each|any)\s+", "", phrase, flags=re.I).strip()
+    # "the Teacher Hand Scoring System (THSS)" -> "the THSS"
+    phrase = _NAMED_SYSTEM_RE.sub(lambda n: n.group("abbr"), phrase)
+    phrase = _ASIDE_RE.sub(" ", phrase).strip()
+    phrase = re.sub(r"\s*\b(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", phrase, flags=re.I).strip(" —–-,")
     return phrase[:160] or t[:160]
+
+
+_ASIDE_RE = re.compile(r"\s*—[^—]{1,80}—\s*|\s*—[^—]{1,80}$")
+_NAMED_SYSTEM_RE = re.compile(r"(?:[A-Z][\w/-]*\s+(?:(?:and|of|for)\s+)?){1,8}\((?P<abbr>[A-Z]{2,6})\)")
 
 
 _PLACE_RE = re.compile(

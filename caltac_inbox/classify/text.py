@@ -78,6 +78,10 @@ class Sentence:
         """fold(text), for Guard.possible() on `text` or `plain_text`."""
         return fold(self.text)
 
+    def search_text(self, *words: str) -> bool:
+        """Whether one of these lowercase words is in the sentence (a cheap test before a regex)."""
+        return any(w in self.folded for w in words)
+
     def search(self, guard: Guard) -> re.Match[str] | None:
         """guard.pattern.search(plain_text); not run when none of the guard's words is here."""
         if not guard.possible(self.text, self.folded):
