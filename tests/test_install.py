@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from caltac_inbox.store.db import SCHEMA_HEAD
+from caltac_inbox.store.db import REINSTALL, SCHEMA_HEAD
 from tests.demo import REPO, SAMPLES, SOURCE_CLI, demo_upcoming, ok, run
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.test_imap_dovecot import sample_bytes
@@ -176,8 +176,7 @@ def test_install_without_migrations_names_the_problem(installed, tmp_path):
         aside.rename(package)
     assert ingest.returncode == 5
     assert ingest.stderr == ("caltac-inbox: error: this installation has no database migrations (package "
-                             "caltac_inbox._migrations is missing); reinstall caltac-inbox (pip install "
-                             "--force-reinstall caltac-inbox, or pip install . in a checkout)\n")
+                             f"caltac_inbox._migrations is missing); {REINSTALL}\n")
     assert doctor.returncode == 5
     assert "FAIL  migrations: this installation has no database migrations" in doctor.stdout
 

@@ -33,7 +33,7 @@ READONLY_OPTION = "caltac_readonly"
 SCHEMA_HEAD = "0003"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
-REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall caltac-inbox, or pip install . in a checkout)"
+REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
 
 
 def default_url() -> str:
