@@ -9,7 +9,7 @@ DEMO_DB := out/demo.db
 DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
 # A day the samples cover: the 2020 transition downtime (August 14-20) is ahead of it.
 DEMO_AS_OF ?= 2020-08-01
-# The labelled corpus and seeds (FACTS contract material): ../shared beside the
+# The shared material (labelled corpus, seeds, tools/score.py): ../shared beside the
 # repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 

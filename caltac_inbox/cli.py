@@ -268,7 +268,6 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
         ctx.exit()
 
 
-
 @click.group(cls=CaltacGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="URL", envvar="CALTAC_INBOX_DB",
               help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/dbname. "

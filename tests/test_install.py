@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from caltac_inbox import __version__
 from caltac_inbox.store.db import REINSTALL, SCHEMA_HEAD
 from tests.demo import REPO, SAMPLES, SOURCE_CLI, demo_upcoming, ok, run
 from tests.dovecot import dovecot  # noqa: F401 - fixture
@@ -42,6 +43,11 @@ def user_env(root: Path) -> dict[str, str]:
            if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CALTAC_INBOX_"))}
     env.update({name: str(root / name.lower()) for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")})
     return env
+
+
+def copy_samples(directory: Path) -> None:
+    """The sample notices (not their build script) as `directory`/samples, for `ingest samples`."""
+    shutil.copytree(SAMPLES, directory / "samples", ignore=shutil.ignore_patterns("*.py", "*.jsonl"))
 
 
 def without_stamps(ics: str) -> list[str]:
@@ -96,7 +102,7 @@ def installed(wheel, tmp_path_factory) -> Install:
     python = venv / "bin" / "python"
     env = user_env(root)
     cwd = root / "work"
-    shutil.copytree(SAMPLES, cwd / "samples", ignore=shutil.ignore_patterns("*.py", "*.jsonl"))
+    copy_samples(cwd)
 
     def pip_install(requirement: str) -> None:
         ok(run([str(python), "-m", "pip", "install", "-q", requirement], cwd=cwd, env=env, timeout=900))
@@ -112,20 +118,25 @@ def installed(wheel, tmp_path_factory) -> Install:
 def source_demo(tmp_path_factory) -> Demo:
     """What the source tree (the editable install running these tests) prints."""
     root = tmp_path_factory.mktemp("source")
-    shutil.copytree(SAMPLES, root / "samples", ignore=shutil.ignore_patterns("*.py", "*.jsonl"))
+    copy_samples(root)
     return demo(SOURCE_CLI, f"sqlite:///{root / 'demo.db'}", root, user_env(root))
 
 
 def test_wheel_carries_the_migrations_and_the_license(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"caltac_inbox/_migrations/env.py", "caltac_inbox/_migrations/script.py.mako",
-            f"caltac_inbox/_migrations/versions/{SCHEMA_HEAD}_entries_kind_end_at_index.py"} <= names
+    migrations = REPO / "migrations"
+    every_script = {f"caltac_inbox/_migrations/{path.relative_to(migrations).as_posix()}"
+                    for path in migrations.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    assert every_script - names == set()
+    assert "caltac_inbox/_migrations/versions/0001_initial_schema.py" in every_script
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 
 def test_sdist_carries_what_the_wheel_is_built_from(wheel):
-    (sdist,) = wheel.parent.glob("*.tar.gz") or pytest.skip("CALTAC_TEST_WHEEL given without its sdist")
-    with tarfile.open(sdist) as archive:
+    sdists = list(wheel.parent.glob("*.tar.gz"))
+    if not sdists:
+        pytest.skip("CALTAC_TEST_WHEEL names a wheel without its sdist beside it")
+    with tarfile.open(sdists[0]) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"LICENSE", "migrations/env.py", "migrations/__init__.py", "docs/facts.md", "pyproject.toml"} <= names
 
@@ -149,9 +160,9 @@ def test_installed_wheel_gives_the_demo_of_the_source_tree(installed, db_url, so
     assert shown.upcoming == source_demo.upcoming
     assert without_stamps(shown.ics) == without_stamps(source_demo.ics)
     assert f"is at revision {SCHEMA_HEAD} (latest)" in ok(installed.run("--db", db_url, "db", "upgrade"))
-    assert ok(installed.run("--version")) == f"caltac-inbox 0.1.0 (schema {SCHEMA_HEAD})\n"
+    assert ok(installed.run("--version")) == f"caltac-inbox {__version__} (schema {SCHEMA_HEAD})\n"
     assert ok(run([str(installed.python), "-m", "caltac_inbox", "--version"], cwd=installed.cwd,
-                  env=installed.env)) == f"caltac-inbox 0.1.0 (schema {SCHEMA_HEAD})\n"
+                  env=installed.env)) == f"caltac-inbox {__version__} (schema {SCHEMA_HEAD})\n"
 
 
 def test_installed_wheel_polls_and_passes_doctor(installed, dovecot, db_url, tmp_path):  # noqa: F811
@@ -196,7 +207,7 @@ def test_pipx_install_gives_the_demo_of_the_source_tree(wheel, source_demo, tmp_
     env = {**user_env(tmp_path), "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
            "PIPX_MAN_DIR": str(tmp_path / "man")}
     ok(run([pipx], "install", str(wheel), cwd=tmp_path, env=env, timeout=900))
-    shutil.copytree(SAMPLES, tmp_path / "samples", ignore=shutil.ignore_patterns("*.py", "*.jsonl"))
+    copy_samples(tmp_path)
     shown = demo((str(tmp_path / "bin" / "caltac-inbox"),), f"sqlite:///{tmp_path / 'demo.db'}", tmp_path, env)
     assert shown.upcoming == source_demo.upcoming
     assert without_stamps(shown.ics) == without_stamps(source_demo.ics)
