@@ -9,6 +9,9 @@ DEMO_DB := out/demo.db
 DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
 # A day the samples cover: the 2020 transition downtime (August 14-20) is ahead of it.
 DEMO_AS_OF ?= 2020-08-01
+# The shared material (labelled corpus, seeds, tools/score.py): ../shared beside the
+# repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
+SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
 .PHONY: demo test eval bench venv install clean
 
@@ -17,8 +20,9 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
+# The developer install has every optional extra; users choose (README, "Installing").
 install: venv
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[postgres]'
 
 demo: install
 	@mkdir -p out
@@ -33,7 +37,7 @@ demo: install
 	fi
 
 test: venv
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,postgres]'
 	@if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd openssl; \
@@ -41,11 +45,12 @@ test: venv
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
-	$(BIN)/python -m pytest -q
+	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q
 
 # Extraction quality against the labelled corpus (filled in by the classification work).
-SHARED ?= ../shared
 eval: install
+	@test -f $(SHARED)/corpus/labels.jsonl || { echo "make eval: no labelled corpus at $(SHARED)/corpus" \
+		"(expected ../shared beside the repository); run make eval SHARED=DIR or set CALTAC_SHARED=DIR" >&2; exit 2; }
 	@mkdir -p out
 	@echo "== dev corpus ($(SHARED)/corpus)"
 	@$(CLI) extract $(SHARED)/corpus --json > out/corpus.jsonl || true

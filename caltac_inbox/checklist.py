@@ -107,7 +107,7 @@ class SchoolYear:
     def month_year(self, month: int) -> int:
         return self.start if month >= 7 else self.start + 1
 
-    def __str__(self) -> str:  # FACTS.md form: 2026-27
+    def __str__(self) -> str:  # docs/facts.md form: 2026-27
         return f"{self.start}-{(self.start + 1) % 100:02d}"
 
     @property

@@ -249,6 +249,25 @@ MESSAGE_COLUMNS: list[Column] = [
 # ----------------------------------------------------------------------------- root
 
 
+def version_line() -> str:
+    """'caltac-inbox 0.1.0 (schema 0003)': the version and the head revision of the
+    installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
+    from caltac_inbox import __version__
+    from caltac_inbox.store.db import script_head
+
+    try:
+        schema = f"schema {script_head() or 'unknown'}"
+    except UserError:
+        schema = "database migrations missing; run caltac-inbox doctor"
+    return f"{PROG} {__version__} ({schema})"
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_line())
+        ctx.exit()
+
+
 @click.group(cls=CaltacGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="URL", envvar="CALTAC_INBOX_DB",
               help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/dbname. "
@@ -258,7 +277,8 @@ MESSAGE_COLUMNS: list[Column] = [
               help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: "
                    "config.toml in the user config directory.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(package_name="caltac-inbox", prog_name=PROG)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and the database schema it uses, and exit.")
 @click.pass_context
 def main(ctx: click.Context, db: str | None, config_path: str | None, debug: bool) -> None:
     """Keep the dates that CalTAC, ETS and CDE notices announce: downtimes,
@@ -287,9 +307,10 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
-    Maildir, or - for one message on standard input. With --json: one FACTS.md
-    object per message, in input order. A message that cannot be read is named
-    on stderr and the exit code is 1 once all input is processed.
+    Maildir, or - for one message on standard input. With --json: one object
+    per message, in input order, with its facts (fields: docs/facts.md in the
+    source repository). A message that cannot be read is named on stderr and
+    the exit code is 1 once all input is processed.
 
     \b
     Example:

@@ -38,7 +38,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class Fact:
-    """One dated fact. Which fields are meaningful depends on `kind` (see FACTS.md)."""
+    """One dated fact. Which fields are meaningful depends on `kind` (see docs/facts.md)."""
 
     kind: str
     evidence: str
@@ -77,7 +77,7 @@ class Fact:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        """The FACTS.md shape: required fields always, optional ones when set."""
+        """The docs/facts.md shape: required fields always, optional ones when set."""
         out: dict[str, Any] = {"kind": self.kind, "program": program_json(self.program)}
         required = _REQUIRED[self.kind]
         for f in fields(self):
@@ -145,7 +145,7 @@ def parse_when(text: str) -> When:
 
 @dataclass(frozen=True)
 class Extraction:
-    """What `extract --json` prints for one message (FACTS.md 'One message')."""
+    """What `extract --json` prints for one message (docs/facts.md 'One message')."""
 
     source: str
     notice: Notice | None

@@ -264,10 +264,21 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
     else:
         names = ", ".join(mb.name for mb in config.mailboxes)
         checks.append(Check(True, "config", f"{config.path}: mailboxes {names}"))
+    checks.append(_check_migrations())
     checks.append(_check_database(db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url))
     for mb in config.mailboxes:
         checks.extend(_check_mailbox(mb))
     return checks
+
+
+def _check_migrations() -> Check:
+    from caltac_inbox.store import db
+
+    try:
+        head = db.installed_schema_head()
+    except UserError as exc:
+        return Check(False, "migrations", str(exc), exc.exit_code)
+    return Check(True, "migrations", f"{db.migrations_dir()}: up to revision {head}, as this version expects")
 
 
 def _check_database(url: str | None) -> Check:

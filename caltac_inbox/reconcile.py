@@ -137,7 +137,7 @@ class Entry:
         return self.fact.end if self.fact.kind == "downtime" else None
 
     def fields(self) -> dict[str, Any]:
-        """The FACTS.md shape of the entry's current values, with the entry status."""
+        """The docs/facts.md shape of the entry's current values, with the entry status."""
         out = self.fact.to_json()
         out.pop("unverified", None)  # the entry's own flag (all sources unverified) is in to_json()
         if self.fact.kind == "downtime":
@@ -431,7 +431,7 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
 
 
 def _same_thing(a: Fact, b: Fact) -> bool:
-    """Non-downtime restatement test, per kind (FACTS.md key dates)."""
+    """Non-downtime restatement test, per kind (docs/facts.md key dates)."""
     if not _programs_compatible(a, b):
         return False
     if a.kind == "designation":

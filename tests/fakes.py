@@ -1,7 +1,7 @@
 """Tiny stand-ins for the real parser and classifiers, plus a message builder.
 
 Store/pipeline tests use these so they test the store, not the parsing: a message's
-body lines `FACT {json}` are its facts (FACTS.md shape), and a message without a
+body lines `FACT {json}` are its facts (docs/facts.md shape), and a message without a
 From header fails to parse.
 """
 from __future__ import annotations

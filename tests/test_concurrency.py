@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from caltac_inbox.pipeline import open_store
 from caltac_inbox.store.schema import FactRow, Message
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, make_eml
+from tests.shared import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from caltac_inbox.cli import main; main()"]
@@ -88,8 +89,8 @@ def test_two_concurrent_ingests_store_everything_once(db_url, tmp_path):
     assert len(facts) == 60  # 10 x 1 + 10 x 2 + 10 x 3
 
 
-# The dev corpus sits beside the repository on the project machine (../shared/corpus).
-CORPORA = {"samples": ROOT / "samples", "corpus": ROOT.parent / "shared" / "corpus"}
+# The dev corpus sits beside the repository on the project machine (see tests/shared.py).
+CORPORA = {"samples": ROOT / "samples", "corpus": SHARED / "corpus"}
 
 
 @pytest.mark.slow

@@ -22,10 +22,11 @@ from caltac_inbox.parse import (
     normalize_text,
     parse_message,
 )
+from tests.shared import SHARED, needs_shared
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = SHARED / "corpus"
 
 
 def mail(headers: str, body: str, charset: str = "utf-8") -> bytes:
@@ -413,7 +414,7 @@ def _corpus_files() -> list[Path]:
     return sorted(CORPUS.glob("*.eml")) if CORPUS.is_dir() else []
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not available")
+@needs_shared("corpus")
 @pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: p.name[:40])
 def test_corpus_notice_headers(path):
     from email import message_from_bytes
@@ -436,7 +437,7 @@ def test_corpus_notice_headers(path):
     assert len(n.text) > 200
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not available")
+@needs_shared("corpus")
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

@@ -11,9 +11,9 @@ import pytest
 
 from caltac_inbox.model import Fact, parse_when
 from caltac_inbox.reconcile import SourcedFact, reconcile
+from tests.shared import SHARED, needs_shared
 
 LA = ZoneInfo("America/Los_Angeles")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 UPDATE_164_SENT = datetime(2016, 7, 27, 9, 0, tzinfo=LA)
 EXTENSION_SENT = datetime(2016, 9, 9, 17, 11, tzinfo=LA)
@@ -77,7 +77,8 @@ def test_extension_moves_the_end_of_every_matching_window():
     assert entries[0].history[-1].before in ("2016-09-06", "2016-09-11T23:59:00-07:00")
 
 
-@pytest.mark.skipif(not (SHARED / "seeds" / "labels.jsonl").exists(), reason="shared labels not present")
+@needs_shared("seeds", "labels.jsonl")
+@needs_shared("corpus", "labels.jsonl")
 def test_extension_example_from_the_labels():
     windows = label_facts(SHARED / "corpus" / "labels.jsonl", "2016-07-27-cde-update-164")
     extension = label_facts(SHARED / "seeds" / "labels.jsonl", "004_")

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from caltac_inbox.parse import parse_message
+from tests.shared import SHARED, needs_shared
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = SHARED / "seeds"
 EXPECTED = [json.loads(line) for line in (SAMPLES / "expected.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 # --- matching rule copied from ../shared/tools/score.py (same / matches / KEYS) ---
@@ -106,7 +107,7 @@ def test_html_part_alone_gives_the_same_notice(row):
     assert from_html.forward_note == from_plain.forward_note
 
 
-@pytest.mark.skipif(not (SEEDS / "labels.jsonl").exists(), reason="../shared/seeds not available")
+@needs_shared("seeds", "labels.jsonl")
 def test_samples_rebuild_byte_for_byte(tmp_path, monkeypatch):
     import importlib.util
     import sys

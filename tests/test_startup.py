@@ -56,6 +56,18 @@ def test_every_command_help_imports_no_heavy_module():
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
 
 
+def test_version_reads_the_schema_head_without_heavy_modules():
+    modules, stdout = run_listing_modules("""
+        from caltac_inbox.cli import main
+        try:
+            main(["--version"])
+        except SystemExit:
+            pass
+    """)
+    assert stdout.endswith(f"(schema {db.SCHEMA_HEAD})\n")
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
 def test_queries_on_existing_sqlite_database_import_no_sqlalchemy(tmp_path):
     """upcoming/timeline/show read an existing SQLite file at head with the stdlib
     sqlite3 (store.light): SQLAlchemy and its ORM are most of a query's start-up."""

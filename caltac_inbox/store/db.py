@@ -28,6 +28,12 @@ MIGRATION_LOCK_KEY = 0x6361_6C74_6163  # "caltac"
 TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 # Execution option marking read-only transactions (see make_engine, SQLite).
 READONLY_OPTION = "caltac_readonly"
+# The revision that creates the tables schema.py describes, i.e. what this code reads and
+# writes. Bump it with every new file in migrations/versions (tests/test_packaging.py checks).
+SCHEMA_HEAD = "0003"
+MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
+INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
+REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
 
 
 def default_url() -> str:
@@ -85,6 +91,8 @@ def make_engine(url: str) -> "Engine":
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        if isinstance(exc, ImportError) and url.startswith("postgresql"):  # psycopg: an optional extra
+            raise DatabaseError(f"PostgreSQL support is not installed ({exc}); {INSTALL_POSTGRES}") from None
         raise DatabaseError(f"unsupported database URL {display_url(url)}: {exc}; use sqlite:/// or postgresql+psycopg://") from None
 
     if engine.dialect.name == "sqlite":
@@ -129,12 +137,21 @@ def describe_db_error(url: str, exc: BaseException, doing: str) -> DatabaseError
 
 
 def migrations_dir() -> Path:
-    """The Alembic script directory (migrations/ at the project root)."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "migrations", here.parents[1] / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise DatabaseError("cannot find the migrations directory; reinstall caltac-inbox (pip install -e .)")
+    """The Alembic script directory: the repository's migrations/, installed as the
+    package caltac_inbox._migrations (pyproject.toml) by wheels, sdists and editable
+    installs alike. Raises DatabaseError naming the fix when it is missing."""
+    from importlib.resources import files
+
+    try:
+        found = files(MIGRATIONS_PACKAGE)
+    except ModuleNotFoundError:
+        raise DatabaseError(f"this installation has no database migrations (package {MIGRATIONS_PACKAGE} "
+                            f"is missing); {REINSTALL}") from None
+    if not isinstance(found, Path):  # e.g. imported from a zip archive: Alembic needs real files
+        raise DatabaseError(f"the database migrations at {found} are not plain files; {REINSTALL}")
+    if not (found / "env.py").is_file():
+        raise DatabaseError(f"the database migrations in {found} are incomplete (no env.py); {REINSTALL}")
+    return found
 
 
 def alembic_config(connection: "Connection | None" = None) -> "Config":
@@ -217,6 +234,18 @@ def script_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def installed_schema_head() -> str:
+    """The head of the installed migrations when it is SCHEMA_HEAD, as `doctor` checks;
+    otherwise a DatabaseError naming what is wrong and the fix."""
+    found = migrations_dir()
+    head = script_head()
+    if head != SCHEMA_HEAD:
+        ends = f"end at revision {head}" if head else "have no single head revision"
+        raise DatabaseError(f"the database migrations in {found} {ends}, but this caltac-inbox expects "
+                            f"{SCHEMA_HEAD}; {REINSTALL}")
+    return head
+
+
 def stamped_revisions(engine: "Engine") -> list[str] | None:
     """alembic_version's rows read with plain SQL in a read-only transaction; None when
     the table cannot be read (a new database)."""
@@ -232,9 +261,9 @@ def stamped_revisions(engine: "Engine") -> list[str] | None:
 
 def ensure_schema(engine: "Engine") -> None:
     """Upgrade to head if the database is not there yet. The usual case (already at
-    head) is decided without importing Alembic; anything else goes through it."""
-    head = script_head()
-    if head is not None and stamped_revisions(engine) == [head]:
+    SCHEMA_HEAD) is decided without Alembic or the migration files; anything else goes
+    through them."""
+    if stamped_revisions(engine) == [SCHEMA_HEAD]:
         return
     with engine.connect() as conn:
         current = current_revision(conn)
@@ -282,6 +311,7 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
+    "installed_schema_head",
     "make_engine",
     "resolve_url",
     "upgrade",

@@ -19,7 +19,7 @@ from typing import Iterator
 from urllib.parse import unquote
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store.db import SQLITE_BUSY_TIMEOUT_MS, default_url, script_head
+from caltac_inbox.store.db import SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, default_url
 
 
 def sqlite_file(url: str | None) -> Path | None:
@@ -37,13 +37,10 @@ def sqlite_file(url: str | None) -> Path | None:
 
 def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
     """A read-only sqlite3 connection (rows as sqlite3.Row) when `url` names an existing
-    SQLite file stamped with the head migration; None when the caller must use the
+    SQLite file stamped with SCHEMA_HEAD; None when the caller must use the
     full store instead. Never creates or changes anything."""
     path = sqlite_file(url)
     if path is None or not path.is_file():
-        return None
-    head = script_head()
-    if head is None:
         return None
     try:
         conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
@@ -56,7 +53,7 @@ def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
     except sqlite3.Error:
         conn.close()
         return None
-    if stamped != [head]:
+    if stamped != [SCHEMA_HEAD]:
         conn.close()
         return None
     conn.row_factory = sqlite3.Row

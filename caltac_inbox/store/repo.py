@@ -39,7 +39,7 @@ def sha256_hex(raw: bytes) -> str:
 
 
 def fact_identity(fact: Fact) -> str:
-    """sha256 of the canonical FACTS.md JSON of a fact without evidence and flags."""
+    """sha256 of the canonical docs/facts.md JSON of a fact without evidence and flags."""
     return _identity_of(fact.to_json())
 
 

@@ -18,7 +18,7 @@ The queries are plain SQL, and `source` is either a SQLAlchemy Session (SQLite o
 PostgreSQL) or the stdlib sqlite3 connection of `store.light.open_sqlite_reader`, which
 lets the CLI answer them without importing SQLAlchemy. Both give the same results.
 
-Query results are Entry JSON dicts: the FACTS.md fields of the entry plus `id`, `uid`,
+Query results are Entry JSON dicts: the docs/facts.md fields of the entry plus `id`, `uid`,
 `status`, `sources` (list of {message_id, subject, sent}), `unverified`; `show` adds
 `sequence`, `needs_review`, `history`, `updated_at` and `source_details` (every source
 fact with its evidence and notice).
