@@ -64,6 +64,8 @@ eval: install
 BENCH_ARGS ?=
 bench: install
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
+	@echo "== adversarial inputs: parse + classify time and peak memory by size (must grow linearly)"
+	@$(BIN)/python bench/adversarial.py
 
 clean:
 	rm -rf out .pytest_cache

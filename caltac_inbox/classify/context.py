@@ -100,7 +100,7 @@ class Context:
             if anchor.edge != "start":
                 return None
             # a downtime the notice names only by its day: the time said with it anywhere
-            refs = sorted({p.when for _, p in self.downtime_refs if p.day == anchor.day}, key=str)
+            refs = sorted(self._refs_by_day().get(anchor.day, ()), key=str)
             timed = [w for w in refs if isinstance(w, datetime)]
             if len(timed) == 1:
                 return timed[0]
@@ -118,14 +118,28 @@ class Context:
         chosen = before[-1:] or after[:1]
         return chosen[0] if chosen else None
 
+    def _refs_by_day(self) -> dict[date, set[date | datetime]]:
+        by_day = self.__dict__.get("_refs_by_day_cache")
+        if by_day is None:
+            by_day = {}
+            for _, p in self.downtime_refs:
+                by_day.setdefault(p.day, set()).add(p.when)
+            self.__dict__["_refs_by_day_cache"] = by_day
+        return by_day
+
     def _position(self, fact: Fact) -> int | None:
         """The index of the sentence a fact's evidence starts with."""
-        cache = self.__dict__.setdefault("_position_cache", {})
-        key = id(fact)
-        if key not in cache:
-            head = fact.evidence.split(ELISION)[0]
-            cache[key] = next((s.index for s in self.doc.sentences if head.startswith(collapse(s.text))), None)
-        return cache[key]
+        starts = self.__dict__.get("_sentence_starts")
+        if starts is None:  # sentences by the first characters of their text: one pass, then lookups
+            starts = {}
+            for s in self.doc.sentences:
+                starts.setdefault(collapse(s.text)[:_START_KEY], []).append(s)
+            self.__dict__["_sentence_starts"] = starts
+        head = fact.evidence.split(ELISION)[0]
+        return next((s.index for s in starts.get(head[:_START_KEY], ()) if head.startswith(collapse(s.text))), None)
+
+
+_START_KEY = 40
 
 
 # systems that serve CAASPP only (Smarter Balanced interims, the educator reporting system)

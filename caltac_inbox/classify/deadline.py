@@ -114,13 +114,15 @@ def _clause(text: str, begin: int, end: int, pos: int) -> tuple[int, int]:
 def classify_deadlines(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     facts: list[Fact] = []
+    seen_due: set[object] = set()
     for s in doc.sentences:
         if s.masthead:
             continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
         if not points:  # only a date point gives a deadline, here or in the sentence before
-            closing = _before_the_close(ctx, s, facts) if s.search_text("close", "end") else None
+            closing = _before_the_close(ctx, s, seen_due) if s.search_text("close", "end") else None
             if closing is not None:
+                seen_due.add(closing.due)
                 facts.append(closing)
             continue
         text = s.plain_text
@@ -172,8 +174,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             if cue == "before" and re.search(r"\bdowntime\b", text, re.I):
                 continue
             due = m.point.when
-            if any(f.due == due for f in facts):
+            if due in seen_due:
                 continue
+            seen_due.add(due)
             parts = [lead_sentence, s] if lead_sentence is not None else [s]
             facts.append(Fact(
                 kind="deadline",
@@ -193,7 +196,7 @@ _BEFORE_CLOSE_RE = re.compile(
 _CLOSES_ON_RE = re.compile(r"\b(?:window|administration)\s+(?:will\s+)?(?:closes?|ends?)\s+(?:on\s+)?$", re.I)
 
 
-def _before_the_close(ctx: Context, s: Sentence, known: list[Fact]) -> Fact | None:
+def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | None:
     """ "The testing window closes on June 30, 2023. Before it closes, make sure every test is
     finished.": due when the window the previous sentence dates closes."""
     doc = ctx.doc
@@ -205,7 +208,7 @@ def _before_the_close(ctx: Context, s: Sentence, known: list[Fact]) -> Fact | No
         return None
     closes = [m for m in ctx.mentions(prev) if not m.is_range
               and _CLOSES_ON_RE.search(" ".join(plain(doc.text[max(prev.begin, m.begin - 40):m.begin]).split()) + " ")]
-    if len(closes) != 1 or any(f.due == closes[0].point.when for f in known):
+    if len(closes) != 1 or closes[0].point.when in known:
         return None
     phrase = _INTRO_CLAUSE_RE.sub("", text).strip().rstrip(".")
     phrase = re.sub(r"^(?:please\s+)", "", phrase, flags=re.I)

@@ -57,6 +57,7 @@ def is_designation(s: Sentence) -> bool:
 def classify_designations(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     found: list[tuple[Sentence, object, Sentence | None]] = []
+    seen_due: set[object] = set()
     for s in doc.sentences:
         if s.masthead:
             continue
@@ -64,7 +65,8 @@ def classify_designations(ctx: Context) -> list[Fact]:
         if lead is not None and is_designation(lead) and _DUE_WORD_RE.search(lead.plain_text):
             # "Coordinator designations for 2024–25 are due as follows:" over "- ELPAC: April 1, 2024"
             points = [m for m in ctx.mentions(s) if not m.is_range]
-            if len(points) == 1 and all(points[0].point.when != d for _, d, _ in found):
+            if len(points) == 1 and points[0].point.when not in seen_due:
+                seen_due.add(points[0].point.when)
                 found.append((s, points[0].point.when, lead))
             continue
         if not is_designation(s):
@@ -81,7 +83,8 @@ def classify_designations(ctx: Context) -> list[Fact]:
             anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
                                        for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
             due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
-        if due is not None and all(due != d for _, d, _ in found):
+        if due is not None and due not in seen_due:
+            seen_due.add(due)
             found.append((s, due, None))
     facts = []
     default = _default(ctx)

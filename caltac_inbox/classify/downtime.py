@@ -53,6 +53,7 @@ _DURING_RE = re.compile(
 )
 _REFERS_RE = re.compile(r"^\W*(?:it|this|that|they|these|the\s+(?:downtime|outage|maintenance|window))\b", re.I)
 MAX_DAYS = 62
+FOLLOWING_REACH = 6  # later sentences of a paragraph that may name the window's systems
 
 
 def status_of(text: str) -> str:
@@ -402,8 +403,10 @@ def _fact(ctx: Context, s: Sentence, start, end, used_items: set[int]) -> Fact:
             listed = []
     if not listed:
         systems.extend(c for c in _systems_in(s.text) if c not in systems)
-        for later in line_sents:
-            if later.index <= s.index or "web page" in later.text.lower():
+        for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
+            if later.line != s.line:
+                break
+            if "web page" in later.text.lower():
                 continue
             if _DURING_RE.search(later.text) or (
                     (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
@@ -541,16 +544,19 @@ def _borrow(point: dates.Point, summary: dates.Point | None):
 def _merge(facts: list[Fact]) -> list[Fact]:
     """One fact per window: the same window said twice merges its systems."""
     out: list[Fact] = []
+    by_days: dict[tuple, list[int]] = {}  # (start day, end day) -> indexes in `out`: same-window candidates
     for f in facts:
-        twin = next((o for o in out if _same_window(o, f)), None)
-        if twin is None:
+        key = (_day(f.start), _day(f.end))
+        twin_at = next((i for i in by_days.get(key, ()) if _same_window(out[i], f)), None)
+        if twin_at is None:
+            by_days.setdefault(key, []).append(len(out))
             out.append(f)
             continue
+        twin = out[twin_at]
         better_end = twin.end if isinstance(twin.end, datetime) or not isinstance(f.end, datetime) else f.end
         better_start = twin.start if isinstance(twin.start, datetime) or not isinstance(f.start, datetime) else f.start
         systems = twin.systems + tuple(c for c in f.systems if c not in twin.systems)
-        out[out.index(twin)] = twin.with_changes(end=better_end, systems=systems,
-                                                 start=better_start or f.start)
+        out[twin_at] = twin.with_changes(end=better_end, systems=systems, start=better_start or f.start)
     return out
 
 

@@ -127,11 +127,16 @@ def classify_retentions(ctx: Context) -> list[Fact]:
 _KEPT_RE = re.compile(r"\b(?:download\w*|available|accessible|access|stored|kept|located|remains?|posted)\b", re.I)
 
 
+SECTION_REACH = 12  # sentences looked back at for where the data is kept
+
+
 def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]:
     """Up to `limit` earlier sentences under the same heading that say where data is kept
     ("Student Score Data Files remain available in TOMS"), nearest first."""
     out: list[Sentence] = []
-    for x in reversed(ctx.doc.sentences[:s.index]):
+    sentences = ctx.doc.sentences
+    for i in range(s.index - 1, max(-1, s.index - 1 - SECTION_REACH), -1):
+        x = sentences[i]
         if x.kind == "heading" or x.heading != s.heading or len(out) >= limit:
             break
         t = x.plain_text

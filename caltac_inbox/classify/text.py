@@ -222,15 +222,21 @@ def _line_kind(text: str, next_text: str | None) -> str:
     return "para"
 
 
+MAX_SENTENCE_CHARS = 800  # a longer "sentence" is cut: no notice writes one, and every pass stays linear
+MAX_LINE_CHARS = 4000  # a longer line is read as several paragraphs
+_LAST_TOKEN_RE = re.compile(r"\S+$")
+_CUT_RE = re.compile(r"[\s,;]")
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans in one line of text."""
+    """Sentence spans in one line of text, none longer than MAX_SENTENCE_CHARS."""
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _BOUNDARY_RE.finditer(text):
         cut = m.start() + 1
-        before = text[start:cut]
-        # `before` ends with the boundary's punctuation: its last word is never empty
-        token = before.rsplit(None, 1)[-1].lower().rstrip(".").strip("(\"“*")
+        # the word that ends at the boundary's punctuation (never empty), read from a bounded window
+        token = _LAST_TOKEN_RE.search(text, max(start, cut - 40), cut).group(0).lower()  # type: ignore[union-attr]
+        token = token.rstrip(".").strip("(\"“*")
         if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token):
             continue
         if token in ("a.m", "p.m"):
@@ -238,11 +244,45 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             if nxt and nxt.group(1) in _TIME_FOLLOWERS:
                 continue
         end = m.end()
-        spans.append((offset + start, offset + len(text[:end].rstrip())))
+        _add_span(spans, text, offset, start, end)
         start = end
-    if text[start:].strip():
-        spans.append((offset + start, offset + len(text.rstrip())))
+    if start < len(text):
+        _add_span(spans, text, offset, start, len(text))
     return spans
+
+
+def _add_span(spans: list[tuple[int, int]], text: str, offset: int, start: int, end: int) -> None:
+    """One sentence span (trailing spaces dropped), cut at a space or comma when it is too long."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while end - start > MAX_SENTENCE_CHARS:
+        limit = start + MAX_SENTENCE_CHARS
+        cut = max((m.end() for m in _CUT_RE.finditer(text, limit - 200, limit)), default=limit)
+        spans.append((offset + start, offset + cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        spans.append((offset + start, offset + end))
+
+
+def _line_pieces(raw: str) -> list[tuple[int, int]]:
+    """(begin, end) of the paragraphs a line is read as: itself, or cuts at a sentence end
+    (else a space) every MAX_LINE_CHARS."""
+    if len(raw) <= MAX_LINE_CHARS:
+        return [(0, len(raw))]
+    pieces = []
+    start = 0
+    while len(raw) - start > MAX_LINE_CHARS:
+        limit = start + MAX_LINE_CHARS
+        window = raw.rfind(". ", limit - 1000, limit)
+        cut = window + 2 if window > start else (raw.rfind(" ", limit - 1000, limit) + 1 or limit)
+        if cut <= start:
+            cut = limit
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(raw)))
+    return pieces
 
 
 _MASTHEAD_RE = re.compile(
@@ -278,9 +318,13 @@ def build_doc(text: str) -> Doc:
     lines: list[Line] = []
     pos = 0
     for i, raw in enumerate(raw_lines):
-        lines.append(Line(i, pos, pos + len(raw), raw, _line_kind(raw, next_nonblank[i]), _line_indent(raw)))
+        kind = _line_kind(raw, next_nonblank[i])
+        for n, (b, e) in enumerate(_line_pieces(raw)):
+            lines.append(Line(len(lines), pos + b, pos + e, raw[b:e], kind if n == 0 else "para",
+                              _line_indent(raw) if n == 0 else 0))
         pos += len(raw) + 1
-    rows = [Doc(text, tuple(lines), ()).is_table_row(ln.index) for ln in lines]
+    plain_doc = Doc(text, tuple(lines), ())
+    rows = [plain_doc.is_table_row(ln.index) for ln in lines]
     # a table row is never a heading, however short ("System | Start | End", "TOMS: May 3–5")
     lines = [replace(ln, kind="para") if rows[ln.index] and ln.kind == "heading" else ln for ln in lines]
     # each table's header row: a first row of " | " cells without a digit, above rows with one
