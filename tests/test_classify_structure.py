@@ -284,3 +284,73 @@ def test_a_requirement_before_a_close_dated_in_the_sentence_before():
     assert f.due == date(2022, 11, 18) and f.action.startswith("be sure every student")
     assert facts("The fall screening window ends on November 18, 2022. Before it closes, we will post a "
                  "reminder.\n", "deadline") == []
+
+
+# --- rules learned from a third set of notices, each in other words ------------------------
+
+def test_item_ends_under_a_lead_in_start():
+    found = facts(
+        "Scoring systems shut down starting Thursday, October 20, at 6 p.m. Each returns on its own schedule:\n\n"
+        "- The Data Entry Interface stays unavailable until Monday, October 24.\n"
+        "- The Teacher Hand Scoring System stays unavailable until Wednesday, October 26, at 7 a.m.\n", "downtime")
+    assert [(f.start, f.end, f.systems) for f in found] == [
+        (at(2022, 10, 20, 18), date(2022, 10, 24), ("DEI",)),
+        (at(2022, 10, 20, 18), at(2022, 10, 26, 7), ("THSS",)),
+    ]
+
+
+def test_extension_that_gives_a_new_return_time():
+    [f] = facts("We have extended the outage of the Data Entry Interface; it will now come back online at 9 a.m. on "
+                "Friday, October 7.\n", "downtime")
+    assert (f.start, f.end, f.status) == (None, at(2022, 10, 7, 9), "extended")
+
+
+def test_a_window_that_ends_with_the_others():
+    found = facts("TOMS and the Test Delivery System will be offline from Friday, October 14, at 6 p.m. until "
+                  "Monday, October 17, at 7 a.m. CERS goes offline earlier, starting Thursday, October 13, at "
+                  "noon, and returns with the rest of the systems.\n", "downtime")
+    assert [(f.start, f.end) for f in found] == [(at(2022, 10, 14, 18), at(2022, 10, 17, 7)),
+                                                 (at(2022, 10, 13, 12), at(2022, 10, 17, 7))]
+
+
+def test_by_this_date_in_a_dated_item():
+    found = facts("Coming up:\n\n- Tuesday, November 1: Districts need to file their testing calendars in TOMS "
+                  "by this date.\n- Friday, November 4: Staff workshop.\n", "deadline")
+    assert [f.due for f in found] == [date(2022, 11, 1)]
+
+
+def test_two_designation_dates_in_one_sentence_each_with_its_program():
+    found = facts("Charter administrators must designate the ELPAC coordinator no later than March 1, 2023, and the "
+                  "CAASPP coordinator no later than July 1, 2023.\n", "designation")
+    assert [(f.due, f.program) for f in found] == [(date(2023, 3, 1), ("ELPAC",)), (date(2023, 7, 1), ("CAASPP",))]
+
+
+def test_a_lone_date_takes_a_time_range_written_apart():
+    [f] = facts("- Sunday, October 9: planned TOMS maintenance, 4 a.m. to 10 a.m.; TOMS cannot be used then.\n",
+                "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 9, 4), at(2022, 10, 9, 10))
+
+
+def test_removal_at_that_moment_takes_the_anchor_of_the_sentence_before():
+    [r] = facts("TOMS is offline from Friday, October 14, at 6 p.m. until Monday, October 17, at 7 a.m.\n\n"
+                "Finish your scoring before the downtime. At that point every unscored response is wiped "
+                "from the scoring system.\n", "retention")
+    assert r.at == at(2022, 10, 14, 18)
+
+
+def test_data_not_retained_once_the_downtime_starts():
+    [r] = facts("TOMS is offline from Friday, October 14, at 6 p.m. until Monday, October 17, at 7 a.m. The "
+                "2017–18 score file will not be retained once the downtime starts.\n", "retention")
+    assert r.at == at(2022, 10, 14, 18)
+
+
+def test_removal_when_one_system_goes_offline_and_the_downtime_of_the_datas_system():
+    text = ("The rollover takes these systems offline:\n\nSystem | Off | On\n"
+            "CERS | Thursday, October 13, 2022, 5 p.m. | Monday, October 17, 2022, 7 a.m.\n"
+            "Teacher Hand Scoring System | Friday, October 14, 2022, 5 p.m. | Monday, October 17, 2022, 7 a.m.\n\n"
+            "Unscored responses will be cleared once the Teacher Hand Scoring System goes offline.\n")
+    [r] = facts(text, "retention")
+    assert r.at == at(2022, 10, 14, 17)
+    [r] = facts(text.replace("once the Teacher Hand Scoring System goes offline",
+                             "from the Teacher Hand Scoring System during the downtime"), "retention")
+    assert r.at == at(2022, 10, 14, 17)

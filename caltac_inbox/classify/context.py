@@ -84,14 +84,20 @@ class Context:
                     return found
         return self.program
 
-    def anchor_time(self, anchor: dates.Anchor | None, near: Sentence | None = None) -> date | datetime | None:
+    def anchor_time(self, anchor: dates.Anchor | None, near: Sentence | None = None,
+                    systems: list[str] | tuple[str, ...] = ()) -> date | datetime | None:
         """The downtime start a relative phrase points at; None when it is not clear which.
 
-        With several downtimes, "this downtime" in sentence `near` is the one described
-        last before it (or, when none is, first after it)."""
+        With several downtimes, the one that takes down one of `systems` (the data's system),
+        else "this downtime" in sentence `near` is the one described last before it (or, when
+        none is, first after it)."""
         if anchor is None or not (self.downtimes or self.downtime_refs):
             return None
         starts = [f.start for f in self.downtimes if f.start is not None]
+        if systems and anchor.day is None:
+            theirs = {f.start for f in self.downtimes if f.start is not None and set(systems) & set(f.systems)}
+            if len(theirs) == 1:
+                return theirs.pop()
         if anchor.day is not None:
             for s in starts:
                 d = s.date() if isinstance(s, datetime) else s
@@ -190,6 +196,34 @@ def is_reference_date(doc_text: str, begin: int, clause_begin: int) -> bool:
     """True when the words just before a date (within its clause) make it an eligibility
     or legal date rather than something to do."""
     return bool(_REFERENCE_RE.search(" ".join(doc_text[max(clause_begin, begin - 80):begin].split())))
+
+
+# "must be installed by this date" in an item that opens with the date
+THIS_DATE_RE = re.compile(
+    r"\b(?:by|before|on\s+or\s+before|no\s+later\s+than|until)\s+(?:this|that|the\s+(?:above|same))\s+(?:date|day|deadline)\b",
+    re.I)
+_OPENING_RE = re.compile(r"[\s*_>#\-•·▪◦]*(?:\d{1,2}[.)]\s+)?")
+
+
+def opens_sentence(doc_text: str, s: Sentence, m: dates.Mention) -> bool:
+    """The date stands first in its sentence, after any list marker ("- Friday, June 9: ...")."""
+    return _OPENING_RE.fullmatch(doc_text, s.begin, m.begin) is not None
+
+
+# where one clause of a sentence ends and the next begins
+_CLAUSE_BREAK_RE = re.compile(r";\s+|,\s+(?:and|but|so|while|whereas)\s+|\s+(?:and\s+then|but)\s+")
+
+
+def clause_around(text: str, begin: int, end: int, pos: int) -> tuple[int, int]:
+    """The clause of text[begin:end] around position `pos`."""
+    start, stop = begin, end
+    for m in _CLAUSE_BREAK_RE.finditer(text, begin, end):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() >= pos:
+            stop = m.start()
+            break
+    return start, stop
 
 
 _CUE_RE = re.compile(

@@ -555,7 +555,27 @@ def find_mentions(text: str, sent: date | datetime | None, after: date | None = 
                 e = max(raw.end, c.end) if c else raw.end
                 out.append(Mention(b, e, p, None))
         i += 1
+    if len(out) == 1 and out[0].stop is None and out[0].point.clock is None:
+        # "Saturday, March 14: TOMS maintenance window from 6 a.m. to 6 p.m.": the sentence's one
+        # date takes the one time range written apart from it
+        return [_with_time_range(out[0], clocks, text)]
     return out
+
+
+def _with_time_range(m: Mention, clocks: "_Clocks", text: str) -> Mention:
+    pairs = []
+    for a, b in zip(clocks.all, clocks.all[1:]):
+        if (b.begin - a.end <= MAX_GAP and _CLOCK_RANGE_GAP_RE.fullmatch(text, a.end, b.begin)
+                and not (a.begin < m.end and m.begin < b.end)):
+            pairs.append((a, b))
+    if len(pairs) != 1 or len(clocks.all) != 2:
+        return m
+    a, b = pairs[0]
+    p = m.point
+    zone = b.zone or a.zone or p.zone
+    start = Point(p.begin, p.end, p.day, a.value, zone, p.year_written)
+    stop = Point(p.begin, p.end, _day_after(p.day, a.value, b.value), b.value, zone, p.year_written)
+    return Mention(min(m.begin, a.begin), max(m.end, b.end), start, stop)
 
 
 _BARE_DAY_CONNECTOR_RE = re.compile(r"\s*,?\s*(?:through|thru|to|until|[–—-])\s*")

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import Context, cue_before, is_reference_date
+from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
+                                          opens_sentence)
 from caltac_inbox.classify.credential import is_credential
 from caltac_inbox.classify.designation import is_designation
 from caltac_inbox.classify.retention import is_retention
@@ -79,7 +80,8 @@ _LAST_DAY_RE = re.compile(
 _LAST_DAY_WORDS_RE = re.compile(rf"\b{_DEADLINE_NOUN}\s+(?:to|for|on\s+which)\b", re.I)
 # "May 12 is the last day to ship answer books", "December 1 is the deadline for setting up a window"
 _LAST_DAY_AFTER_RE = re.compile(
-    rf"^\s*,?\s*(?:is|was|will\s+be)\s+the\s+{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}})", re.I)
+    rf"^\s*(?:,?\s*(?:is|was|will\s+be)\s+the|[:—–-])\s*(?:the\s+)?{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}})",
+    re.I)
 # "one week before June 30": an offset the notice leaves to the reader (FACTS: not a fact)
 _OFFSET_RE = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a)\s+(?:(?:business|calendar|school|instructional)\s+)?"
@@ -95,22 +97,6 @@ _CITES_LAW_RE = re.compile(
 _DUE_LEAD_RE = re.compile(
     r"\b(?:due|deadlines?|no\s+later\s+than|(?:must|should)\s+(?:be\s+\w+\s+)?by|by\s+the\s+following\s+dates?"
     r"|last\s+day|closes?)\b", re.I)
-# where one clause of a sentence ends and the next begins
-_CLAUSE_BREAK_RE = re.compile(r";\s+|,\s+(?:and|but|so|while|whereas)\s+|\s+(?:and\s+then|but)\s+")
-
-
-def _clause(text: str, begin: int, end: int, pos: int) -> tuple[int, int]:
-    """The clause of text[begin:end] around position `pos`."""
-    start, stop = begin, end
-    for m in _CLAUSE_BREAK_RE.finditer(text, begin, end):
-        if m.end() <= pos:
-            start = m.end()
-        elif m.start() >= pos:
-            stop = m.start()
-            break
-    return start, stop
-
-
 def classify_deadlines(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     facts: list[Fact] = []
@@ -143,7 +129,7 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
         if not asks:
             continue
         for m in points:
-            c_begin, c_end = _clause(doc.text, s.begin, s.end, m.begin)
+            c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
             clause = plain(doc.text[c_begin:c_end])
             if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
                 continue
@@ -156,7 +142,7 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             cue = cue_before(doc.text, m.begin)
             dated_label = None
             last_day_here = None
-            if m.begin == s.begin:
+            if opens_sentence(doc.text, s, m):
                 dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
             if dated_label:
                 label = dated_label
@@ -169,6 +155,8 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 pass
             elif cue is None and lead is not None:
                 pass  # "Deadlines:" over "- June 14: Post-Test Survey"
+            elif len(points) == 1 and THIS_DATE_RE.search(text):
+                pass  # "- March 23: version 17 must be installed by this date."
             elif cue not in _CUES or (cue == "closes" and not form_closes):
                 continue
             if cue == "before" and re.search(r"\bdowntime\b", text, re.I):

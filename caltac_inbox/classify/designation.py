@@ -13,7 +13,8 @@ import re
 from datetime import timedelta
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import Context, cue_before, programs_in
+from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, opens_sentence,
+                                          programs_in)
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
@@ -56,7 +57,7 @@ def is_designation(s: Sentence) -> bool:
 
 def classify_designations(ctx: Context) -> list[Fact]:
     doc = ctx.doc
-    found: list[tuple[Sentence, object, Sentence | None]] = []
+    found: list[tuple[Sentence, object, Sentence | None, tuple[str, ...]]] = []
     seen_due: set[object] = set()
     for s in doc.sentences:
         if s.masthead:
@@ -67,28 +68,32 @@ def classify_designations(ctx: Context) -> list[Fact]:
             points = [m for m in ctx.mentions(s) if not m.is_range]
             if len(points) == 1 and points[0].point.when not in seen_due:
                 seen_due.add(points[0].point.when)
-                found.append((s, points[0].point.when, lead))
+                found.append((s, points[0].point.when, lead, ()))
             continue
         if not is_designation(s):
             continue
-        due = None
-        for m in ctx.mentions(s):
-            if m.is_range:
-                continue
-            dated_label = m.begin == s.begin and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-            if (cue_before(doc.text, m.begin) in _CUES or dated_label) and not _is_term(doc.text, s, m):
-                due = m.point.when
-                break
-        if due is None and _INSTRUCTION_RE.search(s.text) and not s.text.lstrip().lower().startswith("if"):
+        points = [m for m in ctx.mentions(s) if not m.is_range]
+        dues: list[tuple[object, tuple[str, ...]]] = []
+        for m in points:
+            dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
+            this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
+            if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m):
+                # "the ELPAC coordinator by April 1, and the CAASPP coordinator by July 1": each its program
+                c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+                dues.append((m.point.when, programs_in(doc.text[c_begin:c_end])))
+        if not dues and _INSTRUCTION_RE.search(s.text) and not s.text.lstrip().lower().startswith("if"):
             anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
                                        for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
             due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
-        if due is not None and due not in seen_due:
-            seen_due.add(due)
-            found.append((s, due, None))
+            if due is not None:
+                dues.append((due, ()))
+        for due, program in dues:
+            if due not in seen_due:
+                seen_due.add(due)
+                found.append((s, due, None, program if len(dues) > 1 else ()))
     facts = []
     default = _default(ctx)
-    for s, due, lead in found:
+    for s, due, lead, program in found:
         school_year = _school_year(ctx, lead or s, due)
         parts = [lead, s] if lead is not None else [s]
         extra = {}
@@ -100,7 +105,7 @@ def classify_designations(ctx: Context) -> list[Fact]:
         facts.append(Fact(
             kind="designation",
             evidence=evidence(doc, parts),
-            program=programs_in(s.text) or ctx.program_near(*(p.text for p in parts)),
+            program=program or programs_in(s.text) or ctx.program_near(*(p.text for p in parts)),
             due=due,
             school_year=school_year,
             **extra,

@@ -29,7 +29,7 @@ from caltac_inbox.model import Fact
 UNAVAILABLE_RE = re.compile(
     r"\b(?:offline|off-line|unavailable|inaccessible|not\s+(?:be\s+)?(?:available|accessible|reachable)"
     r"|(?:cannot|can\s*not|can't|will\s+not)\s+(?:be\s+)?(?:viewed|accessed|reached|used|logged\s+(?:on|in)(?:to)?)"
-    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark"
+    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark|shut(?:s|ting)?\s+down|taken\s+(?:down|offline)"
     r"|no\s+[^.;]{0,80}?\bcan\s+be\s+(?:administered|viewed|accessed|used|scored|started|opened))\b",
     re.I,
 )
@@ -140,12 +140,13 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                     continue
                 facts.append(_fact(ctx, s, start, end, used_items))
             elif m.stop is None and not m.is_range and down_here and not _EXTEND_RE.search(s.text):
-                split = _split_range(ctx, s, m)
+                split = (_split_range(ctx, s, m) or _back_with_the_others(ctx, s, m, facts)
+                         or _end_under_a_start(ctx, s, m))
                 if split is not None:
                     facts.append(split)
             elif m.stop is None and _EXTEND_RE.search(s.text) and _is_down(s.text):
-                head = ctx.doc.text[max(s.begin, m.begin - 25):m.begin]
-                if _OPEN_END_RE.search(" ".join(head.split())):
+                head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
+                if _OPEN_END_RE.search(head) or _BACK_RE.search(head):  # "through ...", "will now return at"
                     facts.append(_fact(ctx, s, None, m.start.when, used_items))  # type: ignore[union-attr]
     facts = _merge(facts)
     ctx.downtime_refs = _downtime_references(ctx)
@@ -277,6 +278,39 @@ def _window(ctx: Context, s: Sentence, start, end, parts: list[Sentence], betwee
     for x in between:
         systems.extend(c for c in _systems_in(x.text) if c not in systems)
     return fact.with_changes(evidence=evidence(ctx.doc, parts), systems=tuple(systems))
+
+
+_WITH_OTHERS_RE = re.compile(
+    r"\b(?:comes?\s+back|returns?|is\s+back|reopens?|resumes?)\s+(?:online\s+)?(?:with|alongside|at\s+the\s+same\s+time\s+as)"
+    r"\s+the\s+(?:other|rest)\b", re.I)
+
+
+def _back_with_the_others(ctx: Context, s: Sentence, m: dates.Mention, facts: list[Fact]) -> Fact | None:
+    """ "CERS goes offline a day earlier, on Thursday, July 27, at 5 p.m., and comes back with the
+    other systems.": the start here, the end of the window described just before."""
+    if not facts or facts[-1].end is None or not _WITH_OTHERS_RE.search(s.plain_text):
+        return None
+    if not _BEGIN_RE.search(ctx.doc.text, s.begin, m.begin):
+        return None
+    return _window(ctx, s, m.point.when, facts[-1].end, [s], [])
+
+
+def _end_under_a_start(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
+    """ "The systems go offline beginning Friday, August 26, at 5 p.m. They do not all return on the
+    same day:" over "- TOMS remains unavailable through Tuesday, September 6.": one window per item,
+    the start from the lead-in."""
+    if s.kind != "item" or s.lead_line is None:
+        return None
+    head = " ".join(ctx.doc.text[max(s.begin, m.begin - 30):m.begin].split())
+    if not _OPEN_END_RE.search(head):
+        return None
+    starts = [(x, p) for x in ctx.doc.line_sentences(s.lead_line)
+              for p in ctx.mentions(x) if not p.is_range and _BEGIN_RE.search(ctx.doc.text, x.begin, p.begin)]
+    if len(starts) != 1 or not _is_down(*(x.text for x, _ in starts)):
+        return None
+    start_sentence, start = starts[0]
+    fact = _window(ctx, s, start.point.when, m.point.when, [start_sentence, s], [])
+    return fact.with_changes(systems=tuple(_systems_in(s.text))) if fact is not None else None
 
 
 # "is August 7", "on Saturday, August 7", "for August 7": the day itself, not a start or an end

@@ -21,13 +21,15 @@ from caltac_inbox.model import Fact
 
 REMOVAL_RE = re.compile(
     r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased"
-    r"|wiped|taken\s+out|archived\s+and\s+removed)\b"
-    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b|\bcan\s+no\s+longer\s+be\s+hand\s+scored\b"
+    r"|wiped|emptied|taken\s+out|archived\s+and\s+removed)\b"
+    r"|\b(?:will|would)\s+not\s+be\s+(?:retained|kept|carried\s+over|migrated)\b|\bwill\s+not\s+(?:carry|move)\s+over\b"
+    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b"
+    r"|\bcan\s+no\s+longer\s+be\s+(?:hand\s+)?scored\b"
     r"|\b(?:remain|remains|stay|stays)\s+(?:available|accessible)\s+(?:only\s+)?until\b",
     re.I,
 )
 _DATA_RE = re.compile(
-    r"\b(?:data|files?|responses|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups)\b", re.I)
+    r"\b(?:data|files?|responses?|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups)\b", re.I)
 _REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
 _NOUN_RE = re.compile(
     r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
@@ -36,8 +38,8 @@ _NOUN_RE = re.compile(
 )
 
 
-REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "taken", "longer",
-                                   "lose", "until"))
+REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "emptied", "taken",
+                                   "retained", "kept", "carried", "migrated", "carry", "move", "longer", "lose", "until"))
 
 
 # data that "remains available until" a day is removed then; tests and windows that do are not data
@@ -62,9 +64,17 @@ def classify_retentions(ctx: Context) -> list[Fact]:
             continue
         text = s.plain_text
         at = None
+        removal = REMOVAL_RE.search(text)
+        place = _PLACE_RE.match(text, removal.end()) if removal else None
+        near_systems = [c for c in find_systems(place.group("place") if place else text) if c != "ALL"]
         anchor = dates.relative_anchor(text, ctx.sent)
+        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
+        if anchor is None and prev is not None and _THAT_MOMENT_RE.match(text):
+            anchor = dates.relative_anchor(prev.plain_text, ctx.sent)  # "... before the downtime. At that moment ..."
         if anchor is not None:
-            at = ctx.anchor_time(anchor, s)
+            at = ctx.anchor_time(anchor, s, near_systems)
+        if at is None:
+            at = _when_system_goes_offline(ctx, text)
         if at is None:
             # the date that goes with the removal: the first after the removal words, else the last before
             cut = s.begin + (REMOVAL_RE.search(s.text).start() if REMOVAL_RE.search(s.text) else 0)
@@ -81,15 +91,12 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         if at is None:
             continue
         parts = [s]
-        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
         if prev is not None and _REFERS_BACK_RE.search(text):
             parts = [prev, s]
         lead = doc.lead_sentence(s) if inherited else None
         joined = " ".join(p.plain_text for p in parts)
         data = _data_phrase(parts)
         # the system the data leaves: named with the data, after the removal words, or in the sentence referred to
-        removal = REMOVAL_RE.search(text)
-        place = _PLACE_RE.match(text, removal.end()) if removal else None
         where = " ".join([data, text[removal.end():] if removal else "", *(p.plain_text for p in parts[:-1])])
         systems = [c for c in find_systems(place.group("place") if place else "") if c != "ALL"] or [
             c for c in find_systems(where) if c != "ALL"]
@@ -128,6 +135,22 @@ _KEPT_RE = re.compile(r"\b(?:download\w*|available|accessible|access|stored|kept
 
 
 SECTION_REACH = 12  # sentences looked back at for where the data is kept
+
+
+_THAT_MOMENT_RE = re.compile(r"^\W*(?:at\s+that\s+(?:moment|time|point)|then|when\s+(?:that|this)\s+happens)\b", re.I)
+# "cleared when the IAHSS goes offline": the start of the window of that system
+_SYSTEM_OFFLINE_RE = re.compile(
+    r"\b(?:when|once|as\s+soon\s+as|before)\s+(?:the\s+)?(?P<who>[^.,;]{2,60}?)\s+(?:goes|go|is\s+taken|are\s+taken)\s+"
+    r"(?:offline|off-line|down)\b", re.I)
+
+
+def _when_system_goes_offline(ctx: Context, text: str):
+    m = _SYSTEM_OFFLINE_RE.search(text)
+    if not m:
+        return None
+    named = [c for c in find_systems(m.group("who")) if c != "ALL"]
+    starts = {f.start for f in ctx.downtimes if f.start is not None and set(named) & set(f.systems)}
+    return starts.pop() if len(starts) == 1 else None
 
 
 def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]:
