@@ -228,7 +228,8 @@ def clause_around(text: str, begin: int, end: int, pos: int) -> tuple[int, int]:
 
 _CUE_RE = re.compile(
     r"(?:\b(?:by|no\s+later\s+than|not\s+later\s+than|until|due(?:\s+(?:by|on))?|deadline(?:\s+(?:of|is|was))?"
-    r"|on\s+or\s+before|before|closes(?:\s+on)?|was|is)\s+(?:the\s+)?(?:(?:deadline|close\s+of\s+business|end\s+of\s+(?:the\s+)?day)"
+    r"|on\s+or\s+before|before|closes(?:\s+(?:on|at))?|ends(?:\s+(?:on|at))?|was|is)\s+(?:the\s+)?(?:(?:deadline|close\s+of\s+business"
+    r"|end\s+of\s+(?:the\s+)?day)"
     r"\s+(?:of|on)\s+)?(?:\w+day,?\s+)?)$",
     re.I,
 )
@@ -244,4 +245,4 @@ def cue_before(doc_text: str, begin: int, window: int = 60) -> str | None:
     words = m.group(0).lower().split()
     if words[:3] == ["on", "or", "before"]:
         return "before"
-    return words[0]
+    return "closes" if words[0] == "ends" else words[0]

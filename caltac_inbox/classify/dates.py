@@ -83,17 +83,21 @@ _WEEKDAY_RE = (
 _ORD = r"(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d{2}(?!\s*[–—-]\s*\d)"  # "2019–20" is a school year, not a year
 _DAY_LIST = rf"\d{{1,2}}{_ORD}(?:\s*,\s*\d{{1,2}}{_ORD}(?!\d|:\d))*,?\s+(?:and|&)\s+\d{{1,2}}{_ORD}"
+# "Sept. 8 (Mon.)", "the 12th of August (a Friday)": a weekday in parentheses after the date
+_WEEKDAY_AFTER = rf"(?:,?\s*\((?:an?\s+)?(?P<wd2>{_WEEKDAY_RE})\)(?=\W|$))?"
 DATE_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?"
     rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?"
     rf"(?P<days>{_DAY_LIST}|\d{{1,2}}{_ORD})(?!\d|:\d)(?!\s*(?:a\.?m\b|p\.?m\b|[ap]m\b))"
-    rf"(?:,?\s+(?P<year>{_YEAR}))?\b"
+    rf"(?:,?\s+(?P<year>{_YEAR}))?\b{_WEEKDAY_AFTER}"
 )
 # "the 3rd of May", "3rd May 2024": day first only with an ordinal suffix or "of"
 DAY_FIRST_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?(?:\bthe\s+)?\b(?P<day>\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)"
-    rf"(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
+    rf"(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b{_WEEKDAY_AFTER}"
 )
+# "Friday the 28th": a day of the month with no month, vouched for by its weekday
+WEEKDAY_THE_DAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_RE}),?\s+the\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)\b(?!\s+of\b)")
 # "8 March 2024", "Friday, 8 March": a bare day first only with a year after it or a weekday before it
 BARE_DAY_FIRST_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?\b(?P<day>\d{{1,2}})\s+(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b"
@@ -109,6 +113,7 @@ WEEKDAY_ONLY_RE = re.compile(
 _EVERY_RE = re.compile(r"\b(?:every|each|all|most|some|on\s+weekends?)\s+(?:\w+\s+)?$", re.I)
 # "today", "tonight", "tomorrow": days counted from the notice's sent day
 RELATIVE_DAY_RE = re.compile(r"(?<![\w-])(?P<rel>[Tt]oday|[Tt]onight|[Tt]omorrow)(?![\w-])")
+_APPOSITION_RE = re.compile(r"\s*,?\s*")
 _RELATIVE_OFFSETS = {"today": 0, "tonight": 0, "tomorrow": 1}
 NUMERIC_DATE_RE = re.compile(
     r"(?<![\d/.])(?:\b(?P<wd>" + _WEEKDAY_RE + r"),?\s+)?"
@@ -123,7 +128,8 @@ _DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
     rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
-    r"(?:\s*\(?(?P<zone>P[SD]?T|E[SD]?T|C[SD]?T|M[SD]?T|Pacific|Eastern|Central|Mountain)\b(?:\s+[Tt]ime)?\)?)?",
+    r"(?:\s*\(?(?P<zone>P[SD]?T|E[SD]?T|C[SD]?T|M[SD]?T|Pacific|Eastern|Central|Mountain)\b(?:\s+[Tt]ime)?\)?"
+    r"(?:\s*\([PECM][SD]?T\))?)?",
     re.I,
 )
 _CONNECTOR = (
@@ -178,6 +184,9 @@ class Mention:
     @property
     def point(self) -> Point:
         return self.start or self.stop  # type: ignore[return-value]
+
+
+DAY_OF_MONTH_ONLY = -1  # _Raw.month of "Friday the 28th"
 
 
 @dataclass(frozen=True)
@@ -276,6 +285,20 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
     A weekday written alone is the first such day on or after `after` (the date written
     before it in the same passage), else on or after the sent day, or in a past-tense
     sentence the last one on or before it."""
+    if raw.month == DAY_OF_MONTH_ONLY:
+        # "Friday the 28th": the first such day on or after the sent day whose weekday agrees
+        base = after or (sent.date() if isinstance(sent, datetime) else sent)
+        if base is None:
+            return None
+        for months_ahead in range(3):
+            y, mo = base.year + (base.month - 1 + months_ahead) // 12, (base.month - 1 + months_ahead) % 12 + 1
+            try:
+                d = date(y, mo, raw.day)
+            except ValueError:
+                continue
+            if d >= base - timedelta(days=GRACE_DAYS) and d.weekday() == raw.weekday:
+                return d
+        return None
     if raw.relative:
         if sent is None:
             return None
@@ -326,7 +349,10 @@ def _relative_dates(text: str, written: list[list[_Raw]]) -> list[_Raw]:
         nxt = next((b for b in starts if b >= m.end()), None)
         if nxt is not None and re.fullmatch(r"\s*,?\s*(?:on\s+)?", text[m.end():nxt]):
             continue  # "today, Friday, June 30": the written date stands for it
+        # "tomorrow, Friday": the weekday says the same day again
+        out = [r for r in out if not (r.weekday_only and _APPOSITION_RE.fullmatch(text, m.end(), r.begin))]
         out.append(_Raw(m.start(), m.end(), 0, 0, None, None, _RELATIVE_OFFSETS[m.group("rel").lower()]))
+    out.sort(key=lambda r: r.begin)
     return out
 
 
@@ -346,7 +372,7 @@ def _written_dates(text: str) -> list[list[_Raw]]:
         days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
         if any(not 1 <= d <= 31 for d in days):
             continue
-        wd = _weekday(m.group("wd"))
+        wd = _weekday(m.group("wd") or m.group("wd2"))
         if len(days) == 1:
             groups.append([_Raw(m.start(), m.end(), month, days[0], year, wd)])
         else:
@@ -357,7 +383,8 @@ def _written_dates(text: str) -> list[list[_Raw]]:
         if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
-                            int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
+                            int(m.group("year")) if m.group("year") else None,
+                            _weekday(m.group("wd") or m.group("wd2")))])
         taken.append((m.start(), m.end()))
     for m in BARE_DAY_FIRST_RE.finditer(text) if month_named else ():
         if (any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31
@@ -367,6 +394,11 @@ def _written_dates(text: str) -> list[list[_Raw]]:
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
+        taken.append((m.start(), m.end()))
+    for m in WEEKDAY_THE_DAY_RE.finditer(text) if "the" in text else ():
+        if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
+            continue
+        groups.append([_Raw(m.start(), m.end(), DAY_OF_MONTH_ONLY, int(m.group("day")), None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
     for m in NUMERIC_DATE_GUARD.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
@@ -705,8 +737,9 @@ _ANCHOR_RE = re.compile(
     r"\b(?P<prep>prior\s+to|before|ahead\s+of|in\s+advance\s+of|during|while|whilst|throughout|as\s+soon\s+as"
     r"|when|once|after|(?:at|with|by)\s+the\s+(?:start|beginning|onset)\s+of|as\s+(?:part\s+of|of)|upon)\s+"
     r"(?:the\s+|this\s+|that\s+|each\s+)?(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+(?:\d{4},?\s+)?)?"
-    r"(?:[\w-]+\s+){0,3}?(?:downtime|down\s+time)"
-    r"(?:\s+(?:starts|begins|is\s+over|ends|period))?",
+    r"(?:(?:[\w-]+\s+){0,3}?(?:downtime|down\s+time|outage)(?:\s+(?:starts|begins|is\s+over|ends|period))?"
+    # "before the systems go offline", "once TOMS goes dark"
+    r"|(?:[\w()/-]+\s+){1,4}?(?:go|goes|are\s+taken|is\s+taken)\s+(?:offline|off-line|down|dark))",
     re.I,
 )
 _CLOSES_RE = re.compile(r"\bbefore\s+(?:the\s+)?(?:TOMS|systems?)\s+(?:closes?|goes?\s+(?:down|offline))\b", re.I)

@@ -54,7 +54,8 @@ _SUPPORT_END_RE = re.compile(
     r"\b(?:no\s+longer\s+(?:be\s+)?supported|support\s+(?:for\s+[^.]{0,80}?)?(?:will\s+)?end(?:s|ed)?\b|end\s+of\s+support)",
     re.I)
 # what names a deadline: "deadline", "due date", "cutoff", "last day", "final date"
-_DEADLINE_NOUN = r"(?:deadline|due\s+date|cut-?off(?:\s+date)?|(?:last|final)\s+(?:possible\s+)?(?:day|date))"
+_DEADLINE_NOUN = (r"(?:deadline|due\s+date|cut-?off(?:\s+date)?|(?:last|final)\s+(?:possible\s+)?(?:day|date)"
+                  r"|(?:final|last)\s+(?:opportunity|chance))")
 # "The deadline to submit the LEA Post-Test Survey is Friday, April 5."
 _DEADLINE_IS_RE = re.compile(
     rf"\b{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}}?)\s*,?\s+(?:is|was|will\s+be)\s*$", re.I)
@@ -62,14 +63,17 @@ _STRONG_RE = re.compile(
     r"\b(?:must|required|requirement|due|have\s+until|has\s+until|no\s+later\s+than|is\s+to\s+be|are\s+to\s+be)\b"
     rf"|\b{_DEADLINE_NOUN}\b",
     re.I)
-_SUPPORT_CUES = {"after", "on", "as", "beginning", "effective", "by", "until", "through"}
+_SUPPORT_CUES = {"after", "on", "as", "at", "beginning", "effective", "by", "until", "through"}
 # an "Upcoming Dates" line: "July 1: Survey Deadline", "June 14 — Post-Test Survey Due"
 _DATED_LABEL_RE = re.compile(
     r"^\s*[:—–-]\s*(?P<label>[^.]{0,100}?\b(?:deadline|due|(?:last|final)\s+(?:day|date))\b[^.]*)$", re.I)
 _CUES = {"by", "no", "not", "until", "due", "deadline", "before", "closes"}
 # "The LEA Post-Test Survey closes on May 5": a response is due when the form closes
 _FORM_CLOSES_RE = re.compile(
-    r"\b(?:survey|questionnaire|form|application|nomination|submission|request)s?\s+(?:window\s+)?(?:will\s+)?closes?\b",
+    r"\b(?:survey|questionnaire|form|application|nomination|submission|request)s?\s+(?:window\s+)?(?:will\s+)?(?:closes?|ends?)\b"
+    # "The window to submit STAIRS cases and appeals closes at noon on ..."
+    r"|\bwindow\s+(?:to|for)\s+(?:submit|submitting|request|requesting|order|ordering|file|filing|enter|entering)\b"
+    r"[^.;]{0,120}?\s(?:closes?|ends?)\b",
     re.I)
 
 
@@ -125,7 +129,7 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
         form_closes = _FORM_CLOSES_RE.search(text)
         last_day = _LAST_DAY_WORDS_RE.search(text)
         asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
-                    or lead)
+                    or lead or _dated_instruction(doc.text, s, points[0]))
         if not asks:
             continue
         for m in points:
@@ -157,6 +161,8 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 pass  # "Deadlines:" over "- June 14: Post-Test Survey"
             elif len(points) == 1 and THIS_DATE_RE.search(text):
                 pass  # "- March 23: version 17 must be installed by this date."
+            elif cue is None and (dated_rest := _dated_instruction(doc.text, s, m)):
+                label = dated_rest  # "1. Monday, December 1 -- Set up your window in TOMS."
             elif cue not in _CUES or (cue == "closes" and not form_closes):
                 continue
             if cue == "before" and re.search(r"\bdowntime\b", text, re.I):
@@ -184,6 +190,9 @@ _BEFORE_CLOSE_RE = re.compile(
 _CLOSES_ON_RE = re.compile(r"\b(?:window|administration)\s+(?:will\s+)?(?:closes?|ends?)\s+(?:on\s+)?$", re.I)
 
 
+CLOSE_REACH = 12  # sentences looked back at for the close that "before it closes" means
+
+
 def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | None:
     """ "The testing window closes on June 30, 2023. Before it closes, make sure every test is
     finished.": due when the window the previous sentence dates closes."""
@@ -191,23 +200,43 @@ def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | N
     text = s.plain_text
     if not _BEFORE_CLOSE_RE.search(text) or not (_imperative(_INTRO_CLAUSE_RE.sub("", text)) or _MUST_RE.search(text)):
         return None
-    prev = doc.sentences[s.index - 1] if s.index else None
-    if prev is None or prev.line != s.line:
-        return None
-    closes = [m for m in ctx.mentions(prev) if not m.is_range
-              and _CLOSES_ON_RE.search(" ".join(plain(doc.text[max(prev.begin, m.begin - 40):m.begin]).split()) + " ")]
+    # the nearest close dated before it in the notice
+    closes: list[dates.Mention] = []
+    for prev in reversed(doc.sentences[max(0, s.index - CLOSE_REACH):s.index]):
+        closes = [m for m in ctx.mentions(prev) if not m.is_range and _CLOSES_ON_RE.search(
+            " ".join(plain(doc.text[max(prev.begin, m.begin - 40):m.begin]).split()) + " ")]
+        if closes:
+            break
     if len(closes) != 1 or closes[0].point.when in known:
         return None
     phrase = _INTRO_CLAUSE_RE.sub("", text).strip().rstrip(".")
     phrase = re.sub(r"^(?:please\s+)", "", phrase, flags=re.I)
     return Fact(
         kind="deadline",
-        evidence=evidence(doc, [prev, s]),
+        evidence=evidence(doc, [prev, s]),  # type: ignore[list-item]
         program=ctx.program_near(s.text, s.heading),
         due=closes[0].point.when,
         action=_lower_first(_abbreviate(phrase))[:160],
         school_year=_school_year(ctx, prev),
     )
+
+
+# what follows a date that opens an item: "Sept. 8 (Mon.): ", "December 1 -- ", "June 9 — "
+_AFTER_OPENING_DATE_RE = re.compile(r"\s*(?:\([^()]{1,12}\))?\s*(?:[:—–]|-{1,2})\s*(?P<label>[^;]{3,200})")
+
+
+def _dated_instruction(doc_text: str, s: Sentence, m: dates.Mention) -> re.Match[str] | None:
+    """An item that opens with its date and goes on with something to do: "- June 14: Submit the
+    survey", "Sept. 8: Answer Books must be packed for pickup". The label is the action."""
+    if not (s.kind == "item" or s.row) or not opens_sentence(doc_text, s, m):
+        return None  # a "February 11: Return Answer Books" heading may head the first day to do so
+    rest = _AFTER_OPENING_DATE_RE.match(doc_text, m.end, s.end)
+    if rest is None:
+        return None
+    label = plain(rest.group("label"))
+    if _imperative(label) or (_MUST_RE.search(label) and not _NEGATIVE_RE.search(label)):
+        return rest
+    return None
 
 
 def _imperative(text: str) -> re.Match[str] | None:

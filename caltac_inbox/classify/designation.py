@@ -33,6 +33,8 @@ _CUES = {"by", "was", "is", "deadline", "no", "not", "until", "due", "on", "befo
 
 
 _DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadline)\b", re.I)
+# "The following deadlines apply to 2026–27 designations:"
+_DUE_FOR_DESIGNATION_RE = re.compile(r"\b(?:due\s+dates?|deadlines?)\b[^.]{0,60}\bdesignations?\b", re.I)
 
 
 # "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
@@ -46,12 +48,14 @@ _CHOOSE_RE = re.compile(
 _TOPIC_GUARD = Guard(TOPIC_RE, ("designat",))
 _COORDINATOR_GUARD = Guard(COORDINATOR_RE, ("coordinator", "designation"))
 _DESIGNATION_DUE_GUARD = Guard(_DESIGNATION_DUE_RE, ("designation",))
+_DUE_FOR_DESIGNATION_GUARD = Guard(_DUE_FOR_DESIGNATION_RE, ("designation",))
 _CHOOSE_GUARD = Guard(_CHOOSE_RE, ("coordinator",))
 _DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
 
 
 def is_designation(s: Sentence) -> bool:
     return (bool(s.search(_TOPIC_GUARD) and s.search(_COORDINATOR_GUARD)) or bool(s.search(_DESIGNATION_DUE_GUARD))
+            or bool(s.search(_DUE_FOR_DESIGNATION_GUARD))
             or bool(s.search(_CHOOSE_GUARD)))
 
 

@@ -164,7 +164,8 @@ def _continues(doc: Doc, blank_line: int) -> bool:
     return nxt is not None and nxt.kind == "item"
 
 
-_ROW_RE = re.compile(r"^[^:.!?|]{2,80}:\s+[^!?]{1,100}$")
+# "TOMS: August 26–September 6", "Sept. 8 (Mon.): Answer Books must be packed", "ELPAC ........ 4/1/2026"
+_ROW_RE = re.compile(r"^(?:[^:.!?|]{2,80}|[^:!?|]{2,24}):\s+[^!?]{1,200}$|^[^.:|]{2,60}?\s*\.{4,}\s*\S[^!?]{0,100}$")
 
 
 def is_row(text: str) -> bool:
@@ -236,9 +237,10 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         cut = m.start() + 1
         # the word that ends at the boundary's punctuation (never empty), read from a bounded window
         token = _LAST_TOKEN_RE.search(text, max(start, cut - 40), cut).group(0).lower()  # type: ignore[union-attr]
-        token = token.rstrip(".").strip("(\"“*")
-        if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token):
-            continue
+        token = re.split(r"[–—/-]", token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
+        if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token) or (start == 0 and token.isdigit() and len(token) <= 2
+                                                                       and not text[:cut - 1].strip(" 0123456789")):
+            continue  # "1. Monday, December 1": a list number, not a sentence
         if token in ("a.m", "p.m"):
             nxt = _NEXT_WORD_RE.match(text, m.end())
             if nxt and nxt.group(1) in _TIME_FOLLOWERS:
