@@ -117,25 +117,33 @@ def _parse(raw: bytes, source: str) -> Notice:
 
 
 def _build_message(raw: bytes) -> tuple[Message, Any]:
-    """Message object plus the mail-parser view of it (None when mail-parser gave up)."""
-    import email
-
+    """Message object (every header value cut, see mailheaders) plus the mail-parser view
+    of it (None when mail-parser gave up)."""
+    msg = _bounded_message(raw)
     if len(raw) > MAILPARSER_MAX_BYTES:
         # mail-parser re-encodes every attachment (seconds for a 12 MB file); the notice
         # text and headers need none of that.
-        return email.message_from_bytes(raw), None
+        return msg, None
     import mailparser
     from mailparser.exceptions import MailParserRecursionError
 
     try:
-        mp = mailparser.parse_from_bytes(raw)
+        mp = mailparser.MailParser(msg)
         if mp.message is not None:
             return mp.message, mp
-    except MailParserRecursionError:
+    except (RecursionError, MailParserRecursionError):
         raise RecursionError from None  # the stdlib parser would fail the same way
     except Exception:  # noqa: BLE001 - fall back to the stdlib parser below
         pass
-    return email.message_from_bytes(raw), None
+    return _bounded_message(raw), None
+
+
+def _bounded_message(raw: bytes) -> Message:
+    import email
+
+    from caltac_inbox.mailheaders import bound_message
+
+    return bound_message(email.message_from_bytes(raw))
 
 
 def _unwrap(msg: Message, mp: Any, depth: int) -> tuple[_Layer, list[str], bool]:
@@ -229,22 +237,9 @@ def _header_str(msg: Message, name: str) -> str | None:
         return None
     if value is None:
         return None
-    try:
-        # policy.default keeps the space after an encoded word on a folded line, which
-        # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
-        from email import policy
+    from caltac_inbox.mailheaders import decoded
 
-        text = str(policy.default.header_fetch_parse(name, _fix_surrogates(str(value))))
-    except Exception:  # noqa: BLE001 - fall back to the older decoder
-        try:
-            from email.header import decode_header
-
-            text = "".join(
-                _decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
-                for chunk, charset in decode_header(str(value))
-            )
-        except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
-            text = str(value)
+    text = decoded(name, _fix_surrogates(str(value)), _decode_bytes)
     return _one_line(text)
 
 

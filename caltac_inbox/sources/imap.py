@@ -100,13 +100,15 @@ class HeaderSummary:
 def summarize_headers(raw: bytes) -> HeaderSummary | None:
     """From/Subject/Content-Type of a header block; None when it cannot be read."""
     import email.parser
-    import email.policy  # ~15-30 ms; a poll that finds nothing new never needs it
     from email.utils import getaddresses
 
+    from caltac_inbox.mailheaders import bound_message, decoded  # a no-op poll never needs them
+
     try:
-        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-        addresses = [addr for _, addr in getaddresses([str(v) for v in headers.get_all("from", [])]) if addr]
-        subject = str(headers.get("subject", "") or "")
+        headers = bound_message(email.parser.BytesHeaderParser().parsebytes(raw))
+        addresses = [addr for _, addr in getaddresses([decoded("from", v) for v in headers.get_all("from", [])])
+                     if addr]
+        subject = decoded("subject", headers.get("subject", "") or "")
         content_type = headers.get_content_type() if headers.get("content-type") else "text/plain"
     except Exception:  # damaged or exotic headers: let the full parser decide
         return None
