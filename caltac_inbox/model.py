@@ -178,6 +178,9 @@ class RawMessage:
     folder: str | None = None
     uidvalidity: int | None = None
     uid: int | None = None
+    # IMAP: the Message-ID header and RFC822.SIZE the server declared before the download
+    declared_message_id: str | None = None
+    declared_size: int | None = None
 
 
 __all__ = [

@@ -532,12 +532,37 @@ class Store:
         with self.session() as s:
             repo.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
 
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
-        """Every UID already recorded (stored, ignored or failed) under this UIDVALIDITY."""
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+        """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
         from caltac_inbox.store import repo
 
         with self.session(readonly=True) as s:
-            return repo.known_uids(s, mailbox, folder, uidvalidity)
+            return repo.known_uids(s, mailbox, folder, uidvalidity, above)
+
+    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
+        from caltac_inbox.store import repo
+
+        with self.session(readonly=True) as s:
+            return repo.uidvalidity_changes(s, mailbox, folder)
+
+    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
+        from caltac_inbox.store import repo
+
+        with self.session() as s:
+            repo.settle_uidvalidity(s, mailbox, folder)
+
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+        from caltac_inbox.store import repo
+
+        with self.session(readonly=True) as s:
+            return repo.recorded_by_message_id(s, mailbox, message_ids)
+
+    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int,
+                               rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
+        from caltac_inbox.store import repo
+
+        with self.session() as s:
+            repo.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
 
     # ------------------------------------------------------------------ queries
 

@@ -91,16 +91,23 @@ class LazyPollStore:
         return self._store is not None
 
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
+        return self._light_or_full("imap_checkpoint", mailbox, folder)
+
+    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
+        return self._light_or_full("uidvalidity_changes", mailbox, folder)
+
+    def _light_or_full(self, read: str, *args: Any) -> Any:
+        """store.light's `read` while the light reader is open, else the full store's."""
         if self._reader is not None:
             import sqlite3
 
             from caltac_inbox.store import light
 
             try:
-                return light.imap_checkpoint(self._reader, mailbox, folder)
+                return getattr(light, read)(self._reader, *args)
             except sqlite3.Error:
                 pass  # the full store reports it as a DatabaseError (exit 5), or copes
-        return self._full().imap_checkpoint(mailbox, folder)
+        return getattr(self._full(), read)(*args)
 
     def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
         return self._full().ingest(raws, **options)
@@ -108,8 +115,17 @@ class LazyPollStore:
     def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         self._full().advance_checkpoint(mailbox, folder, uidvalidity, last_uid)
 
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
-        return self._full().known_uids(mailbox, folder, uidvalidity)
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+        return self._full().known_uids(mailbox, folder, uidvalidity, above)
+
+    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
+        self._full().settle_uidvalidity(mailbox, folder)
+
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+        return self._full().recorded_by_message_id(mailbox, message_ids)
+
+    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int, rows: Sequence[Any]) -> None:
+        self._full().record_recognised_uids(mailbox, folder, uidvalidity, rows)
 
     def close(self) -> None:
         self._close_reader()
@@ -184,8 +200,10 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
 def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
     for _source, message in report.message_errors:
         click.echo(f"caltac-inbox: {message}", err=True)
-    if report.error:
-        click.echo(f"caltac-inbox: error: {report.error}", err=True)
+    for warning in report.warnings:
+        click.echo(f"caltac-inbox: warning: {warning}", err=True)
+    for problem in report.problems:
+        click.echo(f"caltac-inbox: error: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json()))
     elif report.skipped:
@@ -203,8 +221,10 @@ from cron or a systemd timer. Under cron it prints nothing unless something new
 arrived or something failed.
 
 Exit codes: 0 ok (also when another poll holds the lock), 1 some messages failed to
-parse (they are stored; see `caltac-inbox messages --failed`), 2 configuration,
-3 authentication, 4 connection, 5 database.
+parse (they are stored; see `caltac-inbox messages --failed`) or the poll stopped at
+its deadline (the next run continues), 2 configuration (also a configured folder that
+cannot be opened; the other folders are still polled), 3 authentication, 4 connection,
+5 database.
 
 \b
 Example:

@@ -115,11 +115,11 @@ def test_sniff_of_first_body_bytes(text, ok):
     assert sniff_is_candidate(text, SENDERS) is ok
 
 
-def test_search_criteria_and_since_only_on_first_scan():
+def test_search_criteria_keep_since_on_every_scan():
     assert search_criteria(0, None) == ["UID", "1:*"]
     assert search_criteria(41, None) == ["UID", "42:*"]
     assert search_criteria(0, date(2016, 1, 1)) == ["UID", "1:*", "SINCE", date(2016, 1, 1)]
-    assert search_criteria(41, date(2016, 1, 1)) == ["UID", "42:*"]
+    assert search_criteria(41, date(2016, 1, 1)) == ["UID", "42:*", "SINCE", date(2016, 1, 1)]
 
 
 def test_new_uids_drops_the_n_star_quirk():

@@ -452,6 +452,62 @@ def test_uidvalidity_change_rescans_with_zero_duplicates(poller, dovecot):  # no
     assert poller.poll_json()[1]["fetched"] == 0
 
 
+def test_rescan_downloads_no_body_it_already_has(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    poller.configure(folders=("CalTAC",))
+    dovecot.append(samples + [COLLEAGUE_FORWARD], folder="CalTAC")
+    code, report, err = poller.poll_json()
+    assert (code, report["new"], report["ignored"]) == (0, len(samples), 1), err
+    bodies = dovecot.body_fetches()
+
+    dovecot.recreate_folder("CalTAC")
+    arrived = copies(1)[0]
+    dovecot.append(samples + [COLLEAGUE_FORWARD, arrived], folder="CalTAC")
+    code, report, err = poller.poll_json()
+    assert code == 0 and "warning" not in err, err
+    assert dovecot.body_fetches() == bodies + 1  # counted by the server: only the new message
+    folder = report["folders"][0]
+    assert folder["rescan"] is True
+    assert folder["recognised"] == len(samples) + 1  # the archived ones and the ignored forward
+    assert (report["fetched"], report["new"], report["duplicates"], report["ignored"]) == (1, 1, len(samples), 1)
+    assert_exactly_once(poller, samples + [arrived])
+    uidvalidity = dovecot.uidvalidity("CalTAC")
+    assert poller.query("SELECT count(*) FROM imap_messages WHERE uidvalidity = ?", uidvalidity) == [
+        (len(samples) + 2,)]
+    assert poller.query("SELECT last_uid FROM imap_state") == [(len(samples) + 2,)]
+    code, report, err = poller.poll_json()
+    assert (code, report["fetched"], report["folders"][0]["examined"]) == (0, 0, 0), err
+
+
+def test_uidvalidity_changing_on_consecutive_polls_is_a_warning(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()[:3]
+    poller.configure(folders=("CalTAC",))
+    dovecot.append(samples, folder="CalTAC")
+
+    def renumbered_poll() -> tuple[int, dict, str]:
+        dovecot.recreate_folder("CalTAC")
+        dovecot.append(samples, folder="CalTAC")
+        return poller.poll_json()
+
+    assert poller.poll_json()[0] == 0
+    code, report, err = renumbered_poll()  # a folder recreated once: no warning
+    assert code == 0 and "warning" not in err, err
+    assert poller.poll_json()[2] == ""  # scanned to the end unchanged: settled
+    code, report, err = renumbered_poll()
+    assert code == 0 and "warning" not in err, err
+
+    bodies = dovecot.body_fetches()
+    code, report, err = renumbered_poll()  # changed again on the very next poll
+    assert code == 0, err
+    (warning,) = [line for line in err.splitlines() if "warning" in line]
+    assert warning.startswith("caltac-inbox: warning: mailbox 'coordinator' folder 'CalTAC': UIDVALIDITY changed")
+    assert "Courier" in warning and "read-write" in warning
+    assert report["folders"][0]["warning"] in warning
+    assert dovecot.body_fetches() == bodies
+    assert (report["fetched"], report["folders"][0]["recognised"]) == (0, 3)
+    assert_exactly_once(poller, samples)
+
+
 def test_kill_9_mid_poll_then_rerun_loses_and_duplicates_nothing(poller, dovecot):  # noqa: F811
     messages = copies(120)
     dovecot.append(messages)
@@ -616,22 +672,102 @@ def test_since_limits_the_first_scan(poller, dovecot):  # noqa: F811
     assert poller.stored_hashes() == [sha(samples[1])]
 
 
-def test_deadline_stops_cleanly_and_next_run_continues(poller, dovecot):  # noqa: F811
+def test_since_holds_on_every_poll(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    old, recent = datetime(2015, 6, 1, tzinfo=timezone.utc), datetime(2020, 6, 1, tzinfo=timezone.utc)
+    dovecot.append(samples[0], msg_time=old)
+    dovecot.append(samples[1], msg_time=recent)
+    poller.configure(extra='since = "2016-01-01"')
+    assert poller.poll_json()[1]["new"] == 1
+    # delivered after the checkpoint moved on (higher UIDs), one of them dated before `since`
+    dovecot.append(samples[2], msg_time=old)
+    dovecot.append(samples[3], msg_time=recent)
+    code, report, err = poller.poll_json()
+    assert (code, report["fetched"], report["new"]) == (0, 1, 1), err
+    assert sorted(poller.stored_hashes()) == sorted([sha(samples[1]), sha(samples[3])])
+    bodies = dovecot.body_fetches()
+    code, report, err = poller.poll_json()  # nothing new: no body downloaded
+    assert (code, report["fetched"], report["folders"][0]["examined"]) == (0, 0, 0), err
+    assert dovecot.body_fetches() == bodies
+
+
+def test_deadline_stops_cleanly_exit_1_and_next_run_continues(poller, dovecot):  # noqa: F811
     samples = sample_bytes()
     dovecot.append(samples)
     poller.configure(extra="deadline = 0.001")
     code, report, err = poller.poll_json()
-    assert code == 0, err
+    assert code == 1  # cron mails someone
     assert report["folders"][0]["deadline_reached"] is True and report["new"] == 0
+    assert "mailbox 'coordinator'" in err and "stopped at its deadline" in err and "next run continues" in err
+    assert "Traceback" not in err
     poller.configure()
     assert poller.poll_json()[1]["new"] == len(samples)
 
 
-def test_missing_folder_is_a_configuration_error(poller, dovecot):  # noqa: F811
-    poller.configure(folders=("INBOX", "No Such Folder"))
-    done = poller.run()
+def test_deadline_stops_at_the_next_message_boundary_inside_a_fetch(poller, dovecot, monkeypatch):  # noqa: F811
+    """The deadline passes while the 4th body of one 10-message FETCH is handed on: the
+    poll stops at the next message, stores the 4, and the next run fetches the other 6."""
+    messages = copies(10)
+    dovecot.append(messages)
+    now = [0.0]
+    handed = [0]
+
+    def progress(total, label):
+        def tick(n):
+            handed[0] += n
+            if handed[0] == 4:
+                now[0] = 10_000.0  # far past the deadline from here on
+        return tick
+
+    trace = poll_in_process(poller, monkeypatch, clock=lambda: now[0], progress=progress)
+    assert [len(f.uids) for f in trace.body_fetches] == [10]  # one FETCH, cut short
+    report = trace.report
+    assert (report.new, report.deadline_reached, report.exit_code) == (4, True, 1)
+    assert "stopped at its deadline" in report.error
+    assert poller.query("SELECT last_uid FROM imap_state") == [(4,)]
+    rest = poll_in_process(poller, monkeypatch)
+    assert (rest.report.new, rest.report.exit_code) == (6, 0)
+    assert_exactly_once(poller, messages)
+
+
+def test_deadline_cuts_a_stalled_fetch_short(poller, dovecot):  # noqa: F811
+    """The server stops answering mid-poll: the poll ends at its deadline (exit 1), not
+    after read_timeout, and what it stored stays stored."""
+    messages = copies(300)
+    dovecot.append(messages)
+    poller.configure(extra="batch_size = 1\ndeadline = 4")
+    text = poller.config_file.read_text().replace("read_timeout = 10\n", "read_timeout = 120\n")
+    poller.config_file.write_text(text)
+    proc = poller.start("--json")
+    started = time.monotonic()
+    poller.wait_until_storing(proc, at_least=1)
+    os.killpg(dovecot.process.pid, signal.SIGSTOP)
+    try:
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(dovecot.process.pid, signal.SIGCONT)
+    assert proc.returncode == 1, (out, err)
+    assert elapsed < 4 + 10, elapsed
+    assert "stopped at its deadline" in err and "Traceback" not in err
+    assert 0 < poller.stored_count() < len(messages)
+    assert json.loads(out)["new"] == poller.stored_count()
+
+
+def test_missing_folder_is_reported_and_the_other_folders_are_polled(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    dovecot.append(samples[:2])
+    dovecot.append(samples[2:4], folder="CalTAC")
+    poller.configure(folders=("INBOX", "No Such Folder", "CalTAC"))
+    done = poller.run("--json")
     assert done.returncode == 2
-    assert "'No Such Folder' cannot be opened" in done.stderr
+    problems = [line for line in done.stderr.splitlines() if "No Such Folder" in line]
+    assert len(problems) == 1 and "mailbox 'coordinator'" in problems[0]
+    assert "'No Such Folder' cannot be opened" in problems[0] and "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["new"] == 4 and report["exit_code"] == 2
+    assert [f.get("error") is not None for f in report["folders"]] == [False, True, False]
+    assert_exactly_once(poller, samples[:4])
 
 
 def test_connection_refused_exit_4(poller, dovecot):  # noqa: F811
