@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from caltac_inbox.sources.imap import MailboxReport
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
-LOCK_HELD = "another poll is running (lock held); skipping"
+LOCK_HUNG = "another poll holds the lock past its deadline; not polled"
 
 
 def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
@@ -167,7 +167,8 @@ def database_file(url: str | None) -> Path | None:
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
              interactive: bool | None = None) -> int:
     """Poll the configured mailboxes; prints the report(s); returns the exit code."""
-    from caltac_inbox.sources.imap import LockHeld, MailboxReport, lock_path, mailbox_lock, poll_mailbox
+    from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
+    from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport, poll_mailbox
 
     if interactive is None:
         interactive = sys.stdout.isatty()
@@ -183,10 +184,14 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
         for mb in mailboxes:
             bars = _ProgressBars() if interactive and not as_json else None
             try:
-                with mailbox_lock(lock_path(mb.name, sqlite_file)):
+                with mailbox_lock(lock_path(mb.name, sqlite_file), deadline=mb.deadline):
                     report = poll_mailbox(store, mb, progress=bars)
-            except LockHeld:
-                report = MailboxReport(mailbox=mb.name, skipped=LOCK_HELD)
+            except LockHeld as held:
+                if held.overdue:
+                    report = MailboxReport(mailbox=mb.name, skipped=LOCK_HUNG, error=f"mailbox {mb.name!r}: {held.hung()}",
+                                           exit_code=DEADLINE_EXIT)
+                else:
+                    report = MailboxReport(mailbox=mb.name, skipped=held.skipping())
             finally:
                 if bars:
                     bars.close()
@@ -220,9 +225,10 @@ flagged, moved or deleted. Each run continues after the last UID it stored; run 
 from cron or a systemd timer. Under cron it prints nothing unless something new
 arrived or something failed.
 
-Exit codes: 0 ok (also when another poll holds the lock), 1 some messages failed to
-parse (they are stored; see `caltac-inbox messages --failed`) or the poll stopped at
-its deadline (the next run continues), 2 configuration (also a configured folder that
+Exit codes: 0 ok (also when another poll holds the lock within its deadline), 1 some
+messages failed to parse (they are stored; see `caltac-inbox messages --failed`), the
+poll stopped at its deadline (the next run continues) or another poll has held the
+lock past its deadline (it may be hung), 2 configuration (also a configured folder that
 cannot be opened; the other folders are still polled), 3 authentication, 4 connection,
 5 database.
 

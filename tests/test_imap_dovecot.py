@@ -534,7 +534,8 @@ def test_two_concurrent_polls_one_fetches_the_other_skips(poller, dovecot):  # n
     poller.wait_until_storing(first)
     second = poller.run()
     assert second.returncode == 0
-    assert "coordinator: another poll is running (lock held); skipping" in second.stdout + second.stderr
+    assert f"coordinator: another poll is running (lock held by pid {first.pid}, started " in second.stderr
+    assert second.stdout == ""  # under cron: nothing to mail
     out, err = first.communicate(timeout=180)
     assert first.returncode == 0, err
     assert_exactly_once(poller, messages)
@@ -549,6 +550,25 @@ def test_lock_held_is_reported_in_json(poller, dovecot):  # noqa: F811
     assert code == 0
     assert report["skipped"].startswith("another poll is running") and report["fetched"] == 0
     assert poller.poll_json()[1]["new"] == 1
+
+
+def test_lock_held_past_its_deadline_is_reported_with_exit_1(poller, dovecot):  # noqa: F811
+    from tests.test_imap import lock_holder
+
+    dovecot.append(sample_bytes()[:1])
+    path = poller.db_file.with_name(f"{poller.db_file.name}.poll-coordinator.lock")
+    with lock_holder(path, deadline=600, age=3 * 3600) as (holder, _):
+        hung = poller.run()
+        as_json = poller.run("--json")
+    assert hung.returncode == 1 and as_json.returncode == 1  # cron mails someone
+    (line,) = [line for line in hung.stderr.splitlines() if "error" in line]
+    assert line.startswith(f"caltac-inbox: error: mailbox 'coordinator': the poll holding the lock (pid {holder.pid}")
+    assert "past its deadline of 10 min" in line and "Traceback" not in hung.stderr
+    report = json.loads(as_json.stdout)
+    assert report["fetched"] == 0 and report["exit_code"] == 1 and "may be hung" in report["error"]
+    # its holder killed, the lock is free again: the next run polls
+    code, report, err = poller.poll_json()
+    assert (code, report["new"]) == (0, 1), err
 
 
 def test_wrong_password_exit_3_clear_message_no_secret(poller, dovecot):  # noqa: F811

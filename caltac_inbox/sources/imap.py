@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
+from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock  # noqa: F401 - the poll's lock, long kept here
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -847,41 +848,6 @@ def list_folders(mb: MailboxConfig) -> list[str]:
         return [name for _flags, _delim, name in client.list_folders()]
     finally:
         _close(client)
-
-
-# -- one poll at a time per mailbox -----------------------------------------------------------
-
-
-class LockHeld(Exception):
-    pass
-
-
-def lock_path(mailbox: str, sqlite_file: Path | None) -> Path:
-    """Next to the SQLite database (the lock guards its checkpoints), else in the user
-    state directory."""
-    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", mailbox)
-    if sqlite_file is not None:
-        return sqlite_file.with_name(f"{sqlite_file.name}.poll-{safe}.lock")
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("caltac-inbox")) / "locks" / f"poll-{safe}.lock"
-
-
-@contextlib.contextmanager
-def mailbox_lock(path: Path) -> Iterator[None]:
-    """An exclusive flock, released by the kernel when the process dies (kill -9 too)."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockHeld(str(path)) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 __all__ = [
