@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.message import Message
-from typing import Any
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.errors import ParseError
@@ -49,8 +49,11 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
 # --------------------------------------------------------------------------- entry point
 
 
-def parse_message(raw: bytes, source: str) -> Notice:
-    """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice)."""
+def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> Notice:
+    """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice).
+
+    `authenticated` comes only from Authentication-Results headers written by a server
+    named in `authserv_ids` (see authres); with none named it is None."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError(f"{source}: message is {type(raw).__name__}, not bytes")
     raw = bytes(raw)
@@ -62,7 +65,7 @@ def parse_message(raw: bytes, source: str) -> Notice:
             f"{MAX_RAW_BYTES // 2**20} MB parse limit"
         )
     try:
-        return _parse(raw, source)
+        return _parse(raw, source, tuple(authserv_ids))
     except ParseError:
         raise
     except RecursionError:
@@ -94,12 +97,12 @@ _MAIL_HEADERS = (
 )
 
 
-def _parse(raw: bytes, source: str) -> Notice:
+def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...]) -> Notice:
     msg, mp = _build_message(raw)
     if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
         return _parse_headerless(raw, source)
     outer_sender = _sender_of(msg, mp)[0]
-    authenticated = _authenticated(msg, outer_sender)
+    authenticated = _authenticated(msg, outer_sender, authserv_ids)
     layer, notes, forwarded = _unwrap(msg, mp, depth=0)
     return Notice(
         source=source,
@@ -321,37 +324,15 @@ def _in_pacific(when: datetime) -> datetime | None:
 # --------------------------------------------------------------------------- authentication
 
 
-def _authenticated(msg: Message, sender: str | None) -> bool | None:
-    """DKIM or DMARC pass for the From domain in the receiving server's (topmost) header."""
+def _authenticated(msg: Message, sender: str | None, authserv_ids: Sequence[str]) -> bool | None:
+    """What our receiving server's Authentication-Results say of the From domain (authres)."""
+    from caltac_inbox.authres import authenticated
+
     try:
-        values = msg.get_all("Authentication-Results") or []
-    except Exception:  # noqa: BLE001
+        fields = [(str(name), str(value)) for name, value in msg.raw_items()]
+    except Exception:  # noqa: BLE001 - malformed header block
         return None
-    if not values:
-        return None
-    header = _one_line(_fix_surrogates(str(values[0])))
-    header = re.sub(r"\([^()]*\)", " ", header)  # comments
-    from_domain = sender.rsplit("@", 1)[1].lower().strip(".>") if sender and "@" in sender else None
-    for resinfo in header.split(";")[1:]:
-        m = re.match(r"\s*(dkim|dmarc)\s*=\s*([a-z]+)", resinfo, re.I)
-        if not m or m.group(2).lower() != "pass":
-            continue
-        prop = "header.d" if m.group(1).lower() == "dkim" else "header.from"
-        d = re.search(rf"\b{re.escape(prop)}\s*=\s*@?([\w.-]+)", resinfo, re.I)
-        if d is None and m.group(1).lower() == "dkim":
-            d = re.search(r"\bheader\.i\s*=\s*[^@\s]*@([\w.-]+)", resinfo, re.I)
-        if d is None or (from_domain and _aligned(d.group(1).lower().strip("."), from_domain)):
-            return True
-    return False
-
-
-def _aligned(domain: str, from_domain: str) -> bool:
-    """Relaxed alignment: one domain is the other or a parent of it."""
-    return (
-        domain == from_domain
-        or from_domain.endswith("." + domain)
-        or domain.endswith("." + from_domain)
-    )
+    return authenticated(fields, sender, authserv_ids)
 
 
 # --------------------------------------------------------------------------- MIME parts

@@ -293,7 +293,17 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
     checks.append(_check_database(db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url))
     for mb in config.mailboxes:
         checks.extend(_check_mailbox(mb))
+        checks.append(_check_authserv_id(mb))
     return checks
+
+
+def _check_authserv_id(mb) -> Check:
+    what = f"mailbox {mb.name} sender verification"
+    if mb.authserv_ids:
+        return Check(True, what, "trusting the Authentication-Results written by " + ", ".join(mb.authserv_ids))
+    return Check(False, what, f"authserv_id is not set and {mb.host} has no default, so every notice from this "
+                 "mailbox is shown unverified; set authserv_id to the first word of the Authentication-Results "
+                 "header your server adds to received mail (see README, 'Verified senders')", ConfigError.exit_code)
 
 
 def _check_database(url: str | None) -> Check:

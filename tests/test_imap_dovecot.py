@@ -552,6 +552,37 @@ def test_lock_held_is_reported_in_json(poller, dovecot):  # noqa: F811
     assert poller.poll_json()[1]["new"] == 1
 
 
+def reauthenticated(raw: bytes, tag: str, *results: str) -> bytes:
+    """A sample notice with its Authentication-Results replaced by `results` (top first)
+    and a Message-ID of its own."""
+    import re as regex
+
+    head, body = raw.split(b"\r\n\r\n", 1)
+    head = regex.sub(rb"(?im)^Authentication-Results:.*(?:\r\n[ \t].*)*\r\n", b"", head + b"\r\n")
+    head = head.replace(b"Message-ID: <", b"Message-ID: <%s." % tag.encode(), 1)
+    added = b"".join(b"Authentication-Results: %s\r\n" % r.encode() for r in results)
+    return added + head + b"\r\n" + body
+
+
+def test_only_our_servers_authentication_results_verify_a_sender(poller, dovecot):  # noqa: F811
+    sample_bytes()
+    notice = crlf((ROOT / "samples" / "2020-07-15-transition-downtime.eml").read_bytes())
+    messages = {
+        "genuine": reauthenticated(notice, "genuine", "mx.district.k12.ca.us; dkim=pass header.d=info.ets.org"),
+        "none": reauthenticated(notice, "none"),
+        "forged": reauthenticated(notice, "forged", "mx.attacker.example; dkim=pass header.d=info.ets.org; "
+                                                    "dmarc=pass header.from=info.ets.org"),
+        "nodomain": reauthenticated(notice, "nodomain", "mx.district.k12.ca.us; dkim=pass header.s=s1"),
+    }
+    dovecot.append(list(messages.values()))
+    code, report, err = poller.poll_json()
+    assert (code, report["new"]) == (0, len(messages)), err
+    rows = poller.query("SELECT m.message_id, m.authenticated, min(f.unverified), count(f.id) FROM messages m "
+                        "JOIN facts f ON f.message_pk = m.id GROUP BY m.id")
+    verdicts = {mid.split(".", 1)[0].lstrip("<"): (authenticated, bool(unverified)) for mid, authenticated, unverified, _ in rows}
+    assert verdicts == {"genuine": (1, False), "none": (None, True), "forged": (None, True), "nodomain": (0, True)}
+
+
 def test_lock_held_past_its_deadline_is_reported_with_exit_1(poller, dovecot):  # noqa: F811
     from tests.test_imap import lock_holder
 
@@ -820,6 +851,8 @@ def test_doctor_all_good(poller, dovecot):  # noqa: F811
     assert "ok    database:" in done.stdout
     assert "ok    mailbox coordinator: logged in as coordinator@district.example" in done.stdout
     assert "ok    mailbox coordinator folder INBOX: 2 messages" in done.stdout
+    assert "ok    mailbox coordinator sender verification: trusting the Authentication-Results written by " \
+           "mx.district.k12.ca.us" in done.stdout
     assert dovecot.flags() == {1: (b"\\Recent",), 2: (b"\\Recent",)}  # EXAMINE keeps even \Recent
 
 
@@ -833,6 +866,14 @@ def test_doctor_reports_what_to_fix(poller, dovecot):  # noqa: F811
     dovecot.stop()
     done = poller.run(command="doctor")
     assert done.returncode == 4 and "FAIL  mailbox coordinator:" in done.stdout
+
+    poller.configure()
+    poller.config_file.write_text(poller.config_file.read_text().replace('authserv_id = "mx.district.k12.ca.us"', ""))
+    dovecot.start()
+    done = poller.run(command="doctor")
+    assert done.returncode == 2
+    assert "FAIL  mailbox coordinator sender verification: authserv_id is not set" in done.stdout
+    assert "shown unverified" in done.stdout
 
     poller.config_file.write_text('[[mailbox]]\nname = "x"\nhost = "imap.example.org"\nusername = "u"\npassword = "p"\n')
     done = poller.run(command="doctor")

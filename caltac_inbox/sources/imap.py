@@ -556,6 +556,7 @@ class _BodyStream:
                         source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
                         mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
                         declared_message_id=declared.message_id, declared_size=declared.size,
+                        authserv_ids=self.mb.authserv_ids,
                     )
             self.complete = True
         except DeadlineReached:
