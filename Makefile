@@ -32,6 +32,20 @@ demo: install
 		echo "note: this version has no export-ics command; skipping out/demo.ics"; \
 	fi
 
+# Courier-IMAP for tests/test_imap_courier.py, extracted from its Debian packages (never
+# installed: installing courier-imap removes dovecot-imapd). Without apt-get that test skips.
+COURIER := $(VENV)/courier
+COURIER_PACKAGES := courier-imap courier-base courier-authlib libcourier-unicode4 libidn12 libgamin0
+
+$(COURIER)/usr/bin/imapd:
+	@mkdir -p $(COURIER)/debs
+	@if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
+		&& (cd $(COURIER)/debs && apt-get download $(COURIER_PACKAGES) >/dev/null 2>&1); then \
+		for deb in $(COURIER)/debs/*.deb; do dpkg-deb -x $$deb $(COURIER); done; \
+	else \
+		echo "note: could not download Courier-IMAP with apt-get; the Courier test will skip"; \
+	fi
+
 test: venv
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then \
@@ -41,6 +55,7 @@ test: venv
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
+	@$(MAKE) --no-print-directory $(COURIER)/usr/bin/imapd
 	$(BIN)/python -m pytest -q
 
 # Extraction quality against the labelled corpus (filled in by the classification work).
