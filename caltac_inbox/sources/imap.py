@@ -5,16 +5,20 @@ RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
   -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
-  -> drop UIDs <= last (`n:*` always matches the highest message) -> headers and
-  RFC822.SIZE of the new UIDs -> bodies (BODY.PEEK[]) of the candidates in FETCHes
-  bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
+  (SINCE `since` on every scan) -> drop UIDs <= last (`n:*` always matches the highest
+  message) and UIDs already recorded -> headers and RFC822.SIZE of the new UIDs ->
+  after a UIDVALIDITY change, record the UIDs whose Message-ID and size match a UID
+  recorded before, without a download -> bodies (BODY.PEEK[]) of the candidates in
+  FETCHes bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
   which archives, parses (unless over max_message_mb), stores facts and advances the
   checkpoint in the same transactions (batches of messages, see pipeline.Store.ingest)
   -> the checkpoint then moves past the examined non-candidates.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
-reset, timeout, server gone) reconnect with backoff and resume from the checkpoint;
-the whole mailbox has a deadline. Secrets are fetched at login and never kept.
+reset, timeout, server gone) reconnect with backoff and resume from the checkpoint.
+The whole mailbox has a deadline, checked before every command and between every two
+messages, and the socket timeout of every reply. A folder that cannot be opened is
+reported and the others are still polled. Secrets are fetched at login and never kept.
 """
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
@@ -471,10 +474,14 @@ def _is_ascii(item: Any) -> bool:
     return not isinstance(item, str) or item.isascii()
 
 
+LOGOUT_TIMEOUT = 5.0  # a server that stopped answering must not hold the poll at its end
+
+
 def _close(client: "IMAPClient | None") -> None:
     if client is None:
         return
     with contextlib.suppress(Exception):
+        client.socket().settimeout(LOGOUT_TIMEOUT)
         client.logout()
     with contextlib.suppress(Exception):
         client.shutdown()
@@ -489,7 +496,6 @@ class DeadlineReached(Exception):
 
 class _Deadline:
     def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
-        self.seconds = seconds
         self.clock = clock
         self.at = clock() + seconds
 
