@@ -103,11 +103,13 @@ def measure(shape: str, size: int, what: str, timeout: float = 60) -> dict:
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("what", ["parse", "summary"])
-@pytest.mark.parametrize("shape", SHAPES)
+# the poller's header summary reads only the outer header block
+CASES = [(shape, "parse") for shape in SHAPES] + [
+    (shape, "summary") for shape in SHAPES if shape not in ("attached-subject", "part-content-type")]
+
+
+@pytest.mark.parametrize(("shape", "what"), CASES)
 def test_a_1_mb_header_costs_little_time_and_memory(shape, what):
-    if what == "summary" and shape in ("attached-subject", "part-content-type"):
-        pytest.skip("the poller's summary reads only the outer header block")
     result = measure(shape, MB, what, timeout=6 * SECONDS)
     assert "error" not in result, result
     assert result["seconds"] < SECONDS, result
