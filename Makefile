@@ -27,13 +27,27 @@ install: venv
 demo: install
 	@mkdir -p out
 	@echo "== ingest samples/ into $(DEMO_DB)"
-	$(CLI) --db $(DEMO_URL) ingest samples/
+	$(CLI) --db $(DEMO_URL) ingest --authserv-id mx.district.k12.ca.us samples/
 	@echo "== upcoming as of $(DEMO_AS_OF)"
 	$(CLI) --db $(DEMO_URL) upcoming --as-of $(DEMO_AS_OF)
 	@if $(CLI) export-ics --help >/dev/null 2>&1; then \
 		$(CLI) --db $(DEMO_URL) export-ics -o out/demo.ics && echo "== wrote out/demo.ics"; \
 	else \
 		echo "note: this version has no export-ics command; skipping out/demo.ics"; \
+	fi
+
+# Courier-IMAP for tests/test_imap_courier.py, extracted from its Debian packages (never
+# installed: installing courier-imap removes dovecot-imapd). Without apt-get that test skips.
+COURIER := $(VENV)/courier
+COURIER_PACKAGES := courier-imap courier-base courier-authlib libcourier-unicode4 libidn12 libgamin0
+
+$(COURIER)/usr/bin/imapd:
+	@mkdir -p $(COURIER)/debs
+	@if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
+		&& (cd $(COURIER)/debs && apt-get download $(COURIER_PACKAGES) >/dev/null 2>&1); then \
+		for deb in $(COURIER)/debs/*.deb; do dpkg-deb -x $$deb $(COURIER); done; \
+	else \
+		echo "note: could not download Courier-IMAP with apt-get; the Courier test will skip"; \
 	fi
 
 test: venv
@@ -45,6 +59,7 @@ test: venv
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
+	@$(MAKE) --no-print-directory $(COURIER)/usr/bin/imapd
 	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q
 
 # Extraction quality against the labelled corpus (filled in by the classification work).

@@ -250,7 +250,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0003)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0004)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -289,7 +289,7 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, debug: boo
 
     \b
     Example:
-      caltac-inbox ingest samples/
+      caltac-inbox ingest --authserv-id mx.district.k12.ca.us samples/
       caltac-inbox upcoming --as-of 2020-08-01
       caltac-inbox --db postgresql+psycopg://me@dbhost/caltac timeline --json
     """
@@ -299,11 +299,29 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, debug: boo
 # ----------------------------------------------------------------------------- extract / ingest
 
 
+def _authserv_id_option(f: Callable) -> Callable:
+    return click.option(
+        "--authserv-id", "authserv_ids", multiple=True, metavar="ID",
+        help="Trust Authentication-Results written by this receiving server (repeatable), e.g. "
+             "mx.google.com; without one, senders are shown unverified (see README).")(f)
+
+
+def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Iterable[Any]:
+    """Input items told which receiving server's Authentication-Results to trust."""
+    if authserv_ids is None:
+        return items
+    from dataclasses import replace
+
+    ids = tuple(a.lower() for a in authserv_ids)
+    return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_authserv_id_option
 @output_options
 @click.pass_context
-def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
+def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str, ...], output: str) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
@@ -322,7 +340,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 
     failed = 0
     rows: list[dict[str, Any]] = []
-    for extraction in run_extract(iter_paths(list(paths))):
+    for extraction in run_extract(_trusting(iter_paths(list(paths)), authserv_ids or None)):
         if extraction.error:
             failed += 1
             print_error(extraction.error)
@@ -342,20 +360,25 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
 @click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
               help="Messages larger than this are archived but not parsed.")
+@_authserv_id_option
 @pass_app
 @click.pass_context
 def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
-           max_size_mb: int) -> None:
+           max_size_mb: int, authserv_ids: tuple[str, ...]) -> None:
     """Archive notices and store their facts in the database.
 
     Same inputs as extract. Every message is archived once (by the sha256 of its
     bytes): ingesting the same files again stores nothing new and says so.
     Messages that fail to parse are kept with their error (see `messages
-    --failed`, retry with `reparse`); the exit code is then 1.
+    --failed`, retry with `reparse`); the exit code is then 1. A sender counts
+    as authenticated only by the Authentication-Results of the receiving server
+    named by --authserv-id, else by `authserv_id` of the configured mailbox
+    named by --mailbox, else by the top-level `authserv_id` of the
+    configuration file; with none of these its facts are shown unverified.
 
     \b
     Example:
-      caltac-inbox ingest samples/
+      caltac-inbox ingest --authserv-id mx.district.k12.ca.us samples/
       caltac-inbox --db sqlite:///out/demo.db ingest ~/mail/caltac.mbox
     """
     from dataclasses import replace
@@ -365,6 +388,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     items = iter_paths(list(paths))
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
+    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
     with app.open_store() as store:
         report = store.ingest(items, max_size=max_size_mb * 2**20)
     for _source, message in report.errors:
@@ -558,7 +582,7 @@ def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
       caltac-inbox reparse --all
     """
     with app.open_store() as store:
-        report = store.reparse(failed_only=failed_only)
+        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

@@ -58,6 +58,17 @@ class MailboxConfig:
     retry_delay: float = 2.0  # seconds before the first retry; doubles each time
     deadline: float = 1800.0  # seconds for the whole poll of this mailbox
     max_message_mb: int = DEFAULT_MAX_MESSAGE_MB  # larger messages are archived, not parsed
+    authserv_id: tuple[str, ...] | None = None  # as configured; see authserv_ids
+
+    @property
+    def authserv_ids(self) -> tuple[str, ...]:
+        """The receiving server(s) whose Authentication-Results are trusted: as configured,
+        else the default for a well-known host (Gmail, Microsoft 365), else none."""
+        if self.authserv_id is not None:
+            return self.authserv_id
+        from caltac_inbox.authres import default_authserv_ids
+
+        return default_authserv_ids(self.host)
 
     @property
     def max_message_bytes(self) -> int:
@@ -87,6 +98,15 @@ class Config:
     path: str | None = None  # the file it came from; None when no file exists
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     mailboxes: tuple[MailboxConfig, ...] = ()
+    authserv_id: tuple[str, ...] | None = None  # top level: for notices ingested from files
+
+    def authserv_ids_for(self, mailbox: str | None) -> tuple[str, ...] | None:
+        """The authserv-ids trusted for a message of `mailbox`: the configured mailbox's,
+        else the top-level `authserv_id`; None when the file names none."""
+        for mb in self.mailboxes:
+            if mb.name == mailbox:
+                return mb.authserv_ids
+        return self.authserv_id
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -135,7 +155,7 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id"), where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -153,13 +173,14 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if any(other.name == mb.name for other in mailboxes):
             raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
         mailboxes.append(mb)
-    return Config(path=where, database=database, mailboxes=tuple(mailboxes))
+    authserv_id = _authserv_ids(data["authserv_id"], "authserv_id", where) if "authserv_id" in data else None
+    return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id)
 
 
 _MAILBOX_KEYS = (
     "name", "host", "port", "security", "username", *SECRET_KEYS, "folders", "senders",
     "since", "ca_file", "connect_timeout", "read_timeout", "batch_size", "retries",
-    "retry_delay", "deadline", "max_message_mb",
+    "retry_delay", "deadline", "max_message_mb", "authserv_id",
 )
 _FORBIDDEN_SECRET_KEYS = ("password", "pass", "passwd", "secret", "token", "oauth2_token", "access_token")
 
@@ -241,6 +262,8 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
         deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
         max_message_mb=_int(table.get("max_message_mb", DEFAULT_MAX_MESSAGE_MB), f"{label} max_message_mb",
                             where, 1, MAX_MESSAGE_MB_LIMIT),
+        authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
+        else None,
     )
 
 
@@ -341,6 +364,20 @@ def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{where}: {label} must be a non-empty list of strings")
     return tuple(_str(item, label, where) for item in value)
+
+
+def _authserv_ids(value: Any, label: str, where: str) -> tuple[str, ...]:
+    """One authserv-id or a list of them (the first word of the receiving server's
+    Authentication-Results header, e.g. "mx.google.com")."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: {label} must be a string like \"mx.google.com\" or a list of them")
+    ids = tuple(_str(item, label, where).lower() for item in values)
+    for item in ids:
+        if any(c.isspace() or c in ";=()" for c in item):
+            raise ConfigError(f"{where}: {label}: {item!r} is not an authserv-id; give the first word of "
+                              "your server's Authentication-Results header, like \"mx.google.com\"")
+    return ids
 
 
 def _command(value: Any, label: str, where: str) -> tuple[str, ...]:

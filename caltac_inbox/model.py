@@ -178,6 +178,12 @@ class RawMessage:
     folder: str | None = None
     uidvalidity: int | None = None
     uid: int | None = None
+    # IMAP: the Message-ID header and RFC822.SIZE the server declared before the download
+    declared_message_id: str | None = None
+    declared_size: int | None = None
+    # authserv-ids of the receiving server whose Authentication-Results are trusted;
+    # None: the source names none (the parser's default)
+    authserv_ids: tuple[str, ...] | None = None
 
 
 __all__ = [

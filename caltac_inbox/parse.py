@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.message import Message
-from typing import Any
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.errors import ParseError
@@ -49,8 +49,11 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
 # --------------------------------------------------------------------------- entry point
 
 
-def parse_message(raw: bytes, source: str) -> Notice:
-    """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice)."""
+def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> Notice:
+    """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice).
+
+    `authenticated` comes only from Authentication-Results headers written by a server
+    named in `authserv_ids` (see authres); with none named it is None."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError(f"{source}: message is {type(raw).__name__}, not bytes")
     raw = bytes(raw)
@@ -62,7 +65,7 @@ def parse_message(raw: bytes, source: str) -> Notice:
             f"{MAX_RAW_BYTES // 2**20} MB parse limit"
         )
     try:
-        return _parse(raw, source)
+        return _parse(raw, source, tuple(authserv_ids))
     except ParseError:
         raise
     except RecursionError:
@@ -94,12 +97,12 @@ _MAIL_HEADERS = (
 )
 
 
-def _parse(raw: bytes, source: str) -> Notice:
+def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...]) -> Notice:
     msg, mp = _build_message(raw)
     if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
         return _parse_headerless(raw, source)
     outer_sender = _sender_of(msg, mp)[0]
-    authenticated = _authenticated(msg, outer_sender)
+    authenticated = _authenticated(msg, outer_sender, authserv_ids)
     layer, notes, forwarded = _unwrap(msg, mp, depth=0)
     return Notice(
         source=source,
@@ -117,25 +120,33 @@ def _parse(raw: bytes, source: str) -> Notice:
 
 
 def _build_message(raw: bytes) -> tuple[Message, Any]:
-    """Message object plus the mail-parser view of it (None when mail-parser gave up)."""
-    import email
-
+    """Message object (every header value cut, see mailheaders) plus the mail-parser view
+    of it (None when mail-parser gave up)."""
+    msg = _bounded_message(raw)
     if len(raw) > MAILPARSER_MAX_BYTES:
         # mail-parser re-encodes every attachment (seconds for a 12 MB file); the notice
         # text and headers need none of that.
-        return email.message_from_bytes(raw), None
+        return msg, None
     import mailparser
     from mailparser.exceptions import MailParserRecursionError
 
     try:
-        mp = mailparser.parse_from_bytes(raw)
+        mp = mailparser.MailParser(msg)
         if mp.message is not None:
             return mp.message, mp
-    except MailParserRecursionError:
+    except (RecursionError, MailParserRecursionError):
         raise RecursionError from None  # the stdlib parser would fail the same way
     except Exception:  # noqa: BLE001 - fall back to the stdlib parser below
         pass
-    return email.message_from_bytes(raw), None
+    return _bounded_message(raw), None
+
+
+def _bounded_message(raw: bytes) -> Message:
+    import email
+
+    from caltac_inbox.mailheaders import bound_message
+
+    return bound_message(email.message_from_bytes(raw))
 
 
 def _unwrap(msg: Message, mp: Any, depth: int) -> tuple[_Layer, list[str], bool]:
@@ -229,22 +240,9 @@ def _header_str(msg: Message, name: str) -> str | None:
         return None
     if value is None:
         return None
-    try:
-        # policy.default keeps the space after an encoded word on a folded line, which
-        # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
-        from email import policy
+    from caltac_inbox.mailheaders import decoded
 
-        text = str(policy.default.header_fetch_parse(name, _fix_surrogates(str(value))))
-    except Exception:  # noqa: BLE001 - fall back to the older decoder
-        try:
-            from email.header import decode_header
-
-            text = "".join(
-                _decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
-                for chunk, charset in decode_header(str(value))
-            )
-        except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
-            text = str(value)
+    text = decoded(name, _fix_surrogates(str(value)), _decode_bytes)
     return _one_line(text)
 
 
@@ -326,37 +324,15 @@ def _in_pacific(when: datetime) -> datetime | None:
 # --------------------------------------------------------------------------- authentication
 
 
-def _authenticated(msg: Message, sender: str | None) -> bool | None:
-    """DKIM or DMARC pass for the From domain in the receiving server's (topmost) header."""
+def _authenticated(msg: Message, sender: str | None, authserv_ids: Sequence[str]) -> bool | None:
+    """What our receiving server's Authentication-Results say of the From domain (authres)."""
+    from caltac_inbox.authres import authenticated
+
     try:
-        values = msg.get_all("Authentication-Results") or []
-    except Exception:  # noqa: BLE001
+        fields = [(str(name), str(value)) for name, value in msg.raw_items()]
+    except Exception:  # noqa: BLE001 - malformed header block
         return None
-    if not values:
-        return None
-    header = _one_line(_fix_surrogates(str(values[0])))
-    header = re.sub(r"\([^()]*\)", " ", header)  # comments
-    from_domain = sender.rsplit("@", 1)[1].lower().strip(".>") if sender and "@" in sender else None
-    for resinfo in header.split(";")[1:]:
-        m = re.match(r"\s*(dkim|dmarc)\s*=\s*([a-z]+)", resinfo, re.I)
-        if not m or m.group(2).lower() != "pass":
-            continue
-        prop = "header.d" if m.group(1).lower() == "dkim" else "header.from"
-        d = re.search(rf"\b{re.escape(prop)}\s*=\s*@?([\w.-]+)", resinfo, re.I)
-        if d is None and m.group(1).lower() == "dkim":
-            d = re.search(r"\bheader\.i\s*=\s*[^@\s]*@([\w.-]+)", resinfo, re.I)
-        if d is None or (from_domain and _aligned(d.group(1).lower().strip("."), from_domain)):
-            return True
-    return False
-
-
-def _aligned(domain: str, from_domain: str) -> bool:
-    """Relaxed alignment: one domain is the other or a parent of it."""
-    return (
-        domain == from_domain
-        or from_domain.endswith("." + domain)
-        or domain.endswith("." + from_domain)
-    )
+    return authenticated(fields, sender, authserv_ids)
 
 
 # --------------------------------------------------------------------------- MIME parts

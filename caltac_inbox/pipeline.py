@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
@@ -75,8 +75,9 @@ def _is_raw(item: Any) -> bool:
 
 def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier) -> Reading:
     """(notice, facts, error): parse then classify one message, never raising."""
+    trust = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
     try:
-        notice = parser(raw.raw, raw.source)
+        notice = parser(raw.raw, raw.source, **trust)
     except ParseError as exc:
         return None, (), str(exc)
     except Exception as exc:  # a parser bug must not lose the message; reparse retries it
@@ -407,7 +408,7 @@ class Store:
                 facts = 0
                 if is_new and not error:
                     facts = repo.insert_facts(
-                        conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is False
+                        conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is not True
                     )
                 repo.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
         except Exception as exc:
@@ -475,8 +476,11 @@ class Store:
         parser: Parser | None = None,
         classifier: Classifier | None = None,
         progress: Progress | None = None,
+        trust: Callable[[str | None], tuple[str, ...] | None] | None = None,
     ) -> ReparseReport:
-        """Re-run parse + classify over archived raw bytes; idempotent."""
+        """Re-run parse + classify over archived raw bytes; idempotent. `trust(mailbox)`
+        names the authserv-ids trusted for a message of that mailbox; where it names
+        none, the message keeps the authentication verdict it was stored with."""
         from sqlalchemy import select
 
         from caltac_inbox.store import repo
@@ -492,8 +496,11 @@ class Store:
                 msg = s.execute(select(Message).where(Message.id == pk).with_for_update()).scalar_one_or_none()
                 if msg is None:
                     continue
-                raw = RawMessage(raw=msg.raw, source=msg.source, mailbox=msg.mailbox)
+                authserv_ids = trust(msg.mailbox) if trust else None
+                raw = RawMessage(raw=msg.raw, source=msg.source, mailbox=msg.mailbox, authserv_ids=authserv_ids)
                 notice, facts, error = read_notice(raw, parser, classifier)
+                if notice is not None and authserv_ids is None:
+                    notice = replace(notice, authenticated=msg.authenticated)
                 report.messages += 1
                 if error:
                     msg.parse_status, msg.parse_error = "failed", error
@@ -506,7 +513,7 @@ class Store:
                         setattr(msg, key, value)
                     report.ok += 1
                     added, removed = repo.replace_facts(
-                        s, pk, facts, mailbox=msg.mailbox, unverified=notice.authenticated is False
+                        s, pk, facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
                     )
                 report.facts_added += added
                 report.facts_removed += removed
@@ -532,12 +539,37 @@ class Store:
         with self.session() as s:
             repo.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
 
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
-        """Every UID already recorded (stored, ignored or failed) under this UIDVALIDITY."""
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+        """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
         from caltac_inbox.store import repo
 
         with self.session(readonly=True) as s:
-            return repo.known_uids(s, mailbox, folder, uidvalidity)
+            return repo.known_uids(s, mailbox, folder, uidvalidity, above)
+
+    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
+        from caltac_inbox.store import repo
+
+        with self.session(readonly=True) as s:
+            return repo.uidvalidity_changes(s, mailbox, folder)
+
+    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
+        from caltac_inbox.store import repo
+
+        with self.session() as s:
+            repo.settle_uidvalidity(s, mailbox, folder)
+
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+        from caltac_inbox.store import repo
+
+        with self.session(readonly=True) as s:
+            return repo.recorded_by_message_id(s, mailbox, message_ids)
+
+    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int,
+                               rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
+        from caltac_inbox.store import repo
+
+        with self.session() as s:
+            repo.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
 
     # ------------------------------------------------------------------ queries
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from caltac_inbox.sources.imap import MailboxReport
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
-LOCK_HELD = "another poll is running (lock held); skipping"
+LOCK_HUNG = "another poll holds the lock past its deadline; not polled"
 
 
 def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
@@ -91,16 +91,23 @@ class LazyPollStore:
         return self._store is not None
 
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
+        return self._light_or_full("imap_checkpoint", mailbox, folder)
+
+    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
+        return self._light_or_full("uidvalidity_changes", mailbox, folder)
+
+    def _light_or_full(self, read: str, *args: Any) -> Any:
+        """store.light's `read` while the light reader is open, else the full store's."""
         if self._reader is not None:
             import sqlite3
 
             from caltac_inbox.store import light
 
             try:
-                return light.imap_checkpoint(self._reader, mailbox, folder)
+                return getattr(light, read)(self._reader, *args)
             except sqlite3.Error:
                 pass  # the full store reports it as a DatabaseError (exit 5), or copes
-        return self._full().imap_checkpoint(mailbox, folder)
+        return getattr(self._full(), read)(*args)
 
     def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
         return self._full().ingest(raws, **options)
@@ -108,8 +115,17 @@ class LazyPollStore:
     def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         self._full().advance_checkpoint(mailbox, folder, uidvalidity, last_uid)
 
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
-        return self._full().known_uids(mailbox, folder, uidvalidity)
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+        return self._full().known_uids(mailbox, folder, uidvalidity, above)
+
+    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
+        self._full().settle_uidvalidity(mailbox, folder)
+
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+        return self._full().recorded_by_message_id(mailbox, message_ids)
+
+    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int, rows: Sequence[Any]) -> None:
+        self._full().record_recognised_uids(mailbox, folder, uidvalidity, rows)
 
     def close(self) -> None:
         self._close_reader()
@@ -151,7 +167,8 @@ def database_file(url: str | None) -> Path | None:
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
              interactive: bool | None = None) -> int:
     """Poll the configured mailboxes; prints the report(s); returns the exit code."""
-    from caltac_inbox.sources.imap import LockHeld, MailboxReport, lock_path, mailbox_lock, poll_mailbox
+    from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
+    from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport, poll_mailbox
 
     if interactive is None:
         interactive = sys.stdout.isatty()
@@ -167,10 +184,14 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
         for mb in mailboxes:
             bars = _ProgressBars() if interactive and not as_json else None
             try:
-                with mailbox_lock(lock_path(mb.name, sqlite_file)):
+                with mailbox_lock(lock_path(mb.name, sqlite_file), deadline=mb.deadline):
                     report = poll_mailbox(store, mb, progress=bars)
-            except LockHeld:
-                report = MailboxReport(mailbox=mb.name, skipped=LOCK_HELD)
+            except LockHeld as held:
+                if held.overdue:
+                    report = MailboxReport(mailbox=mb.name, skipped=LOCK_HUNG, error=f"mailbox {mb.name!r}: {held.hung()}",
+                                           exit_code=DEADLINE_EXIT)
+                else:
+                    report = MailboxReport(mailbox=mb.name, skipped=held.skipping())
             finally:
                 if bars:
                     bars.close()
@@ -184,8 +205,10 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
 def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
     for _source, message in report.message_errors:
         click.echo(f"caltac-inbox: {message}", err=True)
-    if report.error:
-        click.echo(f"caltac-inbox: error: {report.error}", err=True)
+    for warning in report.warnings:
+        click.echo(f"caltac-inbox: warning: {warning}", err=True)
+    for problem in report.problems:
+        click.echo(f"caltac-inbox: error: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json()))
     elif report.skipped:
@@ -202,9 +225,12 @@ flagged, moved or deleted. Each run continues after the last UID it stored; run 
 from cron or a systemd timer. Under cron it prints nothing unless something new
 arrived or something failed.
 
-Exit codes: 0 ok (also when another poll holds the lock), 1 some messages failed to
-parse (they are stored; see `caltac-inbox messages --failed`), 2 configuration,
-3 authentication, 4 connection, 5 database.
+Exit codes: 0 ok (also when another poll holds the lock within its deadline), 1 some
+messages failed to parse (they are stored; see `caltac-inbox messages --failed`), the
+poll stopped at its deadline (the next run continues) or another poll has held the
+lock past its deadline (it may be hung), 2 configuration (also a configured folder that
+cannot be opened; the other folders are still polled), 3 authentication, 4 connection,
+5 database.
 
 \b
 Example:
@@ -268,6 +294,7 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
     checks.append(_check_database(db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url))
     for mb in config.mailboxes:
         checks.extend(_check_mailbox(mb))
+        checks.append(_check_authserv_id(mb))
     return checks
 
 
@@ -279,6 +306,15 @@ def _check_migrations() -> Check:
     except UserError as exc:
         return Check(False, "migrations", str(exc), exc.exit_code)
     return Check(True, "migrations", f"{db.migrations_dir()}: up to revision {head}, as this version expects")
+
+
+def _check_authserv_id(mb) -> Check:
+    what = f"mailbox {mb.name} sender verification"
+    if mb.authserv_ids:
+        return Check(True, what, "trusting the Authentication-Results written by " + ", ".join(mb.authserv_ids))
+    return Check(False, what, f"authserv_id is not set and {mb.host} has no default, so every notice from this "
+                 "mailbox is shown unverified; set authserv_id to the first word of the Authentication-Results "
+                 "header your server adds to received mail (see README, 'Verified senders')", ConfigError.exit_code)
 
 
 def _check_database(url: str | None) -> Check:

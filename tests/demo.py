@@ -12,6 +12,8 @@ from typing import Sequence
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 DEMO_AS_OF = "2020-08-01"
+# the receiving server the samples' Authentication-Results name (as in `make demo`)
+DEMO_AUTHSERV_ID = "mx.district.k12.ca.us"
 SOURCE_CLI = (sys.executable, "-m", "caltac_inbox")
 
 
@@ -29,7 +31,7 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
 def demo_upcoming(cli: Sequence[str], db_url: str, *, cwd: Path, samples: Path = SAMPLES,
                   env: dict[str, str] | None = None) -> str:
     """What `upcoming --as-of 2020-08-01` prints after `ingest` of the samples into `db_url`."""
-    ok(run(cli, "--db", db_url, "ingest", str(samples), cwd=cwd, env=env))
+    ok(run(cli, "--db", db_url, "ingest", "--authserv-id", DEMO_AUTHSERV_ID, str(samples), cwd=cwd, env=env))
     return ok(run(cli, "--db", db_url, "upcoming", "--as-of", DEMO_AS_OF, cwd=cwd, env=env))
 
 

@@ -304,6 +304,7 @@ service anvil {{
             "read_timeout = 10",
             "retries = 1",
             "retry_delay = 0.1",
+            'authserv_id = "mx.district.k12.ca.us"',  # the receiving server the samples name
         ]
         if ca_file:
             lines.append(f'ca_file = "{self.cert_file}"')

@@ -43,7 +43,7 @@ def make_eml(
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def fake_parse(raw: bytes, source: str) -> Notice:
+def fake_parse(raw: bytes, source: str, authserv_ids=()) -> Notice:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     if not msg["From"]:
         raise ParseError(f"{source}: no From header; not a mail message")

@@ -109,6 +109,26 @@ def test_missing_named_file_is_an_error(tmp_path, monkeypatch):
         load_config(None)
 
 
+def test_authserv_id_per_mailbox_with_defaults_for_gmail_and_microsoft_365():
+    def ids(**table):
+        return parse_config(mailbox(**table)).mailboxes[0].authserv_ids
+
+    assert ids() == ()  # an unknown host: none unless configured
+    assert ids(authserv_id="MX.District.K12.CA.US") == ("mx.district.k12.ca.us",)
+    assert ids(authserv_id=["a.example", "b.example"]) == ("a.example", "b.example")
+    assert ids(host="imap.gmail.com") == ("mx.google.com",)
+    assert ids(host="outlook.office365.com") == ("microsoft365",)
+    assert ids(host="imap.gmail.com", authserv_id="mx.district.k12.ca.us") == ("mx.district.k12.ca.us",)
+
+
+def test_authserv_ids_for_a_message_of_a_mailbox_or_of_files():
+    config = parse_config({**mailbox(host="imap.gmail.com"), "authserv_id": "mx.district.k12.ca.us"})
+    assert config.authserv_ids_for("m") == ("mx.google.com",)
+    assert config.authserv_ids_for(None) == ("mx.district.k12.ca.us",)  # files: the top-level key
+    assert config.authserv_ids_for("other") == ("mx.district.k12.ca.us",)
+    assert Config().authserv_ids_for(None) is None
+
+
 def test_invalid_toml(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[[mailbox]\nname = "))
@@ -144,6 +164,9 @@ def mailbox(**changes):
     (mailbox(password_command="pass x"), ["more than one of"]),
     (mailbox(password_env="hunter2!"), ["NAME of an environment variable"]),
     (mailbox(ca_file="/nonexistent/ca.pem"), ["ca_file", "does not exist"]),
+    (mailbox(authserv_id=[]), ["authserv_id", "\"mx.google.com\""]),
+    (mailbox(authserv_id="mx.example.org; dkim=pass"), ["authserv_id", "not an authserv-id", "first word"]),
+    ({"authserv_id": 5}, ["authserv_id", "string like"]),
     ({"mailbox": {"name": "m"}}, ["[[mailbox]] (double brackets)"]),
     ({"mailbox": [mailbox()["mailbox"][0], mailbox()["mailbox"][0]]}, ["two [[mailbox]] tables are named 'm'"]),
 ])

@@ -452,6 +452,62 @@ def test_uidvalidity_change_rescans_with_zero_duplicates(poller, dovecot):  # no
     assert poller.poll_json()[1]["fetched"] == 0
 
 
+def test_rescan_downloads_no_body_it_already_has(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    poller.configure(folders=("CalTAC",))
+    dovecot.append(samples + [COLLEAGUE_FORWARD], folder="CalTAC")
+    code, report, err = poller.poll_json()
+    assert (code, report["new"], report["ignored"]) == (0, len(samples), 1), err
+    bodies = dovecot.body_fetches()
+
+    dovecot.recreate_folder("CalTAC")
+    arrived = copies(1)[0]
+    dovecot.append(samples + [COLLEAGUE_FORWARD, arrived], folder="CalTAC")
+    code, report, err = poller.poll_json()
+    assert code == 0 and "warning" not in err, err
+    assert dovecot.body_fetches() == bodies + 1  # counted by the server: only the new message
+    folder = report["folders"][0]
+    assert folder["rescan"] is True
+    assert folder["recognised"] == len(samples) + 1  # the archived ones and the ignored forward
+    assert (report["fetched"], report["new"], report["duplicates"], report["ignored"]) == (1, 1, len(samples), 1)
+    assert_exactly_once(poller, samples + [arrived])
+    uidvalidity = dovecot.uidvalidity("CalTAC")
+    assert poller.query("SELECT count(*) FROM imap_messages WHERE uidvalidity = ?", uidvalidity) == [
+        (len(samples) + 2,)]
+    assert poller.query("SELECT last_uid FROM imap_state") == [(len(samples) + 2,)]
+    code, report, err = poller.poll_json()
+    assert (code, report["fetched"], report["folders"][0]["examined"]) == (0, 0, 0), err
+
+
+def test_uidvalidity_changing_on_consecutive_polls_is_a_warning(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()[:3]
+    poller.configure(folders=("CalTAC",))
+    dovecot.append(samples, folder="CalTAC")
+
+    def renumbered_poll() -> tuple[int, dict, str]:
+        dovecot.recreate_folder("CalTAC")
+        dovecot.append(samples, folder="CalTAC")
+        return poller.poll_json()
+
+    assert poller.poll_json()[0] == 0
+    code, report, err = renumbered_poll()  # a folder recreated once: no warning
+    assert code == 0 and "warning" not in err, err
+    assert poller.poll_json()[2] == ""  # scanned to the end unchanged: settled
+    code, report, err = renumbered_poll()
+    assert code == 0 and "warning" not in err, err
+
+    bodies = dovecot.body_fetches()
+    code, report, err = renumbered_poll()  # changed again on the very next poll
+    assert code == 0, err
+    (warning,) = [line for line in err.splitlines() if "warning" in line]
+    assert warning.startswith("caltac-inbox: warning: mailbox 'coordinator' folder 'CalTAC': UIDVALIDITY changed")
+    assert "Courier" in warning and "read-write" in warning
+    assert report["folders"][0]["warning"] in warning
+    assert dovecot.body_fetches() == bodies
+    assert (report["fetched"], report["folders"][0]["recognised"]) == (0, 3)
+    assert_exactly_once(poller, samples)
+
+
 def test_kill_9_mid_poll_then_rerun_loses_and_duplicates_nothing(poller, dovecot):  # noqa: F811
     messages = copies(120)
     dovecot.append(messages)
@@ -478,7 +534,8 @@ def test_two_concurrent_polls_one_fetches_the_other_skips(poller, dovecot):  # n
     poller.wait_until_storing(first)
     second = poller.run()
     assert second.returncode == 0
-    assert "coordinator: another poll is running (lock held); skipping" in second.stdout + second.stderr
+    assert f"coordinator: another poll is running (lock held by pid {first.pid}, started " in second.stderr
+    assert second.stdout == ""  # under cron: nothing to mail
     out, err = first.communicate(timeout=180)
     assert first.returncode == 0, err
     assert_exactly_once(poller, messages)
@@ -493,6 +550,56 @@ def test_lock_held_is_reported_in_json(poller, dovecot):  # noqa: F811
     assert code == 0
     assert report["skipped"].startswith("another poll is running") and report["fetched"] == 0
     assert poller.poll_json()[1]["new"] == 1
+
+
+def reauthenticated(raw: bytes, tag: str, *results: str) -> bytes:
+    """A sample notice with its Authentication-Results replaced by `results` (top first)
+    and a Message-ID of its own."""
+    import re as regex
+
+    head, body = raw.split(b"\r\n\r\n", 1)
+    head = regex.sub(rb"(?im)^Authentication-Results:.*(?:\r\n[ \t].*)*\r\n", b"", head + b"\r\n")
+    head = head.replace(b"Message-ID: <", b"Message-ID: <%s." % tag.encode(), 1)
+    added = b"".join(b"Authentication-Results: %s\r\n" % r.encode() for r in results)
+    return added + head + b"\r\n" + body
+
+
+def test_only_our_servers_authentication_results_verify_a_sender(poller, dovecot):  # noqa: F811
+    sample_bytes()
+    notice = crlf((ROOT / "samples" / "2020-07-15-transition-downtime.eml").read_bytes())
+    messages = {
+        "genuine": reauthenticated(notice, "genuine", "mx.district.k12.ca.us; dkim=pass header.d=info.ets.org"),
+        "none": reauthenticated(notice, "none"),
+        "forged": reauthenticated(notice, "forged", "mx.attacker.example; dkim=pass header.d=info.ets.org; "
+                                                    "dmarc=pass header.from=info.ets.org"),
+        "nodomain": reauthenticated(notice, "nodomain", "mx.district.k12.ca.us; dkim=pass header.s=s1"),
+    }
+    dovecot.append(list(messages.values()))
+    code, report, err = poller.poll_json()
+    assert (code, report["new"]) == (0, len(messages)), err
+    rows = poller.query("SELECT m.message_id, m.authenticated, min(f.unverified), count(f.id) FROM messages m "
+                        "JOIN facts f ON f.message_pk = m.id GROUP BY m.id")
+    verdicts = {mid.split(".", 1)[0].lstrip("<"): (authenticated, bool(unverified)) for mid, authenticated, unverified, _ in rows}
+    assert verdicts == {"genuine": (1, False), "none": (None, True), "forged": (None, True), "nodomain": (0, True)}
+
+
+def test_lock_held_past_its_deadline_is_reported_with_exit_1(poller, dovecot):  # noqa: F811
+    from tests.test_imap import lock_holder
+
+    dovecot.append(sample_bytes()[:1])
+    path = poller.db_file.with_name(f"{poller.db_file.name}.poll-coordinator.lock")
+    with lock_holder(path, deadline=600, age=3 * 3600) as (holder, _):
+        hung = poller.run()
+        as_json = poller.run("--json")
+    assert hung.returncode == 1 and as_json.returncode == 1  # cron mails someone
+    (line,) = [line for line in hung.stderr.splitlines() if "error" in line]
+    assert line.startswith(f"caltac-inbox: error: mailbox 'coordinator': the poll holding the lock (pid {holder.pid}")
+    assert "past its deadline of 10 min" in line and "Traceback" not in hung.stderr
+    report = json.loads(as_json.stdout)
+    assert report["fetched"] == 0 and report["exit_code"] == 1 and "may be hung" in report["error"]
+    # its holder killed, the lock is free again: the next run polls
+    code, report, err = poller.poll_json()
+    assert (code, report["new"]) == (0, 1), err
 
 
 def test_wrong_password_exit_3_clear_message_no_secret(poller, dovecot):  # noqa: F811
@@ -616,22 +723,102 @@ def test_since_limits_the_first_scan(poller, dovecot):  # noqa: F811
     assert poller.stored_hashes() == [sha(samples[1])]
 
 
-def test_deadline_stops_cleanly_and_next_run_continues(poller, dovecot):  # noqa: F811
+def test_since_holds_on_every_poll(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    old, recent = datetime(2015, 6, 1, tzinfo=timezone.utc), datetime(2020, 6, 1, tzinfo=timezone.utc)
+    dovecot.append(samples[0], msg_time=old)
+    dovecot.append(samples[1], msg_time=recent)
+    poller.configure(extra='since = "2016-01-01"')
+    assert poller.poll_json()[1]["new"] == 1
+    # delivered after the checkpoint moved on (higher UIDs), one of them dated before `since`
+    dovecot.append(samples[2], msg_time=old)
+    dovecot.append(samples[3], msg_time=recent)
+    code, report, err = poller.poll_json()
+    assert (code, report["fetched"], report["new"]) == (0, 1, 1), err
+    assert sorted(poller.stored_hashes()) == sorted([sha(samples[1]), sha(samples[3])])
+    bodies = dovecot.body_fetches()
+    code, report, err = poller.poll_json()  # nothing new: no body downloaded
+    assert (code, report["fetched"], report["folders"][0]["examined"]) == (0, 0, 0), err
+    assert dovecot.body_fetches() == bodies
+
+
+def test_deadline_stops_cleanly_exit_1_and_next_run_continues(poller, dovecot):  # noqa: F811
     samples = sample_bytes()
     dovecot.append(samples)
     poller.configure(extra="deadline = 0.001")
     code, report, err = poller.poll_json()
-    assert code == 0, err
+    assert code == 1  # cron mails someone
     assert report["folders"][0]["deadline_reached"] is True and report["new"] == 0
+    assert "mailbox 'coordinator'" in err and "stopped at its deadline" in err and "next run continues" in err
+    assert "Traceback" not in err
     poller.configure()
     assert poller.poll_json()[1]["new"] == len(samples)
 
 
-def test_missing_folder_is_a_configuration_error(poller, dovecot):  # noqa: F811
-    poller.configure(folders=("INBOX", "No Such Folder"))
-    done = poller.run()
+def test_deadline_stops_at_the_next_message_boundary_inside_a_fetch(poller, dovecot, monkeypatch):  # noqa: F811
+    """The deadline passes while the 4th body of one 10-message FETCH is handed on: the
+    poll stops at the next message, stores the 4, and the next run fetches the other 6."""
+    messages = copies(10)
+    dovecot.append(messages)
+    now = [0.0]
+    handed = [0]
+
+    def progress(total, label):
+        def tick(n):
+            handed[0] += n
+            if handed[0] == 4:
+                now[0] = 10_000.0  # far past the deadline from here on
+        return tick
+
+    trace = poll_in_process(poller, monkeypatch, clock=lambda: now[0], progress=progress)
+    assert [len(f.uids) for f in trace.body_fetches] == [10]  # one FETCH, cut short
+    report = trace.report
+    assert (report.new, report.deadline_reached, report.exit_code) == (4, True, 1)
+    assert "stopped at its deadline" in report.error
+    assert poller.query("SELECT last_uid FROM imap_state") == [(4,)]
+    rest = poll_in_process(poller, monkeypatch)
+    assert (rest.report.new, rest.report.exit_code) == (6, 0)
+    assert_exactly_once(poller, messages)
+
+
+def test_deadline_cuts_a_stalled_fetch_short(poller, dovecot):  # noqa: F811
+    """The server stops answering mid-poll: the poll ends at its deadline (exit 1), not
+    after read_timeout, and what it stored stays stored."""
+    messages = copies(300)
+    dovecot.append(messages)
+    poller.configure(extra="batch_size = 1\ndeadline = 4")
+    text = poller.config_file.read_text().replace("read_timeout = 10\n", "read_timeout = 120\n")
+    poller.config_file.write_text(text)
+    proc = poller.start("--json")
+    started = time.monotonic()
+    poller.wait_until_storing(proc, at_least=1)
+    os.killpg(dovecot.process.pid, signal.SIGSTOP)
+    try:
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(dovecot.process.pid, signal.SIGCONT)
+    assert proc.returncode == 1, (out, err)
+    assert elapsed < 4 + 10, elapsed
+    assert "stopped at its deadline" in err and "Traceback" not in err
+    assert 0 < poller.stored_count() < len(messages)
+    assert json.loads(out)["new"] == poller.stored_count()
+
+
+def test_missing_folder_is_reported_and_the_other_folders_are_polled(poller, dovecot):  # noqa: F811
+    samples = sample_bytes()
+    dovecot.append(samples[:2])
+    dovecot.append(samples[2:4], folder="CalTAC")
+    poller.configure(folders=("INBOX", "No Such Folder", "CalTAC"))
+    done = poller.run("--json")
     assert done.returncode == 2
-    assert "'No Such Folder' cannot be opened" in done.stderr
+    problems = [line for line in done.stderr.splitlines() if "No Such Folder" in line]
+    assert len(problems) == 1 and "mailbox 'coordinator'" in problems[0]
+    assert "'No Such Folder' cannot be opened" in problems[0] and "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["new"] == 4 and report["exit_code"] == 2
+    assert [f.get("error") is not None for f in report["folders"]] == [False, True, False]
+    assert_exactly_once(poller, samples[:4])
 
 
 def test_connection_refused_exit_4(poller, dovecot):  # noqa: F811
@@ -664,6 +851,8 @@ def test_doctor_all_good(poller, dovecot):  # noqa: F811
     assert "ok    database:" in done.stdout
     assert "ok    mailbox coordinator: logged in as coordinator@district.example" in done.stdout
     assert "ok    mailbox coordinator folder INBOX: 2 messages" in done.stdout
+    assert "ok    mailbox coordinator sender verification: trusting the Authentication-Results written by " \
+           "mx.district.k12.ca.us" in done.stdout
     assert dovecot.flags() == {1: (b"\\Recent",), 2: (b"\\Recent",)}  # EXAMINE keeps even \Recent
 
 
@@ -677,6 +866,14 @@ def test_doctor_reports_what_to_fix(poller, dovecot):  # noqa: F811
     dovecot.stop()
     done = poller.run(command="doctor")
     assert done.returncode == 4 and "FAIL  mailbox coordinator:" in done.stdout
+
+    poller.configure()
+    poller.config_file.write_text(poller.config_file.read_text().replace('authserv_id = "mx.district.k12.ca.us"', ""))
+    dovecot.start()
+    done = poller.run(command="doctor")
+    assert done.returncode == 2
+    assert "FAIL  mailbox coordinator sender verification: authserv_id is not set" in done.stdout
+    assert "shown unverified" in done.stdout
 
     poller.config_file.write_text('[[mailbox]]\nname = "x"\nhost = "imap.example.org"\nusername = "u"\npassword = "p"\n')
     done = poller.run(command="doctor")

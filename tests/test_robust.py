@@ -234,6 +234,53 @@ def test_postgres_down_is_exit_5_one_line(tmp_path):
 # -- unverified notices ------------------------------------------------------------------------
 
 
+def _with_header(raw: bytes, line: str) -> bytes:
+    """`raw` with a header field added on top (as a server, or a forger, would)."""
+    return line.encode() + b"\r\n" + raw
+
+
+FORGED = {  # name -> (message, whether `ingest --authserv-id mx.district.example` may verify it)
+    "no-header": (make_eml(message_id="<no-header@x>", facts=[DOWNTIME]), False),
+    "forged-by-sender": (_with_header(make_eml(message_id="<forged@x>", facts=[DOWNTIME]),
+                                      "Authentication-Results: mx.attacker.example; dkim=pass header.d=info.ets.org; "
+                                      "dmarc=pass header.from=info.ets.org"), False),
+    "dkim-pass-without-domain": (make_eml(message_id="<no-d@x>", facts=[DOWNTIME], auth="dkim=pass"), False),
+    "ours-below-forged-pass": (_with_header(
+        _with_header(make_eml(message_id="<below@x>", facts=[DOWNTIME]),
+                     "Authentication-Results: mx.district.example; dkim=pass header.d=info.ets.org"),
+        "Authentication-Results: mx.district.example; dkim=fail header.d=info.ets.org; dmarc=fail "
+        "header.from=info.ets.org\r\nReceived: by mx.district.example"), False),
+    "genuine": (make_eml(message_id="<genuine@x>", facts=[DESIGNATION],
+                         auth="dkim=pass header.d=info.ets.org; dmarc=pass header.from=info.ets.org"), True),
+}
+
+
+@pytest.mark.parametrize("authserv", [None, "mx.district.example"])
+def test_a_forged_sender_is_unverified(tmp_path, monkeypatch, authserv):
+    """Ingested with the real parser: only our receiving server's verdict (named by
+    --authserv-id) verifies a sender; without it, or without its header, nothing does."""
+    import caltac_inbox.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "default_classifier", lambda: fake_classify)
+    monkeypatch.delenv("CALTAC_INBOX_DB", raising=False)
+    monkeypatch.setenv("CALTAC_INBOX_CONFIG", str(tmp_path / "empty.toml"))
+    (tmp_path / "empty.toml").write_text("")
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    for name, (raw, _) in FORGED.items():
+        (tmp_path / f"{name}.eml").write_bytes(raw)
+    trust = ["--authserv-id", authserv] if authserv else []
+    done = CliRunner().invoke(cli.main, ["--db", url, "ingest", *trust, *(str(tmp_path / f"{n}.eml") for n in FORGED)])
+    assert done.exit_code == 0, done.output
+    conn = sqlite3.connect(tmp_path / "caltac.db")
+    try:
+        unverified = dict(conn.execute(
+            "SELECT m.source, min(f.unverified) FROM facts f JOIN messages m ON m.id = f.message_pk GROUP BY m.id"))
+    finally:
+        conn.close()
+    assert {Path(source).stem: bool(flag) for source, flag in unverified.items()} == {
+        name: not (authserv and verifiable) for name, (_, verifiable) in FORGED.items()}
+
+
 def test_unauthenticated_notice_is_shown_unverified_in_upcoming_show_and_ics(tmp_path, monkeypatch):
     """Real parser (reads Authentication-Results), stand-in classifier (facts from the body)."""
     import caltac_inbox.pipeline as pipeline
@@ -258,7 +305,7 @@ def test_unauthenticated_notice_is_shown_unverified_in_upcoming_show_and_ics(tmp
         assert done.exit_code == 0, done.output
         return done.stdout
 
-    run("ingest", str(mail))
+    run("ingest", "--authserv-id", "mx.district.example", str(mail))
     rows = {r["kind"]: r for r in map(json.loads, run("timeline", "--json").splitlines())}
     assert rows["downtime"]["unverified"] is True and rows["designation"]["unverified"] is False
 
@@ -282,7 +329,7 @@ def test_unauthenticated_notice_is_shown_unverified_in_upcoming_show_and_ics(tmp
     (mail / "genuine-copy.eml").write_bytes(make_eml(
         message_id="<spoof-genuine@x>", facts=[DOWNTIME], body="copy",
         auth="dkim=pass header.d=info.ets.org; dmarc=pass header.from=info.ets.org"))
-    run("ingest", str(mail))
+    run("ingest", "--authserv-id", "mx.district.example", str(mail))
     up = [json.loads(x) for x in run("upcoming", "--as-of", "2020-08-01", "--json").splitlines()]
     assert [(r["kind"], r["unverified"]) for r in up] == [("downtime", False)]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ import icalendar
 
 from caltac_inbox.export.ics import export_store
 from tests.fakes import fake_classify, fake_parse, make_eml
-from caltac_inbox.model import RawMessage
+from caltac_inbox.model import Notice, RawMessage
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -41,9 +42,14 @@ CANCEL = make_eml(subject="Winter downtime cancelled", facts=[WINTER_CANCELLED],
                   sent="2016-11-15T08:00:00-07:00")
 
 
+def verified_parse(raw: bytes, source: str) -> Notice:
+    """fake_parse of a notice whose sender our receiving server authenticated."""
+    return replace(fake_parse(raw, source), authenticated=True)
+
+
 def ingest(store, *messages: bytes):
     raws = [RawMessage(raw=m, source=f"m{i}.eml") for i, m in enumerate(messages)]
-    return store.ingest(raws, parser=fake_parse, classifier=fake_classify)
+    return store.ingest(raws, parser=verified_parse, classifier=fake_classify)
 
 
 def downtimes(store):

@@ -5,16 +5,20 @@ RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
   -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
-  -> drop UIDs <= last (`n:*` always matches the highest message) -> headers and
-  RFC822.SIZE of the new UIDs -> bodies (BODY.PEEK[]) of the candidates in FETCHes
-  bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
+  (SINCE `since` on every scan) -> drop UIDs <= last (`n:*` always matches the highest
+  message) and UIDs already recorded -> headers and RFC822.SIZE of the new UIDs ->
+  after a UIDVALIDITY change, record the UIDs whose Message-ID and size match a UID
+  recorded before, without a download -> bodies (BODY.PEEK[]) of the candidates in
+  FETCHes bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
   which archives, parses (unless over max_message_mb), stores facts and advances the
   checkpoint in the same transactions (batches of messages, see pipeline.Store.ingest)
   -> the checkpoint then moves past the examined non-candidates.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
-reset, timeout, server gone) reconnect with backoff and resume from the checkpoint;
-the whole mailbox has a deadline. Secrets are fetched at login and never kept.
+reset, timeout, server gone) reconnect with backoff and resume from the checkpoint.
+The whole mailbox has a deadline, checked before every command and between every two
+messages, and the socket timeout of every reply. A folder that cannot be opened is
+reported and the others are still polled. Secrets are fetched at login and never kept.
 """
 from __future__ import annotations
 
@@ -24,12 +28,12 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
+from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock  # noqa: F401 - the poll's lock, long kept here
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -95,23 +99,28 @@ class HeaderSummary:
     sender: str | None
     subject: str
     content_type: str
+    message_id: str | None = None
 
 
 def summarize_headers(raw: bytes) -> HeaderSummary | None:
     """From/Subject/Content-Type of a header block; None when it cannot be read."""
     import email.parser
-    import email.policy  # ~15-30 ms; a poll that finds nothing new never needs it
     from email.utils import getaddresses
 
+    from caltac_inbox.mailheaders import bound_message, decoded  # a no-op poll never needs them
+
     try:
-        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
-        addresses = [addr for _, addr in getaddresses([str(v) for v in headers.get_all("from", [])]) if addr]
-        subject = str(headers.get("subject", "") or "")
+        headers = bound_message(email.parser.BytesHeaderParser().parsebytes(raw))
+        addresses = [addr for _, addr in getaddresses([decoded("from", v) for v in headers.get_all("from", [])])
+                     if addr]
+        subject = decoded("subject", headers.get("subject", "") or "")
         content_type = headers.get_content_type() if headers.get("content-type") else "text/plain"
+        message_id = " ".join(str(headers.get("message-id", "") or "").split())[:998] or None
     except Exception:  # damaged or exotic headers: let the full parser decide
         return None
     return HeaderSummary(sender=addresses[0].lower() if addresses else None,
-                         subject=" ".join(subject.split()), content_type=content_type.lower())
+                         subject=" ".join(subject.split()), content_type=content_type.lower(),
+                         message_id=message_id)
 
 
 def is_candidate(header_block: bytes | None, senders: Sequence[str]) -> bool:
@@ -121,9 +130,11 @@ def is_candidate(header_block: bytes | None, senders: Sequence[str]) -> bool:
     notice (a forward subject, a notice word in the subject, no subject at all, an
     attachment-bearing multipart/mixed or a message/rfc822): the sender filter proper
     runs after parsing, on the unwrapped notice. When in doubt, download."""
-    if not header_block:
-        return True
-    summary = summarize_headers(header_block)
+    return summary_is_candidate(summarize_headers(header_block) if header_block else None, senders)
+
+
+def summary_is_candidate(summary: HeaderSummary | None, senders: Sequence[str]) -> bool:
+    """is_candidate() of headers already summarized (None: unreadable or missing)."""
     if summary is None:
         return True
     if sender_matches(summary.sender, senders):
@@ -155,9 +166,11 @@ def sniff_is_candidate(text_start: bytes | None, senders: Sequence[str]) -> bool
 
 
 def search_criteria(last_uid: int, since: date | None) -> list[Any]:
-    """UID SEARCH criteria for everything after `last_uid`; SINCE only for a first scan."""
+    """UID SEARCH criteria for everything after `last_uid` delivered on or after `since`.
+    SINCE is kept on every scan, not only the first: a message delivered (or moved into
+    the folder) with an older date after the checkpoint passed still gets a higher UID."""
     criteria: list[Any] = ["UID", f"{last_uid + 1}:*"]
-    if since is not None and last_uid == 0:
+    if since is not None:
         criteria += ["SINCE", since]
     return criteria
 
@@ -234,16 +247,23 @@ class FolderReport:
     duplicates: int = 0
     ignored: int = 0  # not a candidate, or rejected by the sender filter after parsing
     facts: int = 0
+    recognised: int = 0  # after a UIDVALIDITY change: recorded by Message-ID and size, not downloaded
     errors: list[tuple[str, str]] = field(default_factory=list)
     deadline_reached: bool = False
+    error: str | None = None  # the folder could not be polled (the others were)
+    warning: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "folder": self.folder, "uidvalidity": self.uidvalidity, "rescan": self.rescan,
             "examined": self.examined, "fetched": self.fetched, "new": self.new,
             "duplicates": self.duplicates, "ignored": self.ignored, "facts": self.facts,
-            "errors": len(self.errors), "deadline_reached": self.deadline_reached,
+            "recognised": self.recognised, "errors": len(self.errors), "deadline_reached": self.deadline_reached,
         }
+        for key in ("error", "warning"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass
@@ -285,6 +305,15 @@ class MailboxReport:
     def deadline_reached(self) -> bool:
         return any(f.deadline_reached for f in self.folders)
 
+    @property
+    def problems(self) -> list[str]:
+        """One line per folder that could not be polled, then the reason the poll stopped."""
+        return [f.error for f in self.folders if f.error] + ([self.error] if self.error else [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f.warning for f in self.folders if f.warning]
+
     def summary_line(self) -> str:
         if self.skipped:
             return f"{self.mailbox}: {self.skipped}"
@@ -304,6 +333,7 @@ class MailboxReport:
             out["skipped"] = self.skipped
         if self.error:
             out["error"] = self.error
+        if self.exit_code:
             out["exit_code"] = self.exit_code
         return out
 
@@ -406,8 +436,12 @@ def login(client: "IMAPClient", mb: MailboxConfig) -> None:
         del secret
 
 
+class FolderUnavailable(ConfigError):
+    """A configured folder cannot be opened (it does not exist, or no longer does)."""
+
+
 def examine(client: "IMAPClient", mb: MailboxConfig, folder: str) -> dict[bytes, Any]:
-    """Read-only SELECT; a missing folder is a configuration error."""
+    """Read-only SELECT; a folder the server refuses is a FolderUnavailable."""
     import imaplib
 
     try:
@@ -415,8 +449,8 @@ def examine(client: "IMAPClient", mb: MailboxConfig, folder: str) -> dict[bytes,
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
-        raise ConfigError(f"{_where(mb)}: folder {folder!r} cannot be opened ({_reason(exc)}); "
-                          "fix 'folders' in the configuration (`caltac-inbox doctor` lists them)") from None
+        raise FolderUnavailable(f"{_where(mb)}: folder {folder!r} cannot be opened ({_reason(exc)}); "
+                                "fix 'folders' in the configuration (`caltac-inbox doctor` lists them)") from None
 
 
 def search_uids(client: "IMAPClient", criteria: list[Any], charset: str | None = None) -> list[int]:
@@ -440,16 +474,24 @@ def _is_ascii(item: Any) -> bool:
     return not isinstance(item, str) or item.isascii()
 
 
+LOGOUT_TIMEOUT = 5.0  # a server that stopped answering must not hold the poll at its end
+
+
 def _close(client: "IMAPClient | None") -> None:
     if client is None:
         return
     with contextlib.suppress(Exception):
+        client.socket().settimeout(LOGOUT_TIMEOUT)
         client.logout()
     with contextlib.suppress(Exception):
         client.shutdown()
 
 
 # -- the poll ---------------------------------------------------------------------------
+
+
+class DeadlineReached(Exception):
+    """The poll's deadline passed before a command could be sent or while it was answered."""
 
 
 class _Deadline:
@@ -460,19 +502,40 @@ class _Deadline:
     def passed(self) -> bool:
         return self.clock() >= self.at
 
+    def remaining(self) -> float:
+        return self.at - self.clock()
+
+
+def _arm(client: "IMAPClient", mb: MailboxConfig, deadline: _Deadline) -> None:
+    """Before a command: no reply may take longer than read_timeout or what is left of the
+    deadline, so a server that stalls in the middle of a long FETCH cannot hold the poll."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise DeadlineReached
+    client.socket().settimeout(min(mb.read_timeout, remaining))
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the header FETCH said about a UID before its body was downloaded."""
+
+    message_id: str | None
+    size: int | None
+
 
 class _BodyStream:
     """Bodies of the candidate UIDs, one FETCH per group (see body_fetch_groups), as
     RawMessages for Store.ingest.
 
-    A fault while fetching ends the stream quietly and is kept in `fault`: everything
-    yielded before it is committed by ingest (and its checkpoint advanced) before the
-    caller re-raises it."""
+    It stops at the first message boundary after the deadline. A fault while fetching
+    ends the stream quietly and is kept in `fault`: everything yielded before it is
+    committed by ingest (and its checkpoint advanced) before the caller re-raises it."""
 
     def __init__(self, client: "IMAPClient", mb: MailboxConfig, folder: str, uidvalidity: int,
-                 groups: list[list[int]], deadline: _Deadline, tick: Callable[[int], None]) -> None:
+                 groups: list[list[int]], declared: Mapping[int, Declared], deadline: _Deadline,
+                 tick: Callable[[int], None]) -> None:
         self.client, self.mb, self.folder, self.uidvalidity = client, mb, folder, uidvalidity
-        self.groups, self.deadline, self.tick = groups, deadline, tick
+        self.groups, self.declared, self.deadline, self.tick = groups, declared, deadline, tick
         self.fetched = 0
         self.complete = False
         self.fault: BaseException | None = None
@@ -482,24 +545,38 @@ class _BodyStream:
 
         try:
             for group in self.groups:
-                if self.deadline.passed():
-                    return
+                _arm(self.client, self.mb, self.deadline)
                 response = self.client.fetch(group, [FETCH_BODY])
                 for uid in group:
+                    if self.deadline.passed():
+                        return
                     # popped: the response must not keep a body alive once ingest is done with it
                     raw = response.pop(uid, {}).get(BODY_KEY)
                     self.tick(1)
                     if raw is None:  # expunged meanwhile: nothing to keep
                         continue
                     self.fetched += 1
+                    declared = self.declared.get(uid, Declared(None, None))
                     yield RawMessage(
                         raw=bytes(raw),
                         source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
                         mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
+                        declared_message_id=declared.message_id, declared_size=declared.size,
+                        authserv_ids=self.mb.authserv_ids,
                     )
             self.complete = True
+        except DeadlineReached:
+            return
         except Exception as exc:  # noqa: BLE001 - handed back to the caller
             self.fault = exc
+
+
+def uidvalidity_churn(mb: MailboxConfig, folder: str, changes: int) -> str:
+    return (f"mailbox {mb.name!r} folder {folder!r}: UIDVALIDITY changed again before the folder was "
+            f"scanned to the end ({changes} changes in a row): the server renumbers the folder on every "
+            "read-only session, as Courier-IMAP does for a folder never opened read-write (open it "
+            "read-write once, e.g. in a mail client); each poll rescans it, recognising archived "
+            "messages by Message-ID and size without downloading them")
 
 
 def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str, report: FolderReport,
@@ -507,36 +584,87 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
                 body_budget: int = BODY_FETCH_BUDGET) -> None:
     """Fetch what is new in one folder into `store`; counts go into `report` (which
     survives a reconnect, so a resumed folder keeps adding to it). One body FETCH
-    brings in at most `body_budget` declared bytes, or a single larger message."""
+    brings in at most `body_budget` declared bytes, or a single larger message.
+
+    After a UIDVALIDITY change, and until the renumbered folder has been scanned to the
+    end, a UID whose Message-ID and RFC822.SIZE match one already recorded in the mailbox
+    is recorded like that one without downloading its body."""
+    _arm(client, mb, deadline)
     info = examine(client, mb, folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
     last_uid, rescan = resume_point(store.imap_checkpoint(mb.name, folder), uidvalidity)
+    changes = store.uidvalidity_changes(mb.name, folder)
     report.uidvalidity = uidvalidity
     report.rescan = report.rescan or rescan
-    if int(info.get(b"EXISTS", 1)) == 0:
-        return
-    uids = new_uids(search_uids(client, search_criteria(last_uid, mb.since)), last_uid)
-    if not uids:
-        return
-    tick = progress(len(uids), f"{mb.name}/{folder}") if progress else (lambda n: None)
-    accept = sender_filter(mb.senders)
-    for header_batch in chunked(uids, HEADER_BATCH):
-        if deadline.passed():
-            report.deadline_reached = True
-            return
-        headers = client.fetch(header_batch, [FETCH_HEADERS, FETCH_SIZE])
+    if rescan and changes:
+        report.warning = uidvalidity_churn(mb, folder, changes + 1)
+    scan = _FolderScan(client, store, mb, folder, uidvalidity, report, deadline, progress, body_budget,
+                       recognise=rescan or changes > 0)
+    if scan.run(last_uid, exists=int(info.get(b"EXISTS", 1))) and changes and not rescan:
+        store.settle_uidvalidity(mb.name, folder)
+
+
+@dataclass
+class _FolderScan:
+    client: "IMAPClient"
+    store: Any
+    mb: MailboxConfig
+    folder: str
+    uidvalidity: int
+    report: FolderReport
+    deadline: _Deadline
+    progress: Callable[[int, str], Callable[[int], None]] | None
+    body_budget: int
+    recognise: bool  # match Message-ID and size before downloading
+
+    def run(self, last_uid: int, exists: int) -> bool:
+        """Everything above `last_uid`; False when the deadline stopped it."""
+        if exists == 0:
+            return True
+        _arm(self.client, self.mb, self.deadline)
+        uids = new_uids(search_uids(self.client, search_criteria(last_uid, self.mb.since)), last_uid)
+        if not uids:
+            return True
+        # recognised by an interrupted rescan, without the checkpoint passing them yet
+        recorded = self.store.known_uids(self.mb.name, self.folder, self.uidvalidity, above=last_uid)
+        todo = [uid for uid in uids if uid not in recorded]
+        if not todo:
+            self.store.advance_checkpoint(self.mb.name, self.folder, self.uidvalidity, uids[-1])
+            return True
+        tick = self.progress(len(todo), f"{self.mb.name}/{self.folder}") if self.progress else (lambda n: None)
+        for header_batch in chunked(todo, HEADER_BATCH):
+            if self.deadline.passed() or not self._batch(header_batch, tick):
+                self.report.deadline_reached = True
+                return False
+        return True
+
+    def _batch(self, header_batch: list[int], tick: Callable[[int], None]) -> bool:
+        """Headers, then bodies of the candidates; False when the deadline cut it short."""
+        mb, report = self.mb, self.report
+        _arm(self.client, mb, self.deadline)
+        headers = self.client.fetch(header_batch, [FETCH_HEADERS, FETCH_SIZE])
         candidates, doubtful = [], []
+        declared: dict[int, Declared] = {}
         sizes: dict[int, int] = {}
         for uid in header_batch:
             data = headers.get(uid)
             if data is None:  # expunged meanwhile
                 tick(1)
                 continue
-            if data.get(FETCH_SIZE) is not None:
-                sizes[uid] = int(data[FETCH_SIZE])
-            (candidates if is_candidate(_item(data, b"BODY[HEADER"), mb.senders) else doubtful).append(uid)
+            block = _item(data, b"BODY[HEADER")
+            summary = summarize_headers(block) if block else None
+            size = int(data[FETCH_SIZE]) if data.get(FETCH_SIZE) is not None else None
+            declared[uid] = Declared(summary.message_id if summary else None, size)
+            if size is not None:
+                sizes[uid] = size
+            (candidates if summary_is_candidate(summary, mb.senders) else doubtful).append(uid)
+        if self.recognise:
+            known = self._record_recognised(declared, tick)
+            candidates = [uid for uid in candidates if uid not in known]
+            doubtful = [uid for uid in doubtful if uid not in known]
         if doubtful:
-            starts = client.fetch(doubtful, [FETCH_SNIFF])
+            _arm(self.client, mb, self.deadline)
+            starts = self.client.fetch(doubtful, [FETCH_SNIFF])
             for uid in doubtful:
                 if sniff_is_candidate(_item(starts.get(uid, {}), b"BODY[TEXT]"), mb.senders):
                     candidates.append(uid)
@@ -546,9 +674,10 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
             candidates.sort()
         report.examined += len(header_batch)
         if candidates:
-            groups = body_fetch_groups(candidates, sizes, body_budget, mb.batch_size)
-            stream = _BodyStream(client, mb, folder, uidvalidity, groups, deadline, tick)
-            result = store.ingest(stream, accept=accept, max_size=mb.max_message_bytes)
+            groups = body_fetch_groups(candidates, sizes, self.body_budget, mb.batch_size)
+            stream = _BodyStream(self.client, mb, self.folder, self.uidvalidity, groups, declared, self.deadline,
+                                 tick)
+            result = self.store.ingest(stream, accept=sender_filter(mb.senders), max_size=mb.max_message_bytes)
             report.fetched += stream.fetched
             report.new += result.new
             report.duplicates += result.duplicates
@@ -558,15 +687,51 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
             if stream.fault is not None:
                 raise stream.fault
             if not stream.complete:
-                report.deadline_reached = True
-                return
+                return False
         # Every UID of this batch is now stored, ignored or recorded: move past them all.
-        store.advance_checkpoint(mb.name, folder, uidvalidity, header_batch[-1])
+        self.store.advance_checkpoint(mb.name, self.folder, self.uidvalidity, header_batch[-1])
+        return True
+
+    def _record_recognised(self, declared: Mapping[int, Declared], tick: Callable[[int], None]) -> set[int]:
+        """Record the UIDs whose Message-ID and size match a UID recorded before; their UIDs."""
+        ids = [d.message_id for d in declared.values() if d.message_id and d.size is not None]
+        if not ids:
+            return set()
+        earlier = self.store.recorded_by_message_id(self.mb.name, ids)
+        rows = []
+        for uid, d in declared.items():
+            match = earlier.get((d.message_id, d.size)) if d.message_id and d.size is not None else None
+            if match is not None:
+                rows.append((uid, d.message_id, d.size, *match))
+        self.store.record_recognised_uids(self.mb.name, self.folder, self.uidvalidity, rows)
+        for *_, status in rows:
+            self.report.recognised += 1
+            if status == "ignored":
+                self.report.ignored += 1
+            else:
+                self.report.duplicates += 1
+            tick(1)
+        return {row[0] for row in rows}
 
 
 def _item(data: dict[bytes, Any], prefix: bytes) -> bytes | None:
     value = next((v for k, v in data.items() if k.startswith(prefix)), None)
     return bytes(value) if value is not None else None
+
+
+DEADLINE_EXIT = 1  # the poll stopped early; what it fetched is stored, the next run continues
+
+
+def _finish(report: MailboxReport, mb: MailboxConfig) -> MailboxReport:
+    """The exit code and reason of a poll that got through (part of) its folders."""
+    if report.deadline_reached and report.error is None:
+        report.error = (f"{_where(mb)}: stopped at its deadline ({mb.deadline:g} s) after storing "
+                        f"{report.new} new message(s); the next run continues where this one stopped "
+                        "(for a long backfill, raise `deadline` or run `caltac-inbox poll` by hand)")
+        report.exit_code = max(report.exit_code, DEADLINE_EXIT)
+    if any(f.error for f in report.folders):
+        report.exit_code = max(report.exit_code, FolderUnavailable.exit_code)
+    return report
 
 
 def poll_mailbox(store: Any, mb: MailboxConfig, *,
@@ -575,7 +740,9 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
                  sleep: Callable[[float], None] = time.sleep,
                  body_budget: int = BODY_FETCH_BUDGET) -> MailboxReport:
     """Poll every configured folder of `mb`. Never raises a UserError: the reason the
-    poll stopped is in report.error/exit_code (auth 3, connection 4, config 2)."""
+    poll stopped is in report.error/exit_code (auth 3, connection 4, config 2, deadline
+    1); a folder that cannot be opened is reported in its FolderReport and the others
+    are still polled."""
     report = MailboxReport(mailbox=mb.name)
     deadline = _Deadline(mb.deadline, clock)
     folder_reports = {folder: FolderReport(folder) for folder in mb.folders}
@@ -583,6 +750,13 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
     done: set[str] = set()
     attempt = 0
     progress_at_fault = -1
+
+    def stopped_at_deadline() -> MailboxReport:
+        pending = [f for f in mb.folders if f not in done]
+        if pending and not report.deadline_reached:
+            folder_reports[pending[0]].deadline_reached = True  # not (fully) polled
+        return _finish(report, mb)
+
     while True:
         client = None
         try:
@@ -591,20 +765,27 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
             for folder in mb.folders:
                 if folder in done:
                     continue
-                poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress,
-                            body_budget=body_budget)
-                done.add(folder)
-                if deadline.passed() and len(done) < len(mb.folders):
-                    folder_reports[folder].deadline_reached = True
+                try:
+                    poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress,
+                                body_budget=body_budget)
+                except FolderUnavailable as exc:
+                    folder_reports[folder].error = str(exc)
+                if folder_reports[folder].deadline_reached:
                     break
+                done.add(folder)
             _close(client)
-            return report
+            return stopped_at_deadline() if deadline.passed() else _finish(report, mb)
+        except DeadlineReached:
+            _close(client)
+            return stopped_at_deadline()
         except UserError as exc:
             _close(client)
             report.error, report.exit_code = str(exc), exc.exit_code
             return report
         except Exception as exc:
             _close(client)
+            if deadline.passed():  # the socket timed out on what was left of the deadline
+                return stopped_at_deadline()
             cause = exc.__cause__ if isinstance(exc, TransientFault) and exc.__cause__ else exc
             if not (isinstance(exc, TransientFault) or _is_transient(exc)):
                 import imaplib
@@ -621,7 +802,7 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
             attempt = 1 if made != progress_at_fault else attempt + 1
             progress_at_fault = made
             reason = str(exc) if isinstance(exc, TransientFault) else f"connection lost: {_reason(cause)}"
-            if attempt > mb.retries or deadline.passed():
+            if attempt > mb.retries:
                 tries = f" after {attempt} attempt{'s' if attempt > 1 else ''}"
                 report.error = (f"{_where(mb)}: {reason}{tries}; check that the server is reachable "
                                 "(`caltac-inbox doctor`); the next run continues where this one stopped")
@@ -656,7 +837,7 @@ def check_mailbox(mb: MailboxConfig) -> list[FolderCheck]:
         for folder in mb.folders:
             try:
                 info = examine(client, mb, folder)
-            except ConfigError as exc:
+            except FolderUnavailable as exc:
                 checks.append(FolderCheck(folder, False, str(exc)))
                 continue
             checks.append(FolderCheck(folder, True, f"{int(info.get(b'EXISTS', 0))} messages, "
@@ -676,44 +857,11 @@ def list_folders(mb: MailboxConfig) -> list[str]:
         _close(client)
 
 
-# -- one poll at a time per mailbox -----------------------------------------------------------
-
-
-class LockHeld(Exception):
-    pass
-
-
-def lock_path(mailbox: str, sqlite_file: Path | None) -> Path:
-    """Next to the SQLite database (the lock guards its checkpoints), else in the user
-    state directory."""
-    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", mailbox)
-    if sqlite_file is not None:
-        return sqlite_file.with_name(f"{sqlite_file.name}.poll-{safe}.lock")
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("caltac-inbox")) / "locks" / f"poll-{safe}.lock"
-
-
-@contextlib.contextmanager
-def mailbox_lock(path: Path) -> Iterator[None]:
-    """An exclusive flock, released by the kernel when the process dies (kill -9 too)."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockHeld(str(path)) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 __all__ = [
     "BODY_FETCH_BUDGET",
+    "DeadlineReached",
     "FolderReport",
+    "FolderUnavailable",
     "LockHeld",
     "MailboxReport",
     "body_fetch_groups",

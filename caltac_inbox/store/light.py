@@ -91,4 +91,11 @@ def imap_checkpoint(conn: sqlite3.Connection, mailbox: str, folder: str) -> tupl
     return (None, 0) if row is None else (int(row[0]), int(row[1]))
 
 
-__all__ = ["imap_checkpoint", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file"]
+def uidvalidity_changes(conn: sqlite3.Connection, mailbox: str, folder: str) -> int:
+    """Same answer as `repo.uidvalidity_changes`."""
+    row = conn.execute("SELECT uidvalidity_changes FROM imap_state WHERE mailbox = ? AND folder = ?",
+                       (mailbox, folder)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+__all__ = ["imap_checkpoint", "uidvalidity_changes", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file"]

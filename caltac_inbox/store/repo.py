@@ -241,9 +241,45 @@ def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_p
     session.execute(
         _imap_uid_statement(_dialect(session)),
         dict(mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
-             message_pk=message_pk, status=status, seen_at=utcnow()),
+             message_pk=message_pk, status=status, seen_at=utcnow(),
+             message_id=raw.declared_message_id, size=raw.declared_size),
     )
     advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
+
+
+def record_recognised_uids(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,
+                           rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
+    """Record UIDs recognised without a download, each (uid, message_id, size, message_pk,
+    status) as recorded for the earlier copy. The checkpoint is left alone: the caller
+    moves it past them once the UIDs below them are done."""
+    if not rows:
+        return
+    seen_at = utcnow()
+    session.execute(
+        _imap_uid_statement(_dialect(session)),
+        [dict(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=uid, message_pk=message_pk,
+              status=status, seen_at=seen_at, message_id=message_id, size=size)
+         for uid, message_id, size, message_pk, status in rows],
+    )
+
+
+def recorded_by_message_id(session: Session | Connection, mailbox: str,
+                           message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+    """(message_id, size) -> (message_pk, status) of UIDs already recorded in `mailbox`
+    (any folder, any UIDVALIDITY) with one of `message_ids`; archived copies win over
+    ignored ones."""
+    table = ImapMessage.__table__
+    found: dict[tuple[str, int], tuple[int | None, str]] = {}
+    for start in range(0, len(message_ids), 500):
+        chunk = sorted(set(message_ids[start:start + 500]))
+        rows = session.execute(
+            select(table.c.message_id, table.c.size, table.c.message_pk, table.c.status).where(
+                table.c.mailbox == mailbox, table.c.message_id.in_(chunk), table.c.size.is_not(None)))
+        for message_id, size, message_pk, status in rows:
+            key = (message_id, int(size))
+            if key not in found or (found[key][0] is None and message_pk is not None):
+                found[key] = (message_pk, status)
+    return found
 
 
 @functools.lru_cache(maxsize=None)
@@ -255,7 +291,7 @@ def _imap_uid_statement(dialect_name: str):
 
 def advance_imap_state(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
     """Upsert the folder checkpoint. Same UIDVALIDITY: keep the higher UID (never
-    backwards). A new UIDVALIDITY: start over from `last_uid`."""
+    backwards). A new UIDVALIDITY: start over from `last_uid` and count the change."""
     session.execute(
         _imap_state_statement(_dialect(session)),
         dict(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=utcnow()),
@@ -279,6 +315,10 @@ def _imap_state_statement(dialect_name: str):
                 ),
                 else_=stmt.excluded.last_uid,
             ),
+            uidvalidity_changes=case(
+                (table.c.uidvalidity == stmt.excluded.uidvalidity, table.c.uidvalidity_changes),
+                else_=table.c.uidvalidity_changes + 1,
+            ),
             uidvalidity=stmt.excluded.uidvalidity,
             updated_at=stmt.excluded.updated_at,
         ),
@@ -294,13 +334,26 @@ def imap_checkpoint(session: Session, mailbox: str, folder: str) -> tuple[int | 
     return (None, 0) if row is None else (row.uidvalidity, row.last_uid)
 
 
-def known_uids(session: Session, mailbox: str, folder: str, uidvalidity: int) -> set[int]:
+def uidvalidity_changes(session: Session, mailbox: str, folder: str) -> int:
+    value = session.execute(select(ImapState.uidvalidity_changes).where(
+        ImapState.mailbox == mailbox, ImapState.folder == folder)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def settle_uidvalidity(session: Session, mailbox: str, folder: str) -> None:
+    """The folder was scanned to the end under an unchanged UIDVALIDITY."""
+    session.execute(update(ImapState).where(ImapState.mailbox == mailbox, ImapState.folder == folder,
+                                            ImapState.uidvalidity_changes != 0).values(uidvalidity_changes=0))
+
+
+def known_uids(session: Session, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
     return set(
         session.execute(
             select(ImapMessage.uid).where(
                 ImapMessage.mailbox == mailbox,
                 ImapMessage.folder == folder,
                 ImapMessage.uidvalidity == uidvalidity,
+                ImapMessage.uid > above,
             )
         ).scalars()
     )
@@ -360,6 +413,10 @@ __all__ = [
     "known_uids",
     "list_messages",
     "record_imap_uid",
+    "record_recognised_uids",
+    "recorded_by_message_id",
     "replace_facts",
+    "settle_uidvalidity",
     "to_timestamp",
+    "uidvalidity_changes",
 ]

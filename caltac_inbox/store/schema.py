@@ -180,7 +180,11 @@ class ImapMessage(Base):
     """Every UID ever fetched, keyed on (mailbox, folder, UIDVALIDITY, UID)."""
 
     __tablename__ = "imap_messages"
-    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),
+        # a rescan recognises what it already has by Message-ID and size
+        Index("ix_imap_messages_mailbox_message_id", "mailbox", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(200))
@@ -193,6 +197,9 @@ class ImapMessage(Base):
     )
     status: Mapped[str] = mapped_column(String(16))  # "stored" | "ignored" | "failed"
     seen_at: Mapped[datetime] = mapped_column(Timestamp())
+    # what the server's header FETCH said (null for rows from before migration 0004)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(ImapNumber)  # RFC822.SIZE
 
 
 class ImapState(Base):
@@ -205,6 +212,9 @@ class ImapState(Base):
     uidvalidity: Mapped[int] = mapped_column(ImapNumber)
     last_uid: Mapped[int] = mapped_column(ImapNumber)
     updated_at: Mapped[datetime] = mapped_column(Timestamp())
+    # UIDVALIDITY changes since the folder was last scanned to the end unchanged: 2 or
+    # more means the server renumbers it on every session (a Courier quirk)
+    uidvalidity_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 __all__ = ["Base", "Entry", "EntrySource", "FactRow", "ImapMessage", "ImapState", "Message"]

@@ -1,0 +1,91 @@
+"""Header values cut to a bounded size before anything decodes them.
+
+CPython's header decoding is quadratic on long values: `email.policy` in memory on
+many RFC 2047 encoded words (cpython issue 136063: 420 KB of Subject took 4.2 GB),
+`email.header.decode_header` and the compat32 parameter parser in time. No notice
+needs more than a few KB of any header, so every header value of every MIME part is
+cut here, in one place, before the poller's header summary, the parser or mail-parser
+decodes it. Standard library only, imported where headers are read.
+"""
+from __future__ import annotations
+
+from email.message import Message
+from typing import Callable, Iterator
+
+MAX_HEADER_CHARS = 4096  # a notice's longest header is a few hundred characters
+MAX_ENCODED_WORDS = 64  # a 4 KB subject in UTF-8 base64 needs about 55
+MAX_HEADER_FIELDS = 1000  # per part; mail-parser looks each name up over all fields
+
+
+def bounded(value: str) -> str:
+    """`value` cut to MAX_HEADER_CHARS characters and before its (MAX_ENCODED_WORDS+1)th
+    encoded word."""
+    value = value[:MAX_HEADER_CHARS]
+    start = -1
+    for _ in range(MAX_ENCODED_WORDS + 1):
+        start = value.find("=?", start + 1)
+        if start < 0:
+            return value
+    return value[:start]
+
+
+def _too_long(value: object) -> bool:
+    return isinstance(value, str) and (len(value) > MAX_HEADER_CHARS or value.count("=?") > MAX_ENCODED_WORDS)
+
+
+def _parts(msg: Message) -> Iterator[Message]:
+    """Every part, attached messages included, without recursion (nesting is the sender's choice)."""
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        yield part
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+
+
+def bound_message(msg: Message) -> Message:
+    """Cut, in place, the header values (and the number of fields) of every part of a
+    message parsed with the compat32 policy, which keeps them as undecoded strings."""
+    for part in _parts(msg):
+        fields = part._headers  # the parser's own list of (name, raw value); no public setter
+        if len(fields) > MAX_HEADER_FIELDS or any(_too_long(value) for _, value in fields):
+            part._headers = [(name, bounded(value) if isinstance(value, str) else value)
+                             for name, value in fields[:MAX_HEADER_FIELDS]]
+    return msg
+
+
+def decoded(name: str, value: str, decode_bytes: Callable[[bytes, str | None], str] | None = None) -> str:
+    """A header value with its RFC 2047 encoded words decoded, cut first (see module doc).
+    `decode_bytes(chunk, charset)` decodes the words the fallback decoder returns as bytes."""
+    value = bounded(value)
+    try:
+        # policy.default keeps the space after an encoded word on a folded line, which
+        # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
+        from email import policy
+
+        return str(policy.default.header_fetch_parse(name, value))
+    except Exception:  # noqa: BLE001 - fall back to the older decoder
+        pass
+    try:
+        from email.header import decode_header
+
+        return "".join(
+            (decode_bytes or _decode_chunk)(chunk, charset) if isinstance(chunk, bytes) else chunk
+            for chunk, charset in decode_header(value)
+        )
+    except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
+        return value
+
+
+def _decode_chunk(chunk: bytes, charset: str | None) -> str:
+    for encoding in (charset, "utf-8", "cp1252"):
+        if encoding:
+            try:
+                return chunk.decode(encoding)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return chunk.decode("utf-8", "replace")
+
+
+__all__ = ["MAX_ENCODED_WORDS", "MAX_HEADER_CHARS", "bound_message", "bounded", "decoded"]
