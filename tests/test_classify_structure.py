@@ -354,3 +354,95 @@ def test_removal_when_one_system_goes_offline_and_the_downtime_of_the_datas_syst
     [r] = facts(text.replace("once the Teacher Hand Scoring System goes offline",
                              "from the Teacher Hand Scoring System during the downtime"), "retention")
     assert r.at == at(2022, 10, 14, 17)
+
+
+# --- rules learned from a fourth set of notices, each in other words -----------------------
+
+def test_a_parenthesised_weekday_after_the_date_is_checked():
+    [f] = facts("- Oct. 14 (Fri.): Unused booklets must be boxed for return.\n", "deadline")
+    assert f.due == date(2022, 10, 14)
+    assert facts("- Oct. 14 (Thu.): Unused booklets must be boxed for return.\n", "deadline") == []
+
+
+def test_weekday_the_nth_takes_the_month_that_agrees():
+    [f] = facts("TOMS is offline from 6 p.m. on Friday the 14th until 7 a.m. on Monday, October 17. Scores "
+                "will be cleared from the DEI before the systems go offline on Friday the 14th.\n", "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 14, 18), at(2022, 10, 17, 7))
+
+
+def test_eastern_time_named_twice():
+    [f] = facts("Support for the old kiosk app ends at 9 p.m. Eastern Time (ET) on Friday, October 21, 2022.\n",
+                "deadline")
+    assert f.due == datetime(2022, 10, 21, 21, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_tomorrow_and_its_weekday_are_one_day_and_the_return_comes_later():
+    found = facts("Year-End Update\n\nThe reporting systems go dark tomorrow, Thursday, at 6 p.m.\n\n"
+                  "Other News\n\nA new manual is posted.\n\nBack Online\n\nSystems come back online Monday at "
+                  "8 a.m.\n", "downtime")
+    assert [(f.start, f.end) for f in found] == [(at(2022, 10, 6, 18), at(2022, 10, 10, 8))]
+
+
+def test_a_table_with_a_date_column_and_required_rows():
+    found = facts("Key Dates\n\nWhen | What\nOct. 12 (Wed.) | Rosters must be finalized in TOMS\n"
+                  "Oct. 19 (Wed.) | Open house webcast\n", "deadline")
+    assert [f.due for f in found] == [date(2022, 10, 12)]
+
+
+def test_numbered_dated_instructions_under_a_deadlines_lead_in():
+    found = facts("These dates apply:\n\n1. Friday, October 21 -- Upload the accommodations file in TOMS.\n"
+                  "2. Tuesday, November 1 -- Staff breakfast in the library.\n", "deadline")
+    assert [f.due for f in found] == [date(2022, 10, 21)]
+
+
+def test_a_dated_heading_with_an_imperative_is_not_a_deadline():
+    assert facts("October 21: Request Pickups\n\nOctober 21 is the first day you may request a pickup.\n",
+                 "deadline") == []
+
+
+def test_window_to_submit_closes_and_survey_ends():
+    [f] = facts("The window to file testing irregularity reports closes at noon on Friday, October 28.\n",
+                "deadline")
+    assert f.due == at(2022, 10, 28, 12)
+    [f] = facts("The 2022–23 Site Coordinator Survey ends at 11:59 p.m. on Monday, October 31.\n", "deadline")
+    assert f.due == at(2022, 10, 31, 23, 59)
+
+
+def test_designations_listed_with_dot_leaders():
+    found = facts("Due dates for this year's designations:\n\nELPAC ....... 3/1/2023\nCAASPP ....... 7/3/2023\n",
+                  "designation")
+    assert [(f.due, f.program) for f in found] == [(date(2023, 3, 1), ("ELPAC",)), (date(2023, 7, 3), ("CAASPP",))]
+
+
+def test_a_vague_subject_under_a_designation_heading():
+    [f] = facts("Naming Your 2023–24 LEA ELPAC Coordinator\n\nThe online form is open now. It must be submitted by "
+                "Friday, October 28.\n", "designation")
+    assert f.due == date(2022, 10, 28)
+    assert facts("Naming Your 2023–24 LEA ELPAC Coordinator\n\nThe online form is open now. It must be "
+                 "submitted by Friday, October 28.\n", "deadline") == []
+
+
+def test_an_extension_with_its_end_in_the_next_sentence():
+    [f] = facts("The CALPADS maintenance has been prolonged. CALPADS will not accept uploads again until "
+                "Wednesday, October 12.\n", "downtime")
+    assert (f.start, f.end, f.status, f.systems) == (None, date(2022, 10, 12), "extended", ("CALPADS",))
+
+
+def test_a_bare_window_and_its_items_in_a_down_section():
+    found = facts("Fall Maintenance\n\nFriday, October 14, at 6 p.m. through Sunday, October 23, at 11:59 p.m.\n\n"
+                  "The schedule by system:\n\n"
+                  "- October 14 through October 18 — TOMS\n- October 14 through October 23 — the Data Entry Interface\n\n"
+                  "While these systems are offline, no scores can be entered.\n", "downtime")
+    assert [(f.start, f.end) for f in found] == [(at(2022, 10, 14, 18), at(2022, 10, 23, 23, 59)),
+                                                 (at(2022, 10, 14, 18), date(2022, 10, 18))]
+    assert found[1].systems == ("TOMS",)
+
+
+def test_removal_after_that_and_before_the_next_sentences_anchor():
+    [r] = facts("CERS access to last year's groups ends at 5 p.m. on Friday, October 14. After that, those "
+                "groups will be deleted.\n", "retention")
+    assert r.at == at(2022, 10, 14, 17)
+    [r] = facts("The reporting systems go offline Friday, October 14, at 6 p.m. and return Monday, October 17, at "
+                "7 a.m. Unsubmitted score entries in the DEI will not carry over. Submit them before the systems go "
+                "offline.\n", "retention")
+    assert r.at == at(2022, 10, 14, 18)

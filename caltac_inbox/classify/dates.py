@@ -349,9 +349,12 @@ def _relative_dates(text: str, written: list[list[_Raw]]) -> list[_Raw]:
         nxt = next((b for b in starts if b >= m.end()), None)
         if nxt is not None and re.fullmatch(r"\s*,?\s*(?:on\s+)?", text[m.end():nxt]):
             continue  # "today, Friday, June 30": the written date stands for it
-        # "tomorrow, Friday": the weekday says the same day again
-        out = [r for r in out if not (r.weekday_only and _APPOSITION_RE.fullmatch(text, m.end(), r.begin))]
-        out.append(_Raw(m.start(), m.end(), 0, 0, None, None, _RELATIVE_OFFSETS[m.group("rel").lower()]))
+        # "tomorrow, Friday": the weekday says the same day again (and a time may follow it)
+        end = m.end()
+        for r in [r for r in out if r.weekday_only and _APPOSITION_RE.fullmatch(text, m.end(), r.begin)]:
+            out.remove(r)
+            end = r.end
+        out.append(_Raw(m.start(), end, 0, 0, None, None, _RELATIVE_OFFSETS[m.group("rel").lower()]))
     out.sort(key=lambda r: r.begin)
     return out
 

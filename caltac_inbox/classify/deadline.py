@@ -23,7 +23,7 @@ from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
 from caltac_inbox.classify.credential import is_credential
-from caltac_inbox.classify.designation import is_designation
+from caltac_inbox.classify.designation import designation_by_heading, is_designation
 from caltac_inbox.classify.retention import is_retention
 from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
@@ -116,7 +116,8 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 facts.append(closing)
             continue
         text = s.plain_text
-        if is_designation(s) or is_credential(s) or is_retention(s) or _CITES_LAW_RE.search(text):
+        if (is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
+                or _CITES_LAW_RE.search(text)):
             continue
         lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
                 else None)
@@ -222,7 +223,7 @@ def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | N
 
 
 # what follows a date that opens an item: "Sept. 8 (Mon.): ", "December 1 -- ", "June 9 — "
-_AFTER_OPENING_DATE_RE = re.compile(r"\s*(?:\([^()]{1,12}\))?\s*(?:[:—–]|-{1,2})\s*(?P<label>[^;]{3,200})")
+_AFTER_OPENING_DATE_RE = re.compile(r"\s*(?:\([^()]{1,12}\))?\s*(?:[:—–|]|-{1,2})\s*(?P<label>[^;|]{3,200})")
 
 
 def _dated_instruction(doc_text: str, s: Sentence, m: dates.Mention) -> re.Match[str] | None:

@@ -39,7 +39,7 @@ _DUE_FOR_DESIGNATION_RE = re.compile(r"\b(?:due\s+dates?|deadlines?)\b[^.]{0,60}
 
 # "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
 _CHOOSE_RE = re.compile(
-    r"\b(?:appoint|select|name|choose)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
+    r"\b(?:appoint|select|nam|choos)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:\d{4}\s*[–-]\s*\d{2,4}\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
     r"coordinators?\b|\bcoordinators?\b[^.;:]{0,60}?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
     r"|have\s+been|was|were|to\s+be)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
     re.I)
@@ -51,6 +51,19 @@ _DESIGNATION_DUE_GUARD = Guard(_DESIGNATION_DUE_RE, ("designation",))
 _DUE_FOR_DESIGNATION_GUARD = Guard(_DUE_FOR_DESIGNATION_RE, ("designation",))
 _CHOOSE_GUARD = Guard(_CHOOSE_RE, ("coordinator",))
 _DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
+
+
+# "The form is now posted. It must be completed by Monday, July 3." under a heading about naming
+# the coordinator: the pronoun is the designation
+_VAGUE_SUBJECT_RE = re.compile(r"^\W*(?:it|this|the\s+(?:form|designation|process|appointment))\s+(?:must|should|is|has)\b",
+                               re.I)
+
+
+def designation_by_heading(s: Sentence) -> bool:
+    if not s.heading or not _VAGUE_SUBJECT_RE.match(s.plain_text):
+        return False
+    h = s.heading
+    return bool((_TOPIC_GUARD.search(h) or _CHOOSE_RE.search(h)) and _COORDINATOR_GUARD.search(h))
 
 
 def is_designation(s: Sentence) -> bool:
@@ -74,7 +87,7 @@ def classify_designations(ctx: Context) -> list[Fact]:
                 seen_due.add(points[0].point.when)
                 found.append((s, points[0].point.when, lead, ()))
             continue
-        if not is_designation(s):
+        if not (is_designation(s) or designation_by_heading(s)):
             continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
         dues: list[tuple[object, tuple[str, ...]]] = []

@@ -45,7 +45,7 @@ _SYSTEM_WORD_RE = re.compile(r"\bsystems?\b", re.I)
 # "the rollover to the 2024–25 test administration year"
 _NEW_YEAR_RE = re.compile(r"\b(?:to|into|for)\s+the\s+(?:new|next|(?:19|20)\d\d\s*[–—-]\s*\d{2,4})\s+"
                           r"(?:(?:test|testing)\s+)?(?:administration|school)\s+year\b", re.I)
-_EXTEND_RE = re.compile(r"\bextend(?:ed|ing|s)?\b", re.I)
+_EXTEND_RE = re.compile(r"\b(?:extend|lengthen|prolong)(?:ed|ing|s)?\b", re.I)
 _OPEN_END_RE = re.compile(r"\b(?:through|until|till|thru)\s*$", re.I)
 _DURING_RE = re.compile(
     r"\b(?:during\s+(?:this|the|that)\s+(?:scheduled\s+)?(?:downtime|time)|also\s+be\s+(?:offline|down|unavailable))\b",
@@ -64,6 +64,72 @@ def status_of(text: str) -> str:
     if _EXTEND_RE.search(text):
         return "extended"
     return "scheduled"
+
+
+def _extension_end(ctx: Context, s: Sentence, m: dates.Mention, prev: Sentence) -> Fact | None:
+    """ "The CALPADS outage has been lengthened. CALPADS will not accept files again until Monday,
+    April 18.": the new end, in the sentence after the one that says the downtime was extended."""
+    if ctx.mentions(prev) or not (_EXTEND_RE.search(prev.text) and _is_down(prev.text)):
+        return None
+    head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
+    if len([x for x in ctx.mentions(s) if not x.is_range]) != 1 or not (_OPEN_END_RE.search(head)
+                                                                        or _BACK_RE.search(head)):
+        return None
+    fact = _fact(ctx, s, None, m.point.when, set())
+    systems = tuple(dict.fromkeys([*_systems_in(prev.text), *fact.systems]))
+    return fact.with_changes(evidence=evidence(ctx.doc, [prev, s]), systems=systems, status="extended")
+
+
+def _section_ids(ctx: Context) -> tuple[list[int], set[int]]:
+    """Each sentence's section (the index of the heading above it, -1 before any), and the
+    sections where some sentence says systems are down."""
+    cached = ctx.__dict__.get("_down_sections")
+    if cached is None:
+        ids: list[int] = []
+        down: set[int] = set()
+        current = -1
+        for x in ctx.doc.sentences:
+            if x.kind == "heading" and not x.row:
+                current = x.index
+            ids.append(current)
+            if current not in down and _is_down(x.text):
+                down.add(current)
+        cached = ctx.__dict__["_down_sections"] = (ids, down)
+    return cached
+
+
+def _in_down_section(ctx: Context, s: Sentence) -> bool:
+    ids, down = _section_ids(ctx)
+    return ids[s.index] in down
+
+
+_WORD_RE = re.compile(r"[A-Za-z]{3,}")
+
+
+def _bare(s: Sentence, mentions: list[dates.Mention]) -> bool:
+    """A sentence that is little more than its dates ("Friday, August 26, at 5 p.m. until Sunday,
+    September 11, at 11:59 p.m.")."""
+    text = s.text
+    for m in sorted(mentions, key=lambda x: -x.begin):
+        text = text[:m.begin - s.begin] + " " + text[m.end - s.begin:]
+    return len(_WORD_RE.findall(text)) <= 3
+
+
+SUMMARY_REACH = 8  # sentences looked back at for the window a table or list breaks down
+
+
+def _summary_before(ctx: Context, s: Sentence) -> dates.Mention | None:
+    """The whole window stated just before a list or table of per-system windows."""
+    ids, _ = _section_ids(ctx)
+    for x in reversed(ctx.doc.sentences[max(0, s.index - SUMMARY_REACH):s.index]):
+        if ids[x.index] != ids[s.index]:
+            return None
+        if x.kind == "item" or x.row:
+            continue
+        ranges = [r for r in ctx.mentions(x) if r.is_range]
+        if ranges:
+            return ranges[-1]
+    return None
 
 
 # "During that time, no interim assessment can be administered": the sentence before set the time
@@ -116,7 +182,8 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
         down_here = _is_down(s.text) or (row and _is_down(intro, heading, " ".join(s.header)))
         refers_back = prev and _REFERS_RE.match(s.plain_text)
         down_context = (down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
-                        or _is_down(heading) or _next_says_down(doc, s))
+                        or _is_down(heading) or _next_says_down(doc, s)
+                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
         if row and down_context and not any(m.is_range for m in mentions):
             mentions = _row_range(s, mentions)
         if down_here and not any(m.is_range for m in mentions):
@@ -132,6 +199,10 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                 if not _ok_window(start, end):
                     continue
                 if row:
+                    summary = _summary_before(ctx, s)
+                    if summary is not None:
+                        start = _borrow(m.start, summary.start)  # type: ignore[arg-type]
+                        end = _borrow(m.stop, summary.stop)  # type: ignore[arg-type]
                     facts.append(_row_fact(ctx, s, m, start, end))
                     continue
                 per_system = _per_system_windows(ctx, s, m, used_items)
@@ -139,8 +210,11 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                     facts.extend(per_system)
                     continue
                 facts.append(_fact(ctx, s, start, end, used_items))
+            elif m.stop is None and prev is not None and not _EXTEND_RE.search(s.text) and (
+                    extended := _extension_end(ctx, s, m, prev)):
+                facts.append(extended)
             elif m.stop is None and not m.is_range and down_here and not _EXTEND_RE.search(s.text):
-                split = (_split_range(ctx, s, m) or _back_with_the_others(ctx, s, m, facts)
+                split = (_back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m)
                          or _end_under_a_start(ctx, s, m))
                 if split is not None:
                     facts.append(split)
@@ -220,7 +294,7 @@ _BACK_RE = re.compile(
     r"|(?:downtime|outage|maintenance|work)\s+(?:will\s+|should\s+)?(?:ends?|conclude[sd]?|finish(?:es)?)"
     r"|(?:wrap|wraps|wrapped)\s+up|(?:be\s+)?(?:completed?|finished|over)\s+(?:by|at|on)|come\s+back)\b", re.I)
 _BEGIN_RE = re.compile(
-    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|go(?:es)?\s+(?:offline|off-line|down)|from)\b",
+    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|go(?:es)?\s+(?:offline|off-line|down|dark)|from)\b",
     re.I)
 
 
@@ -259,6 +333,8 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
             first = ctx.doc.line_sentences(following.index)[:1]
             if first and _BACK_RE.search(first[0].text):
                 nxt = first[0]
+    if nxt is None and m.point.clock is not None and not _DOWNTIME_REF_RE.search(_preceding(ctx, m)):
+        nxt = _return_further_on(ctx, s)  # a start with its time, not "the downtime on October 21"
     if nxt is None:
         return None
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
@@ -266,6 +342,23 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
         return None
     between = sentences[s.index + 1:nxt.index]
     return _window(ctx, s, m.point.when, ends[0].point.when, [s, nxt], between)
+
+
+RETURN_REACH = 20  # sentences looked ahead at for "systems will come back online Tuesday at 7 a.m."
+
+
+def _return_further_on(ctx: Context, s: Sentence) -> Sentence | None:
+    """The sentence further on that says when the systems come back: one dated return, with no
+    other window between."""
+    for x in ctx.doc.sentences[s.index + 1:s.index + 1 + RETURN_REACH]:
+        found = ctx.mentions(x)
+        if any(m.is_range for m in found) or (_is_down(x.text) and any(
+                _BEGIN_RE.search(ctx.doc.text, x.begin, m.begin) for m in found)):
+            return None  # another window starts first
+        points = [m for m in found if not m.is_range]
+        if len(points) == 1 and _RESUME_RE.search(_preceding(ctx, points[0])):
+            return x
+    return None
 
 
 def _window(ctx: Context, s: Sentence, start, end, parts: list[Sentence], between: list[Sentence]) -> Fact | None:

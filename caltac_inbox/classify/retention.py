@@ -29,7 +29,7 @@ REMOVAL_RE = re.compile(
     re.I,
 )
 _DATA_RE = re.compile(
-    r"\b(?:data|files?|responses?|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups)\b", re.I)
+    r"\b(?:data|files?|responses?|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups|entries)\b", re.I)
 _REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
 _NOUN_RE = re.compile(
     r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
@@ -71,7 +71,15 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
         if anchor is None and prev is not None and _THAT_MOMENT_RE.match(text):
             anchor = dates.relative_anchor(prev.plain_text, ctx.sent)  # "... before the downtime. At that moment ..."
-        if anchor is not None:
+            if anchor is None and not ctx.mentions(s):
+                # "ORS access ends at 5 p.m. on Friday, January 29. After that, its reports will be removed."
+                said = [m for m in ctx.mentions(prev) if not m.is_range]
+                at = said[0].point.when if len(said) == 1 else None
+        nxt = doc.sentences[s.index + 1] if s.index + 1 < len(doc.sentences) else None
+        if anchor is None and at is None and not ctx.mentions(s) and nxt is not None and nxt.line == s.line:
+            # "X will not carry over. Submit it before the systems go dark."
+            anchor = dates.relative_anchor(nxt.plain_text, ctx.sent)
+        if anchor is not None and at is None:
             at = ctx.anchor_time(anchor, s, near_systems)
         if at is None:
             at = _when_system_goes_offline(ctx, text)
@@ -137,7 +145,9 @@ _KEPT_RE = re.compile(r"\b(?:download\w*|available|accessible|access|stored|kept
 SECTION_REACH = 12  # sentences looked back at for where the data is kept
 
 
-_THAT_MOMENT_RE = re.compile(r"^\W*(?:at\s+that\s+(?:moment|time|point)|then|when\s+(?:that|this)\s+happens)\b", re.I)
+_THAT_MOMENT_RE = re.compile(
+    r"^\W*(?:at\s+that\s+(?:moment|time|point)|then|when\s+(?:that|this)\s+happens|after\s+(?:that|this)|thereafter)\b",
+    re.I)
 # "cleared when the IAHSS goes offline": the start of the window of that system
 _SYSTEM_OFFLINE_RE = re.compile(
     r"\b(?:when|once|as\s+soon\s+as|before)\s+(?:the\s+)?(?P<who>[^.,;]{2,60}?)\s+(?:goes|go|is\s+taken|are\s+taken)\s+"

@@ -22,8 +22,11 @@ _ABBREVIATIONS = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed",
     "thu", "thur", "thurs", "fri", "sat", "sun", "inc", "dept", "approx", "ca", "gov",
 }
+# words after "a.m."/"p.m." that continue the sentence: a zone, or the day ("until 6 a.m. Monday")
 _TIME_FOLLOWERS = {"PT", "PST", "PDT", "ET", "EST", "EDT", "CT", "CST", "CDT", "MT", "MST", "MDT",
-                   "Pacific", "Eastern", "Central", "Mountain"}
+                   "Pacific", "Eastern", "Central", "Mountain", "Monday", "Tuesday", "Wednesday", "Thursday",
+                   "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July",
+                   "August", "September", "October", "November", "December"}
 _BOUNDARY_RE = re.compile(r"[.!?][\"”’')\]*]*\s+(?=[\"“‘(\[*]*[A-Z0-9])")
 _LETTER_RE = re.compile(r"[a-z]")
 _NEXT_WORD_RE = re.compile(r"[\"“‘(\[*]*(\w+)")
@@ -235,6 +238,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY_RE.finditer(text):
         cut = m.start() + 1
+        if cut >= 2 and text[cut - 2] == ".":
+            continue  # dot leaders ("ELPAC ....... 4/1/2026") and ellipses end no sentence
         # the word that ends at the boundary's punctuation (never empty), read from a bounded window
         token = _LAST_TOKEN_RE.search(text, max(start, cut - 40), cut).group(0).lower()  # type: ignore[union-attr]
         token = re.split(r"[–—/-]", token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
