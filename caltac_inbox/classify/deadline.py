@@ -387,6 +387,7 @@ _VAGUE_OBJECT_RE = re.compile(
 _DETERMINER_RE = re.compile(r"^(?:the|a|an|this|that|these|our|your|each|every|all|its|their)\s+", re.I)
 
 
+_ACRONYM_RE = re.compile(r"[A-Z][A-Z0-9–-]{1,9}")
 # lowercase words that belong inside a name ("Summative ELPAC LEA certification course")
 _NAME_NOUNS = (r"(?:certification|training|assessment|assessments|administration|test|testing|survey|scholarship"
                r"|writing|answer|materials|data|score|student|item|writer|window|return|destruction)")
@@ -410,8 +411,9 @@ def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -
     for text, nearest_last in ((subject, False), (notice_text[start:near], True), (notice_text[near:near + 20_000], False)):
         for found in name.finditer(text):
             candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
-            if (_IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower())
-                    or sum(w[:1].isupper() for w in candidate.split()[1:]) < 2):
+            words = candidate.split()
+            named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
+            if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
                 continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
             if len(candidate.split()) > len(obj.split()) and (nearest_last or len(candidate.split()) > len(best.split())):
                 best = candidate
