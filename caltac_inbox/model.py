@@ -144,6 +144,18 @@ def parse_when(text: str) -> When:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """A dated sentence of a notice that produced no fact, for a coordinator to review."""
+
+    when: When | None  # the date the resolver settled; None when the written weekday contradicts it
+    sentence: str  # verbatim, whitespace-collapsed
+    reason: str  # "no cue", "weekday mismatch", "title date", "not a fact: <category>"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"when": _json_value(self.when), "sentence": self.sentence, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Extraction:
     """What `extract --json` prints for one message (docs/facts.md 'One message')."""
 
@@ -192,6 +204,7 @@ __all__ = [
     "Extraction",
     "FACT_KINDS",
     "Fact",
+    "Lead",
     "Notice",
     "PROGRAMS",
     "RawMessage",

@@ -446,3 +446,79 @@ def test_removal_after_that_and_before_the_next_sentences_anchor():
                 "7 a.m. Unsubmitted score entries in the DEI will not carry over. Submit them before the systems go "
                 "offline.\n", "retention")
     assert r.at == at(2022, 10, 14, 18)
+
+
+# --- rules learned from a fifth set of notices, each in other words ------------------------
+
+def test_a_window_that_must_end_by_one_of_two_days_is_no_deadline():
+    assert facts("Each school's window must close no later than June 2 or its last instructional day, whichever "
+                 "is earlier.\n", "deadline") == []
+
+
+def test_designation_noun_with_a_requirement_after_a_coordinator_sentence():
+    [f] = facts("Every LEA names a CAASPP coordinator each year. For 2023–24 that designation happens in TOMS and "
+                "must be done no later than Monday, July 3, 2023.\n", "designation")
+    assert f.due == date(2023, 7, 3)
+
+
+def test_plural_deadlines_lead_in_for_designations():
+    found = facts("This year's designation deadlines are:\n\n- ELPAC: Wednesday, March 1, 2023\n"
+                  "- CAASPP: Monday, July 3, 2023\n", "designation")
+    assert [f.due for f in found] == [date(2023, 3, 1), date(2023, 7, 3)]
+
+
+def test_returns_in_a_table_under_a_start():
+    found = facts("Systems go offline starting Friday, October 14, at 6 p.m. and come back in two steps:\n\n"
+                  "System: Back\nTest Operations Management System: Monday, October 17, at 7 a.m.\n"
+                  "Data Entry Interface and Teacher Hand Scoring System: Wednesday, October 19, at 7 a.m.\n",
+                  "downtime")
+    assert [(f.start, f.end, f.systems) for f in found] == [
+        (at(2022, 10, 14, 18), at(2022, 10, 17, 7), ("TOMS",)),
+        (at(2022, 10, 14, 18), at(2022, 10, 19, 7), ("DEI", "THSS")),
+    ]
+
+
+def test_an_extension_that_restates_when_the_outage_began():
+    [f] = facts("The Data Entry Interface went offline on October 3, and the outage has been extended until "
+                "Friday, October 7.\n", "downtime")
+    assert (f.start, f.end, f.status) == (date(2022, 10, 3), date(2022, 10, 7), "extended")
+
+
+def test_during_the_downtime_takes_the_window_of_no_named_system_over_another_systems():
+    found = facts("All systems will be down from Friday, October 14, at 6 p.m. to Monday, October 17, at 7 a.m. "
+                  "CERS alone is unavailable from Thursday, October 13, at 6 p.m. to Monday, October 17, at 7 a.m.\n\n"
+                  "Unscored responses in the Teacher Hand Scoring System will be removed during the downtime.\n",
+                  "retention")
+    assert [f.at for f in found] == [at(2022, 10, 14, 18)]
+
+
+def test_the_heading_says_which_downtime():
+    found = facts("TOMS is down from Friday, October 14, at 6 p.m. to Monday, October 17, at 7 a.m. CERS is down "
+                  "from Thursday, November 3, at 6 p.m. to Monday, November 7, at 7 a.m.\n\n"
+                  "Before the Downtime on November 3\n\nOld report files will be removed during the downtime.\n",
+                  "retention")
+    assert [f.at for f in found] == [at(2022, 11, 3, 18)]
+
+
+# --- leads: dated sentences that gave no fact -------------------------------------------------
+
+def test_leads_list_dated_sentences_without_facts_with_their_reason():
+    from caltac_inbox.classify import classify_with_leads
+
+    n = Notice(source="t.eml", sender="outreach@ets.org", sent=SENT, subject="Update",
+               text="ELPAC Bulletin, October 5, 2022\n\n"
+                    "The survey must be submitted by October 20.\n\n"
+                    "A webcast airs October 12 at 3 p.m.\n\n"
+                    "The fall window opens October 17.\n\n"
+                    "Please bring your binder on October 25.\n\n"
+                    "Reply by Thursday, October 15.\n")
+    found, leads = classify_with_leads(n)
+    assert [f.due for f in found if f.kind == "deadline"] == [date(2022, 10, 20)]
+    assert [(lead.when, lead.reason) for lead in leads] == [
+        (date(2022, 10, 5), "title date"),
+        (at(2022, 10, 12, 15), "not a fact: training or event"),
+        (date(2022, 10, 17), "not a fact: testing window"),
+        (date(2022, 10, 25), "no cue"),
+        (None, "weekday mismatch"),
+    ]
+    assert leads[-1].sentence == "Reply by Thursday, October 15."

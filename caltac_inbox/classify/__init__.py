@@ -5,15 +5,25 @@ August 14" or "during the downtime" to a downtime's start.
 """
 from __future__ import annotations
 
-from caltac_inbox.model import Fact, Notice
+from caltac_inbox.model import Fact, Lead, Notice
 
 
 def classify(notice: Notice) -> tuple[Fact, ...]:
+    return _classify(notice, with_leads=False)[0]
+
+
+def classify_with_leads(notice: Notice) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
+    """The facts of a notice, and its dated sentences that produced none (see classify.leads)."""
+    return _classify(notice, with_leads=True)
+
+
+def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
     from caltac_inbox.classify.context import Context
     from caltac_inbox.classify.credential import classify_credentials
     from caltac_inbox.classify.deadline import classify_deadlines
     from caltac_inbox.classify.designation import classify_designations
     from caltac_inbox.classify.downtime import classify_downtimes
+    from caltac_inbox.classify.leads import find_leads
     from caltac_inbox.classify.retention import classify_retentions
 
     ctx = Context.of(notice)
@@ -25,7 +35,7 @@ def classify(notice: Notice) -> tuple[Fact, ...]:
         *classify_retentions(ctx),
         *classify_deadlines(ctx),
     ]
-    return tuple(facts)
+    return tuple(facts), find_leads(ctx, facts) if with_leads else ()
 
 
-__all__ = ["classify"]
+__all__ = ["classify", "classify_with_leads"]

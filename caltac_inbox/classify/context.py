@@ -96,6 +96,10 @@ class Context:
         starts = [f.start for f in self.downtimes if f.start is not None]
         if systems and anchor.day is None:
             theirs = {f.start for f in self.downtimes if f.start is not None and set(systems) & set(f.systems)}
+            if not theirs:
+                # a window that names no system (or all of them) over one that names only others
+                theirs = {f.start for f in self.downtimes if f.start is not None
+                          and (not f.systems or "ALL" in f.systems)}
             if len(theirs) == 1:
                 return theirs.pop()
         if anchor.day is not None:
@@ -135,14 +139,27 @@ class Context:
 
     def _position(self, fact: Fact) -> int | None:
         """The index of the sentence a fact's evidence starts with."""
+        return self._piece_start(fact.evidence.split(ELISION)[0])
+
+    def _piece_start(self, piece: str) -> int | None:
         starts = self.__dict__.get("_sentence_starts")
         if starts is None:  # sentences by the first characters of their text: one pass, then lookups
             starts = {}
             for s in self.doc.sentences:
                 starts.setdefault(collapse(s.text)[:_START_KEY], []).append(s)
             self.__dict__["_sentence_starts"] = starts
-        head = fact.evidence.split(ELISION)[0]
-        return next((s.index for s in starts.get(head[:_START_KEY], ()) if head.startswith(collapse(s.text))), None)
+        return next((s.index for s in starts.get(piece[:_START_KEY], ()) if piece.startswith(collapse(s.text))), None)
+
+    def quoted_sentences(self, facts: list[Fact] | tuple[Fact, ...]) -> set[int]:
+        """Indexes of the sentences some fact's evidence quotes (each piece is a run of sentences)."""
+        out: set[int] = set()
+        sentences = self.doc.sentences
+        for piece in {p for f in facts for p in f.evidence.split(ELISION)}:
+            i = self._piece_start(piece)
+            while i is not None and i < len(sentences) and collapse(sentences[i].text) in piece:
+                out.add(i)
+                i += 1
+        return out
 
 
 _START_KEY = 40

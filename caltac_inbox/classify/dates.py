@@ -616,6 +616,18 @@ def _with_time_range(m: Mention, clocks: "_Clocks", text: str) -> Mention:
 _BARE_DAY_CONNECTOR_RE = re.compile(r"\s*,?\s*(?:through|thru|to|until|[–—-])\s*")
 
 
+def dropped_dates(text: str, sent: date | datetime | None) -> list[str]:
+    """Dates written with a weekday that no calendar day agrees with ("Friday, April 15" in a year
+    where it is a Saturday): the finder drops them; a reviewer should see them."""
+    out = []
+    past = bool(PAST_RE.search(text))
+    for group in _raw_dates(text):
+        for raw in group:
+            if raw.weekday is not None and not raw.relative and _settle(raw, sent, past, group[-1].year) is None:
+                out.append(text[raw.begin:raw.end])
+    return out
+
+
 def _range(first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
            sent, past: bool, zone_default: str | None, last_day: date | None = None) -> Mention | None:
     start_clock = after or (before[0] if before and before[1] is None else None)

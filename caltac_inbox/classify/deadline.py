@@ -23,7 +23,7 @@ from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
 from caltac_inbox.classify.credential import is_credential
-from caltac_inbox.classify.designation import designation_by_heading, is_designation
+from caltac_inbox.classify.designation import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.classify.retention import is_retention
 from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
@@ -91,6 +91,8 @@ _OFFSET_RE = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a)\s+(?:(?:business|calendar|school|instructional)\s+)?"
     r"(?:days?|weeks?|months?)\s+(?:before|prior\s+to|ahead\s+of|after|in\s+advance\s+of)\s*(?:the\s+\w+\s+(?:on\s+)?)?$",
     re.I)
+# "no later than July 15 or the last day of instruction, whichever comes first": no one date
+_ALTERNATIVE_RE = re.compile(r"\bwhichever\s+(?:comes|is|occurs|falls)\s+(?:first|earlier|sooner|later|last)\b", re.I)
 # "but not before July 1": an earliest day, not a deadline
 _NOT_BEFORE_RE = re.compile(r"\b(?:not|no)\s+(?:before|earlier\s+than|sooner\s+than|prior\s+to|until)\s*$", re.I)
 # "Under California Code of Regulations, Title 5, Section 11518.5(e), testing must ...": the law's terms
@@ -116,8 +118,10 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 facts.append(closing)
             continue
         text = s.plain_text
+        before = doc.sentences[s.index - 1] if s.index else None
         if (is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
-                or _CITES_LAW_RE.search(text)):
+                or designation_in_context(s, before, ctx.notice.subject or "")
+                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text)):
             continue
         lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
                 else None)

@@ -32,7 +32,7 @@ _DATED_LABEL_RE = re.compile(r"^\s*[:—–-]\s*[^.]*\b(?:deadline|due)\b", re.I
 _CUES = {"by", "was", "is", "deadline", "no", "not", "until", "due", "on", "before"}
 
 
-_DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadline)\b", re.I)
+_DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadlines?)\b", re.I)
 # "The following deadlines apply to 2026–27 designations:"
 _DUE_FOR_DESIGNATION_RE = re.compile(r"\b(?:due\s+dates?|deadlines?)\b[^.]{0,60}\bdesignations?\b", re.I)
 
@@ -57,6 +57,18 @@ _DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
 # the coordinator: the pronoun is the designation
 _VAGUE_SUBJECT_RE = re.compile(r"^\W*(?:it|this|the\s+(?:form|designation|process|appointment))\s+(?:must|should|is|has)\b",
                                re.I)
+
+
+_DESIGNATION_NOUN_RE = re.compile(r"\bdesignations?\b", re.I)
+_REQUIREMENT_RE = re.compile(r"\b(?:must|shall|required|due|no\s+later\s+than)\b", re.I)
+
+
+def designation_in_context(s: Sentence, before: Sentence | None, subject: str) -> bool:
+    """ "For 2019–20, that designation is made in TOMS, and it must be finished no later than July 1."
+    after a sentence (or under a heading or subject) about the coordinator."""
+    if not (_DESIGNATION_NOUN_RE.search(s.plain_text) and _REQUIREMENT_RE.search(s.plain_text)):
+        return False
+    return any(t and _COORDINATOR_GUARD.search(t) for t in (before.plain_text if before else None, s.heading, subject))
 
 
 def designation_by_heading(s: Sentence) -> bool:
@@ -87,7 +99,9 @@ def classify_designations(ctx: Context) -> list[Fact]:
                 seen_due.add(points[0].point.when)
                 found.append((s, points[0].point.when, lead, ()))
             continue
-        if not (is_designation(s) or designation_by_heading(s)):
+        before = doc.sentences[s.index - 1] if s.index else None
+        if not (is_designation(s) or designation_by_heading(s)
+                or designation_in_context(s, before, ctx.notice.subject or "")):
             continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
         dues: list[tuple[object, tuple[str, ...]]] = []

@@ -46,6 +46,8 @@ _SYSTEM_WORD_RE = re.compile(r"\bsystems?\b", re.I)
 _NEW_YEAR_RE = re.compile(r"\b(?:to|into|for)\s+the\s+(?:new|next|(?:19|20)\d\d\s*[–—-]\s*\d{2,4})\s+"
                           r"(?:(?:test|testing)\s+)?(?:administration|school)\s+year\b", re.I)
 _EXTEND_RE = re.compile(r"\b(?:extend|lengthen|prolong)(?:ed|ing|s)?\b", re.I)
+_BEGAN_RE = re.compile(r"\b(?:went|gone|been|was|were)\s+(?:down|offline|off-line)\b[^.;]{0,30}$|\b(?:began|started|since)"
+                       r"\b[^.;]{0,20}$", re.I)
 _OPEN_END_RE = re.compile(r"\b(?:through|until|till|thru)\s*$", re.I)
 _DURING_RE = re.compile(
     r"\b(?:during\s+(?:this|the|that)\s+(?:scheduled\s+)?(?:downtime|time)|also\s+be\s+(?:offline|down|unavailable))\b",
@@ -54,6 +56,7 @@ _DURING_RE = re.compile(
 _REFERS_RE = re.compile(r"^\W*(?:it|this|that|they|these|the\s+(?:downtime|outage|maintenance|window))\b", re.I)
 MAX_DAYS = 62
 FOLLOWING_REACH = 6  # later sentences of a paragraph that may name the window's systems
+MAX_POINTS_TO_PAIR = 6
 
 
 def status_of(text: str) -> str:
@@ -191,6 +194,9 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
             if changed is not None:
                 facts.append(changed)
                 continue
+        # a start paired with an end said elsewhere needs a sentence of few dates (a list of days is none)
+        pairing = sum(1 for m in mentions if not m.is_range) <= MAX_POINTS_TO_PAIR
+        extends_here = bool(_EXTEND_RE.search(s.text))
         for m in _current(s, mentions):
             if m.is_range:
                 if not down_context:
@@ -210,18 +216,25 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                     facts.extend(per_system)
                     continue
                 facts.append(_fact(ctx, s, start, end, used_items))
-            elif m.stop is None and prev is not None and not _EXTEND_RE.search(s.text) and (
+            elif not pairing:
+                continue
+            elif m.stop is None and prev is not None and not extends_here and (
                     extended := _extension_end(ctx, s, m, prev)):
                 facts.append(extended)
-            elif m.stop is None and not m.is_range and down_here and not _EXTEND_RE.search(s.text):
+            elif m.stop is None and not m.is_range and down_here and not extends_here:
                 split = (_back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m)
                          or _end_under_a_start(ctx, s, m))
                 if split is not None:
                     facts.append(split)
-            elif m.stop is None and _EXTEND_RE.search(s.text) and _is_down(s.text):
+            elif m.stop is None and extends_here and _is_down(s.text):
                 head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
                 if _OPEN_END_RE.search(head) or _BACK_RE.search(head):  # "through ...", "will now return at"
-                    facts.append(_fact(ctx, s, None, m.start.when, used_items))  # type: ignore[union-attr]
+                    # "CALPADS went down on April 6, and the downtime has been extended until April 18"
+                    began = [p for p in mentions if not p.is_range and p.end <= m.begin
+                             and _BEGAN_RE.search(ctx.doc.text, max(s.begin, p.begin - 40), p.begin)]
+                    start = began[-1].point.when if len(began) == 1 else None
+                    facts.append(_fact(ctx, s, start, m.start.when, used_items)  # type: ignore[union-attr]
+                                 .with_changes(status="extended"))
     facts = _merge(facts)
     ctx.downtime_refs = _downtime_references(ctx)
     assembled = _referenced_window(ctx, facts)
@@ -390,12 +403,13 @@ def _back_with_the_others(ctx: Context, s: Sentence, m: dates.Mention, facts: li
 
 def _end_under_a_start(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     """ "The systems go offline beginning Friday, August 26, at 5 p.m. They do not all return on the
-    same day:" over "- TOMS remains unavailable through Tuesday, September 6.": one window per item,
-    the start from the lead-in."""
-    if s.kind != "item" or s.lead_line is None:
+    same day:" over "- TOMS remains unavailable through Tuesday, September 6." (or over a table of
+    return times): one window per item or row, the start from the lead-in."""
+    if not (s.kind == "item" or s.row) or s.lead_line is None:
         return None
     head = " ".join(ctx.doc.text[max(s.begin, m.begin - 30):m.begin].split())
-    if not _OPEN_END_RE.search(head):
+    lead = ctx.doc.lead_sentence(s)
+    if not (_OPEN_END_RE.search(head) or (lead is not None and _BACK_RE.search(lead.text))):
         return None
     starts = [(x, p) for x in ctx.doc.line_sentences(s.lead_line)
               for p in ctx.mentions(x) if not p.is_range and _BEGIN_RE.search(ctx.doc.text, x.begin, p.begin)]

@@ -79,6 +79,10 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         if anchor is None and at is None and not ctx.mentions(s) and nxt is not None and nxt.line == s.line:
             # "X will not carry over. Submit it before the systems go dark."
             anchor = dates.relative_anchor(nxt.plain_text, ctx.sent)
+        if anchor is not None and anchor.day is None and s.heading:
+            # "during the downtime" under "Before the Downtime on July 28": the heading says which
+            dated = dates.relative_anchor(plain(s.heading), ctx.sent)
+            anchor = dated if dated is not None and dated.day is not None else anchor
         if anchor is not None and at is None:
             at = ctx.anchor_time(anchor, s, near_systems)
         if at is None:

@@ -168,13 +168,14 @@ def _continues(doc: Doc, blank_line: int) -> bool:
 
 
 # "TOMS: August 26–September 6", "Sept. 8 (Mon.): Answer Books must be packed", "ELPAC ........ 4/1/2026"
-_ROW_RE = re.compile(r"^(?:[^:.!?|]{2,80}|[^:!?|]{2,24}):\s+[^!?]{1,200}$|^[^.:|]{2,60}?\s*\.{4,}\s*\S[^!?]{0,100}$")
+_ROW_RE = re.compile(r"^(?:[^:.!?|]{2,160}|[^:!?|]{2,24}):\s+[^!?]{1,200}$|^[^.:|]{2,60}?\s*\.{4,}\s*\S[^!?]{0,100}$")
+_SENTENCE_END_RE = re.compile(r"(?<![ap]\.m)(?<!\b[A-Z][a-z]{2})\.$")  # "8 a.m." and "Sept." end no sentence
 
 
 def is_row(text: str) -> bool:
     """A table row ("TOMS | Aug 14 | Aug 20") or a two-cell row ("TOMS: August 14–20")."""
     t = text.strip()
-    return " | " in t or bool(_ROW_RE.match(t) and not t.endswith("."))
+    return " | " in t or bool(_ROW_RE.match(t) and not _SENTENCE_END_RE.search(t))
 
 
 def strip_item_mark(text: str) -> str:
