@@ -288,3 +288,73 @@ def test_bare_day_before_month_is_no_date():
     assert resolved("Grade 8 March results", SENT) == []
     assert resolved("grade 8 May 2021 scores", SENT) == []
     assert resolved("students in grades 3 through 8 May 2021 testing", SENT) == []
+
+
+# --- rules added for notices the finder had not seen (each also has a classifier test) --------
+
+WED = at(2022, 10, 5, 9)  # a Wednesday
+
+
+def test_weekday_written_alone_is_the_next_such_day():
+    assert resolved("Reply by Friday.", WED) == [(date(2022, 10, 7), None)]
+    assert resolved("The form closed last Monday.", WED) == [(date(2022, 10, 3), None)]  # past tense looks back
+    assert resolved("Office hours are held every Friday.", WED) == []
+    assert resolved("Fridays are quiet.", WED) == []
+
+
+def test_weekday_range_counts_the_end_from_the_start():
+    assert resolved("Work runs from Friday at 5 p.m. to Tuesday at 8 a.m.", WED) == [
+        (at(2022, 10, 7, 17), at(2022, 10, 11, 8))]
+    # a same-weekday end that would come before the start is the next week
+    assert resolved("From Friday at 9 p.m. to Friday at 6 a.m.", WED) == [(at(2022, 10, 7, 21), at(2022, 10, 14, 6))]
+
+
+def test_weekday_alone_counts_from_the_date_before_it_in_the_paragraph():
+    assert dates.find_mentions("Systems return Monday at 7 a.m.", WED, after=date(2022, 10, 21))[0].start.when \
+        == at(2022, 10, 24, 7)
+
+
+def test_today_tonight_tomorrow_and_an_appositive_date():
+    assert resolved("The survey closes tomorrow.", WED) == [(date(2022, 10, 6), None)]
+    assert resolved("Maintenance starts tonight at 9 p.m.", WED) == [(at(2022, 10, 5, 21), None)]
+    # the written date stands for "today": one mention, not two
+    assert resolved("Starting today, Wednesday, October 5, at 5 p.m., TOMS is offline.", WED) == [
+        (at(2022, 10, 5, 17), None)]
+    # the weekday after "tomorrow" says the same day, and the time after it belongs to it
+    assert resolved("Systems go dark tomorrow, Thursday, at 6 p.m.", WED) == [(at(2022, 10, 6, 18), None)]
+
+
+def test_time_range_crossing_midnight_ends_the_next_day():
+    assert resolved("Offline on October 12 from 10 p.m. to 2 a.m.", WED) == [(at(2022, 10, 12, 22), at(2022, 10, 13, 2))]
+    assert resolved("On Saturday, October 8, from 6 a.m. to noon.", WED) == [(at(2022, 10, 8, 6), at(2022, 10, 8, 12))]
+
+
+def test_a_lone_date_takes_a_time_range_written_apart_from_it():
+    assert resolved("Saturday, October 8: maintenance, 6 a.m. to 6 p.m.", WED) == [
+        (at(2022, 10, 8, 6), at(2022, 10, 8, 18))]
+    # two dates: no guessing which one the times belong to
+    assert resolved("October 8 and October 15: maintenance, 6 a.m. to 6 p.m.", WED) == [
+        (date(2022, 10, 8), None), (date(2022, 10, 15), None)]
+
+
+def test_approximately_and_a_parenthesised_zone_keep_the_time():
+    assert resolved("It starts Saturday, October 8, at approximately 7 p.m.", WED) == [(at(2022, 10, 8, 19), None)]
+    et = ZoneInfo("America/New_York")
+    assert resolved("Support ends at 11:59 p.m. Eastern time (ET) on Friday, October 21.", WED) == [
+        (datetime(2022, 10, 21, 23, 59, tzinfo=et), None)]
+
+
+def test_weekday_in_parentheses_after_the_date_must_agree():
+    assert resolved("Oct. 7 (Fri.): books due.", WED) == [(date(2022, 10, 7), None)]
+    assert resolved("the 7th of October (a Friday)", WED) == [(date(2022, 10, 7), None)]
+    assert resolved("Oct. 7 (Thu.): books due.", WED) == []
+
+
+def test_weekday_the_nth_finds_its_month():
+    assert resolved("Ship them by Friday the 14th.", WED) == [(date(2022, 10, 14), None)]
+    assert resolved("Ship them by Tuesday the 15th.", WED) == [(date(2022, 11, 15), None)]  # October 15 is a Saturday
+
+
+def test_dropped_dates_are_reported_for_review():
+    assert dates.dropped_dates("Reply by Thursday, October 15.", WED) == ["Thursday, October 15"]
+    assert dates.dropped_dates("Reply by Saturday, October 15.", WED) == []
