@@ -522,3 +522,38 @@ def test_leads_list_dated_sentences_without_facts_with_their_reason():
         (None, "weekday mismatch"),
     ]
     assert leads[-1].sentence == "Reply by Thursday, October 15."
+
+
+# --- rules learned from a sixth set of notices, each in other words ------------------------
+
+def test_offline_on_one_day_and_down_until_another_in_one_sentence():
+    [f] = facts("The Data Entry Interface will go offline on October 21 and stay down until October 24, 2022.\n",
+                "downtime")
+    assert (f.start, f.end, f.systems) == (date(2022, 10, 21), date(2022, 10, 24), ("DEI",))
+
+
+def test_went_down_and_will_not_return_until():
+    [f] = facts("CALPADS went down for maintenance on October 3, 2022, and will not take uploads again until "
+                "Friday, October 7, 2022.\n", "downtime")
+    assert (f.start, f.end) == (date(2022, 10, 3), date(2022, 10, 7))
+
+
+def test_when_that_downtime_starts_uses_the_start_named_with_its_time():
+    [r] = facts("Interim tests remain open until the system downtime that begins on Friday, October 14, at 6 p.m.\n\n"
+                "When that downtime starts, unscored responses in the THSS will be cleared.\n", "retention")
+    assert r.at == at(2022, 10, 14, 18)
+
+
+def test_check_that_the_coordinator_was_designated_before_the_dated_downtime():
+    [d] = facts("TOMS is down from Friday, October 14, 2022, at 6 p.m. until Monday, October 17, 2022, at 7 a.m.\n\n"
+                "Before the October 14 Downtime\n\n- Check that the superintendent has designated the LEA CAASPP "
+                "coordinator for 2023–24, who can add users when TOMS reopens on October 17.\n", "designation")
+    assert d.due == at(2022, 10, 14, 18)
+
+
+def test_a_restated_removal_is_one_fact():
+    found = facts("TOMS is down from Friday, October 14, 2022, at 6 p.m. until Monday, October 17, 2022, at 7 a.m.\n\n"
+                  "- Save the 2019–20 score file. TOMS keeps only three years of files, so this file will be deleted "
+                  "during the downtime.\n\nDuring the Downtime\n\n- The 2019–20 score file is deleted from TOMS.\n",
+                  "retention")
+    assert [(f.at, f.system, f.school_year) for f in found] == [(at(2022, 10, 14, 18), "TOMS", "2019-20")]

@@ -116,6 +116,13 @@ class Context:
                 return timed[0]
             return refs[0] if len(refs) == 1 else None
         if not starts:
+            # no window the notice states whole, but one it names by its start ("the downtime that
+            # begins on Friday, August 1, at 5 p.m."): that start
+            by_day = self._refs_by_day()
+            if anchor.edge == "start" and len(by_day) == 1:
+                whens = sorted(next(iter(by_day.values())), key=str)
+                timed = [w for w in whens if isinstance(w, datetime)]
+                return timed[0] if len(timed) == 1 else (whens[0] if len(whens) == 1 else None)
             return None
         distinct = sorted({s for s in starts}, key=str)
         if len(distinct) == 1:

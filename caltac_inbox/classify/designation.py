@@ -22,7 +22,8 @@ from caltac_inbox.model import Fact
 TOPIC_RE = re.compile(r"\bdesignat\w*\b", re.I)
 COORDINATOR_RE = re.compile(r"\bcoordinators?\b|\bdesignation\s+(?:process|form|deadline)\b", re.I)
 _INSTRUCTION_RE = re.compile(
-    r"\b(?:ensure|make\s+sure|must|should|need\s+to|needs\s+to|designate|complete|confirm|verify)\b", re.I)
+    r"\b(?:ensure|make\s+sure|be\s+sure|must|should|need\s+to|needs\s+to|designate|complete|confirm|verify|check)\b",
+    re.I)
 _DEFAULT_RE = re.compile(
     r"\bby\s+default,?\s+(?:the\s+)?(?P<who>[^.;]+?)\s+(?:has|have)\s+(?:now\s+)?been\s+(?:designated|assigned|named)",
     re.I,

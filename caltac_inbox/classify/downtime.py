@@ -29,7 +29,7 @@ from caltac_inbox.model import Fact
 UNAVAILABLE_RE = re.compile(
     r"\b(?:offline|off-line|unavailable|inaccessible|not\s+(?:be\s+)?(?:available|accessible|reachable)"
     r"|(?:cannot|can\s*not|can't|will\s+not)\s+(?:be\s+)?(?:viewed|accessed|reached|used|logged\s+(?:on|in)(?:to)?)"
-    r"|(?:be|go|goes|going|are|is|remain)\s+down|go(?:es)?\s+dark|shut(?:s|ting)?\s+down|taken\s+(?:down|offline)"
+    r"|(?:be|go|goes|going|went|gone|are|is|was|were|remain|stay|stays)\s+down|go(?:es)?\s+dark|shut(?:s|ting)?\s+down|taken\s+(?:down|offline)"
     r"|no\s+[^.;]{0,80}?\bcan\s+be\s+(?:administered|viewed|accessed|used|scored|started|opened))\b",
     re.I,
 )
@@ -306,8 +306,10 @@ _BACK_RE = re.compile(
     r"\b(?:resume[sd]?|return(?:s|ed)?|reopen(?:s|ed)?|restored|back\s+(?:online|up)|(?:available|accessible)\s+again"
     r"|(?:downtime|outage|maintenance|work)\s+(?:will\s+|should\s+)?(?:ends?|conclude[sd]?|finish(?:es)?)"
     r"|(?:wrap|wraps|wrapped)\s+up|(?:be\s+)?(?:completed?|finished|over)\s+(?:by|at|on)|come\s+back)\b", re.I)
+_UNTIL_BEFORE_RE = re.compile(r"\b(?:until|till|through|thru)\s+(?:\w+day,?\s+)?$", re.I)
 _BEGIN_RE = re.compile(
-    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|go(?:es)?\s+(?:offline|off-line|down|dark)|from)\b",
+    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|(?:go(?:es)?|went)\s+(?:offline|off-line|down|dark)"
+    r"|from)\b",
     re.I)
 
 
@@ -320,7 +322,9 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
         return None
     if len(points) == 2 and points[0] is m:
         end_point = points[1]
-        if not _BACK_RE.search(ctx.doc.text, m.end, end_point.begin):
+        # "... and the work should wrap up early Sunday", "go offline on September 21 and stay down until October 1"
+        if not (_BACK_RE.search(ctx.doc.text, m.end, end_point.begin)
+                or _UNTIL_BEFORE_RE.search(ctx.doc.text, max(m.end, end_point.begin - 30), end_point.begin)):
             return None
         return _window(ctx, s, m.point.when, end_point.point.when, [s], [])
     if len(points) != 1:

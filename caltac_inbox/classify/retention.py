@@ -103,8 +103,8 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         if at is None:
             continue
         parts = [s]
-        if prev is not None and _REFERS_BACK_RE.search(text):
-            parts = [prev, s]
+        if prev is not None and (_REFERS_BACK_RE.search(text) or _REFERS_BACK_RE.match(_data_phrase([s]))):
+            parts = [prev, s]  # "This file ...", "..., so this file will be removed": the file named before
         lead = doc.lead_sentence(s) if inherited else None
         joined = " ".join(p.plain_text for p in parts)
         data = _data_phrase(parts)
@@ -115,6 +115,9 @@ def classify_retentions(ctx: Context) -> list[Fact]:
         system = "IAHSS" if "IAHSS" in systems and "hand scor" in joined.lower() else (systems[0] if systems else None)
         years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(p.plain_text)]
         school_year = years[0] if years else None
+        if system is None and (keeper := _KEEPER_RE.search(text)):
+            # "TOMS keeps only three years of data, so this file will be removed": the system that keeps it
+            system = next(iter(c for c in find_systems(keeper.group("who")) if c != "ALL"), None)
         if system is None or school_year is None:
             section = _section_before(ctx, s)
             if system is None:
@@ -126,7 +129,9 @@ def classify_retentions(ctx: Context) -> list[Fact]:
                 if len(found) == 1:
                     school_year = found.pop()
         key = (at, system, school_year)
-        if key in seen:
+        # a restatement ("During the Downtime: the 2018–19 file is removed") is the same fact
+        if key in seen or (system is not None and any(k[0] == at and k[1] == system and None in (k[2], school_year)
+                                                      for k in seen)):
             continue
         seen.add(key)
         quoted = evidence(doc, [lead, *parts] if lead is not None else parts)
@@ -149,6 +154,7 @@ _KEPT_RE = re.compile(r"\b(?:download\w*|available|accessible|access|stored|kept
 SECTION_REACH = 12  # sentences looked back at for where the data is kept
 
 
+_KEEPER_RE = re.compile(r"\b(?P<who>[A-Z][\w()]*(?:\s+[A-Z][\w()]*){0,6})\s+(?:keeps|holds|stores|retains|maintains)\b")
 _THAT_MOMENT_RE = re.compile(
     r"^\W*(?:at\s+that\s+(?:moment|time|point)|then|when\s+(?:that|this)\s+happens|after\s+(?:that|this)|thereafter)\b",
     re.I)
@@ -195,7 +201,7 @@ def _data_phrase(parts: list[Sentence]) -> str:
         clauses = re.split(r"[;,]\s+", t[:m.start()])
         # the clause that holds the data noun: "Every incomplete test, summative or interim, will be ..."
         clause = next((c for c in reversed(clauses) if _DATA_RE.search(c)), clauses[-1])
-        clause = re.sub(r"^(?:and|or|but|that|then)\s+", "", clause.strip(), flags=re.I)
+        clause = re.sub(r"^(?:and|or|but|that|then|so)\s+", "", clause.strip(), flags=re.I)
         phrase = re.sub(r"\s+(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", clause, flags=re.I)
         place = _PLACE_RE.match(t, m.end())
         if phrase and place and find_systems(place.group("place")) and " in " not in phrase:
