@@ -521,6 +521,19 @@ def _current(s: Sentence, mentions: list[dates.Mention]) -> list[dates.Mention]:
 
 
 def _fact(ctx: Context, s: Sentence, start, end, used_items: set[int]) -> Fact:
+    """A window stated in sentence `s`: its systems, evidence, program and school year come from the
+    sentence and what surrounds it, the same for every window of the sentence (worked out once)."""
+    cache = ctx.__dict__.setdefault("_window_base", {})
+    base = cache.get(s.index)
+    if base is None:
+        base = cache[s.index] = _window_base(ctx, s, used_items)
+    status = base.status
+    if start is None and status == "scheduled":
+        status = "extended"
+    return base.with_changes(start=start, end=end, status=status)
+
+
+def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
     doc = ctx.doc
     parts: list[Sentence | Line] = [s]
     systems: list[str] = []
@@ -557,19 +570,13 @@ def _fact(ctx: Context, s: Sentence, start, end, used_items: set[int]) -> Fact:
                     (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
                 systems.extend(c for c in _systems_in(later.text) if c not in systems)
                 parts.append(later)
-    status = status_of(s.text)
-    if start is None and status == "scheduled":
-        status = "extended"
-    school_year = _school_year(s)
     return Fact(
         kind="downtime",
         evidence=evidence(doc, parts),
         program=ctx.program_near(s.text, s.heading, s.intro, doc.lines[s.line].text),
-        start=start,
-        end=end,
         systems=tuple(systems),
-        status=status,
-        school_year=school_year,
+        status=status_of(s.text),
+        school_year=_school_year(s),
     )
 
 
