@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
+from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -37,8 +38,8 @@ PROGRAMS = ("CAASPP", "ELPAC")
 
 
 def print_error(message: str) -> None:
-    """One line on stderr in the house style."""
-    click.echo(f"{PROG}: error: {message}", err=True)
+    """One line on stderr in the house style (mail text in it cannot reach the terminal raw)."""
+    click.echo(f"{PROG}: error: {printable(message)}", err=True)
 
 
 def handle_cli_error(exc: BaseException, debug: bool = False) -> int:
@@ -137,20 +138,22 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
 def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "") -> None:
-    """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns)."""
+    """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
+    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display)."""
     if output == "json":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+            click.echo(json_line(row))
         return
-    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     headers = [name for name, _ in columns]
     if output == "csv":
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(headers)
-        writer.writerows(cells)
+        for row in rows:
+            writer.writerow([csv_cell(value, _cell(value)) for value in (get(row) for _, get in columns)])
         return
+    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     if not cells:
         if empty:
             click.echo(empty)
@@ -169,7 +172,7 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value)
-    return " ".join(str(value).split())
+    return " ".join(printable(str(value)).split())
 
 
 def short_when(value: str | None) -> str:
@@ -306,7 +309,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
             failed += 1
             print_error(extraction.error)
         if output == "json":
-            click.echo(json.dumps(extraction.to_json(), ensure_ascii=False))
+            click.echo(json_line(extraction.to_json()))
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
     if output != "json":
@@ -474,32 +477,35 @@ def show(app: App, entry: str, json_output: bool) -> None:
     if item is None:
         raise InputError(f"no timeline entry with id or uid {entry!r}; list entries with `caltac-inbox timeline`")
     if json_output:
-        click.echo(json.dumps(item, ensure_ascii=False, default=str))
+        click.echo(json_line(item))
         return
+
+    def say(line: str) -> None:  # each line holds mail text: one printable line
+        click.echo(printable(line).rstrip())
+
     skip = {"sources", "source_details", "history", "evidence", "id"}
-    click.echo(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
+    say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
     for key, value in item.items():
         if key not in skip and value not in (None, [], ""):
-            click.echo(f"  {key}: {_cell(value)}")
+            say(f"  {key}: {_cell(value)}")
     if item.get("evidence"):
-        click.echo(f"  evidence: {item['evidence']}")
+        say(f"  evidence: {item['evidence']}")
     details = item.get("source_details") or []
-    click.echo("Sources:")
+    say("Sources:")
     for src in details or item.get("sources", []):
-        line = f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}"
-        click.echo(line.rstrip())
+        say(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}")
         if src.get("forwarded_by"):
-            click.echo(f"    forwarded by {src['forwarded_by']}")
+            say(f"    forwarded by {src['forwarded_by']}")
         if src.get("unverified"):
-            click.echo("    UNVERIFIED: the sender could not be authenticated")
+            say("    UNVERIFIED: the sender could not be authenticated")
         if src.get("evidence"):
-            click.echo(f"    \"{src['evidence']}\"")
+            say(f"    \"{src['evidence']}\"")
     history = item.get("history") or []
     if history:
-        click.echo("History:")
+        say("History:")
         for h in history:
             change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
-            click.echo(f"  - {short_when(h.get('at'))}  {change}")
+            say(f"  - {short_when(h.get('at'))}  {change}")
 
 
 @main.command()

@@ -5,7 +5,6 @@ Kept out of cli.py so that module stays thin; cli.py registers `poll_command` an
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 
+from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def database_url(db_option: str | None, config: "Config") -> str | None:
 
 
 def _fail(error: UserError) -> None:
-    click.echo(f"caltac-inbox: error: {error}", err=True)
+    click.echo(f"caltac-inbox: error: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -183,16 +183,16 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
 
 def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
     for _source, message in report.message_errors:
-        click.echo(f"caltac-inbox: {message}", err=True)
+        click.echo(f"caltac-inbox: {printable(message)}", err=True)
     if report.error:
-        click.echo(f"caltac-inbox: error: {report.error}", err=True)
+        click.echo(f"caltac-inbox: error: {printable(report.error)}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(json_line(report.to_json()))
     elif report.skipped:
-        click.echo(report.summary_line(), err=not interactive)
+        click.echo(printable(report.summary_line()), err=not interactive)
     elif interactive or report.new or report.message_errors or report.deadline_reached:
         # Under cron (no terminal) a run that found nothing new stays silent.
-        click.echo(report.summary_line())
+        click.echo(printable(report.summary_line()))
 
 
 POLL_HELP = """Fetch new notices from the configured IMAP mailboxes.
@@ -343,7 +343,7 @@ Example:
 def doctor_command(ctx: click.Context) -> None:
     checks = doctor_checks(*_global_options(ctx))
     for check in checks:
-        click.echo(check.line())
+        click.echo(printable(check.line()))  # folder names and server replies come from the server
     failed = [c for c in checks if not c.ok]
     if failed:
         click.echo(f"{len(failed)} problem(s) found; fix them and run `caltac-inbox doctor` again", err=True)

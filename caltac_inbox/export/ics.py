@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Sequence
 
+from caltac_inbox.display import printable
 from caltac_inbox.reconcile import LOS_ANGELES, Entry, entry_sort_key
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
@@ -196,9 +197,11 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     if end is not None:
         event.add("dtend", end)
     event.add("sequence", entry.sequence)
-    event.add("summary", summary(entry))
-    event.add("description", description(entry))
-    event.add("categories", [entry.kind, *entry.program])
+    # RFC 5545 TEXT holds no control characters (a description keeps its line breaks)
+    title = printable(summary(entry))
+    event.add("summary", title)
+    event.add("description", printable(description(entry), multiline=True))
+    event.add("categories", [printable(c) for c in (entry.kind, *entry.program)])
     event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
     alarm_before = options.alarm_downtime if entry.kind == "downtime" else options.alarm_deadline
@@ -206,7 +209,7 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     if alarm_before is not None and entry.status != "cancelled" and not placed_on_notice_date:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", summary(entry))
+        alarm.add("description", title)
         alarm.add("trigger", -alarm_before)
         event.add_component(alarm)
     return event
