@@ -276,6 +276,10 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, debug: boo
       caltac-inbox upcoming --as-of 2020-08-01
       caltac-inbox --db postgresql+psycopg://me@dbhost/caltac timeline --json
     """
+    from caltac_inbox.private_files import private_umask
+
+    # Whatever a command creates (database, WAL, locks, state) is readable by its owner only.
+    ctx.with_resource(private_umask())
     ctx.obj = App(db_option=db, config_option=config_path, debug=debug)
 
 

@@ -273,7 +273,10 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
 def _check_database(url: str | None) -> Check:
     from caltac_inbox.store import db
 
-    resolved = db.resolve_url(url)
+    try:
+        resolved = db.resolve_url(url)
+    except ConfigError as exc:
+        return Check(False, "database", str(exc), exc.exit_code)
     shown = db.display_url(resolved)
     try:
         path = db.sqlite_path(resolved)
