@@ -28,6 +28,7 @@ import click
 
 from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
+from caltac_inbox.model import FIRST_DAY, LAST_DAY
 
 PROG = "caltac-inbox"
 KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
@@ -65,6 +66,11 @@ class CaltacGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.UsageError as exc:
+            # One line in the house style (click would print the usage block first).
+            where = exc.ctx.command_path if exc.ctx else PROG
+            print_error(f"{exc.format_message().rstrip('.')} (see `{where} --help`)")
+            ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
@@ -381,7 +387,20 @@ def _mailbox_option(f: Callable) -> Callable:
     return click.option("--mailbox", metavar="NAME", help="Only entries from notices of this mailbox.")(f)
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+MAX_DAYS = 36_525  # a century ahead
+
+
+class BoundedDate(click.DateTime):
+    """YYYY-MM-DD between FIRST_DAY and LAST_DAY; anything else is a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        converted = super().convert(value, param, ctx)
+        if not FIRST_DAY <= converted.date() <= LAST_DAY:
+            self.fail(f"{value} is outside the supported days {FIRST_DAY} to {LAST_DAY}", param, ctx)
+        return converted
+
+
+DATE = BoundedDate(formats=["%Y-%m-%d"])
 T = TypeVar("T")
 
 
@@ -409,7 +428,8 @@ def _day(value: datetime | None) -> date | None:
 
 @main.command()
 @click.option("--as-of", "as_of", type=DATE, metavar="DATE", help="Count from this day (YYYY-MM-DD); default today.")
-@click.option("--days", type=click.IntRange(min=0), default=60, show_default=True, help="How many days ahead.")
+@click.option("--days", type=click.IntRange(min=0, max=MAX_DAYS), default=60, show_default=True,
+              help="How many days ahead.")
 @_kind_option
 @_program_option
 @_mailbox_option

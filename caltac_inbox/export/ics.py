@@ -25,6 +25,7 @@ PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
 UID_DOMAIN = "caltac-inbox"
 CALENDAR_NAME = "CalTAC notices"
 SUMMARY_LIMIT = 120
+MAX_ALARM = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,14 @@ def parse_alarm(text: str) -> timedelta | None:
     parts = re.findall(r"(\d+)\s*([wdhm])", value)
     if not parts or re.sub(r"\d+\s*[wdhm]", "", value).strip():
         raise ValueError(f"alarm {text!r}: use a duration like 1d, 12h, 30m, 2w (or none)")
-    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
-    total = timedelta()
-    for amount, u in parts:
-        total += timedelta(**{unit[u]: int(amount)})
-    return total
+    too_far = ValueError(f"alarm {text!r}: at most {MAX_ALARM.days} days before the event")
+    if any(len(amount.lstrip("0")) > 9 for amount, _ in parts):  # far too far, and no int() of 5,000 digits
+        raise too_far
+    minutes = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
+    total = sum(int(amount) * minutes[u] for amount, u in parts)
+    if total > MAX_ALARM // timedelta(minutes=1):
+        raise too_far
+    return timedelta(minutes=total)
 
 
 def summary(entry: Entry) -> str:

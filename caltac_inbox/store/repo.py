@@ -22,12 +22,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from caltac_inbox.model import Fact, Notice, RawMessage, When
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Fact, Notice, RawMessage, When
 from caltac_inbox.store.schema import FactRow, ImapMessage, ImapState, Message
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 # Fields that are flags about a fact, not what it says: left out of its identity.
 _NOT_IDENTITY = ("evidence", "unverified", "needs_review")
+_DATE_FIELDS = ("start", "end", "due", "at", "term_end")
 
 
 def utcnow() -> datetime:
@@ -147,6 +148,14 @@ def notice_columns(notice: Notice | None) -> dict[str, Any]:
 
 
 def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified: bool) -> dict[str, Any]:
+    """The row of a fact. Raises ValueError for a date outside FIRST_DAY..LAST_DAY: one
+    notice "due December 31, 9999" would otherwise break every timeline query."""
+    for name in _DATE_FIELDS:
+        value = getattr(fact, name)
+        day = value.date() if isinstance(value, datetime) else value
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(f"{fact.kind} {name} {value.isoformat()} is outside the supported days "
+                             f"{FIRST_DAY} to {LAST_DAY}")
     data = fact.to_json()
     return dict(
         message_pk=message_pk,
