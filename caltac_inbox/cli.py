@@ -410,16 +410,29 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     An existing SQLite file at the current migration is read through the standard
     library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
     cost ~0.25 s, most of such a command's run. Anything else (PostgreSQL, a new or
-    older database) goes through the store, which creates or migrates it first."""
+    older database) goes through the store, which creates or migrates it first.
+
+    A timeline behind the stored facts (a run died between storing facts and refreshing
+    the timeline) is rebuilt first, or, when the database cannot be written, shown as it
+    is with a warning."""
     from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    from caltac_inbox.store.timeline import timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
     if conn is not None:
         with read_snapshot(conn, url) as snapshot:
-            return query(snapshot)
-    with app.open_store() as store, store.session(readonly=True) as session:
-        return query(session)
+            if not timeline_behind(snapshot):
+                return query(snapshot)
+    with app.open_store() as store:
+        try:
+            store.catch_up_timeline()
+        except UserError as exc:
+            click.echo(f"{PROG}: warning: the timeline is behind the stored notices (a run stopped before "
+                       f"updating it) and cannot be rebuilt now; showing it as it is: {printable(str(exc))}",
+                       err=True)
+        with store.session(readonly=True) as session:
+            return query(session)
 
 
 def _day(value: datetime | None) -> date | None:

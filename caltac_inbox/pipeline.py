@@ -345,7 +345,7 @@ class Store:
                 if pending:
                     self._store_batch(pending, report, note, origin)
             finally:
-                if report.new:
+                if report.new or self.timeline_behind():
                     report.timeline_changes = self.refresh()
         return report
 
@@ -364,8 +364,12 @@ class Store:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
     def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
+        from caltac_inbox.store import repo
+
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
+            if any(done.facts for done in stored):
+                repo.facts_changed(conn)
         for prepared, done in zip(batch, stored):  # committed: count and tell
             source = prepared.item.source
             if done.outcome != "error":
@@ -443,6 +447,8 @@ class Store:
             )
             if is_new:
                 report.facts = repo.insert_facts(s, pk, facts, mailbox=None, unverified=False)
+                if report.facts:
+                    repo.facts_changed(s)
         if is_new:
             report.new = 1
             report.timeline_changes = self.refresh()
@@ -457,6 +463,22 @@ class Store:
         with self.session() as s:
             self._lock_timeline(s)
             return refresh_timeline(s)
+
+    def timeline_behind(self) -> bool:
+        """Whether facts were stored since the timeline was last rebuilt (a run died
+        in between)."""
+        from caltac_inbox.store.timeline import timeline_behind
+
+        with self.session(readonly=True) as s:
+            return timeline_behind(s)
+
+    def catch_up_timeline(self) -> bool:
+        """Rebuild the timeline if it is behind the facts; whether it was. Raises
+        DatabaseError when the database cannot be written."""
+        if not self.timeline_behind():
+            return False
+        self.refresh()
+        return True
 
     @staticmethod
     def _lock_timeline(session: "Session") -> None:
@@ -510,6 +532,7 @@ class Store:
                     )
                 report.facts_added += added
                 report.facts_removed += removed
+                repo.facts_changed(s)
             if progress:
                 progress(raw.source, "failed" if error else "ok")
         self.refresh()

@@ -105,6 +105,21 @@ class LazyPollStore:
     def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
         return self._full().ingest(raws, **options)
 
+    def catch_up_timeline(self) -> None:
+        """Rebuild the timeline if an earlier run died before refreshing it (a poll
+        that finds nothing new would otherwise leave it behind until the next notice)."""
+        if self._reader is not None:
+            import sqlite3
+
+            from caltac_inbox.store.timeline import timeline_behind
+
+            try:
+                if not timeline_behind(self._reader):
+                    return
+            except sqlite3.Error:
+                pass  # the full store reports it, or copes
+        self._full().catch_up_timeline()
+
     def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         self._full().advance_checkpoint(mailbox, folder, uidvalidity, last_uid)
 
@@ -176,6 +191,7 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
                     bars.close()
             _print_report(report, as_json=as_json, interactive=interactive)
             code = max(code, report.exit_code, 1 if report.message_errors else 0)
+        store.catch_up_timeline()
     finally:
         store.close()
     return code

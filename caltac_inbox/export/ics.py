@@ -109,7 +109,7 @@ def description(entry: Entry) -> str:
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
             moved = f" from {_readable(change.before)} to {_readable(change.after)}" if change.change != "cancelled" else ""
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
-    for source in entry.sources:
+    for source in entry.notice_sources():
         sent = source.sent.astimezone(LOS_ANGELES).strftime("%Y-%m-%d %H:%M") if source.sent else "undated"
         lines.append("")
         lines.append(f"Notice: {source.subject or '(no subject)'} (sent {sent})")

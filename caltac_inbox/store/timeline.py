@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.model import Fact, When
-from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, reconcile
+from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, notice_key, reconcile
 from caltac_inbox.reconcile import Entry as TimelineEntry
 
 if TYPE_CHECKING:
@@ -63,12 +63,15 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     from sqlalchemy import delete, select, text
 
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.repo import timeline_rebuilt_from
     from caltac_inbox.store.schema import Entry, EntrySource
 
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
+    facts_generation = generations(session)[0]
     reconciled = reconcile(load_sourced_facts(session))
     existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
     linked: dict[int, set[int]] = {}
@@ -99,8 +102,21 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
         session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
         session.execute(delete(Entry).where(Entry.id.in_(gone)))
         changed += len(gone)
+    timeline_rebuilt_from(session, facts_generation)
     session.flush()
     return changed
+
+
+def generations(source: RowSource) -> tuple[int, int]:
+    """(facts_generation, timeline_generation) of `timeline_state`: different when the
+    timeline is behind the stored facts (see store.repo.facts_changed)."""
+    rows = _rows(source, "SELECT facts_generation, timeline_generation FROM timeline_state WHERE id = 1", {})
+    return (rows[0]["facts_generation"], rows[0]["timeline_generation"]) if rows else (0, 0)
+
+
+def timeline_behind(source: RowSource) -> bool:
+    facts_generation, timeline_generation = generations(source)
+    return facts_generation != timeline_generation
 
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
@@ -531,8 +547,11 @@ def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
         out.append(item)
     out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
                             i["message_pk"], i["fact_id"]))
-    return out
+    firsts = {}  # one per notice, as Entry.notice_sources
+    for item in out:
+        firsts.setdefault(notice_key(item["message_id"], item["message_pk"], item["subject"], item["sent"]), item)
+    return list(firsts.values())
 
 
-__all__ = ["day_start", "entry_span", "load_sourced_facts", "notice_time", "refresh_timeline", "show", "timeline",
-           "timeline_entries", "upcoming"]
+__all__ = ["day_start", "entry_span", "generations", "load_sourced_facts", "notice_time", "refresh_timeline", "show",
+           "timeline", "timeline_behind", "timeline_entries", "upcoming"]
