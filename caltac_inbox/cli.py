@@ -111,11 +111,19 @@ class App:
         database = getattr(self.config(), "database", None)
         return getattr(database, "url", None) or None
 
-    def open_store(self):
-        """A migrated caltac_inbox.pipeline.Store; close it (or use `with`) when done."""
+    def budget(self, seconds: float | None = None, memory_mb: int | None = None) -> Any:
+        """The ReadBudget of one message: the options given, else [limits] in the config file."""
+        from caltac_inbox.budget import ReadBudget
+
+        limits = self.config().limits
+        return ReadBudget(seconds or limits.message_seconds, memory_mb or limits.message_memory_mb)
+
+    def open_store(self, budget: Any = None):
+        """A migrated caltac_inbox.pipeline.Store (reading within `budget`, default
+        `self.budget()`); close it (or use `with`) when done."""
         from caltac_inbox.pipeline import open_store
 
-        return open_store(self.db_url())
+        return open_store(self.db_url(), budget=budget or self.budget())
 
 
 pass_app = click.make_pass_decorator(App)
@@ -292,6 +300,18 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, debug: boo
 # ----------------------------------------------------------------------------- extract / ingest
 
 
+def _budget_options(f: Callable) -> Callable:
+    from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
+
+    f = click.option("--memory-limit", "memory_limit", type=click.IntRange(*MESSAGE_MEMORY_MB_RANGE), metavar="MB",
+                     help="Memory parsing and classifying one message may take; a message over it is archived "
+                          "with the reason (default: [limits] message_memory_mb, else 512).")(f)
+    return click.option("--time-limit", "time_limit", type=click.FloatRange(*MESSAGE_SECONDS_RANGE),
+                        metavar="SECONDS",
+                        help="Time parsing and classifying one message may take; a message over it is archived "
+                             "with the reason (default: [limits] message_seconds, else 30).")(f)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @output_options
@@ -334,16 +354,19 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
 @click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
               help="Messages larger than this are archived but not parsed.")
+@_budget_options
 @pass_app
 @click.pass_context
 def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
-           max_size_mb: int) -> None:
+           max_size_mb: int, time_limit: float | None, memory_limit: int | None) -> None:
     """Archive notices and store their facts in the database.
 
-    Same inputs as extract. Every message is archived once (by the sha256 of its
-    bytes): ingesting the same files again stores nothing new and says so.
-    Messages that fail to parse are kept with their error (see `messages
-    --failed`, retry with `reparse`); the exit code is then 1.
+    Same inputs as extract. Every message is archived once (by its bytes, line
+    endings and mbox quoting aside): ingesting the same files again, or the IMAP
+    copy of an exported message, stores nothing new and says so. Messages that
+    fail to parse, or take longer than --time-limit or more memory than
+    --memory-limit to read, are kept with their error (see `messages --failed`,
+    retry with `reparse`); the exit code is then 1.
 
     \b
     Example:
@@ -357,7 +380,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     items = iter_paths(list(paths))
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
-    with app.open_store() as store:
+    with app.open_store(app.budget(time_limit, memory_limit)) as store:
         report = store.ingest(items, max_size=max_size_mb * 2**20)
     for _source, message in report.errors:
         print_error(message)
@@ -566,9 +589,11 @@ def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
 @main.command()
 @click.option("--failed/--all", "failed_only", default=True, show_default=True,
               help="Retry only messages that failed to parse, or re-read every archived message.")
+@_budget_options
 @pass_app
 @click.pass_context
-def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
+def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float | None,
+            memory_limit: int | None) -> None:
     """Parse and classify archived messages again (after an upgrade or a fix).
 
     Works on the stored raw bytes, so nothing is fetched. Running it twice
@@ -579,7 +604,7 @@ def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
       caltac-inbox reparse --failed
       caltac-inbox reparse --all
     """
-    with app.open_store() as store:
+    with app.open_store(app.budget(time_limit, memory_limit)) as store:
         report = store.reparse(failed_only=failed_only)
     for _source, message in report.errors:
         print_error(message)

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from caltac_inbox.budget import DEFAULT_BUDGET, MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.errors import AuthError, ConfigError
 
 APP_NAME = "caltac-inbox"
@@ -83,10 +84,19 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """[limits]: the budget of reading one message in ingest, poll and reparse."""
+
+    message_seconds: float = DEFAULT_BUDGET.seconds
+    message_memory_mb: int = DEFAULT_BUDGET.memory_mb
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = None  # the file it came from; None when no file exists
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     mailboxes: tuple[MailboxConfig, ...] = ()
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -135,7 +145,7 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "limits"), where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -153,7 +163,21 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if any(other.name == mb.name for other in mailboxes):
             raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
         mailboxes.append(mb)
-    return Config(path=where, database=database, mailboxes=tuple(mailboxes))
+    return Config(path=where, database=database, mailboxes=tuple(mailboxes),
+                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where))
+
+
+def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:
+    _reject_unknown(table, ("message_seconds", "message_memory_mb"), where, "[limits]")
+    default = LimitsConfig()
+    seconds = _number(table.get("message_seconds", default.message_seconds), "[limits] message_seconds", where,
+                      MESSAGE_SECONDS_RANGE[0])
+    if seconds > MESSAGE_SECONDS_RANGE[1]:
+        raise ConfigError(f"{where}: [limits] message_seconds must be at most {MESSAGE_SECONDS_RANGE[1]:g}, "
+                          f"got {seconds:g}")
+    memory = _int(table.get("message_memory_mb", default.message_memory_mb), "[limits] message_memory_mb", where,
+                  *MESSAGE_MEMORY_MB_RANGE)
+    return LimitsConfig(message_seconds=seconds, message_memory_mb=memory)
 
 
 _MAILBOX_KEYS = (
@@ -380,6 +404,7 @@ def _type_name(value: Any) -> str:
 __all__ = [
     "Config",
     "DatabaseConfig",
+    "LimitsConfig",
     "MailboxConfig",
     "config_path",
     "default_config_path",

@@ -19,6 +19,7 @@ from caltac_inbox.errors import ConfigError, UserError
 if TYPE_CHECKING:
     import sqlite3
 
+    from caltac_inbox.budget import ReadBudget
     from caltac_inbox.config import Config
     from caltac_inbox.pipeline import IngestReport, Store
     from caltac_inbox.sources.imap import MailboxReport
@@ -74,17 +75,20 @@ class LazyPollStore:
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
 
-    def __init__(self, url: str | None, reader: "sqlite3.Connection | None", store: "Store | None") -> None:
+    def __init__(self, url: str | None, reader: "sqlite3.Connection | None", store: "Store | None",
+                 budget: "ReadBudget | None" = None) -> None:
         self._url = url
         self._reader = reader
         self._store = store
+        self._budget = budget
 
     @classmethod
-    def open(cls, url: str | None) -> "LazyPollStore":
+    def open(cls, url: str | None, budget: "ReadBudget | None" = None) -> "LazyPollStore":
+        """`budget`: what reading one message may take (default: caltac_inbox.budget's)."""
         from caltac_inbox.store.light import open_sqlite_reader
 
         reader = open_sqlite_reader(url)
-        return cls(url, reader, None if reader is not None else _open_full_store(url))
+        return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
     @property
     def is_full_store_open(self) -> bool:
@@ -135,7 +139,7 @@ class LazyPollStore:
     def _full(self) -> "Store":
         if self._store is None:
             self._close_reader()
-            self._store = _open_full_store(self._url)
+            self._store = _open_full_store(self._url, self._budget)
         return self._store
 
     def _close_reader(self) -> None:
@@ -144,10 +148,11 @@ class LazyPollStore:
             self._reader = None
 
 
-def _open_full_store(url: str | None) -> "Store":
+def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
+    from caltac_inbox.budget import DEFAULT_BUDGET
     from caltac_inbox.pipeline import open_store
 
-    return open_store(url)
+    return open_store(url, budget=budget or DEFAULT_BUDGET)
 
 
 def database_file(url: str | None) -> Path | None:
@@ -174,8 +179,10 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
         where = config.path or "the configuration file"
         raise ConfigError(f"no [[mailbox]] configured in {where}; add one (see README, "
                           "'Configuring a mailbox') or pass --config FILE")
+    from caltac_inbox.budget import ReadBudget
+
     mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
-    store = LazyPollStore.open(db_url)
+    store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
     try:
         sqlite_file = database_file(db_url)

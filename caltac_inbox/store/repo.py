@@ -370,11 +370,12 @@ def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) 
                     .values(timeline_generation=facts_generation))
 
 
-def iter_message_ids(session: Session, *, failed_only: bool) -> list[int]:
-    stmt = select(Message.id).where(Message.origin == "mail").order_by(Message.id)
+def message_ids_and_sizes(session: Session, *, failed_only: bool) -> list[tuple[int, int]]:
+    """(id, size) of the archived mail messages (only those that failed to parse), by id."""
+    stmt = select(Message.id, Message.size).where(Message.origin == "mail").order_by(Message.id)
     if failed_only:
         stmt = stmt.where(Message.parse_status == "failed")
-    return list(session.execute(stmt).scalars())
+    return [(pk, size) for pk, size in session.execute(stmt)]
 
 
 __all__ = [
