@@ -14,8 +14,8 @@ next message is read.
 - the address space may grow by `memory_mb` (RLIMIT_AS): an allocation beyond it
   raises MemoryError;
 - CPU time is capped at `seconds` + CPU_GRACE (RLIMIT_CPU): code stuck inside one C
-  call, where the timer cannot interrupt it, is killed by the kernel (SIGXCPU), and
-  the caller's watchdog reports it.
+  call, where the timer cannot interrupt it, is killed by the kernel (SIGXCPU, no core
+  file), and the caller reports it.
 
 In the caller's own process `enforced` does nothing: a signal or a limit there would
 hit the database work too.
@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import resource
+import signal
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 CPU_GRACE = 2.0  # seconds of CPU beyond the budget before the kernel stops the process
 # How long after the budget the caller's watchdog stops a worker that did not answer
@@ -59,44 +62,54 @@ class OverTime(BaseException):
     """Raised by the timer of `enforced` when the budget's seconds have passed."""
 
 
-@contextlib.contextmanager
-def enforced(budget: ReadBudget | None) -> Iterator[None]:
-    """Run the body within `budget` (see the module docstring); only in a worker process."""
-    import multiprocessing
+def enforced(budget: ReadBudget | None) -> contextlib.AbstractContextManager:
+    """A context manager running its body within `budget` (see the module docstring);
+    only in a worker process."""
+    import multiprocessing  # loaded already wherever there are workers; not at start-up
 
     if budget is None or multiprocessing.parent_process() is None:
-        yield
-        return
-    import resource
-    import signal
+        return contextlib.nullcontext()
+    return _Enforced(budget)
 
-    armed = True
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        if armed:
-            raise OverTime()
+class _Enforced:
+    """The limits of one read, set on entry and taken back on exit (~15 us in all)."""
 
-    restore: list[tuple[int, tuple[int, int]]] = []
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    try:
-        _limit(resource.RLIMIT_CORE, 0, restore)  # a CPU-limit kill writes no core file
-        _limit(resource.RLIMIT_CPU, math.ceil(_cpu_seconds() + budget.seconds + CPU_GRACE), restore)
-        address_space = _address_space()
-        if address_space is not None:
-            _limit(resource.RLIMIT_AS, address_space + budget.memory_mb * 2**20, restore)
-        signal.setitimer(signal.ITIMER_REAL, budget.seconds)
-        yield
-    finally:
-        armed = False
+    def __init__(self, budget: ReadBudget) -> None:
+        self.budget = budget
+        self.armed = False
+        self.restore: list[tuple[int, tuple[int, int]]] = []
+        self.previous_handler: Any = None
+
+    def __enter__(self) -> None:
+        budget = self.budget
+        self.previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+        try:
+            _no_core_files()
+            _limit(resource.RLIMIT_CPU, math.ceil(_cpu_seconds() + budget.seconds + CPU_GRACE), self.restore)
+            address_space = _address_space()
+            if address_space is not None:
+                _limit(resource.RLIMIT_AS, address_space + budget.memory_mb * 2**20, self.restore)
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, budget.seconds)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        for which, limits in reversed(restore):
+        signal.signal(signal.SIGALRM, self.previous_handler)
+        for which, limits in reversed(self.restore):
             resource.setrlimit(which, limits)
+        self.restore.clear()
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        if self.armed:  # not once the body is done: the alarm may come between it and __exit__
+            raise OverTime()
 
 
 def _limit(which: int, soft: int, restore: list[tuple[int, tuple[int, int]]]) -> None:
-    import resource
-
     current = resource.getrlimit(which)
     hard = current[1]
     if hard != resource.RLIM_INFINITY:
@@ -109,19 +122,33 @@ def _limit(which: int, soft: int, restore: list[tuple[int, tuple[int, int]]]) ->
 
 
 def _cpu_seconds() -> float:
-    import resource
-
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def _address_space() -> int | None:
-    """This process's virtual size in bytes (Linux); None where it cannot be read."""
-    import resource
+# Per process (keyed by pid: a forked child starts with its parent's copies)
+_STATM: dict[int, int] = {}  # an open /proc/self/statm
+_WITHOUT_CORE_FILES: set[int] = set()
 
+
+def _no_core_files() -> None:
+    """Once per process: a process the CPU limit kills writes no core file."""
+    if os.getpid() not in _WITHOUT_CORE_FILES:
+        _WITHOUT_CORE_FILES.add(os.getpid())
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        except (OSError, ValueError):
+            pass
+
+
+def _address_space() -> int | None:
+    """This process's virtual size in bytes (Linux); None where it cannot be read. The
+    file stays open: reading it is then a few microseconds per message."""
+    pid = os.getpid()
     try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[0]) * resource.getpagesize()
+        if pid not in _STATM:
+            _STATM[pid] = os.open("/proc/self/statm", os.O_RDONLY)
+        return int(os.pread(_STATM[pid], 64, 0).split()[0]) * resource.getpagesize()
     except (OSError, ValueError, IndexError):
         return None
 

@@ -395,13 +395,19 @@ class Store:
         if not _picklable(read):
             workers = 0
         budgeted = self.budget is not None and workers > 0
+
+        def before_start() -> None:
+            from caltac_inbox.warm_up import warm_up
+
+            warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
+            self.engine.dispose()  # a forked worker must not inherit open database connections
+
         return read_in_order(
             items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
             crashed=functools.partial(_worker_died, self.budget if budgeted else None),
-            # a forked worker must not inherit open database connections
-            before_start=self.engine.dispose,
-            # within a budget every message is read in a worker: that is what contains it
-            start_after=0 if budgeted else 32,
+            before_start=before_start,
+            # within a budget every message is read in a worker process: that is what contains it
+            contained=budgeted,
             item_seconds=self.budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]
         )
 

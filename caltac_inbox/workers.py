@@ -15,16 +15,17 @@ item is bigger, `chunk_bytes` bytes), and beyond the oldest chunk at most
 input (an executor's `map()` would submit the whole input up front). Chunks start at
 one item and double, so the first answer comes back as soon as the first item is read.
 With `workers=0` everything is read in this process; otherwise the first `start_after`
-items are (none, when the reading must be contained in a worker).
+items are read in this process, or with `contained=True` one at a time by a single
+worker process: reading a handful of messages never starts a pool.
 
 Worker processes are forked where the platform allows (nothing to import again) after
 `before_start()` (the caller closes its database connections: a forked child must not
 inherit them), ignore SIGINT (Ctrl-C is the caller's to handle), and exit when the
 caller's process is gone (after kill -9 they would otherwise wait forever). A worker that
 dies (a crash, the OOM killer, a CPU limit) breaks the pool: the chunks it was reading
-are read again one item at a time, each in a process of its own (so no other chunk's
-crash is blamed on them), later chunks go to a new pool, and an item whose own process
-dies too gets `crashed(item, WorkerDeath)`.
+are read again one item at a time by a process of their own (so no other chunk's crash
+is blamed on them), later chunks go to a new pool, and an item that kills that process
+too gets `crashed(item, WorkerDeath)` (the next one gets a new process).
 
 With `item_seconds`, a watchdog stops workers that give no answer: a chunk gets
 `item_seconds` per item from the moment its answer is awaited, and an item read alone
@@ -32,6 +33,7 @@ gets `item_seconds`; an item stopped that way gets `crashed(item, WorkerDeath(st
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections import deque
@@ -98,19 +100,27 @@ def read_in_order(
     in_flight: int | None = None,
     in_flight_bytes: int = 32 * 2**20,
     item_seconds: float | None = None,
+    contained: bool = False,
 ) -> Iterator[tuple[Item, Answer | None]]:
     """See the module docstring. With `workers=0` everything is read in this process."""
     source = iter(items)
-    for item in itertools.islice(source, start_after) if workers >= 1 else source:
-        yield item, (read([item])[0] if wanted(item) else None)
-    if workers < 1:
-        return
-    first = next(source, _END)
-    if first is _END:
-        return
-    chunks = _chunks(itertools.chain([first], source), wanted, size, chunk_size, chunk_bytes)
     pool = _Pool(read, workers, crashed, before_start, item_seconds)
-    yield from pool.run(chunks, in_flight or 3 * workers, in_flight_bytes)
+    try:
+        for item in itertools.islice(source, start_after) if workers >= 1 else source:
+            if not wanted(item):
+                yield item, None
+            else:
+                yield item, pool.read_alone(item) if contained and workers >= 1 else read([item])[0]
+        pool.close_isolation()  # the pool's processes would hold its pipe open
+        if workers < 1:
+            return
+        first = next(source, _END)
+        if first is _END:
+            return
+        chunks = _chunks(itertools.chain([first], source), wanted, size, chunk_size, chunk_bytes)
+        yield from pool.run(chunks, in_flight or 3 * workers, in_flight_bytes)
+    finally:
+        pool.close_isolation()
 
 
 _END: Any = object()
@@ -128,19 +138,28 @@ class _Pool(Generic[Item, Answer]):
         self.executor: ProcessPoolExecutor | None = None
         self.isolation: _Isolation | None = None
 
-    def _before_fork(self) -> None:
+    @contextlib.contextmanager
+    def _forking(self) -> Iterator[None]:
+        """Around a fork: `before_start()`, and the garbage collector frozen, so a child
+        never collects (and finalizes) what it inherited, such as a database connection
+        object that would close the parent's file. Freezing is O(1); collecting first
+        cost ~15 ms per fork."""
         import gc
 
         self.before_start()
-        # garbage a forked child collected would be finalized there (a database
-        # connection object closing the parent's file, say): collect it here first
-        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
 
     def _executor(self) -> ProcessPoolExecutor:
         if self.executor is None:
-            self._before_fork()
-            self.executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_worker_setup,
-                                                initargs=(os.getpid(),))
+            executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_worker_setup,
+                                           initargs=(os.getpid(),))
+            with self._forking():
+                executor.submit(int)  # the first submit forks the workers (start method fork): here
+            self.executor = executor
         return self.executor
 
     def _drop_broken(self, broken: ProcessPoolExecutor | None) -> None:
@@ -183,8 +202,6 @@ class _Pool(Generic[Item, Answer]):
             if self.executor is not None:
                 # after an interruption: drop what was not started, do not wait for the rest
                 self.executor.shutdown(wait=clean, cancel_futures=not clean)
-            if self.isolation is not None:
-                self.isolation.close()
 
     def _submit(self, chunk: _Chunk) -> None:
         executor = self._executor()
@@ -209,10 +226,10 @@ class _Pool(Generic[Item, Answer]):
             return chunk.future.result(timeout)
         except TimeoutError:  # a worker stuck without an answer: stop the pool, read the chunk alone
             self._stop(chunk.executor)
-            return [self._read_alone(item) for item in chunk.wanted]
+            return [self.read_alone(item) for item in chunk.wanted]
         except BrokenProcessPool:
             self._drop_broken(chunk.executor)
-            return [self._read_alone(item) for item in chunk.wanted]
+            return [self.read_alone(item) for item in chunk.wanted]
         except Exception:  # noqa: BLE001 - e.g. an answer that cannot be pickled: read here instead
             return self.read(chunk.wanted)
 
@@ -223,12 +240,18 @@ class _Pool(Generic[Item, Answer]):
             process.kill()
         self._drop_broken(executor)
 
-    def _read_alone(self, item: Item) -> Answer:
-        """`item` read by the isolation process, which reads suspects one at a time (in
-        the shared pool another chunk's crash would be blamed on it) and is replaced
-        when one kills it or gives no answer within `item_seconds`."""
+    def close_isolation(self) -> None:
+        if self.isolation is not None:
+            self.isolation.close()
+            self.isolation = None
+
+    def read_alone(self, item: Item) -> Answer:
+        """`item` read by the isolation process, which reads items one at a time (the
+        first few of a contained input, and suspects: in the shared pool another
+        chunk's crash would be blamed on them) and is replaced when one kills it or
+        gives no answer within `item_seconds`."""
         if self.isolation is None:
-            self.isolation = _Isolation(self.read, self._before_fork)
+            self.isolation = _Isolation(self.read, self._forking)
         isolation = self.isolation
         try:
             sent, answer = isolation.ask(item, self.item_seconds)
@@ -247,13 +270,14 @@ class _NoAnswer(Exception):
 class _Isolation:
     """One process reading one item at a time over a pipe."""
 
-    def __init__(self, read: Callable[[list[Any]], list[Any]], before_fork: Callable[[], None]) -> None:
+    def __init__(self, read: Callable[[list[Any]], list[Any]],
+                 forking: Callable[[], contextlib.AbstractContextManager]) -> None:
         context = _context()
         self.connection, child_end = context.Pipe()
-        before_fork()
         self.process = context.Process(target=_read_alone_loop, args=(read, child_end, self.connection, os.getpid()),
                                        daemon=True)
-        self.process.start()
+        with forking():
+            self.process.start()
         child_end.close()
 
     def ask(self, item: Any, seconds: float | None) -> tuple[bool, Any]:

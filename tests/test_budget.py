@@ -135,8 +135,8 @@ def test_nothing_to_read_starts_no_process(store, monkeypatch):
     import caltac_inbox.workers as workers
 
     started = []
-    monkeypatch.setattr(workers, "ProcessPoolExecutor",
-                        lambda *a, **k: started.append(1) or pytest.fail("a worker process started"))
+    for name in ("ProcessPoolExecutor", "_Isolation"):
+        monkeypatch.setattr(workers, name, lambda *a, **k: started.append(1) or pytest.fail("a process started"))
     from caltac_inbox.sources.files import SourceError
 
     report = store.ingest([], parser=fake_parse, classifier=fake_classify)
