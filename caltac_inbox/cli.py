@@ -28,7 +28,6 @@ import click
 
 from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
-from caltac_inbox.model import FIRST_DAY, LAST_DAY
 
 PROG = "caltac-inbox"
 KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
@@ -304,19 +303,21 @@ def _budget_options(f: Callable) -> Callable:
     from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 
     f = click.option("--memory-limit", "memory_limit", type=click.IntRange(*MESSAGE_MEMORY_MB_RANGE), metavar="MB",
-                     help="Memory parsing and classifying one message may take; a message over it is archived "
-                          "with the reason (default: [limits] message_memory_mb, else 512).")(f)
+                     help="Memory parsing and classifying one message may take; a message over it fails with "
+                          "the reason (default 512; ingest and reparse: [limits] message_memory_mb).")(f)
     return click.option("--time-limit", "time_limit", type=click.FloatRange(*MESSAGE_SECONDS_RANGE),
                         metavar="SECONDS",
-                        help="Time parsing and classifying one message may take; a message over it is archived "
-                             "with the reason (default: [limits] message_seconds, else 30).")(f)
+                        help="Time parsing and classifying one message may take; a message over it fails with "
+                             "the reason (default 30; ingest and reparse: [limits] message_seconds).")(f)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @output_options
+@_budget_options
 @click.pass_context
-def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
+def extract(ctx: click.Context, paths: tuple[str, ...], output: str, time_limit: float | None,
+            memory_limit: int | None) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
@@ -329,12 +330,14 @@ def extract(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
       caltac-inbox extract samples/ --json
       caltac-inbox extract notice.eml
     """
+    from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
     from caltac_inbox.pipeline import extract as run_extract
     from caltac_inbox.sources.files import iter_paths
 
     failed = 0
     rows: list[dict[str, Any]] = []
-    for extraction in run_extract(iter_paths(list(paths))):
+    budget = ReadBudget(time_limit or DEFAULT_BUDGET.seconds, memory_limit or DEFAULT_BUDGET.memory_mb)
+    for extraction in run_extract(iter_paths(list(paths)), budget=budget):
         if extraction.error:
             failed += 1
             print_error(extraction.error)
@@ -414,9 +417,11 @@ MAX_DAYS = 36_525  # a century ahead
 
 
 class BoundedDate(click.DateTime):
-    """YYYY-MM-DD between FIRST_DAY and LAST_DAY; anything else is a usage error."""
+    """YYYY-MM-DD between model.FIRST_DAY and LAST_DAY; anything else is a usage error."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from caltac_inbox.model import FIRST_DAY, LAST_DAY
+
         converted = super().convert(value, param, ctx)
         if not FIRST_DAY <= converted.date() <= LAST_DAY:
             self.fail(f"{value} is outside the supported days {FIRST_DAY} to {LAST_DAY}", param, ctx)
@@ -438,8 +443,7 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
     is with a warning."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
-    from caltac_inbox.store.timeline import timeline_behind
+    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot, timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)

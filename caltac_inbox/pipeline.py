@@ -217,20 +217,62 @@ def _is_connection_error(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
+def read_messages(
+    items: Iterable[Any],
+    wanted: Callable[[Any], bool],
+    parser: Parser,
+    classifier: Classifier,
+    budget: ReadBudget | None,
+    workers: int | None = None,
+    *,
+    before_fork: Callable[[], None] = lambda: None,
+) -> Iterator[tuple[Any, Reading | None]]:
+    """(item, its reading, or None when not `wanted`) in input order. Read in `workers`
+    processes (default: one per CPU, at most MAX_WORKERS), each message within `budget`;
+    `workers=0`, or a parser or classifier that cannot be pickled, reads in this process
+    without the budget."""
+    from caltac_inbox.workers import available_cpus, read_in_order
+
+    read = functools.partial(read_batch, parser, classifier, budget=budget)
+    if workers is None:
+        workers = min(available_cpus(), MAX_WORKERS)
+    if not _picklable(read):
+        workers = 0
+    budgeted = budget is not None and workers > 0
+
+    def before_start() -> None:
+        from caltac_inbox.warm_up import warm_up
+
+        warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
+        before_fork()
+
+    return read_in_order(
+        items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
+        crashed=functools.partial(_worker_died, budget if budgeted else None),
+        before_start=before_start,
+        # within a budget every message is read in a worker process: that is what contains it
+        contained=budgeted,
+        item_seconds=budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]
+    )
+
+
 def extract(
     raws: Iterable[Any],
     *,
     parser: Parser | None = None,
     classifier: Classifier | None = None,
+    budget: ReadBudget | None = DEFAULT_BUDGET,
+    workers: int | None = None,
 ) -> Iterator[Extraction]:
-    """One Extraction per input item, in input order; errors become `error` (no raise)."""
+    """One Extraction per input item, in input order; errors become `error` (no raise).
+    Each message is read within `budget`, as by `Store.ingest`."""
     parser = parser or default_parser()
     classifier = classifier or default_classifier()
-    for item in raws:
-        if not _is_raw(item):
+    for item, reading in read_messages(raws, _is_raw, parser, classifier, budget, workers):
+        if reading is None:
             yield Extraction(source=item.source, notice=None, error=naming_source(item.source, item.message))
             continue
-        notice, facts, error = read_notice(item, parser, classifier)
+        notice, facts, error = reading
         yield Extraction(
             source=item.source,
             notice=notice,
@@ -385,31 +427,8 @@ class Store:
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
                   classifier: Classifier, workers: int | None) -> Iterator[tuple[Any, Reading | None]]:
-        """(item, its reading or None when not `wanted`) in input order, read in worker
-        processes within the budget (see `ingest`)."""
-        from caltac_inbox.workers import available_cpus, read_in_order
-
-        read = functools.partial(read_batch, parser, classifier, budget=self.budget)
-        if workers is None:
-            workers = min(available_cpus(), MAX_WORKERS)
-        if not _picklable(read):
-            workers = 0
-        budgeted = self.budget is not None and workers > 0
-
-        def before_start() -> None:
-            from caltac_inbox.warm_up import warm_up
-
-            warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
-            self.engine.dispose()  # a forked worker must not inherit open database connections
-
-        return read_in_order(
-            items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
-            crashed=functools.partial(_worker_died, self.budget if budgeted else None),
-            before_start=before_start,
-            # within a budget every message is read in a worker process: that is what contains it
-            contained=budgeted,
-            item_seconds=self.budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]
-        )
+        # a forked worker must not inherit open database connections
+        return read_messages(items, wanted, parser, classifier, self.budget, workers, before_fork=self.engine.dispose)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator["Connection"]:
@@ -529,7 +548,7 @@ class Store:
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
         in between)."""
-        from caltac_inbox.store.timeline import timeline_behind
+        from caltac_inbox.store.light import timeline_behind
 
         with self.session(readonly=True) as s:
             return timeline_behind(s)
@@ -703,4 +722,4 @@ def open_store(url: str | None = None, *, migrate: bool = True, budget: ReadBudg
 
 
 __all__ = ["IngestReport", "ReparseReport", "Store", "extract", "naming_source", "open_store", "read_batch",
-           "read_notice"]
+           "read_messages", "read_notice"]

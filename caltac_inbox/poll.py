@@ -115,7 +115,7 @@ class LazyPollStore:
         if self._reader is not None:
             import sqlite3
 
-            from caltac_inbox.store.timeline import timeline_behind
+            from caltac_inbox.store.light import timeline_behind
 
             try:
                 if not timeline_behind(self._reader):

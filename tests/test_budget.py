@@ -144,3 +144,15 @@ def test_nothing_to_read_starts_no_process(store, monkeypatch):
     report = store.ingest([SourceError("x", "unreadable"), RawMessage(b"x" * 100, "big.eml")],
                           parser=fake_parse, classifier=fake_classify, max_size=10)
     assert report.failed == 1 and started == []
+
+
+def test_extract_keeps_to_the_budget_too(run, tmp_path, monkeypatch):  # noqa: F811
+    import caltac_inbox.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "default_parser", lambda: parse_slowly)
+    monkeypatch.setattr(pipeline, "default_classifier", lambda: fake_classify)
+    for i, body in enumerate(("SLOW-PARSE", "two")):
+        (tmp_path / f"{i}.eml").write_bytes(make_eml(message_id=f"<{i}@x>", body=body, facts=[DOWNTIME]))
+    result = run("extract", "--time-limit", "1", "--json", tmp_path)
+    assert result.exit_code == 1 and "0.eml: parse timed out after 1 s" in result.stderr
+    assert len(result.stdout.splitlines()) == 2  # the other message is still extracted

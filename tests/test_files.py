@@ -168,7 +168,7 @@ def test_source_error_is_a_frozen_dataclass():
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not available")
 def test_corpus_directory():
     got = items(str(CORPUS))
-    assert len(got) == 27 and all(isinstance(i, RawMessage) for i in got)
+    assert len(got) == len(list(CORPUS.glob("*.eml"))) and all(isinstance(i, RawMessage) for i in got)
     assert [Path(i.source).name for i in got] == sorted(p.name for p in CORPUS.glob("*.eml"))
 
 

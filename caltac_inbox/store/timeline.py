@@ -63,6 +63,7 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     from sqlalchemy import delete, select, text
 
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.light import generations
     from caltac_inbox.store.repo import timeline_rebuilt_from
     from caltac_inbox.store.schema import Entry, EntrySource
 
@@ -106,17 +107,6 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     session.flush()
     return changed
 
-
-def generations(source: RowSource) -> tuple[int, int]:
-    """(facts_generation, timeline_generation) of `timeline_state`: different when the
-    timeline is behind the stored facts (see store.repo.facts_changed)."""
-    rows = _rows(source, "SELECT facts_generation, timeline_generation FROM timeline_state WHERE id = 1", {})
-    return (rows[0]["facts_generation"], rows[0]["timeline_generation"]) if rows else (0, 0)
-
-
-def timeline_behind(source: RowSource) -> bool:
-    facts_generation, timeline_generation = generations(source)
-    return facts_generation != timeline_generation
 
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
@@ -553,5 +543,5 @@ def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
     return list(firsts.values())
 
 
-__all__ = ["day_start", "entry_span", "generations", "load_sourced_facts", "notice_time", "refresh_timeline", "show",
-           "timeline", "timeline_behind", "timeline_entries", "upcoming"]
+__all__ = ["day_start", "entry_span", "load_sourced_facts", "notice_time", "refresh_timeline", "show", "timeline",
+           "timeline_entries", "upcoming"]
