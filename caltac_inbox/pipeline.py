@@ -4,9 +4,13 @@
 - `open_store(url)`: a migrated Store (default: SQLite file in the user data directory).
 - `Store.ingest(raws, ...)`: archive + parse + classify + store facts in batches (one
   transaction per batch with the IMAP checkpoint, a savepoint per message), then
-  refresh the timeline. Long inputs are parsed and classified in worker processes.
+  refresh the timeline.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
 - Read-only queries for the CLI: upcoming, timeline, show, messages.
+
+Parsing and classifying run in worker processes (`read_messages`), each message within
+a budget of time and memory (caltac_inbox.budget): a message that exceeds it, or kills
+its worker, is archived with the reason like one that fails to parse.
 
 `parser` / `classifier` parameters default to `caltac_inbox.parse.parse_message` and
 `caltac_inbox.classify.classify`; tests pass stand-ins.
