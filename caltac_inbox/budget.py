@@ -26,7 +26,6 @@ import contextlib
 import math
 import os
 import resource
-import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +81,8 @@ class _Enforced:
         self.previous_handler: Any = None
 
     def __enter__(self) -> None:
+        import signal  # not at start-up: its enums cost ~1 ms to build
+
         budget = self.budget
         self.previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
         try:
@@ -97,6 +98,8 @@ class _Enforced:
             raise
 
     def __exit__(self, *exc: Any) -> None:
+        import signal
+
         self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.previous_handler)

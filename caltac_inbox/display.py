@@ -19,32 +19,43 @@ Pure functions, no imports beyond the standard library.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
-_ST = r"(?:\x1b\\|\x9c|\x07)"  # string terminator (BEL also ends an OSC in practice)
-# A string-type sequence without its terminator runs to the end of the line.
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: parameters, intermediates, final
-    rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*{_ST}?"  # OSC, DCS, SOS, PM, APC
-    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (ESC c, ESC ( B, ...) and a lone ESC
-)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BREAK = re.compile(r"\r\n?|[\n\t\v\f]")
-_LINE_BREAK = re.compile(r"\r\n?")
-_OTHER_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f]")
+
+
+@functools.cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    """Compiled on first use: the CLI imports this module at start-up."""
+    st = r"(?:\x1b\\|\x9c|\x07)"  # string terminator (BEL also ends an OSC in practice)
+    return {
+        # A string-type sequence without its terminator runs to the end of the line.
+        "escape_sequence": re.compile(
+            r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: parameters, intermediates, final
+            rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*{st}?"  # OSC, DCS, SOS, PM, APC
+            r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (ESC c, ESC ( B, ...) and a lone ESC
+        ),
+        "control": re.compile(r"[\x00-\x1f\x7f-\x9f]"),
+        "break": re.compile(r"\r\n?|[\n\t\v\f]"),
+        "line_break": re.compile(r"\r\n?"),
+        "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+        "json_unescaped": re.compile(r"[\x7f-\x9f]"),
+    }
 
 
 def printable(text: str, *, multiline: bool = False) -> str:
     """`text` without escape sequences or control characters (see the module docstring)."""
-    if not _CONTROL.search(text):
+    if text.isascii() and text.isprintable():  # the usual case, without a regex
         return text
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    text = _LINE_BREAK.sub("\n", text) if multiline else _BREAK.sub(" ", text)
-    return _OTHER_CONTROL.sub("", text)
+    patterns = _patterns()
+    if not patterns["control"].search(text):
+        return text
+    text = patterns["escape_sequence"].sub("", text)
+    text = patterns["line_break"].sub("\n", text) if multiline else patterns["break"].sub(" ", text)
+    return patterns["other_control"].sub("", text)
 
 
 def csv_cell(value: Any, text: str) -> str:
@@ -57,7 +68,9 @@ def csv_cell(value: Any, text: str) -> str:
 def json_line(value: Any) -> str:
     """`value` as one line of JSON (non-ASCII kept) with every control character escaped."""
     line = json.dumps(value, ensure_ascii=False, default=str)
-    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+    if line.isascii():
+        return line
+    return _patterns()["json_unescaped"].sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 __all__ = ["csv_cell", "json_line", "printable"]

@@ -24,6 +24,8 @@ _LOCAL_HEADERS = (
 _LOCAL_HEADER = re.compile(
     rb"^(?:" + b"|".join(re.escape(name) for name in _LOCAL_HEADERS) + rb")[ \t]*:.*\n(?:[ \t].*\n)*",
     re.IGNORECASE | re.MULTILINE)
+# The cheap test whether a lower-cased header block (after a "\n") holds one of them.
+_HAS_LOCAL_HEADER = re.compile(rb"\n(?:" + b"|".join(re.escape(name) for name in _LOCAL_HEADERS) + rb")[ \t]*:")
 _QUOTED_FROM = re.compile(rb"^>+(From )", re.MULTILINE)
 
 
@@ -34,8 +36,7 @@ def normalized(raw: bytes) -> bytes:
     if text.startswith(b"From "):  # an mbox envelope line, not a header (no colon)
         text = text.partition(b"\n")[2]
     head, blank, body = text.partition(b"\n\n")
-    lowered = b"\n" + head.lower()
-    if any(b"\n" + name in lowered for name in _LOCAL_HEADERS):  # rarely: the regex costs ~30 us
+    if _HAS_LOCAL_HEADER.search(b"\n" + head.lower()):  # rarely: removing them costs ~30 us
         head = _LOCAL_HEADER.sub(b"", head + b"\n")[:-1]
     if b">From " in body:
         body = _QUOTED_FROM.sub(rb"\1", body)
