@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from caltac_inbox.budget import ReadBudget
 from caltac_inbox.model import RawMessage
+from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.fakes import DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests.test_cli import run  # noqa: F401 - fixture
 
@@ -156,3 +157,34 @@ def test_extract_keeps_to_the_budget_too(run, tmp_path, monkeypatch):  # noqa: F
     result = run("extract", "--time-limit", "1", "--json", tmp_path)
     assert result.exit_code == 1 and "0.eml: parse timed out after 1 s" in result.stderr
     assert len(result.stdout.splitlines()) == 2  # the other message is still extracted
+
+
+@pytest.mark.dovecot
+def test_a_poll_archives_a_message_over_the_budget_and_moves_on(tmp_path, dovecot):  # noqa: F811
+    """The real poller against Dovecot, with [limits] from the configuration file and a
+    classifier that hangs on one message (injected into the CLI process)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_imap_dovecot import Poller
+
+    poller = Poller(tmp_path, dovecot)
+    poller.config_file.write_text(dovecot.mailbox_toml() + "[limits]\nmessage_seconds = 1\n")
+    dovecot.append([make_eml(message_id=f"<p{i}@info.ets.org>", body=body, facts=[DOWNTIME])
+                    for i, body in enumerate(("one", "SLOW-CLASSIFY", "three"))])
+    cli = ("import caltac_inbox.pipeline as p; from tests import test_budget as b; "
+           "p.default_classifier = lambda: b.classify_slowly; from caltac_inbox.cli import main; main()")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", cli, "poll", "--json"], env=poller.env, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert time.monotonic() - started < 60
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and (report["new"], report["errors"]) == (3, 1), (done.stdout, done.stderr)
+    assert ";uid=2: classify timed out after 1 s" in done.stderr
+    assert poller.query("SELECT last_uid FROM imap_state") == [(3,)]  # moved past it
+    assert poller.query("SELECT parse_error FROM messages WHERE parse_status = 'failed'") == [
+        ("classify timed out after 1 s",)]
+    again = subprocess.run([sys.executable, "-c", cli, "poll", "--json"], env=poller.env, capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path)
+    assert json.loads(again.stdout)["fetched"] == 0  # not fetched again: the poll is not stuck on it
