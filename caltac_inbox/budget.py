@@ -25,9 +25,13 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import resource
 from dataclasses import dataclass
 from typing import Any
+
+try:
+    import resource
+except ImportError:  # not POSIX: no limits to set (the tool's locks need POSIX anyway)
+    resource = None  # type: ignore[assignment]
 
 CPU_GRACE = 2.0  # seconds of CPU beyond the budget before the kernel stops the process
 # How long after the budget the caller's watchdog stops a worker that did not answer
@@ -66,7 +70,7 @@ def enforced(budget: ReadBudget | None) -> contextlib.AbstractContextManager:
     only in a worker process."""
     import multiprocessing  # loaded already wherever there are workers; not at start-up
 
-    if budget is None or multiprocessing.parent_process() is None:
+    if budget is None or resource is None or multiprocessing.parent_process() is None:
         return contextlib.nullcontext()
     return _Enforced(budget)
 
