@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
+from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -37,8 +38,8 @@ PROGRAMS = ("CAASPP", "ELPAC")
 
 
 def print_error(message: str) -> None:
-    """One line on stderr in the house style."""
-    click.echo(f"{PROG}: error: {message}", err=True)
+    """One line on stderr in the house style (mail text in it cannot reach the terminal raw)."""
+    click.echo(f"{PROG}: error: {printable(message)}", err=True)
 
 
 def handle_cli_error(exc: BaseException, debug: bool = False) -> int:
@@ -64,6 +65,11 @@ class CaltacGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.UsageError as exc:
+            # One line in the house style (click would print the usage block first).
+            where = exc.ctx.command_path if exc.ctx else PROG
+            print_error(f"{exc.format_message().rstrip('.')} (see `{where} --help`)")
+            ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
@@ -104,11 +110,19 @@ class App:
         database = getattr(self.config(), "database", None)
         return getattr(database, "url", None) or None
 
-    def open_store(self):
-        """A migrated caltac_inbox.pipeline.Store; close it (or use `with`) when done."""
+    def budget(self, seconds: float | None = None, memory_mb: int | None = None) -> Any:
+        """The ReadBudget of one message: the options given, else [limits] in the config file."""
+        from caltac_inbox.budget import ReadBudget
+
+        limits = self.config().limits
+        return ReadBudget(seconds or limits.message_seconds, memory_mb or limits.message_memory_mb)
+
+    def open_store(self, budget: Any = None):
+        """A migrated caltac_inbox.pipeline.Store (reading within `budget`, default
+        `self.budget()`); close it (or use `with`) when done."""
         from caltac_inbox.pipeline import open_store
 
-        return open_store(self.db_url())
+        return open_store(self.db_url(), budget=budget or self.budget())
 
 
 pass_app = click.make_pass_decorator(App)
@@ -137,20 +151,22 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
 def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "") -> None:
-    """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns)."""
+    """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
+    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display)."""
     if output == "json":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+            click.echo(json_line(row))
         return
-    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     headers = [name for name, _ in columns]
     if output == "csv":
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(headers)
-        writer.writerows(cells)
+        for row in rows:
+            writer.writerow([csv_cell(value, _cell(value)) for value in (get(row) for _, get in columns)])
         return
+    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     if not cells:
         if empty:
             click.echo(empty)
@@ -169,7 +185,7 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value)
-    return " ".join(str(value).split())
+    return " ".join(printable(str(value)).split())
 
 
 def short_when(value: str | None) -> str:
@@ -250,7 +266,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0004)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0005)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -293,6 +309,10 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, debug: boo
       caltac-inbox upcoming --as-of 2020-08-01
       caltac-inbox --db postgresql+psycopg://me@dbhost/caltac timeline --json
     """
+    from caltac_inbox.private_files import private_umask
+
+    # Whatever a command creates (database, WAL, locks, state) is readable by its owner only.
+    ctx.with_resource(private_umask())
     ctx.obj = App(db_option=db, config_option=config_path, debug=debug)
 
 
@@ -316,12 +336,26 @@ def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Itera
     return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
 
 
+def _budget_options(f: Callable) -> Callable:
+    from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
+
+    f = click.option("--memory-limit", "memory_limit", type=click.IntRange(*MESSAGE_MEMORY_MB_RANGE), metavar="MB",
+                     help="Memory parsing and classifying one message may take; a message over it fails with "
+                          "the reason (default 512; ingest and reparse: [limits] message_memory_mb).")(f)
+    return click.option("--time-limit", "time_limit", type=click.FloatRange(*MESSAGE_SECONDS_RANGE),
+                        metavar="SECONDS",
+                        help="Time parsing and classifying one message may take; a message over it fails with "
+                             "the reason (default 30; ingest and reparse: [limits] message_seconds).")(f)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_authserv_id_option
 @output_options
+@_budget_options
 @click.pass_context
-def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str, ...], output: str) -> None:
+def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str, ...], output: str,
+            time_limit: float | None, memory_limit: int | None) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
@@ -335,17 +369,19 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
       caltac-inbox extract samples/ --json
       caltac-inbox extract notice.eml
     """
+    from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
     from caltac_inbox.pipeline import extract as run_extract
     from caltac_inbox.sources.files import iter_paths
 
     failed = 0
     rows: list[dict[str, Any]] = []
-    for extraction in run_extract(_trusting(iter_paths(list(paths)), authserv_ids or None)):
+    budget = ReadBudget(time_limit or DEFAULT_BUDGET.seconds, memory_limit or DEFAULT_BUDGET.memory_mb)
+    for extraction in run_extract(_trusting(iter_paths(list(paths)), authserv_ids or None), budget=budget):
         if extraction.error:
             failed += 1
             print_error(extraction.error)
         if output == "json":
-            click.echo(json.dumps(extraction.to_json(), ensure_ascii=False))
+            click.echo(json_line(extraction.to_json()))
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
     if output != "json":
@@ -361,17 +397,20 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
 @click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
               help="Messages larger than this are archived but not parsed.")
 @_authserv_id_option
+@_budget_options
 @pass_app
 @click.pass_context
 def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
-           max_size_mb: int, authserv_ids: tuple[str, ...]) -> None:
+           max_size_mb: int, authserv_ids: tuple[str, ...], time_limit: float | None, memory_limit: int | None) -> None:
     """Archive notices and store their facts in the database.
 
-    Same inputs as extract. Every message is archived once (by the sha256 of its
-    bytes): ingesting the same files again stores nothing new and says so.
-    Messages that fail to parse are kept with their error (see `messages
-    --failed`, retry with `reparse`); the exit code is then 1. A sender counts
-    as authenticated only by the Authentication-Results of the receiving server
+    Same inputs as extract. Every message is archived once (by its bytes, line
+    endings and mbox quoting aside): ingesting the same files again, or the IMAP
+    copy of an exported message, stores nothing new and says so. Messages that
+    fail to parse, or take longer than --time-limit or more memory than
+    --memory-limit to read, are kept with their error (see `messages --failed`,
+    retry with `reparse`); the exit code is then 1. A sender counts as
+    authenticated only by the Authentication-Results of the receiving server
     named by --authserv-id, else by `authserv_id` of the configured mailbox
     named by --mailbox, else by the top-level `authserv_id` of the
     configuration file; with none of these its facts are shown unverified.
@@ -389,7 +428,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
-    with app.open_store() as store:
+    with app.open_store(app.budget(time_limit, memory_limit)) as store:
         report = store.ingest(items, max_size=max_size_mb * 2**20)
     for _source, message in report.errors:
         print_error(message)
@@ -419,7 +458,22 @@ def _mailbox_option(f: Callable) -> Callable:
     return click.option("--mailbox", metavar="NAME", help="Only entries from notices of this mailbox.")(f)
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+MAX_DAYS = 36_525  # a century ahead
+
+
+class BoundedDate(click.DateTime):
+    """YYYY-MM-DD between model.FIRST_DAY and LAST_DAY; anything else is a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from caltac_inbox.model import FIRST_DAY, LAST_DAY
+
+        converted = super().convert(value, param, ctx)
+        if not FIRST_DAY <= converted.date() <= LAST_DAY:
+            self.fail(f"{value} is outside the supported days {FIRST_DAY} to {LAST_DAY}", param, ctx)
+        return converted
+
+
+DATE = BoundedDate(formats=["%Y-%m-%d"])
 T = TypeVar("T")
 
 
@@ -429,16 +483,28 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     An existing SQLite file at the current migration is read through the standard
     library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
     cost ~0.25 s, most of such a command's run. Anything else (PostgreSQL, a new or
-    older database) goes through the store, which creates or migrates it first."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    older database) goes through the store, which creates or migrates it first.
+
+    A timeline behind the stored facts (a run died between storing facts and refreshing
+    the timeline) is rebuilt first, or, when the database cannot be written, shown as it
+    is with a warning."""
+    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot, timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
     if conn is not None:
         with read_snapshot(conn, url) as snapshot:
-            return query(snapshot)
-    with app.open_store() as store, store.session(readonly=True) as session:
-        return query(session)
+            if not timeline_behind(snapshot):
+                return query(snapshot)
+    with app.open_store() as store:
+        try:
+            store.catch_up_timeline()
+        except UserError as exc:
+            click.echo(f"{PROG}: warning: the timeline is behind the stored notices (a run stopped before "
+                       f"updating it) and cannot be rebuilt now; showing it as it is: {printable(str(exc))}",
+                       err=True)
+        with store.session(readonly=True) as session:
+            return query(session)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -447,7 +513,8 @@ def _day(value: datetime | None) -> date | None:
 
 @main.command()
 @click.option("--as-of", "as_of", type=DATE, metavar="DATE", help="Count from this day (YYYY-MM-DD); default today.")
-@click.option("--days", type=click.IntRange(min=0), default=60, show_default=True, help="How many days ahead.")
+@click.option("--days", type=click.IntRange(min=0, max=MAX_DAYS), default=60, show_default=True,
+              help="How many days ahead.")
 @_kind_option
 @_program_option
 @_mailbox_option
@@ -519,32 +586,35 @@ def show(app: App, entry: str, json_output: bool) -> None:
     if item is None:
         raise InputError(f"no timeline entry with id or uid {entry!r}; list entries with `caltac-inbox timeline`")
     if json_output:
-        click.echo(json.dumps(item, ensure_ascii=False, default=str))
+        click.echo(json_line(item))
         return
+
+    def say(line: str) -> None:  # each line holds mail text: one printable line
+        click.echo(printable(line).rstrip())
+
     skip = {"sources", "source_details", "history", "evidence", "id"}
-    click.echo(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
+    say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
     for key, value in item.items():
         if key not in skip and value not in (None, [], ""):
-            click.echo(f"  {key}: {_cell(value)}")
+            say(f"  {key}: {_cell(value)}")
     if item.get("evidence"):
-        click.echo(f"  evidence: {item['evidence']}")
+        say(f"  evidence: {item['evidence']}")
     details = item.get("source_details") or []
-    click.echo("Sources:")
+    say("Sources:")
     for src in details or item.get("sources", []):
-        line = f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}"
-        click.echo(line.rstrip())
+        say(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}")
         if src.get("forwarded_by"):
-            click.echo(f"    forwarded by {src['forwarded_by']}")
+            say(f"    forwarded by {src['forwarded_by']}")
         if src.get("unverified"):
-            click.echo("    UNVERIFIED: the sender could not be authenticated")
+            say("    UNVERIFIED: the sender could not be authenticated")
         if src.get("evidence"):
-            click.echo(f"    \"{src['evidence']}\"")
+            say(f"    \"{src['evidence']}\"")
     history = item.get("history") or []
     if history:
-        click.echo("History:")
+        say("History:")
         for h in history:
             change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
-            click.echo(f"  - {short_when(h.get('at'))}  {change}")
+            say(f"  - {short_when(h.get('at'))}  {change}")
 
 
 @main.command()
@@ -568,9 +638,11 @@ def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
 @main.command()
 @click.option("--failed/--all", "failed_only", default=True, show_default=True,
               help="Retry only messages that failed to parse, or re-read every archived message.")
+@_budget_options
 @pass_app
 @click.pass_context
-def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
+def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float | None,
+            memory_limit: int | None) -> None:
     """Parse and classify archived messages again (after an upgrade or a fix).
 
     Works on the stored raw bytes, so nothing is fetched. Running it twice
@@ -581,7 +653,7 @@ def reparse(ctx: click.Context, app: App, failed_only: bool) -> None:
       caltac-inbox reparse --failed
       caltac-inbox reparse --all
     """
-    with app.open_store() as store:
+    with app.open_store(app.budget(time_limit, memory_limit)) as store:
         report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for)
     for _source, message in report.errors:
         print_error(message)

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from caltac_inbox.budget import DEFAULT_BUDGET, MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.errors import AuthError, ConfigError
 
 APP_NAME = "caltac-inbox"
@@ -94,6 +95,14 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """[limits]: the budget of reading one message in ingest, poll and reparse."""
+
+    message_seconds: float = DEFAULT_BUDGET.seconds
+    message_memory_mb: int = DEFAULT_BUDGET.memory_mb
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = None  # the file it came from; None when no file exists
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -107,6 +116,7 @@ class Config:
             if mb.name == mailbox:
                 return mb.authserv_ids
         return self.authserv_id
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -155,7 +165,7 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits"), where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -174,7 +184,21 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
         mailboxes.append(mb)
     authserv_id = _authserv_ids(data["authserv_id"], "authserv_id", where) if "authserv_id" in data else None
-    return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id)
+    return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
+                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where))
+
+
+def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:
+    _reject_unknown(table, ("message_seconds", "message_memory_mb"), where, "[limits]")
+    default = LimitsConfig()
+    seconds = _number(table.get("message_seconds", default.message_seconds), "[limits] message_seconds", where,
+                      MESSAGE_SECONDS_RANGE[0])
+    if seconds > MESSAGE_SECONDS_RANGE[1]:
+        raise ConfigError(f"{where}: [limits] message_seconds must be at most {MESSAGE_SECONDS_RANGE[1]:g}, "
+                          f"got {seconds:g}")
+    memory = _int(table.get("message_memory_mb", default.message_memory_mb), "[limits] message_memory_mb", where,
+                  *MESSAGE_MEMORY_MB_RANGE)
+    return LimitsConfig(message_seconds=seconds, message_memory_mb=memory)
 
 
 _MAILBOX_KEYS = (
@@ -417,6 +441,7 @@ def _type_name(value: Any) -> str:
 __all__ = [
     "Config",
     "DatabaseConfig",
+    "LimitsConfig",
     "MailboxConfig",
     "config_path",
     "default_config_path",

@@ -13,6 +13,11 @@ FACT_KINDS = ("downtime", "designation", "credential", "retention", "deadline")
 ALL_KINDS = FACT_KINDS + ("task",)
 PROGRAMS = ("CAASPP", "ELPAC")
 DOWNTIME_STATUSES = ("scheduled", "extended", "rescheduled", "cancelled")
+# The days the store and the queries work with: the date arithmetic around a date (a
+# day after it, a month's reach before it, a window of days) stays far from the limits
+# of Python's datetime. A fact dated outside them is not stored; a CLI date outside
+# them is a usage error.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 # A key date is a datetime (aware, with offset) when the notice gave a time of day,
 # and a date when it did not. Both serialise with isoformat().

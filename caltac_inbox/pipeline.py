@@ -4,9 +4,13 @@
 - `open_store(url)`: a migrated Store (default: SQLite file in the user data directory).
 - `Store.ingest(raws, ...)`: archive + parse + classify + store facts in batches (one
   transaction per batch with the IMAP checkpoint, a savepoint per message), then
-  refresh the timeline. Long inputs are parsed and classified in worker processes.
+  refresh the timeline.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
 - Read-only queries for the CLI: upcoming, timeline, show, messages.
+
+Parsing and classifying run in worker processes (`read_messages`), each message within
+a budget of time and memory (caltac_inbox.budget): a message that exceeds it, or kills
+its worker, is archived with the reason like one that fails to parse.
 
 `parser` / `classifier` parameters default to `caltac_inbox.parse.parse_message` and
 `caltac_inbox.classify.classify`; tests pass stand-ins.
@@ -15,17 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
+from caltac_inbox.budget import DEFAULT_BUDGET, OverTime, ReadBudget, enforced
 from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Extraction, Fact, Notice, RawMessage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
+
+    from caltac_inbox.workers import WorkerDeath
 
 Parser = Callable[[bytes, str], Notice]
 Classifier = Callable[[Notice], Sequence[Fact]]
@@ -73,29 +81,44 @@ def _is_raw(item: Any) -> bool:
     return isinstance(item, RawMessage)
 
 
-def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier) -> Reading:
-    """(notice, facts, error): parse then classify one message, never raising."""
+def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier, budget: ReadBudget | None = None) -> Reading:
+    """(notice, facts, error): parse then classify one message, never raising. In a
+    worker process, `budget` bounds the time and memory they take (caltac_inbox.budget);
+    the error then says which was exceeded, and by which step."""
     trust = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
+    notice: Notice | None = None
+    step = "parse"
     try:
-        notice = parser(raw.raw, raw.source, **trust)
-    except ParseError as exc:
-        return None, (), str(exc)
+        with enforced(budget):
+            try:
+                notice = parser(raw.raw, raw.source, **trust)
+            except ParseError as exc:
+                if budget is not None and isinstance(exc.__cause__, MemoryError):
+                    raise exc.__cause__ from None
+                return None, (), str(exc)
+            step = "classify"
+            facts = tuple(classifier(notice))
+    except OverTime:
+        return notice, (), f"{step} timed out after {budget.seconds:g} s"  # type: ignore[union-attr]
+    except MemoryError:
+        return notice, (), f"{step} exceeded {budget.memory_mb} MB" if budget else f"{step} ran out of memory"
     except Exception as exc:  # a parser bug must not lose the message; reparse retries it
-        return None, (), f"unexpected parser error {type(exc).__name__}: {exc}"
-    try:
-        facts = tuple(classifier(notice))
-    except Exception as exc:
-        return notice, (), f"unexpected classifier error {type(exc).__name__}: {exc}"
+        doer = "parser" if step == "parse" else "classifier"
+        return notice, (), f"unexpected {doer} error {type(exc).__name__}: {exc}"
     return notice, facts, None
 
 
-def read_batch(parser: Parser, classifier: Classifier, raws: list[RawMessage]) -> list[Reading]:
+def read_batch(parser: Parser, classifier: Classifier, raws: list[RawMessage],
+               budget: ReadBudget | None = None) -> list[Reading]:
     """read_notice() of each message: the work a worker process does for one chunk."""
-    return [read_notice(raw, parser, classifier) for raw in raws]
+    return [read_notice(raw, parser, classifier, budget) for raw in raws]
 
 
-def _worker_died(raw: RawMessage, exc: BaseException) -> Reading:
-    return None, (), f"unexpected parser error {type(exc).__name__}: the worker process reading it died"
+def _worker_died(budget: ReadBudget | None, raw: RawMessage, death: WorkerDeath) -> Reading:
+    if budget is not None and (death.stopped_after is not None or death.signal == signal.SIGXCPU):
+        return None, (), (f"parse or classify timed out after {budget.seconds:g} s "
+                          f"(the worker process reading it was stopped: {death})")
+    return None, (), f"unexpected parser error: the worker process reading it died ({death})"
 
 
 def _picklable(value: Any) -> bool:
@@ -134,6 +157,28 @@ def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool
     if error is None and notice is not None and accept is not None and not accept(notice):
         return _Prepared(item, "ignore", notice)
     return _Prepared(item, "store", notice, facts, error)
+
+
+@dataclass(frozen=True)
+class _Archived(RawMessage):
+    """An archived message read again by reparse: its row id travels with it."""
+
+    pk: int = 0
+
+
+def _groups(sized: list[tuple[int, int]], most: int, most_bytes: int) -> Iterator[list[int]]:
+    """The ids of (id, size) pairs in groups of at most `most` ids and, unless one is
+    bigger, `most_bytes` bytes."""
+    group: list[int] = []
+    held = 0
+    for pk, size in sized:
+        if group and (len(group) >= most or held + size > most_bytes):
+            yield group
+            group, held = [], 0
+        group.append(pk)
+        held += size
+    if group:
+        yield group
 
 
 @dataclass
@@ -177,20 +222,62 @@ def _is_connection_error(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
+def read_messages(
+    items: Iterable[Any],
+    wanted: Callable[[Any], bool],
+    parser: Parser,
+    classifier: Classifier,
+    budget: ReadBudget | None,
+    workers: int | None = None,
+    *,
+    before_fork: Callable[[], None] = lambda: None,
+) -> Iterator[tuple[Any, Reading | None]]:
+    """(item, its reading, or None when not `wanted`) in input order. Read in `workers`
+    processes (default: one per CPU, at most MAX_WORKERS), each message within `budget`;
+    `workers=0`, or a parser or classifier that cannot be pickled, reads in this process
+    without the budget."""
+    from caltac_inbox.workers import available_cpus, read_in_order
+
+    read = functools.partial(read_batch, parser, classifier, budget=budget)
+    if workers is None:
+        workers = min(available_cpus(), MAX_WORKERS)
+    if not _picklable(read):
+        workers = 0
+    budgeted = budget is not None and workers > 0
+
+    def before_start() -> None:
+        from caltac_inbox.warm_up import warm_up
+
+        warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
+        before_fork()
+
+    return read_in_order(
+        items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
+        crashed=functools.partial(_worker_died, budget if budgeted else None),
+        before_start=before_start,
+        # within a budget every message is read in a worker process: that is what contains it
+        contained=budgeted,
+        item_seconds=budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]
+    )
+
+
 def extract(
     raws: Iterable[Any],
     *,
     parser: Parser | None = None,
     classifier: Classifier | None = None,
+    budget: ReadBudget | None = DEFAULT_BUDGET,
+    workers: int | None = None,
 ) -> Iterator[Extraction]:
-    """One Extraction per input item, in input order; errors become `error` (no raise)."""
+    """One Extraction per input item, in input order; errors become `error` (no raise).
+    Each message is read within `budget`, as by `Store.ingest`."""
     parser = parser or default_parser()
     classifier = classifier or default_classifier()
-    for item in raws:
-        if not _is_raw(item):
+    for item, reading in read_messages(raws, _is_raw, parser, classifier, budget, workers):
+        if reading is None:
             yield Extraction(source=item.source, notice=None, error=naming_source(item.source, item.message))
             continue
-        notice, facts, error = read_notice(item, parser, classifier)
+        notice, facts, error = reading
         yield Extraction(
             source=item.source,
             notice=notice,
@@ -245,10 +332,12 @@ class ReparseReport:
 
 
 class Store:
-    """A migrated database. Use `with store.session() as s:` for reads."""
+    """A migrated database. Use `with store.session() as s:` for reads. `budget` bounds
+    reading each message in ingest and reparse (None: no bound)."""
 
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: "Engine", budget: ReadBudget | None = DEFAULT_BUDGET) -> None:
         self.engine = engine
+        self.budget = budget
         from sqlalchemy.orm import sessionmaker
 
         from caltac_inbox.store.db import READONLY_OPTION
@@ -310,28 +399,19 @@ class Store:
         savepoint: an interrupted run loses at most the uncommitted batch (a poll fetches
         it again) and duplicates nothing, and a message whose rows cannot be stored is
         archived with the reason instead. `progress` hears of each message when its
-        batch has committed, in input order. After 32 messages the rest are parsed and
-        classified in `workers` processes (default: one per CPU, at most MAX_WORKERS;
-        0 or 1: in this process) when parser and classifier can be pickled.
+        batch has committed, in input order. Messages are parsed and classified in
+        `workers` processes (default: one per CPU, at most MAX_WORKERS), each within the
+        store's budget: one that exceeds it is archived with the reason (see
+        `messages --failed`) and ingest goes on. `workers=0`, or a parser or classifier
+        that cannot be pickled, reads in this process, without the budget.
         """
-        from caltac_inbox.workers import available_cpus, read_in_order
-
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
-        read = functools.partial(read_batch, parser, classifier)
-        if workers is None:
-            workers = min(available_cpus(), MAX_WORKERS)
-        if workers >= 2 and not _picklable(read):
-            workers = 0
         report = IngestReport()
         note = progress or (lambda source, outcome: None)
         batch = _Batch()
-        readings = read_in_order(
-            raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, read, workers=workers,
-            size=lambda raw: len(raw.raw), crashed=_worker_died,
-            # a forked worker must not inherit open database connections
-            before_start=self.engine.dispose,
-        )
+        readings = self._readings(raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, parser,
+                                  classifier, workers)
         try:
             with contextlib.closing(readings):
                 for item, reading in readings:
@@ -346,9 +426,14 @@ class Store:
                 if pending:
                     self._store_batch(pending, report, note, origin)
             finally:
-                if report.new:
+                if report.new or self.timeline_behind():
                     report.timeline_changes = self.refresh()
         return report
+
+    def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
+                  classifier: Classifier, workers: int | None) -> Iterator[tuple[Any, Reading | None]]:
+        # a forked worker must not inherit open database connections
+        return read_messages(items, wanted, parser, classifier, self.budget, workers, before_fork=self.engine.dispose)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator["Connection"]:
@@ -365,8 +450,12 @@ class Store:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
     def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
+        from caltac_inbox.store import repo
+
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
+            if any(done.facts for done in stored):
+                repo.facts_changed(conn)
         for prepared, done in zip(batch, stored):  # committed: count and tell
             source = prepared.item.source
             if done.outcome != "error":
@@ -444,6 +533,8 @@ class Store:
             )
             if is_new:
                 report.facts = repo.insert_facts(s, pk, facts, mailbox=None, unverified=False)
+                if report.facts:
+                    repo.facts_changed(s)
         if is_new:
             report.new = 1
             report.timeline_changes = self.refresh()
@@ -458,6 +549,22 @@ class Store:
         with self.session() as s:
             self._lock_timeline(s)
             return refresh_timeline(s)
+
+    def timeline_behind(self) -> bool:
+        """Whether facts were stored since the timeline was last rebuilt (a run died
+        in between)."""
+        from caltac_inbox.store.light import timeline_behind
+
+        with self.session(readonly=True) as s:
+            return timeline_behind(s)
+
+    def catch_up_timeline(self) -> bool:
+        """Rebuild the timeline if it is behind the facts; whether it was. Raises
+        DatabaseError when the database cannot be written."""
+        if not self.timeline_behind():
+            return False
+        self.refresh()
+        return True
 
     @staticmethod
     def _lock_timeline(session: "Session") -> None:
@@ -476,51 +583,95 @@ class Store:
         parser: Parser | None = None,
         classifier: Classifier | None = None,
         progress: Progress | None = None,
+        workers: int | None = None,
         trust: Callable[[str | None], tuple[str, ...] | None] | None = None,
     ) -> ReparseReport:
         """Re-run parse + classify over archived raw bytes; idempotent. `trust(mailbox)`
         names the authserv-ids trusted for a message of that mailbox; where it names
-        none, the message keeps the authentication verdict it was stored with."""
+        none, the message keeps the authentication verdict it was stored with.
+
+        Like ingest: messages are read in batches from read-only snapshots and parsed
+        and classified in worker processes within the budget, outside any write
+        transaction; each batch of results is stored in one short transaction. A
+        concurrent ingest or poll never waits for the parsing."""
+        from caltac_inbox.store import repo
+
+        parser = parser or default_parser()
+        classifier = classifier or default_classifier()
+        report = ReparseReport()
+        with self.session(readonly=True) as s:
+            wanted = repo.message_ids_and_sizes(s, failed_only=failed_only)
+        readings = self._readings(self._archived(wanted, trust), lambda item: True, parser, classifier, workers)
+        batch = _Batch()
+        try:
+            with contextlib.closing(readings):
+                for item, reading in readings:
+                    batch.add(_Prepared(item, "store", *reading))
+                    if batch.full():
+                        self._store_reparsed(batch.take(), report, progress)
+        finally:
+            try:
+                pending = batch.take()
+                if pending:
+                    self._store_reparsed(pending, report, progress)
+            finally:
+                self.refresh()
+        return report
+
+    def _archived(self, wanted: list[tuple[int, int]],
+                  trust: Callable[[str | None], tuple[str, ...] | None] | None) -> Iterator["_Archived"]:
+        """The archived messages (id, size) `wanted`, loaded a batch at a time, each told
+        which receiving server's Authentication-Results to trust."""
+        from sqlalchemy import select
+
+        from caltac_inbox.store.schema import Message
+
+        for group in _groups(wanted, BATCH_MESSAGES, BATCH_BYTES):
+            with self.session(readonly=True) as s:
+                rows = s.execute(select(Message.id, Message.raw, Message.source, Message.mailbox)
+                                 .where(Message.id.in_(group)).order_by(Message.id)).all()
+            for row in rows:
+                yield _Archived(raw=bytes(row.raw), source=row.source, mailbox=row.mailbox, pk=row.id,
+                                authserv_ids=trust(row.mailbox) if trust else None)
+
+    def _store_reparsed(self, batch: list[_Prepared], report: ReparseReport, progress: Progress | None) -> None:
         from sqlalchemy import select
 
         from caltac_inbox.store import repo
         from caltac_inbox.store.schema import Message
 
-        parser = parser or default_parser()
-        classifier = classifier or default_classifier()
-        report = ReparseReport()
+        done: list[tuple[str, str]] = []
         with self.session() as s:
-            ids = repo.iter_message_ids(s, failed_only=failed_only)
-        for pk in ids:
-            with self.session() as s:
-                msg = s.execute(select(Message).where(Message.id == pk).with_for_update()).scalar_one_or_none()
-                if msg is None:
+            for prepared in batch:
+                item: _Archived = prepared.item
+                # locked: a concurrent reparse of the same message waits (PostgreSQL)
+                msg = s.execute(select(Message).where(Message.id == item.pk).with_for_update()).scalar_one_or_none()
+                if msg is None:  # deleted meanwhile
                     continue
-                authserv_ids = trust(msg.mailbox) if trust else None
-                raw = RawMessage(raw=msg.raw, source=msg.source, mailbox=msg.mailbox, authserv_ids=authserv_ids)
-                notice, facts, error = read_notice(raw, parser, classifier)
-                if notice is not None and authserv_ids is None:
-                    notice = replace(notice, authenticated=msg.authenticated)
                 report.messages += 1
-                if error:
+                notice, error = prepared.notice, prepared.error
+                if notice is not None and item.authserv_ids is None:
+                    notice = replace(notice, authenticated=msg.authenticated)  # nothing to judge it by anew
+                if error or notice is None:
                     msg.parse_status, msg.parse_error = "failed", error
                     report.failed += 1
-                    report.errors.append((msg.source, naming_source(msg.source, error)))
-                    added, removed = repo.replace_facts(s, pk, (), mailbox=msg.mailbox, unverified=False)
+                    report.errors.append((msg.source, naming_source(msg.source, error or "")))
+                    added, removed = repo.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                 else:
                     msg.parse_status, msg.parse_error = "ok", None
                     for key, value in repo.notice_columns(notice).items():
                         setattr(msg, key, value)
                     report.ok += 1
                     added, removed = repo.replace_facts(
-                        s, pk, facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
+                        s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
                     )
                 report.facts_added += added
                 report.facts_removed += removed
+                done.append((msg.source, "failed" if error else "ok"))
+            repo.facts_changed(s)
+        for source, outcome in done:  # committed: tell
             if progress:
-                progress(raw.source, "failed" if error else "ok")
-        self.refresh()
-        return report
+                progress(source, outcome)
 
     # ------------------------------------------------------------------ IMAP state
 
@@ -601,12 +752,12 @@ class Store:
             return repo.list_messages(s, failed=failed, mailbox=mailbox)
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+def open_store(url: str | None = None, *, migrate: bool = True, budget: ReadBudget | None = DEFAULT_BUDGET) -> Store:
     """A Store on `url` (default: SQLite in the user data dir), migrated on first use."""
     from caltac_inbox.store.db import connect
 
-    return Store(connect(url, migrate=migrate))
+    return Store(connect(url, migrate=migrate), budget)
 
 
 __all__ = ["IngestReport", "ReparseReport", "Store", "extract", "naming_source", "open_store", "read_batch",
-           "read_notice"]
+           "read_messages", "read_notice"]

@@ -5,7 +5,6 @@ Kept out of cli.py so that module stays thin; cli.py registers `poll_command` an
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -14,11 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 
+from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from caltac_inbox.budget import ReadBudget
     from caltac_inbox.config import Config
     from caltac_inbox.pipeline import IngestReport, Store
     from caltac_inbox.sources.imap import MailboxReport
@@ -39,7 +40,7 @@ def database_url(db_option: str | None, config: "Config") -> str | None:
 
 
 def _fail(error: UserError) -> None:
-    click.echo(f"caltac-inbox: error: {error}", err=True)
+    click.echo(f"caltac-inbox: error: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -74,17 +75,20 @@ class LazyPollStore:
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
 
-    def __init__(self, url: str | None, reader: "sqlite3.Connection | None", store: "Store | None") -> None:
+    def __init__(self, url: str | None, reader: "sqlite3.Connection | None", store: "Store | None",
+                 budget: "ReadBudget | None" = None) -> None:
         self._url = url
         self._reader = reader
         self._store = store
+        self._budget = budget
 
     @classmethod
-    def open(cls, url: str | None) -> "LazyPollStore":
+    def open(cls, url: str | None, budget: "ReadBudget | None" = None) -> "LazyPollStore":
+        """`budget`: what reading one message may take (default: caltac_inbox.budget's)."""
         from caltac_inbox.store.light import open_sqlite_reader
 
         reader = open_sqlite_reader(url)
-        return cls(url, reader, None if reader is not None else _open_full_store(url))
+        return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
     @property
     def is_full_store_open(self) -> bool:
@@ -112,6 +116,21 @@ class LazyPollStore:
     def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
         return self._full().ingest(raws, **options)
 
+    def catch_up_timeline(self) -> None:
+        """Rebuild the timeline if an earlier run died before refreshing it (a poll
+        that finds nothing new would otherwise leave it behind until the next notice)."""
+        if self._reader is not None:
+            import sqlite3
+
+            from caltac_inbox.store.light import timeline_behind
+
+            try:
+                if not timeline_behind(self._reader):
+                    return
+            except sqlite3.Error:
+                pass  # the full store reports it, or copes
+        self._full().catch_up_timeline()
+
     def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         self._full().advance_checkpoint(mailbox, folder, uidvalidity, last_uid)
 
@@ -136,7 +155,7 @@ class LazyPollStore:
     def _full(self) -> "Store":
         if self._store is None:
             self._close_reader()
-            self._store = _open_full_store(self._url)
+            self._store = _open_full_store(self._url, self._budget)
         return self._store
 
     def _close_reader(self) -> None:
@@ -145,10 +164,11 @@ class LazyPollStore:
             self._reader = None
 
 
-def _open_full_store(url: str | None) -> "Store":
+def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
+    from caltac_inbox.budget import DEFAULT_BUDGET
     from caltac_inbox.pipeline import open_store
 
-    return open_store(url)
+    return open_store(url, budget=budget or DEFAULT_BUDGET)
 
 
 def database_file(url: str | None) -> Path | None:
@@ -176,8 +196,10 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
         where = config.path or "the configuration file"
         raise ConfigError(f"no [[mailbox]] configured in {where}; add one (see README, "
                           "'Configuring a mailbox') or pass --config FILE")
+    from caltac_inbox.budget import ReadBudget
+
     mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
-    store = LazyPollStore.open(db_url)
+    store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
     try:
         sqlite_file = database_file(db_url)
@@ -197,6 +219,7 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
                     bars.close()
             _print_report(report, as_json=as_json, interactive=interactive)
             code = max(code, report.exit_code, 1 if report.message_errors else 0)
+        store.catch_up_timeline()
     finally:
         store.close()
     return code
@@ -204,18 +227,18 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
 
 def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
     for _source, message in report.message_errors:
-        click.echo(f"caltac-inbox: {message}", err=True)
+        click.echo(f"caltac-inbox: {printable(message)}", err=True)
     for warning in report.warnings:
-        click.echo(f"caltac-inbox: warning: {warning}", err=True)
+        click.echo(f"caltac-inbox: warning: {printable(warning)}", err=True)
     for problem in report.problems:
-        click.echo(f"caltac-inbox: error: {problem}", err=True)
+        click.echo(f"caltac-inbox: error: {printable(problem)}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(json_line(report.to_json()))
     elif report.skipped:
-        click.echo(report.summary_line(), err=not interactive)
+        click.echo(printable(report.summary_line()), err=not interactive)
     elif interactive or report.new or report.message_errors or report.deadline_reached:
         # Under cron (no terminal) a run that found nothing new stays silent.
-        click.echo(report.summary_line())
+        click.echo(printable(report.summary_line()))
 
 
 POLL_HELP = """Fetch new notices from the configured IMAP mailboxes.
@@ -320,7 +343,10 @@ def _check_authserv_id(mb) -> Check:
 def _check_database(url: str | None) -> Check:
     from caltac_inbox.store import db
 
-    resolved = db.resolve_url(url)
+    try:
+        resolved = db.resolve_url(url)
+    except ConfigError as exc:
+        return Check(False, "database", str(exc), exc.exit_code)
     shown = db.display_url(resolved)
     try:
         path = db.sqlite_path(resolved)
@@ -390,7 +416,7 @@ Example:
 def doctor_command(ctx: click.Context) -> None:
     checks = doctor_checks(*_global_options(ctx))
     for check in checks:
-        click.echo(check.line())
+        click.echo(printable(check.line()))  # folder names and server replies come from the server
     failed = [c for c in checks if not c.ok]
     if failed:
         click.echo(f"{len(failed)} problem(s) found; fix them and run `caltac-inbox doctor` again", err=True)

@@ -72,6 +72,16 @@ class SourceRef:
         }
 
 
+def notice_key(message_id: str | None, message_pk: int | None, subject: str | None, sent: Any) -> tuple[Any, ...]:
+    """What makes two sources one notice: its Message-ID, else its stored message, else
+    what it says about itself."""
+    if message_id:
+        return ("message-id", message_id)
+    if message_pk is not None:
+        return ("message", message_pk)
+    return ("notice", subject, sent)
+
+
 @dataclass(frozen=True)
 class Change:
     """One step of an entry's history, caused by one notice."""
@@ -144,14 +154,21 @@ class Entry:
             out["status"] = self.status
         return out
 
-    def source_notices(self) -> list[dict[str, Any]]:
-        """Sources as {message_id, subject, sent}, one per notice (several facts may share one)."""
-        out: list[dict[str, Any]] = []
+    def notice_sources(self) -> list[SourceRef]:
+        """The first source of each notice: several facts may come from one notice, and
+        two messages sharing a Message-ID (a damaged copy, a re-send) are one notice."""
+        seen: set[Any] = set()
+        out = []
         for s in self.sources:
-            item = s.to_json()
-            if item not in out:
-                out.append(item)
+            key = notice_key(s.message_id, s.message_pk, s.subject, s.sent)
+            if key not in seen:
+                seen.add(key)
+                out.append(s)
         return out
+
+    def source_notices(self) -> list[dict[str, Any]]:
+        """Sources as {message_id, subject, sent}, one per notice (see notice_sources)."""
+        return [s.to_json() for s in self.notice_sources()]
 
     def to_json(self) -> dict[str, Any]:
         out = self.fields()

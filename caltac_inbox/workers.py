@@ -12,21 +12,28 @@ of two.
 Bounded: at most `in_flight` chunks (each at most `chunk_size` items and, unless one
 item is bigger, `chunk_bytes` bytes), and beyond the oldest chunk at most
 `in_flight_bytes`, are submitted and not yet consumed, so memory does not grow with the
-input (an executor's `map()` would submit the whole input up front).
-The first `start_after` items are read in this process, so reading a handful of
-messages never starts a worker.
+input (an executor's `map()` would submit the whole input up front). Chunks start at
+one item and double, so the first answer comes back as soon as the first item is read.
+With `workers=0` everything is read in this process; otherwise the first `start_after`
+items are read in this process, or with `contained=True` one at a time by a single
+worker process: reading a handful of messages never starts a pool.
 
 Worker processes are forked where the platform allows (nothing to import again) after
 `before_start()` (the caller closes its database connections: a forked child must not
 inherit them), ignore SIGINT (Ctrl-C is the caller's to handle), and exit when the
 caller's process is gone (after kill -9 they would otherwise wait forever). A worker that
-dies (a crash, the OOM killer) breaks the pool: the chunks it was reading are read again
-one item at a time in a one-worker pool of their own (so no other chunk's crash is blamed
-on them), later chunks go to a new pool, and an item that breaks the one-worker pool too
-gets `crashed(item, error)`.
+dies (a crash, the OOM killer, a CPU limit) breaks the pool: the chunks it was reading
+are read again one item at a time by a process of their own (so no other chunk's crash
+is blamed on them), later chunks go to a new pool, and an item that kills that process
+too gets `crashed(item, WorkerDeath)` (the next one gets a new process).
+
+With `item_seconds`, a watchdog stops workers that give no answer: a chunk gets
+`item_seconds` per item from the moment its answer is awaited, and an item read alone
+gets `item_seconds`; an item stopped that way gets `crashed(item, WorkerDeath(stopped_after=...))`.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections import deque
@@ -39,6 +46,27 @@ Item = TypeVar("Item")
 Answer = TypeVar("Answer")
 
 PARENT_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class WorkerDeath:
+    """Why the process reading an item gave no answer."""
+
+    signal: int | None = None  # the signal that ended it
+    exit_code: int | None = None
+    stopped_after: float | None = None  # seconds after which the watchdog stopped it
+
+    def __str__(self) -> str:
+        if self.stopped_after is not None:
+            return f"no answer after {self.stopped_after:g} s, stopped"
+        if self.signal is not None:
+            import signal
+
+            try:
+                return f"killed by {signal.Signals(self.signal).name}"
+            except ValueError:
+                return f"killed by signal {self.signal}"
+        return f"exited with code {self.exit_code}"
 
 
 def available_cpus() -> int:
@@ -64,25 +92,35 @@ def read_in_order(
     *,
     workers: int,
     size: Callable[[Item], int] = lambda item: 0,
-    crashed: Callable[[Item, BaseException], Answer],
+    crashed: Callable[[Item, WorkerDeath], Answer],
     before_start: Callable[[], None] = lambda: None,
     start_after: int = 32,
     chunk_size: int = 16,
     chunk_bytes: int = 2 * 2**20,
     in_flight: int | None = None,
     in_flight_bytes: int = 32 * 2**20,
+    item_seconds: float | None = None,
+    contained: bool = False,
 ) -> Iterator[tuple[Item, Answer | None]]:
-    """See the module docstring. With `workers` < 2 everything is read in this process."""
+    """See the module docstring. With `workers=0` everything is read in this process."""
     source = iter(items)
-    for item in itertools.islice(source, start_after) if workers >= 2 else source:
-        yield item, (read([item])[0] if wanted(item) else None)
-    if workers < 2:
-        return
-    first = next(source, _END)
-    if first is _END:
-        return
-    chunks = _chunks(itertools.chain([first], source), wanted, size, chunk_size, chunk_bytes)
-    yield from _Pool(read, workers, crashed, before_start).run(chunks, in_flight or 3 * workers, in_flight_bytes)
+    pool = _Pool(read, workers, crashed, before_start, item_seconds)
+    try:
+        for item in itertools.islice(source, start_after) if workers >= 1 else source:
+            if not wanted(item):
+                yield item, None
+            else:
+                yield item, pool.read_alone(item) if contained and workers >= 1 else read([item])[0]
+        pool.close_isolation()  # the pool's processes would hold its pipe open
+        if workers < 1:
+            return
+        first = next(source, _END)
+        if first is _END:
+            return
+        chunks = _chunks(itertools.chain([first], source), wanted, size, chunk_size, chunk_bytes)
+        yield from pool.run(chunks, in_flight or 3 * workers, in_flight_bytes)
+    finally:
+        pool.close_isolation()
 
 
 _END: Any = object()
@@ -90,32 +128,38 @@ _END: Any = object()
 
 class _Pool(Generic[Item, Answer]):
     def __init__(self, read: Callable[[list[Item]], list[Answer]], workers: int,
-                 crashed: Callable[[Item, BaseException], Answer], before_start: Callable[[], None]) -> None:
+                 crashed: Callable[[Item, WorkerDeath], Answer], before_start: Callable[[], None],
+                 item_seconds: float | None) -> None:
         self.read = read
         self.workers = workers
         self.crashed = crashed
         self.before_start = before_start
+        self.item_seconds = item_seconds
         self.executor: ProcessPoolExecutor | None = None
-        # Suspects (the items of a chunk whose pool broke) are read one at a time in a
-        # pool of their own: in the shared pool another chunk's crash would be blamed on
-        # whichever suspect was being read at that moment.
-        self.isolation: ProcessPoolExecutor | None = None
+        self.isolation: _Isolation | None = None
 
-    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+    @contextlib.contextmanager
+    def _forking(self) -> Iterator[None]:
+        """Around a fork: `before_start()`, and the garbage collector frozen, so a child
+        never collects (and finalizes) what it inherited, such as a database connection
+        object that would close the parent's file. Freezing is O(1); collecting first
+        cost ~15 ms per fork."""
         import gc
-        import multiprocessing
 
         self.before_start()
-        # garbage a forked child collected would be finalized there (a database
-        # connection object closing the parent's file, say): collect it here first
-        gc.collect()
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                                   initializer=_worker_setup, initargs=(os.getpid(),))
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
 
     def _executor(self) -> ProcessPoolExecutor:
         if self.executor is None:
-            self.executor = self._new_pool(self.workers)
+            executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_worker_setup,
+                                           initargs=(os.getpid(),))
+            with self._forking():
+                executor.submit(int)  # the first submit forks the workers (start method fork): here
+            self.executor = executor
         return self.executor
 
     def _drop_broken(self, broken: ProcessPoolExecutor | None) -> None:
@@ -130,8 +174,16 @@ class _Pool(Generic[Item, Answer]):
         queue: deque[_Chunk] = deque()
         held = 0
         clean = False
+        failed: BaseException | None = None
         try:
-            for chunk in chunks:
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except BaseException as exc:  # the input failed (or Ctrl-C): what is being read still comes out
+                    failed = exc
+                    break
                 if chunk.wanted:
                     self._submit(chunk)
                 queue.append(chunk)
@@ -144,11 +196,12 @@ class _Pool(Generic[Item, Answer]):
             while queue:
                 yield from self._answers(queue.popleft())
             clean = True
+            if failed is not None:
+                raise failed
         finally:
-            for pool in (self.executor, self.isolation):
-                if pool is not None:
-                    # after an interruption: drop what was not started, do not wait for the rest
-                    pool.shutdown(wait=clean, cancel_futures=not clean)
+            if self.executor is not None:
+                # after an interruption: drop what was not started, do not wait for the rest
+                self.executor.shutdown(wait=clean, cancel_futures=not clean)
 
     def _submit(self, chunk: _Chunk) -> None:
         executor = self._executor()
@@ -168,41 +221,111 @@ class _Pool(Generic[Item, Answer]):
     def _read_chunk(self, chunk: _Chunk) -> list[Answer]:
         if chunk.future is None:
             return []
+        timeout = None if self.item_seconds is None else self.item_seconds * len(chunk.wanted)
         try:
-            return chunk.future.result()
+            return chunk.future.result(timeout)
+        except TimeoutError:  # a worker stuck without an answer: stop the pool, read the chunk alone
+            self._stop(chunk.executor)
+            return [self.read_alone(item) for item in chunk.wanted]
         except BrokenProcessPool:
             self._drop_broken(chunk.executor)
-            return [self._read_alone(item) for item in chunk.wanted]
+            return [self.read_alone(item) for item in chunk.wanted]
         except Exception:  # noqa: BLE001 - e.g. an answer that cannot be pickled: read here instead
             return self.read(chunk.wanted)
 
-    def _read_alone(self, item: Item) -> Answer:
-        if self.isolation is None:
-            self.isolation = self._new_pool(1)
-        try:
-            return self.isolation.submit(self.read, [item]).result()[0]
-        except BrokenProcessPool as exc:
-            self.isolation.shutdown(wait=False, cancel_futures=True)
+    def _stop(self, executor: ProcessPoolExecutor | None) -> None:
+        """Kill the pool's workers (one holds a stuck read) and forget the pool."""
+        processes = getattr(executor, "_processes", None) or {}  # no public way before Python 3.14
+        for process in list(processes.values()):
+            process.kill()
+        self._drop_broken(executor)
+
+    def close_isolation(self) -> None:
+        if self.isolation is not None:
+            self.isolation.close()
             self.isolation = None
-            return self.crashed(item, exc)
-        except Exception:  # noqa: BLE001
-            return self.read([item])[0]
+
+    def read_alone(self, item: Item) -> Answer:
+        """`item` read by the isolation process, which reads items one at a time (the
+        first few of a contained input, and suspects: in the shared pool another
+        chunk's crash would be blamed on them) and is replaced when one kills it or
+        gives no answer within `item_seconds`."""
+        if self.isolation is None:
+            self.isolation = _Isolation(self.read, self._forking)
+        isolation = self.isolation
+        try:
+            sent, answer = isolation.ask(item, self.item_seconds)
+        except _NoAnswer as failure:
+            self.isolation = None
+            return self.crashed(item, failure.death)
+        return answer if sent else self.read([item])[0]  # its answer could not be sent: read it here
+
+
+class _NoAnswer(Exception):
+    def __init__(self, death: WorkerDeath) -> None:
+        super().__init__(str(death))
+        self.death = death
+
+
+class _Isolation:
+    """One process reading one item at a time over a pipe."""
+
+    def __init__(self, read: Callable[[list[Any]], list[Any]],
+                 forking: Callable[[], contextlib.AbstractContextManager]) -> None:
+        context = _context()
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=_read_alone_loop, args=(read, child_end, self.connection, os.getpid()),
+                                       daemon=True)
+        with forking():
+            self.process.start()
+        child_end.close()
+
+    def ask(self, item: Any, seconds: float | None) -> tuple[bool, Any]:
+        """(sent, answer) from the process; raises _NoAnswer (and stops it) when it dies
+        or gives no answer within `seconds`."""
+        try:
+            self.connection.send(item)
+            if self.connection.poll(seconds):
+                return self.connection.recv()
+        except (EOFError, OSError):  # it died
+            self.close()
+            code = self.process.exitcode or 0
+            raise _NoAnswer(WorkerDeath(signal=-code) if code < 0 else WorkerDeath(exit_code=code)) from None
+        self.process.kill()
+        self.close()
+        raise _NoAnswer(WorkerDeath(stopped_after=seconds))
+
+    def close(self) -> None:
+        self.connection.close()  # the process sees the end of its input and exits
+        self.process.join(PARENT_CHECK_SECONDS * 4)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
 
 
 def _chunks(items: Iterator[Item], wanted: Callable[[Item], bool], size: Callable[[Item], int],
             chunk_size: int, chunk_bytes: int) -> Iterator[_Chunk]:
     chunk: _Chunk = _Chunk([], [])
+    limit = 1
     for item in items:
         is_wanted = wanted(item)
         chunk.items.append((item, is_wanted))
         if is_wanted:
             chunk.wanted.append(item)
             chunk.held += size(item)
-        if len(chunk.items) >= chunk_size or chunk.held >= chunk_bytes:
+        if len(chunk.items) >= limit or chunk.held >= chunk_bytes:
             yield chunk
             chunk = _Chunk([], [])
+            limit = min(2 * limit, chunk_size)
     if chunk.items:
         yield chunk
+
+
+def _context() -> Any:
+    """Forked processes where the platform allows (nothing to import again)."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
 
 
 def _worker_setup(parent: int) -> None:
@@ -222,4 +345,21 @@ def _worker_setup(parent: int) -> None:
     threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
-__all__ = ["available_cpus", "read_in_order"]
+def _read_alone_loop(read: Callable[[list[Item]], list[Answer]], connection: Any, callers_end: Any,
+                     parent: int) -> None:
+    """The isolation process: for each item received, sends (True, answer), or (False,
+    None) when the answer cannot be sent; ends with its input."""
+    callers_end.close()  # inherited: held open here, the caller closing it would never end our input
+    _worker_setup(parent)
+    while True:
+        try:
+            item = connection.recv()
+        except EOFError:
+            return
+        try:
+            connection.send((True, read([item])[0]))
+        except Exception:  # noqa: BLE001 - the caller reads it itself
+            connection.send((False, None))
+
+
+__all__ = ["WorkerDeath", "available_cpus", "read_in_order"]

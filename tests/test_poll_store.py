@@ -106,5 +106,5 @@ def test_bad_url_fails_before_polling():
 def test_database_file_matches_sqlalchemys_reading(tmp_path):
     for url in (f"sqlite:///{tmp_path / 'a b.db'}", f"sqlite:///{tmp_path}/a%20b.db", "sqlite:///rel/x.db",
                 f"sqlite+pysqlite:///{tmp_path / 'x.db'}", f"sqlite:///{tmp_path / 'x.db'}?timeout=5",
-                "sqlite://", "postgresql://u@localhost/caltac"):
+                "postgresql://u@localhost/caltac"):
         assert database_file(url) == db.sqlite_path(db.resolve_url(url)), url

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Sequence
 
+from caltac_inbox.display import printable
 from caltac_inbox.reconcile import LOS_ANGELES, Entry, entry_sort_key
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
 UID_DOMAIN = "caltac-inbox"
 CALENDAR_NAME = "CalTAC notices"
 SUMMARY_LIMIT = 120
+MAX_ALARM = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,14 @@ def parse_alarm(text: str) -> timedelta | None:
     parts = re.findall(r"(\d+)\s*([wdhm])", value)
     if not parts or re.sub(r"\d+\s*[wdhm]", "", value).strip():
         raise ValueError(f"alarm {text!r}: use a duration like 1d, 12h, 30m, 2w (or none)")
-    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
-    total = timedelta()
-    for amount, u in parts:
-        total += timedelta(**{unit[u]: int(amount)})
-    return total
+    too_far = ValueError(f"alarm {text!r}: at most {MAX_ALARM.days} days before the event")
+    if any(len(amount.lstrip("0")) > 9 for amount, _ in parts):  # far too far, and no int() of 5,000 digits
+        raise too_far
+    minutes = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
+    total = sum(int(amount) * minutes[u] for amount, u in parts)
+    if total > MAX_ALARM // timedelta(minutes=1):
+        raise too_far
+    return timedelta(minutes=total)
 
 
 def summary(entry: Entry) -> str:
@@ -104,7 +109,7 @@ def description(entry: Entry) -> str:
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
             moved = f" from {_readable(change.before)} to {_readable(change.after)}" if change.change != "cancelled" else ""
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
-    for source in entry.sources:
+    for source in entry.notice_sources():
         sent = source.sent.astimezone(LOS_ANGELES).strftime("%Y-%m-%d %H:%M") if source.sent else "undated"
         lines.append("")
         lines.append(f"Notice: {source.subject or '(no subject)'} (sent {sent})")
@@ -196,9 +201,11 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     if end is not None:
         event.add("dtend", end)
     event.add("sequence", entry.sequence)
-    event.add("summary", summary(entry))
-    event.add("description", description(entry))
-    event.add("categories", [entry.kind, *entry.program])
+    # RFC 5545 TEXT holds no control characters (a description keeps its line breaks)
+    title = printable(summary(entry))
+    event.add("summary", title)
+    event.add("description", printable(description(entry), multiline=True))
+    event.add("categories", [printable(c) for c in (entry.kind, *entry.program)])
     event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
     alarm_before = options.alarm_downtime if entry.kind == "downtime" else options.alarm_deadline
@@ -206,7 +213,7 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     if alarm_before is not None and entry.status != "cancelled" and not placed_on_notice_date:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", summary(entry))
+        alarm.add("description", title)
         alarm.add("trigger", -alarm_before)
         event.add_component(alarm)
     return event

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from caltac_inbox.errors import DatabaseError
+from caltac_inbox.errors import ConfigError, DatabaseError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,7 +30,7 @@ TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 READONLY_OPTION = "caltac_readonly"
 # The revision that creates the tables schema.py describes, i.e. what this code reads and
 # writes. Bump it with every new file in migrations/versions (tests/test_packaging.py checks).
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
@@ -44,13 +44,34 @@ def default_url() -> str:
 
 
 def resolve_url(url: str | None) -> str:
-    """The URL to use: the given one (normalized) or the default SQLite file."""
+    """The URL to use: the given one (normalized) or the default SQLite file. Raises
+    ConfigError for an in-memory SQLite database."""
     if not url:
         return default_url()
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
+    if is_sqlite_memory(url):
+        # An ingest into memory reports "10 new ... stored" and then loses everything.
+        raise ConfigError(
+            f"database URL {url!r} names no file: SQLite would keep everything in memory and lose it on exit; "
+            "give a file (sqlite:////var/lib/caltac-inbox/caltac.db) and check that every variable used in "
+            "--db / CALTAC_INBOX_DB is set")
     return url
+
+
+def is_sqlite_memory(url: str) -> bool:
+    """True for every spelling of an in-memory SQLite database: sqlite://, sqlite:///,
+    sqlite:///:memory:, sqlite+pysqlite://, file::memory:, ?mode=memory."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
+        return False
+    from urllib.parse import unquote
+
+    path, _, query = rest.removeprefix("/").partition("?")
+    path = unquote(path).strip()
+    return (path in ("", ":memory:") or path.startswith("file::memory:")
+            or "mode=memory" in query.lower().replace("&", " ").split())
 
 
 def display_url(url: str) -> str:
@@ -84,10 +105,16 @@ def make_engine(url: str) -> "Engine":
     except ArgumentError:
         raise DatabaseError(f"invalid database URL {url!r}; use e.g. sqlite:///path/to.db or postgresql+psycopg://user@host/dbname") from None
     if path is not None:
+        from caltac_inbox.private_files import private_directory, private_file
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_directory(path.parent)
         except OSError as exc:
             raise DatabaseError(f"cannot create directory {path.parent} for the database: {exc.strerror}; choose another location with --db") from None
+        try:
+            private_file(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the mode)
+        except OSError:
+            pass  # SQLite reports what is wrong with the path when it opens it
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -184,7 +211,7 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
         return
     import fcntl
 
-    with open(f"{path}.migrate-lock", "a+b") as lock:
+    with os.fdopen(os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

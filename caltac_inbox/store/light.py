@@ -15,11 +15,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import unquote
 
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store.db import SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, default_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def sqlite_file(url: str | None) -> Path | None:
@@ -98,4 +101,26 @@ def uidvalidity_changes(conn: sqlite3.Connection, mailbox: str, folder: str) -> 
     return 0 if row is None else int(row[0])
 
 
-__all__ = ["imap_checkpoint", "uidvalidity_changes", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file"]
+_GENERATIONS = "SELECT facts_generation, timeline_generation FROM timeline_state WHERE id = 1"
+
+
+def generations(source: "sqlite3.Connection | Session") -> tuple[int, int]:
+    """(facts_generation, timeline_generation): different when the timeline is behind
+    the stored facts (see store.repo.facts_changed). `source` is a reader of this module
+    or, on any backend, a SQLAlchemy Session."""
+    if isinstance(source, sqlite3.Connection):
+        row = source.execute(_GENERATIONS).fetchone()
+    else:
+        from sqlalchemy import text
+
+        row = source.execute(text(_GENERATIONS)).first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def timeline_behind(source: "sqlite3.Connection | Session") -> bool:
+    facts_generation, timeline_generation = generations(source)
+    return facts_generation != timeline_generation
+
+
+__all__ = ["generations", "imap_checkpoint", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file",
+           "timeline_behind", "uidvalidity_changes"]

@@ -22,12 +22,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from caltac_inbox.model import Fact, Notice, RawMessage, When
-from caltac_inbox.store.schema import FactRow, ImapMessage, ImapState, Message
+from caltac_inbox.identity import message_identity
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Fact, Notice, RawMessage, When
+from caltac_inbox.store.schema import FactRow, ImapMessage, ImapState, Message, TimelineState
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 # Fields that are flags about a fact, not what it says: left out of its identity.
 _NOT_IDENTITY = ("evidence", "unverified", "needs_review")
+_DATE_FIELDS = ("start", "end", "due", "at", "term_end")
 
 
 def utcnow() -> datetime:
@@ -80,10 +82,14 @@ def archive_message(
     origin: str = "mail",
     sha256: str | None = None,
 ) -> tuple[int, bool]:
-    """Store the raw bytes once. Returns (message pk, True if this call stored it)."""
+    """Store the message once: another copy of it (same identity: the bytes with line
+    ends and mbox artefacts normalised) is not stored again. Returns (message pk, True
+    if this call stored it)."""
     digest = sha256 or sha256_hex(raw.raw)
+    identity = message_identity(raw.raw)
     values: dict[str, Any] = dict(
         sha256=digest,
+        identity=identity,
         raw=raw.raw,
         size=len(raw.raw),
         origin=origin,
@@ -99,7 +105,8 @@ def archive_message(
     if pk is not None:
         return pk, True
     # Another run (maybe a concurrent one, now committed) archived it first.
-    return session.execute(_message_pk_statement(dialect), {"sha256": digest}).scalar_one(), False
+    return session.execute(_message_pk_statement(dialect), {"sha256": digest, "identity": identity}
+                           ).scalar_one(), False
 
 
 def _dialect(session: Session | Connection) -> str:
@@ -118,19 +125,18 @@ def _dialect_insert(dialect_name: str):
 @functools.lru_cache(maxsize=None)
 def _archive_statement(dialect_name: str):
     table = Message.__table__
-    return (
-        _dialect_insert(dialect_name)(table)
-        .on_conflict_do_nothing(index_elements=["sha256"])
-        .returning(table.c.id)
-    )
+    # no conflict target: the same identity or (a copy archived before 0004) the same bytes
+    return _dialect_insert(dialect_name)(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 @functools.lru_cache(maxsize=None)
 def _message_pk_statement(dialect_name: str):
-    from sqlalchemy import bindparam
+    from sqlalchemy import bindparam, or_
 
     table = Message.__table__
-    return select(table.c.id).where(table.c.sha256 == bindparam("sha256"))
+    return (select(table.c.id)
+            .where(or_(table.c.identity == bindparam("identity"), table.c.sha256 == bindparam("sha256")))
+            .order_by(table.c.id).limit(1))
 
 
 def notice_columns(notice: Notice | None) -> dict[str, Any]:
@@ -147,6 +153,14 @@ def notice_columns(notice: Notice | None) -> dict[str, Any]:
 
 
 def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified: bool) -> dict[str, Any]:
+    """The row of a fact. Raises ValueError for a date outside FIRST_DAY..LAST_DAY: one
+    notice "due December 31, 9999" would otherwise break every timeline query."""
+    for name in _DATE_FIELDS:
+        value = getattr(fact, name)
+        day = value.date() if isinstance(value, datetime) else value
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(f"{fact.kind} {name} {value.isoformat()} is outside the supported days "
+                             f"{FIRST_DAY} to {LAST_DAY}")
     data = fact.to_json()
     return dict(
         message_pk=message_pk,
@@ -396,11 +410,25 @@ def list_messages(session: Session, *, failed: bool = False, mailbox: str | None
     return out
 
 
-def iter_message_ids(session: Session, *, failed_only: bool) -> list[int]:
-    stmt = select(Message.id).where(Message.origin == "mail").order_by(Message.id)
+def facts_changed(session: Session | Connection) -> None:
+    """Record, in the transaction that changed stored facts, that the timeline is now
+    behind them (refresh_timeline catches up). Called last in its transaction: on
+    PostgreSQL the row stays locked until the commit."""
+    session.execute(update(TimelineState).where(TimelineState.id == 1)
+                    .values(facts_generation=TimelineState.facts_generation + 1))
+
+
+def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) -> None:
+    session.execute(update(TimelineState).where(TimelineState.id == 1)
+                    .values(timeline_generation=facts_generation))
+
+
+def message_ids_and_sizes(session: Session, *, failed_only: bool) -> list[tuple[int, int]]:
+    """(id, size) of the archived mail messages (only those that failed to parse), by id."""
+    stmt = select(Message.id, Message.size).where(Message.origin == "mail").order_by(Message.id)
     if failed_only:
         stmt = stmt.where(Message.parse_status == "failed")
-    return list(session.execute(stmt).scalars())
+    return [(pk, size) for pk, size in session.execute(stmt)]
 
 
 __all__ = [

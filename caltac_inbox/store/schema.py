@@ -85,12 +85,16 @@ class Base(DeclarativeBase):
 
 
 class Message(Base):
-    """One archived message: raw bytes kept forever, identity = sha256 of those bytes."""
+    """One archived message: raw bytes kept forever. `sha256` is of the bytes as stored;
+    `identity` (caltac_inbox.identity: the bytes with line ends and mbox artefacts
+    normalised) is what makes two copies of one message one row. It is null only for
+    a copy archived before migration 0004 whose identity an earlier row holds."""
 
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    identity: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     origin: Mapped[str] = mapped_column(String(16), default="mail")  # "mail" | "checklist"
@@ -217,4 +221,16 @@ class ImapState(Base):
     uidvalidity_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-__all__ = ["Base", "Entry", "EntrySource", "FactRow", "ImapMessage", "ImapState", "Message"]
+class TimelineState(Base):
+    """One row: how many times the stored facts changed, and which of those changes the
+    timeline was last rebuilt from. Different numbers mean the timeline is behind
+    (a run died between storing facts and refreshing it)."""
+
+    __tablename__ = "timeline_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facts_generation: Mapped[int] = mapped_column(Integer)
+    timeline_generation: Mapped[int] = mapped_column(Integer)
+
+
+__all__ = ["Base", "Entry", "EntrySource", "FactRow", "ImapMessage", "ImapState", "Message", "TimelineState"]

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.model import Fact, When
-from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, reconcile
+from caltac_inbox.reconcile import Change, SourceRef, SourcedFact, entry_sort_key, notice_key, reconcile
 from caltac_inbox.reconcile import Entry as TimelineEntry
 
 if TYPE_CHECKING:
@@ -63,12 +63,16 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     from sqlalchemy import delete, select, text
 
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.light import generations
+    from caltac_inbox.store.repo import timeline_rebuilt_from
     from caltac_inbox.store.schema import Entry, EntrySource
 
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
+    facts_generation = generations(session)[0]
     reconciled = reconcile(load_sourced_facts(session))
     existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
     linked: dict[int, set[int]] = {}
@@ -99,8 +103,10 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
         session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
         session.execute(delete(Entry).where(Entry.id.in_(gone)))
         changed += len(gone)
+    timeline_rebuilt_from(session, facts_generation)
     session.flush()
     return changed
+
 
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
@@ -531,7 +537,10 @@ def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
         out.append(item)
     out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
                             i["message_pk"], i["fact_id"]))
-    return out
+    firsts = {}  # one per notice, as Entry.notice_sources
+    for item in out:
+        firsts.setdefault(notice_key(item["message_id"], item["message_pk"], item["subject"], item["sent"]), item)
+    return list(firsts.values())
 
 
 __all__ = ["day_start", "entry_span", "load_sourced_facts", "notice_time", "refresh_timeline", "show", "timeline",

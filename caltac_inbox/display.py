@@ -1,0 +1,76 @@
+"""Text from mail made safe for the places it is shown: terminals, CSV files, JSON, .ics.
+
+Subjects, senders, evidence and parse errors come from whoever sent the mail. Printed
+as they are, an escape sequence in a Subject can retitle the terminal (OSC 0), write
+the clipboard (OSC 52) or move the cursor, and a CSV cell starting with `=` becomes a
+live spreadsheet formula. Every output edge passes text through here:
+
+- `printable(text)`: escape sequences (ESC and C1 forms: CSI, OSC, DCS/SOS/PM/APC up
+  to their terminator, two-character ESC sequences) are removed whole, then the other
+  C0 controls, DEL and C1 controls. Line breaks and tabs become spaces, or with
+  `multiline=True` stay (CRLF and a lone CR become LF).
+- `csv_cell(value)`: a number stays as it is (a negative number too: it is data, not
+  a formula); text starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`
+  (OWASP CSV injection).
+- `json_line(value)`: JSON with DEL and C1 controls escaped as well (`json.dumps`
+  escapes C0 only), so a terminal showing it sees no control character.
+
+Pure functions, no imports beyond the standard library.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@functools.cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    """Compiled on first use: the CLI imports this module at start-up."""
+    st = r"(?:\x1b\\|\x9c|\x07)"  # string terminator (BEL also ends an OSC in practice)
+    return {
+        # A string-type sequence without its terminator runs to the end of the line.
+        "escape_sequence": re.compile(
+            r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: parameters, intermediates, final
+            rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*{st}?"  # OSC, DCS, SOS, PM, APC
+            r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (ESC c, ESC ( B, ...) and a lone ESC
+        ),
+        "control": re.compile(r"[\x00-\x1f\x7f-\x9f]"),
+        "break": re.compile(r"\r\n?|[\n\t\v\f]"),
+        "line_break": re.compile(r"\r\n?"),
+        "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+        "json_unescaped": re.compile(r"[\x7f-\x9f]"),
+    }
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """`text` without escape sequences or control characters (see the module docstring)."""
+    if text.isascii() and text.isprintable():  # the usual case, without a regex
+        return text
+    patterns = _patterns()
+    if not patterns["control"].search(text):
+        return text
+    text = patterns["escape_sequence"].sub("", text)
+    text = patterns["line_break"].sub("\n", text) if multiline else patterns["break"].sub(" ", text)
+    return patterns["other_control"].sub("", text)
+
+
+def csv_cell(value: Any, text: str) -> str:
+    """The CSV cell for `value`, shown as `text`: a spreadsheet never reads it as a formula."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return text
+    return "'" + text if text.startswith(_CSV_TRIGGERS) else text
+
+
+def json_line(value: Any) -> str:
+    """`value` as one line of JSON (non-ASCII kept) with every control character escaped."""
+    line = json.dumps(value, ensure_ascii=False, default=str)
+    if line.isascii():
+        return line
+    return _patterns()["json_unescaped"].sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+__all__ = ["csv_cell", "json_line", "printable"]
