@@ -18,6 +18,7 @@ for X". When no form fits, the whole sentence is the action.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
@@ -288,6 +289,11 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
             notice_text: str = "", subject: str = "") -> str:
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
     whole = " ".join(s.plain_text.split())[:200]
+    if s.row and " | " in s.text and not label:
+        # "June 7, 2024 | Final pickup | All Answer Books must be scheduled ... by this date": the last cell says it
+        cell_begin = s.text.rindex(" | ") + 3
+        s = replace(s, text=s.text[cell_begin:], begin=s.begin + cell_begin)
+        whole = " ".join(s.plain_text.split())[:200]
     if label:
         named = label.group("label").strip()
         final = _LAST_DAY_RE.search(named + " is")
@@ -351,10 +357,20 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
     if not phrase:
         return whole
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
+    phrase = _CONTACT_RE.sub("", phrase)  # "... by emailing SCOE at elpac@scoe.net": the address is no action
+    pronoun = _PRONOUN_OBJECT_RE.match(phrase)
+    if pronoun:  # "complete it", "do this": the thing is named by the heading, else nowhere near
+        if not topic:
+            return whole
+        phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
     phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
     return _lower_first(phrase)
+
+
+_PRONOUN_OBJECT_RE = re.compile(r"^(?P<verb>[A-Za-z]+(?:\s+(?:up|out|in))?)\s+(?:it|this|that|them|these|those)"
+                                r"(?P<rest>\s+(?:to|for|in|by)\b.*)?$", re.I)
 
 
 def _lower_first(phrase: str) -> str:
@@ -370,12 +386,19 @@ _NOUN_VERBS = {"completion": "complete", "submission": "submit", "registration":
 
 
 def _verb_of_noun(label: str) -> str | None:
-    words = re.sub(r"\b(?:deadline|due(?:\s+date)?)\b", "", label, flags=re.I).split()
+    """ "Certification Completion" -> "complete the Certification"; "Reminder: Justification Form Due
+    October 31" -> "submit the Justification Form": the action a label names."""
+    label = re.sub(r"^[^:]{0,20}:\s*", "", label) if re.match(r"^(?:reminder|note|update)s?:", label, re.I) else label
+    due = re.search(r"\b(?:deadline|due(?:\s+date)?)\b", label, re.I)
+    words = re.sub(r"\b(?:deadline|due(?:\s+date)?)\b.*$", "", label, flags=re.I).split()
     if not words:
         return None
     last = words[-1].lower().strip(".,:")
     verb = _NOUN_VERBS.get(last)
     if verb is None:
+        if due and len(words) <= 10:
+            phrase = " ".join(words)  # "X Due": something to hand in
+            return f"submit {phrase}" if _DETERMINER_RE.match(phrase) else f"submit the {phrase}"
         return None
     rest = " ".join(words[:-1])
     if last in ("completion", "submission", "registration", "return", "setup", "set-up", "signup"):
@@ -387,7 +410,7 @@ def _verb_of_noun(label: str) -> str | None:
 
 _VAGUE_OBJECT_RE = re.compile(
     r"^(?P<verb>[A-Za-z]+(?:\s+(?:up|out|back|in))?)\s+(?P<det>(?:the|a|an|all|your)\s+)?"
-    r"(?P<obj>(?:[\w–-]+\s+)?[A-Za-z][\w–-]*)(?P<rest>\s+(?:to|for|in|at|with|by|from)\b.*)?$")
+    r"(?P<obj>(?:[\w–-]+\s+){0,2}[A-Za-z][\w–-]*)(?P<rest>\s+(?:to|for|in|at|with|by|from)\b.*)?$")
 _DETERMINER_RE = re.compile(r"^(?:the|a|an|this|that|these|our|your|each|every|all|its|their)\s+", re.I)
 
 
@@ -447,6 +470,7 @@ def _imperative_of(what: str) -> str:
     return what
 
 
+_CONTACT_RE = re.compile(r"\s+(?:at|to|via)\s+\S+@\S+|\s+at\s+https?://\S+|\s+at\s+\d{3}[-.]\d{3}[-.]\d{4}")
 _BARE_REPLY_RE = re.compile(r"(?:respond|reply)", re.I)
 # "the Test Operations Management System (TOMS)" -> "TOMS": a coordinator reads the short name
 _NAME_WITH_ABBREVIATION_RE = re.compile(
