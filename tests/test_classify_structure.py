@@ -557,3 +557,52 @@ def test_a_restated_removal_is_one_fact():
                   "during the downtime.\n\nDuring the Downtime\n\n- The 2019–20 score file is deleted from TOMS.\n",
                   "retention")
     assert [(f.at, f.system, f.school_year) for f in found] == [(at(2022, 10, 14, 18), "TOMS", "2019-20")]
+
+
+# --- rules learned from a seventh set of notices, each in other words ----------------------
+
+def test_taken_offline_at_a_time_and_unavailable_through_another():
+    [f] = facts("The DEI and TOMS will be taken offline at 6:00 p.m. on Friday, October 14, and will stay unavailable "
+                "through 11:59 p.m. on Sunday, October 23.\n", "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 14, 18), at(2022, 10, 23, 23, 59))
+
+
+def test_an_ordinal_word_date():
+    [f] = facts("The outage begins Friday, December 23, at 6 p.m. and lasts through 7 a.m. on the third of January.\n",
+                "downtime")
+    assert (f.start, f.end) == (at(2022, 12, 23, 18), at(2023, 1, 3, 7))
+
+
+def test_an_extension_sentence_after_the_start_with_two_dates():
+    [f] = facts("The maintenance that began this morning, Saturday, October 8, at 6 a.m., is running long. TOMS will "
+                "now stay unavailable until 2 p.m. on Sunday, October 9, instead of returning at noon today.\n",
+                "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 8, 6), at(2022, 10, 9, 14))
+
+
+def test_the_day_something_was_sent_is_no_designation_due():
+    found = facts("No LEA ELPAC coordinator was designated by October 1, 2022, so the superintendent became the "
+                  "coordinator by default, as the instructions e-mailed on August 15, 2022, explained.\n",
+                  "designation")
+    assert [f.due for f in found] == [date(2022, 10, 1)]
+
+
+def test_so_that_introduces_an_imperative():
+    [f] = facts("So that every appeal can be processed, file all open appeals in TOMS by noon on 10/28.\n",
+                "deadline")
+    assert f.due == at(2022, 10, 28, 12)
+
+
+def test_no_later_than_that_date_refers_to_the_sentence_before():
+    [f] = facts("Version 15 of the kiosk app is supported only through Friday, December 16, 2022. Schools must "
+                "install version 16 on every testing device no later than that date.\n", "deadline")
+    assert f.due == date(2022, 12, 16)
+
+
+def test_a_lead_in_with_a_date_sets_its_designation_item_and_is_no_deadline_itself():
+    found = facts("TOMS is down from 6 p.m. on Friday, October 14, 2022, until 7 a.m. on Monday, October 17, 2022.\n\n"
+                  "Before 6 p.m. on October 14, the outgoing coordinator should:\n\n"
+                  "- Make sure the superintendent has designated an LEA CAASPP coordinator for 2023–24.\n"
+                  "- Download the list of users.\n")
+    assert [(f.kind, f.due) for f in found if f.kind in ("designation", "deadline")] == [
+        ("designation", at(2022, 10, 14, 18))]

@@ -96,6 +96,17 @@ DAY_FIRST_RE = re.compile(
     rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?(?:\bthe\s+)?\b(?P<day>\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)"
     rf"(?P<mon>{_MONTH_RE})(?:,?\s+(?P<year>{_YEAR}))?\b{_WEEKDAY_AFTER}"
 )
+# "the second of January", "January second": a day written as an ordinal word
+ORDINAL_WORDS = {w: i + 1 for i, w in enumerate((
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+    "twentieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth",
+    "twenty-seventh", "twenty-eighth", "twenty-ninth", "thirtieth", "thirty-first"))}
+_ORDINAL_WORD = "(?:" + "|".join(sorted((re.escape(w) for w in ORDINAL_WORDS), key=len, reverse=True)) + ")"
+ORDINAL_DATE_RE = re.compile(
+    rf"(?:\b(?P<wd>{_WEEKDAY_RE}),?\s+)?(?:\bthe\s+(?P<ord1>{_ORDINAL_WORD})\s+of\s+(?P<mon1>{_MONTH_RE})"
+    rf"|\b(?P<mon2>{_MONTH_RE})\s+(?:the\s+)?(?P<ord2>{_ORDINAL_WORD}))(?![\w-])(?:,?\s+(?P<year>{_YEAR}))?",
+    re.I)
 # "Friday the 28th": a day of the month with no month, vouched for by its weekday
 WEEKDAY_THE_DAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_RE}),?\s+the\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)\b(?!\s+of\b)")
 # "8 March 2024", "Friday, 8 March": a bare day first only with a year after it or a weekday before it
@@ -363,9 +374,31 @@ def _covered(pos: int, groups: list[list[_Raw]]) -> bool:
     return any(g[0].begin <= pos < g[-1].end for g in groups)
 
 
+def month_named_any(text: str) -> bool:
+    """A month name may be in the text (its first three letters, any case)."""
+    folded = text.lower()
+    return any(start.lower() in folded for start in _MONTH_STARTS)
+
+
+def _ordinal_dates(text: str, taken: list[tuple[int, int]]) -> list[list[_Raw]]:
+    """Dates whose day is an ordinal word ("the second of January"), where no written date stands."""
+    out: list[list[_Raw]] = []
+    for m in ORDINAL_DATE_RE.finditer(text) if month_named_any(text) else ():
+        month = m.group("mon1") or m.group("mon2")
+        if not month[:1].isupper() or any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
+            continue  # "may" the verb, or part of a date already read
+        day = ORDINAL_WORDS[(m.group("ord1") or m.group("ord2")).lower()]
+        out.append([_Raw(m.start(), m.end(), _month(month), day, int(m.group("year")) if m.group("year") else None,
+                         _weekday(m.group("wd")))])
+        taken.append((m.start(), m.end()))
+    return out
+
+
 def _written_dates(text: str) -> list[list[_Raw]]:
     groups: list[list[_Raw]] = []
     if not _DIGIT_RE.search(text):
+        groups = _ordinal_dates(text, [])
+        groups.sort(key=lambda g: g[0].begin)
         return groups
     taken: list[tuple[int, int]] = []
     month_named = _MONTH_NAME_GUARDS[0].possible(text)  # the three guards share their words
@@ -398,6 +431,7 @@ def _written_dates(text: str) -> list[list[_Raw]]:
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
+    groups.extend(_ordinal_dates(text, taken))
     for m in WEEKDAY_THE_DAY_RE.finditer(text) if "the" in text else ():
         if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
             continue

@@ -37,7 +37,8 @@ _REQUIRED_RE = re.compile(
 )
 _IMPERATIVE_RE = re.compile(
     r"^\W*(?:please\s+)?(?:complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|(?:make|be)\s+sure"
-    r"|enter|order|upload|sign|respond|verify|update|request|install|upgrade)\b",
+    r"|enter|order|upload|sign|respond|verify|update|request|install|upgrade|file|schedule|ship|pack|place|review"
+    r"|approve|certify|resolve|correct|mail|deliver)\b",
     re.I,
 )
 _LABEL_LINE_RE = re.compile(r"^\W*(?P<label>[^:.]{3,80}):\s*(?:by|due|deadline)\b", re.I)
@@ -52,7 +53,8 @@ _EVENT_RE = re.compile(
 
 # "The 2023–24 secure browsers will no longer be supported after June 30, 2024."
 _SUPPORT_END_RE = re.compile(
-    r"\b(?:no\s+longer\s+(?:be\s+)?supported|support\s+(?:for\s+[^.]{0,80}?)?(?:will\s+)?end(?:s|ed)?\b|end\s+of\s+support)",
+    r"\b(?:no\s+longer\s+(?:be\s+)?supported|supported\s+only\s+(?:through|until)"
+    r"|support\s+(?:for\s+[^.]{0,80}?)?(?:will\s+)?end(?:s|ed)?\b|end\s+of\s+support)",
     re.I)
 # what names a deadline: "deadline", "due date", "cutoff", "last day", "final date"
 _DEADLINE_NOUN = (r"(?:deadline|due\s+date|cut-?off(?:\s+date)?|(?:last|final)\s+(?:possible\s+)?(?:day|date)"
@@ -114,10 +116,13 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
         points = [m for m in ctx.mentions(s) if not m.is_range]
         if not points:  # only a date point gives a deadline, here or in the sentence before
             closing = _before_the_close(ctx, s, seen_due) if s.search_text("close", "end") else None
+            closing = closing or _by_that_date(ctx, s, seen_due)
             if closing is not None:
                 seen_due.add(closing.due)
                 facts.append(closing)
             continue
+        if s.text.rstrip().endswith(":") and doc.list_after(s.line):
+            continue  # a lead-in ("Before 5 p.m. on July 25, the coordinator should:"): its items say what
         text = s.plain_text
         before = doc.sentences[s.index - 1] if s.index else None
         if (is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
@@ -245,13 +250,38 @@ def _dated_instruction(doc_text: str, s: Sentence, m: dates.Mention) -> re.Match
     return None
 
 
+def _by_that_date(ctx: Context, s: Sentence, known: set[object]) -> Fact | None:
+    """ "Support ends Friday, December 13, 2024. Staff must install version 16 no later than that date.":
+    the one date of the sentence before."""
+    text = s.plain_text
+    if not THIS_DATE_RE.search(text) or not (_REQUIRED_RE.search(text) or _imperative(text)):
+        return None
+    prev = ctx.doc.sentences[s.index - 1] if s.index else None
+    if prev is None or prev.line != s.line:
+        return None
+    said = [m for m in ctx.mentions(prev) if not m.is_range]
+    if len(said) != 1 or said[0].point.when in known:
+        return None
+    head = THIS_DATE_RE.search(s.text)
+    cut = head.start() if head else len(s.text)
+    action = _lower_first(_abbreviate(_object_phrase(s.text[:cut]) or text))[:160]
+    return Fact(kind="deadline", evidence=evidence(ctx.doc, [prev, s]), program=ctx.program_near(s.text, s.heading),
+                due=said[0].point.when, action=action, school_year=_school_year(ctx, s))
+
+
+def _object_phrase(before: str) -> str | None:
+    """The verb phrase of "Staff must install version 16 on every device" -> "install version 16 on every device"."""
+    modal = _MODAL_RE.match(" ".join(plain(before).split()).rstrip(" ,;"))
+    return modal.group("vp") if modal else None
+
+
 def _imperative(text: str) -> re.Match[str] | None:
     """An imperative at the start of the text or of its main clause ("To schedule a pickup,
     request it by June 9", "If you have not yet, complete the course by ...")."""
     return _IMPERATIVE_RE.match(text) or _IMPERATIVE_AFTER_INTRO_RE.match(text)
 
 
-_IMPERATIVE_AFTER_INTRO_RE = re.compile(r"^\W*(?:to|if|when|once|before|after|for|as)\b[^,;]{2,100},\s*(?=\S)"
+_IMPERATIVE_AFTER_INTRO_RE = re.compile(r"^\W*(?:to|if|when|once|before|after|for|as|so\s+that)\b[^,;]{2,100},\s*(?=\S)"
                                         + _IMPERATIVE_RE.pattern.replace("^\\W*", "", 1), re.I)
 
 

@@ -109,7 +109,9 @@ def classify_designations(ctx: Context) -> list[Fact]:
         for m in points:
             dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
             this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
-            if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m):
+            happened = _EVENT_BEFORE_RE.search(doc.text, max(s.begin, m.begin - 30), m.begin)
+            if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m) \
+                    and not happened:
                 # "the ELPAC coordinator by April 1, and the CAASPP coordinator by July 1": each its program
                 c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
                 dues.append((m.point.when, programs_in(doc.text[c_begin:c_end])))
@@ -117,6 +119,8 @@ def classify_designations(ctx: Context) -> list[Fact]:
             anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
                                        for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
             due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
+            if due is None and (lead := doc.lead_sentence(s)) is not None:
+                due = _lead_in_due(ctx, lead)  # "Before 5 p.m. on July 25, the coordinator should:"
             if due is not None:
                 dues.append((due, ()))
         for due, program in dues:
@@ -146,7 +150,18 @@ def classify_designations(ctx: Context) -> list[Fact]:
     return facts
 
 
+# "the instructions e-mailed on February 4": when something was sent, not when anything is due
+_EVENT_BEFORE_RE = re.compile(r"\b(?:e-?mailed|sent|posted|published|announced|released|issued|shared|dated|received)"
+                              r"\s+(?:on\s+)?$", re.I)
 _DUE_WORD_RE = re.compile(r"\b(?:due|deadlines?|by|no\s+later\s+than)\b", re.I)
+
+
+def _lead_in_due(ctx: Context, lead: Sentence):
+    """The one date a list's lead-in sets its items by ("Before 5 p.m. on July 25, ... should:")."""
+    points = [m for m in ctx.mentions(lead) if not m.is_range]
+    if len(points) == 1 and cue_before(ctx.doc.text, points[0].begin) in ("before", "by", "no", "not"):
+        return points[0].point.when
+    return None
 
 
 def _is_term(text: str, s: Sentence, m: dates.Mention) -> bool:

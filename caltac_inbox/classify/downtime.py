@@ -308,8 +308,8 @@ _BACK_RE = re.compile(
     r"|(?:wrap|wraps|wrapped)\s+up|(?:be\s+)?(?:completed?|finished|over)\s+(?:by|at|on)|come\s+back)\b", re.I)
 _UNTIL_BEFORE_RE = re.compile(r"\b(?:until|till|through|thru)\s+(?:\w+day,?\s+)?$", re.I)
 _BEGIN_RE = re.compile(
-    r"\b(?:begin|begins|beginning|start|starts|starting|commence[sd]?|(?:go(?:es)?|went)\s+(?:offline|off-line|down|dark)"
-    r"|from)\b",
+    r"\b(?:begin|begins|beginning|began|start|starts|starting|started|commence[sd]?"
+    r"|(?:go(?:es)?|went|taken|be\s+taken)\s+(?:offline|off-line|down|dark)|from)\b",
     re.I)
 
 
@@ -337,7 +337,7 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     for x in sentences[s.index + 1:s.index + 4]:
         if x.line != s.line:
             break
-        if _BACK_RE.search(x.text):
+        if _BACK_RE.search(x.text) or _end_point(ctx, x) is not None:
             nxt = x
             break
         if ctx.mentions(x):
@@ -355,10 +355,19 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     if nxt is None:
         return None
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
-    if len(ends) != 1:
+    end = ends[0] if len(ends) == 1 else _end_point(ctx, nxt)
+    if end is None:
         return None
     between = sentences[s.index + 1:nxt.index]
-    return _window(ctx, s, m.point.when, ends[0].point.when, [s, nxt], between)
+    return _window(ctx, s, m.point.when, end.point.when, [s, nxt], between)
+
+
+def _end_point(ctx: Context, x: Sentence) -> dates.Mention | None:
+    """The one date of a sentence that says how long the systems stay down ("will now remain unavailable
+    until noon on Sunday, April 12, instead of returning at 6 p.m. today")."""
+    ends = [m for m in ctx.mentions(x) if not m.is_range and _UNTIL_BEFORE_RE.search(
+        ctx.doc.text, max(x.begin, m.begin - 30), m.begin)]
+    return ends[0] if len(ends) == 1 and _is_down(x.text) else None
 
 
 RETURN_REACH = 20  # sentences looked ahead at for "systems will come back online Tuesday at 7 a.m."
