@@ -606,3 +606,17 @@ def test_a_lead_in_with_a_date_sets_its_designation_item_and_is_no_deadline_itse
                   "- Download the list of users.\n")
     assert [(f.kind, f.due) for f in found if f.kind in ("designation", "deadline")] == [
         ("designation", at(2022, 10, 14, 18))]
+
+
+def test_a_person_or_a_room_unavailable_is_no_downtime():
+    assert facts("I will be unavailable from October 10 to October 12; please write to Maria.\n", "downtime") == []
+    assert facts("The library will be unavailable from October 10 to October 12 for maintenance.\n", "downtime") == []
+    [f] = facts("The district portal will be down for maintenance from 8 p.m. Friday to 6 a.m. Saturday.\n",
+                "downtime")
+    assert (f.start, f.end) == (at(2022, 10, 7, 20), at(2022, 10, 8, 6))
+
+
+def test_a_window_that_refers_back_takes_the_system_named_before():
+    [f] = facts("CALPADS is moving to new servers. It will be offline from October 21 through October 24, 2022.\n",
+                "downtime")
+    assert f.systems == ("CALPADS",)

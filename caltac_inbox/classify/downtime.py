@@ -69,6 +69,29 @@ def status_of(text: str) -> str:
     return "scheduled"
 
 
+# a window naming no system must at least be about systems ("the CAASPP systems", "this downtime"), not a
+# person ("I will be unavailable May 3–5") or a room ("the cafeteria will be unavailable for maintenance")
+_SYSTEMISH_RE = re.compile(
+    r"\b(?:systems?|online|applications?|websites?|site|portals?|interfaces?|servers?|downtimes?|outages?|roll\s?-?overs?"
+    r"|CAASPP|ELPAC|TOMS|CALPADS|CERS)\b", re.I)
+_PERSON_AWAY_RE = re.compile(r"\b(?:I|we|I'll|we'll|our\s+(?:office|staff|team))\b[^.;]{0,30}\b(?:unavailable|out|away|offline)\b")
+
+
+def _about_systems(ctx: Context, f: Fact) -> bool:
+    """The window's words, with what its sentence inherits and the sentence before it ("It is scheduled
+    to be offline ..." after one that names CALPADS)."""
+    if _PERSON_AWAY_RE.search(f.evidence):
+        return False
+    texts = [f.evidence]
+    at = ctx._position(f)
+    if at is not None:
+        s = ctx.doc.sentences[at]
+        texts.append(s.context)
+        if at and ctx.doc.sentences[at - 1].line == s.line:
+            texts.append(ctx.doc.sentences[at - 1].text)
+    return any(_SYSTEMISH_RE.search(t) for t in texts)
+
+
 def _extension_end(ctx: Context, s: Sentence, m: dates.Mention, prev: Sentence) -> Fact | None:
     """ "The CALPADS outage has been lengthened. CALPADS will not accept files again until Monday,
     April 18.": the new end, in the sentence after the one that says the downtime was extended."""
@@ -235,7 +258,7 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
                     start = began[-1].point.when if len(began) == 1 else None
                     facts.append(_fact(ctx, s, start, m.start.when, used_items)  # type: ignore[union-attr]
                                  .with_changes(status="extended"))
-    facts = _merge(facts)
+    facts = [f for f in _merge(facts) if f.systems or _about_systems(ctx, f)]
     ctx.downtime_refs = _downtime_references(ctx)
     assembled = _referenced_window(ctx, facts)
     return facts + ([assembled] if assembled is not None else [])
@@ -570,6 +593,9 @@ def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
             listed = []
     if not listed:
         systems.extend(c for c in _systems_in(s.text) if c not in systems)
+        before = doc.sentences[s.index - 1] if s.index else None
+        if not systems and before is not None and before.line == s.line and _REFERS_RE.match(s.plain_text):
+            systems.extend(_systems_in(before.text))  # "CALPADS is moving to the cloud. It will be offline ..."
         for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
             if later.line != s.line:
                 break
