@@ -69,12 +69,14 @@ def status_of(text: str) -> str:
     return "scheduled"
 
 
-# a window naming no system must at least be about systems ("the CAASPP systems", "this downtime"), not a
-# person ("I will be unavailable May 3–5") or a room ("the cafeteria will be unavailable for maintenance")
+# a window naming no system is a notice's downtime unless it is about a person ("I will be unavailable
+# May 3–5") or a place ("the library will be unavailable for maintenance")
 _SYSTEMISH_RE = re.compile(
     r"\b(?:systems?|online|applications?|websites?|site|portals?|interfaces?|servers?|downtimes?|outages?|roll\s?-?overs?"
     r"|CAASPP|ELPAC|TOMS|CALPADS|CERS)\b", re.I)
 _PERSON_AWAY_RE = re.compile(r"\b(?:I|we|I'll|we'll|our\s+(?:office|staff|team))\b[^.;]{0,30}\b(?:unavailable|out|away|offline)\b")
+_PLACE_RE = re.compile(r"\b(?:cafeteria|library|gym(?:nasium)?|office|building|room|campus|parking|pool|auditorium|"
+                       r"kitchen|classroom|hall)\b", re.I)
 
 
 def _about_systems(ctx: Context, f: Fact) -> bool:
@@ -89,7 +91,7 @@ def _about_systems(ctx: Context, f: Fact) -> bool:
         texts.append(s.context)
         if at and ctx.doc.sentences[at - 1].line == s.line:
             texts.append(ctx.doc.sentences[at - 1].text)
-    return any(_SYSTEMISH_RE.search(t) for t in texts)
+    return not _PLACE_RE.search(f.evidence) or any(_SYSTEMISH_RE.search(t) for t in texts)
 
 
 def _extension_end(ctx: Context, s: Sentence, m: dates.Mention, prev: Sentence) -> Fact | None:
