@@ -707,6 +707,11 @@ from caltac_inbox.checklist_cli import checklist as checklist_group  # noqa: E40
 
 main.add_command(checklist_group)
 
+from caltac_inbox.web.cli import feed_commands, serve_command  # noqa: E402 - light module (click only)
+
+main.add_command(serve_command)
+main.add_command(feed_commands(output_options, _kind_option, _program_option, _mailbox_option))
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
