@@ -167,6 +167,15 @@ def test_page_takes_the_token_into_an_httponly_cookie(client, feed):
     assert all(name in page.text for name in ("Outlook", "Google Calendar", "Apple Calendar"))
 
 
+def test_the_cookie_is_secure_behind_https(samples_db, feed):
+    with TestClient(create_app(ServeSettings(db_url=samples_db)), base_url="https://caltac.example.org") as client:
+        moved = client.get("/", params={"token": feed["token"]}, follow_redirects=False)
+        page = client.get("/")
+    assert "; Secure" in moved.headers["set-cookie"]
+    assert f'value="https://caltac.example.org{feed["path"]}"' in page.text
+    assert 'href="webcal://caltac.example.org/calendar/' in page.text
+
+
 def test_page_filters_by_kind_and_program(client, feed):
     client.cookies.set(COOKIE, feed["token"])
     page = client.get("/", params=[("as_of", SAMPLE_AS_OF), ("kind", "retention")])
