@@ -1,6 +1,6 @@
 # caltac-inbox developer entry points. From a fresh clone:
 #   make demo   install into .venv, ingest samples/ into out/demo.db, show what is coming
-#   make test   install test dependencies (and Dovecot when root), run the whole suite
+#   make test   install test dependencies (and Dovecot and Chromium when root), run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,6 +14,8 @@ DEMO_AS_OF ?= 2020-08-01
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
 .PHONY: demo test eval bench venv install clean
+# the browser the web timeline's test drives (Debian's package chromium)
+CHROMIUM ?= /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +24,7 @@ venv: $(BIN)/python
 
 # The developer install has every optional extra; users choose (README, "Installing").
 install: venv
-	$(BIN)/python -m pip install -q -e '.[postgres]'
+	$(BIN)/python -m pip install -q -e '.[postgres,web]'
 
 demo: install
 	@mkdir -p out
@@ -51,12 +53,21 @@ $(COURIER)/usr/bin/imapd:
 	fi
 
 test: venv
-	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	$(BIN)/python -m pip install -q -e '.[test,postgres,web]'
 	@if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd openssl; \
 		else \
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
+		fi; \
+	fi
+	@# Debian's Chromium for tests/test_web_browser.py, driven by Playwright's Python package
+	@# (which downloads no browser of its own: the test passes this executable).
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "note: $(CHROMIUM) is not installed and we are not root: the browser test will skip"; \
 		fi; \
 	fi
 	@$(MAKE) --no-print-directory $(COURIER)/usr/bin/imapd

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""caltac-inbox benchmark: start-up, IMAP no-op poll, backfill, queries, extract.
+"""caltac-inbox benchmark: start-up, IMAP no-op poll, backfill, queries, calendar feed, extract.
 
     make bench                          # full run (a few minutes)
     .venv/bin/python bench/run.py --quick          # fewer repetitions and messages
@@ -493,6 +493,72 @@ def bench_queries(b: Bench, reps: int, floor: float) -> None:
              "ms", "", None, "same target as without --kind")
 
 
+# -- calendar feed over HTTP ----------------------------------------------------------------
+
+
+def timed_get(base: str, path: str, headers: dict[str, str] | None = None) -> tuple[float, int, dict[str, str], int]:
+    """(seconds, status, headers, body bytes) of one GET on a new connection, as a
+    calendar client's poll is."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    return time.perf_counter() - started, response.status, {k.lower(): v for k, v in response.getheaders()}, len(body)
+
+
+def bench_feed(b: Bench, reps: int) -> None:
+    """GET /calendar/<token>.ics of a running `serve` on 100,000 facts: the 304 a calendar
+    polling an unchanged feed gets, the 200 after the timeline changed (the whole calendar
+    rendered: every entry back to 2006, as export-ics writes it), and a 200 of an
+    unchanged feed without validators (served from the render cache)."""
+    import sqlite3
+
+    size = 100_000
+    url = f"sqlite:///{b.tmp / f'feed-{size}.db'}"
+    b.db_upgrade(url)
+    n_entries = fill_timeline(url, fact_templates(), size)
+    feed = json.loads(b.run([CLI, "--db", url, "feed", "create", "--json"]).stdout)
+    sys.path.insert(0, str(ROOT))
+    from tests.web import serving
+
+    def changed() -> None:  # what an ingest that changed the timeline does to its generation
+        with sqlite3.connect(b.tmp / f"feed-{size}.db") as conn:
+            conn.execute("UPDATE timeline_state SET generation = generation + 1, changed_at = CURRENT_TIMESTAMP")
+
+    with serving(url, b.tmp / "serve.log", command=(CLI,), cwd=b.tmp, env=b.env) as server:
+        base = server.base
+        renders = []
+        for _ in range(3):  # each renders ~50,000 events
+            changed()
+            seconds, status, headers, length = timed_get(base, feed["path"])
+            if status != 200:
+                raise RuntimeError(f"feed answered {status} after a change")
+            renders.append(seconds)
+        etag = headers["etag"]
+        b.record(f"feed 200 after a change, {size:,} facts", ms(statistics.median(renders)), "ms", "", None,
+                 f"{n_entries:,} events, {length / MB:.1f} MB rendered; median of {len(renders)}")
+        cached = [timed_get(base, feed["path"])[0] for _ in range(reps)]
+        b.record(f"feed 200 unchanged (render cache), {size:,} facts", ms(statistics.median(cached)), "ms", "", None,
+                 f"median of {reps}")
+        not_modified = []
+        for _ in range(reps):
+            seconds, status, _, _ = timed_get(base, feed["path"], {"If-None-Match": etag})
+            if status != 304:
+                raise RuntimeError(f"feed answered {status} to its own ETag")
+            not_modified.append(seconds)
+        worst = max(not_modified)
+        b.record(f"feed 304 unchanged, {size:,} facts", ms(statistics.median(not_modified)), "ms", "<= 200 ms",
+                 worst <= 0.200, f"max {ms(worst):.1f} ms of {reps}")
+
+
 def bench_extract(b: Bench, reps: int) -> None:
     corpus = SHARED / "corpus"
     if not corpus.is_dir():
@@ -550,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and messages (for iterating)")
     parser.add_argument("--only", action="append", choices=["startup", "backfill", "breakdown", "postgres", "poll",
-                                                             "queries", "extract"], help="run only these parts (repeatable)")
+                                                             "queries", "feed", "extract"],
+                        help="run only these parts (repeatable)")
     parser.add_argument("--from-json", metavar="FILE",
                         help="print the table (or --markdown) of a saved --json run instead of running")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -563,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in saved["notes"]:
             print(f"\nnote: {note}" if args.markdown else f"note: {note}")
         return 0
-    parts = set(args.only or ["startup", "backfill", "breakdown", "postgres", "poll", "queries", "extract"])
+    parts = set(args.only or ["startup", "backfill", "breakdown", "postgres", "poll", "queries", "feed", "extract"])
     reps = 5 if args.quick else 15
     messages = 1000 if args.quick else 5000
     backfill_reps = 1  # 5,000 messages per run is long enough to be steady
@@ -596,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_poll(b, notices, reps)
         if "queries" in parts:
             bench_queries(b, reps, floor)
+        if "feed" in parts:
+            bench_feed(b, reps)
         if "extract" in parts:
             bench_extract(b, max(3, reps // 3))
     finally:

@@ -266,7 +266,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0005)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0006)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -778,6 +778,11 @@ main.add_command(doctor_command)
 from caltac_inbox.checklist_cli import checklist as checklist_group  # noqa: E402 - light module (click only)
 
 main.add_command(checklist_group)
+
+from caltac_inbox.web.cli import feed_commands, serve_command  # noqa: E402 - light module (click only)
+
+main.add_command(serve_command)
+main.add_command(feed_commands(output_options, _kind_option, _program_option, _mailbox_option))
 
 
 if __name__ == "__main__":  # pragma: no cover

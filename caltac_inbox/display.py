@@ -7,7 +7,7 @@ live spreadsheet formula. Every output edge passes text through here:
 
 - `printable(text)`: escape sequences (ESC and C1 forms: CSI, OSC, DCS/SOS/PM/APC up
   to their terminator, two-character ESC sequences) are removed whole, then the other
-  C0 controls, DEL and C1 controls. Line breaks and tabs become spaces, or with
+  C0 controls, DEL, C1 controls and bidirectional overrides. Line breaks and tabs become spaces, or with
   `multiline=True` stay (CRLF and a lone CR become LF).
 - `csv_cell(value)`: a number stays as it is (a negative number too: it is data, not
   a formula); text starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`
@@ -38,10 +38,11 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*{st}?"  # OSC, DCS, SOS, PM, APC
             r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (ESC c, ESC ( B, ...) and a lone ESC
         ),
-        "control": re.compile(r"[\x00-\x1f\x7f-\x9f]"),
+        # bidirectional embeddings, overrides and isolates reorder what is read: removed like controls
+        "control": re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
         "break": re.compile(r"\r\n?|[\n\t\v\f]"),
         "line_break": re.compile(r"\r\n?"),
-        "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+        "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
         "json_unescaped": re.compile(r"[\x7f-\x9f]"),
     }
 

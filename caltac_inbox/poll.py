@@ -314,7 +314,10 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
         names = ", ".join(mb.name for mb in config.mailboxes)
         checks.append(Check(True, "config", f"{config.path}: mailboxes {names}"))
     checks.append(_check_migrations())
-    checks.append(_check_database(db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url))
+    url = db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+    checks.append(database := _check_database(url))
+    if database.ok:
+        checks.extend(_check_feeds(url))
     for mb in config.mailboxes:
         checks.extend(_check_mailbox(mb))
         checks.append(_check_authserv_id(mb))
@@ -376,6 +379,12 @@ def _check_database(url: str | None) -> Check:
                  "it is upgraded on next use, or run `caltac-inbox db upgrade` now")
 
 
+def _check_feeds(url: str | None) -> list[Check]:
+    from caltac_inbox.web.cli import feed_doctor_lines
+
+    return [Check(ok, "feeds", detail, code) for ok, detail, code in feed_doctor_lines(url)]
+
+
 def _check_mailbox(mb) -> list[Check]:
     from caltac_inbox.sources.imap import check_mailbox
 
@@ -399,7 +408,8 @@ def _check_mailbox(mb) -> list[Check]:
     return checks
 
 
-DOCTOR_HELP = """Check the configuration, the database and every mailbox, and say what to fix.
+DOCTOR_HELP = """Check the configuration, the database, the calendar feeds and every mailbox, and say
+what to fix.
 
 Logs in to each configured mailbox and opens each folder read-only (EXAMINE); changes
 nothing. Exits non-zero when a check fails (2 configuration, 3 authentication,

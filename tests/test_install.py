@@ -13,6 +13,7 @@ wheel of an older commit). Slow (most of it is pip): marked slow, run by `make t
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,13 +23,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from caltac_inbox import __version__
 from caltac_inbox.store.db import REINSTALL, SCHEMA_HEAD
-from tests.demo import REPO, SAMPLES, SOURCE_CLI, demo_upcoming, ok, run
+from tests.demo import DEMO_AUTHSERV_ID, REPO, SAMPLES, SOURCE_CLI, demo_upcoming, ok, run
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.test_imap_dovecot import sample_bytes
+from tests.web import serving
 
 pytestmark = pytest.mark.slow
 
@@ -130,6 +133,33 @@ def test_wheel_carries_the_migrations_and_the_license(wheel):
     assert every_script - names == set()
     assert "caltac_inbox/_migrations/versions/0001_initial_schema.py" in every_script
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+def test_wheel_carries_the_web_templates_and_static_files(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    web = REPO / "caltac_inbox" / "web"
+    every_file = {f"caltac_inbox/web/{path.relative_to(web).as_posix()}"
+                  for path in web.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    assert every_file - names == set()
+    assert {"caltac_inbox/web/templates/timeline.html", "caltac_inbox/web/static/copy.js"} <= every_file
+
+
+def test_installed_wheel_serves_feeds_and_the_page_with_the_web_extra(installed, wheel, tmp_path):
+    done = installed.run("--db", f"sqlite:///{tmp_path / 'demo.db'}", "serve")
+    assert done.returncode == 2 and "pip install 'caltac-inbox[web]'" in done.stderr  # before the extra
+    ok(run([str(installed.python), "-m", "pip", "install", "-q", f"caltac-inbox[web] @ {wheel.as_uri()}"],
+           cwd=installed.cwd, env=installed.env, timeout=900))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    ok(installed.run("--db", url, "ingest", "--authserv-id", DEMO_AUTHSERV_ID, "samples"))
+    feed = json.loads(ok(installed.run("--db", url, "feed", "create", "--json")))
+    with serving(url, tmp_path / "serve.log", command=installed.cli, cwd=installed.cwd, env=installed.env) as server:
+        calendar = httpx.get(server.base + feed["path"], timeout=30)
+        page = httpx.get(server.base + "/", params={"token": feed["token"], "as_of": "2020-08-01"},
+                         follow_redirects=True, timeout=30)
+        css = httpx.get(server.base + "/static/app.css", timeout=30)
+    assert calendar.status_code == 200 and calendar.text.startswith("BEGIN:VCALENDAR")
+    assert page.status_code == 200 and "Week of Sun, Aug 9, 2020" in page.text
+    assert css.status_code == 200 and ".bar" in css.text
 
 
 def test_sdist_carries_what_the_wheel_is_built_from(wheel):

@@ -13,7 +13,8 @@ from caltac_inbox.store import db, repo
 from caltac_inbox.store.schema import Base, FactRow
 
 LA = ZoneInfo("America/Los_Angeles")
-TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "timeline_state"}
+TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "feed_tokens",
+          "timeline_state"}
 
 
 def _tables(engine) -> set[str]:

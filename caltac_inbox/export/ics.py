@@ -9,14 +9,15 @@ fall back to the `now` argument.
 
 UID is "<entry uid>@caltac-inbox" (the entry uid is derived from the entry's identity,
 never a row id), SEQUENCE is the entry's sequence, so a subscribed calendar updates
-events in place. Never ATTENDEE or ORGANIZER.
+events in place. Never ATTENDEE or ORGANIZER. Mail text loses its control characters
+(display.printable): RFC 5545 TEXT allows none, and a terminal showing the file obeys them.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Sequence
+from typing import Callable, Sequence
 
 from caltac_inbox.display import printable
 from caltac_inbox.reconcile import LOS_ANGELES, Entry, entry_sort_key
@@ -107,7 +108,7 @@ def description(entry: Entry) -> str:
     for change in entry.history:
         if change.change in ("extended", "rescheduled", "cancelled", "reinstated"):
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
-            moved = f" from {_readable(change.before)} to {_readable(change.after)}" if change.change != "cancelled" else ""
+            moved = f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled" else ""
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
     for source in entry.notice_sources():
         sent = source.sent.astimezone(LOS_ANGELES).strftime("%Y-%m-%d %H:%M") if source.sent else "undated"
@@ -245,17 +246,20 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     return key, key + timedelta(days=1)
 
 
-def _readable(iso: str | None) -> str:
-    """'2016-09-13T23:59:00-07:00' -> 'Tue 2016-09-13 23:59'; windows 'A to B' part by part."""
+def readable(iso: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:
+    """A history value for reading: '2016-09-13T23:59:00-07:00' -> 'Tue 2016-09-13 23:59'
+    (or `show(value)`); windows 'A to B' part by part, joined by `between`."""
     if not iso:
         return "?"
     if " to " in iso:
         head, _, rest = iso.partition(" to ")
-        return f"{_readable(head)} to {_readable(rest)}"
+        return f"{readable(head, show, between)}{between}{readable(rest, show, between)}"
     try:
         value = datetime.fromisoformat(iso[:25]) if len(iso) > 10 else date.fromisoformat(iso)
     except ValueError:
         return iso
+    if show is not None:
+        return show(value)
     if isinstance(value, datetime):
         return value.astimezone(LOS_ANGELES).strftime("%a %Y-%m-%d %H:%M")
     return value.strftime("%a %Y-%m-%d")
@@ -272,4 +276,4 @@ def _la(value: datetime) -> datetime:
 
 
 __all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "export_store", "parse_alarm",
-           "summary"]
+           "readable", "summary"]

@@ -222,15 +222,38 @@ class ImapState(Base):
 
 
 class TimelineState(Base):
-    """One row: how many times the stored facts changed, and which of those changes the
-    timeline was last rebuilt from. Different numbers mean the timeline is behind
-    (a run died between storing facts and refreshing it)."""
+    """One row (id 1). `facts_generation` counts the changes to the stored facts and
+    `timeline_generation` which of them the timeline was last rebuilt from: different numbers
+    mean the timeline is behind (a run died between storing facts and refreshing it).
+    `generation` goes up in the transaction of every refresh that changed the timeline (an
+    entry or its sources), so a calendar feed's ETag and Last-Modified are read without
+    rendering the calendar."""
 
     __tablename__ = "timeline_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facts_generation: Mapped[int] = mapped_column(Integer)
     timeline_generation: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    changed_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-__all__ = ["Base", "Entry", "EntrySource", "FactRow", "ImapMessage", "ImapState", "Message", "TimelineState"]
+class FeedToken(Base):
+    """A private calendar feed (`caltac-inbox feed create`). Only the sha256 of its token
+    is kept: the token itself is printed once and never stored."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    # the feed's own filters (empty: all); query parameters can only narrow them
+    kinds: Mapped[list[str]] = mapped_column(JSONType())
+    programs: Mapped[list[str]] = mapped_column(JSONType())
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
+__all__ = ["Base", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState", "Message",
+           "TimelineState"]

@@ -13,6 +13,8 @@
 - `show(source, entry_id_or_uid) -> dict | None`
 - `timeline_entries(...)`: same selection as `timeline`, as `reconcile.Entry` objects
   (with id, sequence, updated_at) for the .ics export.
+- `timeline_version(source) -> (generation, changed_at)`: bumped by every refresh that
+  changed an entry or its sources (the calendar feed's ETag and Last-Modified).
 
 The queries are plain SQL, and `source` is either a SQLAlchemy Session (SQLite or
 PostgreSQL) or the stdlib sqlite3 connection of `store.light.open_sqlite_reader`, which
@@ -79,6 +81,7 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
         linked.setdefault(entry_id, set()).add(fact_id)
     changed = 0
+    sources_changed = False
     for item in sorted(reconciled, key=lambda e: e.uid):  # same row order in every writer
         content_hash = item.content_hash()
         values = _entry_values(item)
@@ -95,8 +98,8 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
             row.content_hash = content_hash
             row.updated_at = now
             changed += 1
-        _sync_sources(session, row.id, {s.fact_id for s in item.sources if s.fact_id is not None},
-                      linked.get(row.id, set()))
+        sources_changed |= _sync_sources(session, row.id, {s.fact_id for s in item.sources if s.fact_id is not None},
+                                         linked.get(row.id, set()))
     # Entries whose facts are gone (a reparse changed them) disappear with them.
     if existing:
         gone = [e.id for e in existing.values()]
@@ -104,9 +107,33 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
         session.execute(delete(Entry).where(Entry.id.in_(gone)))
         changed += len(gone)
     timeline_rebuilt_from(session, facts_generation)
+    if changed or sources_changed:
+        _bump_generation(session, now)
     session.flush()
     return changed
 
+
+def _bump_generation(session: Session, now: datetime) -> None:
+    """timeline_state.generation + 1 in the refresh's own transaction: readers see the new
+    generation exactly when they see the new entries (the calendar feed's ETag)."""
+    from sqlalchemy import insert, update
+
+    from caltac_inbox.store.schema import TimelineState
+
+    bumped = session.execute(update(TimelineState).where(TimelineState.id == 1)
+                             .values(generation=TimelineState.generation + 1, changed_at=now))
+    if bumped.rowcount == 0:  # the migration inserts the row; a database emptied by hand has none
+        session.execute(insert(TimelineState).values(id=1, facts_generation=0, timeline_generation=0,
+                                                     generation=1, changed_at=now))
+
+
+def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
+    """(generation, when the timeline last changed): what a feed's ETag and Last-Modified
+    come from. (0, None) before the first refresh of a database emptied by hand."""
+    rows = _rows(source, "SELECT generation, changed_at FROM timeline_state WHERE id = 1", {})
+    if not rows:
+        return 0, None
+    return int(rows[0]["generation"]), _instant(rows[0]["changed_at"])
 
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
@@ -155,7 +182,8 @@ def _entry_values(item: TimelineEntry) -> dict[str, Any]:
     )
 
 
-def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> None:
+def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> bool:
+    """Link the entry to exactly `wanted` facts; True when that changed a link."""
     from sqlalchemy import delete
 
     from caltac_inbox.store.repo import insert_for
@@ -171,6 +199,7 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
         session.execute(
             insert(EntrySource).values([{"entry_id": entry_id, "fact_id": f} for f in missing]).on_conflict_do_nothing()
         )
+    return bool(missing or current - wanted)
 
 
 # ----------------------------------------------------------------------------- time
@@ -544,4 +573,4 @@ def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
 
 
 __all__ = ["day_start", "entry_span", "load_sourced_facts", "notice_time", "refresh_timeline", "show", "timeline",
-           "timeline_entries", "upcoming"]
+           "timeline_entries", "timeline_version", "upcoming"]

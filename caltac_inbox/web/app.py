@@ -1,0 +1,291 @@
+"""The read-only web server: calendar feeds, the web timeline and a health check.
+
+    GET /calendar/<token>.ics   the calendar of `export-ics` for that feed (kind, program,
+                                mailbox narrow it), with ETag / Last-Modified and 304s
+    GET /?token=<token>         the timeline page; the token moves into a cookie
+    GET /healthz                database reachable and at the schema head (JSON)
+    GET /static/...             CSS, the copy button's script, the icon
+
+`create_app(settings)` builds the ASGI application (Starlette under AccessLog); `serve`
+in web/cli.py runs it on uvicorn. Handlers are plain functions (Starlette runs them in
+its thread pool, so a slow query never blocks another request); what they compute is
+in web/http.py and web/view.py.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from caltac_inbox.cli import KINDS, PROGRAMS
+from caltac_inbox.errors import DatabaseError
+from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+from caltac_inbox.display import printable
+from caltac_inbox.reconcile import LOS_ANGELES
+from caltac_inbox.store.feeds import FeedFilter, find_feed
+from caltac_inbox.store.timeline import day_start, timeline_entries, timeline_version
+from caltac_inbox.web.access import LOG_NOTES, AccessLog
+from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
+                                   without_param)
+from caltac_inbox.web.reader import TimelineReader
+from caltac_inbox.web.view import build_weeks
+
+COOKIE = "caltac_token"
+COOKIE_MAX_AGE = 30 * 24 * 3600
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+CALENDAR_FILENAME = "caltac-inbox.ics"
+DEFAULT_DAYS = 60
+DAY_CHOICES = (30, 60, 90, 180, 365)
+CACHED_CALENDARS = 8  # rendered calendars kept, by ETag (a feed per district, a few filters each)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    db_url: str | None = None
+    open_access: bool = False  # the page without a token (a trusted LAN); feeds always need one
+    base_url: str | None = None  # of subscription links; default: the URL the request came to
+
+
+class CalendarCache:
+    """Rendered calendars by ETag (the ETag names the content, so an entry never goes
+    stale), each rendered once however many clients ask for it at the same time."""
+
+    def __init__(self, size: int = CACHED_CALENDARS) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[FeedValidators, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._rendering: dict[str, threading.Lock] = {}
+
+    def get(self, etag: str) -> tuple[FeedValidators, bytes] | None:
+        with self._lock:
+            found = self._items.get(etag)
+            if found is not None:
+                self._items.move_to_end(etag)
+            return found
+
+    def rendered(self, etag: str, render: Callable[[], tuple[FeedValidators, bytes]]) -> tuple[FeedValidators, bytes]:
+        """The calendar cached under `etag`, else what `render()` returns (its own
+        validators: the timeline may have moved on since `etag` was computed)."""
+        found = self.get(etag)
+        if found is not None:
+            return found
+        with self._lock:
+            turn = self._rendering.setdefault(etag, threading.Lock())
+        try:
+            with turn:  # a second request for this calendar waits for the first one's render
+                found = self.get(etag)
+                if found is None:
+                    found = render()
+                    self._put(*found)
+                return found
+        finally:
+            with self._lock:
+                self._rendering.pop(etag, None)
+
+    def _put(self, validators: FeedValidators, body: bytes) -> None:
+        with self._lock:
+            self._items[validators.etag] = (validators, body)
+            self._items.move_to_end(validators.etag)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def templates() -> Environment:
+    """Autoescaped everywhere, and every printed value loses its control characters first."""
+    return Environment(loader=PackageLoader("caltac_inbox.web", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       finalize=lambda value: printable(value) if isinstance(value, str) else value)
+
+
+def not_found(request: Request | None = None, exc: Exception | None = None) -> Response:
+    """The one 404: a missing path, an unknown token and a revoked token look the same."""
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def create_app(settings: ServeSettings, reader: TimelineReader | None = None) -> AccessLog:
+    """The application. `reader` defaults to one opened on settings.db_url (it raises a
+    DatabaseError when the database is missing or not at the schema head)."""
+    reader = reader or TimelineReader(settings.db_url)
+    env = templates()
+    cache = CalendarCache()
+
+    def note(request: Request, **fields: object) -> None:
+        request.scope.setdefault(LOG_NOTES, {}).update(fields)
+
+    def calendar(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not name.endswith(".ics"):
+            return not_found()
+        try:
+            requested = requested_filter(request.query_params.multi_items())
+        except BadRequest as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+        with reader.snapshot() as source:
+            feed = find_feed(source, name.removesuffix(".ics"))
+            if feed is None:
+                return not_found()
+            note(request, feed=feed.id)
+            selection = narrow(feed.filter, requested)
+            validators = feed_validators(*timeline_version(source), selection)
+        if not_modified(validators, request.headers.get("if-none-match"), request.headers.get("if-modified-since")):
+            return Response(status_code=304, headers=feed_headers(validators))
+        validators, body = cache.rendered(validators.etag, lambda: render_feed(reader, selection))
+        return Response(body, media_type=CALENDAR_TYPE, headers=feed_headers(validators))
+
+    def page(request: Request) -> Response:
+        params = request.query_params.multi_items()
+        if "token" in request.query_params:
+            return take_token(request, params)
+        token = request.cookies.get(COOKIE)
+        if not token and not settings.open_access:
+            return html(env, "locked.html", status=401)
+        try:
+            form = PageForm.parse(params)
+        except BadRequest as exc:
+            return html(env, "locked.html", status=400, problem=str(exc))
+        with reader.snapshot() as source:
+            feed = find_feed(source, token) if token else None
+            if token and feed is None:
+                return forget_token(not_found())
+            selection = narrow(feed.filter if feed else FeedFilter(), form.filter)
+            entries = [] if selection is None else timeline_entries(
+                source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox)
+        if feed is not None:
+            note(request, feed=feed.id)
+        base = (settings.base_url or f"{request.url.scheme}://{request.url.netloc}").rstrip("/")
+        return html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
+                    kinds=feed.filter.kinds if feed and feed.filter.kinds else KINDS, programs=PROGRAMS,
+                    day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None)
+
+    def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
+        """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
+        history and any Referer."""
+        given = request.query_params["token"]
+        with reader.snapshot() as source:
+            feed = find_feed(source, given)
+        if feed is None:
+            return forget_token(not_found())
+        note(request, feed=feed.id)
+        rest = without_param(params, "token")
+        moved = RedirectResponse("/" + (f"?{rest}" if rest else ""), status_code=303)
+        moved.set_cookie(COOKIE, given, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                         secure=request.url.scheme == "https", path="/")
+        return moved
+
+    def healthz(request: Request) -> Response:
+        health = reader.health()
+        return Response(json.dumps(health.to_json()), status_code=200 if health.ok else 503,
+                        media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    app = Starlette(
+        routes=[
+            Route("/", page, methods=["GET"]),
+            Route("/calendar/{name}", calendar, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Mount("/static", StaticFiles(packages=[("caltac_inbox.web", "static")]), name="static"),
+        ],
+        exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
+    )
+    return AccessLog(app)
+
+
+def unavailable(request: Request, exc: Exception) -> Response:
+    """The database went away or moved on to another schema: 503, and the one-line reason
+    (which names the database, never a token) in the access log."""
+    request.scope.setdefault(LOG_NOTES, {})["error"] = str(exc)
+    return PlainTextResponse("Service Unavailable", status_code=503, headers={"Retry-After": "60"})
+
+
+def http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    if status == 404:
+        return not_found()
+    return PlainTextResponse(str(getattr(exc, "detail", "")) or "Error", status_code=status,
+                             headers=getattr(exc, "headers", None))
+
+
+def render_feed(reader: TimelineReader, selection: FeedFilter | None) -> tuple[FeedValidators, bytes]:
+    """The calendar of `export-ics` with the same filters (`--kind task` includes the
+    tasks), and its validators, read from one snapshot; rendered after it is closed, so
+    a long render holds no read transaction open."""
+    entries = []
+    with reader.snapshot() as source:
+        validators = feed_validators(*timeline_version(source), selection)
+        if selection is not None:
+            entries = calendar_entries(source, kinds=selection.kinds, programs=selection.programs,
+                                       mailbox=selection.mailbox)
+    tasks = selection is not None and "task" in selection.kinds
+    return validators, calendar_ics(entries, IcsOptions(tasks=tasks))
+
+
+def feed_headers(validators: FeedValidators) -> dict[str, str]:
+    return {**validators.headers(), "Content-Disposition": f'attachment; filename="{CALENDAR_FILENAME}"'}
+
+
+def forget_token(response: Response) -> Response:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+def html(env: Environment, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    body = env.get_template(template).render(**context)
+    # the page may carry the token (the subscription link): no cache keeps it
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@dataclass(frozen=True)
+class Subscription:
+    url: str
+    webcal: str
+
+
+def subscription(base: str, token: str, page_filter: FeedFilter) -> Subscription:
+    query = urlencode([*(("kind", k) for k in page_filter.kinds), *(("program", p) for p in page_filter.programs)])
+    url = f"{base}/calendar/{token}.ics" + (f"?{query}" if query else "")
+    return Subscription(url=url, webcal="webcal://" + url.split("://", 1)[-1])
+
+
+@dataclass(frozen=True)
+class PageForm:
+    """The page's query parameters: from which day, how many days, kinds, programs."""
+
+    as_of: date
+    days: int
+    filter: FeedFilter
+
+    @property
+    def last_day(self) -> date:
+        return self.as_of + timedelta(days=self.days)
+
+    @property
+    def range(self) -> tuple[datetime, datetime]:
+        """[00:00 on as_of, 00:00 after the last day) in Los Angeles, as `upcoming` takes it."""
+        return day_start(self.as_of), day_start(self.last_day + timedelta(days=1))
+
+    @classmethod
+    def parse(cls, params: list[tuple[str, str]]) -> "PageForm":
+        given = dict(params)
+        as_of_text, days_text = given.get("as_of", "").strip(), given.get("days", "").strip()
+        try:
+            as_of = date.fromisoformat(as_of_text) if as_of_text else datetime.now(LOS_ANGELES).date()
+        except ValueError:
+            raise BadRequest("as_of must be a day, YYYY-MM-DD") from None
+        if days_text and not (days_text.isdigit() and 1 <= int(days_text) <= 366):
+            raise BadRequest("days must be a number from 1 to 366")
+        requested = requested_filter([(k, v) for k, v in params if k in ("kind", "program")])
+        return cls(as_of=as_of, days=int(days_text) if days_text else DEFAULT_DAYS, filter=requested)
+
+
+__all__ = ["COOKIE", "ServeSettings", "create_app", "not_found"]

@@ -1,0 +1,136 @@
+"""Pure HTTP logic of the web server: filters from query parameters, the feed's ETag and
+conditional requests, and request targets fit for a log (no token).
+
+No I/O and no web framework here: the handlers in web/app.py call these.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Iterable
+from urllib.parse import parse_qsl, urlencode
+
+from caltac_inbox import __version__
+from caltac_inbox.cli import KINDS, PROGRAMS
+from caltac_inbox.store.feeds import FeedFilter, normalized_filter
+
+# query parameters whose values a log may show; any other parameter's value is hidden
+LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days"})
+REDACTED = "[redacted]"
+# A path segment this long could be a token pasted into the wrong place.
+SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
+
+
+class BadRequest(ValueError):
+    """A query parameter we cannot use; the message is one line for the response."""
+
+
+@dataclass(frozen=True)
+class FeedValidators:
+    etag: str
+    last_modified: datetime | None  # whole seconds, UTC
+
+    def headers(self) -> dict[str, str]:
+        out = {"ETag": self.etag, "Cache-Control": "private, no-cache"}
+        if self.last_modified is not None:
+            out["Last-Modified"] = format_datetime(self.last_modified, usegmt=True)
+        return out
+
+
+def values(params: Iterable[tuple[str, str]], name: str) -> list[str]:
+    """Every value of `name`, repeated (`kind=a&kind=b`) or comma-separated (`kind=a,b`)."""
+    return [v.strip() for key, value in params if key == name for v in value.split(",") if v.strip()]
+
+
+def requested_filter(params: Iterable[tuple[str, str]]) -> FeedFilter:
+    """kind / program / mailbox query parameters as a filter, or BadRequest."""
+    params = list(params)
+    kinds = [k.lower() for k in values(params, "kind")]
+    programs = [p.upper() for p in values(params, "program")]
+    unknown = sorted({k for k in kinds if k not in KINDS} | {p for p in programs if p not in PROGRAMS})
+    if unknown:
+        named = ", ".join(unknown)[:80]
+        raise BadRequest(f"unknown kind or program {named}; kinds: {', '.join(KINDS)}; programs: {', '.join(PROGRAMS)}")
+    mailboxes = values(params, "mailbox")
+    if len(set(mailboxes)) > 1:
+        raise BadRequest("give at most one mailbox")
+    return normalized_filter(kinds, programs, mailboxes[0] if mailboxes else None)
+
+
+def narrow(granted: FeedFilter, requested: FeedFilter) -> FeedFilter | None:
+    """What a request may see: the feed's own filter narrowed by the request's, never
+    widened. None when the two exclude each other (an empty calendar)."""
+    kinds = _intersect(granted.kinds, requested.kinds)
+    programs = _intersect(granted.programs, requested.programs)
+    if kinds is None or programs is None:
+        return None
+    if granted.mailbox and requested.mailbox and granted.mailbox != requested.mailbox:
+        return None
+    return FeedFilter(kinds=kinds, programs=programs, mailbox=granted.mailbox or requested.mailbox)
+
+
+def _intersect(granted: tuple[str, ...], requested: tuple[str, ...]) -> tuple[str, ...] | None:
+    if not granted or not requested:
+        return granted or requested
+    both = tuple(sorted(set(granted) & set(requested)))
+    return both or None
+
+
+def feed_validators(generation: int, changed_at: datetime | None, selection: FeedFilter | None) -> FeedValidators:
+    """ETag and Last-Modified of a feed, from the timeline's generation and the selection
+    alone: the calendar is a function of the stored timeline (which the generation
+    names), the selection and this version's rendering, so nothing is rendered to
+    tell whether it changed."""
+    shape = json.dumps([__version__, None if selection is None else
+                        [selection.kinds, selection.programs, selection.mailbox]])
+    digest = hashlib.sha256(shape.encode()).hexdigest()[:16]
+    last_modified = changed_at.astimezone(timezone.utc).replace(microsecond=0) if changed_at else None
+    return FeedValidators(etag=f'"{generation}-{digest}"', last_modified=last_modified)
+
+
+def not_modified(validators: FeedValidators, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present (weak comparison); else
+    If-Modified-Since, when it parses."""
+    if if_none_match is not None:
+        wanted = validators.etag.removeprefix("W/")
+        tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+        return "*" in tags or wanted in tags
+    if not if_modified_since or validators.last_modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return validators.last_modified <= since
+
+
+def loggable_target(path: str, query_string: str) -> str:
+    """The request target with every secret replaced: the token of a feed path, the
+    `token` parameter, any other parameter's value but the filters, and any path segment
+    long enough to be a token."""
+    if path.startswith("/calendar/"):
+        shown = "/calendar/" + REDACTED + (".ics" if path.endswith(".ics") else "")
+    else:
+        shown = "/".join(REDACTED if SECRET_LIKE.fullmatch(seg) else seg for seg in path.split("/"))
+    if not query_string:
+        return shown
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    safe = [(k if k in LOGGABLE_PARAMS or k == "token" else REDACTED, v if k in LOGGABLE_PARAMS else REDACTED)
+            for k, v in pairs]
+    return f"{shown}?{urlencode(safe, safe='[]')}"
+
+
+def without_param(params: Iterable[tuple[str, str]], name: str) -> str:
+    """The query string of `params` less every `name` parameter ('' when none is left)."""
+    kept = [(k, v) for k, v in params if k != name]
+    return urlencode(kept)
+
+
+__all__ = ["BadRequest", "FeedValidators", "feed_validators", "loggable_target", "narrow",
+           "not_modified", "requested_filter", "values", "without_param"]
