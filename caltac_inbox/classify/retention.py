@@ -215,10 +215,12 @@ def _data_phrase(parts: list[Sentence]) -> str:
     # "the Teacher Hand Scoring System (THSS)" -> "the THSS"
     phrase = _NAMED_SYSTEM_RE.sub(lambda n: n.group("abbr"), phrase)
     phrase = _ASIDE_RE.sub(" ", phrase).strip()
+    phrase = _WHEN_TAIL_RE.sub("", phrase)  # "groups created in CERS during the 2023–24 year": the data, not its history
     phrase = re.sub(r"\s*\b(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", phrase, flags=re.I).strip(" —–-,")
     return phrase[:160] or t[:160]
 
 
+_WHEN_TAIL_RE = re.compile(r"\s+(?:during|throughout|over)\s+(?:the|this|that)\s+[^,;]{0,60}$", re.I)
 _ASIDE_RE = re.compile(r"\s*—[^—]{1,80}—\s*|\s*—[^—]{1,80}$")
 _NAMED_SYSTEM_RE = re.compile(r"(?:[A-Z][\w/-]*\s+(?:(?:and|of|for)\s+)?){1,8}\((?P<abbr>[A-Z]{2,6})\)")
 
