@@ -30,6 +30,8 @@ from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
+# model.FACT_KINDS and "task", model.PROGRAMS: spelled out here because every command,
+# a poll too, imports this module, and a poll that finds nothing new imports no model.
 KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
 PROGRAMS = ("CAASPP", "ELPAC")
 
@@ -205,26 +207,11 @@ def entry_when(e: dict[str, Any]) -> str:
 
 
 def entry_summary(e: dict[str, Any]) -> str:
-    kind = e.get("kind")
-    if kind == "downtime":
-        systems = ", ".join(e.get("systems") or []) or "systems"
-        return f"{systems} unavailable"
-    if kind == "designation":
-        text = "designate the LEA coordinator"
-        if e.get("defaulted"):
-            text += f" (defaulted to {e.get('default_designee') or 'superintendent'})"
-        return text
-    if kind == "credential":
-        vendors = ", ".join(e.get("vendors") or [])
-        return f"{e.get('action') or 'generate'} SIS vendor credentials {e.get('school_year') or ''}".strip() + (
-            f" ({vendors})" if vendors else "")
-    if kind == "retention":
-        return f"{e.get('data')} removed" + (f" from {e['system']}" if e.get("system") else "")
-    if kind == "deadline":
-        return str(e.get("action") or "")
-    if kind == "task":
-        return str(e.get("text") or "")
-    return ""
+    """The "what" of an entry or fact (JSON): timeline.kinds.what."""
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline.kinds import what
+
+    return what(Fact.from_json(e))
 
 
 def _flags(e: dict[str, Any]) -> str:
@@ -478,7 +465,7 @@ T = TypeVar("T")
 
 
 def read_timeline(app: App, query: Callable[[Any], T]) -> T:
-    """`query(source)` with `source` a row source of caltac_inbox.store.timeline.
+    """`query(source)` with `source` a row source of caltac_inbox.store.read.
 
     An existing SQLite file at the current migration is read through the standard
     library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
@@ -488,7 +475,8 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
     is with a warning."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot, timeline_behind
+    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    from caltac_inbox.store.read import timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
@@ -532,7 +520,7 @@ def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...]
       caltac-inbox upcoming --as-of 2020-08-01 --days 30
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
@@ -557,7 +545,7 @@ def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple
       caltac-inbox timeline --from 2020-07-01 --to 2020-12-31
       caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
@@ -580,7 +568,7 @@ def show(app: App, entry: str, json_output: bool) -> None:
       caltac-inbox show 3
       caltac-inbox show 3 --json
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     item = read_timeline(app, lambda source: queries.show(source, entry))
     if item is None:
@@ -662,7 +650,7 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
         ctx.exit(1)
 
 
-# ----------------------------------------------------------------------------- export-ics (TIMELINE helper)
+# ----------------------------------------------------------------------------- export-ics
 
 
 def _alarm_option(name: str, default: str, what: str) -> Callable:
@@ -768,7 +756,7 @@ def db_upgrade(app: App) -> None:
     click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
 
 
-# ----------------------------------------------------------------------------- poll / doctor (IMAP helper)
+# ----------------------------------------------------------------------------- poll / doctor
 
 from caltac_inbox.poll import doctor_command, poll_command  # noqa: E402 - light module (click only)
 

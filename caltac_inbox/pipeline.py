@@ -450,12 +450,12 @@ class Store:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
     def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
 
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
             if any(done.facts for done in stored):
-                repo.facts_changed(conn)
+                write.facts_changed(conn)
         for prepared, done in zip(batch, stored):  # committed: count and tell
             source = prepared.item.source
             if done.outcome != "error":
@@ -472,34 +472,34 @@ class Store:
 
     @staticmethod
     def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> _Stored:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
 
         raw: RawMessage = prepared.item
         if prepared.action == "error":
             return _Stored("error", error=prepared.error)
         if prepared.action == "ignore":
             with conn.begin_nested():
-                repo.record_imap_uid(conn, raw, message_pk=None, status="ignored")
+                write.record_imap_uid(conn, raw, message_pk=None, status="ignored")
             return _Stored("ignored")
         try:
             with conn.begin_nested():
                 if prepared.action == "skip":
-                    pk, is_new = repo.archive_message(
+                    pk, is_new = write.archive_message(
                         conn, raw, notice=None, origin=origin, parse_status="skipped", parse_error=prepared.error)
-                    repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+                    write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
                     return _Stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
                         else _Stored("duplicate")
                 notice, error = prepared.notice, prepared.error
-                pk, is_new = repo.archive_message(
+                pk, is_new = write.archive_message(
                     conn, raw, notice=notice, origin=origin,
                     parse_status="failed" if error else "ok", parse_error=error,
                 )
                 facts = 0
                 if is_new and not error:
-                    facts = repo.insert_facts(
+                    facts = write.insert_facts(
                         conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is not True
                     )
-                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
+                write.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
         except Exception as exc:
             if _is_connection_error(exc):
                 raise
@@ -507,9 +507,9 @@ class Store:
             error = naming_source(raw.source, "cannot store it: " + " ".join(
                 f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".split())[:300])
             with conn.begin_nested():
-                pk, is_new = repo.archive_message(
+                pk, is_new = write.archive_message(
                     conn, raw, notice=None, origin=origin, parse_status="failed", parse_error=error)
-                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+                write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
             return _Stored("failed", error=error) if is_new else _Stored("duplicate")
         if not is_new:
             return _Stored("duplicate")
@@ -522,19 +522,19 @@ class Store:
     ) -> IngestReport:
         """Archive a checklist file like a notice (origin "checklist", identity = sha256 of
         its bytes) with its facts in one transaction, then refresh the timeline. The same
-        bytes again store nothing. (Added by the CHECKLIST helper.)"""
-        from caltac_inbox.store import repo
+        bytes again store nothing."""
+        from caltac_inbox.store import write
 
         notice = Notice(source=source, text="", subject=subject) if subject else None
         report = IngestReport(fetched=1)
         with self.session() as s:
-            pk, is_new = repo.archive_message(
+            pk, is_new = write.archive_message(
                 s, RawMessage(raw=raw, source=source), notice=notice, origin="checklist", parse_status="ok"
             )
             if is_new:
-                report.facts = repo.insert_facts(s, pk, facts, mailbox=None, unverified=False)
+                report.facts = write.insert_facts(s, pk, facts, mailbox=None, unverified=False)
                 if report.facts:
-                    repo.facts_changed(s)
+                    write.facts_changed(s)
         if is_new:
             report.new = 1
             report.timeline_changes = self.refresh()
@@ -544,16 +544,15 @@ class Store:
 
     def refresh(self) -> int:
         """Rebuild the timeline in one transaction (serialized across processes)."""
-        from caltac_inbox.store.timeline import refresh_timeline
+        from caltac_inbox.store.write import refresh_timeline
 
         with self.session() as s:
-            self._lock_timeline(s)
             return refresh_timeline(s)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
         in between)."""
-        from caltac_inbox.store.light import timeline_behind
+        from caltac_inbox.store.read import timeline_behind
 
         with self.session(readonly=True) as s:
             return timeline_behind(s)
@@ -565,16 +564,6 @@ class Store:
             return False
         self.refresh()
         return True
-
-    @staticmethod
-    def _lock_timeline(session: "Session") -> None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy import text
-
-            from caltac_inbox.store.db import TIMELINE_LOCK_KEY
-
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TIMELINE_LOCK_KEY})
-        # SQLite: BEGIN IMMEDIATE (see db.make_engine) already serializes writers.
 
     def reparse(
         self,
@@ -594,13 +583,13 @@ class Store:
         and classified in worker processes within the budget, outside any write
         transaction; each batch of results is stored in one short transaction. A
         concurrent ingest or poll never waits for the parsing."""
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
         report = ReparseReport()
         with self.session(readonly=True) as s:
-            wanted = repo.message_ids_and_sizes(s, failed_only=failed_only)
+            wanted = read.archived_sizes(s, failed_only=failed_only)
         readings = self._readings(self._archived(wanted, trust), lambda item: True, parser, classifier, workers)
         batch = _Batch()
         try:
@@ -637,7 +626,7 @@ class Store:
     def _store_reparsed(self, batch: list[_Prepared], report: ReparseReport, progress: Progress | None) -> None:
         from sqlalchemy import select
 
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
         from caltac_inbox.store.schema import Message
 
         done: list[tuple[str, str]] = []
@@ -656,19 +645,19 @@ class Store:
                     msg.parse_status, msg.parse_error = "failed", error
                     report.failed += 1
                     report.errors.append((msg.source, naming_source(msg.source, error or "")))
-                    added, removed = repo.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
+                    added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                 else:
                     msg.parse_status, msg.parse_error = "ok", None
-                    for key, value in repo.notice_columns(notice).items():
+                    for key, value in write.notice_columns(notice).items():
                         setattr(msg, key, value)
                     report.ok += 1
-                    added, removed = repo.replace_facts(
+                    added, removed = write.replace_facts(
                         s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
                     )
                 report.facts_added += added
                 report.facts_removed += removed
                 done.append((msg.source, "failed" if error else "ok"))
-            repo.facts_changed(s)
+            write.facts_changed(s)
         for source, outcome in done:  # committed: tell
             if progress:
                 progress(source, outcome)
@@ -677,79 +666,58 @@ class Store:
 
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
         """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled."""
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.imap_checkpoint(s, mailbox, folder)
+            return read.imap_checkpoint(s, mailbox, folder)
 
     def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
         """Move the checkpoint past UIDs that needed no download (headers showed no
-        candidate). Never backwards within one UIDVALIDITY. (Added by the IMAP helper.)"""
-        from caltac_inbox.store import repo
+        candidate). Never backwards within one UIDVALIDITY."""
+        from caltac_inbox.store import write
 
         with self.session() as s:
-            repo.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
+            write.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
 
     def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
         """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.known_uids(s, mailbox, folder, uidvalidity, above)
+            return read.known_uids(s, mailbox, folder, uidvalidity, above)
 
     def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.uidvalidity_changes(s, mailbox, folder)
+            return read.uidvalidity_changes(s, mailbox, folder)
 
     def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
 
         with self.session() as s:
-            repo.settle_uidvalidity(s, mailbox, folder)
+            write.settle_uidvalidity(s, mailbox, folder)
 
     def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.recorded_by_message_id(s, mailbox, message_ids)
+            return read.recorded_by_message_id(s, mailbox, message_ids)
 
     def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int,
                                rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
 
         with self.session() as s:
-            repo.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
+            write.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
 
     # ------------------------------------------------------------------ queries
 
-    def upcoming(self, as_of: date | datetime | None = None, days: int = 60, kinds: Sequence[str] = (),
-                 programs: Sequence[str] = (), mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.upcoming(s, as_of, days, kinds, programs, mailbox)
-
-    def timeline(self, from_: date | datetime | None = None, to: date | datetime | None = None,
-                 kinds: Sequence[str] = (), programs: Sequence[str] = (), include_cancelled: bool = False,
-                 mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.timeline(s, from_, to, kinds, programs, include_cancelled, mailbox)
-
-    def show(self, entry_id_or_uid: str | int) -> dict[str, Any] | None:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.show(s, entry_id_or_uid)
-
     def messages(self, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.list_messages(s, failed=failed, mailbox=mailbox)
+            return read.list_messages(s, failed=failed, mailbox=mailbox)
 
 
 def open_store(url: str | None = None, *, migrate: bool = True, budget: ReadBudget | None = DEFAULT_BUDGET) -> Store:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
@@ -100,18 +99,18 @@ class LazyPollStore:
     def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
         return self._light_or_full("uidvalidity_changes", mailbox, folder)
 
-    def _light_or_full(self, read: str, *args: Any) -> Any:
-        """store.light's `read` while the light reader is open, else the full store's."""
+    def _light_or_full(self, query: str, *args: Any) -> Any:
+        """store.read's `query` on the light reader while it is open, else the full store's."""
         if self._reader is not None:
             import sqlite3
 
-            from caltac_inbox.store import light
+            from caltac_inbox.store import read
 
             try:
-                return getattr(light, read)(self._reader, *args)
+                return getattr(read, query)(self._reader, *args)
             except sqlite3.Error:
                 pass  # the full store reports it as a DatabaseError (exit 5), or copes
-        return getattr(self._full(), read)(*args)
+        return getattr(self._full(), query)(*args)
 
     def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
         return self._full().ingest(raws, **options)
@@ -122,7 +121,7 @@ class LazyPollStore:
         if self._reader is not None:
             import sqlite3
 
-            from caltac_inbox.store.light import timeline_behind
+            from caltac_inbox.store.read import timeline_behind
 
             try:
                 if not timeline_behind(self._reader):
@@ -171,19 +170,6 @@ def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
     return open_store(url, budget=budget or DEFAULT_BUDGET)
 
 
-def database_file(url: str | None) -> Path | None:
-    """The SQLite file behind `url` (None: not SQLite), parsed without SQLAlchemy when
-    the URL is a plain sqlite:/// one."""
-    from caltac_inbox.store.light import sqlite_file
-
-    plain = sqlite_file(url)
-    if plain is not None:
-        return plain
-    from caltac_inbox.store.db import resolve_url, sqlite_path
-
-    return sqlite_path(resolve_url(url))
-
-
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
              interactive: bool | None = None) -> int:
     """Poll the configured mailboxes; prints the report(s); returns the exit code."""
@@ -202,7 +188,9 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
     store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
     try:
-        sqlite_file = database_file(db_url)
+        from caltac_inbox.store.db import sqlite_path
+
+        sqlite_file = sqlite_path(db_url)
         for mb in mailboxes:
             bars = _ProgressBars() if interactive and not as_json else None
             try:

@@ -13,6 +13,7 @@ from caltac_inbox.model import RawMessage
 from caltac_inbox.sources.files import iter_paths
 from tests.fakes import DOWNTIME, fake_classify, fake_parse, make_eml
 from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests import queries
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)
 BODY = "Dear coordinator,\r\nFrom the CAASPP team: TOMS will be down.\r\n"
@@ -50,9 +51,9 @@ def test_an_mbox_export_and_the_imap_copy_are_one_archive_entry(store, tmp_path)
     with store.session() as s:  # the IMAP UID is recorded against the archived copy: the checkpoint moves on
         rows = s.execute(sa.text("SELECT uid, message_pk, status FROM imap_messages")).all()
     assert [tuple(r) for r in rows] == [(42, message["id"], "stored")]
-    [entry] = store.timeline()
+    [entry] = queries.timeline(store)
     assert len(entry["sources"]) == 1
-    assert len(store.show(entry["id"])["source_details"]) == 1
+    assert len(queries.show(store, entry["id"])["source_details"]) == 1
 
 
 def test_the_other_order_and_a_trailing_newline_too(store):
@@ -78,9 +79,9 @@ def test_different_messages_sharing_a_message_id_are_both_archived_and_listed_on
     resent = make_eml(message_id="<notice-1@ets.org>", body="TOMS will be down. (resent)", facts=[DOWNTIME])
     report = store.ingest([RawMessage(original, "a.eml"), RawMessage(resent, "b.eml")], **FAKES)
     assert report.new == 2 and len(_archived(store)) == 2
-    [entry] = store.timeline()
+    [entry] = queries.timeline(store)
     assert [s["message_id"] for s in entry["sources"]] == ["<notice-1@ets.org>"]
-    assert len(store.show(entry["id"])["source_details"]) == 1
+    assert len(queries.show(store, entry["id"])["source_details"]) == 1
     ics = run("--db", str(store.engine.url.render_as_string(hide_password=False)), "export-ics").output
     assert ics.count("Notice: CAASPP notice") == 1
 

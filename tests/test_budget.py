@@ -16,6 +16,7 @@ from caltac_inbox.model import RawMessage
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.fakes import DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests.test_cli import run  # noqa: F401 - fixture
+from tests import queries
 
 TIGHT = ReadBudget(seconds=1, memory_mb=256)
 
@@ -73,7 +74,7 @@ def _assert_recorded_and_passed(store, report, raws, bad_uid: int, reason: str) 
     assert bytes(raw) == raws[bad_uid - 1].raw  # archived with its raw bytes: reparse can retry it
     assert statuses[bad_uid] == "failed" and last_uid == total  # the checkpoint moved past it
     others = {"downtime" if uid % 2 else "retention" for uid in range(1, total + 1) if uid != bad_uid}
-    assert {e["kind"] for e in store.timeline()} == others  # the others were stored
+    assert {e["kind"] for e in queries.timeline(store)} == others  # the others were stored
 
 
 def test_a_classify_over_the_time_limit_is_archived_with_the_reason(store):

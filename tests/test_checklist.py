@@ -542,3 +542,20 @@ def test_any_mix_of_checklist_lines_parses_or_says_why():
                 assert key >= date(2026, 7, 1) or fact.needs_review
 
     check()
+
+
+def test_tasks_carry_their_place_in_the_checklist(seed_facts):
+    positions = [f.position for f in seed_facts if f.kind == "task"]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions) and positions[0] == 1
+    assert all(f.position is None for f in seed_facts if f.kind != "task")
+
+
+def test_a_months_tasks_list_in_checklist_order(seed_facts):
+    """Not in uid-hash order ("Training" first, then General Guidelines 2, 6, 1, 5, 4, 3)."""
+    from caltac_inbox.timeline.entry import SourcedFact
+    from caltac_inbox.timeline.reconcile import reconcile
+
+    entries = reconcile([SourcedFact(fact=f, message_pk=1) for f in seed_facts])
+    november = [(e.fact.section, e.fact.text[:40]) for e in entries if e.kind == "task" and e.fact.month == "2026-11"]
+    assert november == [(f.section, f.text[:40]) for f in seed_facts if f.kind == "task" and f.month == "2026-11"]
+    assert [section for section, _ in november] == ["General Guidelines"] * 6 + ["Training"]

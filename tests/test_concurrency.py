@@ -20,6 +20,7 @@ from caltac_inbox.pipeline import open_store
 from caltac_inbox.store.schema import FactRow, Message
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, make_eml
 from tests.shared import SHARED
+from tests import queries
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from caltac_inbox.cli import main; main()"]
@@ -58,7 +59,7 @@ def _state(url: str):
             messages = s.execute(sa.select(Message.sha256)).scalars().all()
             facts = s.execute(sa.select(FactRow.message_pk, FactRow.identity)).all()
             sha_by_pk = dict(s.execute(sa.select(Message.id, Message.sha256)).all())
-        entries = store.timeline(include_cancelled=True)
+        entries = queries.timeline(store, include_cancelled=True)
     facts_by_message = sorted((sha_by_pk[pk], ident) for pk, ident in facts)
     timeline = sorted(json.dumps({k: v for k, v in e.items() if k not in ("id",)}, sort_keys=True, default=str)
                       for e in entries)

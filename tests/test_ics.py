@@ -13,7 +13,8 @@ import pytest
 
 from caltac_inbox.export.ics import IcsOptions, calendar_ics, parse_alarm, summary
 from caltac_inbox.model import Fact, parse_when
-from caltac_inbox.reconcile import SourcedFact, reconcile
+from caltac_inbox.timeline.entry import SourcedFact
+from caltac_inbox.timeline.reconcile import reconcile
 
 from tests.test_reconcile import EXTENSION_SENT, UPDATE_164_SENT, fall_2016_notices, sourced
 

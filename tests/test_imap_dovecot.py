@@ -236,7 +236,7 @@ def test_cron_run_is_silent_when_nothing_is_new(poller, dovecot):  # noqa: F811
 
 # Not needed to poll, and slow to import: SQLAlchemy alone is ~0.25 s of a ~0.4 s run.
 NOT_FOR_A_NOOP_POLL = ("sqlalchemy", "alembic", "psycopg", "mailparser", "bs4", "dateparser", "caltac_inbox.pipeline",
-                       "caltac_inbox.parse", "caltac_inbox.classify", "caltac_inbox.store.repo",
+                       "caltac_inbox.parse", "caltac_inbox.classify", "caltac_inbox.store.write", "caltac_inbox.timeline",
                        "caltac_inbox.store.schema", "caltac_inbox.model", "email.policy")
 
 

@@ -18,7 +18,8 @@ from caltac_inbox.export.ics import calendar_entries, calendar_ics
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
 from caltac_inbox.store import db, light
-from caltac_inbox.store import timeline as queries
+from caltac_inbox.store import read as queries
+from caltac_inbox.timeline.time import instant
 from tests.fakes import fake_classify, fake_parse, make_eml
 from tests.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
 
@@ -253,7 +254,7 @@ def _plan(conn: sqlite3.Connection, sql: str, params: dict) -> str:
 
 def test_date_preselection_uses_the_key_at_and_end_at_indexes(filled_url):
     conn = sqlite3.connect(filled_url.removeprefix("sqlite:///"))
-    lower, upper = queries.day_start(date(2020, 8, 1)), queries.day_start(date(2020, 10, 1))
+    lower, upper = instant(date(2020, 8, 1)), instant(date(2020, 10, 1))
     both = _plan(conn, *queries._entries_query((), None, include_cancelled=False, lower=lower, upper=upper))
     # one bounded key_at range per branch: not every entry before `upper`
     assert "ix_entries_key_at (key_at>? AND key_at<?)" in both and "ix_entries_end_at (end_at>?)" in both, both

@@ -17,11 +17,11 @@ from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Extraction, Notice
 from caltac_inbox.parse import (
     MAX_TEXT_CHARS,
-    PACIFIC,
     html_to_text,
     normalize_text,
     parse_message,
 )
+from caltac_inbox.timeline.time import LOS_ANGELES
 from tests.shared import SHARED, needs_shared
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def test_headers_of_a_direct_notice():
     assert n.sender == "CalTAC@info.ets.org"
     assert n.sender_name == "CalTAC"
     assert n.subject == "CAASPP: A notice"
-    assert n.sent == datetime(2019, 9, 3, 10, 33, tzinfo=PACIFIC)
+    assert n.sent == datetime(2019, 9, 3, 10, 33, tzinfo=LOS_ANGELES)
     assert n.sent.isoformat() == "2019-09-03T10:33:00-07:00"
     assert n.message_id == "<abc@info.ets.org>"
     assert n.forwarded_by is None and n.forward_note == ""
@@ -284,7 +284,7 @@ def test_inline_forward_is_unwrapped(block):
     n = parse_message(raw, "x.eml", authserv_ids=OUR_SERVER)
     assert n.sender == "Do-Not-Reply@info.ets.org"
     assert n.sender_name == "CAASPP"
-    assert n.sent == datetime(2020, 7, 15, 12, 39, tzinfo=PACIFIC)
+    assert n.sent == datetime(2020, 7, 15, 12, 39, tzinfo=LOS_ANGELES)
     assert n.subject == "CAASPP: Preparing to Transition to the 2020-21 Administration"
     assert n.forwarded_by == "dhuang@district.k12.ca.us"
     assert n.forward_note == note

@@ -10,6 +10,7 @@ from caltac_inbox.pipeline import extract
 from caltac_inbox.sources.files import SourceError
 from caltac_inbox.store.schema import Entry, FactRow, ImapMessage, Message
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
+from tests import queries
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)
 
@@ -39,7 +40,7 @@ def test_ingest_twice_stores_each_message_and_fact_once(store):
 
 def test_same_fact_in_two_messages_is_one_entry_with_two_sources(store):
     store.ingest(_raws(), **FAKES)
-    entries = store.timeline()
+    entries = queries.timeline(store)
     downtimes = [e for e in entries if e["kind"] == "downtime"]
     assert len(downtimes) == 1
     assert [s["message_id"] for s in downtimes[0]["sources"]] == ["<a@x>", "<b@x>"]
@@ -55,7 +56,7 @@ def test_entry_uids_are_stable_across_databases(tmp_path):
     for name, order in (("one", _raws()), ("two", list(reversed(_raws())))):
         with open_store(f"sqlite:///{tmp_path / name}.db") as s:
             s.ingest(order, **FAKES)
-            uids.append(sorted(e["uid"] for e in s.timeline()))
+            uids.append(sorted(e["uid"] for e in queries.timeline(s)))
     assert uids[0] == uids[1]
 
 
@@ -63,37 +64,37 @@ def test_queries_filter_by_date_kind_program_and_mailbox(store):
     raws = _raws()
     raws[1] = RawMessage(raws[1].raw, raws[1].source, mailbox="county")
     store.ingest(raws, **FAKES)
-    soon = store.upcoming(date(2020, 8, 1), days=30)
+    soon = queries.upcoming(store, date(2020, 8, 1), days=30)
     assert {e["kind"] for e in soon} == {"downtime", "retention"}  # designation was due July 1
-    assert [e["kind"] for e in store.upcoming(date(2020, 8, 1), days=30, kinds=["retention"])] == ["retention"]
-    assert {e["kind"] for e in store.upcoming(date(2020, 8, 1), days=30, programs=["ELPAC"])} == {"retention"}
-    assert store.upcoming(date(2020, 6, 1), days=10) == []
+    assert [e["kind"] for e in queries.upcoming(store, date(2020, 8, 1), days=30, kinds=["retention"])] == ["retention"]
+    assert {e["kind"] for e in queries.upcoming(store, date(2020, 8, 1), days=30, programs=["ELPAC"])} == {"retention"}
+    assert queries.upcoming(store, date(2020, 6, 1), days=10) == []
     # an open window still shows after it started
-    assert [e["kind"] for e in store.upcoming(date(2020, 8, 17), days=1)] == ["downtime"]
-    in_july = store.timeline(date(2020, 7, 1), date(2020, 7, 31))
+    assert [e["kind"] for e in queries.upcoming(store, date(2020, 8, 17), days=1)] == ["downtime"]
+    in_july = queries.timeline(store, date(2020, 7, 1), date(2020, 7, 31))
     assert [e["kind"] for e in in_july] == ["designation"]
-    assert {e["kind"] for e in store.timeline(mailbox="county")} == {"downtime", "retention"}
-    assert store.timeline(mailbox="nowhere") == []
+    assert {e["kind"] for e in queries.timeline(store, mailbox="county")} == {"downtime", "retention"}
+    assert queries.timeline(store, mailbox="nowhere") == []
 
 
 def test_cancelled_entries_are_hidden_unless_asked(store):
     cancelled = dict(DOWNTIME, status="cancelled", start="2020-09-01T17:00:00-07:00",
                      end="2020-09-02T08:00:00-07:00", systems=["TDS"])
     store.ingest([RawMessage(make_eml(facts=[cancelled]), "c.eml")], **FAKES)
-    assert store.upcoming(date(2020, 8, 25), days=30) == []
-    assert store.timeline() == []
-    shown = store.timeline(include_cancelled=True)
+    assert queries.upcoming(store, date(2020, 8, 25), days=30) == []
+    assert queries.timeline(store) == []
+    shown = queries.timeline(store, include_cancelled=True)
     assert [e["status"] for e in shown] == ["cancelled"]
 
 
 def test_show_by_id_and_uid(store):
     store.ingest(_raws(), **FAKES)
-    entry = store.timeline(kinds=["designation"])[0]
-    by_id = store.show(str(entry["id"]))
-    by_uid = store.show(entry["uid"])
+    entry = queries.timeline(store, kinds=["designation"])[0]
+    by_id = queries.show(store, str(entry["id"]))
+    by_uid = queries.show(store, entry["uid"])
     assert by_id["uid"] == by_uid["uid"] == entry["uid"]
     assert by_id["history"] and by_id["evidence"] == "Designate by July 1."
-    assert store.show("999999") is None
+    assert queries.show(store, "999999") is None
 
 
 def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
@@ -116,12 +117,12 @@ def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
     assert (fixed.messages, fixed.ok, fixed.failed) == (1, 1, 0)
     assert store.messages(failed=True) == []
 
-    before = {e["uid"]: e for e in store.timeline()}
+    before = {e["uid"]: e for e in queries.timeline(store)}
     with store.session() as s:
         seq_before = dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all())
     rerun = store.reparse(failed_only=False, **FAKES)
     assert (rerun.messages, rerun.facts_added, rerun.facts_removed) == (3, 0, 0)
-    assert {e["uid"]: e for e in store.timeline()} == before
+    assert {e["uid"]: e for e in queries.timeline(store)} == before
     with store.session() as s:
         assert dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all()) == seq_before
 
@@ -135,7 +136,7 @@ def test_reparse_replaces_changed_facts(store):
 
     report = store.reparse(failed_only=False, parser=fake_parse, classifier=no_retention)
     assert report.facts_removed == 1
-    assert {e["kind"] for e in store.timeline()} == {"downtime", "designation"}
+    assert {e["kind"] for e in queries.timeline(store)} == {"downtime", "designation"}
 
 
 def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
@@ -172,7 +173,7 @@ def test_oversize_messages_are_archived_but_not_parsed(store):
 def test_unauthenticated_notice_marks_facts_unverified(store):
     raws = [RawMessage(make_eml(facts=[DESIGNATION], auth="dkim=fail"), "u.eml")]
     store.ingest(raws, **FAKES)
-    [entry] = store.timeline()
+    [entry] = queries.timeline(store)
     assert entry["unverified"] is True
 
 
@@ -209,7 +210,7 @@ def test_interrupted_ingest_still_refreshes_the_timeline(store):
 
     with pytest.raises(KeyboardInterrupt):
         store.ingest(interrupted(), **FAKES)
-    assert {e["kind"] for e in store.timeline()} == {"downtime", "designation"}
+    assert {e["kind"] for e in queries.timeline(store)} == {"downtime", "designation"}
 
 
 # -- batches and worker processes ------------------------------------------------------------
@@ -282,7 +283,7 @@ def test_workers_store_the_same_as_this_process_in_input_order(tmp_path):
                               progress=lambda source, outcome: heard.append((source, outcome)))
             rows = s.messages()
             results.append((report.to_json(), heard, [r["source"] for r in rows],
-                            sorted(e["uid"] for e in s.timeline())))
+                            sorted(e["uid"] for e in queries.timeline(s))))
             readers = {int(r["subject"]) for r in rows}
             assert (readers == {MAIN_PID}) is (workers == 0)
     assert results[0] == results[1]

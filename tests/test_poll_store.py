@@ -12,7 +12,7 @@ import pytest
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
-from caltac_inbox.poll import LazyPollStore, database_file
+from caltac_inbox.poll import LazyPollStore
 from caltac_inbox.store import db
 from tests.fakes import fake_classify, fake_parse, make_eml
 
@@ -103,8 +103,19 @@ def test_bad_url_fails_before_polling():
         LazyPollStore.open("nosuchdb://x")
 
 
-def test_database_file_matches_sqlalchemys_reading(tmp_path):
+def test_sqlite_path_without_sqlalchemy_matches_sqlalchemys_reading(tmp_path):
     for url in (f"sqlite:///{tmp_path / 'a b.db'}", f"sqlite:///{tmp_path}/a%20b.db", "sqlite:///rel/x.db",
                 f"sqlite+pysqlite:///{tmp_path / 'x.db'}", f"sqlite:///{tmp_path / 'x.db'}?timeout=5",
                 "postgresql://u@localhost/caltac"):
-        assert database_file(url) == db.sqlite_path(db.resolve_url(url)), url
+        plain = db.plain_sqlite_file(url)
+        assert plain is None or plain == _sqlalchemy_path(url), url
+        assert db.sqlite_path(url) == _sqlalchemy_path(url), url
+
+
+def _sqlalchemy_path(url):
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(db.resolve_url(url))
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from caltac_inbox.model import Fact, parse_when
-from caltac_inbox.reconcile import SourcedFact, reconcile
+from caltac_inbox.timeline.entry import SourcedFact
+from caltac_inbox.timeline.reconcile import reconcile
 from tests.shared import SHARED, needs_shared
 
 LA = ZoneInfo("America/Los_Angeles")

@@ -1,4 +1,4 @@
-"""Store layer: migrations on both backends, schema/migration agreement, repo writes."""
+"""Store layer: migrations on both backends, schema/migration agreement, writes."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -9,8 +9,10 @@ import sqlalchemy as sa
 
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.model import Fact, RawMessage
-from caltac_inbox.store import db, repo
-from caltac_inbox.store.schema import Base, FactRow
+from caltac_inbox.store import db, write
+from caltac_inbox.timeline.kinds import fact_identity
+from caltac_inbox.timeline.time import instant
+from caltac_inbox.store.schema import Base, FactRow, Message
 
 LA = ZoneInfo("America/Los_Angeles")
 TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "timeline_state"}
@@ -97,21 +99,23 @@ def test_sqlite_uses_wal_and_busy_timeout(tmp_path):
     engine.dispose()
 
 
-def test_fact_identity_ignores_evidence_and_flags_only():
+def test_fact_identity_ignores_evidence_flags_and_position_only():
     a = Fact(kind="designation", evidence="one", due=date(2020, 7, 1))
-    assert repo.fact_identity(a) == repo.fact_identity(a.with_changes(evidence="two", unverified=True))
-    assert repo.fact_identity(a) != repo.fact_identity(a.with_changes(due=date(2020, 7, 2)))
-    assert repo.fact_identity(a) != repo.fact_identity(a.with_changes(kind="deadline"))
+    assert fact_identity(a) == fact_identity(a.with_changes(evidence="two", unverified=True, needs_review=True))
+    task = Fact(kind="task", evidence="t", month="2026-11", section="Training", text="Attend", position=3)
+    assert fact_identity(task) == fact_identity(task.with_changes(position=9))
+    assert fact_identity(a) != fact_identity(a.with_changes(due=date(2020, 7, 2)))
+    assert fact_identity(a) != fact_identity(a.with_changes(kind="deadline"))
 
 
 def test_date_only_values_are_midnight_los_angeles():
-    assert repo.to_timestamp(date(2020, 7, 1)) == datetime(2020, 7, 1, tzinfo=LA)
+    assert instant(date(2020, 7, 1)) == datetime(2020, 7, 1, tzinfo=LA)
     when = datetime(2020, 8, 14, 17, tzinfo=LA)
-    assert repo.to_timestamp(when) == when
+    assert instant(when) == when
 
 
 def _archive(session, raw: bytes, **kw):
-    return repo.archive_message(session, RawMessage(raw, "x.eml", **kw), notice=None, parse_status="ok")
+    return write.archive_message(session, RawMessage(raw, "x.eml", **kw), notice=None, parse_status="ok")
 
 
 def test_archive_is_idempotent_and_timestamps_round_trip(store):
@@ -120,17 +124,16 @@ def test_archive_is_idempotent_and_timestamps_round_trip(store):
     with store.session() as s:
         pk, new = _archive(s, b"From: a\r\n\r\nhello")
         assert new
-        assert repo.insert_facts(s, pk, [fact, fact.with_changes(evidence="other")], mailbox=None, unverified=False) == 1
+        assert write.insert_facts(s, pk, [fact, fact.with_changes(evidence="other")], mailbox=None, unverified=False) == 1
     with store.session() as s:
         pk2, new2 = _archive(s, b"From: a\r\n\r\nhello")
         assert (pk2, new2) == (pk, False)
-        assert repo.insert_facts(s, pk, [fact], mailbox=None, unverified=False) == 0
+        assert write.insert_facts(s, pk, [fact], mailbox=None, unverified=False) == 0
         row = s.execute(sa.select(FactRow)).scalar_one()
-        assert row.start == datetime(2020, 8, 15, 0, tzinfo=timezone.utc)
-        assert row.start.tzinfo is not None
-        assert row.end == datetime(2020, 8, 20, tzinfo=LA)
-        assert row.key_at == row.start
+        assert row.fields["start"] == "2020-08-14T17:00:00-07:00"
         assert row.fields["end"] == "2020-08-20"
+        archived_at = s.execute(sa.select(Message.archived_at)).scalar_one()
+        assert archived_at.tzinfo is not None
 
 
 def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
@@ -139,7 +142,7 @@ def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
             pk, _ = _archive(s, f"From: a\r\n\r\n{uidvalidity}/{uid}".encode(),
                              mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             raw = RawMessage(b"", "imap", mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
-            repo.record_imap_uid(s, raw, message_pk=pk, status=status)
+            write.record_imap_uid(s, raw, message_pk=pk, status=status)
 
     assert store.imap_checkpoint("district", "INBOX") == (None, 0)
     record(7, 5)

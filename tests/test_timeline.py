@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from caltac_inbox.export.ics import export_store
 from tests.fakes import fake_classify, fake_parse, make_eml
 from caltac_inbox.model import Notice, RawMessage
+from tests import queries
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -53,14 +53,14 @@ def ingest(store, *messages: bytes):
 
 
 def downtimes(store):
-    return [e for e in store.timeline(kinds=["downtime"]) if e["start"] == "2016-08-26T17:00:00-07:00"]
+    return [e for e in queries.timeline(store, kinds=["downtime"]) if e["start"] == "2016-08-26T17:00:00-07:00"]
 
 
 def test_extension_updates_each_window_in_place(store):
     ingest(store, UPDATE_164)
     before = {e["uid"]: e for e in downtimes(store)}
     assert len(before) == 2 and {e["status"] for e in before.values()} == {"scheduled"}
-    ics_before = _events(export_store(store))
+    ics_before = _events(queries.calendar(store))
 
     ingest(store, EXTENDED)
     after = {e["uid"]: e for e in downtimes(store)}
@@ -70,12 +70,12 @@ def test_extension_updates_each_window_in_place(store):
         assert entry["status"] == "extended"
         assert entry["id"] == before[uid]["id"]
         assert [s["message_id"] for s in entry["sources"]] == ["<164@cde>", "<ext@ets>"]
-        detail = store.show(uid)
+        detail = queries.show(store, uid)
         assert detail["sequence"] == 1
         assert [h["change"] for h in detail["history"]] == ["announced", "extended"]
         assert any("extended the downtime" in s["evidence"] for s in detail["source_details"])
 
-    ics_after = _events(export_store(store))
+    ics_after = _events(queries.calendar(store))
     assert ics_after.keys() == ics_before.keys() and len(ics_after) == 2
     for uid, event in ics_after.items():
         assert int(event["SEQUENCE"]) == int(ics_before[uid]["SEQUENCE"]) + 1
@@ -84,10 +84,10 @@ def test_extension_updates_each_window_in_place(store):
 
 def test_refresh_without_changes_keeps_sequence_and_export_is_identical(store):
     ingest(store, UPDATE_164, EXTENDED)
-    first = export_store(store)
+    first = queries.calendar(store)
     assert store.refresh() == 0
     assert ingest(store, UPDATE_164).duplicates == 1
-    assert export_store(store) == first  # DTSTAMP comes from the entry's updated_at
+    assert queries.calendar(store) == first  # DTSTAMP comes from the entry's updated_at
 
 
 def test_old_forward_after_the_extension_does_not_undo_it(store):
@@ -109,18 +109,18 @@ def test_arrival_order_does_not_matter(tmp_path):
         with open_store(f"sqlite:///{tmp_path / f'order{n}.db'}") as store:
             for message in order:  # one batch per message: the timeline is refreshed between
                 ingest(store, message)
-            results.append([{k: v for k, v in e.items() if k != "id"} for e in store.timeline(include_cancelled=True)])
+            results.append([{k: v for k, v in e.items() if k != "id"} for e in queries.timeline(store, include_cancelled=True)])
     assert all(r == results[0] for r in results)
     assert len(results[0]) == 4
 
 
 def test_cancelled_hidden_by_default_and_shown_on_request(store):
     ingest(store, OTHER, CANCEL)
-    assert not [e for e in store.timeline() if e["kind"] == "downtime"]
-    cancelled = [e for e in store.timeline(include_cancelled=True) if e["kind"] == "downtime"]
+    assert not [e for e in queries.timeline(store) if e["kind"] == "downtime"]
+    cancelled = [e for e in queries.timeline(store, include_cancelled=True) if e["kind"] == "downtime"]
     assert [e["status"] for e in cancelled] == ["cancelled"]
-    assert not store.upcoming(as_of=date(2016, 12, 1), days=60, kinds=["downtime"])
-    event = next(iter(_events(export_store(store, kinds=["downtime"])).values()))
+    assert not queries.upcoming(store, as_of=date(2016, 12, 1), days=60, kinds=["downtime"])
+    event = next(iter(_events(queries.calendar(store, kinds=["downtime"])).values()))
     assert str(event["STATUS"]) == "CANCELLED"
 
 
@@ -128,30 +128,30 @@ def test_upcoming_window_kind_and_program(store):
     ingest(store, UPDATE_164, EXTENDED, OTHER)
     # still inside the extended downtime on September 12, and the designation is due in 3 weeks
     names = lambda rows: sorted((r["kind"], r.get("start") or r.get("due")) for r in rows)
-    assert names(store.upcoming(as_of=date(2016, 9, 12), days=30)) == [
+    assert names(queries.upcoming(store, as_of=date(2016, 9, 12), days=30)) == [
         ("designation", "2016-10-03"),
         ("downtime", "2016-08-26T17:00:00-07:00"),
         ("downtime", "2016-08-26T17:00:00-07:00"),
     ]
     # the TOMS window ended with September 13 (extended): nothing on the 14th but the designation
-    assert names(store.upcoming(as_of=date(2016, 9, 14), days=30)) == [("designation", "2016-10-03")]
-    assert store.upcoming(as_of=date(2016, 9, 14), days=10) == []
-    assert [r["kind"] for r in store.upcoming(as_of=date(2016, 9, 12), days=30, kinds=["designation"])] == ["designation"]
-    assert store.upcoming(as_of=date(2016, 9, 12), days=30, programs=["ELPAC"]) == []
+    assert names(queries.upcoming(store, as_of=date(2016, 9, 14), days=30)) == [("designation", "2016-10-03")]
+    assert queries.upcoming(store, as_of=date(2016, 9, 14), days=10) == []
+    assert [r["kind"] for r in queries.upcoming(store, as_of=date(2016, 9, 12), days=30, kinds=["designation"])] == ["designation"]
+    assert queries.upcoming(store, as_of=date(2016, 9, 12), days=30, programs=["ELPAC"]) == []
 
 
 def test_timeline_range_and_show(store):
     ingest(store, UPDATE_164, EXTENDED, OTHER)
-    in_october = store.timeline(from_=date(2016, 10, 1), to=date(2016, 10, 31))
+    in_october = queries.timeline(store, from_=date(2016, 10, 1), to=date(2016, 10, 31))
     assert [e["kind"] for e in in_october] == ["designation"]
     entry = in_october[0]
     assert entry["sources"] == [{"message_id": "<fall@ets>", "subject": "Fall reminders",
                                  "sent": "2016-09-01T08:00:00-07:00"}]
-    by_id = store.show(entry["id"])
-    by_uid = store.show(entry["uid"])
+    by_id = queries.show(store, entry["id"])
+    by_uid = queries.show(store, entry["uid"])
     assert by_id == by_uid and by_id["uid"] == entry["uid"]
     assert by_id["source_details"][0]["evidence"] == "Designate your coordinator by October 3."
-    assert store.show("no-such-entry") is None
+    assert queries.show(store, "no-such-entry") is None
 
 
 def _events(ics: bytes) -> dict[str, icalendar.Event]:
@@ -195,17 +195,17 @@ def test_reparse_that_drops_a_fact_updates_and_removes_entries(store):
     after = downtimes(store)
     assert {e["uid"] for e in after} == uids  # same windows, same calendar UIDs
     assert {e["status"] for e in after} == {"scheduled"}
-    assert all(store.show(e["uid"])["sequence"] == 1 for e in after)
+    assert all(queries.show(store, e["uid"])["sequence"] == 1 for e in after)
 
     store.reparse(failed_only=False, parser=fake_parse, classifier=lambda notice: ())
-    assert store.timeline(include_cancelled=True) == []
+    assert queries.timeline(store, include_cancelled=True) == []
 
 
 def test_date_ranges_select_exactly_the_overlapping_entries(store):
     """upcoming/timeline preselect by date in SQL; the result must equal the exact span
     test applied to every entry (long windows that began long ago, open-ended ones,
     instants, undated credential reminders)."""
-    from caltac_inbox.store.timeline import _overlaps, day_start
+    from caltac_inbox.timeline.time import instant
 
     long_window = {"kind": "downtime", "program": "CAASPP", "start": "2016-03-01", "end": "2016-11-30",
                    "systems": ["CERS"], "status": "scheduled", "evidence": "CERS is down March through November."}
@@ -221,7 +221,7 @@ def test_date_ranges_select_exactly_the_overlapping_entries(store):
            make_eml(subject="More", facts=[long_window, no_end, removal, reminder, month_task], message_id="<more@ets>",
                     sent="2016-08-01T08:00:00-07:00"))
     with store.session(readonly=True) as s:
-        from caltac_inbox.store.timeline import timeline_entries
+        from caltac_inbox.store.read import timeline_entries
 
         everything = timeline_entries(s, include_cancelled=True)
     assert len(everything) >= 7
@@ -229,15 +229,15 @@ def test_date_ranges_select_exactly_the_overlapping_entries(store):
                   date(2016, 9, 30), date(2016, 10, 3), date(2016, 10, 15), date(2016, 11, 30), date(2016, 12, 1)):
         for days in (0, 1, 30):
             last = first + timedelta(days=days)
-            expected = [e.uid for e in everything if _overlaps(e, day_start(first), day_start(last + timedelta(days=1)))]
-            assert [e["uid"] for e in store.timeline(first, last, include_cancelled=True)] == expected
-            shown = [e["uid"] for e in store.upcoming(as_of=first, days=days)]
+            expected = [e.uid for e in everything if e.overlaps(instant(first), instant(last + timedelta(days=1)))]
+            assert [e["uid"] for e in queries.timeline(store, first, last, include_cancelled=True)] == expected
+            shown = [e["uid"] for e in queries.upcoming(store, as_of=first, days=days)]
             assert shown == [u for u in expected if next(e for e in everything if e.uid == u).status != "cancelled"]
         noon = datetime.combine(first, datetime.min.time(), tzinfo=LA).replace(hour=12)
         expected = [e.uid for e in everything if e.status != "cancelled"
-                    and _overlaps(e, noon, noon + timedelta(days=3))]
-        assert [e["uid"] for e in store.upcoming(as_of=noon, days=3)] == expected
-        after = [e.uid for e in everything if _overlaps(e, day_start(first), None)]
-        assert [e["uid"] for e in store.timeline(from_=first, include_cancelled=True)] == after
-        before = [e.uid for e in everything if _overlaps(e, None, day_start(first))]
-        assert [e["uid"] for e in store.timeline(to=first - timedelta(days=1), include_cancelled=True)] == before
+                    and e.overlaps(noon, noon + timedelta(days=3))]
+        assert [e["uid"] for e in queries.upcoming(store, as_of=noon, days=3)] == expected
+        after = [e.uid for e in everything if e.overlaps(instant(first), None)]
+        assert [e["uid"] for e in queries.timeline(store, from_=first, include_cancelled=True)] == after
+        before = [e.uid for e in everything if e.overlaps(None, instant(first))]
+        assert [e["uid"] for e in queries.timeline(store, to=first - timedelta(days=1), include_cancelled=True)] == before

@@ -12,6 +12,7 @@ from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests import queries
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)
 
@@ -32,13 +33,13 @@ def _count(url: str, table: str) -> int:
 
 def _crash_before_the_refresh(url: str, monkeypatch) -> None:
     """An ingest whose facts commit and whose timeline refresh dies (kill -9, power cut)."""
-    import caltac_inbox.store.timeline as timeline
+    import caltac_inbox.store.write as write
 
     def dies(session, now=None):
         raise SystemExit("killed")
 
     with monkeypatch.context() as patch, open_store(url) as store:
-        patch.setattr(timeline, "refresh_timeline", dies)
+        patch.setattr(write, "refresh_timeline", dies)
         with pytest.raises(SystemExit):
             store.ingest(_raws(), **FAKES)
     assert _count(url, "facts") == 3 and _count(url, "entries") == 0
@@ -87,7 +88,7 @@ def test_an_ingest_that_stores_nothing_new_still_catches_up(db_url, monkeypatch)
     with open_store(db_url) as store:
         report = store.ingest(_raws(), **FAKES)  # both already archived
         assert report.duplicates == 2 and report.timeline_changes == 3
-        assert len(store.timeline()) == 3
+        assert len(queries.timeline(store)) == 3
 
 
 def test_a_no_op_poll_catches_up(tmp_path, monkeypatch):
@@ -122,7 +123,7 @@ def test_the_migration_marks_a_timeline_missing_facts_as_behind(db_url):
             conn.execute(sa.text("DELETE FROM entries"))
         db.upgrade(engine)
         assert store.timeline_behind()
-        assert store.catch_up_timeline() and len(store.timeline()) == 3
+        assert store.catch_up_timeline() and len(queries.timeline(store)) == 3
 
 
 def test_a_current_timeline_is_not_marked_behind_by_the_migration(db_url):

@@ -1,4 +1,5 @@
-"""Row-level reads and writes on the store tables, shared by pipeline and queries.
+"""Every write to the store: archiving a message with its facts, the IMAP bookkeeping,
+and the refresh that brings the timeline in line with the stored facts.
 
 Writes that can race with another process use INSERT ... ON CONFLICT on the unique
 constraints (SQLite and PostgreSQL dialect inserts), never check-then-insert.
@@ -8,27 +9,35 @@ Session or a Connection.
 The per-message inserts are Core statements on the tables, built once per dialect with
 every value a bound parameter: SQLAlchemy compiles each once, and they skip the ORM's
 bulk-insert bookkeeping (together ~1 ms per stored message).
+
+`refresh_timeline(session)` replays ALL stored facts through the pure
+`caltac_inbox.timeline.reconcile.reconcile` (ordered by each notice's own sent date, so
+the result does not depend on arrival order) and upserts `entries` by uid inside the
+caller's transaction: a changed entry gets `sequence + 1` and a new `updated_at`;
+`entry_sources` follows; entries that no longer exist are deleted. The pipeline calls
+it after every ingest, checklist import and reparse.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
-from datetime import date, datetime, time, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from caltac_inbox.identity import message_identity
-from caltac_inbox.model import FIRST_DAY, LAST_DAY, Fact, Notice, RawMessage, When
-from caltac_inbox.store.schema import FactRow, ImapMessage, ImapState, Message, TimelineState
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Fact, Notice, RawMessage
+from caltac_inbox.store.schema import Entry, EntrySource, FactRow, ImapMessage, ImapState, Message, TimelineState
+from caltac_inbox.timeline.entry import Entry as TimelineEntry
+from caltac_inbox.timeline.entry import SourcedFact
+from caltac_inbox.timeline.kinds import fact_identity
+from caltac_inbox.timeline.reconcile import reconcile
+from caltac_inbox.timeline.time import in_los_angeles, instant
 
-LOS_ANGELES = ZoneInfo("America/Los_Angeles")
-# Fields that are flags about a fact, not what it says: left out of its identity.
-_NOT_IDENTITY = ("evidence", "unverified", "needs_review")
 _DATE_FIELDS = ("start", "end", "due", "at", "term_end")
 
 
@@ -38,33 +47,6 @@ def utcnow() -> datetime:
 
 def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
-
-
-def fact_identity(fact: Fact) -> str:
-    """sha256 of the canonical docs/facts.md JSON of a fact without evidence and flags."""
-    return _identity_of(fact.to_json())
-
-
-def _identity_of(fact_json: dict[str, Any]) -> str:
-    data = {k: v for k, v in fact_json.items() if k not in _NOT_IDENTITY}
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def to_timestamp(when: When | None) -> datetime | None:
-    """A key date as a timestamp: a date-only value is 00:00 America/Los_Angeles."""
-    if when is None:
-        return None
-    if isinstance(when, datetime):
-        return when if when.tzinfo else when.replace(tzinfo=LOS_ANGELES)
-    return datetime.combine(when, time(0), tzinfo=LOS_ANGELES)
-
-
-def fact_key_at(fact: Fact) -> datetime | None:
-    """start for downtime (end without start), due/at otherwise, month start for tasks."""
-    if fact.kind == "task":
-        return to_timestamp(date.fromisoformat(fact.month + "-01")) if fact.month else None
-    return to_timestamp(fact.key_date())
 
 
 def insert_for(session: Session | Connection):
@@ -161,19 +143,13 @@ def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified:
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             raise ValueError(f"{fact.kind} {name} {value.isoformat()} is outside the supported days "
                              f"{FIRST_DAY} to {LAST_DAY}")
-    data = fact.to_json()
     return dict(
         message_pk=message_pk,
         kind=fact.kind,
         program=list(fact.program),
-        start=to_timestamp(fact.start),
-        end=to_timestamp(fact.end),
-        due=to_timestamp(fact.due),
-        at=to_timestamp(fact.at),
-        key_at=fact_key_at(fact),
-        fields=data,
+        fields=fact.to_json(),
         evidence=fact.evidence,
-        identity=_identity_of(data),
+        identity=fact_identity(fact),
         mailbox=mailbox,
         unverified=bool(unverified or fact.unverified),
     )
@@ -221,8 +197,6 @@ def replace_facts(
     Facts whose identity is unchanged keep their row (and id); their evidence and
     flags are refreshed.
     """
-    from sqlalchemy import delete
-
     wanted = {fact_identity(f): f for f in facts}
     existing = dict(
         session.execute(select(FactRow.identity, FactRow.id).where(FactRow.message_pk == message_pk)).all()
@@ -277,25 +251,6 @@ def record_recognised_uids(session: Session | Connection, mailbox: str, folder: 
     )
 
 
-def recorded_by_message_id(session: Session | Connection, mailbox: str,
-                           message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
-    """(message_id, size) -> (message_pk, status) of UIDs already recorded in `mailbox`
-    (any folder, any UIDVALIDITY) with one of `message_ids`; archived copies win over
-    ignored ones."""
-    table = ImapMessage.__table__
-    found: dict[tuple[str, int], tuple[int | None, str]] = {}
-    for start in range(0, len(message_ids), 500):
-        chunk = sorted(set(message_ids[start:start + 500]))
-        rows = session.execute(
-            select(table.c.message_id, table.c.size, table.c.message_pk, table.c.status).where(
-                table.c.mailbox == mailbox, table.c.message_id.in_(chunk), table.c.size.is_not(None)))
-        for message_id, size, message_pk, status in rows:
-            key = (message_id, int(size))
-            if key not in found or (found[key][0] is None and message_pk is not None):
-                found[key] = (message_pk, status)
-    return found
-
-
 @functools.lru_cache(maxsize=None)
 def _imap_uid_statement(dialect_name: str):
     return _dialect_insert(dialect_name)(ImapMessage.__table__).on_conflict_do_nothing(
@@ -339,75 +294,10 @@ def _imap_state_statement(dialect_name: str):
     )
 
 
-def imap_checkpoint(session: Session, mailbox: str, folder: str) -> tuple[int | None, int]:
-    row = session.execute(
-        select(ImapState.uidvalidity, ImapState.last_uid).where(
-            ImapState.mailbox == mailbox, ImapState.folder == folder
-        )
-    ).first()
-    return (None, 0) if row is None else (row.uidvalidity, row.last_uid)
-
-
-def uidvalidity_changes(session: Session, mailbox: str, folder: str) -> int:
-    value = session.execute(select(ImapState.uidvalidity_changes).where(
-        ImapState.mailbox == mailbox, ImapState.folder == folder)).scalar_one_or_none()
-    return int(value or 0)
-
-
 def settle_uidvalidity(session: Session, mailbox: str, folder: str) -> None:
     """The folder was scanned to the end under an unchanged UIDVALIDITY."""
     session.execute(update(ImapState).where(ImapState.mailbox == mailbox, ImapState.folder == folder,
                                             ImapState.uidvalidity_changes != 0).values(uidvalidity_changes=0))
-
-
-def known_uids(session: Session, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
-    return set(
-        session.execute(
-            select(ImapMessage.uid).where(
-                ImapMessage.mailbox == mailbox,
-                ImapMessage.folder == folder,
-                ImapMessage.uidvalidity == uidvalidity,
-                ImapMessage.uid > above,
-            )
-        ).scalars()
-    )
-
-
-def list_messages(session: Session, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
-    """Archived messages (no raw bytes) with parse status and fact counts, oldest first."""
-    fact_count = (
-        select(func.count(FactRow.id)).where(FactRow.message_pk == Message.id).correlate(Message).scalar_subquery()
-    )
-    stmt = select(
-        Message.id,
-        Message.sha256,
-        Message.origin,
-        Message.source,
-        Message.mailbox,
-        Message.message_id,
-        Message.subject,
-        Message.sender,
-        Message.sent,
-        Message.forwarded_by,
-        Message.authenticated,
-        Message.parse_status,
-        Message.parse_error,
-        Message.size,
-        Message.archived_at,
-        fact_count.label("facts"),
-    ).order_by(Message.id)
-    if failed:
-        stmt = stmt.where(Message.parse_status.in_(("failed", "skipped")))
-    if mailbox:
-        stmt = stmt.where(Message.mailbox == mailbox)
-    out = []
-    for row in session.execute(stmt):
-        item = dict(row._mapping)
-        if item["sent"] is not None:  # notices are read in California time
-            item["sent"] = item["sent"].astimezone(LOS_ANGELES).isoformat()
-        item["archived_at"] = item["archived_at"].isoformat()
-        out.append(item)
-    return out
 
 
 def facts_changed(session: Session | Connection) -> None:
@@ -423,28 +313,106 @@ def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) 
                     .values(timeline_generation=facts_generation))
 
 
-def message_ids_and_sizes(session: Session, *, failed_only: bool) -> list[tuple[int, int]]:
-    """(id, size) of the archived mail messages (only those that failed to parse), by id."""
-    stmt = select(Message.id, Message.size).where(Message.origin == "mail").order_by(Message.id)
-    if failed_only:
-        stmt = stmt.where(Message.parse_status == "failed")
-    return [(pk, size) for pk, size in session.execute(stmt)]
+def refresh_timeline(session: Session, now: datetime | None = None) -> int:
+    """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
+    from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.read import generations
+
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes at once would both insert the same new uid: take turns.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
+    facts_generation = generations(session)[0]
+    reconciled = reconcile(load_sourced_facts(session))
+    existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
+    linked: dict[int, set[int]] = {}
+    for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
+        linked.setdefault(entry_id, set()).add(fact_id)
+    changed = 0
+    for item in sorted(reconciled, key=lambda e: e.uid):  # same row order in every writer
+        content_hash = item.content_hash()
+        values = _entry_values(item)
+        row = existing.pop(item.uid, None)
+        if row is None:
+            row = Entry(uid=item.uid, sequence=0, content_hash=content_hash, updated_at=now, **values)
+            session.add(row)
+            session.flush()
+            changed += 1
+        elif row.content_hash != content_hash:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.sequence = (row.sequence or 0) + 1
+            row.content_hash = content_hash
+            row.updated_at = now
+            changed += 1
+        _sync_sources(session, row.id, {s.fact_id for s in item.sources if s.fact_id is not None},
+                      linked.get(row.id, set()))
+    # Entries whose facts are gone (a reparse changed them) disappear with them.
+    if existing:
+        gone = [e.id for e in existing.values()]
+        session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
+        session.execute(delete(Entry).where(Entry.id.in_(gone)))
+        changed += len(gone)
+    timeline_rebuilt_from(session, facts_generation)
+    session.flush()
+    return changed
 
 
-__all__ = [
-    "advance_imap_state",
-    "archive_message",
-    "fact_identity",
-    "fact_key_at",
-    "imap_checkpoint",
-    "insert_facts",
-    "known_uids",
-    "list_messages",
-    "record_imap_uid",
-    "record_recognised_uids",
-    "recorded_by_message_id",
-    "replace_facts",
-    "settle_uidvalidity",
-    "to_timestamp",
-    "uidvalidity_changes",
-]
+def load_sourced_facts(session: Session) -> list[SourcedFact]:
+    """Every stored fact with the metadata of its notice (input of `reconcile`)."""
+    rows = session.execute(
+        select(FactRow, Message.message_id, Message.subject, Message.sent, Message.forwarded_by).join(
+            Message, Message.id == FactRow.message_pk
+        )
+    ).all()
+    out = []
+    for row in rows:
+        fact_row: FactRow = row.FactRow
+        fact = Fact.from_json(dict(fact_row.fields))
+        if not fact.evidence:
+            fact = replace(fact, evidence=fact_row.evidence or "")
+        out.append(
+            SourcedFact(
+                fact=fact,
+                fact_id=fact_row.id,
+                message_pk=fact_row.message_pk,
+                message_id=row.message_id,
+                subject=row.subject,
+                sent=in_los_angeles(row.sent),
+                forwarded_by=row.forwarded_by,
+                unverified=bool(fact_row.unverified),
+            )
+        )
+    return out
+
+
+def _entry_values(item: TimelineEntry) -> dict[str, Any]:
+    return dict(
+        kind=item.kind,
+        program=list(item.program),
+        key_at=instant(key) if (key := item.key_date) is not None else None,
+        end_at=instant(end) if (end := item.end_date) is not None else None,
+        status=item.status,
+        fields=item.fields(),
+        history=[c.to_json() for c in item.history],
+        unverified=item.unverified,
+        needs_review=item.needs_review,
+    )
+
+
+def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> None:
+    if current - wanted:
+        session.execute(
+            delete(EntrySource).where(EntrySource.entry_id == entry_id, EntrySource.fact_id.in_(current - wanted))
+        )
+    missing = sorted(wanted - current)
+    if missing:
+        insert = insert_for(session)
+        session.execute(
+            insert(EntrySource).values([{"entry_id": entry_id, "fact_id": f} for f in missing]).on_conflict_do_nothing()
+        )
+
+
+__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_imap_uid",
+           "record_recognised_uids", "refresh_timeline", "replace_facts", "settle_uidvalidity"]
