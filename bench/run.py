@@ -263,8 +263,8 @@ def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     try:
         started, cpu = time.perf_counter(), time.process_time()
         report = store.ingest(raws, parser=stub_parser, classifier=stub_classifier, workers=0,
-                              progress=lambda source, outcome: stored_at.append((time.perf_counter(),
-                                                                                 time.process_time())))
+                              progress=lambda stored: stored_at.append((time.perf_counter(),
+                                                                        time.process_time())))
         ended, ended_cpu = time.perf_counter(), time.process_time()
     finally:
         store.close()

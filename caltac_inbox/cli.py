@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
+from caltac_inbox.budget import MAX_MESSAGE_MB
 from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
 
@@ -381,7 +382,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--mailbox", metavar="NAME", help="Tag the stored messages and facts with this mailbox name.")
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
-@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
+@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=MAX_MESSAGE_MB, show_default=True, metavar="MB",
               help="Messages larger than this are archived but not parsed.")
 @_authserv_id_option
 @_budget_options

@@ -200,7 +200,26 @@ class RawMessage:
     authserv_ids: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a mail source has got to in a folder, in the stream of its messages: it is
+    stored in the transaction that stores the messages before it, never earlier.
+
+    `last_uid`: every UID up to it is done (stored, ignored or recorded); None moves
+    nothing. `recognised`: UIDs recorded without a download, each (uid, message_id,
+    size, message_pk, status) as recorded for the earlier copy of the message.
+    `settled`: the folder was scanned to the end under an unchanged UIDVALIDITY."""
+
+    mailbox: str
+    folder: str
+    uidvalidity: int
+    last_uid: int | None = None
+    recognised: tuple[tuple[int, str, int, int | None, str], ...] = ()
+    settled: bool = False
+
+
 __all__ = [
+    "Checkpoint",
     "DOWNTIME_STATUSES",
     "Extraction",
     "FACT_KINDS",

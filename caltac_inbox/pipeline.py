@@ -6,7 +6,8 @@
   transaction per batch with the IMAP checkpoint, a savepoint per message), then
   refresh the timeline.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
-- Read-only queries for the CLI: upcoming, timeline, show, messages.
+- `Store.messages(...)`: the archive listing; every other query is in store.read, run
+  on `Store.session(readonly=True)` or on store.light's reader.
 
 Parsing and classifying run in worker processes (`read_messages`), each message within
 a budget of time and memory (caltac_inbox.budget): a message that exceeds it, or kills
@@ -25,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
-from caltac_inbox.budget import DEFAULT_BUDGET, OverTime, ReadBudget, enforced
+from caltac_inbox.budget import BATCH_BYTES, DEFAULT_BUDGET, MAX_MESSAGE_MB, OverTime, ReadBudget, enforced
 from caltac_inbox.errors import ParseError
-from caltac_inbox.model import Extraction, Fact, Notice, RawMessage
+from caltac_inbox.model import Checkpoint, Extraction, Fact, Notice, RawMessage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -38,19 +39,15 @@ if TYPE_CHECKING:
 Parser = Callable[[bytes, str], Notice]
 Classifier = Callable[[Notice], Sequence[Fact]]
 Reading = tuple[Notice | None, tuple[Fact, ...], str | None]  # (notice, facts, error)
-# progress(source, outcome): outcome is "new", "duplicate", "ignored", "failed" (stored,
-# parse failed), "error" (not stored: unreadable or too large).
-Progress = Callable[[str, str], None]
-DEFAULT_MAX_SIZE = 25 * 2**20
+Progress = Callable[["Stored"], None]  # hears of each message once its batch has committed
 # Stored messages commit in batches: one transaction per batch (with the batch's IMAP rows
 # and checkpoint advance) instead of one per message, each message in its own savepoint.
 # A crash loses at most the uncommitted batch; a poll fetches it again because its
-# checkpoint was not committed either. The limits bound memory, how long the write lock
-# is held (SQLite: ~0.1 s) and how late a concurrent reader sees new messages. Batches
-# start at one message and double: the first messages of a poll commit at once, a
-# backfill soon commits by the hundred.
+# checkpoint was not committed either. The limits bound memory (budget.BATCH_BYTES), how
+# long the write lock is held (SQLite: ~0.1 s) and how late a concurrent reader sees new
+# messages. Batches start at one message and double: the first messages of a poll
+# commit at once, a backfill soon commits by the hundred.
 BATCH_MESSAGES = 100
-BATCH_BYTES = 16 * 2**20
 BATCH_SECONDS = 1.0
 MAX_WORKERS = 4  # beyond this the storing process, not the reading, is the bottleneck
 
@@ -135,7 +132,8 @@ def _picklable(value: Any) -> bool:
 class _Prepared:
     """One input item, read, before it is stored. `action`: "error" (a SourceError,
     nothing stored), "skip" (over the size limit: archived unparsed), "ignore" (rejected
-    by `accept`: only its IMAP UID is recorded), "store"."""
+    by `accept`: only its IMAP UID is recorded), "store", "checkpoint" (a source's
+    Checkpoint, stored with the messages before it)."""
 
     item: Any
     action: str
@@ -146,6 +144,8 @@ class _Prepared:
 
 def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool] | None,
              max_size: int) -> _Prepared:
+    if isinstance(item, Checkpoint):
+        return _Prepared(item, "checkpoint")
     if not _is_raw(item):
         return _Prepared(item, "error", error=naming_source(item.source, item.message))
     if reading is None:
@@ -207,10 +207,16 @@ class _Batch:
 
 
 @dataclass(frozen=True)
-class _Stored:
-    outcome: str  # a Progress outcome
-    facts: int = 0
+class Stored:
+    """What became of one message. `outcome`: "new", "duplicate", "ignored", "failed"
+    (stored, parse failed), "error" (not stored: unreadable or too large); reparse: "ok"
+    or "failed"."""
+
+    source: str
+    outcome: str
+    facts: int = 0  # facts stored with it
     error: str | None = None  # for the report, naming the source
+    folder: str | None = None  # the IMAP folder it came from
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -385,7 +391,7 @@ class Store:
         raws: Iterable[Any],
         *,
         accept: Callable[[Notice], bool] | None = None,
-        max_size: int = DEFAULT_MAX_SIZE,
+        max_size: int = MAX_MESSAGE_MB * 2**20,
         progress: Progress | None = None,
         parser: Parser | None = None,
         classifier: Classifier | None = None,
@@ -408,7 +414,7 @@ class Store:
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
         report = IngestReport()
-        note = progress or (lambda source, outcome: None)
+        note = progress or (lambda stored: None)
         batch = _Batch()
         readings = self._readings(raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, parser,
                                   classifier, workers)
@@ -454,10 +460,11 @@ class Store:
 
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
-            if any(done.facts for done in stored):
+            if any(done.facts for done in stored if done is not None):
                 write.facts_changed(conn)
-        for prepared, done in zip(batch, stored):  # committed: count and tell
-            source = prepared.item.source
+        for done in stored:  # committed: count and tell
+            if done is None:  # a checkpoint
+                continue
             if done.outcome != "error":
                 report.fetched += 1
             if done.outcome in ("new", "failed"):
@@ -467,28 +474,32 @@ class Store:
             report.ignored += done.outcome == "ignored"
             report.failed += done.outcome == "failed"
             if done.error:
-                report.errors.append((source, done.error))
-            note(source, done.outcome)
+                report.errors.append((done.source, done.error))
+            note(done)
 
     @staticmethod
-    def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> _Stored:
+    def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> Stored | None:
         from caltac_inbox.store import write
 
+        if prepared.action == "checkpoint":
+            write.record_checkpoint(conn, prepared.item)
+            return None
         raw: RawMessage = prepared.item
+        stored = functools.partial(Stored, raw.source, folder=getattr(raw, "folder", None))
         if prepared.action == "error":
-            return _Stored("error", error=prepared.error)
+            return stored("error", error=prepared.error)
         if prepared.action == "ignore":
             with conn.begin_nested():
                 write.record_imap_uid(conn, raw, message_pk=None, status="ignored")
-            return _Stored("ignored")
+            return stored("ignored")
         try:
             with conn.begin_nested():
                 if prepared.action == "skip":
                     pk, is_new = write.archive_message(
                         conn, raw, notice=None, origin=origin, parse_status="skipped", parse_error=prepared.error)
                     write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
-                    return _Stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
-                        else _Stored("duplicate")
+                    return stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
+                        else stored("duplicate")
                 notice, error = prepared.notice, prepared.error
                 pk, is_new = write.archive_message(
                     conn, raw, notice=notice, origin=origin,
@@ -510,12 +521,12 @@ class Store:
                 pk, is_new = write.archive_message(
                     conn, raw, notice=None, origin=origin, parse_status="failed", parse_error=error)
                 write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
-            return _Stored("failed", error=error) if is_new else _Stored("duplicate")
+            return stored("failed", error=error) if is_new else stored("duplicate")
         if not is_new:
-            return _Stored("duplicate")
+            return stored("duplicate")
         if error:
-            return _Stored("failed", error=naming_source(raw.source, error))
-        return _Stored("new", facts=facts)
+            return stored("failed", error=naming_source(raw.source, error))
+        return stored("new", facts=facts)
 
     def import_checklist(
         self, raw: bytes, source: str, facts: Sequence[Fact], *, subject: str | None = None
@@ -629,7 +640,7 @@ class Store:
         from caltac_inbox.store import write
         from caltac_inbox.store.schema import Message
 
-        done: list[tuple[str, str]] = []
+        done: list[Stored] = []
         with self.session() as s:
             for prepared in batch:
                 item: _Archived = prepared.item
@@ -656,60 +667,11 @@ class Store:
                     )
                 report.facts_added += added
                 report.facts_removed += removed
-                done.append((msg.source, "failed" if error else "ok"))
+                done.append(Stored(msg.source, "failed" if error else "ok", facts=added))
             write.facts_changed(s)
-        for source, outcome in done:  # committed: tell
+        for stored in done:  # committed: tell
             if progress:
-                progress(source, outcome)
-
-    # ------------------------------------------------------------------ IMAP state
-
-    def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
-        """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled."""
-        from caltac_inbox.store import read
-
-        with self.session(readonly=True) as s:
-            return read.imap_checkpoint(s, mailbox, folder)
-
-    def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        """Move the checkpoint past UIDs that needed no download (headers showed no
-        candidate). Never backwards within one UIDVALIDITY."""
-        from caltac_inbox.store import write
-
-        with self.session() as s:
-            write.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
-
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
-        """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
-        from caltac_inbox.store import read
-
-        with self.session(readonly=True) as s:
-            return read.known_uids(s, mailbox, folder, uidvalidity, above)
-
-    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
-        from caltac_inbox.store import read
-
-        with self.session(readonly=True) as s:
-            return read.uidvalidity_changes(s, mailbox, folder)
-
-    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
-        from caltac_inbox.store import write
-
-        with self.session() as s:
-            write.settle_uidvalidity(s, mailbox, folder)
-
-    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
-        from caltac_inbox.store import read
-
-        with self.session(readonly=True) as s:
-            return read.recorded_by_message_id(s, mailbox, message_ids)
-
-    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int,
-                               rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
-        from caltac_inbox.store import write
-
-        with self.session() as s:
-            write.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
+                progress(stored)
 
     # ------------------------------------------------------------------ queries
 

@@ -29,3 +29,9 @@ def calendar(store: Any, *, options: Any = None, **selection: Any) -> bytes:
     with store.session(readonly=True) as s:
         entries = calendar_entries(s, **selection)
     return calendar_ics(entries, options or IcsOptions())
+
+
+def read_state(store: Any, query: str, *args: Any) -> Any:
+    """store.read's `query` (imap_checkpoint, known_uids, ...) on the store."""
+    with store.session(readonly=True) as s:
+        return getattr(read, query)(s, *args)

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
 from caltac_inbox.model import Notice
 from caltac_inbox.sources.imap import (
-    LockHeld,
     MailboxReport,
     FolderReport,
     body_fetch_groups,
     is_candidate,
-    lock_path,
-    mailbox_lock,
     message_source,
     new_uids,
     resume_point,
@@ -188,7 +186,7 @@ def test_lock_next_to_sqlite_db_and_exclusive(tmp_path):
         # another process is refused too
         probe = subprocess.run(
             [sys.executable, "-c",
-             "import sys; from pathlib import Path; from caltac_inbox.sources.imap import mailbox_lock, LockHeld\n"
+             "import sys; from pathlib import Path; from caltac_inbox.lock import mailbox_lock, LockHeld\n"
              "try:\n    with mailbox_lock(Path(sys.argv[1])): print('got')\n"
              "except LockHeld: print('held')", str(path)],
             capture_output=True, text=True, check=True)
@@ -200,7 +198,7 @@ def test_lock_next_to_sqlite_db_and_exclusive(tmp_path):
 HOLDER = """
 import os, sys, time
 from pathlib import Path
-from caltac_inbox.sources.imap import mailbox_lock
+from caltac_inbox.lock import mailbox_lock
 path, deadline, age, fork = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "fork"
 with mailbox_lock(path, deadline=deadline, clock=lambda: time.time() - age):
     worker = os.fork() if fork else None

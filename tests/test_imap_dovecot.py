@@ -350,7 +350,8 @@ def poll_in_process(poller: Poller, monkeypatch, **options) -> PollTrace:
 
     from caltac_inbox.config import load_config
     from caltac_inbox.poll import LazyPollStore
-    from caltac_inbox.sources.imap import FETCH_BODY, poll_mailbox
+    from caltac_inbox.poll import poll_mailbox
+    from caltac_inbox.sources.imap import FETCH_BODY
 
     body_fetches: list[BodyFetch] = []
     fetches = commands = 0
@@ -542,7 +543,7 @@ def test_two_concurrent_polls_one_fetches_the_other_skips(poller, dovecot):  # n
 
 
 def test_lock_held_is_reported_in_json(poller, dovecot):  # noqa: F811
-    from caltac_inbox.sources.imap import lock_path, mailbox_lock
+    from caltac_inbox.lock import lock_path, mailbox_lock
 
     dovecot.append(sample_bytes()[:1])
     with mailbox_lock(lock_path("coordinator", poller.db_file)):
@@ -884,7 +885,7 @@ def test_poll_on_each_database_backend(tmp_path, dovecot, db_url, monkeypatch): 
     """The same poll on SQLite and PostgreSQL (the lock then lives in the state dir)."""
     from sqlalchemy import create_engine, text
 
-    from caltac_inbox.sources.imap import lock_path, mailbox_lock
+    from caltac_inbox.lock import lock_path, mailbox_lock
 
     samples = sample_bytes()
     dovecot.append(samples + [FRIEND])

@@ -152,8 +152,8 @@ def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
         rows = s.execute(sa.select(ImapMessage.uid, ImapMessage.status, ImapMessage.message_pk)
                          .order_by(ImapMessage.uid)).all()
     assert [(r.uid, r.status, r.message_pk is None) for r in rows] == [(1, "ignored", True), (2, "stored", False)]
-    assert store.imap_checkpoint("district", "INBOX") == (11, 2)
-    assert store.known_uids("district", "INBOX", 11) == {1, 2}
+    assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (11, 2)
+    assert queries.read_state(store, "known_uids", "district", "INBOX", 11) == {1, 2}
     with store.session() as s:
         assert s.execute(sa.select(FactRow.mailbox)).scalars().all() == ["district"]
 
@@ -166,7 +166,7 @@ def test_oversize_messages_are_archived_but_not_parsed(store):
     with store.session() as s:
         [row] = s.execute(sa.select(Message)).scalars().all()
         assert row.raw == raw.raw and row.parse_status == "skipped" and "size limit" in row.parse_error
-    assert store.imap_checkpoint("m", "INBOX") == (1, 9)  # recorded, so a poll moves on
+    assert queries.read_state(store, "imap_checkpoint", "m", "INBOX") == (1, 9)  # recorded, so a poll moves on
     assert store.ingest([raw], max_size=100, **FAKES).duplicates == 1
 
 
@@ -280,7 +280,7 @@ def test_workers_store_the_same_as_this_process_in_input_order(tmp_path):
         with open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}") as s:
             heard = []
             report = s.ingest(_many(200), parser=parse_noting_pid, classifier=fake_classify, workers=workers,
-                              progress=lambda source, outcome: heard.append((source, outcome)))
+                              progress=lambda done: heard.append((done.source, done.outcome)))
             rows = s.messages()
             results.append((report.to_json(), heard, [r["source"] for r in rows],
                             sorted(e["uid"] for e in queries.timeline(s))))

@@ -10,18 +10,19 @@ import sqlite3
 import pytest
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.model import RawMessage
+from caltac_inbox.model import Checkpoint, RawMessage
 from caltac_inbox.pipeline import open_store
 from caltac_inbox.poll import LazyPollStore
-from caltac_inbox.store import db
+from caltac_inbox.store import db, write
+from tests import queries
 from tests.fakes import fake_classify, fake_parse, make_eml
 
 
 @pytest.fixture
 def migrated_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'caltac.db'}"
-    with open_store(url) as store:
-        store.advance_checkpoint("coordinator", "INBOX", 7, 41)
+    with open_store(url) as store, store.session() as s:
+        write.advance_imap_state(s, "coordinator", "INBOX", 7, 41)
     return url
 
 
@@ -32,14 +33,14 @@ def test_reads_need_no_full_store_and_the_first_write_opens_it(migrated_url):
         assert store.imap_checkpoint("coordinator", "Other") == (None, 0)
         assert not store.is_full_store_open
 
-        store.advance_checkpoint("coordinator", "INBOX", 7, 45)
+        store.ingest([Checkpoint("coordinator", "INBOX", 7, 45)])  # what a poll stores
         assert store.is_full_store_open
         assert store.imap_checkpoint("coordinator", "INBOX") == (7, 45)
         assert store.known_uids("coordinator", "INBOX", 7) == set()
     finally:
         store.close()
     with open_store(migrated_url) as full:
-        assert full.imap_checkpoint("coordinator", "INBOX") == (7, 45)
+        assert queries.read_state(full, "imap_checkpoint", "coordinator", "INBOX") == (7, 45)
 
 
 def test_ingest_opens_the_full_store_and_passes_the_options(migrated_url):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.model import Fact, RawMessage
 from caltac_inbox.store import db, write
+from tests import queries
 from caltac_inbox.timeline.kinds import fact_identity
 from caltac_inbox.timeline.time import instant
 from caltac_inbox.store.schema import Base, FactRow, Message
@@ -144,17 +145,17 @@ def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
             raw = RawMessage(b"", "imap", mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             write.record_imap_uid(s, raw, message_pk=pk, status=status)
 
-    assert store.imap_checkpoint("district", "INBOX") == (None, 0)
+    assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (None, 0)
     record(7, 5)
     record(7, 3)  # an older UID never moves the checkpoint back
     record(7, 3)  # recorded once
-    assert store.imap_checkpoint("district", "INBOX") == (7, 5)
-    assert store.known_uids("district", "INBOX", 7) == {3, 5}
+    assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (7, 5)
+    assert queries.read_state(store, "known_uids", "district", "INBOX", 7) == {3, 5}
     record(4_000_000_000, 2)  # UIDVALIDITY changed (and beyond signed 32-bit)
-    assert store.imap_checkpoint("district", "INBOX") == (4_000_000_000, 2)
-    assert store.known_uids("district", "INBOX", 7) == {3, 5}
-    assert store.known_uids("district", "INBOX", 4_000_000_000) == {2}
-    assert store.imap_checkpoint("district", "Other") == (None, 0)
+    assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (4_000_000_000, 2)
+    assert queries.read_state(store, "known_uids", "district", "INBOX", 7) == {3, 5}
+    assert queries.read_state(store, "known_uids", "district", "INBOX", 4_000_000_000) == {2}
+    assert queries.read_state(store, "imap_checkpoint", "district", "Other") == (None, 0)
 
 
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path):

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from caltac_inbox.identity import message_identity
-from caltac_inbox.model import FIRST_DAY, LAST_DAY, Fact, Notice, RawMessage
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Notice, RawMessage
 from caltac_inbox.store.schema import Entry, EntrySource, FactRow, ImapMessage, ImapState, Message, TimelineState
 from caltac_inbox.timeline.entry import Entry as TimelineEntry
 from caltac_inbox.timeline.entry import SourcedFact
@@ -294,10 +294,20 @@ def _imap_state_statement(dialect_name: str):
     )
 
 
-def settle_uidvalidity(session: Session, mailbox: str, folder: str) -> None:
+def settle_uidvalidity(session: Session | Connection, mailbox: str, folder: str) -> None:
     """The folder was scanned to the end under an unchanged UIDVALIDITY."""
     session.execute(update(ImapState).where(ImapState.mailbox == mailbox, ImapState.folder == folder,
                                             ImapState.uidvalidity_changes != 0).values(uidvalidity_changes=0))
+
+
+def record_checkpoint(session: Session | Connection, checkpoint: Checkpoint) -> None:
+    """What a source's Checkpoint says, in the transaction of the messages before it."""
+    c = checkpoint
+    record_recognised_uids(session, c.mailbox, c.folder, c.uidvalidity, c.recognised)
+    if c.last_uid is not None:
+        advance_imap_state(session, c.mailbox, c.folder, c.uidvalidity, c.last_uid)
+    if c.settled:
+        settle_uidvalidity(session, c.mailbox, c.folder)
 
 
 def facts_changed(session: Session | Connection) -> None:
@@ -414,5 +424,5 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
         )
 
 
-__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_imap_uid",
-           "record_recognised_uids", "refresh_timeline", "replace_facts", "settle_uidvalidity"]
+__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
+           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "settle_uidvalidity"]
