@@ -2,8 +2,8 @@
 
 - `extract(raws)`: RawMessage/SourceError items -> Extraction per message, no database.
 - `open_store(url)`: a migrated Store (default: SQLite file in the user data directory).
-- `Store.ingest(raws, ...)`: archive + parse + classify + store facts in batches (one
-  transaction per batch with the IMAP checkpoint, a savepoint per message), then
+- `Store.ingest(items, ...)`: archive + parse + classify + store facts in batches (one
+  transaction per batch with the source's checkpoints, a savepoint per message), then
   refresh the timeline.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
 - `Store.messages(...)`: the archive listing; every other query is in store.read, run
@@ -23,8 +23,7 @@ import functools
 import signal
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from caltac_inbox.budget import BATCH_BYTES, DEFAULT_BUDGET, MAX_MESSAGE_MB, OverTime, ReadBudget, enforced
 from caltac_inbox.errors import ParseError
@@ -50,11 +49,6 @@ Progress = Callable[["Stored"], None]  # hears of each message once its batch ha
 BATCH_MESSAGES = 100
 BATCH_SECONDS = 1.0
 MAX_WORKERS = 4  # beyond this the storing process, not the reading, is the bottleneck
-
-
-class SourceErrorLike(Protocol):
-    source: str
-    message: str
 
 
 def default_parser() -> Parser:
@@ -400,11 +394,12 @@ class Store:
     ) -> IngestReport:
         """Archive, parse, classify and store each message; then refresh the timeline.
 
-        Messages commit in batches (see BATCH_MESSAGES), each batch in one transaction
-        with its imap_messages rows and imap_state.last_uid advance, each message in a
-        savepoint: an interrupted run loses at most the uncommitted batch (a poll fetches
-        it again) and duplicates nothing, and a message whose rows cannot be stored is
-        archived with the reason instead. `progress` hears of each message when its
+        `raws` holds RawMessages, SourceErrors and a mail source's Checkpoints. Messages
+        commit in batches (see BATCH_MESSAGES), each batch in one transaction with its
+        imap_messages rows and the Checkpoints among them, each message in a savepoint:
+        an interrupted run loses at most the uncommitted batch (a poll fetches it again,
+        its checkpoint was not committed either) and duplicates nothing, and a message
+        whose rows cannot be stored is archived with the reason instead. `progress` hears of each message when its
         batch has committed, in input order. Messages are parsed and classified in
         `workers` processes (default: one per CPU, at most MAX_WORKERS), each within the
         store's budget: one that exceeds it is archived with the reason (see

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from caltac_inbox.model import Checkpoint, Notice, RawMessage
 
-# A poll that finds nothing new must stay light (test_imap_dovecot.py checks its imports):
+# A poll that finds nothing new must stay light (tests/system/test_imap_dovecot.py checks its imports):
 # header parsing and caltac_inbox.model are imported where messages are read.
 
 HEADER_FIELDS = "FROM SUBJECT DATE MESSAGE-ID CONTENT-TYPE"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from caltac_inbox.model import RawMessage
 from caltac_inbox.sources.files import iter_paths
 from tests.fakes import DOWNTIME, fake_classify, fake_parse, make_eml
-from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 from tests import queries
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.eml"))
 ATTACHMENT = base64.encodebytes(os.urandom(6 * 1024))  # ~8 KB encoded, distinct per run
 # Peak RSS of a 10x larger backfill may exceed the small one's by this much (allocator

@@ -28,7 +28,7 @@ from caltac_inbox import __version__
 from caltac_inbox.store.db import REINSTALL, SCHEMA_HEAD
 from tests.demo import REPO, SAMPLES, SOURCE_CLI, demo_upcoming, ok, run
 from tests.dovecot import dovecot  # noqa: F401 - fixture
-from tests.test_imap_dovecot import sample_bytes
+from tests.system.test_imap_dovecot import sample_bytes
 
 pytestmark = pytest.mark.slow
 

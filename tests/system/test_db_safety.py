@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from tests.fakes import make_eml
-from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 
 MEMORY_URLS = ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite+pysqlite://", "sqlite+pysqlite:///:memory:",
                "sqlite:///file::memory:?uri=true", "sqlite:///file:notes?mode=memory&uri=true", "sqlite:///%3Amemory%3A"]

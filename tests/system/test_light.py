@@ -21,9 +21,9 @@ from caltac_inbox.store import db, light
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.time import instant
 from tests.fakes import fake_classify, fake_parse, make_eml
-from tests.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
+from tests.system.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 LA = ZoneInfo("America/Los_Angeles")
 
 LONG_WINDOW = {"kind": "downtime", "program": "ELPAC", "start": "2016-03-01", "end": "2016-11-30",

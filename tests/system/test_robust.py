@@ -26,7 +26,7 @@ from caltac_inbox import cli
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.fakes import DESIGNATION, DOWNTIME, fake_classify, make_eml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The real CLI with the stand-in parser/classifier, so every message stores (fast, deterministic).
 FAKE_CLI = [sys.executable, "-c",
             "import caltac_inbox.pipeline as p; from tests import fakes; "
@@ -342,7 +342,7 @@ def test_unauthenticated_notice_is_shown_unverified_in_upcoming_show_and_ics(tmp
 def test_the_imap_secret_is_nowhere_in_output_logs_or_database(tmp_path, dovecot, source):  # noqa: F811
     """The IMAP password, or the OAuth2 access token (Dovecot's XOAUTH2 checks the bearer
     token against its passdb, so the static password is the one valid token)."""
-    from tests.test_imap_dovecot import WRONG_PASSWORD, Poller, sample_bytes
+    from tests.system.test_imap_dovecot import WRONG_PASSWORD, Poller, sample_bytes
 
     poller = Poller(tmp_path, dovecot)
     secret = dovecot.password

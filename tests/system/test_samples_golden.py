@@ -15,7 +15,7 @@ import pytest
 from caltac_inbox.parse import parse_message
 from tests.shared import SHARED, needs_shared
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 SEEDS = SHARED / "seeds"
 EXPECTED = [json.loads(line) for line in (SAMPLES / "expected.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
 SECONDS = 3.0
 EXTRA_MB = 100  # peak RSS growth allowed for one 1 MB message
@@ -25,7 +25,7 @@ ADDRESS_SPACE = 3 * 2**30  # today's code would take tens of GB
 CHILD = r"""
 import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[4]), int(sys.argv[4])))
-from tests.test_header_bomb import message
+from tests.system.test_header_bomb import message
 from caltac_inbox.parse import parse_message
 from caltac_inbox.sources.imap import summarize_headers
 shape, size, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]

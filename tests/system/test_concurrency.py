@@ -22,7 +22,7 @@ from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, make_eml
 from tests.shared import SHARED
 from tests import queries
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from caltac_inbox.cli import main; main()"]
 # Same CLI, with the stand-in parser/classifier (so facts exist whatever the real ones do).
 FAKE_CLI = [sys.executable, "-c",

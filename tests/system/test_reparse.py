@@ -86,7 +86,7 @@ def test_reparse_reads_in_worker_processes_and_stores_in_batches(store):
 
 
 def test_reparse_keeps_to_the_budget_and_records_why(store):
-    from tests.test_budget import classify_slowly
+    from tests.system.test_budget import classify_slowly
 
     store.ingest(_messages(3), **FAKES)
     store.budget = ReadBudget(seconds=1, memory_mb=256)

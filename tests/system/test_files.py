@@ -13,7 +13,7 @@ from caltac_inbox.sources import files
 from caltac_inbox.sources.files import SourceError, iter_paths
 from tests.shared import SHARED, needs_shared
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CORPUS = SHARED / "corpus"
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
-from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 from tests import queries
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)

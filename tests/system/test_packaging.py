@@ -1,7 +1,7 @@
 """What an install carries and says about itself: the package list, the migrations found
 through the package, --version, `python -m caltac_inbox`, shell completion, the optional
 PostgreSQL extra and `doctor`'s migrations check. The real wheel/pipx install is in
-tests/test_install.py."""
+tests/system/test_install.py."""
 from __future__ import annotations
 
 import os
@@ -18,7 +18,7 @@ from caltac_inbox import __version__, cli
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store import db
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 
 

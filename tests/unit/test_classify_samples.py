@@ -8,7 +8,7 @@ from caltac_inbox.classify.text import collapse
 from caltac_inbox.model import FACT_KINDS
 from caltac_inbox.parse import parse_message
 
-SAMPLES = sorted(Path(__file__).resolve().parent.parent.joinpath("samples").glob("*.eml"))
+SAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("samples").glob("*.eml"))
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)

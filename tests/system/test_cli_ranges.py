@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import DOWNTIME, make_eml
-from tests.test_cli import fakes, run  # noqa: F401 - fixtures
+from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 
 OUT_OF_RANGE = [
     ("upcoming", "--as-of", "9999-12-31"),

@@ -15,7 +15,7 @@ from caltac_inbox.budget import ReadBudget
 from caltac_inbox.model import RawMessage
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.fakes import DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
-from tests.test_cli import run  # noqa: F401 - fixture
+from tests.system.test_cli import run  # noqa: F401 - fixture
 from tests import queries
 
 TIGHT = ReadBudget(seconds=1, memory_mb=256)
@@ -168,13 +168,13 @@ def test_a_poll_archives_a_message_over_the_budget_and_moves_on(tmp_path, doveco
     import subprocess
     import sys
 
-    from tests.test_imap_dovecot import Poller
+    from tests.system.test_imap_dovecot import Poller
 
     poller = Poller(tmp_path, dovecot)
     poller.config_file.write_text(dovecot.mailbox_toml() + "[limits]\nmessage_seconds = 1\n")
     dovecot.append([make_eml(message_id=f"<p{i}@info.ets.org>", body=body, facts=[DOWNTIME])
                     for i, body in enumerate(("one", "SLOW-CLASSIFY", "three"))])
-    cli = ("import caltac_inbox.pipeline as p; from tests import test_budget as b; "
+    cli = ("import caltac_inbox.pipeline as p; from tests.system import test_budget as b; "
            "p.default_classifier = lambda: b.classify_slowly; from caltac_inbox.cli import main; main()")
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", cli, "poll", "--json"], env=poller.env, capture_output=True,

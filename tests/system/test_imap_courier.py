@@ -4,7 +4,7 @@ read-only session, so every poll is a rescan. It must download no body twice and
 from __future__ import annotations
 
 from tests.courier import courier  # noqa: F401 - fixture
-from tests.test_imap_dovecot import Poller, assert_exactly_once, sample_bytes
+from tests.system.test_imap_dovecot import Poller, assert_exactly_once, sample_bytes
 
 
 def test_courier_renumbers_on_every_poll_nothing_is_downloaded_twice_and_it_is_named(tmp_path, courier):  # noqa: F811

@@ -25,7 +25,7 @@ from tests.dovecot import DovecotServer, crlf, dovecot  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.dovecot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.eml"))
 CLI = [sys.executable, "-m", "caltac_inbox.cli"]
 WRONG_PASSWORD = "Wr0ng-Pa55-4-caltac-tests"
@@ -585,7 +585,7 @@ def test_only_our_servers_authentication_results_verify_a_sender(poller, dovecot
 
 
 def test_lock_held_past_its_deadline_is_reported_with_exit_1(poller, dovecot):  # noqa: F811
-    from tests.test_imap import lock_holder
+    from tests.system.test_lock import lock_holder
 
     dovecot.append(sample_bytes()[:1])
     path = poller.db_file.with_name(f"{poller.db_file.name}.poll-coordinator.lock")

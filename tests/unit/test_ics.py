@@ -16,10 +16,10 @@ from caltac_inbox.model import Fact, parse_when
 from caltac_inbox.timeline.entry import SourcedFact
 from caltac_inbox.timeline.reconcile import reconcile
 
-from tests.test_reconcile import EXTENSION_SENT, UPDATE_164_SENT, fall_2016_notices, sourced
+from tests.unit.test_reconcile import EXTENSION_SENT, UPDATE_164_SENT, fall_2016_notices, sourced
 
 LA = ZoneInfo("America/Los_Angeles")
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
 

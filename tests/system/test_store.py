@@ -1,7 +1,7 @@
 """Store layer: migrations on both backends, schema/migration agreement, writes."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -129,3 +129,11 @@ def test_ensure_schema_upgrades_a_database_behind_head(tmp_path):
         assert db.stamped_revisions(engine) == [db.head_revision()]
     finally:
         engine.dispose()
+
+
+def test_importing_the_timeline_loads_nothing_else_of_the_package():
+    modules = imported_after("import caltac_inbox.timeline.reconcile, caltac_inbox.timeline.kinds")
+    ours = {m for m in modules if m.startswith("caltac_inbox.")}
+    assert ours <= {"caltac_inbox.model", "caltac_inbox.timeline", "caltac_inbox.timeline.time",
+                    "caltac_inbox.timeline.kinds", "caltac_inbox.timeline.entry",
+                    "caltac_inbox.timeline.reconcile"}, sorted(ours)
