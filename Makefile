@@ -38,7 +38,7 @@ demo: install
 		echo "note: this version has no export-ics command; skipping out/demo.ics"; \
 	fi
 
-# Courier-IMAP for tests/test_imap_courier.py, extracted from its Debian packages (never
+# Courier-IMAP for tests/system/test_imap_courier.py, extracted from its Debian packages (never
 # installed: installing courier-imap removes dovecot-imapd). Without apt-get that test skips.
 COURIER := $(VENV)/courier
 COURIER_PACKAGES := courier-imap courier-base courier-authlib libcourier-unicode4 libidn12 libgamin0

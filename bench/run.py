@@ -263,8 +263,8 @@ def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     try:
         started, cpu = time.perf_counter(), time.process_time()
         report = store.ingest(raws, parser=stub_parser, classifier=stub_classifier, workers=0,
-                              progress=lambda source, outcome: stored_at.append((time.perf_counter(),
-                                                                                 time.process_time())))
+                              progress=lambda stored: stored_at.append((time.perf_counter(),
+                                                                        time.process_time())))
         ended, ended_cpu = time.perf_counter(), time.process_time()
     finally:
         store.close()
@@ -380,13 +380,14 @@ def bench_poll(b: Bench, notices: list[bytes], reps: int) -> None:
 
 def fact_templates() -> list[dict[str, Any]]:
     from caltac_inbox.model import Fact
+    from caltac_inbox.timeline.kinds import key_date
 
     out = subprocess.run([CLI, "extract", str(ROOT / "samples"), "--json"], capture_output=True, check=False)
     facts = []
     for line in out.stdout.decode().splitlines():
         for f in json.loads(line).get("facts", []):
             fact = Fact.from_json(f)
-            if fact.key_date() is not None and fact.kind != "task":
+            if key_date(fact) is not None and fact.kind != "task":
                 facts.append(f)
     if not facts:
         raise RuntimeError("extract found no dated facts in samples/")
@@ -408,15 +409,17 @@ def fill_timeline(url: str, templates: list[dict[str, Any]], total_facts: int, c
     from sqlalchemy import create_engine, insert
 
     from caltac_inbox.model import Fact
-    from caltac_inbox.store import repo
     from caltac_inbox.store.schema import Entry, EntrySource, FactRow, Message
+    from caltac_inbox.store.write import fact_values
+    from caltac_inbox.timeline.kinds import key_date
+    from caltac_inbox.timeline.time import instant
 
     now = datetime.now(timezone.utc)
     messages, facts, entries, links = [], [], [], []
     base = [Fact.from_json(t) for t in templates]
 
     def key_day(fact: Any) -> date:
-        key = fact.key_date()
+        key = key_date(fact)
         return key.date() if isinstance(key, datetime) else key
 
     def add(fact: Any, copies: int) -> None:
@@ -429,14 +432,14 @@ def fill_timeline(url: str, templates: list[dict[str, Any]], total_facts: int, c
                                  mailbox=None, message_id=f"<bench-{msg_id}@bench.invalid>",
                                  subject="Synthetic notice", sender="caltac@ets.org",
                                  sent=now, parse_status="ok", archived_at=now))
-            values = repo.fact_values(fact, message_pk=msg_id, mailbox=None, unverified=False)
+            values = fact_values(fact, message_pk=msg_id, mailbox=None, unverified=False)
             facts.append(dict(id=len(facts) + 1, **values))
         data = fact.to_json()
         data.pop("unverified", None)
         uid = hashlib.sha256(json.dumps([entry_id, data], sort_keys=True).encode()).hexdigest()[:32]
         entries.append(dict(id=entry_id, uid=uid, kind=fact.kind, program=list(fact.program),
-                            key_at=repo.fact_key_at(fact),
-                            end_at=repo.to_timestamp(fact.end) if fact.kind == "downtime" else None,
+                            key_at=instant(key_date(fact)),
+                            end_at=instant(fact.end) if fact.kind == "downtime" and fact.end else None,
                             status=fact.status or "scheduled", fields=data, sequence=0, content_hash=uid,
                             history=[], unverified=False, needs_review=False, updated_at=now))
         links.extend(dict(entry_id=entry_id, fact_id=f) for f in range(first_fact_id, len(facts) + 1))

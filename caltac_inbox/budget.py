@@ -1,5 +1,21 @@
-"""What reading one message (parse + classify) may cost: `seconds` of wall time and
+"""What a run may cost: the memory budget of the mail it holds at once (below), and
+what reading one message (parse + classify) may cost: `seconds` of wall time and
 `memory_mb` of memory beyond what the reading process already holds.
+
+Memory: a run holds mail bytes in four places at once, each bounded here:
+
+- FETCH_BYTES (16 MiB): the bodies one IMAP FETCH brings in (imaplib holds the whole
+  response; bodies are handed on one by one);
+- READ_AHEAD_BYTES (32 MiB) + READ_CHUNK_BYTES (2 MiB): messages sent to the worker
+  processes and not yet stored (workers.read_in_order);
+- BATCH_BYTES (16 MiB): messages read and waiting for their transaction (pipeline);
+- and each worker reads one message within ReadBudget.memory_mb (512 MB by default) of
+  its own address space.
+
+Together at most 66 MiB of mail in the storing process (16 + 34 + 16), plus one message
+per place that is larger than its place's limit (it travels alone), plus up to
+MAX_WORKERS (pipeline) workers' budgets. MAX_MESSAGE_MB (25 MB, `ingest --max-size`,
+`[mailbox] max_message_mb`) is the size above which a message is archived unparsed.
 
 Any sender can write a message that makes a parser or classifier slow or hungry (a
 Subject of many encoded words, a sentence listing a hundred days). Such a message must
@@ -32,6 +48,13 @@ try:
     import resource
 except ImportError:  # not POSIX: no limits to set (the tool's locks need POSIX anyway)
     resource = None  # type: ignore[assignment]
+
+MIB = 2**20
+FETCH_BYTES = 16 * MIB
+READ_CHUNK_BYTES = 2 * MIB
+READ_AHEAD_BYTES = 32 * MIB
+BATCH_BYTES = 16 * MIB
+MAX_MESSAGE_MB = 25
 
 CPU_GRACE = 2.0  # seconds of CPU beyond the budget before the kernel stops the process
 # How long after the budget the caller's watchdog stops a worker that did not answer
@@ -160,4 +183,5 @@ def _address_space() -> int | None:
         return None
 
 
-__all__ = ["DEFAULT_BUDGET", "MESSAGE_MEMORY_MB_RANGE", "MESSAGE_SECONDS_RANGE", "OverTime", "ReadBudget", "enforced"]
+__all__ = ["BATCH_BYTES", "DEFAULT_BUDGET", "FETCH_BYTES", "MAX_MESSAGE_MB", "MESSAGE_MEMORY_MB_RANGE",
+           "MESSAGE_SECONDS_RANGE", "OverTime", "READ_AHEAD_BYTES", "READ_CHUNK_BYTES", "ReadBudget", "enforced"]

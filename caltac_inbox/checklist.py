@@ -31,6 +31,7 @@ from typing import Iterable, Iterator
 
 from .errors import InputError
 from .model import Fact
+from .timeline.kinds import canonical_json
 
 PROGRAM = ("CAASPP",)
 TASK_SECTIONS = ("Ongoing or Continuous", "During Testing")
@@ -508,7 +509,7 @@ def parse_checklist(text: str, source: str) -> tuple[Fact, ...]:
         raise ChecklistError(f"{source}: {exc}") from None
     tasks: list[Fact] = []
     requirements: list[Fact] = []
-    for item in list(_items(text, edition)):  # whole items: sub-items attach later
+    for position, item in enumerate(list(_items(text, edition)), start=1):  # whole items: sub-items attach later
         found = _requirements(item, edition)
         requirements.extend(found)
         task_text = item.full_text
@@ -516,7 +517,7 @@ def parse_checklist(text: str, source: str) -> tuple[Fact, ...]:
             Fact(
                 kind="task", evidence=task_text, program=PROGRAM,
                 month=item.month.strftime("%Y-%m") if item.month else None,
-                section=item.section, text=task_text, school_year=str(edition),
+                section=item.section, text=task_text, school_year=str(edition), position=position,
                 needs_review=(
                     item.month_misfit
                     or any(f.needs_review for f in found)
@@ -530,14 +531,11 @@ def parse_checklist(text: str, source: str) -> tuple[Fact, ...]:
 
 
 def _unique(facts: Iterable[Fact]) -> list[Fact]:
-    """Facts that differ only in evidence or flags are one fact (the store's identity
-    leaves both out too): the evidence of each, needs_review if any needs it."""
-    by_key: dict[tuple, Fact] = {}
+    """Facts of one identity (timeline.kinds: what they state, not where or how) are one
+    fact: the first one's position, the evidence of each, needs_review if any needs it."""
+    by_key: dict[str, Fact] = {}
     for fact in facts:
-        data = fact.to_json()
-        for name in ("evidence", "needs_review", "unverified"):
-            data.pop(name, None)
-        key = tuple(sorted((k, repr(v)) for k, v in data.items()))
+        key = canonical_json(fact)
         first = by_key.get(key)
         if first is None:
             by_key[key] = fact

@@ -26,10 +26,13 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import click
 
+from caltac_inbox.budget import MAX_MESSAGE_MB
 from caltac_inbox.display import csv_cell, json_line, printable
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
+# model.FACT_KINDS and "task", model.PROGRAMS: spelled out here because every command,
+# a poll too, imports this module, and a poll that finds nothing new imports no model.
 KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
 PROGRAMS = ("CAASPP", "ELPAC")
 
@@ -205,26 +208,11 @@ def entry_when(e: dict[str, Any]) -> str:
 
 
 def entry_summary(e: dict[str, Any]) -> str:
-    kind = e.get("kind")
-    if kind == "downtime":
-        systems = ", ".join(e.get("systems") or []) or "systems"
-        return f"{systems} unavailable"
-    if kind == "designation":
-        text = "designate the LEA coordinator"
-        if e.get("defaulted"):
-            text += f" (defaulted to {e.get('default_designee') or 'superintendent'})"
-        return text
-    if kind == "credential":
-        vendors = ", ".join(e.get("vendors") or [])
-        return f"{e.get('action') or 'generate'} SIS vendor credentials {e.get('school_year') or ''}".strip() + (
-            f" ({vendors})" if vendors else "")
-    if kind == "retention":
-        return f"{e.get('data')} removed" + (f" from {e['system']}" if e.get("system") else "")
-    if kind == "deadline":
-        return str(e.get("action") or "")
-    if kind == "task":
-        return str(e.get("text") or "")
-    return ""
+    """The "what" of an entry or fact (JSON): timeline.kinds.what."""
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline.kinds import what
+
+    return what(Fact.from_json(e))
 
 
 def _flags(e: dict[str, Any]) -> str:
@@ -266,7 +254,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0006)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0007)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -394,7 +382,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--mailbox", metavar="NAME", help="Tag the stored messages and facts with this mailbox name.")
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
-@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=25, show_default=True, metavar="MB",
+@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=MAX_MESSAGE_MB, show_default=True, metavar="MB",
               help="Messages larger than this are archived but not parsed.")
 @_authserv_id_option
 @_budget_options
@@ -478,7 +466,7 @@ T = TypeVar("T")
 
 
 def read_timeline(app: App, query: Callable[[Any], T]) -> T:
-    """`query(source)` with `source` a row source of caltac_inbox.store.timeline.
+    """`query(source)` with `source` a row source of caltac_inbox.store.read.
 
     An existing SQLite file at the current migration is read through the standard
     library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
@@ -488,7 +476,8 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
     is with a warning."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot, timeline_behind
+    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    from caltac_inbox.store.read import timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
@@ -532,7 +521,7 @@ def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...]
       caltac-inbox upcoming --as-of 2020-08-01 --days 30
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
@@ -557,7 +546,7 @@ def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple
       caltac-inbox timeline --from 2020-07-01 --to 2020-12-31
       caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
@@ -580,7 +569,7 @@ def show(app: App, entry: str, json_output: bool) -> None:
       caltac-inbox show 3
       caltac-inbox show 3 --json
     """
-    from caltac_inbox.store import timeline as queries
+    from caltac_inbox.store import read as queries
 
     item = read_timeline(app, lambda source: queries.show(source, entry))
     if item is None:
@@ -662,7 +651,7 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
         ctx.exit(1)
 
 
-# ----------------------------------------------------------------------------- export-ics (TIMELINE helper)
+# ----------------------------------------------------------------------------- export-ics
 
 
 def _alarm_option(name: str, default: str, what: str) -> Callable:
@@ -768,7 +757,7 @@ def db_upgrade(app: App) -> None:
     click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
 
 
-# ----------------------------------------------------------------------------- poll / doctor (IMAP helper)
+# ----------------------------------------------------------------------------- poll / doctor
 
 from caltac_inbox.poll import doctor_command, poll_command  # noqa: E402 - light module (click only)
 

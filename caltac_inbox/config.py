@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from caltac_inbox.budget import DEFAULT_BUDGET, MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
+from caltac_inbox.budget import DEFAULT_BUDGET, MAX_MESSAGE_MB, MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.errors import AuthError, ConfigError
 
 APP_NAME = "caltac-inbox"
@@ -32,7 +32,6 @@ DEFAULT_SENDERS = ("ets.org", "cde.ca.gov")
 DEFAULT_FOLDERS = ("INBOX",)
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 SECRET_COMMAND_TIMEOUT = 60.0
-DEFAULT_MAX_MESSAGE_MB = 25  # the same default as `ingest --max-size`
 MAX_MESSAGE_MB_LIMIT = 1024
 
 
@@ -58,7 +57,7 @@ class MailboxConfig:
     retries: int = 3  # reconnect attempts after a transient fault
     retry_delay: float = 2.0  # seconds before the first retry; doubles each time
     deadline: float = 1800.0  # seconds for the whole poll of this mailbox
-    max_message_mb: int = DEFAULT_MAX_MESSAGE_MB  # larger messages are archived, not parsed
+    max_message_mb: int = MAX_MESSAGE_MB  # larger messages are archived, not parsed
     authserv_id: tuple[str, ...] | None = None  # as configured; see authserv_ids
 
     @property
@@ -284,7 +283,7 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
         retries=_int(table.get("retries", 3), f"{label} retries", where, 0, 20),
         retry_delay=_number(table.get("retry_delay", 2.0), f"{label} retry_delay", where, minimum=0.0),
         deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
-        max_message_mb=_int(table.get("max_message_mb", DEFAULT_MAX_MESSAGE_MB), f"{label} max_message_mb",
+        max_message_mb=_int(table.get("max_message_mb", MAX_MESSAGE_MB), f"{label} max_message_mb",
                             where, 1, MAX_MESSAGE_MB_LIMIT),
         authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
         else None,

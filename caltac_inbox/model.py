@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 FACT_KINDS = ("downtime", "designation", "credential", "retention", "deadline")
-ALL_KINDS = FACT_KINDS + ("task",)
 PROGRAMS = ("CAASPP", "ELPAC")
+# A downtime's status as a notice states it, and a downtime entry's after reconcile.
 DOWNTIME_STATUSES = ("scheduled", "extended", "rescheduled", "cancelled")
 # The days the store and the queries work with: the date arithmetic around a date (a
 # day after it, a month's reach before it, a window of days) stays far from the limits
@@ -70,13 +70,10 @@ class Fact:
     month: str | None = None
     section: str | None = None
     text: str | None = None
+    position: int | None = None  # the item's place in the checklist (1 = first); orders a month's tasks
     # flags
     needs_review: bool = False
     unverified: bool = False
-
-    def key_date(self) -> When | None:
-        """The date a timeline sorts this fact by."""
-        return self.start or self.end if self.kind == "downtime" else (self.due or self.at)
 
     def with_changes(self, **changes: Any) -> "Fact":
         return replace(self, **changes)
@@ -203,8 +200,26 @@ class RawMessage:
     authserv_ids: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a mail source has got to in a folder, in the stream of its messages: it is
+    stored in the transaction that stores the messages before it, never earlier.
+
+    `last_uid`: every UID up to it is done (stored, ignored or recorded); None moves
+    nothing. `recognised`: UIDs recorded without a download, each (uid, message_id,
+    size, message_pk, status) as recorded for the earlier copy of the message.
+    `settled`: the folder was scanned to the end under an unchanged UIDVALIDITY."""
+
+    mailbox: str
+    folder: str
+    uidvalidity: int
+    last_uid: int | None = None
+    recognised: tuple[tuple[int, str, int, int | None, str], ...] = ()
+    settled: bool = False
+
+
 __all__ = [
-    "ALL_KINDS",
+    "Checkpoint",
     "DOWNTIME_STATUSES",
     "Extraction",
     "FACT_KINDS",

@@ -21,18 +21,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.message import Message
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
 from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Notice
+from caltac_inbox.timeline.time import LOS_ANGELES
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
 
 # mail-parser logs a WARNING for every part type it does not handle (text/calendar, ...);
 # without a handler Python prints those on stderr, in the middle of `extract` output.
 logging.getLogger("mailparser").addHandler(logging.NullHandler())
 
-MAX_RAW_BYTES = 64 * 2**20  # above this we refuse to parse (the pipeline skips 25 MB anyway)
+MAX_RAW_BYTES = 64 * 2**20  # above this we refuse to parse (ingest and poll archive anything over their max size unparsed)
 MAILPARSER_MAX_BYTES = 4 * 2**20  # bigger messages go straight to the stdlib parser
 MAX_PART_BYTES = 8 * 2**20  # decoded bytes of one text part that we look at
 MAX_TEXT_CHARS = 1_000_000  # clean text kept per message (a notice is ~10 kB)
@@ -308,7 +307,7 @@ def _date_header(value: Any) -> datetime | None:
         return None
     if when.tzinfo is None:
         # RFC 5322 "-0000" means UTC with the sender's zone unknown; no zone at all is local.
-        when = when.replace(tzinfo=timezone.utc if re.search(r"-0000\b", text) else PACIFIC)
+        when = when.replace(tzinfo=timezone.utc if re.search(r"-0000\b", text) else LOS_ANGELES)
     return _in_pacific(when)
 
 
@@ -316,7 +315,7 @@ def _in_pacific(when: datetime) -> datetime | None:
     if not _EARLIEST_YEAR <= when.year <= _LATEST_YEAR:
         return None
     try:
-        return when.astimezone(PACIFIC)
+        return when.astimezone(LOS_ANGELES)
     except (OverflowError, ValueError):
         return None
 
@@ -820,7 +819,7 @@ _MONTHS = {
 }
 _ZONES = {
     "utc": timezone.utc, "gmt": timezone.utc, "z": timezone.utc,
-    "pst": PACIFIC, "pdt": PACIFIC, "pt": PACIFIC,
+    "pst": LOS_ANGELES, "pdt": LOS_ANGELES, "pt": LOS_ANGELES,
     "mst": timezone(timedelta(hours=-7)), "mdt": timezone(timedelta(hours=-6)),
     "cst": timezone(timedelta(hours=-6)), "cdt": timezone(timedelta(hours=-5)),
     "est": timezone(timedelta(hours=-5)), "edt": timezone(timedelta(hours=-4)),
@@ -865,7 +864,7 @@ def _loose_datetime(text: str) -> datetime | None:
         when = parsedate_to_datetime(text)
     except Exception:  # noqa: BLE001 - not a date we can read
         return None
-    return _in_pacific(when if when.tzinfo else when.replace(tzinfo=PACIFIC))
+    return _in_pacific(when if when.tzinfo else when.replace(tzinfo=LOS_ANGELES))
 
 
 def _datetime_from_match(m: re.Match[str]) -> datetime | None:
@@ -897,7 +896,7 @@ def _datetime_from_match(m: re.Match[str]) -> datetime | None:
 
 def _zone(name: str | None) -> Any:
     if not name:
-        return PACIFIC
+        return LOS_ANGELES
     name = name.lower()
     if name[0] in "+-":
         digits = name[1:].replace(":", "")
@@ -905,7 +904,7 @@ def _zone(name: str | None) -> Any:
         if offset >= timedelta(hours=24):
             return None  # impossible offset: no date rather than a wrong one
         return timezone(offset if name[0] == "+" else -offset)
-    return _ZONES.get(name, PACIFIC)
+    return _ZONES.get(name, LOS_ANGELES)
 
 
-__all__ = ["PACIFIC", "html_to_text", "normalize_text", "parse_message"]
+__all__ = ["html_to_text", "normalize_text", "parse_message"]

@@ -2,11 +2,12 @@
 
 - `extract(raws)`: RawMessage/SourceError items -> Extraction per message, no database.
 - `open_store(url)`: a migrated Store (default: SQLite file in the user data directory).
-- `Store.ingest(raws, ...)`: archive + parse + classify + store facts in batches (one
-  transaction per batch with the IMAP checkpoint, a savepoint per message), then
+- `Store.ingest(items, ...)`: archive + parse + classify + store facts in batches (one
+  transaction per batch with the source's checkpoints, a savepoint per message), then
   refresh the timeline.
 - `Store.reparse(...)`: re-run parse + classify over archived raw bytes.
-- Read-only queries for the CLI: upcoming, timeline, show, messages.
+- `Store.messages(...)`: the archive listing; every other query is in store.read, run
+  on `Store.session(readonly=True)` or on store.light's reader.
 
 Parsing and classifying run in worker processes (`read_messages`), each message within
 a budget of time and memory (caltac_inbox.budget): a message that exceeds it, or kills
@@ -22,12 +23,11 @@ import functools
 import signal
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from caltac_inbox.budget import DEFAULT_BUDGET, OverTime, ReadBudget, enforced
+from caltac_inbox.budget import BATCH_BYTES, DEFAULT_BUDGET, MAX_MESSAGE_MB, OverTime, ReadBudget, enforced
 from caltac_inbox.errors import ParseError
-from caltac_inbox.model import Extraction, Fact, Notice, RawMessage
+from caltac_inbox.model import Checkpoint, Extraction, Fact, Notice, RawMessage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -38,26 +38,17 @@ if TYPE_CHECKING:
 Parser = Callable[[bytes, str], Notice]
 Classifier = Callable[[Notice], Sequence[Fact]]
 Reading = tuple[Notice | None, tuple[Fact, ...], str | None]  # (notice, facts, error)
-# progress(source, outcome): outcome is "new", "duplicate", "ignored", "failed" (stored,
-# parse failed), "error" (not stored: unreadable or too large).
-Progress = Callable[[str, str], None]
-DEFAULT_MAX_SIZE = 25 * 2**20
+Progress = Callable[["Stored"], None]  # hears of each message once its batch has committed
 # Stored messages commit in batches: one transaction per batch (with the batch's IMAP rows
 # and checkpoint advance) instead of one per message, each message in its own savepoint.
 # A crash loses at most the uncommitted batch; a poll fetches it again because its
-# checkpoint was not committed either. The limits bound memory, how long the write lock
-# is held (SQLite: ~0.1 s) and how late a concurrent reader sees new messages. Batches
-# start at one message and double: the first messages of a poll commit at once, a
-# backfill soon commits by the hundred.
+# checkpoint was not committed either. The limits bound memory (budget.BATCH_BYTES), how
+# long the write lock is held (SQLite: ~0.1 s) and how late a concurrent reader sees new
+# messages. Batches start at one message and double: the first messages of a poll
+# commit at once, a backfill soon commits by the hundred.
 BATCH_MESSAGES = 100
-BATCH_BYTES = 16 * 2**20
 BATCH_SECONDS = 1.0
 MAX_WORKERS = 4  # beyond this the storing process, not the reading, is the bottleneck
-
-
-class SourceErrorLike(Protocol):
-    source: str
-    message: str
 
 
 def default_parser() -> Parser:
@@ -135,7 +126,8 @@ def _picklable(value: Any) -> bool:
 class _Prepared:
     """One input item, read, before it is stored. `action`: "error" (a SourceError,
     nothing stored), "skip" (over the size limit: archived unparsed), "ignore" (rejected
-    by `accept`: only its IMAP UID is recorded), "store"."""
+    by `accept`: only its IMAP UID is recorded), "store", "checkpoint" (a source's
+    Checkpoint, stored with the messages before it)."""
 
     item: Any
     action: str
@@ -146,6 +138,8 @@ class _Prepared:
 
 def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool] | None,
              max_size: int) -> _Prepared:
+    if isinstance(item, Checkpoint):
+        return _Prepared(item, "checkpoint")
     if not _is_raw(item):
         return _Prepared(item, "error", error=naming_source(item.source, item.message))
     if reading is None:
@@ -207,10 +201,16 @@ class _Batch:
 
 
 @dataclass(frozen=True)
-class _Stored:
-    outcome: str  # a Progress outcome
-    facts: int = 0
+class Stored:
+    """What became of one message. `outcome`: "new", "duplicate", "ignored", "failed"
+    (stored, parse failed), "error" (not stored: unreadable or too large); reparse: "ok"
+    or "failed"."""
+
+    source: str
+    outcome: str
+    facts: int = 0  # facts stored with it
     error: str | None = None  # for the report, naming the source
+    folder: str | None = None  # the IMAP folder it came from
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -385,7 +385,7 @@ class Store:
         raws: Iterable[Any],
         *,
         accept: Callable[[Notice], bool] | None = None,
-        max_size: int = DEFAULT_MAX_SIZE,
+        max_size: int = MAX_MESSAGE_MB * 2**20,
         progress: Progress | None = None,
         parser: Parser | None = None,
         classifier: Classifier | None = None,
@@ -394,11 +394,12 @@ class Store:
     ) -> IngestReport:
         """Archive, parse, classify and store each message; then refresh the timeline.
 
-        Messages commit in batches (see BATCH_MESSAGES), each batch in one transaction
-        with its imap_messages rows and imap_state.last_uid advance, each message in a
-        savepoint: an interrupted run loses at most the uncommitted batch (a poll fetches
-        it again) and duplicates nothing, and a message whose rows cannot be stored is
-        archived with the reason instead. `progress` hears of each message when its
+        `raws` holds RawMessages, SourceErrors and a mail source's Checkpoints. Messages
+        commit in batches (see BATCH_MESSAGES), each batch in one transaction with its
+        imap_messages rows and the Checkpoints among them, each message in a savepoint:
+        an interrupted run loses at most the uncommitted batch (a poll fetches it again,
+        its checkpoint was not committed either) and duplicates nothing, and a message
+        whose rows cannot be stored is archived with the reason instead. `progress` hears of each message when its
         batch has committed, in input order. Messages are parsed and classified in
         `workers` processes (default: one per CPU, at most MAX_WORKERS), each within the
         store's budget: one that exceeds it is archived with the reason (see
@@ -408,7 +409,7 @@ class Store:
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
         report = IngestReport()
-        note = progress or (lambda source, outcome: None)
+        note = progress or (lambda stored: None)
         batch = _Batch()
         readings = self._readings(raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, parser,
                                   classifier, workers)
@@ -450,14 +451,15 @@ class Store:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
     def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
 
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
-            if any(done.facts for done in stored):
-                repo.facts_changed(conn)
-        for prepared, done in zip(batch, stored):  # committed: count and tell
-            source = prepared.item.source
+            if any(done.facts for done in stored if done is not None):
+                write.facts_changed(conn)
+        for done in stored:  # committed: count and tell
+            if done is None:  # a checkpoint
+                continue
             if done.outcome != "error":
                 report.fetched += 1
             if done.outcome in ("new", "failed"):
@@ -467,39 +469,43 @@ class Store:
             report.ignored += done.outcome == "ignored"
             report.failed += done.outcome == "failed"
             if done.error:
-                report.errors.append((source, done.error))
-            note(source, done.outcome)
+                report.errors.append((done.source, done.error))
+            note(done)
 
     @staticmethod
-    def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> _Stored:
-        from caltac_inbox.store import repo
+    def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> Stored | None:
+        from caltac_inbox.store import write
 
+        if prepared.action == "checkpoint":
+            write.record_checkpoint(conn, prepared.item)
+            return None
         raw: RawMessage = prepared.item
+        stored = functools.partial(Stored, raw.source, folder=getattr(raw, "folder", None))
         if prepared.action == "error":
-            return _Stored("error", error=prepared.error)
+            return stored("error", error=prepared.error)
         if prepared.action == "ignore":
             with conn.begin_nested():
-                repo.record_imap_uid(conn, raw, message_pk=None, status="ignored")
-            return _Stored("ignored")
+                write.record_imap_uid(conn, raw, message_pk=None, status="ignored")
+            return stored("ignored")
         try:
             with conn.begin_nested():
                 if prepared.action == "skip":
-                    pk, is_new = repo.archive_message(
+                    pk, is_new = write.archive_message(
                         conn, raw, notice=None, origin=origin, parse_status="skipped", parse_error=prepared.error)
-                    repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
-                    return _Stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
-                        else _Stored("duplicate")
+                    write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+                    return stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
+                        else stored("duplicate")
                 notice, error = prepared.notice, prepared.error
-                pk, is_new = repo.archive_message(
+                pk, is_new = write.archive_message(
                     conn, raw, notice=notice, origin=origin,
                     parse_status="failed" if error else "ok", parse_error=error,
                 )
                 facts = 0
                 if is_new and not error:
-                    facts = repo.insert_facts(
+                    facts = write.insert_facts(
                         conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is not True
                     )
-                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
+                write.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
         except Exception as exc:
             if _is_connection_error(exc):
                 raise
@@ -507,34 +513,34 @@ class Store:
             error = naming_source(raw.source, "cannot store it: " + " ".join(
                 f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".split())[:300])
             with conn.begin_nested():
-                pk, is_new = repo.archive_message(
+                pk, is_new = write.archive_message(
                     conn, raw, notice=None, origin=origin, parse_status="failed", parse_error=error)
-                repo.record_imap_uid(conn, raw, message_pk=pk, status="failed")
-            return _Stored("failed", error=error) if is_new else _Stored("duplicate")
+                write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
+            return stored("failed", error=error) if is_new else stored("duplicate")
         if not is_new:
-            return _Stored("duplicate")
+            return stored("duplicate")
         if error:
-            return _Stored("failed", error=naming_source(raw.source, error))
-        return _Stored("new", facts=facts)
+            return stored("failed", error=naming_source(raw.source, error))
+        return stored("new", facts=facts)
 
     def import_checklist(
         self, raw: bytes, source: str, facts: Sequence[Fact], *, subject: str | None = None
     ) -> IngestReport:
         """Archive a checklist file like a notice (origin "checklist", identity = sha256 of
         its bytes) with its facts in one transaction, then refresh the timeline. The same
-        bytes again store nothing. (Added by the CHECKLIST helper.)"""
-        from caltac_inbox.store import repo
+        bytes again store nothing."""
+        from caltac_inbox.store import write
 
         notice = Notice(source=source, text="", subject=subject) if subject else None
         report = IngestReport(fetched=1)
         with self.session() as s:
-            pk, is_new = repo.archive_message(
+            pk, is_new = write.archive_message(
                 s, RawMessage(raw=raw, source=source), notice=notice, origin="checklist", parse_status="ok"
             )
             if is_new:
-                report.facts = repo.insert_facts(s, pk, facts, mailbox=None, unverified=False)
+                report.facts = write.insert_facts(s, pk, facts, mailbox=None, unverified=False)
                 if report.facts:
-                    repo.facts_changed(s)
+                    write.facts_changed(s)
         if is_new:
             report.new = 1
             report.timeline_changes = self.refresh()
@@ -544,16 +550,15 @@ class Store:
 
     def refresh(self) -> int:
         """Rebuild the timeline in one transaction (serialized across processes)."""
-        from caltac_inbox.store.timeline import refresh_timeline
+        from caltac_inbox.store.write import refresh_timeline
 
         with self.session() as s:
-            self._lock_timeline(s)
             return refresh_timeline(s)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
         in between)."""
-        from caltac_inbox.store.light import timeline_behind
+        from caltac_inbox.store.read import timeline_behind
 
         with self.session(readonly=True) as s:
             return timeline_behind(s)
@@ -565,16 +570,6 @@ class Store:
             return False
         self.refresh()
         return True
-
-    @staticmethod
-    def _lock_timeline(session: "Session") -> None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy import text
-
-            from caltac_inbox.store.db import TIMELINE_LOCK_KEY
-
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TIMELINE_LOCK_KEY})
-        # SQLite: BEGIN IMMEDIATE (see db.make_engine) already serializes writers.
 
     def reparse(
         self,
@@ -594,13 +589,13 @@ class Store:
         and classified in worker processes within the budget, outside any write
         transaction; each batch of results is stored in one short transaction. A
         concurrent ingest or poll never waits for the parsing."""
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         parser = parser or default_parser()
         classifier = classifier or default_classifier()
         report = ReparseReport()
         with self.session(readonly=True) as s:
-            wanted = repo.message_ids_and_sizes(s, failed_only=failed_only)
+            wanted = read.archived_sizes(s, failed_only=failed_only)
         readings = self._readings(self._archived(wanted, trust), lambda item: True, parser, classifier, workers)
         batch = _Batch()
         try:
@@ -637,10 +632,10 @@ class Store:
     def _store_reparsed(self, batch: list[_Prepared], report: ReparseReport, progress: Progress | None) -> None:
         from sqlalchemy import select
 
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import write
         from caltac_inbox.store.schema import Message
 
-        done: list[tuple[str, str]] = []
+        done: list[Stored] = []
         with self.session() as s:
             for prepared in batch:
                 item: _Archived = prepared.item
@@ -656,100 +651,30 @@ class Store:
                     msg.parse_status, msg.parse_error = "failed", error
                     report.failed += 1
                     report.errors.append((msg.source, naming_source(msg.source, error or "")))
-                    added, removed = repo.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
+                    added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                 else:
                     msg.parse_status, msg.parse_error = "ok", None
-                    for key, value in repo.notice_columns(notice).items():
+                    for key, value in write.notice_columns(notice).items():
                         setattr(msg, key, value)
                     report.ok += 1
-                    added, removed = repo.replace_facts(
+                    added, removed = write.replace_facts(
                         s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
                     )
                 report.facts_added += added
                 report.facts_removed += removed
-                done.append((msg.source, "failed" if error else "ok"))
-            repo.facts_changed(s)
-        for source, outcome in done:  # committed: tell
+                done.append(Stored(msg.source, "failed" if error else "ok", facts=added))
+            write.facts_changed(s)
+        for stored in done:  # committed: tell
             if progress:
-                progress(source, outcome)
-
-    # ------------------------------------------------------------------ IMAP state
-
-    def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
-        """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled."""
-        from caltac_inbox.store import repo
-
-        with self.session(readonly=True) as s:
-            return repo.imap_checkpoint(s, mailbox, folder)
-
-    def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        """Move the checkpoint past UIDs that needed no download (headers showed no
-        candidate). Never backwards within one UIDVALIDITY. (Added by the IMAP helper.)"""
-        from caltac_inbox.store import repo
-
-        with self.session() as s:
-            repo.advance_imap_state(s, mailbox, folder, uidvalidity, last_uid)
-
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
-        """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
-        from caltac_inbox.store import repo
-
-        with self.session(readonly=True) as s:
-            return repo.known_uids(s, mailbox, folder, uidvalidity, above)
-
-    def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
-        from caltac_inbox.store import repo
-
-        with self.session(readonly=True) as s:
-            return repo.uidvalidity_changes(s, mailbox, folder)
-
-    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
-        from caltac_inbox.store import repo
-
-        with self.session() as s:
-            repo.settle_uidvalidity(s, mailbox, folder)
-
-    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
-        from caltac_inbox.store import repo
-
-        with self.session(readonly=True) as s:
-            return repo.recorded_by_message_id(s, mailbox, message_ids)
-
-    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int,
-                               rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
-        from caltac_inbox.store import repo
-
-        with self.session() as s:
-            repo.record_recognised_uids(s, mailbox, folder, uidvalidity, rows)
+                progress(stored)
 
     # ------------------------------------------------------------------ queries
 
-    def upcoming(self, as_of: date | datetime | None = None, days: int = 60, kinds: Sequence[str] = (),
-                 programs: Sequence[str] = (), mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.upcoming(s, as_of, days, kinds, programs, mailbox)
-
-    def timeline(self, from_: date | datetime | None = None, to: date | datetime | None = None,
-                 kinds: Sequence[str] = (), programs: Sequence[str] = (), include_cancelled: bool = False,
-                 mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.timeline(s, from_, to, kinds, programs, include_cancelled, mailbox)
-
-    def show(self, entry_id_or_uid: str | int) -> dict[str, Any] | None:
-        from caltac_inbox.store import timeline
-
-        with self.session(readonly=True) as s:
-            return timeline.show(s, entry_id_or_uid)
-
     def messages(self, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
-        from caltac_inbox.store import repo
+        from caltac_inbox.store import read
 
         with self.session(readonly=True) as s:
-            return repo.list_messages(s, failed=failed, mailbox=mailbox)
+            return read.list_messages(s, failed=failed, mailbox=mailbox)
 
 
 def open_store(url: str | None = None, *, migrate: bool = True, budget: ReadBudget | None = DEFAULT_BUDGET) -> Store:

@@ -1,18 +1,24 @@
 """The `poll` and `doctor` commands: configuration + store + IMAP source, and their output.
 
+`poll_mailbox` is the poll's pipeline: the IMAP source yields messages and checkpoints,
+`Store.ingest` parses, classifies and stores them with the checkpoints and refreshes
+the timeline.
+
 Kept out of cli.py so that module stays thin; cli.py registers `poll_command` and
 `doctor_command`. Heavy imports happen inside the functions.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sys
+import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 
+from caltac_inbox.budget import FETCH_BYTES
 from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import ConfigError, UserError
 
@@ -20,8 +26,8 @@ if TYPE_CHECKING:
     import sqlite3
 
     from caltac_inbox.budget import ReadBudget
-    from caltac_inbox.config import Config
-    from caltac_inbox.pipeline import IngestReport, Store
+    from caltac_inbox.config import Config, MailboxConfig
+    from caltac_inbox.pipeline import IngestReport, Store, Stored
     from caltac_inbox.sources.imap import MailboxReport
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
@@ -67,10 +73,10 @@ class _ProgressBars:
 class LazyPollStore:
     """The store as the poller uses it, opened in full only when the poll must write.
 
-    While the database is an existing SQLite file at the head migration, checkpoints
-    are read with the standard library (store/light.py), so a poll that finds nothing
-    new never imports SQLAlchemy (~0.25 s of a ~0.4 s run). The SQLAlchemy Store is
-    opened at the first write (ingest, advance_checkpoint) and then serves every call.
+    While the database is an existing SQLite file at the head migration, the poll's
+    reads (store.read) run on the standard library's sqlite3 (store.light), so a poll
+    that finds nothing new never imports SQLAlchemy (~0.25 s of a ~0.4 s run). The
+    SQLAlchemy Store is opened at the first write (ingest) and then serves every read.
     Anything else (a new file, an old schema, PostgreSQL) opens it at once, which
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
@@ -94,27 +100,36 @@ class LazyPollStore:
     def is_full_store_open(self) -> bool:
         return self._store is not None
 
+    # imap.MailState: what the IMAP source reads
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
-        return self._light_or_full("imap_checkpoint", mailbox, folder)
+        return self._read("imap_checkpoint", mailbox, folder)
 
     def uidvalidity_changes(self, mailbox: str, folder: str) -> int:
-        return self._light_or_full("uidvalidity_changes", mailbox, folder)
+        return self._read("uidvalidity_changes", mailbox, folder)
 
-    def _light_or_full(self, read: str, *args: Any) -> Any:
-        """store.light's `read` while the light reader is open, else the full store's."""
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+        return self._read("known_uids", mailbox, folder, uidvalidity, above)
+
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+        return self._read("recorded_by_message_id", mailbox, message_ids)
+
+    def _read(self, query: str, *args: Any) -> Any:
+        """store.read's `query` on the light reader while it is open, else in a read-only
+        session of the full store."""
+        from caltac_inbox.store import read
+
         if self._reader is not None:
             import sqlite3
 
-            from caltac_inbox.store import light
-
             try:
-                return getattr(light, read)(self._reader, *args)
+                return getattr(read, query)(self._reader, *args)
             except sqlite3.Error:
                 pass  # the full store reports it as a DatabaseError (exit 5), or copes
-        return getattr(self._full(), read)(*args)
+        with self._full().session(readonly=True) as session:
+            return getattr(read, query)(session, *args)
 
-    def ingest(self, raws: Iterable[Any], **options: Any) -> "IngestReport":
-        return self._full().ingest(raws, **options)
+    def ingest(self, items: Iterable[Any], **options: Any) -> "IngestReport":
+        return self._full().ingest(items, **options)
 
     def catch_up_timeline(self) -> None:
         """Rebuild the timeline if an earlier run died before refreshing it (a poll
@@ -122,7 +137,7 @@ class LazyPollStore:
         if self._reader is not None:
             import sqlite3
 
-            from caltac_inbox.store.light import timeline_behind
+            from caltac_inbox.store.read import timeline_behind
 
             try:
                 if not timeline_behind(self._reader):
@@ -130,21 +145,6 @@ class LazyPollStore:
             except sqlite3.Error:
                 pass  # the full store reports it, or copes
         self._full().catch_up_timeline()
-
-    def advance_checkpoint(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        self._full().advance_checkpoint(mailbox, folder, uidvalidity, last_uid)
-
-    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
-        return self._full().known_uids(mailbox, folder, uidvalidity, above)
-
-    def settle_uidvalidity(self, mailbox: str, folder: str) -> None:
-        self._full().settle_uidvalidity(mailbox, folder)
-
-    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
-        return self._full().recorded_by_message_id(mailbox, message_ids)
-
-    def record_recognised_uids(self, mailbox: str, folder: str, uidvalidity: int, rows: Sequence[Any]) -> None:
-        self._full().record_recognised_uids(mailbox, folder, uidvalidity, rows)
 
     def close(self) -> None:
         self._close_reader()
@@ -164,6 +164,43 @@ class LazyPollStore:
             self._reader = None
 
 
+def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
+                 progress: Callable[[int, str], Callable[[int], None]] | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 body_budget: int = FETCH_BYTES) -> "MailboxReport":
+    """One mailbox: the IMAP source's messages and checkpoints (sources.imap) stored by
+    the pipeline (parse, classify, store, refresh), counted per folder. Never raises a
+    UserError: the reason the poll stopped is in report.error/exit_code."""
+    from caltac_inbox.sources.imap import MailboxReport, finish, mailbox_messages, sender_filter
+
+    report = MailboxReport(mailbox=mb.name)
+    items = mailbox_messages(store, mb, report, progress=progress, clock=clock, sleep=sleep,
+                             body_budget=body_budget)
+    first = next(items, None)
+    if first is None:  # nothing new: the store is not opened for writing
+        return finish(report, mb)
+    folders = {f.folder: f for f in report.folders}
+
+    def count(stored: "Stored") -> None:
+        folder = folders[stored.folder]
+        folder.new += stored.outcome in ("new", "failed")
+        folder.duplicates += stored.outcome == "duplicate"
+        folder.ignored += stored.outcome == "ignored"
+        folder.facts += stored.facts
+        if stored.error:
+            folder.errors.append((stored.source, stored.error))
+
+    try:
+        store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders),
+                     max_size=mb.max_message_bytes, progress=count)
+    except UserError as exc:
+        report.error, report.exit_code = str(exc), exc.exit_code
+        return report
+    finally:
+        items.close()  # done, or the store failed: the IMAP connection is closed
+    return finish(report, mb)
+
+
 def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
     from caltac_inbox.budget import DEFAULT_BUDGET
     from caltac_inbox.pipeline import open_store
@@ -171,24 +208,11 @@ def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
     return open_store(url, budget=budget or DEFAULT_BUDGET)
 
 
-def database_file(url: str | None) -> Path | None:
-    """The SQLite file behind `url` (None: not SQLite), parsed without SQLAlchemy when
-    the URL is a plain sqlite:/// one."""
-    from caltac_inbox.store.light import sqlite_file
-
-    plain = sqlite_file(url)
-    if plain is not None:
-        return plain
-    from caltac_inbox.store.db import resolve_url, sqlite_path
-
-    return sqlite_path(resolve_url(url))
-
-
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
              interactive: bool | None = None) -> int:
     """Poll the configured mailboxes; prints the report(s); returns the exit code."""
     from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
-    from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport, poll_mailbox
+    from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport
 
     if interactive is None:
         interactive = sys.stdout.isatty()
@@ -202,7 +226,9 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
     store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
     try:
-        sqlite_file = database_file(db_url)
+        from caltac_inbox.store.db import sqlite_path
+
+        sqlite_file = sqlite_path(db_url)
         for mb in mailboxes:
             bars = _ProgressBars() if interactive and not as_json else None
             try:

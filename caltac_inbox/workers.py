@@ -42,6 +42,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
+from caltac_inbox.budget import READ_AHEAD_BYTES, READ_CHUNK_BYTES
+
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
 
@@ -96,9 +98,9 @@ def read_in_order(
     before_start: Callable[[], None] = lambda: None,
     start_after: int = 32,
     chunk_size: int = 16,
-    chunk_bytes: int = 2 * 2**20,
+    chunk_bytes: int = READ_CHUNK_BYTES,
     in_flight: int | None = None,
-    in_flight_bytes: int = 32 * 2**20,
+    in_flight_bytes: int = READ_AHEAD_BYTES,
     item_seconds: float | None = None,
     contained: bool = False,
 ) -> Iterator[tuple[Item, Answer | None]]:

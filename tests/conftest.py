@@ -8,8 +8,10 @@ Override the server with CALTAC_TEST_PG (a postgresql+psycopg:// URL without dat
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from typing import Iterator
 
 import pytest
 
@@ -29,12 +31,10 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL at {PG_SERVER} not reachable: {reason}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """A database URL of an empty database, one per backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database, dropped afterwards (skips, or fails under
+    CI=true, when the server cannot be reached)."""
     import psycopg
 
     name = f"caltac_test_{secrets.token_hex(6)}"
@@ -49,6 +49,16 @@ def db_url(request, tmp_path):
     finally:
         with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A database URL of an empty database, one per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture

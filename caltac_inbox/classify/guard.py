@@ -5,7 +5,7 @@ starts with a case-insensitive alternation is tried at every position of the sen
 A `Guard` pairs a pattern with words of which every match of the pattern contains one
 (read off the pattern: the literal parts no match can avoid); when none of the words is
 in the text, the pattern cannot match and is not run. A guard changes how fast a
-classifier is, never what it finds: tests/test_classify_guards.py checks every guard
+classifier is, never what it finds: tests/unit/test_classify_guards.py checks every guard
 in the package against the parse of its pattern.
 """
 from __future__ import annotations

@@ -20,7 +20,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Sequence
 
 from caltac_inbox.display import printable
-from caltac_inbox.reconcile import LOS_ANGELES, Entry, entry_sort_key
+from caltac_inbox.timeline.entry import Entry, entry_sort_key
+from caltac_inbox.timeline.kinds import dated_by_notice, title
+from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
 UID_DOMAIN = "caltac-inbox"
@@ -56,28 +58,7 @@ def parse_alarm(text: str) -> timedelta | None:
 
 def summary(entry: Entry) -> str:
     """What a coordinator reads in the calendar grid."""
-    f = entry.fact
-    programs = "/".join(f.program)
-    if f.kind == "downtime":
-        text = f"{programs + ' ' if programs else ''}downtime"
-        if entry.status in ("extended", "rescheduled"):
-            text += f" ({entry.status})"
-        if f.systems:
-            text += ": " + ", ".join(f.systems)
-    elif f.kind == "designation":
-        text = f"Designate LEA {programs or 'CAASPP'} coordinator"
-        text += f" ({f.school_year})" if f.school_year else ""
-    elif f.kind == "credential":
-        verb = "Regenerate" if f.action == "regenerate" else "Generate"
-        text = f"{verb} SIS vendor credentials" + (f" ({f.school_year})" if f.school_year else "")
-    elif f.kind == "retention":
-        text = f"Retention: {f.data or 'data'} removed" + (f" from {f.system}" if f.system else "")
-    elif f.kind == "deadline":
-        text = f"Deadline: {f.action}"
-    elif f.kind == "task":
-        text = f"Checklist: {f.text or ''}"
-    else:
-        text = f.kind
+    text = title(entry.fact, entry.status)
     if len(text) > SUMMARY_LIMIT:  # the full wording is in DESCRIPTION
         text = text[: SUMMARY_LIMIT - 1].rstrip() + "…"
     if entry.status == "cancelled":
@@ -101,7 +82,7 @@ def description(entry: Entry) -> str:
     if f.kind == "credential":
         if f.vendors:
             lines.append(f"Vendors: {', '.join(f.vendors)}")
-        if f.due is None and entry.reminder_date:
+        if dated_by_notice(f) and entry.reminder_date:
             lines.append("No due date given: placed on the date of the reminder notice.")
     if f.kind == "retention" and f.keep_years:
         lines.append(f"Kept for {f.keep_years} years.")
@@ -152,22 +133,6 @@ def calendar_ics(entries: Sequence[Entry], options: IcsOptions = IcsOptions(), *
     return cal.to_ical()
 
 
-def export_store(
-    store,
-    *,
-    kinds: Sequence[str] = (),
-    programs: Sequence[str] = (),
-    from_: date | None = None,
-    to: date | None = None,
-    options: IcsOptions = IcsOptions(),
-    mailbox: str | None = None,
-) -> bytes:
-    """The calendar of a `pipeline.Store` (see `calendar_entries`)."""
-    with store.session(readonly=True) as session:
-        entries = calendar_entries(session, kinds=kinds, programs=programs, from_=from_, to=to, mailbox=mailbox)
-    return calendar_ics(entries, options)
-
-
 def calendar_entries(
     source,
     *,
@@ -178,9 +143,9 @@ def calendar_entries(
     mailbox: str | None = None,
 ) -> list[Entry]:
     """The entries a calendar shows, read from `source` (a Session or a store.light
-    reader, as for `store.timeline`): cancelled entries included (STATUS:CANCELLED),
+    reader, as for `store.read`): cancelled entries included (STATUS:CANCELLED),
     so subscribers see the cancellation instead of a silently vanished event."""
-    from caltac_inbox.store.timeline import timeline_entries
+    from caltac_inbox.store.read import timeline_entries
 
     return timeline_entries(source, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
 
@@ -210,8 +175,7 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
     alarm_before = options.alarm_downtime if entry.kind == "downtime" else options.alarm_deadline
-    placed_on_notice_date = entry.kind == "credential" and entry.fact.due is None
-    if alarm_before is not None and entry.status != "cancelled" and not placed_on_notice_date:
+    if alarm_before is not None and entry.status != "cancelled" and not dated_by_notice(entry.fact):
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", title)
@@ -232,12 +196,9 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
         if not isinstance(start, datetime) and (end is None or not isinstance(end, datetime)):
             return start, (end or start) + timedelta(days=1)
         if end is None:
-            return _la(_as_datetime(start)), None
-        if not isinstance(end, datetime):  # "through September 6": the whole day
-            end_at = datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOS_ANGELES)
-        else:
-            end_at = _la(end)
-        return _la(_as_datetime(start)), end_at
+            return _la(instant(start)), None
+        # "through September 6": the whole day
+        return _la(instant(start)), _la(end) if isinstance(end, datetime) else end_instant(end)
     key = entry.key_date
     if key is None:
         return None
@@ -265,15 +226,9 @@ def readable(iso: str | None, show: Callable[[date | datetime], str] | None = No
     return value.strftime("%a %Y-%m-%d")
 
 
-def _as_datetime(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time(0), tzinfo=LOS_ANGELES)
-
-
 def _la(value: datetime) -> datetime:
     return value.astimezone(LOS_ANGELES)
 
 
-__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "export_store", "parse_alarm",
-           "readable", "summary"]
+__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "parse_alarm", "readable",
+           "summary"]

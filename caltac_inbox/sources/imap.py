@@ -1,18 +1,18 @@
 """Read new notices from an IMAP mailbox without changing it.
 
 Planning (which UIDs are new, which headers make a message worth downloading, what a
-RawMessage's source is) is pure and tested on its own; `poll_mailbox` does the I/O:
+RawMessage's source is) is pure and tested on its own; `mailbox_messages` does the
+I/O and yields, storing nothing itself (caltac_inbox.poll stores what it yields):
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
-  -> checkpoint (uidvalidity, last_uid) from the store -> UID SEARCH UID last+1:*
+  -> checkpoint (uidvalidity, last_uid) read from the store -> UID SEARCH UID last+1:*
   (SINCE `since` on every scan) -> drop UIDs <= last (`n:*` always matches the highest
   message) and UIDs already recorded -> headers and RFC822.SIZE of the new UIDs ->
-  after a UIDVALIDITY change, record the UIDs whose Message-ID and size match a UID
-  recorded before, without a download -> bodies (BODY.PEEK[]) of the candidates in
-  FETCHes bounded by count and by declared bytes (`body_fetch_groups`) -> Store.ingest,
-  which archives, parses (unless over max_message_mb), stores facts and advances the
-  checkpoint in the same transactions (batches of messages, see pipeline.Store.ingest)
-  -> the checkpoint then moves past the examined non-candidates.
+  after a UIDVALIDITY change, a Checkpoint recording the UIDs whose Message-ID and size
+  match a UID recorded before, without a download -> bodies (BODY.PEEK[]) of the
+  candidates in FETCHes bounded by count and by declared bytes (`body_fetch_groups`),
+  yielded as RawMessages -> a Checkpoint past the examined UIDs, which the pipeline
+  stores in the transaction of the messages before it.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
 reset, timeout, server gone) reconnect with backoff and resume from the checkpoint.
@@ -28,19 +28,19 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
+from caltac_inbox.budget import FETCH_BYTES
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
-from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock  # noqa: F401 - the poll's lock, long kept here
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
 
-    from caltac_inbox.model import Notice, RawMessage
+    from caltac_inbox.model import Checkpoint, Notice, RawMessage
 
-# A poll that finds nothing new must stay light (test_imap_dovecot.py checks its imports):
+# A poll that finds nothing new must stay light (tests/system/test_imap_dovecot.py checks its imports):
 # header parsing and caltac_inbox.model are imported where messages are read.
 
 HEADER_FIELDS = "FROM SUBJECT DATE MESSAGE-ID CONTENT-TYPE"
@@ -51,9 +51,6 @@ FETCH_SNIFF = f"BODY.PEEK[TEXT]<0.{SNIFF_BYTES}>".encode()
 BODY_KEY = b"BODY[]"
 FETCH_SIZE = b"RFC822.SIZE"  # unlike RFC822, sets no \Seen
 HEADER_BATCH = 500  # UIDs per header FETCH (headers are small)
-# Declared bytes of the bodies one FETCH may bring in (imaplib holds a whole response
-# in memory); a message larger than this is fetched on its own.
-BODY_FETCH_BUDGET = 16 * 2**20
 
 # Subject prefixes of a forward in the mail clients districts use (English first).
 _FORWARD_SUBJECT = re.compile(
@@ -523,52 +520,18 @@ class Declared:
     size: int | None
 
 
-class _BodyStream:
-    """Bodies of the candidate UIDs, one FETCH per group (see body_fetch_groups), as
-    RawMessages for Store.ingest.
+class MailState(Protocol):
+    """What the poll reads of the store (store.read on its reader): where each folder
+    stands, and what is already recorded. The poll writes nothing: it yields."""
 
-    It stops at the first message boundary after the deadline. A fault while fetching
-    ends the stream quietly and is kept in `fault`: everything yielded before it is
-    committed by ingest (and its checkpoint advanced) before the caller re-raises it."""
+    def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]: ...
 
-    def __init__(self, client: "IMAPClient", mb: MailboxConfig, folder: str, uidvalidity: int,
-                 groups: list[list[int]], declared: Mapping[int, Declared], deadline: _Deadline,
-                 tick: Callable[[int], None]) -> None:
-        self.client, self.mb, self.folder, self.uidvalidity = client, mb, folder, uidvalidity
-        self.groups, self.declared, self.deadline, self.tick = groups, declared, deadline, tick
-        self.fetched = 0
-        self.complete = False
-        self.fault: BaseException | None = None
+    def uidvalidity_changes(self, mailbox: str, folder: str) -> int: ...
 
-    def __iter__(self) -> Iterator[RawMessage]:
-        from caltac_inbox.model import RawMessage
+    def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]: ...
 
-        try:
-            for group in self.groups:
-                _arm(self.client, self.mb, self.deadline)
-                response = self.client.fetch(group, [FETCH_BODY])
-                for uid in group:
-                    if self.deadline.passed():
-                        return
-                    # popped: the response must not keep a body alive once ingest is done with it
-                    raw = response.pop(uid, {}).get(BODY_KEY)
-                    self.tick(1)
-                    if raw is None:  # expunged meanwhile: nothing to keep
-                        continue
-                    self.fetched += 1
-                    declared = self.declared.get(uid, Declared(None, None))
-                    yield RawMessage(
-                        raw=bytes(raw),
-                        source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
-                        mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
-                        declared_message_id=declared.message_id, declared_size=declared.size,
-                        authserv_ids=self.mb.authserv_ids,
-                    )
-            self.complete = True
-        except DeadlineReached:
-            return
-        except Exception as exc:  # noqa: BLE001 - handed back to the caller
-            self.fault = exc
+    def recorded_by_message_id(self, mailbox: str,
+                               message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]: ...
 
 
 def uidvalidity_churn(mb: MailboxConfig, folder: str, changes: int) -> str:
@@ -579,10 +542,25 @@ def uidvalidity_churn(mb: MailboxConfig, folder: str, changes: int) -> str:
             "messages by Message-ID and size without downloading them")
 
 
-def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str, report: FolderReport,
-                deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None = None, *,
-                body_budget: int = BODY_FETCH_BUDGET) -> None:
-    """Fetch what is new in one folder into `store`; counts go into `report` (which
+@dataclass
+class _Yielded:
+    """How far this run's stream has got per folder, (uidvalidity, last UID): what it
+    yielded is stored by the consumer, so a reconnect resumes from here even before
+    the store has committed it. And which folders this run scans recognising copies."""
+
+    last: dict[str, tuple[int, int]] = field(default_factory=dict)
+    recognising: set[str] = field(default_factory=set)
+
+    def passed(self, folder: str, uidvalidity: int, uid: int) -> None:
+        stood = self.last.get(folder)
+        if stood is None or stood[0] != uidvalidity or stood[1] < uid:
+            self.last[folder] = (uidvalidity, uid)
+
+
+def _folder_items(client: "IMAPClient", state: MailState, mb: MailboxConfig, folder: str, report: FolderReport,
+                  deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None,
+                  body_budget: int, yielded: _Yielded) -> Iterator[RawMessage | Checkpoint]:
+    """What is new in one folder, then its Checkpoints; counts go into `report` (which
     survives a reconnect, so a resumed folder keeps adding to it). One body FETCH
     brings in at most `body_budget` declared bytes, or a single larger message.
 
@@ -592,22 +570,25 @@ def poll_folder(client: "IMAPClient", store: Any, mb: MailboxConfig, folder: str
     _arm(client, mb, deadline)
     info = examine(client, mb, folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    last_uid, rescan = resume_point(store.imap_checkpoint(mb.name, folder), uidvalidity)
-    changes = store.uidvalidity_changes(mb.name, folder)
+    last_uid, rescan = resume_point(yielded.last.get(folder) or state.imap_checkpoint(mb.name, folder), uidvalidity)
+    changes = state.uidvalidity_changes(mb.name, folder)
     report.uidvalidity = uidvalidity
     report.rescan = report.rescan or rescan
     if rescan and changes:
         report.warning = uidvalidity_churn(mb, folder, changes + 1)
-    scan = _FolderScan(client, store, mb, folder, uidvalidity, report, deadline, progress, body_budget,
-                       recognise=rescan or changes > 0)
-    if scan.run(last_uid, exists=int(info.get(b"EXISTS", 1))) and changes and not rescan:
-        store.settle_uidvalidity(mb.name, folder)
+    if rescan or changes > 0:
+        yielded.recognising.add(folder)
+    scan = _FolderScan(client, state, mb, folder, uidvalidity, report, deadline, progress, body_budget, yielded,
+                       recognise=folder in yielded.recognising)
+    finished = yield from scan.run(last_uid, exists=int(info.get(b"EXISTS", 1)))
+    if finished and changes and not rescan:
+        yield scan.checkpoint(settled=True)
 
 
 @dataclass
 class _FolderScan:
     client: "IMAPClient"
-    store: Any
+    state: MailState
     mb: MailboxConfig
     folder: str
     uidvalidity: int
@@ -615,10 +596,18 @@ class _FolderScan:
     deadline: _Deadline
     progress: Callable[[int, str], Callable[[int], None]] | None
     body_budget: int
+    yielded: _Yielded
     recognise: bool  # match Message-ID and size before downloading
 
-    def run(self, last_uid: int, exists: int) -> bool:
-        """Everything above `last_uid`; False when the deadline stopped it."""
+    def checkpoint(self, last_uid: int | None = None, **what: Any) -> Checkpoint:
+        from caltac_inbox.model import Checkpoint
+
+        if last_uid is not None:
+            self.yielded.passed(self.folder, self.uidvalidity, last_uid)
+        return Checkpoint(self.mb.name, self.folder, self.uidvalidity, last_uid, **what)
+
+    def run(self, last_uid: int, exists: int) -> Generator[RawMessage | Checkpoint, None, bool]:
+        """Everything above `last_uid`; returns False when the deadline stopped it."""
         if exists == 0:
             return True
         _arm(self.client, self.mb, self.deadline)
@@ -626,19 +615,19 @@ class _FolderScan:
         if not uids:
             return True
         # recognised by an interrupted rescan, without the checkpoint passing them yet
-        recorded = self.store.known_uids(self.mb.name, self.folder, self.uidvalidity, above=last_uid)
+        recorded = self.state.known_uids(self.mb.name, self.folder, self.uidvalidity, above=last_uid)
         todo = [uid for uid in uids if uid not in recorded]
         if not todo:
-            self.store.advance_checkpoint(self.mb.name, self.folder, self.uidvalidity, uids[-1])
+            yield self.checkpoint(uids[-1])
             return True
         tick = self.progress(len(todo), f"{self.mb.name}/{self.folder}") if self.progress else (lambda n: None)
         for header_batch in chunked(todo, HEADER_BATCH):
-            if self.deadline.passed() or not self._batch(header_batch, tick):
+            if self.deadline.passed() or not (yield from self._batch(header_batch, tick)):
                 self.report.deadline_reached = True
                 return False
         return True
 
-    def _batch(self, header_batch: list[int], tick: Callable[[int], None]) -> bool:
+    def _batch(self, header_batch: list[int], tick: Callable[[int], None]) -> Generator[Any, None, bool]:
         """Headers, then bodies of the candidates; False when the deadline cut it short."""
         mb, report = self.mb, self.report
         _arm(self.client, mb, self.deadline)
@@ -659,7 +648,7 @@ class _FolderScan:
                 sizes[uid] = size
             (candidates if summary_is_candidate(summary, mb.senders) else doubtful).append(uid)
         if self.recognise:
-            known = self._record_recognised(declared, tick)
+            known = yield from self._recognised(declared, tick)
             candidates = [uid for uid in candidates if uid not in known]
             doubtful = [uid for uid in doubtful if uid not in known]
         if doubtful:
@@ -675,35 +664,59 @@ class _FolderScan:
         report.examined += len(header_batch)
         if candidates:
             groups = body_fetch_groups(candidates, sizes, self.body_budget, mb.batch_size)
-            stream = _BodyStream(self.client, mb, self.folder, self.uidvalidity, groups, declared, self.deadline,
-                                 tick)
-            result = self.store.ingest(stream, accept=sender_filter(mb.senders), max_size=mb.max_message_bytes)
-            report.fetched += stream.fetched
-            report.new += result.new
-            report.duplicates += result.duplicates
-            report.ignored += result.ignored
-            report.facts += result.facts
-            report.errors.extend(result.errors)
-            if stream.fault is not None:
-                raise stream.fault
-            if not stream.complete:
+            if not (yield from self._bodies(groups, declared, tick)):
                 return False
         # Every UID of this batch is now stored, ignored or recorded: move past them all.
-        self.store.advance_checkpoint(mb.name, self.folder, self.uidvalidity, header_batch[-1])
+        yield self.checkpoint(header_batch[-1])
         return True
 
-    def _record_recognised(self, declared: Mapping[int, Declared], tick: Callable[[int], None]) -> set[int]:
-        """Record the UIDs whose Message-ID and size match a UID recorded before; their UIDs."""
+    def _bodies(self, groups: list[list[int]], declared: Mapping[int, Declared],
+                tick: Callable[[int], None]) -> Generator[RawMessage, None, bool]:
+        """The bodies of the candidate UIDs, one FETCH per group (see body_fetch_groups);
+        False when it stopped at the first message boundary after the deadline."""
+        from caltac_inbox.model import RawMessage
+
+        for group in groups:
+            try:
+                _arm(self.client, self.mb, self.deadline)
+            except DeadlineReached:
+                return False
+            response = self.client.fetch(group, [FETCH_BODY])
+            for uid in group:
+                if self.deadline.passed():
+                    return False
+                # popped: the response must not keep a body alive once it is stored
+                raw = response.pop(uid, {}).get(BODY_KEY)
+                tick(1)
+                if raw is None:  # expunged meanwhile: nothing to keep
+                    continue
+                self.report.fetched += 1
+                self.yielded.passed(self.folder, self.uidvalidity, uid)
+                found = declared.get(uid, Declared(None, None))
+                yield RawMessage(
+                    raw=bytes(raw),
+                    source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
+                    mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
+                    declared_message_id=found.message_id, declared_size=found.size,
+                    authserv_ids=self.mb.authserv_ids,
+                )
+        return True
+
+    def _recognised(self, declared: Mapping[int, Declared],
+                    tick: Callable[[int], None]) -> Generator[Checkpoint, None, set[int]]:
+        """The UIDs whose Message-ID and size match a UID recorded before, yielded to be
+        recorded like it; their UIDs."""
         ids = [d.message_id for d in declared.values() if d.message_id and d.size is not None]
         if not ids:
             return set()
-        earlier = self.store.recorded_by_message_id(self.mb.name, ids)
+        earlier = self.state.recorded_by_message_id(self.mb.name, ids)
         rows = []
         for uid, d in declared.items():
             match = earlier.get((d.message_id, d.size)) if d.message_id and d.size is not None else None
             if match is not None:
                 rows.append((uid, d.message_id, d.size, *match))
-        self.store.record_recognised_uids(self.mb.name, self.folder, self.uidvalidity, rows)
+        if rows:
+            yield self.checkpoint(recognised=tuple(rows))
         for *_, status in rows:
             self.report.recognised += 1
             if status == "ignored":
@@ -722,8 +735,11 @@ def _item(data: dict[bytes, Any], prefix: bytes) -> bytes | None:
 DEADLINE_EXIT = 1  # the poll stopped early; what it fetched is stored, the next run continues
 
 
-def _finish(report: MailboxReport, mb: MailboxConfig) -> MailboxReport:
-    """The exit code and reason of a poll that got through (part of) its folders."""
+def finish(report: MailboxReport, mb: MailboxConfig) -> MailboxReport:
+    """The exit code and reason of a poll that got through (part of) its folders, once
+    what it fetched is stored (the reason counts it)."""
+    if report.exit_code and report.error and not report.deadline_reached:
+        return report  # stopped by a fault: said already
     if report.deadline_reached and report.error is None:
         report.error = (f"{_where(mb)}: stopped at its deadline ({mb.deadline:g} s) after storing "
                         f"{report.new} new message(s); the next run continues where this one stopped "
@@ -734,28 +750,29 @@ def _finish(report: MailboxReport, mb: MailboxConfig) -> MailboxReport:
     return report
 
 
-def poll_mailbox(store: Any, mb: MailboxConfig, *,
-                 progress: Callable[[int, str], Callable[[int], None]] | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
-                 body_budget: int = BODY_FETCH_BUDGET) -> MailboxReport:
-    """Poll every configured folder of `mb`. Never raises a UserError: the reason the
-    poll stopped is in report.error/exit_code (auth 3, connection 4, config 2, deadline
-    1); a folder that cannot be opened is reported in its FolderReport and the others
-    are still polled."""
-    report = MailboxReport(mailbox=mb.name)
+def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport, *,
+                     progress: Callable[[int, str], Callable[[int], None]] | None = None,
+                     clock: Callable[[], float] = time.monotonic,
+                     sleep: Callable[[float], None] = time.sleep,
+                     body_budget: int = FETCH_BYTES) -> Iterator[RawMessage | Checkpoint]:
+    """The new messages of every configured folder of `mb`, each folder's Checkpoints
+    after the messages they pass. Reconnects after a transient fault and goes on where
+    the stream stood. Never raises a UserError: the reason the poll stopped goes into
+    report.error/exit_code (auth 3, connection 4, config 2); a folder that cannot be
+    opened is reported in its FolderReport and the others are still polled. `finish`
+    completes the report once the stream is stored."""
     deadline = _Deadline(mb.deadline, clock)
     folder_reports = {folder: FolderReport(folder) for folder in mb.folders}
     report.folders = list(folder_reports.values())
+    yielded = _Yielded()
     done: set[str] = set()
     attempt = 0
     progress_at_fault = -1
 
-    def stopped_at_deadline() -> MailboxReport:
+    def stop_at_deadline() -> None:
         pending = [f for f in mb.folders if f not in done]
         if pending and not report.deadline_reached:
             folder_reports[pending[0]].deadline_reached = True  # not (fully) polled
-        return _finish(report, mb)
 
     while True:
         client = None
@@ -766,26 +783,33 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
                 if folder in done:
                     continue
                 try:
-                    poll_folder(client, store, mb, folder, folder_reports[folder], deadline, progress,
-                                body_budget=body_budget)
+                    yield from _folder_items(client, state, mb, folder, folder_reports[folder], deadline, progress,
+                                             body_budget, yielded)
                 except FolderUnavailable as exc:
                     folder_reports[folder].error = str(exc)
                 if folder_reports[folder].deadline_reached:
                     break
                 done.add(folder)
             _close(client)
-            return stopped_at_deadline() if deadline.passed() else _finish(report, mb)
+            if deadline.passed():
+                stop_at_deadline()
+            return
+        except GeneratorExit:  # the consumer stopped early (its database failed)
+            _close(client)
+            raise
         except DeadlineReached:
             _close(client)
-            return stopped_at_deadline()
+            stop_at_deadline()
+            return
         except UserError as exc:
             _close(client)
             report.error, report.exit_code = str(exc), exc.exit_code
-            return report
+            return
         except Exception as exc:
             _close(client)
             if deadline.passed():  # the socket timed out on what was left of the deadline
-                return stopped_at_deadline()
+                stop_at_deadline()
+                return
             cause = exc.__cause__ if isinstance(exc, TransientFault) and exc.__cause__ else exc
             if not (isinstance(exc, TransientFault) or _is_transient(exc)):
                 import imaplib
@@ -794,7 +818,7 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
                     report.error = (f"{_where(mb)}: the server refused a command ({_reason(exc)}); "
                                     "the next run continues where this one stopped")
                     report.exit_code = ConnectionFailure.exit_code
-                    return report
+                    return
                 raise
             # A connection that keeps breaking but moves forward each time may go on
             # (the deadline bounds it); one that makes no progress gets `retries` tries.
@@ -807,7 +831,7 @@ def poll_mailbox(store: Any, mb: MailboxConfig, *,
                 report.error = (f"{_where(mb)}: {reason}{tries}; check that the server is reachable "
                                 "(`caltac-inbox doctor`); the next run continues where this one stopped")
                 report.exit_code = ConnectionFailure.exit_code
-                return report
+                return
             sleep(min(mb.retry_delay * 2 ** (attempt - 1), max(0.0, deadline.at - clock())))
 
 
@@ -858,19 +882,16 @@ def list_folders(mb: MailboxConfig) -> list[str]:
 
 
 __all__ = [
-    "BODY_FETCH_BUDGET",
     "DeadlineReached",
     "FolderReport",
     "FolderUnavailable",
-    "LockHeld",
     "MailboxReport",
     "body_fetch_groups",
     "check_mailbox",
     "is_candidate",
-    "lock_path",
-    "mailbox_lock",
     "new_uids",
-    "poll_mailbox",
+    "finish",
+    "mailbox_messages",
     "resume_point",
     "search_criteria",
     "sender_filter",

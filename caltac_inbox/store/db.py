@@ -29,8 +29,8 @@ TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 # Execution option marking read-only transactions (see make_engine, SQLite).
 READONLY_OPTION = "caltac_readonly"
 # The revision that creates the tables schema.py describes, i.e. what this code reads and
-# writes. Bump it with every new file in migrations/versions (tests/test_packaging.py checks).
-SCHEMA_HEAD = "0006"
+# writes. Bump it with every new file in migrations/versions (tests/system/test_packaging.py checks).
+SCHEMA_HEAD = "0007"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
@@ -84,11 +84,30 @@ def display_url(url: str) -> str:
         return "<invalid database URL>"
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a sqlite URL, or None (memory DB or not SQLite)."""
+def plain_sqlite_file(url: str | None) -> Path | None:
+    """The file behind a plain `sqlite:///path` URL (None: the default file), parsed
+    without SQLAlchemy; None for anything else (PostgreSQL, memory, query options)."""
+    from urllib.parse import unquote
+
+    url = url or default_url()
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if not rest or "?" in rest or rest == ":memory:":
+                return None
+            return Path(unquote(rest))
+    return None
+
+
+def sqlite_path(url: str | None) -> Path | None:
+    """The file behind a SQLite URL (None: the default file); None for PostgreSQL. A
+    plain sqlite:///path is read without importing SQLAlchemy."""
+    plain = plain_sqlite_file(url)
+    if plain is not None:
+        return plain
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
+    parsed = make_url(resolve_url(url))
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
@@ -325,10 +344,6 @@ def connect(url: str | None, *, migrate: bool = True) -> "Engine":
             ) from None
         raise
     return engine
-
-
-def env_url() -> str | None:
-    return os.environ.get("CALTAC_INBOX_DB") or None
 
 
 __all__ = [

@@ -7,7 +7,7 @@ on how many leading characters of a guess are right, so no comparison of the sec
 itself ever happens. A revoked feed keeps its row (for `feed list`) and is found no more.
 
 Reads (`find_feed`, `list_feeds`) run on either kind of row source, like
-store.timeline's queries: a SQLAlchemy Session or store.light's sqlite3 reader.
+store.read's queries: a SQLAlchemy Session or store.light's sqlite3 reader.
 Writes take a Session of the full store.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from caltac_inbox.errors import InputError
-from caltac_inbox.store.timeline import RowSource, _instant, _json, _rows
+from caltac_inbox.store.read import RowSource, _instant, _json, rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -102,14 +102,14 @@ def find_feed(source: RowSource, token: str) -> Feed | None:
     """The active feed whose token this is, or None (unknown or revoked alike)."""
     if not token or len(token) > 200:
         return None
-    rows = _rows(source, f"SELECT {FEED_COLUMNS} FROM feed_tokens WHERE token_sha256 = :digest "
+    found = rows(source, f"SELECT {FEED_COLUMNS} FROM feed_tokens WHERE token_sha256 = :digest "
                          "AND revoked_at IS NULL", {"digest": token_digest(token)})
-    return _feed(rows[0]) if rows else None
+    return _feed(found[0]) if found else None
 
 
 def list_feeds(source: RowSource, *, include_revoked: bool = True) -> list[Feed]:
     where = "" if include_revoked else " WHERE revoked_at IS NULL"
-    return [_feed(r) for r in _rows(source, f"SELECT {FEED_COLUMNS} FROM feed_tokens{where} ORDER BY id", {})]
+    return [_feed(r) for r in rows(source, f"SELECT {FEED_COLUMNS} FROM feed_tokens{where} ORDER BY id", {})]
 
 
 def _feed(row: Any) -> Feed:

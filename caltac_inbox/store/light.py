@@ -14,35 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
-from urllib.parse import unquote
+from typing import Iterator
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store.db import SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, default_url
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-
-def sqlite_file(url: str | None) -> Path | None:
-    """The file behind a plain `sqlite:///path` URL (None: the default file), parsed
-    without SQLAlchemy; None for anything else (PostgreSQL, memory, query options)."""
-    url = url or default_url()
-    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
-        if url.startswith(prefix):
-            rest = url[len(prefix):]
-            if not rest or "?" in rest or rest == ":memory:":
-                return None
-            return Path(unquote(rest))
-    return None
+from caltac_inbox.store.db import SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, plain_sqlite_file
 
 
 def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
     """A read-only sqlite3 connection (rows as sqlite3.Row) when `url` names an existing
     SQLite file stamped with SCHEMA_HEAD; None when the caller must use the
     full store instead. Never creates or changes anything."""
-    path = sqlite_file(url)
+    path = plain_sqlite_file(url)
     if path is None or not path.is_file():
         return None
     try:
@@ -82,45 +64,8 @@ def read_snapshot(conn: sqlite3.Connection, url: str | None) -> Iterator[sqlite3
 
 def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return DatabaseError(f"cannot read database {sqlite_file(url) or url}: {reason}; check --db / CALTAC_INBOX_DB "
+    return DatabaseError(f"cannot read database {plain_sqlite_file(url) or url}: {reason}; check --db / CALTAC_INBOX_DB "
                          "and that the file is a caltac-inbox database that this user can read")
 
 
-def imap_checkpoint(conn: sqlite3.Connection, mailbox: str, folder: str) -> tuple[int | None, int]:
-    """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled.
-    Same answer as `repo.imap_checkpoint`."""
-    row = conn.execute("SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ? AND folder = ?",
-                       (mailbox, folder)).fetchone()
-    return (None, 0) if row is None else (int(row[0]), int(row[1]))
-
-
-def uidvalidity_changes(conn: sqlite3.Connection, mailbox: str, folder: str) -> int:
-    """Same answer as `repo.uidvalidity_changes`."""
-    row = conn.execute("SELECT uidvalidity_changes FROM imap_state WHERE mailbox = ? AND folder = ?",
-                       (mailbox, folder)).fetchone()
-    return 0 if row is None else int(row[0])
-
-
-_GENERATIONS = "SELECT facts_generation, timeline_generation FROM timeline_state WHERE id = 1"
-
-
-def generations(source: "sqlite3.Connection | Session") -> tuple[int, int]:
-    """(facts_generation, timeline_generation): different when the timeline is behind
-    the stored facts (see store.repo.facts_changed). `source` is a reader of this module
-    or, on any backend, a SQLAlchemy Session."""
-    if isinstance(source, sqlite3.Connection):
-        row = source.execute(_GENERATIONS).fetchone()
-    else:
-        from sqlalchemy import text
-
-        row = source.execute(text(_GENERATIONS)).first()
-    return (0, 0) if row is None else (int(row[0]), int(row[1]))
-
-
-def timeline_behind(source: "sqlite3.Connection | Session") -> bool:
-    facts_generation, timeline_generation = generations(source)
-    return facts_generation != timeline_generation
-
-
-__all__ = ["generations", "imap_checkpoint", "open_sqlite_reader", "read_snapshot", "reading_error", "sqlite_file",
-           "timeline_behind", "uidvalidity_changes"]
+__all__ = ["open_sqlite_reader", "read_snapshot", "reading_error"]

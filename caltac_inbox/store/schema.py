@@ -112,13 +112,11 @@ class Message(Base):
 
 
 class FactRow(Base):
-    """One fact read from one message. `fields` is exactly Fact.to_json()."""
+    """One fact read from one message. `fields` is exactly Fact.to_json(); `identity` is
+    timeline.kinds.fact_identity. Queries select entries, never facts, by date."""
 
     __tablename__ = "facts"
-    __table_args__ = (
-        UniqueConstraint("message_pk", "identity"),
-        Index("ix_facts_kind_key_at", "kind", "key_at"),
-    )
+    __table_args__ = (UniqueConstraint("message_pk", "identity"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(
@@ -126,11 +124,6 @@ class FactRow(Base):
     )
     kind: Mapped[str] = mapped_column(String(32))
     program: Mapped[list[str]] = mapped_column(JSONType())
-    start: Mapped[datetime | None] = mapped_column(Timestamp())
-    end: Mapped[datetime | None] = mapped_column(Timestamp())
-    due: Mapped[datetime | None] = mapped_column(Timestamp())
-    at: Mapped[datetime | None] = mapped_column(Timestamp())
-    key_at: Mapped[datetime | None] = mapped_column(Timestamp())
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType())
     evidence: Mapped[str] = mapped_column(Text)
     identity: Mapped[str] = mapped_column(String(64), index=True)
@@ -144,7 +137,7 @@ class Entry(Base):
     __tablename__ = "entries"
     __table_args__ = (
         Index("ix_entries_kind_key_at", "kind", "key_at"),
-        # with --kind, the end_at branch of the date preselection (see store/timeline.py)
+        # with --kind, the end_at branch of the date preselection (see store/read.py)
         Index("ix_entries_kind_end_at", "kind", "end_at"),
         # date-range queries (upcoming, timeline --from/--to) name no kind
         Index("ix_entries_key_at", "key_at"),

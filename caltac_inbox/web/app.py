@@ -33,9 +33,9 @@ from caltac_inbox.cli import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
 from caltac_inbox.display import printable
-from caltac_inbox.reconcile import LOS_ANGELES
+from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
-from caltac_inbox.store.timeline import day_start, timeline_entries, timeline_version
+from caltac_inbox.store.read import timeline_entries, timeline_version
 from caltac_inbox.web.access import LOG_NOTES, AccessLog
 from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
                                    without_param)
@@ -272,7 +272,7 @@ class PageForm:
     @property
     def range(self) -> tuple[datetime, datetime]:
         """[00:00 on as_of, 00:00 after the last day) in Los Angeles, as `upcoming` takes it."""
-        return day_start(self.as_of), day_start(self.last_day + timedelta(days=1))
+        return instant(self.as_of), instant(self.last_day + timedelta(days=1))
 
     @classmethod
     def parse(cls, params: list[tuple[str, str]]) -> "PageForm":

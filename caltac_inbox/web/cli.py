@@ -200,10 +200,9 @@ def feed_doctor_lines(url: str | None) -> list[tuple[bool, str, int]]:
     """(ok, detail, exit code) for `doctor`: the feeds table, active feeds, and the web
     extra that serves them. Reads only."""
     from caltac_inbox.store import db
-    from caltac_inbox.store.light import sqlite_file
 
     resolved = db.resolve_url(url)
-    path = sqlite_file(resolved)
+    path = db.plain_sqlite_file(resolved)
     if path is not None and not path.is_file():
         return [(True, "no database yet, so no feeds; create one with `caltac-inbox feed create`", 0)]
     from caltac_inbox.store.feeds import list_feeds

@@ -4,7 +4,7 @@ An existing SQLite file is read per request through store.light's sqlite3 reader
 read transaction, so the feed's generation and its entries come from one snapshot; in
 WAL mode a poll writing meanwhile neither waits nor is waited for). Any other database
 (PostgreSQL) goes through a pooled SQLAlchemy engine, one read-only session per request.
-Both run the same store.timeline and store.feeds queries as the command line.
+Both run the same store.read and store.feeds queries as the command line.
 """
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Iterator
 
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store import db
-from caltac_inbox.store.light import open_sqlite_reader, read_snapshot, sqlite_file
+from caltac_inbox.store.db import plain_sqlite_file
+from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
 
 if TYPE_CHECKING:
-    from caltac_inbox.store.timeline import RowSource
+    from caltac_inbox.store.read import RowSource
 
 UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
 
@@ -39,7 +40,7 @@ class TimelineReader:
     def __init__(self, url: str | None) -> None:
         self.url = db.resolve_url(url)
         self.shown = db.display_url(self.url)
-        self._file = sqlite_file(self.url)
+        self._file = plain_sqlite_file(self.url)
         if self._file is not None and not self._file.is_file():
             raise DatabaseError(f"database {self._file} does not exist; ingest or poll notices into it first, "
                                 "or point --db at the database the poller writes")

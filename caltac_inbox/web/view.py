@@ -1,7 +1,7 @@
 """The web timeline's page model: timeline entries grouped by week, downtime windows as
 bars across the days of each week, every entry with its evidence, sources and history.
 
-Pure: `reconcile.Entry` objects (as store.timeline.timeline_entries reads them) in,
+Pure: `timeline.entry.Entry` objects (as store.read.timeline_entries reads them) in,
 frozen dataclasses out, for the templates to print. Weeks start on Sunday, as US
 calendars do; every day and time is in America/Los_Angeles.
 """
@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from caltac_inbox.export.ics import readable, summary
-from caltac_inbox.reconcile import LOS_ANGELES, Change, Entry, SourceRef
-from caltac_inbox.store.timeline import entry_span
+from caltac_inbox.timeline.entry import Change, Entry, SourceRef
+from caltac_inbox.timeline.time import LOS_ANGELES
 
 ONE_INSTANT = timedelta(microseconds=1)
 
@@ -89,7 +89,7 @@ def build_weeks(entries: Sequence[Entry], lower: datetime, upper: datetime) -> t
     listed: dict[date, list[EntryView]] = {}
     bars: dict[date, list[Bar]] = {}
     for entry in entries:
-        span = entry_span(entry)
+        span = entry.span()
         if span is None:
             continue
         first, after = span

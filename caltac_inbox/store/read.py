@@ -1,0 +1,473 @@
+"""Every read query of the store, written once in plain SQL.
+
+`source` is either a SQLAlchemy Session (SQLite or PostgreSQL: the store's own path) or
+the stdlib sqlite3 connection of `store.light.open_sqlite_reader` (an existing SQLite
+file read without importing SQLAlchemy); both give the same results. Both take `:name`
+parameters. Without SQLAlchemy's column types, values come back as the driver has them,
+which `_instant`, `_json` and `_flag` accept in both forms. The model and the timeline
+package are imported by the timeline queries only: a poll that finds nothing new reads
+its checkpoint here and imports neither.
+
+The source's state:
+- `imap_checkpoint`, `uidvalidity_changes`, `known_uids`, `recorded_by_message_id`
+- `generations`, `timeline_behind`: whether the timeline is behind the stored facts
+- `list_messages`, `archived_sizes`
+
+The timeline (Entry JSON dicts: the docs/facts.md fields of the entry plus `id`, `uid`,
+`status`, `sources` (list of {message_id, subject, sent}), `unverified`):
+- `upcoming(source, as_of, days=60, kinds=(), programs=(), mailbox=None) -> list[dict]`
+- `timeline(source, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
+  mailbox=None) -> list[dict]`
+- `timeline_entries(...)`: the same selection as `timeline.entry.Entry` objects (with id,
+  sequence, updated_at), for the .ics export
+- `show(source, entry_id_or_uid) -> dict | None`: adds `sequence`, `needs_review`,
+  `history`, `updated_at` and `source_details` (every source fact with its evidence
+  and notice)
+- `timeline_version(source) -> (generation, changed_at)`: bumped by every refresh that
+  changed an entry or its sources (the calendar feed's ETag and Last-Modified).
+
+An entry covers a span (`timeline.kinds.span`); a query range selects the entries whose
+span overlaps it. Dates given to the queries are calendar days in America/Los_Angeles.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from caltac_inbox.timeline.entry import Entry, SourceRef
+
+# What the read queries run on: the store's Session, or store.light's sqlite3 reader.
+RowSource = Union["Session", sqlite3.Connection]
+
+CANCELLED = "cancelled"
+# How far an entry's span can reach past its key_at (or a downtime's end_at): a
+# checklist month (31 days) plus a DST hour, rounded up. The SQL date preselection
+# widens the range by this; `Entry.overlaps` stays the exact test.
+SPAN_REACH = timedelta(days=32)
+# Every read query joins at most this many ids into one IN list (SQLite limits bound
+# parameters; 500 stays far below every version's limit).
+ID_CHUNK = 500
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _dialect(source: RowSource) -> str:
+    if isinstance(source, sqlite3.Connection):
+        return "sqlite"
+    return source.get_bind().dialect.name
+
+
+def rows(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+    """The rows of `sql` as mappings (column name -> value); datetime parameters are
+    bound the way the store writes timestamps on that backend."""
+    params = params or {}
+    if _dialect(source) == "sqlite":
+        params = sqlite_params(params)
+    if isinstance(source, sqlite3.Connection):
+        cursor = source.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    from sqlalchemy import text
+
+    return list(source.execute(text(sql), params).mappings())
+
+
+def sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` with each datetime as SQLite stores it (`sqlite_instant`)."""
+    return {name: sqlite_instant(v) if isinstance(v, datetime) else v for name, v in params.items()}
+
+
+def sqlite_instant(value: datetime) -> str:
+    """How schema.Timestamp stores an instant on SQLite: naive UTC text with
+    microseconds, whose text order is chronological (so comparisons use the indexes)."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as an aware datetime: SQLite text is UTC (schema.Timestamp)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _json(value: Any) -> Any:
+    """A JSON column: SQLite returns the text, psycopg the decoded value. (Our JSON
+    columns hold objects, lists or null, never a bare string.)"""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean column: SQLite stores 0/1."""
+    return None if value is None else bool(value)
+
+
+def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """'(:prefix_0, :prefix_1, ...)' and its parameters (both drivers bind scalars only)."""
+    names = [f"{prefix}_{i}" for i in range(len(values))]
+    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(zip(names, values))
+
+
+def _first(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -> Mapping[str, Any] | None:
+    found = rows(source, sql, params)
+    return found[0] if found else None
+
+
+# ----------------------------------------------------------------------------- source state
+
+
+def imap_checkpoint(source: RowSource, mailbox: str, folder: str) -> tuple[int | None, int]:
+    """(uidvalidity, last_uid) stored for the folder; (None, 0) when never polled."""
+    row = _first(source, "SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = :mailbox AND folder = :folder",
+                 {"mailbox": mailbox, "folder": folder})
+    return (None, 0) if row is None else (int(row["uidvalidity"]), int(row["last_uid"]))
+
+
+def uidvalidity_changes(source: RowSource, mailbox: str, folder: str) -> int:
+    """UIDVALIDITY changes since the folder was last scanned to the end unchanged."""
+    row = _first(source, "SELECT uidvalidity_changes FROM imap_state WHERE mailbox = :mailbox AND folder = :folder",
+                 {"mailbox": mailbox, "folder": folder})
+    return 0 if row is None else int(row["uidvalidity_changes"] or 0)
+
+
+def known_uids(source: RowSource, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
+    """Every UID above `above` already recorded (stored, ignored or failed) under this UIDVALIDITY."""
+    return {int(r["uid"]) for r in rows(
+        source, "SELECT uid FROM imap_messages WHERE mailbox = :mailbox AND folder = :folder "
+                "AND uidvalidity = :uidvalidity AND uid > :above",
+        {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "above": above})}
+
+
+def recorded_by_message_id(source: RowSource, mailbox: str,
+                           message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+    """(message_id, size) -> (message_pk, status) of UIDs already recorded in `mailbox`
+    (any folder, any UIDVALIDITY) with one of `message_ids`; archived copies win over
+    ignored ones."""
+    found: dict[tuple[str, int], tuple[int | None, str]] = {}
+    for start in range(0, len(message_ids), ID_CHUNK):
+        names, params = _in_list("message_id", sorted(set(message_ids[start:start + ID_CHUNK])))
+        for r in rows(source, "SELECT message_id, size, message_pk, status FROM imap_messages "
+                              f"WHERE mailbox = :mailbox AND message_id IN {names} AND size IS NOT NULL",
+                      {"mailbox": mailbox, **params}):
+            key = (r["message_id"], int(r["size"]))
+            if key not in found or (found[key][0] is None and r["message_pk"] is not None):
+                found[key] = (r["message_pk"], r["status"])
+    return found
+
+
+def generations(source: RowSource) -> tuple[int, int]:
+    """(facts_generation, timeline_generation): different when the timeline is behind
+    the stored facts (see store.write.facts_changed)."""
+    row = _first(source, "SELECT facts_generation, timeline_generation FROM timeline_state WHERE id = 1")
+    return (0, 0) if row is None else (int(row["facts_generation"]), int(row["timeline_generation"]))
+
+
+def timeline_behind(source: RowSource) -> bool:
+    """Whether facts were stored since the timeline was last rebuilt (a run died in between)."""
+    facts_generation, timeline_generation = generations(source)
+    return facts_generation != timeline_generation
+
+
+def archived_sizes(source: RowSource, *, failed_only: bool) -> list[tuple[int, int]]:
+    """(id, size) of the archived mail messages (only those that failed to parse), by id."""
+    where = " AND parse_status = 'failed'" if failed_only else ""
+    return [(int(r["id"]), int(r["size"])) for r in rows(
+        source, f"SELECT id, size FROM messages WHERE origin = 'mail'{where} ORDER BY id")]
+
+
+_MESSAGE_COLUMNS = ("id", "sha256", "origin", "source", "mailbox", "message_id", "subject", "sender", "sent",
+                    "forwarded_by", "authenticated", "parse_status", "parse_error", "size", "archived_at")
+
+
+def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
+    """Archived messages (no raw bytes) with parse status and fact counts, oldest first."""
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    where, params = [], {}
+    if failed:
+        where.append("m.parse_status IN ('failed', 'skipped')")
+    if mailbox:
+        where.append("m.mailbox = :mailbox")
+        params["mailbox"] = mailbox
+    sql = ("SELECT " + ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+           + ", (SELECT count(f.id) FROM facts f WHERE f.message_pk = m.id) AS facts FROM messages m"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id")
+    out = []
+    for r in rows(source, sql, params):
+        item = dict(r)
+        sent = _instant(item["sent"])
+        item["sent"] = in_los_angeles(sent).isoformat() if sent else None  # notices are read in California time
+        item["archived_at"] = _instant(item["archived_at"]).isoformat()
+        item["authenticated"] = _flag(item["authenticated"])
+        out.append(item)
+    return out
+
+
+# ----------------------------------------------------------------------------- the timeline
+
+
+def upcoming(
+    source: RowSource,
+    as_of: date | datetime | None = None,
+    days: int = 60,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    mailbox: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries not cancelled whose span overlaps [as_of, as_of + days]; as_of defaults
+    to now (a date means 00:00 that day). A downtime that began earlier and is still
+    going shows; one that ended does not."""
+    from caltac_inbox.timeline.time import LOS_ANGELES, instant
+
+    if as_of is None:
+        lower = datetime.now(LOS_ANGELES)
+        upper = lower + timedelta(days=days)
+    elif isinstance(as_of, datetime):
+        lower = instant(as_of)
+        upper = lower + timedelta(days=days)
+    else:  # a day: from its start through the whole last day
+        lower = instant(as_of)
+        upper = instant(as_of + timedelta(days=days + 1))
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper)
+    return [e.to_json() for e in entries if e.overlaps(lower, upper)]
+
+
+def timeline(source: RowSource, *selection: Any, **named: Any) -> list[dict[str, Any]]:
+    """The entries `timeline_entries` selects, as JSON dicts."""
+    return [e.to_json() for e in timeline_entries(source, *selection, **named)]
+
+
+def timeline_entries(
+    source: RowSource,
+    from_: date | datetime | None = None,
+    to: date | datetime | None = None,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    include_cancelled: bool = False,
+    mailbox: str | None = None,
+) -> list[Entry]:
+    """All entries in date order, `from_`/`to` inclusive days (the kinds and programs
+    given, or all; cancelled ones only when asked). Undated entries come last and only
+    when no range is given."""
+    from caltac_inbox.timeline.time import instant
+
+    lower = instant(from_) if from_ is not None else None
+    upper = None
+    if to is not None:
+        upper = to if isinstance(to, datetime) and to.tzinfo else instant(to) + timedelta(days=1)
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
+                      upper=upper)
+    return [e for e in entries if e.overlaps(lower, upper)]
+
+
+def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None:
+    """One entry with its history and the evidence of every source, or None."""
+    wanted = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
+    if wanted.isdigit() and int(wanted) < 2**63:  # a longer number fits no id column (nor sqlite3's binding)
+        found = rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.id = :id OR e.uid = :uid ORDER BY e.id",
+                     {"id": int(wanted), "uid": wanted})
+    else:
+        found = rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.uid = :uid", {"uid": wanted})
+    row = found[0] if found else None
+    if row is None and len(wanted) >= 6:  # a unique uid prefix is enough
+        pattern = wanted.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        found = rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.uid LIKE :pattern ESCAPE '/' LIMIT 2",
+                     {"pattern": pattern})
+        row = found[0] if len(found) == 1 else None
+    if row is None:
+        return None
+    entry = _to_entries(source, [row])[0]
+    out = entry.to_json()
+    out.update(
+        sequence=entry.sequence,
+        needs_review=entry.needs_review,
+        history=[c.to_json() for c in entry.history],
+        updated_at=entry.updated_at.isoformat() if entry.updated_at else None,
+        source_details=_source_details(source, row["id"]),
+    )
+    return out
+
+
+# The entry columns `_to_entries` reads, from `entries e`.
+ENTRY_COLUMNS = ("e.id, e.uid, e.kind, e.program, e.key_at, e.status, e.fields, e.sequence, e.history, "
+                 "e.unverified, e.needs_review, e.updated_at")
+
+
+def _select(
+    source: RowSource,
+    kinds,
+    programs,
+    mailbox,
+    *,
+    include_cancelled: bool,
+    lower: datetime | None = None,
+    upper: datetime | None = None,
+) -> list[Entry]:
+    """Entries that may overlap [lower, upper), in timeline order: a superset that the
+    caller narrows with `Entry.overlaps`."""
+    from caltac_inbox.timeline.entry import entry_sort_key
+
+    found = rows(source, *_entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower,
+                                         upper=upper))
+    wanted = {p.upper() for p in programs or ()}
+    if wanted:
+        # Entries naming no program apply to every program and always show.
+        found = [r for r in found if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
+    return sorted(_to_entries(source, found), key=entry_sort_key)
+
+
+def _entries_query(
+    kinds: Iterable[str],
+    mailbox: str | None,
+    *,
+    include_cancelled: bool,
+    lower: datetime | None,
+    upper: datetime | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of `_select` and its parameters."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if lower is not None or upper is not None:
+        condition, bounds = _may_overlap(lower, upper)
+        where.append(condition)
+        params.update(bounds)
+    if not include_cancelled:
+        where.append("e.status != :cancelled")
+        params["cancelled"] = CANCELLED
+    kinds = list(kinds or ())
+    if kinds:
+        names, values = _in_list("kind", kinds)
+        where.append(f"e.kind IN {names}")
+        params.update(values)
+    if mailbox:
+        where.append("EXISTS (SELECT 1 FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
+                     "WHERE es.entry_id = e.id AND f.mailbox = :mailbox)")
+        params["mailbox"] = mailbox
+    return f"SELECT {ENTRY_COLUMNS} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, dict[str, datetime]]:
+    """SQL preselection for `Entry.overlaps` (over `entries e`) and its parameters: an
+    entry's span starts at key_at and ends at most SPAN_REACH after key_at (or after
+    end_at for a downtime). Undated entries overlap only an unbounded range (never
+    this one). Spelled as an OR of two ranges so SQLite and PostgreSQL can use the
+    key_at and end_at indexes, one per branch.
+
+    Each branch has parameters of its own: SQLite factors a term that is literally the
+    same in both branches (`key_at <= :upper`) out of the OR and then scans that one
+    index range, which is all the history before the range."""
+    if lower is None:
+        return "e.key_at <= :upper", {"upper": upper}
+    since = lower - SPAN_REACH
+    if upper is None:
+        return "(e.key_at >= :key_since OR e.end_at >= :end_since)", {"key_since": since, "end_since": since}
+    return ("((e.key_at >= :key_since AND e.key_at <= :key_upper)"
+            " OR (e.end_at >= :end_since AND e.key_at <= :end_upper))",
+            {"key_since": since, "key_upper": upper, "end_since": since, "end_upper": upper})
+
+
+def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry]:
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline.entry import Change, Entry
+    from caltac_inbox.timeline.kinds import dated_by_notice
+    from caltac_inbox.timeline.time import local_date
+
+    sources = _source_refs(source, [r["id"] for r in found])
+    out = []
+    for row in found:
+        fact = Fact.from_json(dict(_json(row["fields"])))
+        key_at = _instant(row["key_at"])
+        out.append(
+            Entry(
+                uid=row["uid"],
+                fact=fact,
+                status=row["status"],
+                sources=tuple(sources.get(row["id"], [])),
+                history=tuple(Change.from_json(c) for c in _json(row["history"]) or []),
+                unverified=bool(row["unverified"]),
+                needs_review=bool(row["needs_review"]),
+                # the entry's key date, stored as key_at, is then its notice's day
+                reminder_date=local_date(key_at) if dated_by_notice(fact) and key_at is not None else None,
+                entry_id=row["id"],
+                sequence=row["sequence"] or 0,
+                updated_at=_utc(_instant(row["updated_at"])),
+            )
+        )
+    return out
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """`entries.updated_at` is written in UTC; SQLite returns it naive."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _source_refs(source: RowSource, entry_ids: list[int]) -> dict[int, list[SourceRef]]:
+    from caltac_inbox.timeline.entry import SourceRef
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    out: dict[int, list[SourceRef]] = {}
+    for start in range(0, len(entry_ids), ID_CHUNK):
+        names, params = _in_list("entry", entry_ids[start:start + ID_CHUNK])
+        found = rows(source, "SELECT es.entry_id, f.id AS fact_id, f.evidence, f.unverified, m.id AS message_pk, "
+                             "m.message_id, m.subject, m.sent, m.forwarded_by "
+                             "FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
+                             "JOIN messages m ON m.id = f.message_pk "
+                             f"WHERE es.entry_id IN {names}", params)
+        for r in found:
+            out.setdefault(r["entry_id"], []).append(
+                SourceRef(fact_id=r["fact_id"], message_pk=r["message_pk"], message_id=r["message_id"],
+                          subject=r["subject"], sent=in_los_angeles(_instant(r["sent"])),
+                          forwarded_by=r["forwarded_by"], evidence=r["evidence"] or "",
+                          unverified=bool(r["unverified"]))
+            )
+    for refs in out.values():  # the notices' own order, as reconcile replays them
+        refs.sort(key=lambda s: (s.sent is None, s.sent.timestamp() if s.sent else 0, s.message_id or "",
+                                 s.message_pk or 0, s.fact_id or 0))
+    return out
+
+
+def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
+    from caltac_inbox.timeline.entry import notice_key
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    found = rows(source, "SELECT f.evidence, f.mailbox, f.unverified, m.id AS message_pk, m.source, m.message_id, "
+                         "m.subject, m.sender, m.sent, m.forwarded_by, f.id AS fact_id "
+                         "FROM facts f JOIN entry_sources es ON es.fact_id = f.id "
+                         "JOIN messages m ON m.id = f.message_pk "
+                         "WHERE es.entry_id = :entry_id", {"entry_id": entry_id})
+    out = []
+    for r in found:
+        item = dict(r)  # the keys in this order are the JSON of `show`
+        item["unverified"] = _flag(item["unverified"])
+        sent = in_los_angeles(_instant(item["sent"]))
+        item["sent"] = sent.isoformat() if sent else None
+        out.append(item)
+    out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
+                            i["message_pk"], i["fact_id"]))
+    firsts = {}  # one per notice, as Entry.notice_sources
+    for item in out:
+        firsts.setdefault(notice_key(item["message_id"], item["message_pk"], item["subject"], item["sent"]), item)
+    return list(firsts.values())
+
+
+def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
+    """(generation, when the timeline last changed): what a feed's ETag and Last-Modified
+    come from. (0, None) before the first refresh of a database emptied by hand."""
+    found = rows(source, "SELECT generation, changed_at FROM timeline_state WHERE id = 1", {})
+    if not found:
+        return 0, None
+    return int(found[0]["generation"]), _instant(found[0]["changed_at"])
+
+
+__all__ = ["RowSource", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages", "rows",
+           "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
+           "uidvalidity_changes", "upcoming"]

@@ -1,0 +1,443 @@
+"""Every write to the store: archiving a message with its facts, the IMAP bookkeeping,
+and the refresh that brings the timeline in line with the stored facts.
+
+Writes that can race with another process use INSERT ... ON CONFLICT on the unique
+constraints (SQLite and PostgreSQL dialect inserts), never check-then-insert.
+Nothing here commits: the caller owns the transaction. The write functions take a
+Session or a Connection.
+
+The per-message inserts are Core statements on the tables, built once per dialect with
+every value a bound parameter: SQLAlchemy compiles each once, and they skip the ORM's
+bulk-insert bookkeeping (together ~1 ms per stored message).
+
+`refresh_timeline(session)` replays ALL stored facts through the pure
+`caltac_inbox.timeline.reconcile.reconcile` (ordered by each notice's own sent date, so
+the result does not depend on arrival order) and upserts `entries` by uid inside the
+caller's transaction: a changed entry gets `sequence + 1` and a new `updated_at`;
+`entry_sources` follows; entries that no longer exist are deleted. The pipeline calls
+it after every ingest, checklist import and reparse.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from caltac_inbox.identity import message_identity
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Notice, RawMessage
+from caltac_inbox.store.schema import Entry, EntrySource, FactRow, ImapMessage, ImapState, Message, TimelineState
+from caltac_inbox.timeline.entry import Entry as TimelineEntry
+from caltac_inbox.timeline.entry import SourcedFact
+from caltac_inbox.timeline.kinds import fact_identity
+from caltac_inbox.timeline.reconcile import reconcile
+from caltac_inbox.timeline.time import in_los_angeles, instant
+
+_DATE_FIELDS = ("start", "end", "due", "at", "term_end")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def insert_for(session: Session | Connection):
+    """The dialect's `insert` (with on_conflict_do_nothing / do_update)."""
+    return _dialect_insert(_dialect(session))
+
+
+def archive_message(
+    session: Session | Connection,
+    raw: RawMessage,
+    *,
+    notice: Notice | None,
+    parse_status: str,
+    parse_error: str | None = None,
+    origin: str = "mail",
+    sha256: str | None = None,
+) -> tuple[int, bool]:
+    """Store the message once: another copy of it (same identity: the bytes with line
+    ends and mbox artefacts normalised) is not stored again. Returns (message pk, True
+    if this call stored it)."""
+    digest = sha256 or sha256_hex(raw.raw)
+    identity = message_identity(raw.raw)
+    values: dict[str, Any] = dict(
+        sha256=digest,
+        identity=identity,
+        raw=raw.raw,
+        size=len(raw.raw),
+        origin=origin,
+        source=raw.source,
+        mailbox=raw.mailbox,
+        parse_status=parse_status,
+        parse_error=parse_error,
+        archived_at=utcnow(),
+        **notice_columns(notice),
+    )
+    dialect = _dialect(session)
+    pk = session.execute(_archive_statement(dialect), values).scalar_one_or_none()
+    if pk is not None:
+        return pk, True
+    # Another run (maybe a concurrent one, now committed) archived it first.
+    return session.execute(_message_pk_statement(dialect), {"sha256": digest, "identity": identity}
+                           ).scalar_one(), False
+
+
+def _dialect(session: Session | Connection) -> str:
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    return bind.dialect.name
+
+
+def _dialect_insert(dialect_name: str):
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+@functools.lru_cache(maxsize=None)
+def _archive_statement(dialect_name: str):
+    table = Message.__table__
+    # no conflict target: the same identity or (a copy archived before 0004) the same bytes
+    return _dialect_insert(dialect_name)(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+@functools.lru_cache(maxsize=None)
+def _message_pk_statement(dialect_name: str):
+    from sqlalchemy import bindparam, or_
+
+    table = Message.__table__
+    return (select(table.c.id)
+            .where(or_(table.c.identity == bindparam("identity"), table.c.sha256 == bindparam("sha256")))
+            .order_by(table.c.id).limit(1))
+
+
+def notice_columns(notice: Notice | None) -> dict[str, Any]:
+    if notice is None:
+        return dict(message_id=None, subject=None, sender=None, sent=None, forwarded_by=None, authenticated=None)
+    return dict(
+        message_id=notice.message_id,
+        subject=notice.subject,
+        sender=notice.sender,
+        sent=notice.sent,
+        forwarded_by=notice.forwarded_by,
+        authenticated=notice.authenticated,
+    )
+
+
+def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified: bool) -> dict[str, Any]:
+    """The row of a fact. Raises ValueError for a date outside FIRST_DAY..LAST_DAY: one
+    notice "due December 31, 9999" would otherwise break every timeline query."""
+    for name in _DATE_FIELDS:
+        value = getattr(fact, name)
+        day = value.date() if isinstance(value, datetime) else value
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(f"{fact.kind} {name} {value.isoformat()} is outside the supported days "
+                             f"{FIRST_DAY} to {LAST_DAY}")
+    return dict(
+        message_pk=message_pk,
+        kind=fact.kind,
+        program=list(fact.program),
+        fields=fact.to_json(),
+        evidence=fact.evidence,
+        identity=fact_identity(fact),
+        mailbox=mailbox,
+        unverified=bool(unverified or fact.unverified),
+    )
+
+
+def insert_facts(
+    session: Session | Connection,
+    message_pk: int,
+    facts: Sequence[Fact],
+    *,
+    mailbox: str | None,
+    unverified: bool,
+) -> int:
+    """Insert facts, each at most once per (message, identity). Returns how many were new."""
+    if not facts:
+        return 0
+    rows = [fact_values(f, message_pk=message_pk, mailbox=mailbox, unverified=unverified) for f in facts]
+    # One statement with the rows as executemany parameters: its SQL is the same on
+    # every call, so SQLAlchemy compiles it once (a multi-row .values(rows) is
+    # recompiled for every message, ~2 ms each).
+    stmt = _insert_facts_statement(_dialect(session))
+    return len(session.execute(stmt, rows).scalars().all())
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_facts_statement(dialect_name: str):
+    table = FactRow.__table__
+    return (
+        _dialect_insert(dialect_name)(table)
+        .on_conflict_do_nothing(index_elements=["message_pk", "identity"])
+        .returning(table.c.id)
+    )
+
+
+def replace_facts(
+    session: Session,
+    message_pk: int,
+    facts: Sequence[Fact],
+    *,
+    mailbox: str | None,
+    unverified: bool,
+) -> tuple[int, int]:
+    """Make the message's facts exactly `facts` (reparse). Returns (added, removed).
+
+    Facts whose identity is unchanged keep their row (and id); their evidence and
+    flags are refreshed.
+    """
+    wanted = {fact_identity(f): f for f in facts}
+    existing = dict(
+        session.execute(select(FactRow.identity, FactRow.id).where(FactRow.message_pk == message_pk)).all()
+    )
+    stale = [fid for ident, fid in existing.items() if ident not in wanted]
+    if stale:
+        session.execute(delete(FactRow).where(FactRow.id.in_(stale)))
+    for ident, fact in wanted.items():
+        if ident in existing:
+            session.execute(
+                update(FactRow)
+                .where(FactRow.id == existing[ident])
+                .values(
+                    evidence=fact.evidence,
+                    fields=fact.to_json(),
+                    mailbox=mailbox,
+                    unverified=bool(unverified or fact.unverified),
+                )
+            )
+    added = insert_facts(
+        session, message_pk, [f for i, f in wanted.items() if i not in existing], mailbox=mailbox, unverified=unverified
+    )
+    return added, len(stale)
+
+
+def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
+    """Remember a fetched UID and advance the folder checkpoint (same transaction)."""
+    if raw.mailbox is None or raw.folder is None or raw.uidvalidity is None or raw.uid is None:
+        return
+    session.execute(
+        _imap_uid_statement(_dialect(session)),
+        dict(mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
+             message_pk=message_pk, status=status, seen_at=utcnow(),
+             message_id=raw.declared_message_id, size=raw.declared_size),
+    )
+    advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
+
+
+def record_recognised_uids(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,
+                           rows: Sequence[tuple[int, str, int, int | None, str]]) -> None:
+    """Record UIDs recognised without a download, each (uid, message_id, size, message_pk,
+    status) as recorded for the earlier copy. The checkpoint is left alone: the caller
+    moves it past them once the UIDs below them are done."""
+    if not rows:
+        return
+    seen_at = utcnow()
+    session.execute(
+        _imap_uid_statement(_dialect(session)),
+        [dict(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=uid, message_pk=message_pk,
+              status=status, seen_at=seen_at, message_id=message_id, size=size)
+         for uid, message_id, size, message_pk, status in rows],
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _imap_uid_statement(dialect_name: str):
+    return _dialect_insert(dialect_name)(ImapMessage.__table__).on_conflict_do_nothing(
+        index_elements=["mailbox", "folder", "uidvalidity", "uid"]
+    )
+
+
+def advance_imap_state(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+    """Upsert the folder checkpoint. Same UIDVALIDITY: keep the higher UID (never
+    backwards). A new UIDVALIDITY: start over from `last_uid` and count the change."""
+    session.execute(
+        _imap_state_statement(_dialect(session)),
+        dict(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=utcnow()),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _imap_state_statement(dialect_name: str):
+    from sqlalchemy import case
+
+    table = ImapState.__table__
+    stmt = _dialect_insert(dialect_name)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["mailbox", "folder"],
+        set_=dict(
+            last_uid=case(
+                (
+                    (table.c.uidvalidity == stmt.excluded.uidvalidity)
+                    & (table.c.last_uid > stmt.excluded.last_uid),
+                    table.c.last_uid,
+                ),
+                else_=stmt.excluded.last_uid,
+            ),
+            uidvalidity_changes=case(
+                (table.c.uidvalidity == stmt.excluded.uidvalidity, table.c.uidvalidity_changes),
+                else_=table.c.uidvalidity_changes + 1,
+            ),
+            uidvalidity=stmt.excluded.uidvalidity,
+            updated_at=stmt.excluded.updated_at,
+        ),
+    )
+
+
+def settle_uidvalidity(session: Session | Connection, mailbox: str, folder: str) -> None:
+    """The folder was scanned to the end under an unchanged UIDVALIDITY."""
+    session.execute(update(ImapState).where(ImapState.mailbox == mailbox, ImapState.folder == folder,
+                                            ImapState.uidvalidity_changes != 0).values(uidvalidity_changes=0))
+
+
+def record_checkpoint(session: Session | Connection, checkpoint: Checkpoint) -> None:
+    """What a source's Checkpoint says, in the transaction of the messages before it."""
+    c = checkpoint
+    record_recognised_uids(session, c.mailbox, c.folder, c.uidvalidity, c.recognised)
+    if c.last_uid is not None:
+        advance_imap_state(session, c.mailbox, c.folder, c.uidvalidity, c.last_uid)
+    if c.settled:
+        settle_uidvalidity(session, c.mailbox, c.folder)
+
+
+def facts_changed(session: Session | Connection) -> None:
+    """Record, in the transaction that changed stored facts, that the timeline is now
+    behind them (refresh_timeline catches up). Called last in its transaction: on
+    PostgreSQL the row stays locked until the commit."""
+    session.execute(update(TimelineState).where(TimelineState.id == 1)
+                    .values(facts_generation=TimelineState.facts_generation + 1))
+
+
+def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) -> None:
+    session.execute(update(TimelineState).where(TimelineState.id == 1)
+                    .values(timeline_generation=facts_generation))
+
+
+def refresh_timeline(session: Session, now: datetime | None = None) -> int:
+    """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
+    from caltac_inbox.store.db import TIMELINE_LOCK_KEY
+    from caltac_inbox.store.read import generations
+
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes at once would both insert the same new uid: take turns.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
+    facts_generation = generations(session)[0]
+    reconciled = reconcile(load_sourced_facts(session))
+    existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
+    linked: dict[int, set[int]] = {}
+    for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
+        linked.setdefault(entry_id, set()).add(fact_id)
+    changed = 0
+    sources_changed = False
+    for item in sorted(reconciled, key=lambda e: e.uid):  # same row order in every writer
+        content_hash = item.content_hash()
+        values = _entry_values(item)
+        row = existing.pop(item.uid, None)
+        if row is None:
+            row = Entry(uid=item.uid, sequence=0, content_hash=content_hash, updated_at=now, **values)
+            session.add(row)
+            session.flush()
+            changed += 1
+        elif row.content_hash != content_hash:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.sequence = (row.sequence or 0) + 1
+            row.content_hash = content_hash
+            row.updated_at = now
+            changed += 1
+        sources_changed |= _sync_sources(session, row.id, {s.fact_id for s in item.sources if s.fact_id is not None},
+                                         linked.get(row.id, set()))
+    # Entries whose facts are gone (a reparse changed them) disappear with them.
+    if existing:
+        gone = [e.id for e in existing.values()]
+        session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
+        session.execute(delete(Entry).where(Entry.id.in_(gone)))
+        changed += len(gone)
+    timeline_rebuilt_from(session, facts_generation)
+    if changed or sources_changed:
+        _bump_generation(session, now)
+    session.flush()
+    return changed
+
+
+def _bump_generation(session: Session, now: datetime) -> None:
+    """timeline_state.generation + 1 in the refresh's own transaction: readers see the new
+    generation exactly when they see the new entries (the calendar feed's ETag)."""
+    bumped = session.execute(update(TimelineState).where(TimelineState.id == 1)
+                             .values(generation=TimelineState.generation + 1, changed_at=now))
+    if bumped.rowcount == 0:  # the migration inserts the row; a database emptied by hand has none
+        session.execute(insert(TimelineState).values(id=1, facts_generation=0, timeline_generation=0,
+                                                     generation=1, changed_at=now))
+
+
+def load_sourced_facts(session: Session) -> list[SourcedFact]:
+    """Every stored fact with the metadata of its notice (input of `reconcile`)."""
+    rows = session.execute(
+        select(FactRow, Message.message_id, Message.subject, Message.sent, Message.forwarded_by).join(
+            Message, Message.id == FactRow.message_pk
+        )
+    ).all()
+    out = []
+    for row in rows:
+        fact_row: FactRow = row.FactRow
+        fact = Fact.from_json(dict(fact_row.fields))
+        if not fact.evidence:
+            fact = replace(fact, evidence=fact_row.evidence or "")
+        out.append(
+            SourcedFact(
+                fact=fact,
+                fact_id=fact_row.id,
+                message_pk=fact_row.message_pk,
+                message_id=row.message_id,
+                subject=row.subject,
+                sent=in_los_angeles(row.sent),
+                forwarded_by=row.forwarded_by,
+                unverified=bool(fact_row.unverified),
+            )
+        )
+    return out
+
+
+def _entry_values(item: TimelineEntry) -> dict[str, Any]:
+    return dict(
+        kind=item.kind,
+        program=list(item.program),
+        key_at=instant(key) if (key := item.key_date) is not None else None,
+        end_at=instant(end) if (end := item.end_date) is not None else None,
+        status=item.status,
+        fields=item.fields(),
+        history=[c.to_json() for c in item.history],
+        unverified=item.unverified,
+        needs_review=item.needs_review,
+    )
+
+
+def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> bool:
+    """Link the entry to exactly `wanted` facts; True when that changed a link."""
+    if current - wanted:
+        session.execute(
+            delete(EntrySource).where(EntrySource.entry_id == entry_id, EntrySource.fact_id.in_(current - wanted))
+        )
+    missing = sorted(wanted - current)
+    if missing:
+        insert = insert_for(session)
+        session.execute(
+            insert(EntrySource).values([{"entry_id": entry_id, "fact_id": f} for f in missing]).on_conflict_do_nothing()
+        )
+    return bool(missing or current - wanted)
+
+
+__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
+           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "settle_uidvalidity"]

@@ -1,0 +1,247 @@
+"""What each kind of fact means, in one place: its key date and span, its identity, when
+two facts say the same thing, where it sorts, and the words that name it.
+
+Kinds (docs/facts.md): downtime (a window of systems down), designation (a coordinator
+to designate by a date), credential (SIS vendor credentials for a school year),
+retention (data removed on a date), deadline (an action due by a date) and task (a
+checklist item of a month). Pure.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from caltac_inbox.model import PROGRAMS, Fact, When
+from caltac_inbox.timeline.time import after, instant, iso, local_date
+
+# Fields that say nothing about what a fact states, only where and how it was said:
+# left out of its identity (so one fact read again with other words is the same fact).
+NOT_IDENTITY = ("evidence", "unverified", "needs_review", "position")
+
+
+# --- dates ---------------------------------------------------------------------------
+
+
+def key_date(fact: Fact) -> When | None:
+    """The date a timeline sorts and selects a fact by: a downtime's start (its end when
+    only that is known), a task's month (its first day), anything else its due date or
+    removal date. None: undated (an ongoing task, a credential without due date)."""
+    if fact.kind == "downtime":
+        return fact.start or fact.end
+    if fact.kind == "task":
+        return date.fromisoformat(fact.month + "-01") if fact.month else None
+    return fact.due or fact.at
+
+
+def dated_by_notice(fact: Fact) -> bool:
+    """A credential reminder that names no due date is placed on the day of its notice."""
+    return fact.kind == "credential" and fact.due is None
+
+
+def span(fact: Fact, key: When | None) -> tuple[datetime, datetime] | None:
+    """[first instant, first instant after) that an entry with this fact and key date
+    covers: a downtime from start to end, a task its whole month, anything else its key
+    day (a date) or instant (a time). None when it has no date."""
+    if fact.kind == "downtime" and (fact.start is not None or fact.end is not None):
+        start = fact.start if fact.start is not None else fact.end
+        end = fact.end if fact.end is not None else fact.start
+        return instant(start), after(end)
+    if key is None:
+        return None
+    if fact.kind == "task" and fact.month:
+        first = date.fromisoformat(fact.month + "-01")
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return instant(first), instant(following)
+    return instant(key), after(key)
+
+
+def sort_position(fact: Fact) -> int:
+    """Among entries of one kind and instant: a checklist task by its place in the list."""
+    return fact.position if fact.kind == "task" and fact.position is not None else 0
+
+
+# --- identity and matching -----------------------------------------------------------
+
+
+def canonical_json(fact: Fact, leave_out: tuple[str, ...] = NOT_IDENTITY) -> str:
+    """The docs/facts.md JSON of a fact, keys sorted, without the fields `leave_out`
+    (by default: what it states, its identity)."""
+    data = {k: v for k, v in fact.to_json().items() if k not in leave_out}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def fact_identity(fact: Fact) -> str:
+    """sha256 of canonical_json: one stored fact per message and identity."""
+    return hashlib.sha256(canonical_json(fact).encode("utf-8")).hexdigest()
+
+
+def digest(payload: Any) -> str:
+    """sha256 of `payload` as sorted JSON (what entry uids and content hashes are made of)."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def uid_base(fact: Fact, sent: datetime | None) -> str:
+    """An entry's uid from the earliest fact it rests on and that notice's sent time,
+    never a row id: "<kind>-<key date digits>-<10 hex digits>"."""
+    key: Any = key_date(fact) if fact.kind != "task" else fact.month
+    if key is None and fact.kind != "task" and sent is not None:
+        key = local_date(sent)
+    identity = [fact.kind, sorted(fact.program), iso(fact.start), iso(fact.end), iso(fact.due), iso(fact.at),
+                fact.school_year, norm_text(fact.action), norm_text(fact.data), fact.system,
+                fact.month, fact.section, norm_text(fact.text)]
+    if fact.kind == "downtime" and fact.start is None:
+        identity.append(fact.status)
+    if fact.kind == "credential":
+        identity.append(iso(sent))
+    stamp = re.sub(r"[^0-9]", "", str(key))[:12] if key else "undated"
+    return f"{fact.kind}-{stamp}-{digest(identity)[:10]}"
+
+
+def match_key(fact: Fact) -> tuple:
+    """Facts that can be one entry share this (key dates compare by their day)."""
+    if fact.kind == "credential":
+        return (fact.kind, fact.school_year)
+    if fact.kind == "task":
+        return (fact.kind, fact.month)
+    key = key_date(fact)
+    return (fact.kind, local_date(key) if key is not None else None)
+
+
+def same_thing(a: Fact, b: Fact) -> bool:
+    """Whether `b` restates `a` (two facts of one kind other than downtime, whose
+    windows reconcile matches on its own terms)."""
+    if not programs_compatible(a, b):
+        return False
+    if a.kind == "designation":
+        return same_when(a.due, b.due) and _optional_equal(a.school_year, b.school_year)
+    if a.kind == "deadline":
+        return same_when(a.due, b.due) and _similar(a.action, b.action, 0.5)
+    if a.kind == "credential":
+        return (a.school_year == b.school_year and _optional_equal(a.action, b.action)
+                and (a.due is None or b.due is None or same_when(a.due, b.due)))
+    if a.kind == "retention":
+        if not (same_when(a.at, b.at) and _optional_equal(a.school_year, b.school_year)):
+            return False
+        if a.system and b.system:
+            return a.system == b.system
+        return _similar(a.data, b.data, 0.5)
+    if a.kind == "task":
+        # school_year keeps each checklist edition's ongoing tasks (month None) apart.
+        return ((a.month, a.section, a.school_year, norm_text(a.text))
+                == (b.month, b.section, b.school_year, norm_text(b.text)))
+    return canonical_json(a) == canonical_json(b)
+
+
+def same_when(a: When | None, b: When | None) -> bool:
+    """Equal at the coarser precision of the two: a date matches any time that day."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a == b
+    return local_date(a) == local_date(b)
+
+
+def programs_compatible(a: Fact, b: Fact) -> bool:
+    """Programs overlap, or one of the facts names none (it applies to every program)."""
+    return not a.program or not b.program or bool(set(a.program) & set(b.program))
+
+
+def union_programs(a: Fact, b: Fact) -> tuple[str, ...]:
+    both = set(a.program) | set(b.program)
+    return tuple(p for p in PROGRAMS if p in both) + tuple(sorted(both - set(PROGRAMS)))
+
+
+def _optional_equal(a: Any, b: Any) -> bool:
+    return a is None or b is None or a == b
+
+
+_STOPWORDS = frozenset("a an the to of in for and or on by with your all be is are".split())
+
+
+def _tokens(text: str | None) -> set[str]:
+    return {t for t in re.findall(r"[a-z0-9]+", (text or "").lower()) if t not in _STOPWORDS}
+
+
+def _similar(a: str | None, b: str | None, threshold: float) -> bool:
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return not ta and not tb
+    if ta <= tb or tb <= ta:
+        return True
+    return len(ta & tb) / len(ta | tb) >= threshold
+
+
+def norm_text(text: str | None) -> str | None:
+    return " ".join(sorted(_tokens(text))) if text else None
+
+
+# --- words ---------------------------------------------------------------------------
+
+
+def window_text(fact: Fact) -> str:
+    return f"{iso(fact.start)} to {iso(fact.end)}"
+
+
+def history_text(fact: Fact) -> str:
+    """What a step of an entry's history says the entry was, or became."""
+    if fact.kind == "downtime":
+        return window_text(fact) + (f" ({', '.join(fact.systems)})" if fact.systems else "")
+    key = None if fact.kind == "task" else key_date(fact)
+    return iso(key) if key is not None else (fact.school_year or fact.month or "")
+
+
+def what(fact: Fact) -> str:
+    """The short "what" of a listing row (the date and kind have columns of their own)."""
+    if fact.kind == "downtime":
+        systems = ", ".join(fact.systems) or "systems"
+        return f"{systems} unavailable"
+    if fact.kind == "designation":
+        text = "designate the LEA coordinator"
+        if fact.defaulted:
+            text += f" (defaulted to {fact.default_designee or 'superintendent'})"
+        return text
+    if fact.kind == "credential":
+        vendors = ", ".join(fact.vendors)
+        return f"{fact.action or 'generate'} SIS vendor credentials {fact.school_year or ''}".strip() + (
+            f" ({vendors})" if vendors else "")
+    if fact.kind == "retention":
+        return f"{fact.data} removed" + (f" from {fact.system}" if fact.system else "")
+    if fact.kind == "deadline":
+        return str(fact.action or "")
+    if fact.kind == "task":
+        return str(fact.text or "")
+    return ""
+
+
+def title(fact: Fact, status: str) -> str:
+    """What names an entry on its own, as a calendar event's title."""
+    programs = "/".join(fact.program)
+    if fact.kind == "downtime":
+        text = f"{programs + ' ' if programs else ''}downtime"
+        if status in ("extended", "rescheduled"):
+            text += f" ({status})"
+        if fact.systems:
+            text += ": " + ", ".join(fact.systems)
+        return text
+    if fact.kind == "designation":
+        return f"Designate LEA {programs or 'CAASPP'} coordinator" + (
+            f" ({fact.school_year})" if fact.school_year else "")
+    if fact.kind == "credential":
+        verb = "Regenerate" if fact.action == "regenerate" else "Generate"
+        return f"{verb} SIS vendor credentials" + (f" ({fact.school_year})" if fact.school_year else "")
+    if fact.kind == "retention":
+        return f"Retention: {fact.data or 'data'} removed" + (f" from {fact.system}" if fact.system else "")
+    if fact.kind == "deadline":
+        return f"Deadline: {fact.action}"
+    if fact.kind == "task":
+        return f"Checklist: {fact.text or ''}"
+    return fact.kind
+
+
+__all__ = ["NOT_IDENTITY", "dated_by_notice", "digest", "fact_identity", "history_text", "canonical_json",
+           "key_date", "match_key", "norm_text", "programs_compatible", "same_thing", "same_when", "sort_position",
+           "span", "title", "uid_base", "union_programs", "what", "window_text"]

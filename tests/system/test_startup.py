@@ -1,0 +1,141 @@
+"""Start-up stays light: which modules a command imports (not how long it takes; timing
+is bench/run.py's job, since wall-clock assertions are flaky)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from caltac_inbox.store import db
+
+HEAVY = ("sqlalchemy", "alembic", "bs4", "dateparser", "icalendar", "imapclient", "mailparser", "docx", "mako",
+         "starlette", "uvicorn", "jinja2", "anyio")
+
+
+def imported_after(code: str) -> set[str]:
+    """Modules imported by running `code` in a fresh interpreter (dotted names, plus
+    every top-level package name)."""
+    return run_listing_modules(code)[0]
+
+
+def run_listing_modules(code: str) -> tuple[set[str], str]:
+    """(modules imported, standard output) of `code` run in a fresh interpreter."""
+    script = textwrap.dedent(code) + textwrap.dedent("""
+        import json, sys
+        sys.stdout.flush()
+        sys.__stderr__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    line = [ln for ln in done.stderr.splitlines() if ln.startswith("MODULES ")]
+    assert line, done.stderr
+    names = set(json.loads(line[-1].split(" ", 1)[1]))
+    return names | {name.split(".")[0] for name in names}, done.stdout
+
+
+def test_cli_help_imports_no_heavy_module():
+    modules = imported_after("""
+        from caltac_inbox.cli import main
+        try:
+            main(["--help"])
+        except SystemExit:
+            pass
+    """)
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_every_command_help_imports_no_heavy_module():
+    modules = imported_after("""
+        from caltac_inbox.cli import main
+        for args in (["extract", "--help"], ["ingest", "--help"], ["upcoming", "--help"], ["poll", "--help"],
+                     ["export-ics", "--help"], ["db", "upgrade", "--help"], ["checklist", "--help"],
+                     ["serve", "--help"], ["feed", "create", "--help"], ["feed", "list", "--help"]):
+            try:
+                main(args)
+            except SystemExit:
+                pass
+    """)
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_version_reads_the_schema_head_without_heavy_modules():
+    modules, stdout = run_listing_modules("""
+        from caltac_inbox.cli import main
+        try:
+            main(["--version"])
+        except SystemExit:
+            pass
+    """)
+    assert stdout.endswith(f"(schema {db.SCHEMA_HEAD})\n")
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_queries_on_existing_sqlite_database_import_no_sqlalchemy(tmp_path):
+    """upcoming/timeline/show read an existing SQLite file at head with the stdlib
+    sqlite3 (store.light): SQLAlchemy and its ORM are most of a query's start-up."""
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    db.connect(url).dispose()  # creates and migrates
+    modules, stdout = run_listing_modules(f"""
+        from caltac_inbox.cli import main
+        for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"], ["timeline"], ["show", "1"]):
+            try:
+                main(["--db", {url!r}, *args])
+            except SystemExit:
+                pass
+    """)
+    assert stdout == "Nothing coming up in that period.\nNo entries.\n"  # the queries really ran
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+    assert "caltac_inbox.store.light" in modules
+
+
+def test_store_query_on_migrated_database_does_not_import_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    db.connect(url).dispose()  # creates and migrates
+    modules, stdout = run_listing_modules(f"""
+        from caltac_inbox.cli import main
+        try:
+            main(["--db", {url!r}, "messages"])
+        except SystemExit:
+            pass
+    """)
+    assert stdout == "No messages archived yet.\n"
+    assert "sqlalchemy" in modules  # `messages` goes through the store
+    assert "alembic" not in modules and "mako" not in modules
+    # JSONB comes from the PostgreSQL dialect package, imported only for PostgreSQL.
+    assert "sqlalchemy.dialects.postgresql" not in modules
+
+
+def test_script_head_matches_alembic_head():
+    assert db.script_head() == db.head_revision()
+
+
+def test_ensure_schema_still_migrates_a_new_database(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        assert db.stamped_revisions(engine) is None
+        db.ensure_schema(engine)
+        assert db.stamped_revisions(engine) == [db.head_revision()]
+        with engine.connect() as conn:
+            assert db.current_revision(conn) == db.head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_ensure_schema_upgrades_a_database_behind_head(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        db.upgrade(engine)
+        db.downgrade(engine, "base")
+        assert db.stamped_revisions(engine) == []
+        db.ensure_schema(engine)
+        assert db.stamped_revisions(engine) == [db.head_revision()]
+    finally:
+        engine.dispose()
+
+
+def test_importing_the_timeline_loads_nothing_else_of_the_package():
+    modules = imported_after("import caltac_inbox.timeline.reconcile, caltac_inbox.timeline.kinds")
+    ours = {m for m in modules if m.startswith("caltac_inbox.")}
+    assert ours <= {"caltac_inbox.model", "caltac_inbox.timeline", "caltac_inbox.timeline.time",
+                    "caltac_inbox.timeline.kinds", "caltac_inbox.timeline.entry",
+                    "caltac_inbox.timeline.reconcile"}, sorted(ours)
