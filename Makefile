@@ -13,7 +13,7 @@ DEMO_AS_OF ?= 2020-08-01
 # repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
-.PHONY: demo test eval bench venv install clean
+.PHONY: demo test test-deps eval bench venv install clean
 # the browser the web timeline's test drives (Debian's package chromium)
 CHROMIUM ?= /usr/bin/chromium
 
@@ -52,7 +52,8 @@ $(COURIER)/usr/bin/imapd:
 		echo "note: could not download Courier-IMAP with apt-get; the Courier test will skip"; \
 	fi
 
-test: venv
+# Test extras and Dovecot (as root): the test suite and the bench's no-op poll need both.
+test-deps: venv
 	$(BIN)/python -m pip install -q -e '.[test,postgres,web]'
 	@if { ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; } || ! command -v openssl >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -61,6 +62,7 @@ test: venv
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
+test: test-deps
 	@# Debian's Chromium for tests/test_web_browser.py, driven by Playwright's Python package
 	@# (which downloads no browser of its own: the test passes this executable).
 	@if [ ! -x $(CHROMIUM) ]; then \
@@ -88,7 +90,7 @@ eval: install
 # Start-up, no-op poll, backfill and query timings against the targets (bench/run.py;
 # a few minutes; BENCH_ARGS=--quick for fewer runs, BENCH_ARGS=--json for JSON).
 BENCH_ARGS ?=
-bench: install
+bench: test-deps
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 	@echo "== adversarial inputs: parse + classify time and peak memory by size (must grow linearly)"
 	@$(BIN)/python bench/adversarial.py
