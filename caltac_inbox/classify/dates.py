@@ -43,8 +43,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.classify.guard import Guard
+from caltac_inbox.timeline.time import LOS_ANGELES as PACIFIC
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
 _ZONES = {
     "P": "America/Los_Angeles",
     "E": "America/New_York",
