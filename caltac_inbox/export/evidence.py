@@ -76,8 +76,9 @@ def also_in(source: SourceRef, first: SourceRef) -> str:
 
 def sources_lines(sources: Sequence[SourceRef], limit: int = SOURCES_LISTED) -> list[str]:
     """The notices part of a DESCRIPTION: for each wording its first notice and the
-    sentence, then the other notices quoting it, at most `limit` notices in all (each
-    wording's first notice before any repeat), then how many more there are."""
+    sentence, then the other notices quoting it, at most `limit` lines naming notices
+    in all (each wording's first notice before any repeat; repeats that read alike
+    share a line), then how many more notices there are."""
     groups = wordings(sources)
     shown_first = groups[:limit]
     repeats_left = max(0, limit - len(shown_first))
@@ -91,10 +92,16 @@ def sources_lines(sources: Sequence[SourceRef], limit: int = SOURCES_LISTED) -> 
             lines.append(f"Forwarded by {first.forwarded_by}")
         if group.evidence:
             lines.append(f"\u201c{' '.join(group.evidence.split())}\u201d")
-        repeats = group.sources[1:1 + repeats_left]
+        listed += 1
+        # copies that read alike (one forwarder, one date) are one line with their count
+        repeats: dict[str, int] = {}
+        for source in group.sources[1:]:
+            line = also_in(source, first)
+            if line in repeats or len(repeats) < repeats_left:
+                repeats[line] = repeats.get(line, 0) + 1
         repeats_left -= len(repeats)
-        listed += 1 + len(repeats)
-        lines.extend(also_in(source, first) for source in repeats)
+        listed += sum(repeats.values())
+        lines.extend(line + (f" ({count} messages)" if count > 1 else "") for line, count in repeats.items())
     more = len(sources) - listed
     if more:
         worded_otherwise = sum(len(group.sources) for group in groups[limit:])

@@ -85,12 +85,12 @@ def test_each_wording_is_shown_before_any_repeat_and_the_rest_are_counted():
 
 
 def test_one_more_notice_is_singular():
-    sources = [ref(n) for n in range(1, 7)]
+    sources = [ref(n, sent=SENT + timedelta(days=n)) for n in range(1, 7)]
     assert sources_lines(sources)[-1] == "And 1 more notice saying the same."
 
 
 def test_no_count_when_every_notice_is_named():
-    assert not any(line.startswith("And ") for line in sources_lines([ref(n) for n in range(1, 6)]))
+    assert not any(line.startswith("And ") for line in sources_lines([ref(n) for n in range(1, 60)]))
 
 
 def test_undated_notice_and_missing_subject():
@@ -158,3 +158,12 @@ def test_a_direct_notice_leads_its_forwards():
     only_forwards = [ref(1, forwarded_by="a@x.org"), ref(2, forwarded_by="b@x.org")]
     assert [line for line in sources_lines(only_forwards) if line][:2] == [
         f"Notice: {SUBJECT} (sent 2020-07-15 12:39)", "Forwarded by a@x.org"]
+
+
+def test_copies_that_read_alike_share_a_line_with_their_count():
+    sources = ([ref(1)] + [ref(n, forwarded_by="talvarez@district.org") for n in range(2, 300)]
+               + [ref(n, sent=SENT + timedelta(minutes=n)) for n in range(300, 310)])
+    lines = [line for line in sources_lines(sources) if line]
+    assert lines[2] == "Also in: forward from talvarez@district.org on 2020-07-15 12:39 (298 messages)"
+    assert lines[3:] == [f"Also in: another copy on {(SENT + timedelta(minutes=n)):%Y-%m-%d %H:%M}"
+                         for n in range(300, 303)] + ["And 7 more notices saying the same."]
