@@ -9,7 +9,8 @@ fall back to the `now` argument.
 
 UID is "<entry uid>@caltac-inbox" (the entry uid is derived from the entry's identity,
 never a row id), SEQUENCE is the entry's sequence, so a subscribed calendar updates
-events in place. Never ATTENDEE or ORGANIZER. Mail text loses its control characters
+events in place. DESCRIPTION names each quoted sentence once and at most a few notices,
+within 4 KB (export.evidence). Never ATTENDEE or ORGANIZER. Mail text loses its control characters
 (display.printable): RFC 5545 TEXT allows none, and a terminal showing the file obeys them.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Sequence
 
 from caltac_inbox.display import printable
+from caltac_inbox.export.evidence import fit, sources_lines
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.kinds import dated_by_notice, title
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant
@@ -91,14 +93,7 @@ def description(entry: Entry) -> str:
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
             moved = f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled" else ""
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
-    for source in entry.notice_sources():
-        sent = source.sent.astimezone(LOS_ANGELES).strftime("%Y-%m-%d %H:%M") if source.sent else "undated"
-        lines.append("")
-        lines.append(f"Notice: {source.subject or '(no subject)'} (sent {sent})")
-        if source.forwarded_by:
-            lines.append(f"Forwarded by {source.forwarded_by}")
-        if source.evidence:
-            lines.append(f"\u201c{source.evidence}\u201d")
+    lines.extend(sources_lines(entry.notice_sources()))
     return "\n".join(lines).strip()
 
 
@@ -166,11 +161,13 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
     event.add("dtstart", start)
     if end is not None:
         event.add("dtend", end)
+    else:  # an instant: without DTEND or DURATION, clients (khal, Thunderbird) show a one-hour meeting
+        event.add("duration", timedelta(0))
     event.add("sequence", entry.sequence)
     # RFC 5545 TEXT holds no control characters (a description keeps its line breaks)
     title = printable(summary(entry))
     event.add("summary", title)
-    event.add("description", printable(description(entry), multiline=True))
+    event.add("description", fit(printable(description(entry), multiline=True)))
     event.add("categories", [printable(c) for c in (entry.kind, *entry.program)])
     event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
@@ -185,7 +182,9 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
 
 
 def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
-    """DTSTART/DTEND. Dates stay all-day (DTEND = next day); times are in Los Angeles."""
+    """DTSTART/DTEND. Dates stay all-day (DTEND = next day); times are in Los Angeles.
+    No DTEND: an instant (a deadline, a removal, the end of a window whose start no
+    notice gave), written as a zero-length event at that time."""
     f = entry.fact
     if f.kind == "downtime":
         start, end = f.start, f.end

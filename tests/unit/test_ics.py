@@ -24,15 +24,23 @@ UPDATED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
 
 
+DESIGNATION_2019 = Fact(kind="designation", evidence="Designate your LEA CAASPP coordinator by July 1, 2019.",
+                        program=("CAASPP",), due=date(2019, 7, 1), school_year="2019-20", defaulted=True,
+                        default_designee="superintendent or charter administrator", term_end=date(2020, 6, 30))
+DESIGNATION_2019_SENT = datetime(2019, 9, 3, 10, 33, tzinfo=LA)
+
+
 def mixed_notices() -> list[SourcedFact]:
-    """One of every kind, as the seed notices say them."""
+    """One of every kind, as the seed notices say them; the designation also as a
+    forward and as an HTML copy quoting the same sentence."""
     sent_2020 = datetime(2020, 7, 15, 12, 39, tzinfo=LA)
     return fall_2016_notices() + [
-        sourced(Fact(kind="designation", evidence="Designate your LEA CAASPP coordinator by July 1, 2019.",
-                     program=("CAASPP",), due=date(2019, 7, 1), school_year="2019-20", defaulted=True,
-                     default_designee="superintendent or charter administrator", term_end=date(2020, 6, 30)),
-                datetime(2019, 9, 3, 10, 33, tzinfo=LA), "<000>", "LEA CAASPP Coordinator Designation",
+        sourced(DESIGNATION_2019, DESIGNATION_2019_SENT, "<000>", "LEA CAASPP Coordinator Designation",
                 unverified=True),
+        sourced(DESIGNATION_2019, DESIGNATION_2019_SENT, "<000-fwd>", "LEA CAASPP Coordinator Designation",
+                unverified=True, forwarded_by="mlopez@district.k12.ca.us"),
+        sourced(replace(DESIGNATION_2019, evidence="Designate your LEA CAASPP coordinator by July\u00a01,  2019."),
+                DESIGNATION_2019_SENT, "<000-html>", "LEA CAASPP Coordinator Designation", unverified=True),
         sourced(Fact(kind="credential", evidence="Generate credentials for your SIS vendors.",
                      program=("CAASPP", "ELPAC"), school_year="2018-19", vendors=("Vendor 1", "Vendor 2"),
                      action="generate"),
@@ -189,3 +197,75 @@ def test_parse_alarm(text, expected):
 def test_parse_alarm_rejects_nonsense(text):
     with pytest.raises(ValueError):
         parse_alarm(text)
+
+
+def test_a_sentence_quoted_by_a_notice_its_forward_and_its_html_copy_appears_once():
+    evs = events(calendar_ics(stored(reconcile(mixed_notices())), now=NOW))
+    designation = next(ev for ev in evs.values() if ev["CATEGORIES"].cats[0] == "designation")
+    text = str(designation["DESCRIPTION"])
+    assert text.count("Designate your LEA CAASPP coordinator") == 1
+    assert sorted(text.splitlines()[-2:]) == [
+        "Also in: another copy on 2019-09-03 10:33",
+        "Also in: forward from mlopez@district.k12.ca.us on 2019-09-03 10:33",
+    ]
+
+
+def test_timed_instants_are_zero_length_and_dates_all_day():
+    """A deadline or removal at a time is an instant (DURATION 0: khal shows 17:00-17:00);
+    without DTEND or DURATION calendar clients show a one-hour meeting."""
+    evs = events(calendar_ics(stored(reconcile(mixed_notices())), now=NOW))
+    retention = next(ev for ev in evs.values() if ev["CATEGORIES"].cats[0] == "retention")
+    assert retention.decoded("DTSTART") == datetime(2020, 8, 14, 17, 0, tzinfo=LA)
+    assert retention.decoded("DURATION") == timedelta(0) and "DTEND" not in retention
+    for kind in ("designation", "deadline", "credential"):  # dates only: all-day events
+        ev = next(ev for ev in evs.values() if ev["CATEGORIES"].cats[0] == kind)
+        assert not isinstance(ev.decoded("DTSTART"), datetime)
+        assert ev.decoded("DTEND") == ev.decoded("DTSTART") + timedelta(days=1)
+        assert "DURATION" not in ev
+    windows = [ev for ev in evs.values() if ev["CATEGORIES"].cats[0] == "downtime"]
+    assert windows and all("DURATION" not in ev and "DTEND" in ev for ev in windows)
+
+
+def test_lone_extension_is_an_instant_at_its_end():
+    lone = reconcile([sourced(Fact(kind="downtime", evidence="extended", program=("ELPAC",),
+                                   end=parse_when("2016-09-13T23:59:00-07:00"), status="extended"),
+                              EXTENSION_SENT, "<x>")])
+    ev = next(iter(events(calendar_ics(lone, now=NOW)).values()))
+    assert ev.decoded("DURATION") == timedelta(0) and "DTEND" not in ev
+
+
+def _description_bytes(ics: bytes) -> list[int]:
+    lines = ics.decode("utf-8").replace("\r\n ", "").split("\r\n")
+    return [len(line.removeprefix("DESCRIPTION:").encode("utf-8")) for line in lines
+            if line.startswith("DESCRIPTION:") and "\\n" in line]
+
+
+def test_description_of_a_much_repeated_notice_stays_within_4_kb():
+    """A backfill: one notice 1,500 times, forwarded by many, reworded by some."""
+    notices = []
+    for n in range(1500):
+        evidence = DESCRIPTION_2019_WORDINGS[n % len(DESCRIPTION_2019_WORDINGS)]
+        notices.append(sourced(replace(DESIGNATION_2019, evidence=evidence),
+                               DESIGNATION_2019_SENT + timedelta(minutes=n % 700), f"<copy-{n}>",
+                               f"LEA CAASPP Coordinator Designation ({n}), with a long subject line " * 3,
+                               forwarded_by=f"person{n}@district.k12.ca.us" if n % 2 else None))
+    entries = stored(reconcile(notices))
+    assert len(entries) == 1 and len(entries[0].notice_sources()) == 1500
+    ics = calendar_ics(entries, now=NOW)
+    assert _description_bytes(ics) and max(_description_bytes(ics)) <= 4096
+    text = str(next(iter(events(ics).values()))["DESCRIPTION"])
+    named = [line for line in text.splitlines() if line.startswith(("Notice: ", "Also in: "))]
+    assert 1 <= len(named) <= 5
+    assert len(ics) < 20_000
+
+
+DESCRIPTION_2019_WORDINGS = [f"Designate your LEA CAASPP coordinator by July 1, 2019 (reminder {n})." for n in range(3)]
+
+
+def test_description_is_cut_at_4_kb_with_a_marker():
+    history_heavy = replace(DESIGNATION_2019, default_designee="superintendent " * 400)
+    ics = calendar_ics(stored(reconcile([sourced(history_heavy, DESIGNATION_2019_SENT, "<a>", "Designation")])),
+                       now=NOW)
+    assert max(_description_bytes(ics)) <= 4096
+    assert str(next(iter(events(ics).values()))["DESCRIPTION"]).endswith(
+        "(shortened; `caltac-inbox show` lists every source)")
