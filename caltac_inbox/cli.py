@@ -449,19 +449,57 @@ def _mailbox_option(f: Callable) -> Callable:
 MAX_DAYS = 36_525  # a century ahead
 
 
-class BoundedDate(click.DateTime):
-    """YYYY-MM-DD between model.FIRST_DAY and LAST_DAY; anything else is a usage error."""
+@dataclass(frozen=True)
+class GivenDate:
+    """A day from the command line and how it was typed."""
+
+    day: date
+    text: str
+    iso: bool  # typed as YYYY-MM-DD: nothing to tell back
+
+    def told(self, label: str) -> str:
+        """'as of Monday 2026-12-07 (next monday)'."""
+        return f"{label} {self.day:%A} {self.day.isoformat()} ({' '.join(self.text.split())})"
+
+
+class DateParam(click.ParamType):
+    """A day as a person types it (caltac_inbox.user_dates): YYYY-MM-DD, today,
+    tomorrow, a weekday, +7d/-2w, or words dateparser reads; "today" is the day in
+    America/Los_Angeles. Anything else, or a day outside model.FIRST_DAY..LAST_DAY,
+    is a usage error."""
+
+    name = "date"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from caltac_inbox.model import FIRST_DAY, LAST_DAY
+        if isinstance(value, GivenDate):
+            return value
+        from caltac_inbox.timeline.time import LOS_ANGELES
+        from caltac_inbox.user_dates import DateInputError, read_user_date
 
-        converted = super().convert(value, param, ctx)
-        if not FIRST_DAY <= converted.date() <= LAST_DAY:
-            self.fail(f"{value} is outside the supported days {FIRST_DAY} to {LAST_DAY}", param, ctx)
-        return converted
+        try:
+            read = read_user_date(str(value), datetime.now(LOS_ANGELES).date())
+        except DateInputError as exc:
+            self.fail(str(exc), param, ctx)
+        return GivenDate(read.day, str(value), read.iso)
 
 
-DATE = BoundedDate(formats=["%Y-%m-%d"])
+DATE = DateParam()
+DATE_FORMS = "YYYY-MM-DD, today, tomorrow, a weekday (next monday), +7d or -2w"
+
+
+def _tell_dates(*given: tuple[str, GivenDate | None]) -> None:
+    """Say on stderr which day a non-ISO date was read as (stdout stays the data)."""
+    for label, value in given:
+        if value is not None and not value.iso:
+            click.echo(printable(value.told(label)), err=True)
+
+
+def _check_range(from_: GivenDate | None, to: GivenDate | None) -> None:
+    if from_ is not None and to is not None and from_.day > to.day:
+        raise click.UsageError(f"--from {from_.day} is after --to {to.day}; give the earlier day to --from",
+                               ctx=click.get_current_context())
+
+
 T = TypeVar("T")
 
 
@@ -496,12 +534,13 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
             return query(session)
 
 
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
+def _day(value: GivenDate | None) -> date | None:
+    return value.day if value else None
 
 
 @main.command()
-@click.option("--as-of", "as_of", type=DATE, metavar="DATE", help="Count from this day (YYYY-MM-DD); default today.")
+@click.option("--as-of", "as_of", type=DATE, metavar="DATE",
+              help=f"Count from this day: {DATE_FORMS}; default today.")
 @click.option("--days", type=click.IntRange(min=0, max=MAX_DAYS), default=60, show_default=True,
               help="How many days ahead.")
 @_kind_option
@@ -509,7 +548,7 @@ def _day(value: datetime | None) -> date | None:
 @_mailbox_option
 @output_options
 @pass_app
-def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
+def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
              mailbox: str | None, output: str) -> None:
     """What is coming: entries starting or due in the next N days.
 
@@ -523,21 +562,22 @@ def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...]
     """
     from caltac_inbox.store import read as queries
 
+    _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
     emit(rows, output, ENTRY_COLUMNS, empty="Nothing coming up in that period.")
 
 
 @main.command()
-@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
-@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--from", "from_", type=DATE, metavar="DATE", help=f"First day, inclusive: {DATE_FORMS}.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day, inclusive (same forms as --from).")
 @_kind_option
 @_program_option
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled entries.")
 @_mailbox_option
 @output_options
 @pass_app
-def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple[str, ...],
+def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tuple[str, ...],
              programs: tuple[str, ...], include_cancelled: bool, mailbox: str | None, output: str) -> None:
     """Every timeline entry in date order, optionally within a date range.
 
@@ -548,6 +588,8 @@ def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple
     """
     from caltac_inbox.store import read as queries
 
+    _check_range(from_, to)
+    _tell_dates(("from", from_), ("to", to))
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
         mailbox))
@@ -664,15 +706,15 @@ def _alarm_option(name: str, default: str, what: str) -> Callable:
               metavar="FILE", help="Write the calendar here (default: standard output).")
 @_kind_option
 @_program_option
-@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
-@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--from", "from_", type=DATE, metavar="DATE", help=f"First day, inclusive: {DATE_FORMS}.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day, inclusive (same forms as --from).")
 @_alarm_option("--alarm-downtime", "1d", "downtime")
 @_alarm_option("--alarm-deadline", "3d", "deadline, designation, credential and retention date")
 @click.option("--tasks", is_flag=True, help="Include checklist tasks (all-day on the first of their month).")
 @_mailbox_option
 @pass_app
 def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tuple[str, ...],
-               from_: datetime | None, to: datetime | None, alarm_downtime: str, alarm_deadline: str,
+               from_: GivenDate | None, to: GivenDate | None, alarm_downtime: str, alarm_deadline: str,
                tasks: bool, mailbox: str | None) -> None:
     """Write the timeline as an iCalendar (.ics) file to subscribe to.
 
@@ -690,6 +732,8 @@ def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tup
     from caltac_inbox.errors import ConfigError
     from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics, parse_alarm
 
+    _check_range(from_, to)
+    _tell_dates(("from", from_), ("to", to))
     try:
         options = IcsOptions(alarm_downtime=parse_alarm(alarm_downtime), alarm_deadline=parse_alarm(alarm_deadline),
                              tasks=tasks or "task" in [k.lower() for k in kinds])
