@@ -534,6 +534,22 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
             return query(session)
 
 
+def _selection_text(kinds: Sequence[str], programs: Sequence[str], mailbox: str | None,
+                    include_cancelled: bool = False) -> str:
+    """' (kind downtime or deadline, program ELPAC, mailbox x)': the filters an empty
+    result was looked for with ('' without any)."""
+    parts = []
+    if kinds:
+        parts.append("kind " + " or ".join(dict.fromkeys(k.lower() for k in kinds)))
+    if programs:
+        parts.append("program " + " or ".join(dict.fromkeys(p.upper() for p in programs)))
+    if mailbox is not None:
+        parts.append(f"mailbox {mailbox}")
+    if include_cancelled:
+        parts.append("cancelled included")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _day(value: GivenDate | None) -> date | None:
     return value.day if value else None
 
@@ -565,7 +581,13 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
     _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
-    emit(rows, output, ENTRY_COLUMNS, empty="Nothing coming up in that period.")
+    from datetime import timedelta
+
+    from caltac_inbox.timeline.time import LOS_ANGELES
+
+    first = _day(as_of) or datetime.now(LOS_ANGELES).date()
+    emit(rows, output, ENTRY_COLUMNS, empty=f"Nothing coming up between {first} and {first + timedelta(days=days)}"
+                                            f"{_selection_text(kinds, programs, mailbox)}.")
 
 
 @main.command()
@@ -593,7 +615,10 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
         mailbox))
-    emit(rows, output, ENTRY_COLUMNS, empty="No entries.")
+    period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
+              else f" up to {to.day}" if to else "")
+    emit(rows, output, ENTRY_COLUMNS,
+         empty=f"No entries{period}{_selection_text(kinds, programs, mailbox, include_cancelled)}.")
 
 
 @main.command()

@@ -22,7 +22,7 @@ def filled(run, fakes, tmp_path):  # noqa: F811
     url = f"sqlite:///{tmp_path / 'x.db'}"
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail" / "a.eml").write_bytes(make_eml(facts=[DOWNTIME, RETENTION]))
-    assert run("--db", url, "ingest", tmp_path / "mail").exit_code == 0
+    assert run("--db", url, "ingest", "--mailbox", "district-a", tmp_path / "mail").exit_code == 0
     return url
 
 
@@ -32,13 +32,15 @@ def test_as_of_next_monday_is_read_and_told_back(run, filled):  # noqa: F811
     result = run("--db", filled, "upcoming", "--as-of", "next monday")
     assert result.exit_code == 0, result.output
     assert result.stderr == f"as of Monday {monday.isoformat()} (next monday)\n"
-    assert result.stdout.startswith("Nothing coming up")  # the samples are years back
+    assert result.stdout == (f"Nothing coming up between {monday.isoformat()} and "  # the samples are years back
+                             f"{(monday + timedelta(days=60)).isoformat()}.\n")
 
 
 def test_today_is_the_day_in_los_angeles(run, filled):  # noqa: F811
     result = run("--db", filled, "upcoming", "--as-of", "today", "--days", "1")
     today = la_today()
     assert result.exit_code == 0 and result.stderr == f"as of {today:%A} {today.isoformat()} (today)\n"
+    assert result.stdout == f"Nothing coming up between {today.isoformat()} and {today + timedelta(days=1)}.\n"
 
 
 def test_a_phrase_selects_the_same_entries_as_the_iso_day(run, filled):  # noqa: F811
@@ -85,3 +87,20 @@ def test_export_ics_reads_phrases_too(run, filled):  # noqa: F811
     result = run("--db", filled, "export-ics", "--from", "Aug 14 2020", "--to", "2020-08-14")
     assert result.exit_code == 0 and result.stderr == "from Friday 2020-08-14 (Aug 14 2020)\n"
     assert result.stdout.count("BEGIN:VEVENT") == 2
+
+
+@pytest.mark.parametrize("args, said", [
+    (("upcoming", "--as-of", "2020-08-01", "--days", "5"), "Nothing coming up between 2020-08-01 and 2020-08-06."),
+    (("upcoming", "--as-of", "2020-08-01", "--kind", "designation", "--kind", "Deadline", "--mailbox", "district-a"),
+     "Nothing coming up between 2020-08-01 and 2020-09-30 (kind designation or deadline, mailbox district-a)."),
+    (("upcoming", "--as-of", "2020-08-01", "--program", "elpac", "--kind", "downtime"),
+     "Nothing coming up between 2020-08-01 and 2020-09-30 (kind downtime, program ELPAC)."),
+    (("timeline", "--from", "2021-01-01", "--to", "2021-06-30"), "No entries from 2021-01-01 to 2021-06-30."),
+    (("timeline", "--from", "2021-01-01"), "No entries from 2021-01-01 on."),
+    (("timeline", "--to", "2019-12-31", "--include-cancelled"), "No entries up to 2019-12-31 (cancelled included)."),
+    (("timeline", "--mailbox", "district-a", "--kind", "task"), "No entries (kind task, mailbox district-a)."),
+])
+def test_an_empty_result_names_the_period_and_filters(run, filled, args, said):  # noqa: F811
+    result = run("--db", filled, *args)
+    assert result.exit_code == 0 and result.stdout == said + "\n"
+    assert run("--db", filled, *args, "--json").stdout == ""  # JSON Lines of nothing: no line at all

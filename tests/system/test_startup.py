@@ -83,7 +83,8 @@ def test_queries_on_existing_sqlite_database_import_no_sqlalchemy(tmp_path):
             except SystemExit:
                 pass
     """)
-    assert stdout == "Nothing coming up in that period.\nNo entries.\n"  # the queries really ran
+    # the queries really ran
+    assert stdout.startswith("Nothing coming up between ") and stdout.endswith(".\nNo entries.\n")
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
     assert "caltac_inbox.store.light" in modules
 
