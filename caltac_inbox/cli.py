@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import click
 
 from caltac_inbox.budget import MAX_MESSAGE_MB
-from caltac_inbox.display import csv_cell, json_line, printable
+from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printable, table_length
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -153,9 +153,26 @@ def output_options(f: Callable) -> Callable:
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
-def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "") -> None:
+# The columns a table narrows to fit a terminal (display.fit_columns), first the first.
+ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox")
+KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
+# How a coloured table shows a status, a flag and its header line (click.style arguments).
+STYLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("status", "now"): {"fg": "yellow", "bold": True},
+    ("status", "past"): {"dim": True},
+    ("status", "cancelled"): {"fg": "red"},
+}
+
+
+def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "",
+         narrow: Sequence[Column] | None = None) -> None:
     """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
-    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display)."""
+    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display).
+
+    A table fits the terminal (or COLUMNS; caltac_inbox.terminal): when it is too
+    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; on a
+    terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
+    COLUMNS it is printed as it always was, cells cut at 60 characters."""
     if output == "json":
         for row in rows:
             click.echo(json_line(row))
@@ -169,16 +186,40 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         for row in rows:
             writer.writerow([csv_cell(value, _cell(value)) for value in (get(row) for _, get in columns)])
         return
+    rows = list(rows)
     cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     if not cells:
         if empty:
-            click.echo(empty)
+            click.echo(printable(empty))
         return
-    limit = 60
-    cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    for line in [headers, ["-" * w for w in widths], *cells]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+    from caltac_inbox.terminal import colour_wanted, table_width
+
+    width = table_width(sys.stdout)
+    if width is None:
+        limit = 60
+        cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+        for line in [headers, ["-" * w for w in widths], *cells]:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+        return
+    if narrow is not None and table_length(fit_columns(headers, cells, 10**6, ())) > width:
+        cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
+    fitted = fit_columns(headers, cells, width, ELASTIC)
+    colour = colour_wanted(sys.stdout)
+    shown = [(i, w) for i, w in enumerate(fitted) if w is not None]
+
+    def line(texts: Sequence[str], style: Callable[[int, str], dict[str, Any] | None]) -> str:
+        parts = []
+        for i, w in shown:
+            text = clip(texts[i], w, keep_end=headers[i] in KEEP_END)
+            look = style(i, text) if colour else None
+            parts.append((click.style(text, **look) if look else text) + " " * (w - len(text)))
+        return "  ".join(parts).rstrip()
+
+    click.echo(line(headers, lambda i, text: {"bold": True}))
+    click.echo(line(["-" * (w or 0) for w in fitted], lambda i, text: None))
+    for row in cells:
+        click.echo(line(row, lambda i, text: STYLES.get((headers[i], text))))
 
 
 def _cell(value: Any) -> str:
@@ -215,6 +256,49 @@ def entry_summary(e: dict[str, Any]) -> str:
     return what(Fact.from_json(e))
 
 
+def entry_until_narrow(e: dict[str, Any]) -> str:
+    """A downtime's end as far as it differs from its start: '08:00' the same day,
+    '08-20 08:00' the same year, else in full (a narrow table's `until`)."""
+    until = short_when(e.get("end")) if e.get("kind") == "downtime" else ""
+    when = entry_when(e)
+    if len(until) > 10 and until[:10] == when[:10]:
+        return until[11:]
+    if until[:4] == when[:4] and len(when) >= 10:
+        return until[5:]
+    return until
+
+
+def entry_status(e: dict[str, Any], at: datetime) -> str:
+    """The status a table shows at the instant `at`: "now" while the entry's window
+    (or due day or time) holds `at`, "past" once it is over, else the entry's own
+    status; a cancelled entry stays cancelled."""
+    status = e.get("status") or ""
+    if status == "cancelled":
+        return status
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline import kinds
+
+    fact = Fact.from_json(e)
+    key = kinds.key_date(fact)
+    if key is None and e.get("reminder_date"):
+        key = date.fromisoformat(e["reminder_date"])
+    span = kinds.span(fact, key)
+    if span is None:
+        return status
+    first, after = span
+    if at >= after:
+        return "past"
+    return "now" if at >= first else status
+
+
+def _statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[dict[str, Any]]:
+    """Rows whose status follows time (entry_status) for a table or CSV; JSON keeps the
+    entry's own status (docs/facts.md)."""
+    if output == "json":
+        return rows
+    return [{**row, "status": entry_status(row, at)} for row in rows]
+
+
 def _flags(e: dict[str, Any]) -> str:
     return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review"))) if on)
 
@@ -230,6 +314,9 @@ ENTRY_COLUMNS: list[Column] = [
     ("flags", _flags),
 ]
 
+ENTRY_COLUMNS_NARROW: list[Column] = [
+    (name, entry_until_narrow if name == "until" else get) for name, get in ENTRY_COLUMNS]
+
 FACT_COLUMNS: list[Column] = [
     ("source", lambda f: f.get("source")),
     ("kind", lambda f: f.get("kind")),
@@ -238,6 +325,9 @@ FACT_COLUMNS: list[Column] = [
     ("program", lambda f: f.get("program")),
     ("what", entry_summary),
 ]
+
+FACT_COLUMNS_NARROW: list[Column] = [
+    (name, entry_until_narrow if name == "until" else get) for name, get in FACT_COLUMNS]
 
 MESSAGE_COLUMNS: list[Column] = [
     ("id", lambda m: m.get("id")),
@@ -373,7 +463,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
     if output != "json":
-        emit(rows, output, FACT_COLUMNS, empty="No facts found.")
+        emit(rows, output, FACT_COLUMNS, empty="No facts found.", narrow=FACT_COLUMNS_NARROW)
     if failed:
         ctx.exit(1)
 
@@ -416,8 +506,11 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
-    with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.ingest(items, max_size=max_size_mb * 2**20)
+    from caltac_inbox.terminal import IngestProgress
+
+    progress = IngestProgress(paths)  # measures the input before the database file is created beside it
+    with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
+        report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
     if json_output:
@@ -576,18 +669,19 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
       caltac-inbox upcoming --as-of 2020-08-01 --days 30
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
+    from datetime import timedelta
+
     from caltac_inbox.store import read as queries
+    from caltac_inbox.timeline.time import LOS_ANGELES, instant
 
     _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
-    from datetime import timedelta
-
-    from caltac_inbox.timeline.time import LOS_ANGELES
-
     first = _day(as_of) or datetime.now(LOS_ANGELES).date()
-    emit(rows, output, ENTRY_COLUMNS, empty=f"Nothing coming up between {first} and {first + timedelta(days=days)}"
-                                            f"{_selection_text(kinds, programs, mailbox)}.")
+    rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
+    empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+         empty=f"{empty}{_selection_text(kinds, programs, mailbox)}.")
 
 
 @main.command()
@@ -609,6 +703,7 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
       caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
     """
     from caltac_inbox.store import read as queries
+    from caltac_inbox.timeline.time import LOS_ANGELES
 
     _check_range(from_, to)
     _tell_dates(("from", from_), ("to", to))
@@ -617,7 +712,8 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
         mailbox))
     period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
               else f" up to {to.day}" if to else "")
-    emit(rows, output, ENTRY_COLUMNS,
+    rows = _statuses_at(rows, datetime.now(LOS_ANGELES), output)
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
          empty=f"No entries{period}{_selection_text(kinds, programs, mailbox, include_cancelled)}.")
 
 
