@@ -156,7 +156,7 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 # The columns a table narrows to fit a terminal (display.fit_columns), first the first.
 ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox")
 KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
-# How a coloured table shows a status, a flag and its header line (click.style arguments).
+# How a coloured table shows a status (click.style arguments); headers are bold.
 STYLES: dict[tuple[str, str], dict[str, Any]] = {
     ("status", "now"): {"fg": "yellow", "bold": True},
     ("status", "past"): {"dim": True},
@@ -202,7 +202,8 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         for line in [headers, ["-" * w for w in widths], *cells]:
             click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
         return
-    if narrow is not None and table_length(fit_columns(headers, cells, 10**6, ())) > width:
+    natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    if narrow is not None and table_length(natural) > width:
         cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
     fitted = fit_columns(headers, cells, width, ELASTIC)
     colour = colour_wanted(sys.stdout)
@@ -577,7 +578,7 @@ class DateParam(click.ParamType):
 
 
 DATE = DateParam()
-DATE_FORMS = "YYYY-MM-DD, today, tomorrow, a weekday (next monday), +7d or -2w"
+DATE_FORMS = "YYYY-MM-DD, today, tomorrow, a weekday (next monday), +7d, -2w or words ('in 3 days')"
 
 
 def _tell_dates(*given: tuple[str, GivenDate | None]) -> None:
