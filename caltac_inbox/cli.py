@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import click
 
 from caltac_inbox.budget import MAX_MESSAGE_MB
-from caltac_inbox.display import csv_cell, json_line, printable
+from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printable, table_length
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -153,9 +153,26 @@ def output_options(f: Callable) -> Callable:
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
-def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "") -> None:
+# The columns a table narrows to fit a terminal (display.fit_columns), first the first.
+ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox")
+KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
+# How a coloured table shows a status (click.style arguments); headers are bold.
+STYLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("status", "now"): {"fg": "yellow", "bold": True},
+    ("status", "past"): {"dim": True},
+    ("status", "cancelled"): {"fg": "red"},
+}
+
+
+def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "",
+         narrow: Sequence[Column] | None = None) -> None:
     """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
-    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display)."""
+    Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display).
+
+    A table fits the terminal (or COLUMNS; caltac_inbox.terminal): when it is too
+    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; on a
+    terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
+    COLUMNS it is printed as it always was, cells cut at 60 characters."""
     if output == "json":
         for row in rows:
             click.echo(json_line(row))
@@ -169,16 +186,41 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         for row in rows:
             writer.writerow([csv_cell(value, _cell(value)) for value in (get(row) for _, get in columns)])
         return
+    rows = list(rows)
     cells = [[_cell(get(row)) for _, get in columns] for row in rows]
     if not cells:
         if empty:
-            click.echo(empty)
+            click.echo(printable(empty))
         return
-    limit = 60
-    cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    for line in [headers, ["-" * w for w in widths], *cells]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+    from caltac_inbox.terminal import colour_wanted, table_width
+
+    width = table_width(sys.stdout)
+    if width is None:
+        limit = 60
+        cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+        for line in [headers, ["-" * w for w in widths], *cells]:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+        return
+    natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    if narrow is not None and table_length(natural) > width:
+        cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
+    fitted = fit_columns(headers, cells, width, ELASTIC)
+    colour = colour_wanted(sys.stdout)
+    shown = [(i, w) for i, w in enumerate(fitted) if w is not None]
+
+    def line(texts: Sequence[str], style: Callable[[int, str], dict[str, Any] | None]) -> str:
+        parts = []
+        for i, w in shown:
+            text = clip(texts[i], w, keep_end=headers[i] in KEEP_END)
+            look = style(i, text) if colour else None
+            parts.append((click.style(text, **look) if look else text) + " " * (w - len(text)))
+        return "  ".join(parts).rstrip()
+
+    click.echo(line(headers, lambda i, text: {"bold": True}))
+    click.echo(line(["-" * (w or 0) for w in fitted], lambda i, text: None))
+    for row in cells:
+        click.echo(line(row, lambda i, text: STYLES.get((headers[i], text))))
 
 
 def _cell(value: Any) -> str:
@@ -215,6 +257,49 @@ def entry_summary(e: dict[str, Any]) -> str:
     return what(Fact.from_json(e))
 
 
+def entry_until_narrow(e: dict[str, Any]) -> str:
+    """A downtime's end as far as it differs from its start: '08:00' the same day,
+    '08-20 08:00' the same year, else in full (a narrow table's `until`)."""
+    until = short_when(e.get("end")) if e.get("kind") == "downtime" else ""
+    when = entry_when(e)
+    if len(until) > 10 and until[:10] == when[:10]:
+        return until[11:]
+    if until[:4] == when[:4] and len(when) >= 10:
+        return until[5:]
+    return until
+
+
+def entry_status(e: dict[str, Any], at: datetime) -> str:
+    """The status a table shows at the instant `at`: "now" while the entry's window
+    (or due day or time) holds `at`, "past" once it is over, else the entry's own
+    status; a cancelled entry stays cancelled."""
+    status = e.get("status") or ""
+    if status == "cancelled":
+        return status
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline import kinds
+
+    fact = Fact.from_json(e)
+    key = kinds.key_date(fact)
+    if key is None and e.get("reminder_date"):
+        key = date.fromisoformat(e["reminder_date"])
+    span = kinds.span(fact, key)
+    if span is None:
+        return status
+    first, after = span
+    if at >= after:
+        return "past"
+    return "now" if at >= first else status
+
+
+def _statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[dict[str, Any]]:
+    """Rows whose status follows time (entry_status) for a table or CSV; JSON keeps the
+    entry's own status (docs/facts.md)."""
+    if output == "json":
+        return rows
+    return [{**row, "status": entry_status(row, at)} for row in rows]
+
+
 def _flags(e: dict[str, Any]) -> str:
     return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review"))) if on)
 
@@ -230,6 +315,9 @@ ENTRY_COLUMNS: list[Column] = [
     ("flags", _flags),
 ]
 
+ENTRY_COLUMNS_NARROW: list[Column] = [
+    (name, entry_until_narrow if name == "until" else get) for name, get in ENTRY_COLUMNS]
+
 FACT_COLUMNS: list[Column] = [
     ("source", lambda f: f.get("source")),
     ("kind", lambda f: f.get("kind")),
@@ -238,6 +326,9 @@ FACT_COLUMNS: list[Column] = [
     ("program", lambda f: f.get("program")),
     ("what", entry_summary),
 ]
+
+FACT_COLUMNS_NARROW: list[Column] = [
+    (name, entry_until_narrow if name == "until" else get) for name, get in FACT_COLUMNS]
 
 MESSAGE_COLUMNS: list[Column] = [
     ("id", lambda m: m.get("id")),
@@ -373,7 +464,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
     if output != "json":
-        emit(rows, output, FACT_COLUMNS, empty="No facts found.")
+        emit(rows, output, FACT_COLUMNS, empty="No facts found.", narrow=FACT_COLUMNS_NARROW)
     if failed:
         ctx.exit(1)
 
@@ -416,8 +507,11 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
-    with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.ingest(items, max_size=max_size_mb * 2**20)
+    from caltac_inbox.terminal import IngestProgress
+
+    progress = IngestProgress(paths)  # measures the input before the database file is created beside it
+    with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
+        report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
     if json_output:
@@ -449,19 +543,57 @@ def _mailbox_option(f: Callable) -> Callable:
 MAX_DAYS = 36_525  # a century ahead
 
 
-class BoundedDate(click.DateTime):
-    """YYYY-MM-DD between model.FIRST_DAY and LAST_DAY; anything else is a usage error."""
+@dataclass(frozen=True)
+class GivenDate:
+    """A day from the command line and how it was typed."""
+
+    day: date
+    text: str
+    iso: bool  # typed as YYYY-MM-DD: nothing to tell back
+
+    def told(self, label: str) -> str:
+        """'as of Monday 2026-12-07 (next monday)'."""
+        return f"{label} {self.day:%A} {self.day.isoformat()} ({' '.join(self.text.split())})"
+
+
+class DateParam(click.ParamType):
+    """A day as a person types it (caltac_inbox.user_dates): YYYY-MM-DD, today,
+    tomorrow, a weekday, +7d/-2w, or words dateparser reads; "today" is the day in
+    America/Los_Angeles. Anything else, or a day outside model.FIRST_DAY..LAST_DAY,
+    is a usage error."""
+
+    name = "date"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from caltac_inbox.model import FIRST_DAY, LAST_DAY
+        if isinstance(value, GivenDate):
+            return value
+        from caltac_inbox.timeline.time import LOS_ANGELES
+        from caltac_inbox.user_dates import DateInputError, read_user_date
 
-        converted = super().convert(value, param, ctx)
-        if not FIRST_DAY <= converted.date() <= LAST_DAY:
-            self.fail(f"{value} is outside the supported days {FIRST_DAY} to {LAST_DAY}", param, ctx)
-        return converted
+        try:
+            read = read_user_date(str(value), datetime.now(LOS_ANGELES).date())
+        except DateInputError as exc:
+            self.fail(str(exc), param, ctx)
+        return GivenDate(read.day, str(value), read.iso)
 
 
-DATE = BoundedDate(formats=["%Y-%m-%d"])
+DATE = DateParam()
+DATE_FORMS = "YYYY-MM-DD, today, tomorrow, a weekday (next monday), +7d, -2w or words ('in 3 days')"
+
+
+def _tell_dates(*given: tuple[str, GivenDate | None]) -> None:
+    """Say on stderr which day a non-ISO date was read as (stdout stays the data)."""
+    for label, value in given:
+        if value is not None and not value.iso:
+            click.echo(printable(value.told(label)), err=True)
+
+
+def _check_range(from_: GivenDate | None, to: GivenDate | None) -> None:
+    if from_ is not None and to is not None and from_.day > to.day:
+        raise click.UsageError(f"--from {from_.day} is after --to {to.day}; give the earlier day to --from",
+                               ctx=click.get_current_context())
+
+
 T = TypeVar("T")
 
 
@@ -496,12 +628,29 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
             return query(session)
 
 
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
+def _selection_text(kinds: Sequence[str], programs: Sequence[str], mailbox: str | None,
+                    include_cancelled: bool = False) -> str:
+    """' (kind downtime or deadline, program ELPAC, mailbox x)': the filters an empty
+    result was looked for with ('' without any)."""
+    parts = []
+    if kinds:
+        parts.append("kind " + " or ".join(dict.fromkeys(k.lower() for k in kinds)))
+    if programs:
+        parts.append("program " + " or ".join(dict.fromkeys(p.upper() for p in programs)))
+    if mailbox is not None:
+        parts.append(f"mailbox {mailbox}")
+    if include_cancelled:
+        parts.append("cancelled included")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _day(value: GivenDate | None) -> date | None:
+    return value.day if value else None
 
 
 @main.command()
-@click.option("--as-of", "as_of", type=DATE, metavar="DATE", help="Count from this day (YYYY-MM-DD); default today.")
+@click.option("--as-of", "as_of", type=DATE, metavar="DATE",
+              help=f"Count from this day: {DATE_FORMS}; default today.")
 @click.option("--days", type=click.IntRange(min=0, max=MAX_DAYS), default=60, show_default=True,
               help="How many days ahead.")
 @_kind_option
@@ -509,7 +658,7 @@ def _day(value: datetime | None) -> date | None:
 @_mailbox_option
 @output_options
 @pass_app
-def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
+def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
              mailbox: str | None, output: str) -> None:
     """What is coming: entries starting or due in the next N days.
 
@@ -521,23 +670,31 @@ def upcoming(app: App, as_of: datetime | None, days: int, kinds: tuple[str, ...]
       caltac-inbox upcoming --as-of 2020-08-01 --days 30
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
-    from caltac_inbox.store import read as queries
+    from datetime import timedelta
 
+    from caltac_inbox.store import read as queries
+    from caltac_inbox.timeline.time import LOS_ANGELES, instant
+
+    _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
-    emit(rows, output, ENTRY_COLUMNS, empty="Nothing coming up in that period.")
+    first = _day(as_of) or datetime.now(LOS_ANGELES).date()
+    rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
+    empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+         empty=f"{empty}{_selection_text(kinds, programs, mailbox)}.")
 
 
 @main.command()
-@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
-@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--from", "from_", type=DATE, metavar="DATE", help=f"First day, inclusive: {DATE_FORMS}.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day, inclusive (same forms as --from).")
 @_kind_option
 @_program_option
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled entries.")
 @_mailbox_option
 @output_options
 @pass_app
-def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple[str, ...],
+def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tuple[str, ...],
              programs: tuple[str, ...], include_cancelled: bool, mailbox: str | None, output: str) -> None:
     """Every timeline entry in date order, optionally within a date range.
 
@@ -547,11 +704,18 @@ def timeline(app: App, from_: datetime | None, to: datetime | None, kinds: tuple
       caltac-inbox timeline --kind designation --include-cancelled --csv > dates.csv
     """
     from caltac_inbox.store import read as queries
+    from caltac_inbox.timeline.time import LOS_ANGELES
 
+    _check_range(from_, to)
+    _tell_dates(("from", from_), ("to", to))
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
         mailbox))
-    emit(rows, output, ENTRY_COLUMNS, empty="No entries.")
+    period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
+              else f" up to {to.day}" if to else "")
+    rows = _statuses_at(rows, datetime.now(LOS_ANGELES), output)
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+         empty=f"No entries{period}{_selection_text(kinds, programs, mailbox, include_cancelled)}.")
 
 
 @main.command()
@@ -664,15 +828,15 @@ def _alarm_option(name: str, default: str, what: str) -> Callable:
               metavar="FILE", help="Write the calendar here (default: standard output).")
 @_kind_option
 @_program_option
-@click.option("--from", "from_", type=DATE, metavar="DATE", help="First day (YYYY-MM-DD), inclusive.")
-@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--from", "from_", type=DATE, metavar="DATE", help=f"First day, inclusive: {DATE_FORMS}.")
+@click.option("--to", "to", type=DATE, metavar="DATE", help="Last day, inclusive (same forms as --from).")
 @_alarm_option("--alarm-downtime", "1d", "downtime")
 @_alarm_option("--alarm-deadline", "3d", "deadline, designation, credential and retention date")
 @click.option("--tasks", is_flag=True, help="Include checklist tasks (all-day on the first of their month).")
 @_mailbox_option
 @pass_app
 def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tuple[str, ...],
-               from_: datetime | None, to: datetime | None, alarm_downtime: str, alarm_deadline: str,
+               from_: GivenDate | None, to: GivenDate | None, alarm_downtime: str, alarm_deadline: str,
                tasks: bool, mailbox: str | None) -> None:
     """Write the timeline as an iCalendar (.ics) file to subscribe to.
 
@@ -690,6 +854,8 @@ def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tup
     from caltac_inbox.errors import ConfigError
     from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics, parse_alarm
 
+    _check_range(from_, to)
+    _tell_dates(("from", from_), ("to", to))
     try:
         options = IcsOptions(alarm_downtime=parse_alarm(alarm_downtime), alarm_deadline=parse_alarm(alarm_deadline),
                              tasks=tasks or "task" in [k.lower() for k in kinds])

@@ -14,6 +14,8 @@ live spreadsheet formula. Every output edge passes text through here:
   (OWASP CSV injection).
 - `json_line(value)`: JSON with DEL and C1 controls escaped as well (`json.dumps`
   escapes C0 only), so a terminal showing it sees no control character.
+- `fit_columns(headers, rows, width, elastic)` and `clip(text, width)`: a table cut to
+  a terminal's width by its summary column ("…"), never by its dates or ids.
 
 Pure functions, no imports beyond the standard library.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
+from typing import Any, Sequence
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,4 +76,52 @@ def json_line(value: Any) -> str:
     return _patterns()["json_unescaped"].sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
-__all__ = ["csv_cell", "json_line", "printable"]
+ELLIPSIS = "…"
+
+
+def clip(text: str, width: int, *, keep_end: bool = False) -> str:
+    """`text` in at most `width` characters; when cut, the last one is "…" (or the
+    first, with `keep_end`: a path keeps its file name)."""
+    if len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    return ELLIPSIS + text[len(text) - width + 1:] if keep_end else text[: width - 1] + ELLIPSIS
+
+
+def table_length(widths: Sequence[int | None], gap: int = 2) -> int:
+    """Characters in a table line whose columns (None: left out) are `widths` wide."""
+    shown = [w for w in widths if w is not None]
+    return sum(shown) + gap * max(len(shown) - 1, 0)
+
+
+def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, elastic: Sequence[str],
+                *, gap: int = 2, room: int = 20) -> list[int | None]:
+    """Column widths for a table of `rows` that fits in `width` characters.
+
+    Only the columns named in `elastic` (the summary, a subject: text that stays
+    readable cut short) are narrowed, never a date or an id: a column empty in every
+    row is left out (None), then the first elastic column is narrowed to `room`, the
+    others to half of it, then all to their header. A table whose other columns alone
+    are wider than `width` stays wider."""
+    widths: list[int | None] = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    if table_length(widths, gap) <= width:
+        return widths
+    widths = [None if all(not r[i] for r in rows) else w for i, w in enumerate(widths)]
+    order = [i for name in elastic for i, h in enumerate(headers) if h == name and widths[i] is not None]
+
+    def narrow(i: int, least: int) -> None:
+        excess = table_length(widths, gap) - width
+        current = widths[i]
+        if excess > 0 and current is not None and current > least:
+            widths[i] = max(least, current - excess)
+
+    floors = [(order[:1], lambda h: max(len(h), room)), (order[1:], lambda h: max(len(h), room // 2)),
+              (order, len)]
+    for columns, least in floors:
+        for i in columns:
+            narrow(i, max(least(headers[i]), 2))
+    return widths
+
+
+__all__ = ["ELLIPSIS", "clip", "csv_cell", "fit_columns", "json_line", "printable", "table_length"]

@@ -13,6 +13,9 @@ from datetime import date, datetime, timedelta
 
 _OFFSET_RE = re.compile(r"^(?P<sign>[+-])\s*(?P<n>\d{1,5})\s*(?P<unit>d|day|days|w|wk|week|weeks|m|mo|month|months)$")
 _WEEKDAY_RE = re.compile(r"^(?:(?P<which>next|last|this|coming)\s+)?(?P<day>[a-z]+)$")
+# Shaped like a day in numbers: read here, so a mistyped one (2020-13-01) is an error and
+# not whatever dateparser makes of it (2020-01-13).
+_NUMERIC_DAY_RE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
 _RELATIVE = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
@@ -36,6 +39,15 @@ def read_user_date(text: str, today: date) -> UserDate:
         return UserDate(_bounded(date.fromisoformat(raw), text), iso=True)
     except ValueError:
         pass
+    numeric = _NUMERIC_DAY_RE.match(raw)
+    if numeric:
+        try:
+            day = date(int(numeric["y"]), int(numeric["m"]), int(numeric["d"]))
+        except ValueError:
+            raise DateInputError(f"{text.strip()!r} is not a day of the calendar; use YYYY-MM-DD") from None
+        return UserDate(_bounded(day, text), iso=False)
+    if raw.isdigit():  # dateparser reads "5" as May 1st
+        raise DateInputError(f"{text.strip()!r} is a number, not a date; use YYYY-MM-DD, today, +7d or next monday")
     day = _simple(raw, today)
     if day is None:
         day = _natural(raw, today)

@@ -69,3 +69,13 @@ def store(db_url):
     s = open_store(db_url)
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_columns():
+    """Tables fit COLUMNS (caltac_inbox.terminal), and a test runner may have it in its
+    environment (exported by CI, or put there by GNU readline, where os.environ does
+    not see it but subprocesses do): tests see the plain layout unless they set it."""
+    os.environ.pop("COLUMNS", None)
+    os.unsetenv("COLUMNS")
+    yield

@@ -165,7 +165,8 @@ def test_ingest_then_query_commands(run, fakes, mail_dir, db_url):
     assert "TOMS, ORS unavailable" in run("--db", db_url, "upcoming", "--as-of", "2020-08-01").output
     assert run("--db", db_url, "upcoming", "--as-of", "2020-08-01", "--kind", "retention", "--json"
                ).output.count("\n") == 1
-    assert "Nothing coming up" in run("--db", db_url, "upcoming", "--as-of", "2021-01-01").output
+    assert run("--db", db_url, "upcoming", "--as-of", "2021-01-01").output == (
+        "Nothing coming up between 2021-01-01 and 2021-03-02.\n")
 
     tl = run("--db", db_url, "timeline", "--from", "2020-07-01", "--to", "2020-07-31", "--json")
     assert [json.loads(x)["kind"] for x in tl.output.splitlines()] == ["designation"]

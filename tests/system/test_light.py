@@ -158,7 +158,7 @@ def test_missing_database_falls_back_to_the_store_which_creates_it(tmp_path, no_
     url = f"sqlite:///{path}"
     assert light.open_sqlite_reader(url) is None and not path.exists()
     result = _cli("--db", url, "upcoming")
-    assert result.exit_code == 0 and result.output == "Nothing coming up in that period.\n"
+    assert result.exit_code == 0 and result.output.startswith("Nothing coming up between ")
     assert path.exists()
     conn = light.open_sqlite_reader(url)  # now at head: the next query takes the light path
     assert conn is not None

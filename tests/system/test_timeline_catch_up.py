@@ -78,7 +78,7 @@ def test_a_timeline_that_cannot_be_rebuilt_is_shown_with_a_warning(run, tmp_path
 
     monkeypatch.setattr(Store, "refresh", read_only)
     result = run("--db", url, "timeline")
-    assert result.exit_code == 0 and "No entries." in result.stdout
+    assert result.exit_code == 0 and "No entries.\n" == result.stdout
     [line] = result.stderr.splitlines()
     assert line.startswith("caltac-inbox: warning: the timeline is behind") and "readonly" in line
 

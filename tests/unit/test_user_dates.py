@@ -23,13 +23,15 @@ TODAY = date(2026, 11, 30)  # a Monday
     ("last friday", date(2026, 11, 27), False),
     ("in 3 days", date(2026, 12, 3), False),
     ("December 15", date(2026, 12, 15), False),
+    ("2020-8-1", date(2020, 8, 1), False),
 ])
 def test_reads_what_people_type(text, day, iso):
     got = read_user_date(text, TODAY)
     assert (got.day, got.iso) == (day, iso)
 
 
-@pytest.mark.parametrize("text", ["", "soonish", "9999-12-31", "+3000000d", "1800-01-01"])
+@pytest.mark.parametrize("text", ["", "soonish", "9999-12-31", "+3000000d", "1800-01-01",
+                                  "2020-13-01", "2020-02-30", "5"])
 def test_what_it_cannot_read_is_one_clear_error(text):
     with pytest.raises(DateInputError) as exc:
         read_user_date(text, TODAY)
