@@ -170,7 +170,7 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
             if c.state != "active":
                 continue
             try:
-                fact = Fact.from_json({**c.new_values, "evidence": ""})
+                fact = Fact.from_json({"evidence": "", **c.new_values})
             except (TypeError, ValueError):
                 continue
             entry = Entry(uid=c.target, fact=fact, status=fact.status or "scheduled", sources=(), history=())
