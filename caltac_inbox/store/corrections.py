@@ -69,16 +69,17 @@ def handled_leads(session: Session) -> set[str]:
 
 def review(session: Session, *, as_of: date, days: int, mailbox: str | None = None,
            include_dismissed: bool = False) -> list[dict[str, Any]]:
-    """Leads of the notices sent in the `days` days up to `as_of` (inclusive), newest
+    """Leads of the notices sent (else archived) in the `days` days up to `as_of` (inclusive), newest
     notice first, text order within a notice; dismissed ones only when asked."""
     from caltac_inbox.timeline.time import instant
 
     lower = instant(as_of - timedelta(days=days))
     upper = instant(as_of + timedelta(days=1))
+    received = func.coalesce(Message.sent, Message.archived_at)  # a notice without a date: when it came
     query = (select(LeadRow, Message.subject, Message.sent, Message.mailbox)
              .join(Message, Message.id == LeadRow.message_pk)
-             .where(Message.sent >= lower, Message.sent < upper)
-             .order_by(Message.sent.desc(), Message.id.desc(), LeadRow.id))
+             .where(received >= lower, received < upper)
+             .order_by(received.desc(), Message.id.desc(), LeadRow.id))
     if mailbox:
         query = query.where(LeadRow.mailbox == mailbox)
     handled = set() if include_dismissed else handled_leads(session)

@@ -179,3 +179,19 @@ def test_an_added_entry_carries_its_mailbox(cli):
     assert [e["kind"] for e in _lines(cli("timeline", "--mailbox", "district-a", "--json"))] == ["credential"]
     [listed] = _lines(cli("corrections", "--mailbox", "district-b", "--json"))
     assert listed["mailbox"] == "district-b" and listed["by"]
+
+
+@needs_shared("corpus", "labels.jsonl")
+def test_review_lists_every_dated_sentence_of_the_corpus_that_gave_no_fact(cli):
+    from caltac_inbox.classify import classify_with_leads
+    from caltac_inbox.parse import parse_message
+
+    corpus = SHARED / "corpus"
+    expected = set()
+    for path in sorted(corpus.glob("*.eml")):
+        notice = parse_message(path.read_bytes(), str(path))
+        expected |= {(notice.message_id, lead.sentence, lead.reason) for lead in classify_with_leads(notice)[1]}
+    cli("ingest", corpus)
+    listed = _lines(cli("review", "--as-of", "2026-12-01", "--days", "36525", "--json"))
+    assert expected and len(listed) == len(expected)
+    assert {(lead["sentence"], lead["reason"]) for lead in listed} == {(s, r) for _, s, r in expected}
