@@ -263,7 +263,10 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
             return stored.correction_json(row)
 
         data, _ = _store_and_refresh(app, work)
-        _say(app, json_output, data, f"added {kind} entry {data['target']} (correction {data['id']})")
+        with app.open_store() as store, store.session(readonly=True) as session:
+            data["entry_id"] = stored.find_entry(session, data["target"])["id"]
+        _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
+                                     f"{data['id']})")
 
     @click.command()
     @click.argument("correction_id", metavar="CORRECTION_ID")

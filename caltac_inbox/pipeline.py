@@ -508,7 +508,7 @@ class Store:
                     )
                 if is_new and not error:
                     write.replace_leads(conn, pk, getattr(prepared.facts, "leads", ()), mailbox=raw.mailbox,
-                                        message_id=notice.message_id)
+                                        message_id=notice.message_id, new=True)
                 write.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
         except Exception as exc:
             if _is_connection_error(exc):

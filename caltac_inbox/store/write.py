@@ -454,11 +454,13 @@ def lead_identity(message_pk: int, message_id: str | None, lead: Lead) -> str:
 
 
 def replace_leads(session: Session | Connection, message_pk: int, leads: Sequence[Lead], *,
-                  mailbox: str | None, message_id: str | None = None) -> None:
-    """Make the message's leads exactly `leads` (ingest and every reparse)."""
+                  mailbox: str | None, message_id: str | None = None, new: bool = False) -> None:
+    """Make the message's leads exactly `leads` (ingest, `new`: the message has none yet;
+    every reparse)."""
     from caltac_inbox.store.schema import LeadRow
 
-    session.execute(delete(LeadRow).where(LeadRow.message_pk == message_pk))
+    if not new:
+        session.execute(delete(LeadRow).where(LeadRow.message_pk == message_pk))
     rows, seen = [], set()
     for lead in leads:
         identity = lead_identity(message_pk, message_id, lead)
