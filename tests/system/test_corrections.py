@@ -148,6 +148,10 @@ def test_review_lists_leads_newest_first_and_keeps_dismissals_and_added_leads_th
     assert entry["evidence"] == second["sentence"]
     assert first["id"] in {lead["id"] for lead in _lines(cli("review", "--as-of", "2020-08-01",
                                                              "--include-dismissed", "--json"))}
+    dismissal = next(c for c in _lines(cli("corrections", "--json")) if c["action"] == "dismiss")
+    assert dismissal["entry"] == first["id"] and dismissal["target"] == "lead:" + first["identity"]
+    cli("undo", dismissal["id"])
+    assert first["id"] in {lead["id"] for lead in _lines(cli("review", "--as-of", "2020-08-01", "--json"))}
 
 
 def test_mistakes_get_one_line_errors(cli):
