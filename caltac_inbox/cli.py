@@ -301,7 +301,16 @@ def _statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[
 
 
 def _flags(e: dict[str, Any]) -> str:
-    return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review"))) if on)
+    return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review")),
+                                     *_correction_flags(e)) if on)
+
+
+def _correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
+    """corrected, added, dismissed, superseded: what the coordinator's corrections did."""
+    marks = e.get("corrections") or []
+    active = {m.get("action") for m in marks if m.get("state") == "active"}
+    return [("corrected", "correct" in active), ("added", "add" in active), ("dismissed", "dismiss" in active),
+            ("superseded", any(m.get("state") == "superseded" for m in marks))]
 
 
 ENTRY_COLUMNS: list[Column] = [
@@ -345,7 +354,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0007)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0009)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -540,6 +549,11 @@ def _mailbox_option(f: Callable) -> Callable:
     return click.option("--mailbox", metavar="NAME", help="Only entries from notices of this mailbox.")(f)
 
 
+def _include_dismissed_option(f: Callable) -> Callable:
+    return click.option("--include-dismissed", is_flag=True,
+                        help="Also list entries dismissed with `caltac-inbox dismiss`.")(f)
+
+
 MAX_DAYS = 36_525  # a century ahead
 
 
@@ -656,10 +670,11 @@ def _day(value: GivenDate | None) -> date | None:
 @_kind_option
 @_program_option
 @_mailbox_option
+@_include_dismissed_option
 @output_options
 @pass_app
 def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
-             mailbox: str | None, output: str) -> None:
+             mailbox: str | None, output: str, include_dismissed: bool = False) -> None:
     """What is coming: entries starting or due in the next N days.
 
     Windows that began earlier and are still open are included; cancelled
@@ -677,7 +692,8 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
 
     _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
-        source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox))
+        source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox,
+        include_dismissed=include_dismissed))
     first = _day(as_of) or datetime.now(LOS_ANGELES).date()
     rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
     empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
@@ -692,10 +708,12 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
 @_program_option
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled entries.")
 @_mailbox_option
+@_include_dismissed_option
 @output_options
 @pass_app
 def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tuple[str, ...],
-             programs: tuple[str, ...], include_cancelled: bool, mailbox: str | None, output: str) -> None:
+             programs: tuple[str, ...], include_cancelled: bool, mailbox: str | None, output: str,
+             include_dismissed: bool = False) -> None:
     """Every timeline entry in date order, optionally within a date range.
 
     \b
@@ -710,7 +728,7 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
     _tell_dates(("from", from_), ("to", to))
     rows = read_timeline(app, lambda source: queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
-        mailbox))
+        mailbox, include_dismissed=include_dismissed))
     period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
               else f" up to {to.day}" if to else "")
     rows = _statuses_at(rows, datetime.now(LOS_ANGELES), output)
@@ -745,7 +763,7 @@ def show(app: App, entry: str, json_output: bool) -> None:
     def say(line: str) -> None:  # each line holds mail text: one printable line
         click.echo(printable(line).rstrip())
 
-    skip = {"sources", "source_details", "history", "evidence", "id"}
+    skip = {"sources", "source_details", "history", "evidence", "id", "corrections"}
     say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
     for key, value in item.items():
         if key not in skip and value not in (None, [], ""):
@@ -768,6 +786,25 @@ def show(app: App, entry: str, json_output: bool) -> None:
         for h in history:
             change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
             say(f"  - {short_when(h.get('at'))}  {change}")
+    for line in correction_history(item.get("corrections") or []):
+        say(line)
+
+
+def correction_history(marks: list[dict[str, Any]]) -> list[str]:
+    """`show`'s lines for the coordinator's corrections of an entry."""
+    lines = ["Corrections:"] if marks else []
+    for m in marks:
+        what = m.get("action")
+        if what == "correct":
+            what = "corrected " + ", ".join(
+                f"{name} {short_when(_cell((m.get('before') or {}).get(name))) or '(none)'} -> "
+                f"{short_when(_cell((m.get('values') or {}).get(name)))}" for name in m.get("fields", ()))
+        state = m.get("state")
+        if m.get("superseded_by"):
+            state = f"superseded by {m['superseded_by']}"
+        lines.append(f"  - {short_when(m.get('at'))}  #{m.get('correction')} {what} by {m.get('by')}: {state}"
+                     + (f" ({m['reason']})" if m.get("reason") else ""))
+    return lines
 
 
 @main.command()
@@ -938,6 +975,11 @@ from caltac_inbox.web.cli import feed_commands, serve_command  # noqa: E402 - li
 
 main.add_command(serve_command)
 main.add_command(feed_commands(output_options, _kind_option, _program_option, _mailbox_option))
+
+from caltac_inbox.corrections_cli import make_commands as correction_commands  # noqa: E402 - light module
+
+for _command in correction_commands(output_options, emit, pass_app, _program_option, _mailbox_option, KINDS[:-1]):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -157,6 +157,21 @@ class Lead:
         return {"when": _json_value(self.when), "sentence": self.sentence, "reason": self.reason}
 
 
+class FactsWithLeads(tuple):
+    """A notice's facts (a tuple of Fact) that also carries its leads: `.leads`."""
+
+    leads: tuple[Lead, ...] = ()
+
+    @classmethod
+    def of(cls, facts: Any, leads: Any) -> "FactsWithLeads":
+        out = cls(facts)
+        out.leads = tuple(leads)
+        return out
+
+    def __reduce__(self):  # pickled between worker processes with its leads
+        return (FactsWithLeads.of, (tuple(self), self.leads))
+
+
 @dataclass(frozen=True)
 class Extraction:
     """What `extract --json` prints for one message (docs/facts.md 'One message')."""
@@ -224,6 +239,7 @@ __all__ = [
     "Extraction",
     "FACT_KINDS",
     "Fact",
+    "FactsWithLeads",
     "Lead",
     "Notice",
     "PROGRAMS",

@@ -58,9 +58,9 @@ def default_parser() -> Parser:
 
 
 def default_classifier() -> Classifier:
-    from caltac_inbox.classify import classify
+    from caltac_inbox.classify import classify_keeping_leads
 
-    return classify
+    return classify_keeping_leads  # facts, and the leads store.write.replace_leads keeps
 
 
 def naming_source(source: str, message: str) -> str:
@@ -88,7 +88,8 @@ def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier, budget:
                     raise exc.__cause__ from None
                 return None, (), str(exc)
             step = "classify"
-            facts = tuple(classifier(notice))
+            found = classifier(notice)
+            facts = found if isinstance(found, tuple) else tuple(found)  # FactsWithLeads stays one
     except OverTime:
         return notice, (), f"{step} timed out after {budget.seconds:g} s"  # type: ignore[union-attr]
     except MemoryError:
@@ -505,6 +506,9 @@ class Store:
                     facts = write.insert_facts(
                         conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is not True
                     )
+                if is_new and not error:
+                    write.replace_leads(conn, pk, getattr(prepared.facts, "leads", ()), mailbox=raw.mailbox,
+                                        message_id=notice.message_id, new=True)
                 write.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
         except Exception as exc:
             if _is_connection_error(exc):
@@ -652,6 +656,7 @@ class Store:
                     report.failed += 1
                     report.errors.append((msg.source, naming_source(msg.source, error or "")))
                     added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
+                    write.replace_leads(s, item.pk, (), mailbox=msg.mailbox)
                 else:
                     msg.parse_status, msg.parse_error = "ok", None
                     for key, value in write.notice_columns(notice).items():
@@ -660,6 +665,8 @@ class Store:
                     added, removed = write.replace_facts(
                         s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
                     )
+                    write.replace_leads(s, item.pk, getattr(prepared.facts, "leads", ()), mailbox=msg.mailbox,
+                                        message_id=notice.message_id)
                 report.facts_added += added
                 report.facts_removed += removed
                 done.append(Stored(msg.source, "failed" if error else "ok", facts=added))

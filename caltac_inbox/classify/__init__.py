@@ -5,7 +5,7 @@ August 14" or "during the downtime" to a downtime's start.
 """
 from __future__ import annotations
 
-from caltac_inbox.model import Fact, Lead, Notice
+from caltac_inbox.model import Fact, FactsWithLeads, Lead, Notice
 
 
 def classify(notice: Notice) -> tuple[Fact, ...]:
@@ -15,6 +15,13 @@ def classify(notice: Notice) -> tuple[Fact, ...]:
 def classify_with_leads(notice: Notice) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
     """The facts of a notice, and its dated sentences that produced none (see classify.leads)."""
     return _classify(notice, with_leads=True)
+
+
+def classify_keeping_leads(notice: Notice) -> FactsWithLeads:
+    """The facts of a notice as a tuple that carries its leads (`.leads`): what the
+    pipeline stores, through the same worker processes that return facts."""
+    facts, leads = _classify(notice, with_leads=True)
+    return FactsWithLeads.of(facts, leads)
 
 
 def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
@@ -38,4 +45,4 @@ def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple
     return tuple(facts), find_leads(ctx, facts) if with_leads else ()
 
 
-__all__ = ["classify", "classify_with_leads"]
+__all__ = ["classify", "classify_keeping_leads", "classify_with_leads"]

@@ -93,8 +93,35 @@ def description(entry: Entry) -> str:
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
             moved = f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled" else ""
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
+    lines.extend(correction_lines(entry))
     lines.extend(sources_lines(entry.notice_sources()))
     return "\n".join(lines).strip()
+
+
+def correction_lines(entry: Entry) -> list[str]:
+    """What the coordinator's corrections did to the entry (timeline.corrections)."""
+    lines = []
+    for mark in entry.corrections:
+        who = f"{mark.get('by')} on {str(mark.get('at') or '')[:10]}"
+        if mark.get("state") == "superseded":
+            lines.append(f"Correction by {who} superseded by {mark.get('superseded_by') or 'a later notice'}.")
+        elif mark.get("action") == "correct":
+            before = mark.get("before") or {}
+            changed = ", ".join(f"{name} (was {readable(_text(before.get(name)))})" for name in mark.get("fields", ()))
+            lines.append(f"Corrected by {who}: {changed}.")
+        elif mark.get("action") == "add":
+            lines.append(f"Added by {who}" + (f": {mark['reason']}" if mark.get("reason") else "") + ".")
+        elif mark.get("action") == "dismiss":
+            lines.append(f"Dismissed by {who}.")
+    return lines
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def calendar_ics(entries: Sequence[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None) -> bytes:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 RowSource = Union["Session", sqlite3.Connection]
 
 CANCELLED = "cancelled"
+DISMISSED = "dismissed"  # timeline.corrections.DISMISSED: hidden unless asked for
 # How far an entry's span can reach past its key_at (or a downtime's end_at): a
 # checklist month (31 days) plus a DST hour, rounded up. The SQL date preselection
 # widens the range by this; `Entry.overlaps` stays the exact test.
@@ -220,8 +221,9 @@ def upcoming(
     kinds: Iterable[str] = (),
     programs: Iterable[str] = (),
     mailbox: str | None = None,
+    include_dismissed: bool = False,
 ) -> list[dict[str, Any]]:
-    """Entries not cancelled whose span overlaps [as_of, as_of + days]; as_of defaults
+    """Entries not cancelled (nor dismissed) whose span overlaps [as_of, as_of + days]; as_of defaults
     to now (a date means 00:00 that day). A downtime that began earlier and is still
     going shows; one that ended does not."""
     from caltac_inbox.timeline.time import LOS_ANGELES, instant
@@ -235,7 +237,8 @@ def upcoming(
     else:  # a day: from its start through the whole last day
         lower = instant(as_of)
         upper = instant(as_of + timedelta(days=days + 1))
-    entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper)
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper,
+                      include_dismissed=include_dismissed)
     return [e.to_json() for e in entries if e.overlaps(lower, upper)]
 
 
@@ -252,6 +255,7 @@ def timeline_entries(
     programs: Iterable[str] = (),
     include_cancelled: bool = False,
     mailbox: str | None = None,
+    include_dismissed: bool = False,
 ) -> list[Entry]:
     """All entries in date order, `from_`/`to` inclusive days (the kinds and programs
     given, or all; cancelled ones only when asked). Undated entries come last and only
@@ -263,7 +267,7 @@ def timeline_entries(
     if to is not None:
         upper = to if isinstance(to, datetime) and to.tzinfo else instant(to) + timedelta(days=1)
     entries = _select(source, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
-                      upper=upper)
+                      upper=upper, include_dismissed=include_dismissed)
     return [e for e in entries if e.overlaps(lower, upper)]
 
 
@@ -309,13 +313,14 @@ def _select(
     include_cancelled: bool,
     lower: datetime | None = None,
     upper: datetime | None = None,
+    include_dismissed: bool = False,
 ) -> list[Entry]:
     """Entries that may overlap [lower, upper), in timeline order: a superset that the
     caller narrows with `Entry.overlaps`."""
     from caltac_inbox.timeline.entry import entry_sort_key
 
     found = rows(source, *_entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower,
-                                         upper=upper))
+                                         upper=upper, include_dismissed=include_dismissed))
     wanted = {p.upper() for p in programs or ()}
     if wanted:
         # Entries naming no program apply to every program and always show.
@@ -330,6 +335,7 @@ def _entries_query(
     include_cancelled: bool,
     lower: datetime | None,
     upper: datetime | None,
+    include_dismissed: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The SQL of `_select` and its parameters."""
     where: list[str] = []
@@ -341,14 +347,20 @@ def _entries_query(
     if not include_cancelled:
         where.append("e.status != :cancelled")
         params["cancelled"] = CANCELLED
+    if not include_dismissed:
+        where.append("e.status != :dismissed")
+        params["dismissed"] = DISMISSED
     kinds = list(kinds or ())
     if kinds:
         names, values = _in_list("kind", kinds)
         where.append(f"e.kind IN {names}")
         params.update(values)
     if mailbox:
-        where.append("EXISTS (SELECT 1 FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
-                     "WHERE es.entry_id = e.id AND f.mailbox = :mailbox)")
+        where.append("(EXISTS (SELECT 1 FROM entry_sources es JOIN facts f ON f.id = es.fact_id "
+                     "WHERE es.entry_id = e.id AND f.mailbox = :mailbox)"
+                     # an entry the coordinator added for this mailbox
+                     " OR EXISTS (SELECT 1 FROM corrections c WHERE c.target = e.uid AND c.action = 'add' "
+                     "AND c.mailbox = :mailbox))")
         params["mailbox"] = mailbox
     return f"SELECT {ENTRY_COLUMNS} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
 
@@ -382,7 +394,8 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
     sources = _source_refs(source, [r["id"] for r in found])
     out = []
     for row in found:
-        fact = Fact.from_json(dict(_json(row["fields"])))
+        fields = dict(_json(row["fields"]))
+        fact = Fact.from_json(fields)
         key_at = _instant(row["key_at"])
         out.append(
             Entry(
@@ -395,6 +408,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 needs_review=bool(row["needs_review"]),
                 # the entry's key date, stored as key_at, is then its notice's day
                 reminder_date=local_date(key_at) if dated_by_notice(fact) and key_at is not None else None,
+                corrections=tuple(fields.get("corrections") or ()),
                 entry_id=row["id"],
                 sequence=row["sequence"] or 0,
                 updated_at=_utc(_instant(row["updated_at"])),

@@ -248,5 +248,48 @@ class FeedToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-__all__ = ["Base", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState", "Message",
-           "TimelineState"]
+class Correction(Base):
+    """What a coordinator decided about the timeline (`dismiss`, `correct`, `add`), kept
+    apart from the extracted facts so that no reparse or upgrade touches it. `target` is the
+    entry's stable uid (for `add`, the uid of the entry it creates) or "lead:<identity>".
+    `state` is active, undone, or superseded (a later notice changed what was corrected:
+    `superseded_by` says which)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # "dismiss" | "correct" | "add"
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    made_by: Mapped[str] = mapped_column(String(200))
+    made_at: Mapped[datetime] = mapped_column(Timestamp())
+    new_values: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    old_values: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    # the newest notice the entry rested on when it was corrected: a newer one may supersede it
+    basis_sent: Mapped[datetime | None] = mapped_column(Timestamp())
+    reason: Mapped[str | None] = mapped_column(Text)
+    lead: Mapped[str | None] = mapped_column(String(64))  # `add --from-lead`: the lead's identity
+    state: Mapped[str] = mapped_column(String(16))  # "active" | "undone" | "superseded"
+    superseded_by: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
+class LeadRow(Base):
+    """A dated sentence of a stored notice that produced no fact (classify.leads), rebuilt
+    with the message's facts by every reparse. `identity` (message and sentence) is what a
+    dismissal refers to, so it outlives the row."""
+
+    __tablename__ = "leads"
+    __table_args__ = (UniqueConstraint("message_pk", "identity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    when: Mapped[str | None] = mapped_column(String(40))  # the resolved date, isoformat; null: weekday mismatch
+    sentence: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+__all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
+           "LeadRow", "Message", "TimelineState"]

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from caltac_inbox.identity import message_identity
-from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Notice, RawMessage
+from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Lead, Notice, RawMessage
 from caltac_inbox.store.schema import Entry, EntrySource, FactRow, ImapMessage, ImapState, Message, TimelineState
 from caltac_inbox.timeline.entry import Entry as TimelineEntry
 from caltac_inbox.timeline.entry import SourcedFact
@@ -334,7 +334,7 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
-    reconciled = reconcile(load_sourced_facts(session))
+    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session)), now)
     existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
     linked: dict[int, set[int]] = {}
     for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
@@ -424,6 +424,56 @@ def _entry_values(item: TimelineEntry) -> dict[str, Any]:
     )
 
 
+def apply_stored_corrections(session: Session, reconciled: list[TimelineEntry], now: datetime
+                             ) -> list[TimelineEntry]:
+    """The reconciled timeline with the coordinator's corrections on top
+    (timeline.corrections); a correction a later notice overrode is marked superseded."""
+    from caltac_inbox.store.schema import Correction as CorrectionRow
+    from caltac_inbox.timeline.corrections import Correction, apply_corrections
+
+    rows = session.execute(select(CorrectionRow).where(CorrectionRow.state.in_(("active", "superseded")),
+                                                      ~CorrectionRow.target.startswith("lead:"))).scalars().all()
+    if not rows:
+        return reconciled
+    corrections = [Correction(id=r.id, target=r.target, action=r.action, new_values=dict(r.new_values),
+                              old_values=dict(r.old_values), made_by=r.made_by, made_at=r.made_at,
+                              basis_sent=r.basis_sent, state=r.state, superseded_by=r.superseded_by,
+                              reason=r.reason) for r in rows]
+    entries, superseded = apply_corrections(reconciled, corrections)
+    for item in superseded:
+        session.execute(update(CorrectionRow).where(CorrectionRow.id == item.correction_id)
+                        .values(state="superseded", superseded_by=item.superseded_by, changed_at=now))
+    return entries
+
+
+def lead_identity(message_pk: int, message_id: str | None, lead: Lead) -> str:
+    """What names a lead across reparses: its notice (the original's Message-ID, so every
+    copy and forward of a notice gives the same lead, else the stored message) and its sentence."""
+    notice = f"message-id {message_id}" if message_id else f"message {message_pk}"
+    return hashlib.sha256(f"{notice}\n{lead.sentence}".encode()).hexdigest()[:32]
+
+
+def replace_leads(session: Session | Connection, message_pk: int, leads: Sequence[Lead], *,
+                  mailbox: str | None, message_id: str | None = None, new: bool = False) -> None:
+    """Make the message's leads exactly `leads` (ingest, `new`: the message has none yet;
+    every reparse)."""
+    from caltac_inbox.store.schema import LeadRow
+
+    if not new:
+        session.execute(delete(LeadRow).where(LeadRow.message_pk == message_pk))
+    rows, seen = [], set()
+    for lead in leads:
+        identity = lead_identity(message_pk, message_id, lead)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        rows.append(dict(message_pk=message_pk, identity=identity, mailbox=mailbox,
+                         when=lead.when.isoformat() if lead.when is not None else None,
+                         sentence=lead.sentence, reason=lead.reason[:200]))
+    if rows:
+        session.execute(insert(LeadRow), rows)
+
+
 def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: set[int]) -> bool:
     """Link the entry to exactly `wanted` facts; True when that changed a link."""
     if current - wanted:
@@ -440,4 +490,5 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 
 
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
-           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "settle_uidvalidity"]
+           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "replace_leads",
+           "settle_uidvalidity"]

@@ -96,6 +96,8 @@ class Entry:
     unverified: bool = False
     needs_review: bool = False
     reminder_date: date | None = None  # kinds.dated_by_notice: the day of the reminder's notice
+    # the coordinator's corrections of this entry (timeline.corrections: Correction.mark)
+    corrections: tuple[dict[str, Any], ...] = ()
     # filled in by the store (defaults for pure reconcile results)
     entry_id: int | None = None
     sequence: int = 0
@@ -137,6 +139,8 @@ class Entry:
         out.pop("unverified", None)  # the entry's own flag (all sources unverified) is in to_json()
         if self.fact.kind == "downtime":
             out["status"] = self.status
+        if self.corrections:
+            out["corrections"] = [dict(c) for c in self.corrections]
         return out
 
     def notice_sources(self) -> list[SourceRef]:

@@ -1,0 +1,165 @@
+"""The coordinator's corrections and the leads to review: stored, listed, undone.
+
+Corrections live in their own table (schema.Correction), never written by ingest or
+reparse; `write.refresh_timeline` applies them on top of reconciliation
+(timeline.corrections). Leads (schema.LeadRow) are rebuilt with each message's facts; a
+lead is named by its identity (message and sentence), shown as "L" + its first 8
+characters, so a dismissal outlives every reparse.
+
+Nothing here commits: the caller owns the session's transaction.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caltac_inbox.store import read
+from caltac_inbox.store.schema import Correction, LeadRow, Message
+
+LEAD_PREFIX = "L"
+LEAD_TARGET = "lead:"
+
+
+class NotFound(LookupError):
+    """No entry, lead or correction with that id."""
+
+
+def lead_label(identity: str) -> str:
+    return LEAD_PREFIX + identity[:8]
+
+
+def is_lead_id(text: str) -> bool:
+    t = text.strip()
+    return len(t) >= 5 and t[0] in "Ll" and all(c in "0123456789abcdef" for c in t[1:].lower())
+
+
+def find_lead(session: Session, lead_id: str) -> dict[str, Any]:
+    """The lead `L1a2b3c4d` (a unique prefix of its identity), with its notice."""
+    prefix = lead_id.strip()[1:].lower()
+    found = session.execute(
+        select(LeadRow, Message.subject, Message.sent, Message.mailbox)
+        .join(Message, Message.id == LeadRow.message_pk)
+        .where(LeadRow.identity.startswith(prefix)).order_by(Message.sent.desc(), LeadRow.id).limit(20)).all()
+    if len({r.LeadRow.identity for r in found}) != 1:  # none, or the prefix is not unique
+        raise NotFound(lead_id)
+    return _lead_json(found[0])
+
+
+def _lead_json(row: Any) -> dict[str, Any]:
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    lead: LeadRow = row.LeadRow
+    sent = in_los_angeles(row.sent) if row.sent else None
+    return {"id": lead_label(lead.identity), "identity": lead.identity, "message": lead.message_pk,
+            "sent": sent.isoformat() if sent else None, "subject": row.subject, "mailbox": lead.mailbox,
+            "when": lead.when, "sentence": lead.sentence, "reason": lead.reason}
+
+
+def handled_leads(session: Session) -> set[str]:
+    """Identities of the leads dismissed or turned into entries (and not undone)."""
+    dismissed = session.execute(select(Correction.target).where(
+        Correction.target.startswith(LEAD_TARGET), Correction.state == "active")).scalars()
+    added = session.execute(select(Correction.lead).where(
+        Correction.lead.is_not(None), Correction.state != "undone")).scalars()
+    return {t.removeprefix(LEAD_TARGET) for t in dismissed} | set(added)
+
+
+def review(session: Session, *, as_of: date, days: int, mailbox: str | None = None,
+           include_dismissed: bool = False) -> list[dict[str, Any]]:
+    """Leads of the notices sent (else archived) in the `days` days up to `as_of` (inclusive), newest
+    notice first, text order within a notice; dismissed ones only when asked."""
+    from caltac_inbox.timeline.time import instant
+
+    lower = instant(as_of - timedelta(days=days))
+    upper = instant(as_of + timedelta(days=1))
+    received = func.coalesce(Message.sent, Message.archived_at)  # a notice without a date: when it came
+    query = (select(LeadRow, Message.subject, Message.sent, Message.mailbox)
+             .join(Message, Message.id == LeadRow.message_pk)
+             .where(received >= lower, received < upper)
+             .order_by(received.desc(), Message.id.desc(), LeadRow.id))
+    if mailbox:
+        query = query.where(LeadRow.mailbox == mailbox)
+    handled = set() if include_dismissed else handled_leads(session)
+    out, seen = [], set(handled)
+    for r in session.execute(query).all():
+        if r.LeadRow.identity not in seen:  # copies and forwards of a notice: its newest copy
+            seen.add(r.LeadRow.identity)
+            out.append(_lead_json(r))
+    return out
+
+
+def find_entry(session: Session, entry_id: str) -> dict[str, Any]:
+    """The entry as `show` gives it (dismissed ones too)."""
+    item = read.show(session, entry_id)
+    if item is None:
+        raise NotFound(entry_id)
+    return item
+
+
+def newest_sent(item: dict[str, Any]) -> datetime | None:
+    sent = [datetime.fromisoformat(s["sent"]) for s in item.get("source_details") or item.get("sources") or []
+            if s.get("sent")]
+    return max(sent) if sent else None
+
+
+def add_correction(session: Session, *, target: str, action: str, made_by: str, mailbox: str | None,
+                   new_values: dict[str, Any] | None = None, old_values: dict[str, Any] | None = None,
+                   basis_sent: datetime | None = None, reason: str | None = None,
+                   lead: str | None = None) -> Correction:
+    now = datetime.now(timezone.utc)
+    if action == "correct":
+        # a later correction of the same fields replaces the earlier one
+        for earlier in session.execute(select(Correction).where(
+                Correction.target == target, Correction.action == "correct",
+                Correction.state == "active")).scalars():
+            if set(earlier.new_values) <= set(new_values or {}):
+                earlier.state, earlier.changed_at = "superseded", now
+                earlier.superseded_by = "a later correction"
+    row = Correction(target=target, action=action, mailbox=mailbox, made_by=made_by, made_at=now,
+                     new_values=new_values or {}, old_values=old_values or {}, basis_sent=basis_sent,
+                     reason=reason, lead=lead, state="active")
+    session.add(row)
+    session.flush()
+    if action == "add" and target == "":
+        row.target = f"manual-{row.id}"
+        session.flush()
+    return row
+
+
+def undo(session: Session, correction_id: int) -> Correction:
+    row = session.get(Correction, correction_id)
+    if row is None:
+        raise NotFound(str(correction_id))
+    if row.state != "undone":
+        row.state, row.changed_at = "undone", datetime.now(timezone.utc)
+        session.flush()
+    return row
+
+
+def correction_json(row: Correction) -> dict[str, Any]:
+    entry = lead_label(row.target.removeprefix(LEAD_TARGET)) if row.target.startswith(LEAD_TARGET) else row.target
+    return {"id": row.id, "action": row.action, "target": row.target, "entry": entry, "state": row.state,
+            "superseded_by": row.superseded_by, "by": row.made_by, "at": row.made_at.isoformat(),
+            "mailbox": row.mailbox, "values": dict(row.new_values), "before": dict(row.old_values),
+            "reason": row.reason, "lead": lead_label(row.lead) if row.lead else None}
+
+
+def list_corrections(session: Session, *, target: str | None = None, mailbox: str | None = None
+                     ) -> list[dict[str, Any]]:
+    query = select(Correction).order_by(Correction.id)
+    if target is not None:
+        query = query.where(Correction.target == target)
+    if mailbox:
+        query = query.where(Correction.mailbox == mailbox)
+    return [correction_json(r) for r in session.execute(query).scalars()]
+
+
+def lead_count(session: Session) -> int:
+    return session.execute(select(func.count(LeadRow.id))).scalar_one()
+
+
+__all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",
+           "handled_leads", "is_lead_id", "lead_label", "list_corrections", "newest_sent", "review", "undo"]
