@@ -28,6 +28,7 @@ import click
 
 from caltac_inbox.budget import MAX_MESSAGE_MB
 from caltac_inbox.display import csv_cell, json_line, printable
+from caltac_inbox.changes_cli import notify, notify_option, print_changes, resolve_notify
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -254,7 +255,7 @@ MESSAGE_COLUMNS: list[Column] = [
 
 
 def version_line() -> str:
-    """'caltac-inbox 0.1.0 (schema 0007)': the version and the head revision of the
+    """'caltac-inbox 0.1.0 (schema 0008)': the version and the head revision of the
     installed migrations, read from their files (no SQLAlchemy or Alembic import)."""
     from caltac_inbox import __version__
     from caltac_inbox.store.db import script_head
@@ -386,10 +387,12 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
               help="Messages larger than this are archived but not parsed.")
 @_authserv_id_option
 @_budget_options
+@notify_option
 @pass_app
 @click.pass_context
 def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
-           max_size_mb: int, authserv_ids: tuple[str, ...], time_limit: float | None, memory_limit: int | None) -> None:
+           max_size_mb: int, authserv_ids: tuple[str, ...], time_limit: float | None, memory_limit: int | None,
+           notify_command: str | None) -> None:
     """Archive notices and store their facts in the database.
 
     Same inputs as extract. Every message is archived once (by its bytes, line
@@ -416,6 +419,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
+    notify_argv = resolve_notify(notify_command, app.config())
     with app.open_store(app.budget(time_limit, memory_limit)) as store:
         report = store.ingest(items, max_size=max_size_mb * 2**20)
     for _source, message in report.errors:
@@ -423,7 +427,13 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if json_output:
         click.echo(json.dumps(report.to_json()))
     else:
+        print_changes(report.changes)
         click.echo(report.summary())
+    try:
+        notify(notify_argv, report.changes)
+    except UserError as exc:
+        print_error(str(exc))
+        ctx.exit(exc.exit_code)
     if report.errors:
         ctx.exit(1)
 
@@ -772,6 +782,10 @@ from caltac_inbox.web.cli import feed_commands, serve_command  # noqa: E402 - li
 
 main.add_command(serve_command)
 main.add_command(feed_commands(output_options, _kind_option, _program_option, _mailbox_option))
+
+from caltac_inbox.changes_cli import changes_command  # noqa: E402 - light module (click only)
+
+main.add_command(changes_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

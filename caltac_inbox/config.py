@@ -116,6 +116,9 @@ class Config:
                 return mb.authserv_ids
         return self.authserv_id
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # run after a poll or ingest that changed the timeline, the changes as JSON on its
+    # stdin; its secrets come from its environment, never from this file
+    notify_command: tuple[str, ...] | None = None
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -164,7 +167,7 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command"), where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -183,8 +186,23 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
         mailboxes.append(mb)
     authserv_id = _authserv_ids(data["authserv_id"], "authserv_id", where) if "authserv_id" in data else None
+    notify = None
+    if "notify_command" in data:
+        notify = notify_argv(_str(data["notify_command"], "notify_command", where), f"{where}: notify_command")
     return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
-                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where))
+                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where),
+                  notify_command=notify)
+
+
+def notify_argv(command: str, label: str) -> tuple[str, ...]:
+    """A notify command line split like a shell would (no shell runs it)."""
+    try:
+        argv = tuple(shlex.split(command))
+    except ValueError as exc:
+        raise ConfigError(f"{label}: cannot split {command!r}: {exc}; quote it as a shell would") from None
+    if not argv:
+        raise ConfigError(f"{label}: empty command; give the program to run, e.g. 'mail-changes --to me'")
+    return argv
 
 
 def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:

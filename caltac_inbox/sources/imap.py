@@ -270,6 +270,7 @@ class MailboxReport:
     error: str | None = None  # the one-line reason the poll stopped, if it did
     exit_code: int = 0
     skipped: str | None = None  # e.g. another poll holds the lock
+    changes: list[Any] = field(default_factory=list)  # timeline.changes.TimelineChange of this poll
 
     def _sum(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
@@ -325,6 +326,7 @@ class MailboxReport:
             "mailbox": self.mailbox, "fetched": self.fetched, "new": self.new, "facts": self.facts,
             "errors": len(self.message_errors), "ignored": self.ignored, "duplicates": self.duplicates,
             "folders": [f.to_json() for f in self.folders],
+            "changes": [c.to_json() for c in self.changes],
         }
         if self.skipped:
             out["skipped"] = self.skipped

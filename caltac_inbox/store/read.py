@@ -210,6 +210,36 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
     return out
 
 
+def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
+    """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
+    recorded on or after the Los Angeles day `since`, or with `since` None those of the
+    last run that recorded any. `recorded_at` in Los Angeles time."""
+    from caltac_inbox.timeline.time import in_los_angeles, instant
+
+    where, params = [], {}
+    if mailbox:
+        where.append("c.mailbox = :mailbox")
+        params["mailbox"] = mailbox
+    if since is not None:
+        where.append("c.recorded_at >= :since")
+        params["since"] = instant(since)
+    else:
+        scope = " WHERE mailbox = :mailbox" if mailbox else ""
+        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes{scope} ORDER BY id DESC LIMIT 1)")
+    sql = ("SELECT c.id, c.run_id, c.generation, c.mailbox, c.uid, c.kind, c.change, c.summary, c.reason, "
+           "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE " + " AND ".join(where)
+           + " ORDER BY c.id")
+    out = []
+    for r in rows(source, sql, params):
+        item = dict(r)
+        item["before"], item["after"] = _json(item["before"]) or {}, _json(item["after"]) or {}
+        item["recorded_at"] = in_los_angeles(_instant(item["recorded_at"])).isoformat()
+        item["program"] = _json(item["program"]) or []
+        item["when"] = item.pop("entry_when")
+        out.append(item)
+    return out
+
+
 # ----------------------------------------------------------------------------- the timeline
 
 
