@@ -485,17 +485,30 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
 
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
-    is with a warning."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    is with a warning.
+
+    Reading never creates a database: a missing SQLite file is a DatabaseError naming
+    it. A `mailbox` parameter of the current command (--mailbox) must name a mailbox
+    the database or the configuration knows, else it is a usage error listing them."""
+    from caltac_inbox.store.light import missing_database_error, open_sqlite_reader, read_snapshot
     from caltac_inbox.store.read import timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
+    if conn is None and (missing := missing_database_error(url)) is not None:
+        raise missing
+    ctx = click.get_current_context(silent=True)
+    mailbox = ctx.params.get("mailbox") if ctx is not None else None
     if conn is not None:
         with read_snapshot(conn, url) as snapshot:
+            if mailbox:
+                _require_known_mailbox(app, snapshot, mailbox)
             if not timeline_behind(snapshot):
                 return query(snapshot)
     with app.open_store() as store:
+        if mailbox:
+            with store.session(readonly=True) as session:
+                _require_known_mailbox(app, session, mailbox)
         try:
             store.catch_up_timeline()
         except UserError as exc:
@@ -504,6 +517,17 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
                        err=True)
         with store.session(readonly=True) as session:
             return query(session)
+
+
+def _require_known_mailbox(app: App, source: Any, mailbox: str) -> None:
+    """A usage error unless `mailbox` is one the database stored notices for or the
+    configuration names: a typo must not look like an empty timeline."""
+    from caltac_inbox.store.read import known_mailboxes
+
+    known = sorted(set(known_mailboxes(source)) | {mb.name for mb in app.config().mailboxes})
+    if mailbox not in known:
+        listed = ", ".join(known) if known else "none: no notice was stored with a mailbox name"
+        raise click.UsageError(f"no mailbox named {mailbox!r} (known: {listed})")
 
 
 def _day(value: datetime | None) -> date | None:
@@ -629,8 +653,9 @@ def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
       caltac-inbox messages --failed
       caltac-inbox messages --json
     """
-    with app.open_store() as store:
-        rows = store.messages(failed=failed, mailbox=mailbox)
+    from caltac_inbox.store import read as queries
+
+    rows = read_timeline(app, lambda source: queries.list_messages(source, failed=failed, mailbox=mailbox))
     emit(rows, output, MESSAGE_COLUMNS, empty="No failed messages." if failed else "No messages archived yet.")
 
 

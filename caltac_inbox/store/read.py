@@ -210,6 +210,12 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
     return out
 
 
+def known_mailboxes(source: RowSource) -> list[str]:
+    """Every mailbox name a stored message carries."""
+    return [r["mailbox"] for r in rows(source, "SELECT DISTINCT mailbox FROM messages WHERE mailbox IS NOT NULL "
+                                                "ORDER BY mailbox")]
+
+
 def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
     """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
     recorded on or after the Los Angeles day `since`, or with `since` None those of the

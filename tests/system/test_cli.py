@@ -100,7 +100,7 @@ def test_unexpected_error_inside_a_command_has_no_traceback(run, monkeypatch, tm
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(pipeline, "open_store", boom)
-    result = run("--db", f"sqlite:///{tmp_path}/x.db", "messages")
+    result = run("--db", f"sqlite:///{tmp_path}/x.db", "reparse")  # a writing command opens the store
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "unexpected RuntimeError: kaput" in result.output and "--debug" in result.output
