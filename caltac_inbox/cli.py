@@ -231,12 +231,21 @@ ENTRY_COLUMNS: list[Column] = [
     ("flags", _flags),
 ]
 
+def _fact_when(f: dict[str, Any]) -> str:
+    """A downtime notice that only moves the end (an extension) has no start of its own:
+    its row shows the new end under `until` and the status, not a point in time."""
+    if f.get("kind") == "downtime" and not f.get("start"):
+        return ""
+    return entry_when(f)
+
+
 FACT_COLUMNS: list[Column] = [
     ("source", lambda f: f.get("source")),
     ("kind", lambda f: f.get("kind")),
-    ("when", entry_when),
+    ("when", _fact_when),
     ("until", lambda f: short_when(f.get("end")) if f.get("kind") == "downtime" else ""),
     ("program", lambda f: f.get("program")),
+    ("status", lambda f: f.get("status") if f.get("kind") == "downtime" else ""),
     ("what", entry_summary),
 ]
 

@@ -280,7 +280,9 @@ def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool, 
 
         print_changes(report.changes)
     if report.skipped:
-        click.echo(printable(report.summary_line()), err=not interactive)
+        # Another poll holds the lock: normal during a long backfill, so cron stays quiet.
+        if interactive or verbose:
+            click.echo(printable(report.summary_line()))
     elif interactive or verbose or report.deadline_reached:
         # Under cron (no terminal) the changes are the output: counts only on request.
         click.echo(printable(report.summary_line()))

@@ -204,7 +204,7 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
         item = dict(r)
         sent = _instant(item["sent"])
         item["sent"] = in_los_angeles(sent).isoformat() if sent else None  # notices are read in California time
-        item["archived_at"] = _instant(item["archived_at"]).isoformat()
+        item["archived_at"] = in_los_angeles(_instant(item["archived_at"])).isoformat()
         item["authenticated"] = _flag(item["authenticated"])
         out.append(item)
     return out
@@ -304,7 +304,10 @@ def timeline_entries(
 
 
 def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None:
-    """One entry with its history and the evidence of every source, or None."""
+    """One entry with its history and the evidence of every source, or None. Times are
+    Los Angeles time, as everything a user reads."""
+    from caltac_inbox.timeline.time import in_los_angeles
+
     wanted = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
     if wanted.isdigit() and int(wanted) < 2**63:  # a longer number fits no id column (nor sqlite3's binding)
         found = rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.id = :id OR e.uid = :uid ORDER BY e.id",
@@ -325,7 +328,7 @@ def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None
         sequence=entry.sequence,
         needs_review=entry.needs_review,
         history=[c.to_json() for c in entry.history],
-        updated_at=entry.updated_at.isoformat() if entry.updated_at else None,
+        updated_at=in_los_angeles(entry.updated_at).isoformat() if entry.updated_at else None,
         source_details=_source_details(source, row["id"]),
     )
     return out
