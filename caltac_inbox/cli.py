@@ -288,8 +288,9 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
                    "Env: CALTAC_INBOX_DB; else [database] url in the config file; else a SQLite "
                    "file in the user data directory.")
 @click.option("--config", "config_path", metavar="FILE",
-              help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: "
-                   "config.toml in the user config directory.")
+              help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: the first that exists of "
+                   "$XDG_CONFIG_HOME/caltac-inbox/config.toml, caltac-inbox/config.toml in each "
+                   "$XDG_CONFIG_DIRS (/etc/xdg), /etc/caltac-inbox/config.toml.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version and the database schema it uses, and exit.")
@@ -651,21 +652,28 @@ def show(app: App, entry: str, json_output: bool) -> None:
 
 @main.command()
 @click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
+@click.option("--search", metavar="TEXT", help="Only messages whose subject or sender contains TEXT (any case).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the N archived last.")
 @_mailbox_option
 @output_options
 @pass_app
-def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
-    """List archived messages with their parse status and error.
+def messages(app: App, failed: bool, search: str | None, limit: int | None, mailbox: str | None,
+             output: str) -> None:
+    """List archived messages with their parse status and error, oldest first.
 
     \b
     Example:
       caltac-inbox messages --failed
+      caltac-inbox messages --search downtime --limit 20
       caltac-inbox messages --json
     """
     from caltac_inbox.store import read as queries
 
-    rows = read_timeline(app, lambda source: queries.list_messages(source, failed=failed, mailbox=mailbox))
-    emit(rows, output, MESSAGE_COLUMNS, empty="No failed messages." if failed else "No messages archived yet.")
+    rows = read_timeline(app, lambda source: queries.list_messages(source, failed=failed, mailbox=mailbox,
+                                                                   search=search, limit=limit))
+    empty = ("No archived message matches --search." if search else "No failed messages." if failed
+             else "No messages archived yet.")
+    emit(rows, output, MESSAGE_COLUMNS, empty=empty)
 
 
 @main.command()

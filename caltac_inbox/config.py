@@ -1,8 +1,10 @@
 """The configuration file: TOML -> frozen dataclasses, validated before any network I/O.
 
-Found by `--config FILE`, else `$CALTAC_INBOX_CONFIG`, else
-`platformdirs.user_config_dir("caltac-inbox")/config.toml`. Every problem is reported
-as a ConfigError naming the file, the key and the fix.
+Found by `--config FILE`, else `$CALTAC_INBOX_CONFIG`, else the first file that exists
+of `$XDG_CONFIG_HOME/caltac-inbox/config.toml` (default `~/.config/...`), then
+`caltac-inbox/config.toml` in each of `$XDG_CONFIG_DIRS` (default /etc/xdg), then
+/etc/caltac-inbox/config.toml (a system-wide file for a server's cron). Every problem
+is reported as a ConfigError naming the file, the key and the fix.
 
 Secrets never live in the file and never in a dataclass: a mailbox names where its
 password or OAuth2 token comes from (`password_env`, `password_command`,
@@ -128,20 +130,34 @@ class Config:
         raise ConfigError(f"{self.path}: no mailbox named {name!r} (configured: {known})")
 
 
+SYSTEM_CONFIG = Path("/etc/caltac-inbox/config.toml")
+
+
 def default_config_path() -> Path:
+    """The user's own configuration file (which may not exist)."""
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def config_search_path() -> list[Path]:
+    """Where a configuration file is looked for, in order (XDG Base Directory order, then
+    the system-wide /etc/caltac-inbox/config.toml)."""
+    dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    system = [Path(d).expanduser() / APP_NAME / "config.toml" for d in dirs.split(os.pathsep) if d.strip()]
+    return [default_config_path(), *system, SYSTEM_CONFIG]
+
+
 def config_path(path: str | None) -> tuple[Path, bool]:
-    """The file to read and whether the user named it (then it must exist)."""
+    """The file to read and whether the user named it (then it must exist). Unnamed: the
+    first of config_search_path() that exists, else the user's own (not there yet)."""
     if path:
         return Path(path).expanduser(), True
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env).expanduser(), True
-    return default_config_path(), False
+    search = config_search_path()
+    return next((p for p in search if p.is_file()), search[0]), False
 
 
 def load_config(path: str | None = None) -> Config:
@@ -461,6 +477,7 @@ __all__ = [
     "LimitsConfig",
     "MailboxConfig",
     "config_path",
+    "config_search_path",
     "default_config_path",
     "fetch_secret",
     "is_loopback",

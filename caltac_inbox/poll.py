@@ -347,6 +347,9 @@ class Check:
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
 
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "what": self.what, "detail": self.detail, "exit_code": self.exit_code}
+
 
 def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
     """Every check, in order, each with what to fix. Reads only (EXAMINE, no migration)."""
@@ -476,9 +479,17 @@ Example:
 
 
 @click.command("doctor", help=DOCTOR_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help='One JSON object: {"ok": ..., "checks": [{"ok", "what", "detail", "exit_code"}, ...]}.')
 @click.pass_context
-def doctor_command(ctx: click.Context) -> None:
+def doctor_command(ctx: click.Context, as_json: bool) -> None:
     checks = doctor_checks(*_global_options(ctx))
+    if as_json:
+        failed = [c for c in checks if not c.ok]
+        click.echo(json_line({"ok": not failed, "checks": [c.to_json() for c in checks]}))
+        if failed:
+            sys.exit(max(c.exit_code for c in failed) or 1)
+        return
     for check in checks:
         click.echo(printable(check.line()))  # folder names and server replies come from the server
     failed = [c for c in checks if not c.ok]

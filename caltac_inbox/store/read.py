@@ -186,8 +186,11 @@ _MESSAGE_COLUMNS = ("id", "sha256", "origin", "source", "mailbox", "message_id",
                     "forwarded_by", "authenticated", "parse_status", "parse_error", "size", "archived_at")
 
 
-def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
-    """Archived messages (no raw bytes) with parse status and fact counts, oldest first."""
+def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | None = None,
+                  search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Archived messages (no raw bytes) with parse status and fact counts, oldest first.
+    `search`: only those whose subject or sender contains it (any case); `limit`: only
+    the `limit` archived last."""
     from caltac_inbox.timeline.time import in_los_angeles
 
     where, params = [], {}
@@ -196,9 +199,19 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
     if mailbox:
         where.append("m.mailbox = :mailbox")
         params["mailbox"] = mailbox
-    sql = ("SELECT " + ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
-           + ", (SELECT count(f.id) FROM facts f WHERE f.message_pk = m.id) AS facts FROM messages m"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id")
+    if search:
+        pattern = "%" + search.lower().replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        where.append("(lower(coalesce(m.subject, '')) LIKE :search ESCAPE '/' "
+                     "OR lower(coalesce(m.sender, '')) LIKE :search ESCAPE '/')")
+        params["search"] = pattern
+    selected = ("SELECT " + ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+                + ", (SELECT count(f.id) FROM facts f WHERE f.message_pk = m.id) AS facts FROM messages m"
+                + (" WHERE " + " AND ".join(where) if where else ""))
+    if limit is not None:
+        params["limit"] = limit
+        sql = f"SELECT * FROM ({selected} ORDER BY m.id DESC LIMIT :limit) AS last ORDER BY id"
+    else:
+        sql = selected + " ORDER BY m.id"
     out = []
     for r in rows(source, sql, params):
         item = dict(r)
