@@ -136,8 +136,9 @@ def short(value: Any) -> str:
 
 def change_line(change: TimelineChange) -> str:
     """One readable line: change type, kind, what, then what changed."""
-    where = ", ".join(p for p in (", ".join(change.program),
-                                  f"from {short(change.when)}" if change.when else "") if p)
+    label = _WHEN_LABELS.get(change.kind, "")
+    when = f"{label} {short(change.when)}".strip() if change.when else ""
+    where = ", ".join(p for p in (", ".join(change.program), when) if p)
     head = f"{change.change:<8} {change.kind} {change.summary}" + (f" ({where})" if where else "")
     if change.change == NEW:
         return head + _new_detail(change.after)
@@ -152,6 +153,9 @@ def change_line(change: TimelineChange) -> str:
     if change.reason and change.reason != change.change:
         detail += f" ({change.reason})"
     return head + (f": {detail}" if detail else "")
+
+
+_WHEN_LABELS = {"downtime": "from", "designation": "due", "credential": "due", "deadline": "due", "retention": "on"}
 
 
 def _new_detail(after: Mapping[str, Any]) -> str:

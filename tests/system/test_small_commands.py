@@ -60,3 +60,29 @@ def test_readme_shows_the_cron_line_once_with_the_config_path():
     assert len(cron_lines) == 1, cron_lines
     assert "--config /etc/caltac-inbox/config.toml poll" in cron_lines[0]
     assert "`$XDG_CONFIG_DIRS` (default `/etc/xdg`)" in readme and "system-wide `/etc/caltac-inbox/config.toml`" in readme
+
+
+def test_changes_are_kept_and_shown_again_on_every_backend(db_url, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    for sample in (ROOT / "samples").glob("2020-07-15-transition-downtime.eml"):
+        (first / sample.name).write_bytes(sample.read_bytes())
+    (second / "designation.eml").write_bytes((ROOT / "samples" / "2019-09-03-designated-lea-coordinator.eml").read_bytes())
+    ingested = cli("--db", db_url, "ingest", "--mailbox", "coordinator", first)
+    assert ingested.exit_code == 0 and ingested.output.startswith("new      designation designate the LEA "
+                                                                  "coordinator (CAASPP, due 2020-08-14 17:00)\n")
+    again = json.loads(cli("--db", db_url, "ingest", "--mailbox", "coordinator", first, "--json").output)
+    assert again["changes"] == []  # nothing new, nothing changed
+    cli("--db", db_url, "ingest", "--mailbox", "coordinator", second)
+
+    last = [json.loads(line) for line in cli("--db", db_url, "changes", "--since", "last-poll", "--json").output.splitlines()]
+    assert [(c["kind"], c["change"], c["mailbox"]) for c in last] == [("designation", "new", "coordinator")]
+    every = [json.loads(line) for line in cli("--db", db_url, "changes", "--since", "2000-01-01", "--json").output.splitlines()]
+    assert [c["change"] for c in every] == ["new"] * len(every) and len(every) > len(last)
+    assert all(c["recorded_at"].endswith(("-07:00", "-08:00")) for c in every)
+    assert cli("--db", db_url, "changes", "--since", "tomorrow").output == ""
+    table = cli("--db", db_url, "changes", "--since", "last-poll").output.splitlines()
+    assert len(table) == 1 and table[0][16:].startswith("  new      designation ")
+    bad = cli("--db", db_url, "changes", "--since", "someday soon-ish")
+    assert bad.exit_code == 2

@@ -57,7 +57,7 @@ def test_a_deadline_moved_and_flag_changes_are_named():
                      status="scheduled", unverified=False)
     change = diff_entry("deadline-1", before, after)
     assert change is not None and change.reason is None
-    assert change_line(change) == ("changed  deadline submit the survey (ELPAC, from 2020-11-13): "
+    assert change_line(change) == ("changed  deadline submit the survey (ELPAC, due 2020-11-13): "
                                    "due 2020-11-06 → 2020-11-13, unverified yes → no")
 
 
