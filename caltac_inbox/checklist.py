@@ -311,6 +311,7 @@ class _FoundDate:
     when: date
     text: str
     suspect: bool  # weekday disagrees, or the date does not fit where it is listed
+    why: str | None = None  # what makes it suspect (Fact.review_reason)
 
 
 def _dates(sentence: str, anchor: date, edition: SchoolYear) -> list[_FoundDate]:
@@ -325,10 +326,14 @@ def _dates(sentence: str, anchor: date, edition: SchoolYear) -> list[_FoundDate]
                 when = _on_or_after(anchor, month, day)
         except ValueError:  # "February 30"
             continue
-        suspect = when < anchor or when.year > edition.start + 2
+        why = None
+        if when < anchor:
+            why = f"{m.group(0)} is before the month it is listed under"
+        elif when.year > edition.start + 2:
+            why = f"{m.group(0)} is years after the {edition.display} school year"
         if m.group("weekday") and WEEKDAYS[when.weekday()] != m.group("weekday"):
-            suspect = True
-        found.append(_FoundDate(when, m.group(0), suspect))
+            why = f"{m.group(0)}: {when.isoformat()} is a {WEEKDAYS[when.weekday()]}"
+        found.append(_FoundDate(when, m.group(0), why is not None, why))
     return found
 
 
@@ -396,14 +401,15 @@ def _dated_requirements(
     (found_date,) = found
     lower = sentence.lower()
     year = _school_year_of(sentence, item_text)
-    review = found_date.suspect or item.month_misfit
+    why = found_date.why or (_MONTH_MISFIT if item.month_misfit else None)
     program = _programs(sentence)
     if "designat" in lower or ("coordinator" in lower and "select" in lower):
         year = year or edition
-        review = review or found_date.when.year != year.start
+        if why is None and found_date.when.year != year.start:
+            why = f"due in {found_date.when.year}, not in {year.start} when the {year.display} designation is due"
         yield Fact(
             kind="designation", evidence=evidence, program=program, due=found_date.when,
-            school_year=str(year), needs_review=review,
+            school_year=str(year), needs_review=why is not None, review_reason=why,
         )
         return
     removal = _REMOVAL.match(sentence)
@@ -411,14 +417,17 @@ def _dated_requirements(
         yield Fact(
             kind="retention", evidence=evidence, program=program, at=found_date.when,
             data=removal.group("data"), school_year=str(year) if year else None,
-            needs_review=review,
+            needs_review=why is not None, review_reason=why,
         )
         return
     yield Fact(
         kind="deadline", evidence=evidence, program=program, due=found_date.when,
         action=_action(sentence, year or edition),
-        school_year=str(year or edition), needs_review=review,
+        school_year=str(year or edition), needs_review=why is not None, review_reason=why,
     )
+
+
+_MONTH_MISFIT = "the month heading's year does not fit the checklist's school year"
 
 
 def _action(sentence: str, year: SchoolYear) -> str:
@@ -475,6 +484,8 @@ def _undated_retention(sentence: str, item_text: str, anchor: date) -> Fact | No
         kind="retention", evidence=evidence, program=_programs(sentence), at=at,
         data=data, school_year=str(data_year), system="TOMS", keep_years=keep_years,
         needs_review=data_year != removed_then,
+        review_reason=(f"the {data_year.display} data file does not fit keeping {keep_years} years "
+                       f"(that removes {removed_then.display} data)") if data_year != removed_then else None,
     )
 
 
@@ -513,16 +524,16 @@ def parse_checklist(text: str, source: str) -> tuple[Fact, ...]:
         found = _requirements(item, edition)
         requirements.extend(found)
         task_text = item.full_text
+        why = (_MONTH_MISFIT if item.month_misfit else
+               next((f.review_reason for f in found if f.needs_review), None) or
+               ("it prepares a transition that was a year before the month it is listed under"
+                if _stale_transition(item) else None))
         tasks.append(
             Fact(
                 kind="task", evidence=task_text, program=PROGRAM,
                 month=item.month.strftime("%Y-%m") if item.month else None,
                 section=item.section, text=task_text, school_year=str(edition), position=position,
-                needs_review=(
-                    item.month_misfit
-                    or any(f.needs_review for f in found)
-                    or _stale_transition(item)
-                ),
+                needs_review=why is not None, review_reason=why,
             )
         )
     if not tasks:
@@ -544,7 +555,8 @@ def _unique(facts: Iterable[Fact]) -> list[Fact]:
         if fact.evidence not in evidence:
             evidence = f"{evidence} {fact.evidence}"
         by_key[key] = first.with_changes(
-            evidence=evidence, needs_review=first.needs_review or fact.needs_review
+            evidence=evidence, needs_review=first.needs_review or fact.needs_review,
+            review_reason=first.review_reason or fact.review_reason,
         )
     return list(by_key.values())
 

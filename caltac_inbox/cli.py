@@ -28,6 +28,7 @@ import click
 
 from caltac_inbox.budget import MAX_MESSAGE_MB
 from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printable, table_length
+from caltac_inbox.changes_cli import notify, notify_option, print_changes, resolve_notify
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
@@ -327,12 +328,22 @@ ENTRY_COLUMNS: list[Column] = [
 ENTRY_COLUMNS_NARROW: list[Column] = [
     (name, entry_until_narrow if name == "until" else get) for name, get in ENTRY_COLUMNS]
 
+
+def _fact_when(f: dict[str, Any]) -> str:
+    """A downtime notice that only moves the end (an extension) has no start of its own:
+    its row shows the new end under `until` and the status, not a point in time."""
+    if f.get("kind") == "downtime" and not f.get("start"):
+        return ""
+    return entry_when(f)
+
+
 FACT_COLUMNS: list[Column] = [
     ("source", lambda f: f.get("source")),
     ("kind", lambda f: f.get("kind")),
-    ("when", entry_when),
+    ("when", _fact_when),
     ("until", lambda f: short_when(f.get("end")) if f.get("kind") == "downtime" else ""),
     ("program", lambda f: f.get("program")),
+    ("status", lambda f: f.get("status") if f.get("kind") == "downtime" else ""),
     ("what", entry_summary),
 ]
 
@@ -378,8 +389,9 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
                    "Env: CALTAC_INBOX_DB; else [database] url in the config file; else a SQLite "
                    "file in the user data directory.")
 @click.option("--config", "config_path", metavar="FILE",
-              help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: "
-                   "config.toml in the user config directory.")
+              help="Configuration file (TOML). Env: CALTAC_INBOX_CONFIG; default: the first that exists of "
+                   "$XDG_CONFIG_HOME/caltac-inbox/config.toml, caltac-inbox/config.toml in each "
+                   "$XDG_CONFIG_DIRS (/etc/xdg), /etc/caltac-inbox/config.toml.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version and the database schema it uses, and exit.")
@@ -486,10 +498,12 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
               help="Messages larger than this are archived but not parsed.")
 @_authserv_id_option
 @_budget_options
+@notify_option
 @pass_app
 @click.pass_context
 def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | None, json_output: bool,
-           max_size_mb: int, authserv_ids: tuple[str, ...], time_limit: float | None, memory_limit: int | None) -> None:
+           max_size_mb: int, authserv_ids: tuple[str, ...], time_limit: float | None, memory_limit: int | None,
+           notify_command: str | None) -> None:
     """Archive notices and store their facts in the database.
 
     Same inputs as extract. Every message is archived once (by its bytes, line
@@ -516,6 +530,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
+    notify_argv = resolve_notify(notify_command, app.config())
     from caltac_inbox.terminal import IngestProgress
 
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it
@@ -526,7 +541,13 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     if json_output:
         click.echo(json.dumps(report.to_json()))
     else:
+        print_changes(report.changes)
         click.echo(report.summary())
+    try:
+        notify(notify_argv, report.changes)
+    except UserError as exc:
+        print_error(str(exc))
+        ctx.exit(exc.exit_code)
     if report.errors:
         ctx.exit(1)
 
@@ -621,17 +642,30 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
 
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
-    is with a warning."""
-    from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+    is with a warning.
+
+    Reading never creates a database: a missing SQLite file is a DatabaseError naming
+    it. A `mailbox` parameter of the current command (--mailbox) must name a mailbox
+    the database or the configuration knows, else it is a usage error listing them."""
+    from caltac_inbox.store.light import missing_database_error, open_sqlite_reader, read_snapshot
     from caltac_inbox.store.read import timeline_behind
 
     url = app.db_url()
     conn = open_sqlite_reader(url)
+    if conn is None and (missing := missing_database_error(url)) is not None:
+        raise missing
+    ctx = click.get_current_context(silent=True)
+    mailbox = ctx.params.get("mailbox") if ctx is not None else None
     if conn is not None:
         with read_snapshot(conn, url) as snapshot:
+            if mailbox:
+                _require_known_mailbox(app, snapshot, mailbox)
             if not timeline_behind(snapshot):
                 return query(snapshot)
     with app.open_store() as store:
+        if mailbox:
+            with store.session(readonly=True) as session:
+                _require_known_mailbox(app, session, mailbox)
         try:
             store.catch_up_timeline()
         except UserError as exc:
@@ -656,6 +690,17 @@ def _selection_text(kinds: Sequence[str], programs: Sequence[str], mailbox: str 
     if include_cancelled:
         parts.append("cancelled included")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _require_known_mailbox(app: App, source: Any, mailbox: str) -> None:
+    """A usage error unless `mailbox` is one the database stored notices for or the
+    configuration names: a typo must not look like an empty timeline."""
+    from caltac_inbox.store.read import known_mailboxes
+
+    known = sorted(set(known_mailboxes(source)) | {mb.name for mb in app.config().mailboxes})
+    if mailbox not in known:
+        listed = ", ".join(known) if known else "none: no notice was stored with a mailbox name"
+        raise click.UsageError(f"no mailbox named {mailbox!r} (known: {listed})")
 
 
 def _day(value: GivenDate | None) -> date | None:
@@ -809,20 +854,28 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
 
 @main.command()
 @click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
+@click.option("--search", metavar="TEXT", help="Only messages whose subject or sender contains TEXT (any case).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the N archived last.")
 @_mailbox_option
 @output_options
 @pass_app
-def messages(app: App, failed: bool, mailbox: str | None, output: str) -> None:
-    """List archived messages with their parse status and error.
+def messages(app: App, failed: bool, search: str | None, limit: int | None, mailbox: str | None,
+             output: str) -> None:
+    """List archived messages with their parse status and error, oldest first.
 
     \b
     Example:
       caltac-inbox messages --failed
+      caltac-inbox messages --search downtime --limit 20
       caltac-inbox messages --json
     """
-    with app.open_store() as store:
-        rows = store.messages(failed=failed, mailbox=mailbox)
-    emit(rows, output, MESSAGE_COLUMNS, empty="No failed messages." if failed else "No messages archived yet.")
+    from caltac_inbox.store import read as queries
+
+    rows = read_timeline(app, lambda source: queries.list_messages(source, failed=failed, mailbox=mailbox,
+                                                                   search=search, limit=limit))
+    empty = ("No archived message matches --search." if search else "No failed messages." if failed
+             else "No messages archived yet.")
+    emit(rows, output, MESSAGE_COLUMNS, empty=empty)
 
 
 @main.command()
@@ -980,6 +1033,10 @@ from caltac_inbox.corrections_cli import make_commands as correction_commands  #
 
 for _command in correction_commands(output_options, emit, pass_app, _program_option, _mailbox_option, KINDS[:-1]):
     main.add_command(_command)
+
+from caltac_inbox.changes_cli import changes_command  # noqa: E402 - light module (click only)
+
+main.add_command(changes_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,10 @@
 """The configuration file: TOML -> frozen dataclasses, validated before any network I/O.
 
-Found by `--config FILE`, else `$CALTAC_INBOX_CONFIG`, else
-`platformdirs.user_config_dir("caltac-inbox")/config.toml`. Every problem is reported
-as a ConfigError naming the file, the key and the fix.
+Found by `--config FILE`, else `$CALTAC_INBOX_CONFIG`, else the first file that exists
+of `$XDG_CONFIG_HOME/caltac-inbox/config.toml` (default `~/.config/...`), then
+`caltac-inbox/config.toml` in each of `$XDG_CONFIG_DIRS` (default /etc/xdg), then
+/etc/caltac-inbox/config.toml (a system-wide file for a server's cron). Every problem
+is reported as a ConfigError naming the file, the key and the fix.
 
 Secrets never live in the file and never in a dataclass: a mailbox names where its
 password or OAuth2 token comes from (`password_env`, `password_command`,
@@ -116,6 +118,9 @@ class Config:
                 return mb.authserv_ids
         return self.authserv_id
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # run after a poll or ingest that changed the timeline, the changes as JSON on its
+    # stdin; its secrets come from its environment, never from this file
+    notify_command: tuple[str, ...] | None = None
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -125,20 +130,34 @@ class Config:
         raise ConfigError(f"{self.path}: no mailbox named {name!r} (configured: {known})")
 
 
+SYSTEM_CONFIG = Path("/etc/caltac-inbox/config.toml")
+
+
 def default_config_path() -> Path:
+    """The user's own configuration file (which may not exist)."""
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def config_search_path() -> list[Path]:
+    """Where a configuration file is looked for, in order (XDG Base Directory order, then
+    the system-wide /etc/caltac-inbox/config.toml)."""
+    dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    system = [Path(d).expanduser() / APP_NAME / "config.toml" for d in dirs.split(os.pathsep) if d.strip()]
+    return [default_config_path(), *system, SYSTEM_CONFIG]
+
+
 def config_path(path: str | None) -> tuple[Path, bool]:
-    """The file to read and whether the user named it (then it must exist)."""
+    """The file to read and whether the user named it (then it must exist). Unnamed: the
+    first of config_search_path() that exists, else the user's own (not there yet)."""
     if path:
         return Path(path).expanduser(), True
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env).expanduser(), True
-    return default_config_path(), False
+    search = config_search_path()
+    return next((p for p in search if p.is_file()), search[0]), False
 
 
 def load_config(path: str | None = None) -> Config:
@@ -164,7 +183,7 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command"), where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -183,8 +202,23 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: two [[mailbox]] tables are named {mb.name!r}; give each a unique name")
         mailboxes.append(mb)
     authserv_id = _authserv_ids(data["authserv_id"], "authserv_id", where) if "authserv_id" in data else None
+    notify = None
+    if "notify_command" in data:
+        notify = notify_argv(_str(data["notify_command"], "notify_command", where), f"{where}: notify_command")
     return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
-                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where))
+                  limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where),
+                  notify_command=notify)
+
+
+def notify_argv(command: str, label: str) -> tuple[str, ...]:
+    """A notify command line split like a shell would (no shell runs it)."""
+    try:
+        argv = tuple(shlex.split(command))
+    except ValueError as exc:
+        raise ConfigError(f"{label}: cannot split {command!r}: {exc}; quote it as a shell would") from None
+    if not argv:
+        raise ConfigError(f"{label}: empty command; give the program to run, e.g. 'mail-changes --to me'")
+    return argv
 
 
 def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:
@@ -443,6 +477,7 @@ __all__ = [
     "LimitsConfig",
     "MailboxConfig",
     "config_path",
+    "config_search_path",
     "default_config_path",
     "fetch_secret",
     "is_loopback",

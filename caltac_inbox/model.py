@@ -73,6 +73,7 @@ class Fact:
     position: int | None = None  # the item's place in the checklist (1 = first); orders a month's tasks
     # flags
     needs_review: bool = False
+    review_reason: str | None = None  # why needs_review: what in the source contradicts itself
     unverified: bool = False
 
     def with_changes(self, **changes: Any) -> "Fact":

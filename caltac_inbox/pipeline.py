@@ -297,6 +297,7 @@ class IngestReport:
     failed: int = 0  # archived with parse_status "failed"
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, one-line message)
     timeline_changes: int = 0
+    changes: list[Any] = field(default_factory=list)  # timeline.changes.TimelineChange a reader sees
 
     def summary(self) -> str:
         if self.fetched and not self.new and not self.ignored:
@@ -315,6 +316,7 @@ class IngestReport:
             "fetched": self.fetched, "new": self.new, "duplicates": self.duplicates,
             "ignored": self.ignored, "facts": self.facts, "failed": self.failed,
             "errors": [{"source": s, "error": m} for s, m in self.errors],
+            "changes": [c.to_json() for c in self.changes],
         }
 
 
@@ -343,6 +345,10 @@ class Store:
 
         from caltac_inbox.store.db import READONLY_OPTION
 
+        import uuid
+
+        # names this run's rows in timeline_changes (`caltac-inbox changes --since last-poll`)
+        self.run_id = uuid.uuid4().hex
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(engine.execution_options(**{READONLY_OPTION: True}),
                                            expire_on_commit=False)
@@ -412,8 +418,14 @@ class Store:
         report = IngestReport()
         note = progress or (lambda stored: None)
         batch = _Batch()
-        readings = self._readings(raws, lambda item: _is_raw(item) and len(item.raw) <= max_size, parser,
-                                  classifier, workers)
+        mailboxes: set[str | None] = set()
+
+        def wanted(item: Any) -> bool:
+            if _is_raw(item):
+                mailboxes.add(getattr(item, "mailbox", None))
+            return _is_raw(item) and len(item.raw) <= max_size
+
+        readings = self._readings(raws, wanted, parser, classifier, workers)
         try:
             with contextlib.closing(readings):
                 for item, reading in readings:
@@ -429,7 +441,8 @@ class Store:
                     self._store_batch(pending, report, note, origin)
             finally:
                 if report.new or self.timeline_behind():
-                    report.timeline_changes = self.refresh()
+                    rebuilt = self.rebuild(mailbox=next(iter(mailboxes)) if len(mailboxes) == 1 else None)
+                    report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
         return report
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
@@ -547,17 +560,23 @@ class Store:
                     write.facts_changed(s)
         if is_new:
             report.new = 1
-            report.timeline_changes = self.refresh()
+            rebuilt = self.rebuild()
+            report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
         else:
             report.duplicates = 1
         return report
 
     def refresh(self) -> int:
         """Rebuild the timeline in one transaction (serialized across processes)."""
-        from caltac_inbox.store.write import refresh_timeline
+        return self.rebuild().count
+
+    def rebuild(self, *, mailbox: str | None = None) -> Any:
+        """Rebuild the timeline in one transaction, recording what a reader sees change
+        (store.write.Rebuilt)."""
+        from caltac_inbox.store.write import rebuild_timeline
 
         with self.session() as s:
-            return refresh_timeline(s)
+            return rebuild_timeline(s, run_id=self.run_id, mailbox=mailbox)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died

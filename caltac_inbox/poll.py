@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import click
 
 from caltac_inbox.budget import FETCH_BYTES
+from caltac_inbox.changes_cli import notify_option, resolve_notify, verbose_option
 from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import ConfigError, UserError
 
@@ -191,8 +192,9 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
             folder.errors.append((stored.source, stored.error))
 
     try:
-        store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders),
-                     max_size=mb.max_message_bytes, progress=count)
+        ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders),
+                                max_size=mb.max_message_bytes, progress=count)
+        report.changes = list(ingested.changes)
     except UserError as exc:
         report.error, report.exit_code = str(exc), exc.exit_code
         return report
@@ -209,8 +211,10 @@ def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
 
 
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
-             interactive: bool | None = None) -> int:
-    """Poll the configured mailboxes; prints the report(s); returns the exit code."""
+             interactive: bool | None = None, verbose: bool = False,
+             notify_command: Sequence[str] | None = None) -> int:
+    """Poll the configured mailboxes; prints the report(s) and the timeline changes, runs
+    `notify_command` with the changes (if any); returns the exit code."""
     from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
     from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport
 
@@ -225,6 +229,7 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
     mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
     store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
+    changes: list[Any] = []
     try:
         from caltac_inbox.store.db import sqlite_path
 
@@ -243,15 +248,24 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
             finally:
                 if bars:
                     bars.close()
-            _print_report(report, as_json=as_json, interactive=interactive)
+            _print_report(report, as_json=as_json, interactive=interactive, verbose=verbose)
+            changes.extend(report.changes)
             code = max(code, report.exit_code, 1 if report.message_errors else 0)
         store.catch_up_timeline()
     finally:
         store.close()
+    if changes and notify_command:
+        from caltac_inbox.changes_cli import notify
+
+        try:
+            notify(notify_command, changes)
+        except UserError as exc:
+            click.echo(f"caltac-inbox: error: {printable(str(exc))}", err=True)
+            code = max(code, exc.exit_code)
     return code
 
 
-def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) -> None:
+def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool, verbose: bool = False) -> None:
     for _source, message in report.message_errors:
         click.echo(f"caltac-inbox: {printable(message)}", err=True)
     for warning in report.warnings:
@@ -260,10 +274,17 @@ def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool) 
         click.echo(f"caltac-inbox: error: {printable(problem)}", err=True)
     if as_json:
         click.echo(json_line(report.to_json()))
-    elif report.skipped:
-        click.echo(printable(report.summary_line()), err=not interactive)
-    elif interactive or report.new or report.message_errors or report.deadline_reached:
-        # Under cron (no terminal) a run that found nothing new stays silent.
+        return
+    if report.changes:
+        from caltac_inbox.changes_cli import print_changes
+
+        print_changes(report.changes)
+    if report.skipped:
+        # Another poll holds the lock: normal during a long backfill, so cron stays quiet.
+        if interactive or verbose:
+            click.echo(printable(report.summary_line()))
+    elif interactive or verbose or report.deadline_reached:
+        # Under cron (no terminal) the changes are the output: counts only on request.
         click.echo(printable(report.summary_line()))
 
 
@@ -271,8 +292,10 @@ POLL_HELP = """Fetch new notices from the configured IMAP mailboxes.
 
 Reads only: folders are opened read-only, bodies fetched with BODY.PEEK, nothing is
 flagged, moved or deleted. Each run continues after the last UID it stored; run it
-from cron or a systemd timer. Under cron it prints nothing unless something new
-arrived or something failed.
+from cron or a systemd timer. It prints each timeline entry the poll created, changed
+or cancelled, one line each; otherwise nothing (counts too on a terminal or with
+--verbose), so cron mails only news and failures. --notify-command CMD (or
+notify_command in the config file) gets the same changes as JSON on stdin.
 
 Exit codes: 0 ok (also when another poll holds the lock within its deadline), 1 some
 messages failed to parse (they are stored; see `caltac-inbox messages --failed`), the
@@ -291,15 +314,20 @@ Example:
 @click.command("poll", help=POLL_HELP)
 @click.option("--mailbox", "mailboxes", multiple=True, metavar="NAME",
               help="Poll only this configured mailbox (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per mailbox per line.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per mailbox per line, with its counts and timeline changes.")
+@verbose_option
+@notify_option
 @click.pass_context
-def poll_command(ctx: click.Context, mailboxes: tuple[str, ...], as_json: bool) -> None:
+def poll_command(ctx: click.Context, mailboxes: tuple[str, ...], as_json: bool, verbose: bool,
+                 notify_command: str | None) -> None:
     from caltac_inbox.config import load_config
 
     try:
         config_option, db_option = _global_options(ctx)
         config = load_config(config_option)
-        code = run_poll(config, database_url(db_option, config), only=mailboxes, as_json=as_json)
+        code = run_poll(config, database_url(db_option, config), only=mailboxes, as_json=as_json, verbose=verbose,
+                        notify_command=resolve_notify(notify_command, config))
     except UserError as exc:
         _fail(exc)
         return
@@ -318,6 +346,9 @@ class Check:
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "what": self.what, "detail": self.detail, "exit_code": self.exit_code}
 
 
 def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
@@ -448,9 +479,17 @@ Example:
 
 
 @click.command("doctor", help=DOCTOR_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help='One JSON object: {"ok": ..., "checks": [{"ok", "what", "detail", "exit_code"}, ...]}.')
 @click.pass_context
-def doctor_command(ctx: click.Context) -> None:
+def doctor_command(ctx: click.Context, as_json: bool) -> None:
     checks = doctor_checks(*_global_options(ctx))
+    if as_json:
+        failed = [c for c in checks if not c.ok]
+        click.echo(json_line({"ok": not failed, "checks": [c.to_json() for c in checks]}))
+        if failed:
+            sys.exit(max(c.exit_code for c in failed) or 1)
+        return
     for check in checks:
         click.echo(printable(check.line()))  # folder names and server replies come from the server
     failed = [c for c in checks if not c.ok]

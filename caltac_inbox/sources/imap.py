@@ -270,6 +270,7 @@ class MailboxReport:
     error: str | None = None  # the one-line reason the poll stopped, if it did
     exit_code: int = 0
     skipped: str | None = None  # e.g. another poll holds the lock
+    changes: list[Any] = field(default_factory=list)  # timeline.changes.TimelineChange of this poll
 
     def _sum(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
@@ -325,6 +326,7 @@ class MailboxReport:
             "mailbox": self.mailbox, "fetched": self.fetched, "new": self.new, "facts": self.facts,
             "errors": len(self.message_errors), "ignored": self.ignored, "duplicates": self.duplicates,
             "folders": [f.to_json() for f in self.folders],
+            "changes": [c.to_json() for c in self.changes],
         }
         if self.skipped:
             out["skipped"] = self.skipped
@@ -363,7 +365,32 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError) or type(exc).__name__ == "timeout":
         return "timed out"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())
+    return " ".join(server_text(str(text)).split())
+
+
+def server_text(text: str) -> str:
+    """What the server said: imaplib reports a server's reply as bytes, which imapclient
+    and str() turn into "b'[AUTHENTICATIONFAILED] ...'"; decode that back to its text."""
+    import ast
+
+    stripped = text.strip()
+    if len(stripped) >= 3 and stripped[0] == "b" and stripped[1] in "'\"" and stripped[-1] == stripped[1]:
+        try:
+            value = ast.literal_eval(stripped)
+        except (SyntaxError, ValueError):
+            return text
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+    return text
+
+
+def _host_not_found(exc: BaseException) -> bool:
+    """DNS says the name does not exist: retrying cannot help (a temporary DNS failure,
+    EAI_AGAIN, still is retried)."""
+    import socket
+
+    permanent = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)}
+    return isinstance(exc, socket.gaierror) and exc.errno in permanent
 
 
 def _certificate_error(mb: MailboxConfig, exc: ssl.SSLCertVerificationError) -> ConnectionFailure:
@@ -401,6 +428,9 @@ def open_connection(mb: MailboxConfig) -> "IMAPClient":
                                 "check port and security (ssl is usually 993, starttls 143)") from None
     except Exception as exc:
         _close(client)
+        if _host_not_found(exc):
+            raise ConnectionFailure(f"{_where(mb)}: host {mb.host!r} not found ({_reason(exc)}); check host "
+                                    "in the configuration file") from None
         if _is_transient(exc):
             raise TransientFault(f"cannot connect: {_reason(exc)}") from exc
         if isinstance(exc, IMAPClientError):

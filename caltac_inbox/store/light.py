@@ -13,7 +13,9 @@ Values come back as SQLite stores them through our schema types: timestamps as
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+from pathlib import Path
 from typing import Iterator
 
 from caltac_inbox.errors import DatabaseError
@@ -27,9 +29,29 @@ def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
     path = plain_sqlite_file(url)
     if path is None or not path.is_file():
         return None
+    conn = _stamped_connection(str(path), uri=False)
+    if conn is None and not os.access(path.parent, os.W_OK):
+        # SQLite in WAL mode writes its -shm index beside the file even to read: in a
+        # directory this user cannot write, read the file as it is (read-only, or
+        # immutable when no write-ahead log waits to be folded in).
+        conn = _stamped_connection(_file_uri(path, "mode=ro"), uri=True)
+        wal = path.with_name(path.name + "-wal")
+        if conn is None and not (wal.exists() and wal.stat().st_size > 0):
+            conn = _stamped_connection(_file_uri(path, "immutable=1"), uri=True)
+    return conn
+
+
+def _file_uri(path: Path, option: str) -> str:
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path.resolve()))}?{option}"
+
+
+def _stamped_connection(target: str, *, uri: bool) -> sqlite3.Connection | None:
+    """A query-only connection to `target` when it is stamped with SCHEMA_HEAD, else None."""
     try:
-        conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(target, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False, uri=uri)
     except sqlite3.Error:
         return None
     try:
@@ -43,6 +65,26 @@ def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
         return None
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def missing_database_error(url: str | None) -> DatabaseError | None:
+    """For a read-only command: the error when `url` names a SQLite file that does not
+    exist (reading must not create an empty database and report "nothing"), or that sits
+    in a directory this user cannot write and cannot be read as it is; else None. Raises
+    ConfigError for an in-memory URL (store.db.resolve_url)."""
+    from caltac_inbox.store.db import resolve_url
+
+    path = plain_sqlite_file(resolve_url(url))
+    if path is None:
+        return None
+    if not path.exists():
+        return DatabaseError(f"no database at {path}; check --db / CALTAC_INBOX_DB / [database] url, or store "
+                             "notices first with `caltac-inbox ingest` or `caltac-inbox poll`")
+    if not os.access(path.parent, os.W_OK):
+        return DatabaseError(f"cannot read database {path}: its directory {path.parent} is read-only and the "
+                             "file cannot be read as it is there (an older schema or a pending write-ahead "
+                             "log); copy it to a writable directory or run the command as its owner")
+    return None
 
 
 @contextlib.contextmanager
@@ -68,4 +110,4 @@ def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
                          "and that the file is a caltac-inbox database that this user can read")
 
 
-__all__ = ["open_sqlite_reader", "read_snapshot", "reading_error"]
+__all__ = ["missing_database_error", "open_sqlite_reader", "read_snapshot", "reading_error"]

@@ -187,8 +187,11 @@ _MESSAGE_COLUMNS = ("id", "sha256", "origin", "source", "mailbox", "message_id",
                     "forwarded_by", "authenticated", "parse_status", "parse_error", "size", "archived_at")
 
 
-def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | None = None) -> list[dict[str, Any]]:
-    """Archived messages (no raw bytes) with parse status and fact counts, oldest first."""
+def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | None = None,
+                  search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Archived messages (no raw bytes) with parse status and fact counts, oldest first.
+    `search`: only those whose subject or sender contains it (any case); `limit`: only
+    the `limit` archived last."""
     from caltac_inbox.timeline.time import in_los_angeles
 
     where, params = [], {}
@@ -197,16 +200,62 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
     if mailbox:
         where.append("m.mailbox = :mailbox")
         params["mailbox"] = mailbox
-    sql = ("SELECT " + ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
-           + ", (SELECT count(f.id) FROM facts f WHERE f.message_pk = m.id) AS facts FROM messages m"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id")
+    if search:
+        pattern = "%" + search.lower().replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        where.append("(lower(coalesce(m.subject, '')) LIKE :search ESCAPE '/' "
+                     "OR lower(coalesce(m.sender, '')) LIKE :search ESCAPE '/')")
+        params["search"] = pattern
+    selected = ("SELECT " + ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+                + ", (SELECT count(f.id) FROM facts f WHERE f.message_pk = m.id) AS facts FROM messages m"
+                + (" WHERE " + " AND ".join(where) if where else ""))
+    if limit is not None:
+        params["limit"] = limit
+        sql = f"SELECT * FROM ({selected} ORDER BY m.id DESC LIMIT :limit) AS last ORDER BY id"
+    else:
+        sql = selected + " ORDER BY m.id"
     out = []
     for r in rows(source, sql, params):
         item = dict(r)
         sent = _instant(item["sent"])
         item["sent"] = in_los_angeles(sent).isoformat() if sent else None  # notices are read in California time
-        item["archived_at"] = _instant(item["archived_at"]).isoformat()
+        item["archived_at"] = in_los_angeles(_instant(item["archived_at"])).isoformat()
         item["authenticated"] = _flag(item["authenticated"])
+        out.append(item)
+    return out
+
+
+def known_mailboxes(source: RowSource) -> list[str]:
+    """Every mailbox name a stored message carries."""
+    return [r["mailbox"] for r in rows(source, "SELECT DISTINCT mailbox FROM messages WHERE mailbox IS NOT NULL "
+                                                "ORDER BY mailbox")]
+
+
+def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
+    """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
+    recorded on or after the Los Angeles day `since`, or with `since` None those of the
+    last run that recorded any. `recorded_at` in Los Angeles time."""
+    from caltac_inbox.timeline.time import in_los_angeles, instant
+
+    where, params = [], {}
+    if mailbox:
+        where.append("c.mailbox = :mailbox")
+        params["mailbox"] = mailbox
+    if since is not None:
+        where.append("c.recorded_at >= :since")
+        params["since"] = instant(since)
+    else:
+        scope = " WHERE mailbox = :mailbox" if mailbox else ""
+        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes{scope} ORDER BY id DESC LIMIT 1)")
+    sql = ("SELECT c.id, c.run_id, c.generation, c.mailbox, c.uid, c.kind, c.change, c.summary, c.reason, "
+           "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE " + " AND ".join(where)
+           + " ORDER BY c.id")
+    out = []
+    for r in rows(source, sql, params):
+        item = dict(r)
+        item["before"], item["after"] = _json(item["before"]) or {}, _json(item["after"]) or {}
+        item["recorded_at"] = in_los_angeles(_instant(item["recorded_at"])).isoformat()
+        item["program"] = _json(item["program"]) or []
+        item["when"] = item.pop("entry_when")
         out.append(item)
     return out
 
@@ -272,7 +321,10 @@ def timeline_entries(
 
 
 def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None:
-    """One entry with its history and the evidence of every source, or None."""
+    """One entry with its history and the evidence of every source, or None. Times are
+    Los Angeles time, as everything a user reads."""
+    from caltac_inbox.timeline.time import in_los_angeles
+
     wanted = str(entry_id_or_uid).strip().removesuffix("@caltac-inbox")
     if wanted.isdigit() and int(wanted) < 2**63:  # a longer number fits no id column (nor sqlite3's binding)
         found = rows(source, f"SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.id = :id OR e.uid = :uid ORDER BY e.id",
@@ -293,7 +345,7 @@ def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None
         sequence=entry.sequence,
         needs_review=entry.needs_review,
         history=[c.to_json() for c in entry.history],
-        updated_at=entry.updated_at.isoformat() if entry.updated_at else None,
+        updated_at=in_los_angeles(entry.updated_at).isoformat() if entry.updated_at else None,
         source_details=_source_details(source, row["id"]),
     )
     return out

@@ -291,5 +291,30 @@ class LeadRow(Base):
     reason: Mapped[str] = mapped_column(String(200))
 
 
+class TimelineChangeRow(Base):
+    """One entry a timeline rebuild created, changed, cancelled or removed (timeline.changes),
+    kept so `caltac-inbox changes` can show it again. `before`/`after` hold only the fields
+    that changed; `run_id` names the poll or ingest run, `generation` the timeline_state
+    generation the rebuild produced."""
+
+    __tablename__ = "timeline_changes"
+    __table_args__ = (Index("ix_timeline_changes_recorded_at", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    generation: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    uid: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    change: Mapped[str] = mapped_column(String(16))  # new | changed | cancelled | removed
+    summary: Mapped[str] = mapped_column(Text)
+    program: Mapped[list[str]] = mapped_column(JSONType())
+    entry_when: Mapped[str | None] = mapped_column(String(40))  # the entry's start or due, ISO
+    reason: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    after: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
 __all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
-           "LeadRow", "Message", "TimelineState"]
+           "LeadRow", "Message", "TimelineChangeRow", "TimelineState"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from caltac_inbox.identity import message_identity
 from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Lead, Notice, RawMessage
-from caltac_inbox.store.schema import Entry, EntrySource, FactRow, ImapMessage, ImapState, Message, TimelineState
+from caltac_inbox.store.schema import (Entry, EntrySource, FactRow, ImapMessage, ImapState, Message,
+                                       TimelineChangeRow, TimelineState)
+from caltac_inbox.timeline.changes import TimelineChange, diff_entry, snapshot
 from caltac_inbox.timeline.entry import Entry as TimelineEntry
 from caltac_inbox.timeline.entry import SourcedFact
 from caltac_inbox.timeline.kinds import fact_identity
@@ -325,6 +327,22 @@ def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) 
 
 def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
+    return rebuild_timeline(session, now).count
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a timeline rebuild did: `count` entries created/changed/removed (any change a
+    calendar sees, sources too), `changes` the ones a reader sees (timeline.changes)."""
+
+    count: int
+    changes: tuple[TimelineChange, ...] = ()
+
+
+def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: str | None = None,
+                     mailbox: str | None = None) -> Rebuilt:
+    """refresh_timeline, recording each change a reader sees in `timeline_changes` (with
+    `run_id` and `mailbox`, the poll's or ingest's) in the same transaction."""
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
     from caltac_inbox.store.read import generations
 
@@ -341,6 +359,7 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
         linked.setdefault(entry_id, set()).add(fact_id)
     changed = 0
     sources_changed = False
+    seen: list[TimelineChange] = []
     for item in sorted(reconciled, key=lambda e: e.uid):  # same row order in every writer
         content_hash = item.content_hash()
         values = _entry_values(item)
@@ -350,7 +369,9 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
             session.add(row)
             session.flush()
             changed += 1
+            _note(seen, diff_entry(item.uid, None, _item_snapshot(item)))
         elif row.content_hash != content_hash:
+            _note(seen, diff_entry(item.uid, _row_snapshot(row), _item_snapshot(item)))
             for name, value in values.items():
                 setattr(row, name, value)
             row.sequence = (row.sequence or 0) + 1
@@ -362,14 +383,43 @@ def refresh_timeline(session: Session, now: datetime | None = None) -> int:
     # Entries whose facts are gone (a reparse changed them) disappear with them.
     if existing:
         gone = [e.id for e in existing.values()]
+        for e in existing.values():
+            _note(seen, diff_entry(e.uid, _row_snapshot(e), None))
         session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
         session.execute(delete(Entry).where(Entry.id.in_(gone)))
         changed += len(gone)
     timeline_rebuilt_from(session, facts_generation)
     if changed or sources_changed:
         _bump_generation(session, now)
+    if seen:
+        _record_changes(session, seen, now, run_id=run_id, mailbox=mailbox)
     session.flush()
-    return changed
+    return Rebuilt(changed, tuple(seen))
+
+
+def _note(seen: list[TimelineChange], change: TimelineChange | None) -> None:
+    if change is not None:
+        seen.append(change)
+
+
+def _row_snapshot(row: Entry) -> dict[str, Any]:
+    return snapshot(row.fields or {}, status=row.status, unverified=bool(row.unverified), history=row.history)
+
+
+def _item_snapshot(item: TimelineEntry) -> dict[str, Any]:
+    return snapshot(item.fields(), status=item.status, unverified=item.unverified,
+                    history=[c.to_json() for c in item.history])
+
+
+def _record_changes(session: Session, changes: Sequence[TimelineChange], now: datetime, *, run_id: str | None,
+                    mailbox: str | None) -> None:
+    generation = session.execute(select(TimelineState.generation).where(TimelineState.id == 1)).scalar() or 0
+    session.execute(insert(TimelineChangeRow), [
+        dict(run_id=run_id or now.strftime("%Y%m%dT%H%M%S.%fZ"), generation=generation, mailbox=mailbox,
+             uid=c.uid, kind=c.kind, change=c.change, summary=c.summary, program=list(c.program),
+             entry_when=c.when, reason=c.reason,
+             before=c.before, after=c.after, recorded_at=now)
+        for c in changes])
 
 
 def _bump_generation(session: Session, now: datetime) -> None:
@@ -490,5 +540,5 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 
 
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
-           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "replace_leads",
-           "settle_uidvalidity"]
+           "rebuild_timeline", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
+           "replace_leads", "settle_uidvalidity"]

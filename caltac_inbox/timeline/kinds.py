@@ -19,7 +19,7 @@ from caltac_inbox.timeline.time import after, instant, iso, local_date
 
 # Fields that say nothing about what a fact states, only where and how it was said:
 # left out of its identity (so one fact read again with other words is the same fact).
-NOT_IDENTITY = ("evidence", "unverified", "needs_review", "position")
+NOT_IDENTITY = ("evidence", "unverified", "needs_review", "review_reason", "position")
 
 
 # --- dates ---------------------------------------------------------------------------

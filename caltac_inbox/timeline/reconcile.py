@@ -256,6 +256,7 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
         changes["school_year"] = new.school_year
     if new.needs_review and not old.needs_review:
         changes["needs_review"] = True
+        changes["review_reason"] = new.review_reason
     if changes:
         merged = replace(old, **changes)
         w.fact = merged

@@ -1,10 +1,8 @@
 """corrections (what the coordinator dismissed, corrected or added: never touched by a
 reparse) and leads (dated sentences that produced no fact, rebuilt by every reparse)
 
-down_revision is 0007 on this branch; at merge it follows 0008 (timeline_changes).
-
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -16,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,6 +2,7 @@
 every error naming the key and the fix, secrets fetched only when used."""
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -246,3 +247,40 @@ def test_secret_command_failures_never_show_output():
     (missing,) = parse_config(mailbox(password_env=None, password_command="/nonexistent/pass-tool show x")).mailboxes
     with pytest.raises(ConfigError, match="not found"):
         fetch_secret(missing)
+
+
+def test_without_a_user_config_the_xdg_dirs_then_etc_are_read(tmp_path, monkeypatch):
+    import caltac_inbox.config as config_module
+
+    monkeypatch.delenv("CALTAC_INBOX_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))
+    first, second = tmp_path / "site1", tmp_path / "site2"
+    monkeypatch.setenv("XDG_CONFIG_DIRS", f"{first}{os.pathsep}{second}")
+    etc = tmp_path / "etc" / "caltac-inbox" / "config.toml"
+    monkeypatch.setattr(config_module, "SYSTEM_CONFIG", etc)
+    assert config_module.config_search_path() == [tmp_path / "home" / "caltac-inbox" / "config.toml",
+                                                  first / "caltac-inbox" / "config.toml",
+                                                  second / "caltac-inbox" / "config.toml", etc]
+    assert config_path(None) == (tmp_path / "home" / "caltac-inbox" / "config.toml", False)  # none exists
+
+    etc.parent.mkdir(parents=True)
+    etc.write_text('[database]\nurl = "sqlite:////srv/etc.db"\n')
+    assert load_config().database.url == "sqlite:////srv/etc.db"
+    (second / "caltac-inbox").mkdir(parents=True)
+    (second / "caltac-inbox" / "config.toml").write_text('[database]\nurl = "sqlite:////srv/second.db"\n')
+    assert load_config().database.url == "sqlite:////srv/second.db"
+    (first / "caltac-inbox").mkdir(parents=True)
+    (first / "caltac-inbox" / "config.toml").write_text('[database]\nurl = "sqlite:////srv/first.db"\n')
+    assert load_config().database.url == "sqlite:////srv/first.db"
+    user = tmp_path / "home" / "caltac-inbox" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('[database]\nurl = "sqlite:////srv/user.db"\n')
+    assert load_config().database.url == "sqlite:////srv/user.db"
+
+
+def test_default_xdg_config_dirs_is_etc_xdg(monkeypatch):
+    import caltac_inbox.config as config_module
+
+    monkeypatch.delenv("XDG_CONFIG_DIRS", raising=False)
+    assert config_module.config_search_path()[1:] == [Path("/etc/xdg/caltac-inbox/config.toml"),
+                                                      Path("/etc/caltac-inbox/config.toml")]

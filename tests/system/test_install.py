@@ -200,7 +200,8 @@ def test_installed_wheel_polls_and_passes_doctor(installed, dovecot, db_url, tmp
     config.write_text(dovecot.mailbox_toml())
     dovecot.append(sample_bytes())
     env = {"CALTAC_INBOX_CONFIG": str(config), "CALTAC_TEST_IMAP_PASSWORD": dovecot.password}
-    assert ok(installed.run("--db", db_url, "poll", **env)).startswith(f"coordinator: fetched {len(SAMPLES_EML)}")
+    polled = ok(installed.run("--db", db_url, "poll", "--verbose", **env)).splitlines()  # counts after the changes
+    assert polled[0].startswith("new      ") and polled[-1].startswith(f"coordinator: fetched {len(SAMPLES_EML)}")
     doctor = ok(installed.run("--db", db_url, "doctor", **env))
     assert f"ok    migrations: {installed.python.parent.parent}" in doctor
     assert f"schema up to date ({SCHEMA_HEAD})" in doctor and doctor.endswith("all checks passed\n")

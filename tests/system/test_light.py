@@ -153,14 +153,17 @@ def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_conf
         assert code == 0 and out, args
 
 
-def test_missing_database_falls_back_to_the_store_which_creates_it(tmp_path, no_config):
+def test_missing_database_is_an_error_and_a_write_creates_it(tmp_path, no_config):
     path = tmp_path / "new" / "caltac.db"
     url = f"sqlite:///{path}"
     assert light.open_sqlite_reader(url) is None and not path.exists()
+    result = _cli("--db", url, "upcoming")  # reading never creates a database (issue 17)
+    assert result.exit_code == 5 and f"no database at {path}" in result.output
+    assert not path.exists()
+    assert _cli("--db", url, "db", "upgrade").exit_code == 0
     result = _cli("--db", url, "upcoming")
     assert result.exit_code == 0 and result.output.startswith("Nothing coming up between ")
-    assert path.exists()
-    conn = light.open_sqlite_reader(url)  # now at head: the next query takes the light path
+    conn = light.open_sqlite_reader(url)  # at head: queries take the light path
     assert conn is not None
     conn.close()
 

@@ -35,11 +35,11 @@ def _crash_before_the_refresh(url: str, monkeypatch) -> None:
     """An ingest whose facts commit and whose timeline refresh dies (kill -9, power cut)."""
     import caltac_inbox.store.write as write
 
-    def dies(session, now=None):
+    def dies(session, now=None, **recording):
         raise SystemExit("killed")
 
     with monkeypatch.context() as patch, open_store(url) as store:
-        patch.setattr(write, "refresh_timeline", dies)
+        patch.setattr(write, "rebuild_timeline", dies)
         with pytest.raises(SystemExit):
             store.ingest(_raws(), **FAKES)
     assert _count(url, "facts") == 3 and _count(url, "entries") == 0

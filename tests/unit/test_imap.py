@@ -181,3 +181,44 @@ def test_fetches_are_peeks_and_nothing_writes_to_the_server():
                  ".uid_expunge(", ".move(", ".copy(", ".delete_messages(", ".delete_folder(", "client.append(",
                  "readonly=False"):
         assert call not in source, call
+
+
+def test_server_text_is_decoded_not_python_bytes():
+    import imaplib
+
+    from imapclient.exceptions import LoginError
+
+    from caltac_inbox.sources.imap import _reason, server_text
+
+    refused = LoginError(str(imaplib.IMAP4.error(b"[AUTHENTICATIONFAILED] Authentication failed.")))
+    assert _reason(refused) == "[AUTHENTICATIONFAILED] Authentication failed."
+    assert server_text("b\"it's\"") == "it's"
+    assert server_text("plain words") == "plain words"
+    assert server_text("b'broken") == "b'broken"
+
+
+def test_a_host_that_does_not_exist_fails_at_once_without_retries(monkeypatch):
+    import socket
+
+    import imapclient
+
+    from caltac_inbox.config import MailboxConfig
+    from caltac_inbox.errors import ConnectionFailure
+    from caltac_inbox.sources.imap import TransientFault, open_connection
+
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(imapclient, "IMAPClient", no_such_host)
+    mb = MailboxConfig(name="coordinator", host="imap.no-such-district.invalid", port=993, security="ssl",
+                       username="me", password_env="X")
+    with pytest.raises(ConnectionFailure, match=r"host 'imap.no-such-district.invalid' not found "
+                                                r"\(Name or service not known\); check host"):
+        open_connection(mb)
+
+    def try_again(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(imapclient, "IMAPClient", try_again)
+    with pytest.raises(TransientFault):
+        open_connection(mb)
