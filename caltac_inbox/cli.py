@@ -155,7 +155,7 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
 # The columns a table narrows to fit a terminal (display.fit_columns), first the first.
-ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox")
+ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox", "program", "status")
 KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
 # How a coloured table shows a status (click.style arguments); headers are bold.
 STYLES: dict[tuple[str, str], dict[str, Any]] = {
@@ -347,8 +347,14 @@ FACT_COLUMNS: list[Column] = [
     ("what", entry_summary),
 ]
 
+def _fact_until_narrow(f: dict[str, Any]) -> str:
+    """A narrow table's `until`: shortened against `when`, in full when `when` is blank
+    (an extension's new end is its only date)."""
+    return entry_until_narrow(f) if _fact_when(f) else short_when(f.get("end")) if f.get("kind") == "downtime" else ""
+
+
 FACT_COLUMNS_NARROW: list[Column] = [
-    (name, entry_until_narrow if name == "until" else get) for name, get in FACT_COLUMNS]
+    (name, _fact_until_narrow if name == "until" else get) for name, get in FACT_COLUMNS]
 
 MESSAGE_COLUMNS: list[Column] = [
     ("id", lambda m: m.get("id")),

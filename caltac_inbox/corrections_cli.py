@@ -76,11 +76,22 @@ def _json_option(f: Callable) -> Callable:
     return click.option("--json", "json_output", is_flag=True, help="Print the result as one JSON object.")(f)
 
 
+def _open_existing(app: Any) -> Any:
+    """The store of a database that exists: a correction, like a query, never creates
+    one (a mistyped --db must not look like an empty timeline)."""
+    from caltac_inbox.store.light import missing_database_error
+
+    missing = missing_database_error(app.db_url())
+    if missing is not None:
+        raise missing
+    return app.open_store()
+
+
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
 
-    with app.open_store() as store:
+    with _open_existing(app) as store:
         try:
             with store.session() as session:
                 result = work(session)
@@ -263,7 +274,7 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
             return stored.correction_json(row)
 
         data, _ = _store_and_refresh(app, work)
-        with app.open_store() as store, store.session(readonly=True) as session:
+        with _open_existing(app) as store, store.session(readonly=True) as session:
             data["entry_id"] = stored.find_entry(session, data["target"])["id"]
         _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
                                      f"{data['id']})")
@@ -312,7 +323,7 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
         """
         from caltac_inbox.store import corrections as stored
 
-        with app.open_store() as store, store.session(readonly=True) as session:
+        with _open_existing(app) as store, store.session(readonly=True) as session:
             rows = stored.list_corrections(session, mailbox=mailbox)
         emit(rows, output, CORRECTION_COLUMNS, empty="No corrections.")
 
@@ -342,7 +353,7 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
         day = read_when(as_of, "--as-of") if as_of else _today()
         if isinstance(day, datetime):
             day = day.date()
-        with app.open_store() as store, store.session(readonly=True) as session:
+        with _open_existing(app) as store, store.session(readonly=True) as session:
             rows = stored.review(session, as_of=day, days=days, mailbox=mailbox,
                                  include_dismissed=include_dismissed)
         emit(rows, output, LEAD_COLUMNS, empty=f"No leads in the {days} days to {day}.")

@@ -225,8 +225,9 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
 
 
 def known_mailboxes(source: RowSource) -> list[str]:
-    """Every mailbox name a stored message carries."""
-    return [r["mailbox"] for r in rows(source, "SELECT DISTINCT mailbox FROM messages WHERE mailbox IS NOT NULL "
+    """Every mailbox name a stored message or a coordinator's correction (an added entry) carries."""
+    return [r["mailbox"] for r in rows(source, "SELECT mailbox FROM messages WHERE mailbox IS NOT NULL UNION "
+                                                "SELECT mailbox FROM corrections WHERE mailbox IS NOT NULL "
                                                 "ORDER BY mailbox")]
 
 

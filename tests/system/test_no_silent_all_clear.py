@@ -19,7 +19,10 @@ SAMPLES = ROOT / "samples"
 CLI = [sys.executable, "-m", "caltac_inbox.cli"]
 
 READ_COMMANDS = [("upcoming",), ("timeline",), ("show", "1"), ("export-ics",), ("messages",),
-                 ("changes", "--since", "last-poll")]
+                 ("changes", "--since", "last-poll"), ("review",), ("corrections",),
+                 # a correction needs the database it corrects: a mistyped --db is not a new one
+                 ("dismiss", "1"), ("correct", "1", "--what", "x"), ("undo", "1"),
+                 ("add", "--kind", "deadline", "--due", "2026-12-01", "--what", "x")]
 
 
 def env_for(base: Path) -> dict[str, str]:
