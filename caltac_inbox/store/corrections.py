@@ -139,10 +139,18 @@ def undo(session: Session, correction_id: int) -> Correction:
     return row
 
 
+def _shown(at: datetime) -> str:
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    shown = in_los_angeles(at)
+    assert shown is not None
+    return shown.isoformat()
+
+
 def correction_json(row: Correction) -> dict[str, Any]:
     entry = lead_label(row.target.removeprefix(LEAD_TARGET)) if row.target.startswith(LEAD_TARGET) else row.target
     return {"id": row.id, "action": row.action, "target": row.target, "entry": entry, "state": row.state,
-            "superseded_by": row.superseded_by, "by": row.made_by, "at": row.made_at.isoformat(),
+            "superseded_by": row.superseded_by, "by": row.made_by, "at": _shown(row.made_at),
             "mailbox": row.mailbox, "values": dict(row.new_values), "before": dict(row.old_values),
             "reason": row.reason, "lead": lead_label(row.lead) if row.lead else None}
 

@@ -21,7 +21,7 @@ NEW, CHANGED, CANCELLED, REMOVED = "new", "changed", "cancelled", "removed"
 CHANGE_TYPES = (NEW, CHANGED, CANCELLED, REMOVED)
 
 # evidence is the sentence quoted, not a value; history and sources say how, not what
-_NOT_COMPARED = ("evidence", "history")
+_NOT_COMPARED = ("evidence", "history", "corrections")  # corrections: their effect (status, dates) is compared
 # the history steps that explain a change in a word
 _REASONS = ("extended", "rescheduled", "cancelled", "reinstated")
 

@@ -65,3 +65,13 @@ def test_json_round_trip():
     change = diff_entry("downtime-1", toms(), toms(end="2016-09-13", history=[ANNOUNCED, EXTENDED]))
     assert change is not None
     assert TimelineChange.from_json(change.to_json()) == change
+
+
+def test_a_dismissal_shows_as_its_status_not_as_the_correction_record():
+    dismissal = [{"correction": 1, "action": "dismiss", "by": "pat", "state": "active", "reason": "not ours"}]
+    change = diff_entry("downtime-1", toms(), toms(status="dismissed", corrections=dismissal))
+    assert change is not None
+    assert change.before == {"status": "scheduled"} and change.after == {"status": "dismissed"}
+    assert "correction" not in change_line(change)
+    # a correction record that changes nothing a reader sees (superseded, say) is no change
+    assert diff_entry("downtime-1", toms(corrections=dismissal), toms(corrections=[])) is None
