@@ -26,7 +26,8 @@ from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around,
 from caltac_inbox.classify.credential import is_credential
 from caltac_inbox.classify.designation import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.classify.retention import is_retention
-from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
+from caltac_inbox.classify.systems import find_systems
+from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
 
 _REQUIRED_RE = re.compile(
@@ -188,8 +189,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 evidence=evidence(doc, parts),
                 program=ctx.program_near(s.text, s.heading),
                 due=due,
-                action=_action(s, label, m, bool(form_closes), last_day_here, lead,
-                               topic_of(s.heading, ctx.notice.subject), doc.text, ctx.notice.subject or ""),
+                action=place_from_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
+                                                    topic_of(s.heading, ctx.notice.subject), doc.text,
+                                                    ctx.notice.subject or ""), doc, s),
                 school_year=_school_year(ctx, s),
             ))
     return facts
@@ -394,6 +396,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
     phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
+    phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
     return _lower_first(phrase)
@@ -508,7 +511,40 @@ _NAME_WITH_ABBREVIATION_RE = re.compile(
 
 
 def _abbreviate(phrase: str) -> str:
-    return _NAME_WITH_ABBREVIATION_RE.sub(lambda m: m.group("abbr"), phrase)
+    def short(m: re.Match[str]) -> str:
+        # "the Golden State Survey (GSS) Pilot Panel": the name goes on after its acronym, and keeps its "the"
+        if m.group(0)[:4].lower() == "the " and re.match(r"\s+[A-Z0-9]", phrase[m.end():]):
+            return f"{m.group(0)[:4]}{m.group('abbr')}"
+        return m.group("abbr")
+    return _NAME_WITH_ABBREVIATION_RE.sub(short, phrase)
+
+
+# "apply to take part in the panel" asks to apply to the panel
+_TAKE_PART_RE = re.compile(r"^(?P<verb>apply|register|sign\s+up)\s+to\s+(?:take\s+part|participate)\s+in\s+", re.I)
+# an action already says where it is done: "... in TOMS", "... through the ORS"
+_PLACED_RE = re.compile(r"\b(?:in|into|within|through|via|using)\s+(?:the\s+)?[A-Z]")
+# "Windows are created in the Test Operations Management System (TOMS)": where a thing is handled
+_PLACE_OF_RE = r"\b{noun}s?\b[^.;:]{{0,60}}?\b(?:in|into|within)\s+(?P<place>(?:the\s+)?(?:[A-Z][\w/–-]*\s+(?:(?:and|of|for)\s+)?){{0,8}}(?:\([A-Z][A-Za-z0-9]{{1,7}}\)|[A-Z][\w/–-]*))"
+
+
+def place_from_paragraph(action: str, doc: Doc, s: Sentence) -> str:
+    """An action with no place takes the system its paragraph names for the same thing:
+    "Set up a window by June 1." after "You can now set up windows in TOMS." -> "... window in TOMS"."""
+    if _PLACED_RE.search(action) or action.rstrip().endswith((".", "!", "?")):
+        return action
+    thing = re.split(r"\s+(?:to|for|at|with|by|from|on)\s+", action)[0].split()
+    if len(thing) < 2 or not thing[-1].isalpha() or len(thing[-1]) < 4:
+        return action
+    noun = re.escape(re.sub(r"s$", "", thing[-1].lower()))
+    pattern = re.compile(_PLACE_OF_RE.format(noun=noun), re.I)
+    for near in (s.index - 1, s.index + 1):
+        if not 0 <= near < len(doc.sentences) or doc.sentences[near].line != s.line:
+            continue  # only the same paragraph speaks of the same thing
+        found = pattern.search(doc.sentences[near].plain_text)
+        if found and find_systems(found.group("place")):
+            place = _abbreviate(found.group("place")).strip()
+            return f"{action} in {place}"
+    return action
 
 
 def topic_of(heading: str | None, subject: str | None) -> str | None:

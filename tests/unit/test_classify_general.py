@@ -195,3 +195,37 @@ def test_start_and_end_in_next_paragraph():
     [f] = facts("The scheduled TOMS downtime will begin at 5 p.m. on Friday, March 8.\n\n"
                 "TOMS will be available again at 8 a.m. on Monday, March 11.\n", "downtime")
     assert (f.start, f.end) == (at(2024, 3, 8, 17), at(2024, 3, 11, 8))
+
+
+# --- deadline action wording ------------------------------------------------------------
+
+def test_action_keeps_the_when_the_name_goes_on_after_its_acronym():
+    [f] = facts("The Science Content Review (SCR) Panel application must be submitted by March 22.\n", "deadline")
+    assert f.action == "submit the SCR Panel application"
+
+
+def test_action_apply_to_participate_in_is_apply_to():
+    [f] = facts("Applications to participate in the Math Field Test Advisory Group are due by March 22.\n",
+                "deadline")
+    assert f.action == "apply to the Math Field Test Advisory Group"
+
+
+def test_action_takes_the_system_its_paragraph_names_before_it():
+    [f] = facts("You may now schedule pickups in the Test Operations Management System (TOMS). Every pickup must "
+                "be scheduled by March 22.\n", "deadline")
+    assert f.action == "schedule every pickup in TOMS"
+
+
+def test_action_takes_the_system_its_paragraph_names_after_it():
+    [f] = facts("Each roster must be uploaded by March 22. Rosters are uploaded in the Appeals and Roster "
+                "Management System (ARMS).\n", "deadline")
+    assert f.action == "upload each roster in ARMS"
+
+
+def test_action_takes_no_system_from_another_paragraph_or_another_thing():
+    [f] = facts("You may now schedule pickups in the Test Operations Management System (TOMS).\n\n"
+                "Every pickup must be scheduled by March 22.\n", "deadline")
+    assert f.action == "schedule every pickup"
+    [g] = facts("Reports are posted in the Online Reporting System (ORS). Every pickup must be scheduled by "
+                "March 22.\n", "deadline")
+    assert g.action == "schedule every pickup"
