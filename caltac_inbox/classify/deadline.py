@@ -189,9 +189,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 evidence=evidence(doc, parts),
                 program=ctx.program_near(s.text, s.heading),
                 due=due,
-                action=place_from_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
-                                                    topic_of(s.heading, ctx.notice.subject), doc.text,
-                                                    ctx.notice.subject or ""), doc, s),
+                action=_in_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
+                                             topic_of(s.heading, ctx.notice.subject), doc.text,
+                                             ctx.notice.subject or ""), doc, s),
                 school_year=_school_year(ctx, s),
             ))
     return facts
@@ -223,7 +223,7 @@ def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | N
     if len(closes) != 1 or closes[0].point.when in known:
         return None
     phrase = _INTRO_CLAUSE_RE.sub("", text).strip().rstrip(".")
-    phrase = re.sub(r"^(?:please\s+)", "", phrase, flags=re.I)
+    phrase = _without_make_sure(re.sub(r"^(?:please\s+)", "", phrase, flags=re.I))
     return Fact(
         kind="deadline",
         evidence=evidence(doc, [prev, s]),  # type: ignore[list-item]
@@ -358,7 +358,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         passive = _PASSIVE_RE.match(clause)
         modal = _MODAL_RE.match(clause)
         if imperative:
-            phrase = re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I)
+            phrase = _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
         elif passive:
             subj = passive.group("subj")
             words = subj.split()
@@ -390,6 +390,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         return whole
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
     phrase = _CONTACT_RE.sub("", phrase)  # "... by emailing SCOE at elpac@scoe.net": the address is no action
+    phrase = _means_first(phrase)
     pronoun = _PRONOUN_OBJECT_RE.match(phrase)
     if pronoun:  # "complete it", "do this": the thing is named by the heading, else nowhere near
         if not topic:
@@ -475,7 +476,11 @@ def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -
             named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
             if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
                 continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
-            if len(candidate.split()) > len(obj.split()) and (nearest_last or len(candidate.split()) > len(best.split())):
+            # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
+            # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
+            shortens = best.lower().endswith(" " + candidate.lower())
+            if len(candidate.split()) > len(obj.split()) and (
+                    (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
                 best = candidate
         if best:
             break
@@ -525,6 +530,71 @@ _TAKE_PART_RE = re.compile(r"^(?P<verb>apply|register|sign\s+up)\s+to\s+(?:take\
 _PLACED_RE = re.compile(r"\b(?:in|into|within|through|via|using)\s+(?:the\s+)?[A-Z]")
 # "Windows are created in the Test Operations Management System (TOMS)": where a thing is handled
 _PLACE_OF_RE = r"\b{noun}s?\b[^.;:]{{0,60}}?\b(?:in|into|within)\s+(?P<place>(?:the\s+)?(?:[A-Z][\w/–-]*\s+(?:(?:and|of|for)\s+)?){{0,8}}(?:\([A-Z][A-Za-z0-9]{{1,7}}\)|[A-Z][\w/–-]*))"
+
+
+_MAKE_SURE_RE = re.compile(r"^(?:make|be)\s+sure\s+(?:that\s+)?(?P<rest>.+)$", re.I)
+_DONE_CLAUSE_RE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:is|are|has\s+been|have\s+been)\s+(?P<verb>" + "|".join(
+        sorted(map(re.escape, _PARTICIPLES), key=len, reverse=True)) + r")\b(?P<rest>.*)$", re.I)
+
+
+def _without_make_sure(phrase: str) -> str:
+    """ "make sure every form is signed and every box has been sealed" -> "sign every form and seal every
+    box": the hedge goes, each thing to be done is said as the act."""
+    hedged = _MAKE_SURE_RE.match(phrase)
+    if not hedged:
+        return phrase
+    acts = []
+    for clause in re.split(r",?\s+and\s+(?=(?:every|all|each|the|your|any)\b)", hedged.group("rest"), flags=re.I):
+        done = _DONE_CLAUSE_RE.match(clause.strip())
+        if not done or _PRONOUN_RE.match(done.group("subj")):
+            return phrase
+        acts.append(f"{_PARTICIPLES[done.group('verb').lower()]} {_object(done.group('subj'))}{done.group('rest')}")
+    return " and ".join(acts)
+
+
+def _in_paragraph(action: str, doc: Doc, s: Sentence) -> str:
+    """What the sentence's paragraph adds to its action: the things a generic word stands for, the system."""
+    return place_from_paragraph(name_generic_object(action, doc, s), doc, s)
+
+
+# "confirm the order by emailing the warehouse": the means is what the coordinator does
+_BY_MEANS_RE = re.compile(r"^(?P<aim>[A-Za-z]+\b.*?)\s+by\s+(?P<means>[a-z]{3,}ing\b.*)$")
+
+
+def _means_first(phrase: str) -> str:
+    """ "confirm the order by emailing the warehouse" -> "email the warehouse to confirm the order"."""
+    by = _BY_MEANS_RE.match(phrase)
+    if not by or len(by.group("aim").split()) < 2:
+        return phrase
+    means = _imperative_of(by.group("means"))
+    words = means.split()
+    if len(words) < 2 or _PRONOUN_RE.match(words[1]) or means == by.group("means"):
+        return phrase  # "by emailing it": the thing is in the aim; no verb turned: not a means
+    return f"{means} to {_lower_first(by.group('aim'))}"
+
+
+# a word that stands for things the paragraph names: "ship materials to ETS"
+_GENERIC_OBJECT_RE = re.compile(
+    r"^(?P<verb>[A-Za-z]+(?:\s+(?:up|out|back|in))?\s+(?:(?:the|all|your|any|completed)\s+)*)"
+    r"(?P<noun>materials|items|documents)\b(?P<rest>.*)$", re.I)
+# "K–2 Writing Answer Books", "Braille Test Booklets": a named kind of thing, plural
+_PLURAL_NAME_RE = re.compile(r"(?<![\w–-])((?:[A-Z0-9][\w–-]*\s+){1,6}[A-Z][a-z]+s)\b")
+
+
+def name_generic_object(action: str, doc: Doc, s: Sentence) -> str:
+    """ "ship materials to ETS" after "ETS can score only the K–2 Writing Answer Books it receives"
+    -> "ship K–2 Writing Answer Books to ETS": the things the same paragraph names, nearest first."""
+    generic = _GENERIC_OBJECT_RE.match(action)
+    if not generic:
+        return action
+    texts = [s.plain_text[:s.plain_text.lower().find(generic.group("noun").lower())]]
+    texts += [doc.sentences[i].plain_text for i in range(s.index - 1, -1, -1) if doc.sentences[i].line == s.line]
+    for text in texts:
+        names = [n for n in _PLURAL_NAME_RE.findall(text) if not _IMPERATIVE_RE.match(n)]
+        if names:
+            return f"{generic.group('verb')}{names[-1]}{generic.group('rest')}"
+    return action
 
 
 def place_from_paragraph(action: str, doc: Doc, s: Sentence) -> str:

@@ -229,3 +229,37 @@ def test_action_takes_no_system_from_another_paragraph_or_another_thing():
     [g] = facts("Reports are posted in the Online Reporting System (ORS). Every pickup must be scheduled by "
                 "March 22.\n", "deadline")
     assert g.action == "schedule every pickup"
+
+
+def test_action_drops_make_sure_and_says_each_thing_done_as_the_act():
+    [f] = facts("The spring window closes on March 22. Before it closes, make sure every seating chart is signed "
+                "and every incident report has been approved by your principal.\n", "deadline")
+    assert f.due == date(2024, 3, 22)
+    assert f.action == "sign every seating chart and approve every incident report by your principal"
+
+
+def test_action_keeps_make_sure_when_a_clause_is_no_thing_done():
+    [f] = facts("Make sure your proctors know the rules by March 22.\n", "deadline")
+    assert f.action == "make sure the proctors know the rules"
+
+
+def test_action_puts_the_means_first():
+    [f] = facts("Confirm the carton count by calling the warehouse no later than March 22.\n", "deadline")
+    assert f.action == "call the warehouse to confirm the carton count"
+    [g] = facts("Submit the survey by sending it to the district office no later than March 22.\n", "deadline")
+    assert g.action == "submit the survey by sending it to the district office"
+
+
+def test_action_names_the_things_a_generic_word_stands_for():
+    [f] = facts("Districts keep their unused Braille Test Booklets until testing ends. Schools must return "
+                "materials to the warehouse by March 22.\n", "deadline")
+    assert f.action == "return Braille Test Booklets to the warehouse"
+    [g] = facts("Districts keep their unused Braille Test Booklets until testing ends.\n\nSchools must return "
+                "materials to the warehouse by March 22.\n", "deadline")
+    assert g.action == "return materials to the warehouse"
+
+
+def test_action_keeps_the_full_name_a_nearer_mention_only_shortens():
+    [f] = facts("Send back used Grade 3 Science Braille Booklets each week. The warehouse counts the Science Braille "
+                "Booklets it receives. To be counted, all Booklets must be returned by March 22.\n", "deadline")
+    assert f.action == "return all Grade 3 Science Braille Booklets"
