@@ -582,6 +582,9 @@ _GENERIC_OBJECT_RE = re.compile(
 _PLURAL_NAME_RE = re.compile(r"(?<![\w–-])((?:[A-Z0-9][\w–-]*\s+){1,6}[A-Z][a-z]+s)\b")
 
 
+PARAGRAPH_REACH = 12  # sentences looked back at for the things a generic word stands for
+
+
 def name_generic_object(action: str, doc: Doc, s: Sentence) -> str:
     """ "ship materials to ETS" after "ETS can score only the K–2 Writing Answer Books it receives"
     -> "ship K–2 Writing Answer Books to ETS": the things the same paragraph names, nearest first."""
@@ -589,7 +592,10 @@ def name_generic_object(action: str, doc: Doc, s: Sentence) -> str:
     if not generic:
         return action
     texts = [s.plain_text[:s.plain_text.lower().find(generic.group("noun").lower())]]
-    texts += [doc.sentences[i].plain_text for i in range(s.index - 1, -1, -1) if doc.sentences[i].line == s.line]
+    for i in range(s.index - 1, max(-1, s.index - 1 - PARAGRAPH_REACH), -1):
+        if doc.sentences[i].line != s.line:
+            break  # sentences come in order: the paragraph has begun
+        texts.append(doc.sentences[i].plain_text)
     for text in texts:
         names = [n for n in _PLURAL_NAME_RE.findall(text) if not _IMPERATIVE_RE.match(n)]
         if names:
