@@ -13,7 +13,9 @@ closes on May 5" and "The deadline to submit X is May 5" count too.
 itself ("Complete the course by ..."), the verb phrase after a modal ("LEAs must set up
 the window by ...") or after "have until <date> to", a passive turned active ("The course
 is to be completed by ..." -> "complete the course"), "X are due" -> "submit X"/"apply
-for X". When no form fits, the whole sentence is the action.
+for X". "make sure X is done" is said as the act, a means goes first ("email Y to confirm X"), and
+the paragraph fills in what the sentence leaves out: the things a generic "materials" stands for,
+the system where the thing is done. When no form fits, the whole sentence is the action.
 """
 from __future__ import annotations
 
