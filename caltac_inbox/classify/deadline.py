@@ -13,7 +13,9 @@ closes on May 5" and "The deadline to submit X is May 5" count too.
 itself ("Complete the course by ..."), the verb phrase after a modal ("LEAs must set up
 the window by ...") or after "have until <date> to", a passive turned active ("The course
 is to be completed by ..." -> "complete the course"), "X are due" -> "submit X"/"apply
-for X". When no form fits, the whole sentence is the action.
+for X". "make sure X is done" is said as the act, a means goes first ("email Y to confirm X"), and
+the paragraph fills in what the sentence leaves out: the things a generic "materials" stands for,
+the system where the thing is done. When no form fits, the whole sentence is the action.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around,
 from caltac_inbox.classify.credential import is_credential
 from caltac_inbox.classify.designation import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.classify.retention import is_retention
-from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
+from caltac_inbox.classify.systems import find_systems
+from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.model import Fact
 
 _REQUIRED_RE = re.compile(
@@ -188,8 +191,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 evidence=evidence(doc, parts),
                 program=ctx.program_near(s.text, s.heading),
                 due=due,
-                action=_action(s, label, m, bool(form_closes), last_day_here, lead,
-                               topic_of(s.heading, ctx.notice.subject), doc.text, ctx.notice.subject or ""),
+                action=_in_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
+                                             topic_of(s.heading, ctx.notice.subject), doc.text,
+                                             ctx.notice.subject or ""), doc, s),
                 school_year=_school_year(ctx, s),
             ))
     return facts
@@ -221,7 +225,7 @@ def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | N
     if len(closes) != 1 or closes[0].point.when in known:
         return None
     phrase = _INTRO_CLAUSE_RE.sub("", text).strip().rstrip(".")
-    phrase = re.sub(r"^(?:please\s+)", "", phrase, flags=re.I)
+    phrase = _without_make_sure(re.sub(r"^(?:please\s+)", "", phrase, flags=re.I))
     return Fact(
         kind="deadline",
         evidence=evidence(doc, [prev, s]),  # type: ignore[list-item]
@@ -356,7 +360,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         passive = _PASSIVE_RE.match(clause)
         modal = _MODAL_RE.match(clause)
         if imperative:
-            phrase = re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I)
+            phrase = _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
         elif passive:
             subj = passive.group("subj")
             words = subj.split()
@@ -388,12 +392,14 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         return whole
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
     phrase = _CONTACT_RE.sub("", phrase)  # "... by emailing SCOE at elpac@scoe.net": the address is no action
+    phrase = _means_first(phrase)
     pronoun = _PRONOUN_OBJECT_RE.match(phrase)
     if pronoun:  # "complete it", "do this": the thing is named by the heading, else nowhere near
         if not topic:
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
     phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
+    phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
     return _lower_first(phrase)
@@ -472,7 +478,11 @@ def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -
             named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
             if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
                 continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
-            if len(candidate.split()) > len(obj.split()) and (nearest_last or len(candidate.split()) > len(best.split())):
+            # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
+            # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
+            shortens = best.lower().endswith(" " + candidate.lower())
+            if len(candidate.split()) > len(obj.split()) and (
+                    (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
                 best = candidate
         if best:
             break
@@ -508,7 +518,111 @@ _NAME_WITH_ABBREVIATION_RE = re.compile(
 
 
 def _abbreviate(phrase: str) -> str:
-    return _NAME_WITH_ABBREVIATION_RE.sub(lambda m: m.group("abbr"), phrase)
+    def short(m: re.Match[str]) -> str:
+        # "the Golden State Survey (GSS) Pilot Panel": the name goes on after its acronym, and keeps its "the"
+        if m.group(0)[:4].lower() == "the " and re.match(r"\s+[A-Z0-9]", phrase[m.end():]):
+            return f"{m.group(0)[:4]}{m.group('abbr')}"
+        return m.group("abbr")
+    return _NAME_WITH_ABBREVIATION_RE.sub(short, phrase)
+
+
+# "apply to take part in the panel" asks to apply to the panel
+_TAKE_PART_RE = re.compile(r"^(?P<verb>apply|register|sign\s+up)\s+to\s+(?:take\s+part|participate)\s+in\s+", re.I)
+# an action already says where it is done: "... in TOMS", "... through the ORS"
+_PLACED_RE = re.compile(r"\b(?:in|into|within|through|via|using)\s+(?:the\s+)?[A-Z]")
+# "Windows are created in the Test Operations Management System (TOMS)": where a thing is handled
+_PLACE_OF_RE = r"\b{noun}s?\b[^.;:]{{0,60}}?\b(?:in|into|within)\s+(?P<place>(?:the\s+)?(?:[A-Z][\w/–-]*\s+(?:(?:and|of|for)\s+)?){{0,8}}(?:\([A-Z][A-Za-z0-9]{{1,7}}\)|[A-Z][\w/–-]*))"
+
+
+_MAKE_SURE_RE = re.compile(r"^(?:make|be)\s+sure\s+(?:that\s+)?(?P<rest>.+)$", re.I)
+_DONE_CLAUSE_RE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:is|are|has\s+been|have\s+been)\s+(?P<verb>" + "|".join(
+        sorted(map(re.escape, _PARTICIPLES), key=len, reverse=True)) + r")\b(?P<rest>.*)$", re.I)
+
+
+def _without_make_sure(phrase: str) -> str:
+    """ "make sure every form is signed and every box has been sealed" -> "sign every form and seal every
+    box": the hedge goes, each thing to be done is said as the act."""
+    hedged = _MAKE_SURE_RE.match(phrase)
+    if not hedged:
+        return phrase
+    acts = []
+    for clause in re.split(r",?\s+and\s+(?=(?:every|all|each|the|your|any)\b)", hedged.group("rest"), flags=re.I):
+        done = _DONE_CLAUSE_RE.match(clause.strip())
+        if not done or _PRONOUN_RE.match(done.group("subj")):
+            return phrase
+        acts.append(f"{_PARTICIPLES[done.group('verb').lower()]} {_object(done.group('subj'))}{done.group('rest')}")
+    return " and ".join(acts)
+
+
+def _in_paragraph(action: str, doc: Doc, s: Sentence) -> str:
+    """What the sentence's paragraph adds to its action: the things a generic word stands for, the system."""
+    return place_from_paragraph(name_generic_object(action, doc, s), doc, s)
+
+
+# "confirm the order by emailing the warehouse": the means is what the coordinator does
+_BY_MEANS_RE = re.compile(r"^(?P<aim>[A-Za-z]+\b.*?)\s+by\s+(?P<means>[a-z]{3,}ing\b.*)$")
+
+
+def _means_first(phrase: str) -> str:
+    """ "confirm the order by emailing the warehouse" -> "email the warehouse to confirm the order"."""
+    by = _BY_MEANS_RE.match(phrase)
+    if not by or len(by.group("aim").split()) < 2:
+        return phrase
+    means = _imperative_of(by.group("means"))
+    words = means.split()
+    if len(words) < 2 or _PRONOUN_RE.match(words[1]) or means == by.group("means"):
+        return phrase  # "by emailing it": the thing is in the aim; no verb turned: not a means
+    return f"{means} to {_lower_first(by.group('aim'))}"
+
+
+# a word that stands for things the paragraph names: "ship materials to ETS"
+_GENERIC_OBJECT_RE = re.compile(
+    r"^(?P<verb>[A-Za-z]+(?:\s+(?:up|out|back|in))?\s+(?:(?:the|all|your|any|completed)\s+)*)"
+    r"(?P<noun>materials|items|documents)\b(?P<rest>.*)$", re.I)
+# "K–2 Writing Answer Books", "Braille Test Booklets": a named kind of thing, plural
+_PLURAL_NAME_RE = re.compile(r"(?<![\w–-])((?:[A-Z0-9][\w–-]*\s+){1,6}[A-Z][a-z]+s)\b")
+
+
+PARAGRAPH_REACH = 12  # sentences looked back at for the things a generic word stands for
+
+
+def name_generic_object(action: str, doc: Doc, s: Sentence) -> str:
+    """ "ship materials to ETS" after "ETS can score only the K–2 Writing Answer Books it receives"
+    -> "ship K–2 Writing Answer Books to ETS": the things the same paragraph names, nearest first."""
+    generic = _GENERIC_OBJECT_RE.match(action)
+    if not generic:
+        return action
+    texts = [s.plain_text[:s.plain_text.lower().find(generic.group("noun").lower())]]
+    for i in range(s.index - 1, max(-1, s.index - 1 - PARAGRAPH_REACH), -1):
+        if doc.sentences[i].line != s.line:
+            break  # sentences come in order: the paragraph has begun
+        texts.append(doc.sentences[i].plain_text)
+    for text in texts:
+        names = [n for n in _PLURAL_NAME_RE.findall(text) if not _IMPERATIVE_RE.match(n)]
+        if names:
+            return f"{generic.group('verb')}{names[-1]}{generic.group('rest')}"
+    return action
+
+
+def place_from_paragraph(action: str, doc: Doc, s: Sentence) -> str:
+    """An action with no place takes the system its paragraph names for the same thing:
+    "Set up a window by June 1." after "You can now set up windows in TOMS." -> "... window in TOMS"."""
+    if _PLACED_RE.search(action) or action.rstrip().endswith((".", "!", "?")):
+        return action
+    thing = re.split(r"\s+(?:to|for|at|with|by|from|on)\s+", action)[0].split()
+    if len(thing) < 2 or not thing[-1].isalpha() or len(thing[-1]) < 4:
+        return action
+    noun = re.escape(re.sub(r"s$", "", thing[-1].lower()))
+    pattern = re.compile(_PLACE_OF_RE.format(noun=noun), re.I)
+    for near in (s.index - 1, s.index + 1):
+        if not 0 <= near < len(doc.sentences) or doc.sentences[near].line != s.line:
+            continue  # only the same paragraph speaks of the same thing
+        found = pattern.search(doc.sentences[near].plain_text)
+        if found and find_systems(found.group("place")):
+            place = _abbreviate(found.group("place")).strip()
+            return f"{action} in {place}"
+    return action
 
 
 def topic_of(heading: str | None, subject: str | None) -> str | None:

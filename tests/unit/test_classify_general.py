@@ -195,3 +195,71 @@ def test_start_and_end_in_next_paragraph():
     [f] = facts("The scheduled TOMS downtime will begin at 5 p.m. on Friday, March 8.\n\n"
                 "TOMS will be available again at 8 a.m. on Monday, March 11.\n", "downtime")
     assert (f.start, f.end) == (at(2024, 3, 8, 17), at(2024, 3, 11, 8))
+
+
+# --- deadline action wording ------------------------------------------------------------
+
+def test_action_keeps_the_when_the_name_goes_on_after_its_acronym():
+    [f] = facts("The Science Content Review (SCR) Panel application must be submitted by March 22.\n", "deadline")
+    assert f.action == "submit the SCR Panel application"
+
+
+def test_action_apply_to_participate_in_is_apply_to():
+    [f] = facts("Applications to participate in the Math Field Test Advisory Group are due by March 22.\n",
+                "deadline")
+    assert f.action == "apply to the Math Field Test Advisory Group"
+
+
+def test_action_takes_the_system_its_paragraph_names_before_it():
+    [f] = facts("You may now schedule pickups in the Test Operations Management System (TOMS). Every pickup must "
+                "be scheduled by March 22.\n", "deadline")
+    assert f.action == "schedule every pickup in TOMS"
+
+
+def test_action_takes_the_system_its_paragraph_names_after_it():
+    [f] = facts("Each roster must be uploaded by March 22. Rosters are uploaded in the Appeals and Roster "
+                "Management System (ARMS).\n", "deadline")
+    assert f.action == "upload each roster in ARMS"
+
+
+def test_action_takes_no_system_from_another_paragraph_or_another_thing():
+    [f] = facts("You may now schedule pickups in the Test Operations Management System (TOMS).\n\n"
+                "Every pickup must be scheduled by March 22.\n", "deadline")
+    assert f.action == "schedule every pickup"
+    [g] = facts("Reports are posted in the Online Reporting System (ORS). Every pickup must be scheduled by "
+                "March 22.\n", "deadline")
+    assert g.action == "schedule every pickup"
+
+
+def test_action_drops_make_sure_and_says_each_thing_done_as_the_act():
+    [f] = facts("The spring window closes on March 22. Before it closes, make sure every seating chart is signed "
+                "and every incident report has been approved by your principal.\n", "deadline")
+    assert f.due == date(2024, 3, 22)
+    assert f.action == "sign every seating chart and approve every incident report by your principal"
+
+
+def test_action_keeps_make_sure_when_a_clause_is_no_thing_done():
+    [f] = facts("Make sure your proctors know the rules by March 22.\n", "deadline")
+    assert f.action == "make sure the proctors know the rules"
+
+
+def test_action_puts_the_means_first():
+    [f] = facts("Confirm the carton count by calling the warehouse no later than March 22.\n", "deadline")
+    assert f.action == "call the warehouse to confirm the carton count"
+    [g] = facts("Submit the survey by sending it to the district office no later than March 22.\n", "deadline")
+    assert g.action == "submit the survey by sending it to the district office"
+
+
+def test_action_names_the_things_a_generic_word_stands_for():
+    [f] = facts("Districts keep their unused Braille Test Booklets until testing ends. Schools must return "
+                "materials to the warehouse by March 22.\n", "deadline")
+    assert f.action == "return Braille Test Booklets to the warehouse"
+    [g] = facts("Districts keep their unused Braille Test Booklets until testing ends.\n\nSchools must return "
+                "materials to the warehouse by March 22.\n", "deadline")
+    assert g.action == "return materials to the warehouse"
+
+
+def test_action_keeps_the_full_name_a_nearer_mention_only_shortens():
+    [f] = facts("Send back used Grade 3 Science Braille Booklets each week. The warehouse counts the Science Braille "
+                "Booklets it receives. To be counted, all Booklets must be returned by March 22.\n", "deadline")
+    assert f.action == "return all Grade 3 Science Braille Booklets"
