@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
-from caltac_inbox.export.ics import readable, summary
+from caltac_inbox.export.ics import correction_lines, readable, summary
 from caltac_inbox.timeline.entry import Change, Entry, SourceRef
 from caltac_inbox.timeline.time import LOS_ANGELES
 
@@ -44,6 +44,8 @@ class EntryView:
     evidence: str
     sources: tuple[SourceView, ...]
     history: tuple[str, ...]
+    marks: tuple[str, ...] = ()  # what the coordinator's corrections did: corrected, added, superseded
+    corrections: tuple[str, ...] = ()  # one line each, as in the .ics DESCRIPTION
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,18 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
         evidence=f.evidence,
         sources=tuple(source_view(s) for s in entry.sources),
         history=tuple(history_text(c) for c in entry.history),
+        marks=correction_marks(entry),
+        corrections=tuple(correction_lines(entry)),
     )
+
+
+def correction_marks(entry: Entry) -> tuple[str, ...]:
+    """The flags a corrected entry carries on the page ("dismissed" is its status)."""
+    active = {m.get("action") for m in entry.corrections if m.get("state") == "active"}
+    marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand")) if action in active]
+    if any(m.get("state") == "superseded" for m in entry.corrections):
+        marks.append("correction superseded")
+    return tuple(marks)
 
 
 def source_view(source: SourceRef) -> SourceView:

@@ -221,6 +221,20 @@ def test_hostile_mail_text_is_escaped_everywhere(db_url, tmp_path):
     assert HOSTILE_SUBJECT.startswith("\x1b")
 
 
+def test_the_page_marks_what_the_coordinator_corrected_or_added(db_url):
+    ingest(db_url, SAMPLES / "2020-07-15-transition-downtime.eml")
+    [downtime] = [e for e in map(json.loads, cli(db_url, "timeline", "--json").splitlines()) if e["kind"] == "downtime"]
+    cli(db_url, "correct", str(downtime["id"]), "--end", "2020-08-21 08:00", "--by", "pat")
+    cli(db_url, "add", "--kind", "deadline", "--due", "2020-08-10", "--what", "order braille booklets", "--by", "pat")
+    feed = create_feed(db_url)
+    with TestClient(create_app(ServeSettings(db_url=db_url))) as client:
+        client.cookies.set(COOKIE, feed["token"])
+        body = client.get("/", params={"as_of": "2020-08-01"}).text
+    assert '<span class="flag">corrected</span>' in body and '<span class="flag">added by hand</span>' in body
+    assert "<h3>Corrections</h3>" in body and "Corrected by pat on " in body and "Added by pat" in body
+    assert "Fri, Aug 21, 2020" in body  # the corrected end, not the notice's Aug 20
+
+
 def test_static_files_and_security_headers(client):
     for path, kind in (("/static/app.css", "text/css"), ("/static/copy.js", "javascript"),
                        ("/static/favicon.svg", "image/svg+xml")):
