@@ -61,12 +61,13 @@ def resolve_notify(option: str | None, config: Any) -> tuple[str, ...] | None:
     return getattr(config, "notify_command", None)
 
 
-def notify(argv: Sequence[str] | None, changes: Sequence[Any]) -> None:
-    """Run the notify command with `changes` as JSON on stdin, if there are any. Raises
-    NotifyError (one line) when it cannot be run or exits non-zero."""
+def notify(argv: Sequence[str] | None, changes: Sequence[tuple[str | None, Any]]) -> None:
+    """Run the notify command with `changes` ((mailbox, TimelineChange) pairs) as one JSON
+    array on stdin, if there are any; each object carries its mailbox as `changes --json`
+    does. Raises NotifyError (one line) when it cannot be run or exits non-zero."""
     if not argv or not changes:
         return
-    payload = json.dumps([c.to_json() for c in changes], ensure_ascii=False).encode()
+    payload = json.dumps([{**c.to_json(), "mailbox": mailbox} for mailbox, c in changes], ensure_ascii=False).encode()
     name = argv[0]
     try:
         done = subprocess.run(list(argv), input=payload, timeout=NOTIFY_TIMEOUT_SECONDS, check=False)

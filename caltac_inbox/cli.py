@@ -550,7 +550,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
         print_changes(report.changes)
         click.echo(report.summary())
     try:
-        notify(notify_argv, report.changes)
+        notify(notify_argv, [(mailbox, c) for c in report.changes])
     except UserError as exc:
         print_error(str(exc))
         ctx.exit(exc.exit_code)

@@ -249,7 +249,7 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
                 if bars:
                     bars.close()
             _print_report(report, as_json=as_json, interactive=interactive, verbose=verbose)
-            changes.extend(report.changes)
+            changes.extend((mb.name, c) for c in report.changes)
             code = max(code, report.exit_code, 1 if report.message_errors else 0)
         store.catch_up_timeline()
     finally:

@@ -62,6 +62,7 @@ def test_second_poll_prints_the_extension_and_notifies_with_json(poller, dovecot
     assert toms["change"] == "changed" and toms["reason"] == "extended"
     assert toms["before"]["end"] == "2016-09-06" and toms["after"]["end"] == "2016-09-13T23:59:00-07:00"
     assert toms["uid"].startswith("downtime-") and toms["kind"] == "downtime"
+    assert {c["mailbox"] for c in sent} == {"coordinator"}  # which mailbox, as `changes --json` says
 
     # kept: shown again later, and as JSON
     again = poller.run("--since", "last-poll", command="changes")
