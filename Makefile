@@ -1,6 +1,6 @@
 # caltac-inbox developer entry points. From a fresh clone:
 #   make demo   install into .venv, ingest samples/ into out/demo.db, show what is coming
-#   make test   install test dependencies (and Dovecot and Chromium when root), run the whole suite
+#   make test   install test dependencies (and Dovecot and Chromium when root), run make lint and the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +13,7 @@ DEMO_AS_OF ?= 2020-08-01
 # repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
-.PHONY: demo test test-deps eval bench venv install clean
+.PHONY: demo test test-deps lint eval bench venv install clean
 # the browser the web timeline's test drives (Debian's package chromium)
 CHROMIUM ?= /usr/bin/chromium
 
@@ -62,8 +62,18 @@ test-deps: venv
 			echo "note: dovecot or openssl is not installed and we are not root: the IMAP server tests will skip"; \
 		fi; \
 	fi
-test: test-deps
-	@# Debian's Chromium for tests/test_web_browser.py, driven by Playwright's Python package
+# Types (mypy, configured in pyproject.toml), lint (ruff, likewise) and complexity: no function
+# outside classify/ over cyclomatic complexity 20 (radon rank D or worse). make test runs it first.
+MAX_COMPLEXITY_RANK := D
+lint: test-deps
+	$(BIN)/mypy
+	$(BIN)/ruff check caltac_inbox
+	@over="$$($(BIN)/radon cc -n $(MAX_COMPLEXITY_RANK) -s -e 'caltac_inbox/classify/*' caltac_inbox)"; \
+	if [ -n "$$over" ]; then echo "functions over cyclomatic complexity 20 (split them):"; echo "$$over"; exit 1; fi; \
+	echo "radon: no function outside classify/ over complexity 20"
+
+test: test-deps lint
+	@# Debian's Chromium for tests/system/test_web_browser.py, driven by Playwright's Python package
 	@# (which downloads no browser of its own: the test passes this executable).
 	@if [ ! -x $(CHROMIUM) ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -73,7 +83,7 @@ test: test-deps
 		fi; \
 	fi
 	@$(MAKE) --no-print-directory $(COURIER)/usr/bin/imapd
-	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q
+	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 # Extraction quality against the labelled corpus (filled in by the classification work).
 eval: install

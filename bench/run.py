@@ -409,7 +409,7 @@ def fill_timeline(url: str, templates: list[dict[str, Any]], total_facts: int, c
     from sqlalchemy import create_engine, insert
 
     from caltac_inbox.model import Fact
-    from caltac_inbox.store.schema import Entry, EntrySource, FactRow, Message
+    from caltac_inbox.store.schema import EntryRow, EntrySourceRow, FactRow, MessageRow
     from caltac_inbox.store.write import fact_values
     from caltac_inbox.timeline.kinds import key_date
     from caltac_inbox.timeline.time import instant
@@ -457,7 +457,7 @@ def fill_timeline(url: str, templates: list[dict[str, Any]], total_facts: int, c
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            for table, rows in ((Message, messages), (FactRow, facts), (Entry, entries), (EntrySource, links)):
+            for table, rows in ((MessageRow, messages), (FactRow, facts), (EntryRow, entries), (EntrySourceRow, links)):
                 for start in range(0, len(rows), 20_000):
                     conn.execute(insert(table), rows[start:start + 20_000])
     finally:

@@ -120,8 +120,9 @@ def _passes(result: Result, from_domain: str) -> bool:
         domain = result.get("header.from")
     elif result.method == "dkim":
         domain = result.get("header.d")
-        if domain is None and "@" in (result.get("header.i") or ""):
-            domain = result.get("header.i").rsplit("@", 1)[1]
+        identity = result.get("header.i") or ""
+        if domain is None and "@" in identity:
+            domain = identity.rsplit("@", 1)[1]
     else:
         return False
     return domain is not None and aligned(domain, from_domain)

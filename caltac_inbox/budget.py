@@ -165,10 +165,8 @@ def _no_core_files() -> None:
     """Once per process: a process the CPU limit kills writes no core file."""
     if os.getpid() not in _WITHOUT_CORE_FILES:
         _WITHOUT_CORE_FILES.add(os.getpid())
-        try:
+        with contextlib.suppress(OSError, ValueError):
             resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
-        except (OSError, ValueError):
-            pass
 
 
 def _address_space() -> int | None:

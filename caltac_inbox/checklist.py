@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from .errors import InputError
 from .model import Fact
@@ -197,9 +197,9 @@ def _edition(text: str) -> SchoolYear:
     for line in _lines(text):
         if line.kind == "heading" and _is_task_section(line.text):
             break
-        year = SchoolYear.parse(line.text)
-        if year:
-            return year
+        named = SchoolYear.parse(line.text)
+        if named:
+            return named
     for line in _lines(text):
         m = _MONTH_HEADING.match(line.text) if line.kind == "heading" else None
         if m and m.group(2):
@@ -636,7 +636,7 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CHECKBOXES = "☐☑☒□■"
 
 
-def _body_blocks(parent):  # noqa: ANN001, ANN202 - lxml elements
+def _body_blocks(parent: Any) -> Any:  # lxml elements
     """w:p and w:tbl in document order, looking inside block-level content controls."""
     for child in parent.iterchildren():
         if child.tag in (_W + "p", _W + "tbl"):
@@ -647,7 +647,7 @@ def _body_blocks(parent):  # noqa: ANN001, ANN202 - lxml elements
                 yield from _body_blocks(content)
 
 
-def _element_text(element) -> str:  # noqa: ANN001 - lxml element
+def _element_text(element: Any) -> str:  # an lxml element
     parts = []
     for node in element.iter(_W + "t", _W + "tab", _W + "br", _W + "p"):
         if node.tag == _W + "t":
@@ -664,7 +664,7 @@ def _heading_level(style: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _has_numbering(p) -> bool:  # noqa: ANN001 - lxml w:p
+def _has_numbering(p: Any) -> bool:  # an lxml w:p
     ppr = p.find(_W + "pPr")
     return ppr is not None and ppr.find(_W + "numPr") is not None
 

@@ -265,6 +265,32 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
     host = _str(table["host"], f"{label} host", where)
     username = _str(table["username"], f"{label} username", where)
 
+    security, port = _security_and_port(table, host, label, where)
+    password_env, password_command, oauth2_token_command = _secret_source(table, label, where)
+    folders = _str_list(table.get("folders", list(DEFAULT_FOLDERS)), f"{label} folders", where)
+    senders = tuple(s.lower().lstrip("@") for s in _str_list(
+        table.get("senders", list(DEFAULT_SENDERS)), f"{label} senders", where))
+    since = _date(table["since"], f"{label} since", where) if "since" in table else None
+    ca_file = _ca_file(table["ca_file"], label, where) if "ca_file" in table else None
+    return MailboxConfig(
+        name=name, host=host, username=username, port=port, security=security,
+        password_env=password_env, password_command=password_command,
+        oauth2_token_command=oauth2_token_command, folders=folders, senders=senders,
+        since=since, ca_file=ca_file,
+        connect_timeout=_number(table.get("connect_timeout", 30.0), f"{label} connect_timeout", where),
+        read_timeout=_number(table.get("read_timeout", 120.0), f"{label} read_timeout", where),
+        batch_size=_int(table.get("batch_size", 25), f"{label} batch_size", where, 1, 1000),
+        retries=_int(table.get("retries", 3), f"{label} retries", where, 0, 20),
+        retry_delay=_number(table.get("retry_delay", 2.0), f"{label} retry_delay", where, minimum=0.0),
+        deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
+        max_message_mb=_int(table.get("max_message_mb", MAX_MESSAGE_MB), f"{label} max_message_mb",
+                            where, 1, MAX_MESSAGE_MB_LIMIT),
+        authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
+        else None,
+    )
+
+
+def _security_and_port(table: dict[str, Any], host: str, label: str, where: str) -> tuple[str, int]:
     security = _str(table.get("security", "ssl"), f"{label} security", where).lower()
     if security not in SECURITY_MODES:
         raise ConfigError(f"{where}: {label}: security = {security!r} is not one of ssl, starttls, plain")
@@ -274,8 +300,12 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
             f"allowed to a loopback address, not {host!r}; use security = \"ssl\" (port 993) "
             "or \"starttls\" (port 143)"
         )
-    port = _int(table.get("port", 993 if security == "ssl" else 143), f"{label} port", where, 1, 65535)
+    return security, _int(table.get("port", 993 if security == "ssl" else 143), f"{label} port", where, 1, 65535)
 
+
+def _secret_source(table: dict[str, Any], label: str, where: str
+                   ) -> tuple[str | None, tuple[str, ...] | None, tuple[str, ...] | None]:
+    """(password_env, password_command, oauth2_token_command): exactly one of them given."""
     given = [key for key in SECRET_KEYS if key in table]
     if len(given) != 1:
         problem = "has none of" if not given else "has more than one of"
@@ -295,33 +325,15 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
         password_command = _command(table["password_command"], f"{label} password_command", where)
     if "oauth2_token_command" in table:
         oauth2_token_command = _command(table["oauth2_token_command"], f"{label} oauth2_token_command", where)
+    return password_env, password_command, oauth2_token_command
 
-    folders = _str_list(table.get("folders", list(DEFAULT_FOLDERS)), f"{label} folders", where)
-    senders = tuple(s.lower().lstrip("@") for s in _str_list(
-        table.get("senders", list(DEFAULT_SENDERS)), f"{label} senders", where))
-    since = _date(table["since"], f"{label} since", where) if "since" in table else None
-    ca_file = None
-    if "ca_file" in table:
-        ca_file = str(Path(_str(table["ca_file"], f"{label} ca_file", where)).expanduser())
-        if not Path(ca_file).is_file():
-            raise ConfigError(f"{where}: {label}: ca_file {ca_file!r} does not exist; "
-                              "give the path of a PEM file with the CA certificate(s) to trust")
-    return MailboxConfig(
-        name=name, host=host, username=username, port=port, security=security,
-        password_env=password_env, password_command=password_command,
-        oauth2_token_command=oauth2_token_command, folders=folders, senders=senders,
-        since=since, ca_file=ca_file,
-        connect_timeout=_number(table.get("connect_timeout", 30.0), f"{label} connect_timeout", where),
-        read_timeout=_number(table.get("read_timeout", 120.0), f"{label} read_timeout", where),
-        batch_size=_int(table.get("batch_size", 25), f"{label} batch_size", where, 1, 1000),
-        retries=_int(table.get("retries", 3), f"{label} retries", where, 0, 20),
-        retry_delay=_number(table.get("retry_delay", 2.0), f"{label} retry_delay", where, minimum=0.0),
-        deadline=_number(table.get("deadline", 1800.0), f"{label} deadline", where),
-        max_message_mb=_int(table.get("max_message_mb", MAX_MESSAGE_MB), f"{label} max_message_mb",
-                            where, 1, MAX_MESSAGE_MB_LIMIT),
-        authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
-        else None,
-    )
+
+def _ca_file(value: Any, label: str, where: str) -> str:
+    ca_file = str(Path(_str(value, f"{label} ca_file", where)).expanduser())
+    if not Path(ca_file).is_file():
+        raise ConfigError(f"{where}: {label}: ca_file {ca_file!r} does not exist; "
+                          "give the path of a PEM file with the CA certificate(s) to trust")
+    return ca_file
 
 
 def is_loopback(host: str) -> bool:

@@ -48,9 +48,10 @@ def bound_message(msg: Message) -> Message:
     """Cut, in place, the header values (and the number of fields) of every part of a
     message parsed with the compat32 policy, which keeps them as undecoded strings."""
     for part in _parts(msg):
-        fields = part._headers  # the parser's own list of (name, raw value); no public setter
+        # The parser's own list of (name, raw value): Message has no public setter for it.
+        fields = part._headers  # type: ignore[attr-defined]
         if len(fields) > MAX_HEADER_FIELDS or any(_too_long(value) for _, value in fields):
-            part._headers = [(name, bounded(value) if isinstance(value, str) else value)
+            part._headers = [(name, bounded(value) if isinstance(value, str) else value)  # type: ignore[attr-defined]
                              for name, value in fields[:MAX_HEADER_FIELDS]]
     return msg
 

@@ -90,9 +90,7 @@ class Fact:
             if name in ("kind", "program", "evidence"):
                 continue
             value = getattr(self, name)
-            if name in required:
-                out[name] = _json_value(value)
-            elif value not in (None, (), False):
+            if name in required or value not in (None, (), False):
                 out[name] = _json_value(value)
         out["evidence"] = self.evidence
         return out

@@ -31,7 +31,8 @@ from caltac_inbox.timeline.time import LOS_ANGELES
 # without a handler Python prints those on stderr, in the middle of `extract` output.
 logging.getLogger("mailparser").addHandler(logging.NullHandler())
 
-MAX_RAW_BYTES = 64 * 2**20  # above this we refuse to parse (ingest and poll archive anything over their max size unparsed)
+# Above this we refuse to parse (ingest and poll archive anything over their max size unparsed).
+MAX_RAW_BYTES = 64 * 2**20
 MAILPARSER_MAX_BYTES = 4 * 2**20  # bigger messages go straight to the stdlib parser
 MAX_PART_BYTES = 8 * 2**20  # decoded bytes of one text part that we look at
 MAX_TEXT_CHARS = 1_000_000  # clean text kept per message (a notice is ~10 kB)
@@ -393,12 +394,18 @@ def _part_text(part: Message) -> str:
     return _decode_bytes(data[:MAX_PART_BYTES], charset if isinstance(charset, str) else None)
 
 
+def _param_text(part: Message, name: str) -> str:
+    """A Content-Type parameter in lower case ('' when absent or RFC 2231-encoded)."""
+    value = part.get_param(name)
+    return value.lower() if isinstance(value, str) else ""
+
+
 def _unflow(text: str, part: Message) -> str:
     """Undo format=flowed soft line breaks (RFC 3676)."""
     try:
-        if (part.get_param("format") or "").lower() != "flowed":
+        if _param_text(part, "format") != "flowed":
             return text
-        delsp = (part.get_param("delsp") or "").lower() == "yes"
+        delsp = _param_text(part, "delsp") == "yes"
     except Exception:  # noqa: BLE001
         return text
     lines = text.replace("\r\n", "\n").split("\n")
@@ -571,54 +578,71 @@ def html_to_text(html: str) -> str:
     from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
 
     soup = BeautifulSoup(html, "html.parser")
-    out = _LineWriter()
-    ol_counters: dict[int, int] = {}
-    row_sizes: dict[int, int] = {}
-    open_items = 0  # <li> elements we are inside (nested lists are not paragraphs)
+    walk = _HtmlLines()
     stack: list[tuple[Any, bool]] = [(soup, False)]
     while stack:  # iterative walk: HTML nested thousands deep must not hit the recursion limit
         node, closing = stack.pop()
         if isinstance(node, NavigableString):
             if not isinstance(node, (Comment, Declaration, Doctype, ProcessingInstruction)):
-                out.text(_HTML_WHITESPACE.sub(" ", str(node)))
+                walk.out.text(_HTML_WHITESPACE.sub(" ", str(node)))
             continue
         name = (node.name or "").lower()
         if closing:
-            if name == "li":
-                open_items -= 1
-            if name in _PARAGRAPH_TAGS and not (name in ("ul", "ol") and open_items):
-                out.paragraph()
-            elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
-                out.end_line()
-            continue
+            walk.close(name)
+        elif walk.open(node, name):
+            stack.append((node, True))
+            children = getattr(node, "contents", None) or []
+            stack.extend((child, False) for child in reversed(children))
+    walk.out.end_line()
+    return normalize_text("\n".join(walk.out.lines))
+
+
+class _HtmlLines:
+    """What html_to_text's walk writes as each element opens and closes."""
+
+    def __init__(self) -> None:
+        self.out = _LineWriter()
+        self.ol_counters: dict[int, int] = {}
+        self.row_sizes: dict[int, int] = {}
+        self.open_items = 0  # <li> elements we are inside (nested lists are not paragraphs)
+
+    def open(self, node: Any, name: str) -> bool:
+        """The element `node` (named `name`) begins; whether to walk into it."""
         if name in _SKIP_TAGS:
-            continue
+            return False
         if name == "br":
-            out.line_break()
-            continue
-        if name in _PARAGRAPH_TAGS and not (name in ("ul", "ol") and open_items):
-            out.paragraph()
-        elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
-            out.end_line()
+            self.out.line_break()
+            return False
+        self._block(name)
         if name == "ol":
-            ol_counters[id(node)] = _int_attr(node.get("start"), 1) - 1
+            self.ol_counters[id(node)] = _int_attr(node.get("start"), 1) - 1
         elif name == "li":
-            open_items += 1
-            if open_items > 1:
-                out.text("  " * min(4, open_items - 1))  # nested: kept by normalize_text
-            parent = node.parent
-            if parent is not None and parent.name == "ol":
-                ol_counters[id(parent)] = ol_counters.get(id(parent), 0) + 1
-                out.text(f"{ol_counters[id(parent)]}. ")
-            else:
-                out.text("- ")
+            self._item(node)
         elif name in ("td", "th"):
-            _cell_separator(node, out, row_sizes)
-        stack.append((node, True))
-        children = getattr(node, "contents", None) or []
-        stack.extend((child, False) for child in reversed(children))
-    out.end_line()
-    return normalize_text("\n".join(out.lines))
+            _cell_separator(node, self.out, self.row_sizes)
+        return True
+
+    def close(self, name: str) -> None:
+        if name == "li":
+            self.open_items -= 1
+        self._block(name)
+
+    def _block(self, name: str) -> None:
+        if name in _PARAGRAPH_TAGS and not (name in ("ul", "ol") and self.open_items):
+            self.out.paragraph()
+        elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+            self.out.end_line()
+
+    def _item(self, node: Any) -> None:
+        self.open_items += 1
+        if self.open_items > 1:
+            self.out.text("  " * min(4, self.open_items - 1))  # nested: kept by normalize_text
+        parent = node.parent
+        if parent is not None and parent.name == "ol":
+            self.ol_counters[id(parent)] = self.ol_counters.get(id(parent), 0) + 1
+            self.out.text(f"{self.ol_counters[id(parent)]}. ")
+        else:
+            self.out.text("- ")
 
 
 _RE_ITEM = re.compile(r"<li\b[^<>]{0,2000}>", re.I)
@@ -869,6 +893,7 @@ def _loose_datetime(text: str) -> datetime | None:
 
 def _datetime_from_match(m: re.Match[str]) -> datetime | None:
     parts = m.groupdict()
+    month: int | None
     if parts.get("monnum"):
         month = int(parts["monnum"])
     else:

@@ -23,7 +23,7 @@ import functools
 import signal
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Sequence
 
 from caltac_inbox.budget import BATCH_BYTES, DEFAULT_BUDGET, MAX_MESSAGE_MB, OverTime, ReadBudget, enforced
 from caltac_inbox.errors import ParseError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
+    from caltac_inbox.store.write import Refreshed
     from caltac_inbox.workers import WorkerDeath
 
 Parser = Callable[[bytes, str], Notice]
@@ -94,7 +95,7 @@ def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier, budget:
         return notice, (), f"{step} timed out after {budget.seconds:g} s"  # type: ignore[union-attr]
     except MemoryError:
         return notice, (), f"{step} exceeded {budget.memory_mb} MB" if budget else f"{step} ran out of memory"
-    except Exception as exc:  # a parser bug must not lose the message; reparse retries it
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the message; reparse retries it
         doer = "parser" if step == "parse" else "classifier"
         return notice, (), f"unexpected {doer} error {type(exc).__name__}: {exc}"
     return notice, facts, None
@@ -232,14 +233,14 @@ def read_messages(
     workers: int | None = None,
     *,
     before_fork: Callable[[], None] = lambda: None,
-) -> Iterator[tuple[Any, Reading | None]]:
+) -> Generator[tuple[Any, Reading | None], None, None]:
     """(item, its reading, or None when not `wanted`) in input order. Read in `workers`
     processes (default: one per CPU, at most MAX_WORKERS), each message within `budget`;
     `workers=0`, or a parser or classifier that cannot be pickled, reads in this process
     without the budget."""
     from caltac_inbox.workers import available_cpus, read_in_order
 
-    read = functools.partial(read_batch, parser, classifier, budget=budget)
+    read: Callable[[list[Any]], list[Reading]] = functools.partial(read_batch, parser, classifier, budget=budget)
     if workers is None:
         workers = min(available_cpus(), MAX_WORKERS)
     if not _picklable(read):
@@ -441,12 +442,12 @@ class Store:
                     self._store_batch(pending, report, note, origin)
             finally:
                 if report.new or self.timeline_behind():
-                    rebuilt = self.rebuild(mailbox=next(iter(mailboxes)) if len(mailboxes) == 1 else None)
-                    report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
+                    refreshed = self.refresh_timeline(mailbox=next(iter(mailboxes)) if len(mailboxes) == 1 else None)
+                    report.timeline_changes, report.changes = refreshed.count, list(refreshed.changes)
         return report
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
-                  classifier: Classifier, workers: int | None) -> Iterator[tuple[Any, Reading | None]]:
+                  classifier: Classifier, workers: int | None) -> Generator[tuple[Any, Reading | None], None, None]:
         # a forked worker must not inherit open database connections
         return read_messages(items, wanted, parser, classifier, self.budget, workers, before_fork=self.engine.dispose)
 
@@ -507,7 +508,7 @@ class Store:
                     pk, is_new = write.archive_message(
                         conn, raw, notice=None, origin=origin, parse_status="skipped", parse_error=prepared.error)
                     write.record_imap_uid(conn, raw, message_pk=pk, status="failed")
-                    return stored("failed", error=naming_source(raw.source, prepared.error)) if is_new \
+                    return stored("failed", error=naming_source(raw.source, prepared.error or "")) if is_new \
                         else stored("duplicate")
                 notice, error = prepared.notice, prepared.error
                 pk, is_new = write.archive_message(
@@ -516,10 +517,10 @@ class Store:
                 )
                 facts = 0
                 if is_new and not error:
+                    assert notice is not None  # read without an error
                     facts = write.insert_facts(
                         conn, pk, prepared.facts, mailbox=raw.mailbox, unverified=notice.authenticated is not True
                     )
-                if is_new and not error:
                     write.replace_leads(conn, pk, getattr(prepared.facts, "leads", ()), mailbox=raw.mailbox,
                                         message_id=notice.message_id, new=True)
                 write.record_imap_uid(conn, raw, message_pk=pk, status="failed" if error else "stored")
@@ -560,23 +561,19 @@ class Store:
                     write.facts_changed(s)
         if is_new:
             report.new = 1
-            rebuilt = self.rebuild()
-            report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
+            refreshed = self.refresh_timeline()
+            report.timeline_changes, report.changes = refreshed.count, list(refreshed.changes)
         else:
             report.duplicates = 1
         return report
 
-    def refresh(self) -> int:
-        """Rebuild the timeline in one transaction (serialized across processes)."""
-        return self.rebuild().count
-
-    def rebuild(self, *, mailbox: str | None = None) -> Any:
-        """Rebuild the timeline in one transaction, recording what a reader sees change
-        (store.write.Rebuilt)."""
-        from caltac_inbox.store.write import rebuild_timeline
+    def refresh_timeline(self, *, mailbox: str | None = None) -> Refreshed:
+        """Bring the timeline in line with the stored facts in one transaction (serialized
+        across processes), recording what a reader sees change (store.write.Refreshed)."""
+        from caltac_inbox.store.write import refresh_timeline
 
         with self.session() as s:
-            return rebuild_timeline(s, run_id=self.run_id, mailbox=mailbox)
+            return refresh_timeline(s, run_id=self.run_id, mailbox=mailbox)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
@@ -591,7 +588,7 @@ class Store:
         DatabaseError when the database cannot be written."""
         if not self.timeline_behind():
             return False
-        self.refresh()
+        self.refresh_timeline()
         return True
 
     def reparse(
@@ -624,6 +621,7 @@ class Store:
         try:
             with contextlib.closing(readings):
                 for item, reading in readings:
+                    assert reading is not None  # every archived message is wanted
                     batch.add(_Prepared(item, "store", *reading))
                     if batch.full():
                         self._store_reparsed(batch.take(), report, progress)
@@ -633,7 +631,7 @@ class Store:
                 if pending:
                     self._store_reparsed(pending, report, progress)
             finally:
-                self.refresh()
+                self.refresh_timeline()
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],
@@ -642,12 +640,12 @@ class Store:
         which receiving server's Authentication-Results to trust."""
         from sqlalchemy import select
 
-        from caltac_inbox.store.schema import Message
+        from caltac_inbox.store.schema import MessageRow
 
         for group in _groups(wanted, BATCH_MESSAGES, BATCH_BYTES):
             with self.session(readonly=True) as s:
-                rows = s.execute(select(Message.id, Message.raw, Message.source, Message.mailbox)
-                                 .where(Message.id.in_(group)).order_by(Message.id)).all()
+                rows = s.execute(select(MessageRow.id, MessageRow.raw, MessageRow.source, MessageRow.mailbox)
+                                 .where(MessageRow.id.in_(group)).order_by(MessageRow.id)).all()
             for row in rows:
                 yield _Archived(raw=bytes(row.raw), source=row.source, mailbox=row.mailbox, pk=row.id,
                                 authserv_ids=trust(row.mailbox) if trust else None)
@@ -656,14 +654,15 @@ class Store:
         from sqlalchemy import select
 
         from caltac_inbox.store import write
-        from caltac_inbox.store.schema import Message
+        from caltac_inbox.store.schema import MessageRow
 
         done: list[Stored] = []
         with self.session() as s:
             for prepared in batch:
                 item: _Archived = prepared.item
                 # locked: a concurrent reparse of the same message waits (PostgreSQL)
-                msg = s.execute(select(Message).where(Message.id == item.pk).with_for_update()).scalar_one_or_none()
+                msg = s.execute(select(MessageRow).where(MessageRow.id == item.pk)
+                                .with_for_update()).scalar_one_or_none()
                 if msg is None:  # deleted meanwhile
                     continue
                 report.messages += 1

@@ -48,13 +48,13 @@ def read_user_date(text: str, today: date) -> UserDate:
         return UserDate(_bounded(day, text), iso=False)
     if raw.isdigit():  # dateparser reads "5" as May 1st
         raise DateInputError(f"{text.strip()!r} is a number, not a date; use YYYY-MM-DD, today, +7d or next monday")
-    day = _simple(raw, today)
-    if day is None:
-        day = _natural(raw, today)
-    if day is None:
+    said = _simple(raw, today)
+    if said is None:
+        said = _natural(raw, today)
+    if said is None:
         raise DateInputError(f"cannot read {text!r} as a date; use YYYY-MM-DD, today, tomorrow, a weekday "
                              "(next monday), an offset (+7d, -2w, +1m) or words such as 'in 3 days'")
-    return UserDate(_bounded(day, text), iso=False)
+    return UserDate(_bounded(said, text), iso=False)
 
 
 def _bounded(day: date, text: str) -> date:

@@ -40,7 +40,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generator, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from caltac_inbox.budget import READ_AHEAD_BYTES, READ_CHUNK_BYTES
 
@@ -90,7 +90,7 @@ class _Chunk(Generic[Item]):
 def read_in_order(
     items: Iterable[Item],
     wanted: Callable[[Item], bool],
-    read: Callable[[list[Item]], list[Answer]],
+    read: Callable[[list[Item]], Sequence[Answer]],
     *,
     workers: int,
     size: Callable[[Item], int] = lambda item: 0,
@@ -103,7 +103,7 @@ def read_in_order(
     in_flight_bytes: int = READ_AHEAD_BYTES,
     item_seconds: float | None = None,
     contained: bool = False,
-) -> Iterator[tuple[Item, Answer | None]]:
+) -> Generator[tuple[Item, Answer | None], None, None]:
     """See the module docstring. With `workers=0` everything is read in this process."""
     source = iter(items)
     pool = _Pool(read, workers, crashed, before_start, item_seconds)
@@ -129,7 +129,7 @@ _END: Any = object()
 
 
 class _Pool(Generic[Item, Answer]):
-    def __init__(self, read: Callable[[list[Item]], list[Answer]], workers: int,
+    def __init__(self, read: Callable[[list[Item]], Sequence[Answer]], workers: int,
                  crashed: Callable[[Item, WorkerDeath], Answer], before_start: Callable[[], None],
                  item_seconds: float | None) -> None:
         self.read = read
@@ -183,7 +183,7 @@ class _Pool(Generic[Item, Answer]):
                     chunk = next(chunks)
                 except StopIteration:
                     break
-                except BaseException as exc:  # the input failed (or Ctrl-C): what is being read still comes out
+                except BaseException as exc:  # noqa: BLE001 - the input failed (or Ctrl-C): what is read still comes out
                     failed = exc
                     break
                 if chunk.wanted:
@@ -220,7 +220,7 @@ class _Pool(Generic[Item, Answer]):
         for item, wanted in chunk.items:
             yield item, (next(answers) if wanted else None)
 
-    def _read_chunk(self, chunk: _Chunk) -> list[Answer]:
+    def _read_chunk(self, chunk: _Chunk) -> Sequence[Answer]:
         if chunk.future is None:
             return []
         timeout = None if self.item_seconds is None else self.item_seconds * len(chunk.wanted)
@@ -272,7 +272,7 @@ class _NoAnswer(Exception):
 class _Isolation:
     """One process reading one item at a time over a pipe."""
 
-    def __init__(self, read: Callable[[list[Any]], list[Any]],
+    def __init__(self, read: Callable[[list[Any]], Sequence[Any]],
                  forking: Callable[[], contextlib.AbstractContextManager]) -> None:
         context = _context()
         self.connection, child_end = context.Pipe()
@@ -347,7 +347,7 @@ def _worker_setup(parent: int) -> None:
     threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
-def _read_alone_loop(read: Callable[[list[Item]], list[Answer]], connection: Any, callers_end: Any,
+def _read_alone_loop(read: Callable[[list[Item]], Sequence[Answer]], connection: Any, callers_end: Any,
                      parent: int) -> None:
     """The isolation process: for each item received, sends (True, answer), or (False,
     None) when the answer cannot be sent; ends with its input."""

@@ -24,6 +24,7 @@ with --debug (which shows the traceback).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import traceback
@@ -153,10 +154,8 @@ class CaltacGroup(click.Group):
             raise
         except BrokenPipeError:
             # Output piped into `head` and closed: not an error. Silence the flush at exit.
-            try:
-                sys.stdout = open("/dev/null", "w")  # noqa: SIM115
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                sys.stdout = open("/dev/null", "w")  # noqa: SIM115 - left open until the process exits
             ctx.exit(0)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that does this
             ctx.exit(handle_cli_error(exc, debug=bool(ctx.params.get("debug"))))

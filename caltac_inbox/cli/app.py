@@ -12,7 +12,7 @@ from caltac_inbox.config import Config, load_config
 from caltac_inbox.display import printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.cli.options import PROG
-from caltac_inbox.store.light import missing_database_error, open_sqlite_reader, read_snapshot
+from caltac_inbox.store import open_reader, open_writer
 from caltac_inbox.store.read import known_mailboxes, timeline_behind
 
 T = TypeVar("T")
@@ -46,11 +46,10 @@ class App:
         return ReadBudget(seconds or limits.message_seconds, memory_mb or limits.message_memory_mb)
 
     def open_store(self, budget: ReadBudget | None = None) -> Any:
-        """A migrated caltac_inbox.pipeline.Store (reading within `budget`, default
-        `self.budget()`); close it (or use `with`) when done."""
-        from caltac_inbox.pipeline import open_store  # SQLAlchemy: only for a command that writes
-
-        return open_store(self.db_url(), budget=budget or self.budget())
+        """The store opened for writing (store.open_writer: created or migrated on first
+        use), reading messages within `budget` (default `self.budget()`); close it (or
+        use `with`) when done."""
+        return open_writer(self.db_url(), budget=budget or self.budget())
 
 
 pass_app = click.make_pass_decorator(App)
@@ -64,10 +63,10 @@ def current_app() -> App:
 def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     """`query(source)` with `source` a row source of caltac_inbox.store.read.
 
-    An existing SQLite file at the current migration is read through the standard
-    library's sqlite3 (store.light): importing SQLAlchemy, its ORM and our models would
-    cost ~0.25 s, most of such a command's run. Anything else (PostgreSQL, a new or
-    older database) goes through the store, which creates or migrates it first.
+    store.open_reader decides how: an existing SQLite file at the current migration is
+    read through the standard library's sqlite3 (store.light): importing SQLAlchemy, its
+    ORM and our models would cost ~0.25 s, most of such a command's run. Anything else
+    (PostgreSQL, an older database) goes through the writer, which migrates it first.
 
     A timeline behind the stored facts (a run died between storing facts and refreshing
     the timeline) is rebuilt first, or, when the database cannot be written, shown as it
@@ -76,18 +75,15 @@ def read_timeline(app: App, query: Callable[[Any], T]) -> T:
     Reading never creates a database: a missing SQLite file is a DatabaseError naming
     it. A `mailbox` parameter of the current command (--mailbox) must name a mailbox
     the database or the configuration knows, else it is a usage error listing them."""
-    url = app.db_url()
-    conn = open_sqlite_reader(url)
-    if conn is None and (missing := missing_database_error(url)) is not None:
-        raise missing
     ctx = click.get_current_context(silent=True)
     mailbox = ctx.params.get("mailbox") if ctx is not None else None
-    if conn is not None:
-        with read_snapshot(conn, url) as snapshot:
-            if mailbox:
-                require_known_mailbox(app, snapshot, mailbox)
-            if not timeline_behind(snapshot):
-                return query(snapshot)
+    with open_reader(app.db_url()) as reader:
+        if reader.light:
+            with reader.snapshot() as snapshot:
+                if mailbox:
+                    require_known_mailbox(app, snapshot, mailbox)
+                if not timeline_behind(snapshot):
+                    return query(snapshot)
     with app.open_store() as store:
         if mailbox:
             with store.session(readonly=True) as session:

@@ -14,6 +14,7 @@ from caltac_inbox.display import json_line, printable
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.changes import TimelineChange, change_line
 from caltac_inbox.timeline.time import LOS_ANGELES
+from caltac_inbox.timeline.wording import short_when
 from caltac_inbox.user_dates import read_user_date
 
 
@@ -48,4 +49,4 @@ def changes_command(ctx: click.Context, since: str, mailbox: str | None, json_ou
             click.echo(json_line(row))
         return
     for row in rows:
-        click.echo(printable(f"{row['recorded_at'][:16].replace('T', ' ')}  {change_line(TimelineChange.from_json(row))}"))
+        click.echo(printable(f"{short_when(row['recorded_at'])}  {change_line(TimelineChange.from_json(row))}"))

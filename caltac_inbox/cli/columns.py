@@ -9,14 +9,7 @@ from typing import Any
 from caltac_inbox.cli.options import Column
 from caltac_inbox.model import Fact
 from caltac_inbox.timeline import kinds
-from caltac_inbox.timeline.kinds import what
-
-
-def short_when(value: str | None) -> str:
-    """'2020-08-14T17:00:00-07:00' -> '2020-08-14 17:00'; dates unchanged."""
-    if not value:
-        return ""
-    return value[:16].replace("T", " ") if len(value) > 10 else value
+from caltac_inbox.timeline.wording import short_when, what
 
 
 def entry_when(e: dict[str, Any]) -> str:
@@ -29,7 +22,7 @@ def entry_when(e: dict[str, Any]) -> str:
 
 
 def entry_summary(e: dict[str, Any]) -> str:
-    """The "what" of an entry or fact (JSON): timeline.kinds.what."""
+    """The "what" of an entry or fact (JSON): timeline.wording.what."""
     return what(Fact.from_json(e))
 
 

@@ -24,6 +24,7 @@ from caltac_inbox.model import FACT_KINDS, Fact, parse_when
 from caltac_inbox.store.light import missing_database_error
 from caltac_inbox.timeline.corrections import DATE_FIELD, CorrectionError, added_fact, corrected_fact, field_values
 from caltac_inbox.timeline.time import LOS_ANGELES
+from caltac_inbox.timeline.wording import short_when
 from caltac_inbox.user_dates import DateInputError, read_user_date
 
 ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
@@ -99,7 +100,7 @@ def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
                 result = work(session)
         except NotFound:
             raise
-        changes = store.refresh()
+        changes = store.refresh_timeline().count
     return result, changes
 
 
@@ -348,9 +349,8 @@ def review(app: Any, days: int, as_of: str | None, include_dismissed: bool, mail
     """
     from caltac_inbox.store import corrections as stored
 
-    day = read_when(as_of, "--as-of") if as_of else _today()
-    if isinstance(day, datetime):
-        day = day.date()
+    given = read_when(as_of, "--as-of") if as_of else _today()
+    day = given.date() if isinstance(given, datetime) else given or _today()
     with _open_existing(app) as store, store.session(readonly=True) as session:
         rows = stored.review(session, as_of=day, days=days, mailbox=mailbox,
                              include_dismissed=include_dismissed)
@@ -370,27 +370,21 @@ def _mailbox_of(item: dict[str, Any]) -> str | None:
     return mailboxes[0] if mailboxes else None
 
 
-def _short(value: str | None) -> str:
-    if not value:
-        return ""
-    return value[:16].replace("T", " ") if len(value) > 10 else value
-
-
 CORRECTION_COLUMNS = [
     ("id", lambda c: c["id"]),
     ("action", lambda c: c["action"]),
     ("entry", lambda c: c["entry"]),
     ("state", lambda c: c["state"] + (f" by {c['superseded_by']}" if c.get("superseded_by") else "")),
     ("by", lambda c: c["by"]),
-    ("at", lambda c: _short(c["at"])),
+    ("at", lambda c: short_when(c["at"])),
     ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items() if k != "evidence")
      or c.get("reason") or ""),
 ]
 
 LEAD_COLUMNS = [
     ("id", lambda r: r["id"]),
-    ("sent", lambda r: _short(r["sent"])),
-    ("date", lambda r: _short(r["when"]) or "?"),
+    ("sent", lambda r: short_when(r["sent"])),
+    ("date", lambda r: short_when(r["when"]) or "?"),
     ("reason", lambda r: r["reason"]),
     ("sentence", lambda r: r["sentence"]),
 ]

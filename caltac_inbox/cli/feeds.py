@@ -11,6 +11,7 @@ from caltac_inbox.cli.app import current_app, read_timeline
 from caltac_inbox.cli.options import emit, output_options
 from caltac_inbox.cli.selection import kind_option, mailbox_option, program_option
 from caltac_inbox.store.feeds import create_feed, list_feeds, normalized_filter, revoke_feed
+from caltac_inbox.timeline.wording import short_when
 from caltac_inbox.web.doctor import BASE_URL_ENV, require_web
 
 DEFAULT_HOST = "127.0.0.1"
@@ -156,7 +157,7 @@ FEED_COLUMNS = [
     ("kinds", lambda f: f["kinds"] or "all"),
     ("programs", lambda f: f["programs"] or "all"),
     ("mailbox", lambda f: f["mailbox"] or "all"),
-    ("created", lambda f: (f["created_at"] or "")[:16].replace("T", " ")),
+    ("created", lambda f: short_when(f["created_at"])),
     ("status", lambda f: "revoked " + f["revoked_at"][:10] if f["revoked_at"] else "active"),
 ]
 

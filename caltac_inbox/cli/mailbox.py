@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass
@@ -21,17 +20,19 @@ from caltac_inbox.cli.app import App, pass_app
 from caltac_inbox.cli.options import notify_option, verbose_option
 from caltac_inbox.config import Config, MailboxConfig, config_path, load_config
 from caltac_inbox.display import json_line, printable
-from caltac_inbox.errors import ConfigError, UserError
+from caltac_inbox.errors import ConfigError, DatabaseError, UserError
 from caltac_inbox.export.notify import change_lines, notify, resolve_notify
 from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
 from caltac_inbox.sources.imap import (DEADLINE_EXIT, MailboxReport, check_mailbox, finish, list_folders,
                                        mailbox_messages, sender_filter)
 from caltac_inbox.store import db as dbmod
 from caltac_inbox.store import read
-from caltac_inbox.store.light import open_sqlite_reader
+from caltac_inbox.store import Reader, open_reader, open_writer
 from caltac_inbox.web.doctor import feed_doctor_lines
 
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
     from caltac_inbox.pipeline import IngestReport, Store, Stored
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
@@ -58,7 +59,7 @@ class _ProgressBars:
     """click progress bars, one per long folder backfill, only on a terminal."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: ProgressBar[int] | None = None
 
     def __call__(self, total: int, label: str) -> Callable[[int], None]:
         self.close()
@@ -78,14 +79,14 @@ class LazyPollStore:
     """The store as the poller uses it, opened in full only when the poll must write.
 
     While the database is an existing SQLite file at the head migration, the poll's
-    reads (store.read) run on the standard library's sqlite3 (store.light), so a poll
+    reads (store.read) run on store.open_reader's sqlite3 snapshots, so a poll
     that finds nothing new never imports SQLAlchemy (~0.25 s of a ~0.4 s run). The
     SQLAlchemy Store is opened at the first write (ingest) and then serves every read.
     Anything else (a new file, an old schema, PostgreSQL) opens it at once, which
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
 
-    def __init__(self, url: str | None, reader: "sqlite3.Connection | None", store: "Store | None",
+    def __init__(self, url: str | None, reader: Reader | None, store: "Store | None",
                  budget: "ReadBudget | None" = None) -> None:
         self._url = url
         self._reader = reader
@@ -95,7 +96,13 @@ class LazyPollStore:
     @classmethod
     def open(cls, url: str | None, budget: "ReadBudget | None" = None) -> "LazyPollStore":
         """`budget`: what reading one message may take (default: caltac_inbox.budget's)."""
-        reader = open_sqlite_reader(url)
+        try:
+            reader: Reader | None = open_reader(url)
+        except DatabaseError:  # no database yet: the writer creates it
+            reader = None
+        if reader is not None and not reader.light:
+            reader.close()
+            reader = None
         return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
     @property
@@ -112,7 +119,8 @@ class LazyPollStore:
     def known_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int = 0) -> set[int]:
         return self._read("known_uids", mailbox, folder, uidvalidity, above)
 
-    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]) -> dict[tuple[str, int], tuple[int | None, str]]:
+    def recorded_by_message_id(self, mailbox: str, message_ids: Sequence[str]
+                               ) -> dict[tuple[str, int], tuple[int | None, str]]:
         return self._read("recorded_by_message_id", mailbox, message_ids)
 
     def _read(self, query: str, *args: Any) -> Any:
@@ -120,8 +128,9 @@ class LazyPollStore:
         session of the full store."""
         if self._reader is not None:
             try:
-                return getattr(read, query)(self._reader, *args)
-            except sqlite3.Error:
+                with self._reader.snapshot() as source:
+                    return getattr(read, query)(source, *args)
+            except DatabaseError:
                 pass  # the full store reports it as a DatabaseError (exit 5), or copes
         with self._full().session(readonly=True) as session:
             return getattr(read, query)(session, *args)
@@ -134,9 +143,10 @@ class LazyPollStore:
         that finds nothing new would otherwise leave it behind until the next notice)."""
         if self._reader is not None:
             try:
-                if not read.timeline_behind(self._reader):
-                    return
-            except sqlite3.Error:
+                with self._reader.snapshot() as source:
+                    if not read.timeline_behind(source):
+                        return
+            except DatabaseError:
                 pass  # the full store reports it, or copes
         self._full().catch_up_timeline()
 
@@ -174,6 +184,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
     folders = {f.folder: f for f in report.folders}
 
     def count(stored: "Stored") -> None:
+        assert stored.folder is not None  # every message of an IMAP source comes from a folder
         folder = folders[stored.folder]
         folder.new += stored.outcome in ("new", "failed")
         folder.duplicates += stored.outcome == "duplicate"
@@ -195,9 +206,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
 
 
 def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
-    from caltac_inbox.pipeline import open_store  # SQLAlchemy: only when the poll must write
-
-    return open_store(url, budget=budget or DEFAULT_BUDGET)
+    return open_writer(url, budget=budget or DEFAULT_BUDGET)
 
 
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
@@ -224,8 +233,8 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
                     report = poll_mailbox(store, mb, progress=bars)
             except LockHeld as held:
                 if held.overdue:
-                    report = MailboxReport(mailbox=mb.name, skipped=LOCK_HUNG, error=f"mailbox {mb.name!r}: {held.hung()}",
-                                           exit_code=DEADLINE_EXIT)
+                    report = MailboxReport(mailbox=mb.name, skipped=LOCK_HUNG,
+                                           error=f"mailbox {mb.name!r}: {held.hung()}", exit_code=DEADLINE_EXIT)
                 else:
                     report = MailboxReport(mailbox=mb.name, skipped=held.skipping())
             finally:
@@ -382,7 +391,7 @@ def _check_database(url: str | None) -> Check:
     shown = dbmod.display_url(resolved)
     try:
         path = dbmod.sqlite_path(resolved)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever SQLAlchemy's URL parser raises, the URL is invalid
         return Check(False, "database", f"invalid URL {shown}; use sqlite:///PATH or postgresql+psycopg://...", 5)
     if path is not None and not path.exists():
         parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
@@ -391,16 +400,11 @@ def _check_database(url: str | None) -> Check:
                          "choose a writable place with --db or [database] url", 5)
         return Check(True, "database", f"{shown}: not created yet; the first ingest or poll creates it")
     try:
-        engine = dbmod.make_engine(resolved)
-        try:
-            with engine.connect() as conn:
-                current = dbmod.current_revision(conn)
-        finally:
-            engine.dispose()
+        current = dbmod.revision_of(dbmod.make_engine(resolved))
         head = dbmod.head_revision()
     except UserError as exc:
         return Check(False, "database", str(exc), exc.exit_code)
-    except Exception as exc:  # driver errors: unreachable server, unreadable file
+    except Exception as exc:  # noqa: BLE001 - driver errors: unreachable server, unreadable file
         return Check(False, "database", str(dbmod.describe_db_error(resolved, exc, "open")), 5)
     if current == head:
         return Check(True, "database", f"{shown}: reachable, schema up to date ({head})")
@@ -426,7 +430,7 @@ def _check_mailbox(mb: MailboxConfig) -> list[Check]:
         try:
             names = ", ".join(list_folders(mb))
             checks.append(Check(False, what, f"folders on the server: {names}", ConfigError.exit_code))
-        except Exception:
+        except Exception:  # noqa: BLE001 - the folder list only helps; the failing check stands
             pass
     return checks
 
@@ -492,10 +496,5 @@ def db_upgrade(app: App) -> None:
       caltac-inbox --db sqlite:///out/demo.db db upgrade
     """
     url = dbmod.resolve_url(app.db_url())
-    engine = dbmod.connect(url)
-    try:
-        with engine.connect() as conn:
-            revision = dbmod.current_revision(conn)
-    finally:
-        engine.dispose()
+    revision = dbmod.revision_of(dbmod.connect(url))
     click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")

@@ -16,6 +16,7 @@ from caltac_inbox.cli.selection import mailbox_option
 from caltac_inbox.display import json_line
 from caltac_inbox.errors import UserError
 from caltac_inbox.export.notify import change_lines, notify, resolve_notify
+from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import extract as run_extract
 from caltac_inbox.sources.files import iter_paths
 from caltac_inbox.store import read as queries
@@ -27,7 +28,7 @@ def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Itera
     if authserv_ids is None:
         return items
     ids = tuple(a.lower() for a in authserv_ids)
-    return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
+    return (replace(i, authserv_ids=ids) if isinstance(i, RawMessage) else i for i in items)
 
 
 @click.command()
@@ -72,8 +73,8 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--mailbox", metavar="NAME", help="Tag the stored messages and facts with this mailbox name.")
 @click.option("--json", "json_output", is_flag=True, help="Print the counts as one JSON object.")
-@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=MAX_MESSAGE_MB, show_default=True, metavar="MB",
-              help="Messages larger than this are archived but not parsed.")
+@click.option("--max-size", "max_size_mb", type=click.IntRange(min=1), default=MAX_MESSAGE_MB, show_default=True,
+              metavar="MB", help="Messages larger than this are archived but not parsed.")
 @authserv_id_option
 @budget_options
 @notify_option
@@ -100,9 +101,9 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
       caltac-inbox ingest --authserv-id mx.district.k12.ca.us samples/
       caltac-inbox --db sqlite:///out/demo.db ingest ~/mail/caltac.mbox
     """
-    items = iter_paths(list(paths))
+    items: Iterable[Any] = iter_paths(list(paths))
     if mailbox:
-        items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
+        items = (replace(i, mailbox=mailbox) if isinstance(i, RawMessage) else i for i in items)
     items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
     notify_argv = resolve_notify(notify_command, app.config())
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it

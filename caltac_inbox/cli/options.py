@@ -134,7 +134,7 @@ def _print_plain_table(headers: list[str], cells: list[list[str]]) -> None:
     cells = [[c if len(c) <= limit else c[: limit - 1] + "…" for c in row] for row in cells]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     for line in [headers, ["-" * w for w in widths], *cells]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
 
 
 def _print_fitted_table(headers: list[str], cells: list[list[str]], width: int) -> None:

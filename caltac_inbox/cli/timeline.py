@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from caltac_inbox.cli.app import App, pass_app, read_timeline
-from caltac_inbox.cli.columns import ENTRY_COLUMNS, ENTRY_COLUMNS_NARROW, entry_summary, short_when, statuses_at
+from caltac_inbox.cli.columns import ENTRY_COLUMNS, ENTRY_COLUMNS_NARROW, entry_summary, statuses_at
 from caltac_inbox.cli.options import cell, emit, output_options
 from caltac_inbox.cli.selection import (DATE, DATE_FORMS, MAX_DAYS, GivenDate, check_range, day_of,
                                         include_dismissed_option, kind_option, mailbox_option, program_option,
@@ -20,6 +20,7 @@ from caltac_inbox.errors import ConfigError, InputError
 from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics, parse_alarm
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
+from caltac_inbox.timeline.wording import short_when
 
 
 @click.command()
@@ -110,34 +111,43 @@ def show(app: App, entry: str, json_output: bool) -> None:
         click.echo(json_line(item))
         return
 
-    def say(line: str) -> None:  # each line holds mail text: one printable line
-        click.echo(printable(line).rstrip())
+    for line in [*_entry_lines(item), *_source_lines(item), *_history_lines(item),
+                 *correction_history(item.get("corrections") or [])]:
+        click.echo(printable(line).rstrip())  # each line holds mail text: one printable line
 
+
+def _entry_lines(item: dict[str, Any]) -> list[str]:
+    """`show`'s head: the entry's kind and what, then each field it has."""
     skip = {"sources", "source_details", "history", "evidence", "id", "corrections"}
-    say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
-    for key, value in item.items():
-        if key not in skip and value not in (None, [], ""):
-            say(f"  {key}: {cell(value)}")
+    lines = [f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}"]
+    lines.extend(f"  {key}: {cell(value)}" for key, value in item.items()
+                 if key not in skip and value not in (None, [], ""))
     if item.get("evidence"):
-        say(f"  evidence: {item['evidence']}")
-    details = item.get("source_details") or []
-    say("Sources:")
-    for src in details or item.get("sources", []):
-        say(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}")
+        lines.append(f"  evidence: {item['evidence']}")
+    return lines
+
+
+def _source_lines(item: dict[str, Any]) -> list[str]:
+    """`show`'s notices the entry comes from, each with who forwarded it and its sentence."""
+    lines = ["Sources:"]
+    for src in item.get("source_details") or item.get("sources", []):
+        lines.append(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  "
+                     f"{src.get('message_id') or ''}")
         if src.get("forwarded_by"):
-            say(f"    forwarded by {src['forwarded_by']}")
+            lines.append(f"    forwarded by {src['forwarded_by']}")
         if src.get("unverified"):
-            say("    UNVERIFIED: the sender could not be authenticated")
+            lines.append("    UNVERIFIED: the sender could not be authenticated")
         if src.get("evidence"):
-            say(f"    \"{src['evidence']}\"")
+            lines.append(f"    \"{src['evidence']}\"")
+    return lines
+
+
+def _history_lines(item: dict[str, Any]) -> list[str]:
     history = item.get("history") or []
-    if history:
-        say("History:")
-        for h in history:
-            change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
-            say(f"  - {short_when(h.get('at'))}  {change}")
-    for line in correction_history(item.get("corrections") or []):
-        say(line)
+    return (["History:"] if history else []) + [
+        f"  - {short_when(h.get('at'))}  {h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from")
+                                                             else "")
+        for h in history]
 
 
 def correction_history(marks: list[dict[str, Any]]) -> list[str]:

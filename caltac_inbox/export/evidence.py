@@ -127,7 +127,7 @@ def fit(text: str, limit: int = DESCRIPTION_LIMIT, marker: str = SHORTENED) -> s
         raise ValueError(f"a limit of {limit} bytes leaves no room for the marker")
     used = 0
     cut = 0
-    for cut, char in enumerate(text):
+    for cut, char in enumerate(text):  # noqa: B007 - `cut` is where the loop stopped
         used += escaped_size(char)
         if used > budget:
             break

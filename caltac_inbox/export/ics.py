@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Sequence
 
 from caltac_inbox.display import printable
 from caltac_inbox.export.evidence import fit, sources_lines
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
-from caltac_inbox.timeline.kinds import dated_by_notice, title
+from caltac_inbox.timeline.kinds import dated_by_notice
+from caltac_inbox.timeline.wording import readable, title
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
@@ -91,7 +92,8 @@ def description(entry: Entry) -> str:
     for change in entry.history:
         if change.change in ("extended", "rescheduled", "cancelled", "reinstated"):
             sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
-            moved = f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled" else ""
+            moved = (f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled"
+                     else "")
             lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
     lines.extend(correction_lines(entry))
     lines.extend(sources_lines(entry.notice_sources()))
@@ -233,28 +235,9 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     return key, key + timedelta(days=1)
 
 
-def readable(iso: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:
-    """A history value for reading: '2016-09-13T23:59:00-07:00' -> 'Tue 2016-09-13 23:59'
-    (or `show(value)`); windows 'A to B' part by part, joined by `between`."""
-    if not iso:
-        return "?"
-    if " to " in iso:
-        head, _, rest = iso.partition(" to ")
-        return f"{readable(head, show, between)}{between}{readable(rest, show, between)}"
-    try:
-        value = datetime.fromisoformat(iso[:25]) if len(iso) > 10 else date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if show is not None:
-        return show(value)
-    if isinstance(value, datetime):
-        return value.astimezone(LOS_ANGELES).strftime("%a %Y-%m-%d %H:%M")
-    return value.strftime("%a %Y-%m-%d")
-
-
 def _la(value: datetime) -> datetime:
     return value.astimezone(LOS_ANGELES)
 
 
-__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "parse_alarm", "readable",
+__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "parse_alarm",
            "summary"]

@@ -107,40 +107,52 @@ def _iter_directory(directory: Path, seen: set[str]) -> Iterator[RawMessage | So
         return
     maildir = _is_maildir(directory)
     if maildir:
-        for sub in _MAILDIR_PARTS:
-            try:
-                files = sorted((e for e in (directory / sub).iterdir() if e.is_file()), key=lambda e: e.name)
-            except OSError as exc:
-                yield SourceError(str(directory / sub), f"cannot list Maildir folder: {_reason(exc)}")
-                continue
-            for f in files:
-                if not f.name.startswith("."):
-                    yield _read_message(f, str(f))
+        yield from _iter_maildir(directory)
     for entry in entries:
-        name = entry.name
         try:
             if entry.is_dir():
-                if maildir and name in ("cur", "new", "tmp"):
-                    continue
-                # Maildir++ keeps subfolders as ".Folder" Maildirs; other hidden dirs are not mail.
-                if name.startswith(".") and not (maildir and _is_maildir(entry)):
-                    continue
-                yield from _iter_directory(entry, seen)
+                if _is_mail_subdirectory(entry, maildir):
+                    yield from _iter_directory(entry, seen)
                 continue
-            if name.startswith(".") or not entry.is_file():
-                continue
-            suffix = entry.suffix.lower()
-            if suffix == ".eml":
-                yield _read_message(entry, str(entry))
-            elif suffix in ("", ".mbox", ".mbx"):
-                kind = _sniff(entry)
-                if kind == "mbox":
-                    yield from _iter_mbox_file(entry, str(entry))
-                elif kind == "mail":
-                    yield _read_message(entry, str(entry))
-            # anything else (labels.jsonl, .txt, .pdf, ...) is not mail: skipped silently
+            if not entry.name.startswith(".") and entry.is_file():
+                yield from _iter_file(entry)
         except OSError as exc:
             yield SourceError(str(entry), f"cannot read: {_reason(exc)}")
+
+
+def _iter_maildir(directory: Path) -> Iterator[RawMessage | SourceError]:
+    """The messages of a Maildir's cur/, new/ and tmp/."""
+    for sub in _MAILDIR_PARTS:
+        try:
+            files = sorted((e for e in (directory / sub).iterdir() if e.is_file()), key=lambda e: e.name)
+        except OSError as exc:
+            yield SourceError(str(directory / sub), f"cannot list Maildir folder: {_reason(exc)}")
+            continue
+        for f in files:
+            if not f.name.startswith("."):
+                yield _read_message(f, str(f))
+
+
+def _is_mail_subdirectory(entry: Path, in_maildir: bool) -> bool:
+    """Whether to read a subdirectory: not a Maildir's own cur/new/tmp (read already), and
+    not hidden, except a Maildir++ subfolder (".Folder", itself a Maildir)."""
+    if in_maildir and entry.name in ("cur", "new", "tmp"):
+        return False
+    return not entry.name.startswith(".") or (in_maildir and _is_maildir(entry))
+
+
+def _iter_file(entry: Path) -> Iterator[RawMessage | SourceError]:
+    """A file in a directory: an .eml, an mbox, or a message without a suffix; anything
+    else (labels.jsonl, .txt, .pdf, ...) is not mail and is skipped silently."""
+    suffix = entry.suffix.lower()
+    if suffix == ".eml":
+        yield _read_message(entry, str(entry))
+    elif suffix in ("", ".mbox", ".mbx"):
+        kind = _sniff(entry)
+        if kind == "mbox":
+            yield from _iter_mbox_file(entry, str(entry))
+        elif kind == "mail":
+            yield _read_message(entry, str(entry))
 
 
 def _is_maildir(directory: Path) -> bool:

@@ -113,7 +113,7 @@ def summarize_headers(raw: bytes) -> HeaderSummary | None:
         subject = decoded("subject", headers.get("subject", "") or "")
         content_type = headers.get_content_type() if headers.get("content-type") else "text/plain"
         message_id = " ".join(str(headers.get("message-id", "") or "").split())[:998] or None
-    except Exception:  # damaged or exotic headers: let the full parser decide
+    except Exception:  # noqa: BLE001 - damaged or exotic headers: let the full parser decide
         return None
     return HeaderSummary(sender=addresses[0].lower() if addresses else None,
                          subject=" ".join(subject.split()), content_type=content_type.lower(),
@@ -662,7 +662,8 @@ class _FolderScan:
         mb, report = self.mb, self.report
         _arm(self.client, mb, self.deadline)
         headers = self.client.fetch(header_batch, [FETCH_HEADERS, FETCH_SIZE])
-        candidates, doubtful = [], []
+        candidates: list[int] = []
+        doubtful: list[int] = []
         declared: dict[int, Declared] = {}
         sizes: dict[int, int] = {}
         for uid in header_batch:
@@ -784,7 +785,7 @@ def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport,
                      progress: Callable[[int, str], Callable[[int], None]] | None = None,
                      clock: Callable[[], float] = time.monotonic,
                      sleep: Callable[[float], None] = time.sleep,
-                     body_budget: int = FETCH_BYTES) -> Iterator[RawMessage | Checkpoint]:
+                     body_budget: int = FETCH_BYTES) -> Generator[RawMessage | Checkpoint, None, None]:
     """The new messages of every configured folder of `mb`, each folder's Checkpoints
     after the messages they pass. Reconnects after a transient fault and goes on where
     the stream stood. Never raises a UserError: the reason the poll stopped goes into
@@ -809,17 +810,8 @@ def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport,
         try:
             client = open_connection(mb)
             login(client, mb)
-            for folder in mb.folders:
-                if folder in done:
-                    continue
-                try:
-                    yield from _folder_items(client, state, mb, folder, folder_reports[folder], deadline, progress,
-                                             body_budget, yielded)
-                except FolderUnavailable as exc:
-                    folder_reports[folder].error = str(exc)
-                if folder_reports[folder].deadline_reached:
-                    break
-                done.add(folder)
+            yield from _poll_folders(client, state, mb, folder_reports, done, deadline, progress, body_budget,
+                                     yielded)
             _close(client)
             if deadline.passed():
                 stop_at_deadline()
@@ -835,34 +827,62 @@ def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport,
             _close(client)
             report.error, report.exit_code = str(exc), exc.exit_code
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a transient fault is retried, a refusal reported, the rest raised
             _close(client)
             if deadline.passed():  # the socket timed out on what was left of the deadline
                 stop_at_deadline()
                 return
-            cause = exc.__cause__ if isinstance(exc, TransientFault) and exc.__cause__ else exc
             if not (isinstance(exc, TransientFault) or _is_transient(exc)):
-                import imaplib
-
-                if isinstance(exc, imaplib.IMAP4.error):  # a NO/BAD we did not expect
-                    report.error = (f"{_where(mb)}: the server refused a command ({_reason(exc)}); "
-                                    "the next run continues where this one stopped")
-                    report.exit_code = ConnectionFailure.exit_code
-                    return
-                raise
+                report.error = _refused_command(exc, mb)  # anything else is raised again
+                report.exit_code = ConnectionFailure.exit_code
+                return
             # A connection that keeps breaking but moves forward each time may go on
             # (the deadline bounds it); one that makes no progress gets `retries` tries.
             made = sum(f.fetched for f in report.folders)
             attempt = 1 if made != progress_at_fault else attempt + 1
             progress_at_fault = made
-            reason = str(exc) if isinstance(exc, TransientFault) else f"connection lost: {_reason(cause)}"
             if attempt > mb.retries:
-                tries = f" after {attempt} attempt{'s' if attempt > 1 else ''}"
-                report.error = (f"{_where(mb)}: {reason}{tries}; check that the server is reachable "
-                                "(`caltac-inbox doctor`); the next run continues where this one stopped")
+                report.error = _gave_up(exc, mb, attempt)
                 report.exit_code = ConnectionFailure.exit_code
                 return
             sleep(min(mb.retry_delay * 2 ** (attempt - 1), max(0.0, deadline.at - clock())))
+
+
+def _poll_folders(client: Any, state: MailState, mb: MailboxConfig, folder_reports: dict[str, FolderReport],
+                  done: set[str], deadline: _Deadline, progress: Callable[[int, str], Callable[[int], None]] | None,
+                  body_budget: int, yielded: _Yielded) -> Iterator[RawMessage | Checkpoint]:
+    """The folders not `done` yet, in order, on one connection; a folder that cannot be
+    opened is reported in its FolderReport, one whose deadline came stops the run."""
+    for folder in mb.folders:
+        if folder in done:
+            continue
+        try:
+            yield from _folder_items(client, state, mb, folder, folder_reports[folder], deadline, progress,
+                                     body_budget, yielded)
+        except FolderUnavailable as exc:
+            folder_reports[folder].error = str(exc)
+        if folder_reports[folder].deadline_reached:
+            break
+        done.add(folder)
+
+
+def _refused_command(exc: Exception, mb: MailboxConfig) -> str:
+    """The report of a NO/BAD the poll did not expect; any other exception is raised again."""
+    import imaplib
+
+    if isinstance(exc, imaplib.IMAP4.error):
+        return (f"{_where(mb)}: the server refused a command ({_reason(exc)}); "
+                "the next run continues where this one stopped")
+    raise exc
+
+
+def _gave_up(exc: Exception, mb: MailboxConfig, attempt: int) -> str:
+    """The report of a transient fault that came back `attempt` times without progress."""
+    cause = exc.__cause__ if isinstance(exc, TransientFault) and exc.__cause__ else exc
+    reason = str(exc) if isinstance(exc, TransientFault) else f"connection lost: {_reason(cause)}"
+    tries = f" after {attempt} attempt{'s' if attempt > 1 else ''}"
+    return (f"{_where(mb)}: {reason}{tries}; check that the server is reachable "
+            "(`caltac-inbox doctor`); the next run continues where this one stopped")
 
 
 # -- doctor -------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""The store: the database of archived notices, their facts and the timeline.
+
+`open_reader(url)` and `open_writer(url)` are the one place that chooses how to open it.
+A reader never creates, migrates or writes: an existing SQLite file at the current
+schema is read with the standard library's sqlite3 (store.light: importing SQLAlchemy
+would cost ~0.25 s, most of a query's run), anything else through SQLAlchemy in
+read-only sessions. A writer is the SQLAlchemy Store (pipeline.Store), which creates
+or migrates the database on first use. The command line, the poller and the web server
+open the store through these two.
+
+This module imports only the light modules of the package (the standard library's
+sqlite3, no SQLAlchemy) until a writer or an SQLAlchemy reader is opened.
+"""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import TYPE_CHECKING, Any, Iterator
+
+from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
+from caltac_inbox.errors import DatabaseError
+from caltac_inbox.store import db
+from caltac_inbox.store.light import missing_database_error, open_sqlite_reader, read_snapshot
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from caltac_inbox.pipeline import Store
+
+UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
+
+
+class Reader:
+    """An existing database opened for reading. `snapshot()` gives a row source of
+    store.read (a sqlite3 connection or a read-only Session) inside one read transaction."""
+
+    def __init__(self, url: str | None, first: sqlite3.Connection | None, store: "Store | None") -> None:
+        self.url = url
+        self._first = first  # the light connection open_reader opened to decide
+        self._store = store
+
+    @property
+    def light(self) -> bool:
+        """Whether it reads with the standard library's sqlite3 (no SQLAlchemy)."""
+        return self._store is None
+
+    @property
+    def engine(self) -> "Engine | None":
+        """The SQLAlchemy engine of a reader that is not light, else None."""
+        return self._store.engine if self._store is not None else None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A row source inside one read transaction. Raises DatabaseError (one line)."""
+        if self._store is not None:
+            with self._store.session(readonly=True) as session:
+                yield session
+            return
+        conn, self._first = self._first or open_sqlite_reader(self.url), None
+        if conn is None:
+            raise DatabaseError(f"cannot read database {db.plain_sqlite_file(self.url) or self.url} at schema "
+                                f"{db.SCHEMA_HEAD}; {UPGRADE_HINT}")
+        with read_snapshot(conn, self.url) as source:
+            yield source
+
+    def close(self) -> None:
+        if self._first is not None:
+            self._first.close()
+            self._first = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_reader(url: str | None) -> Reader:
+    """The database at `url` (None: the default SQLite file) for reading, never created or
+    migrated: a SQLite file missing is a DatabaseError naming it. Nothing is connected
+    to yet when it is not SQLite (the first snapshot connects)."""
+    conn = open_sqlite_reader(url)
+    if conn is not None:
+        return Reader(url, conn, None)
+    missing = missing_database_error(url)
+    if missing is not None:
+        raise missing
+    from caltac_inbox.pipeline import Store  # SQLAlchemy: only for a database sqlite3 cannot read
+
+    return Reader(url, None, Store(db.make_engine(db.resolve_url(url))))
+
+
+def open_writer(url: str | None, *, budget: ReadBudget | None = DEFAULT_BUDGET, migrate: bool = True) -> "Store":
+    """The Store on `url` (None: the default SQLite file), created or migrated on first use
+    unless `migrate` is False; messages are read within `budget`."""
+    from caltac_inbox.pipeline import open_store  # SQLAlchemy: only for a writer
+
+    return open_store(url, migrate=migrate, budget=budget)
+
+
+__all__ = ["Reader", "UPGRADE_HINT", "open_reader", "open_writer"]

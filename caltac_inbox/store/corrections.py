@@ -1,6 +1,6 @@
 """The coordinator's corrections and the leads to review: stored, listed, undone.
 
-Corrections live in their own table (schema.Correction), never written by ingest or
+Corrections live in their own table (schema.CorrectionRow), never written by ingest or
 reparse; `write.refresh_timeline` applies them on top of reconciliation
 (timeline.corrections). Leads (schema.LeadRow) are rebuilt with each message's facts; a
 lead is named by its identity (message and sentence), shown as "L" + its first 8
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caltac_inbox.store import read
-from caltac_inbox.store.schema import Correction, LeadRow, Message
+from caltac_inbox.store.schema import CorrectionRow, LeadRow, MessageRow
 
 LEAD_PREFIX = "L"
 LEAD_TARGET = "lead:"
@@ -40,9 +40,9 @@ def find_lead(session: Session, lead_id: str) -> dict[str, Any]:
     """The lead `L1a2b3c4d` (a unique prefix of its identity), with its notice."""
     prefix = lead_id.strip()[1:].lower()
     found = session.execute(
-        select(LeadRow, Message.subject, Message.sent, Message.mailbox)
-        .join(Message, Message.id == LeadRow.message_pk)
-        .where(LeadRow.identity.startswith(prefix)).order_by(Message.sent.desc(), LeadRow.id).limit(20)).all()
+        select(LeadRow, MessageRow.subject, MessageRow.sent, MessageRow.mailbox)
+        .join(MessageRow, MessageRow.id == LeadRow.message_pk)
+        .where(LeadRow.identity.startswith(prefix)).order_by(MessageRow.sent.desc(), LeadRow.id).limit(20)).all()
     if len({r.LeadRow.identity for r in found}) != 1:  # none, or the prefix is not unique
         raise NotFound(lead_id)
     return _lead_json(found[0])
@@ -60,11 +60,11 @@ def _lead_json(row: Any) -> dict[str, Any]:
 
 def handled_leads(session: Session) -> set[str]:
     """Identities of the leads dismissed or turned into entries (and not undone)."""
-    dismissed = session.execute(select(Correction.target).where(
-        Correction.target.startswith(LEAD_TARGET), Correction.state == "active")).scalars()
-    added = session.execute(select(Correction.lead).where(
-        Correction.lead.is_not(None), Correction.state != "undone")).scalars()
-    return {t.removeprefix(LEAD_TARGET) for t in dismissed} | set(added)
+    dismissed = session.execute(select(CorrectionRow.target).where(
+        CorrectionRow.target.startswith(LEAD_TARGET), CorrectionRow.state == "active")).scalars()
+    added = session.execute(select(CorrectionRow.lead).where(
+        CorrectionRow.lead.is_not(None), CorrectionRow.state != "undone")).scalars()
+    return {t.removeprefix(LEAD_TARGET) for t in dismissed} | {lead for lead in added if lead is not None}
 
 
 def review(session: Session, *, as_of: date, days: int, mailbox: str | None = None,
@@ -75,11 +75,11 @@ def review(session: Session, *, as_of: date, days: int, mailbox: str | None = No
 
     lower = instant(as_of - timedelta(days=days))
     upper = instant(as_of + timedelta(days=1))
-    received = func.coalesce(Message.sent, Message.archived_at)  # a notice without a date: when it came
-    query = (select(LeadRow, Message.subject, Message.sent, Message.mailbox)
-             .join(Message, Message.id == LeadRow.message_pk)
+    received = func.coalesce(MessageRow.sent, MessageRow.archived_at)  # a notice without a date: when it came
+    query = (select(LeadRow, MessageRow.subject, MessageRow.sent, MessageRow.mailbox)
+             .join(MessageRow, MessageRow.id == LeadRow.message_pk)
              .where(received >= lower, received < upper)
-             .order_by(received.desc(), Message.id.desc(), LeadRow.id))
+             .order_by(received.desc(), MessageRow.id.desc(), LeadRow.id))
     if mailbox:
         query = query.where(LeadRow.mailbox == mailbox)
     handled = set() if include_dismissed else handled_leads(session)
@@ -108,17 +108,17 @@ def newest_sent(item: dict[str, Any]) -> datetime | None:
 def add_correction(session: Session, *, target: str, action: str, made_by: str, mailbox: str | None,
                    new_values: dict[str, Any] | None = None, old_values: dict[str, Any] | None = None,
                    basis_sent: datetime | None = None, reason: str | None = None,
-                   lead: str | None = None) -> Correction:
+                   lead: str | None = None) -> CorrectionRow:
     now = datetime.now(timezone.utc)
     if action == "correct":
         # a later correction of the same fields replaces the earlier one
-        for earlier in session.execute(select(Correction).where(
-                Correction.target == target, Correction.action == "correct",
-                Correction.state == "active")).scalars():
+        for earlier in session.execute(select(CorrectionRow).where(
+                CorrectionRow.target == target, CorrectionRow.action == "correct",
+                CorrectionRow.state == "active")).scalars():
             if set(earlier.new_values) <= set(new_values or {}):
                 earlier.state, earlier.changed_at = "superseded", now
                 earlier.superseded_by = "a later correction"
-    row = Correction(target=target, action=action, mailbox=mailbox, made_by=made_by, made_at=now,
+    row = CorrectionRow(target=target, action=action, mailbox=mailbox, made_by=made_by, made_at=now,
                      new_values=new_values or {}, old_values=old_values or {}, basis_sent=basis_sent,
                      reason=reason, lead=lead, state="active")
     session.add(row)
@@ -129,8 +129,8 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
     return row
 
 
-def undo(session: Session, correction_id: int) -> Correction:
-    row = session.get(Correction, correction_id)
+def undo(session: Session, correction_id: int) -> CorrectionRow:
+    row = session.get(CorrectionRow, correction_id)
     if row is None:
         raise NotFound(str(correction_id))
     if row.state != "undone":
@@ -147,7 +147,7 @@ def _shown(at: datetime) -> str:
     return shown.isoformat()
 
 
-def correction_json(row: Correction) -> dict[str, Any]:
+def correction_json(row: CorrectionRow) -> dict[str, Any]:
     entry = lead_label(row.target.removeprefix(LEAD_TARGET)) if row.target.startswith(LEAD_TARGET) else row.target
     return {"id": row.id, "action": row.action, "target": row.target, "entry": entry, "state": row.state,
             "superseded_by": row.superseded_by, "by": row.made_by, "at": _shown(row.made_at),
@@ -157,16 +157,12 @@ def correction_json(row: Correction) -> dict[str, Any]:
 
 def list_corrections(session: Session, *, target: str | None = None, mailbox: str | None = None
                      ) -> list[dict[str, Any]]:
-    query = select(Correction).order_by(Correction.id)
+    query = select(CorrectionRow).order_by(CorrectionRow.id)
     if target is not None:
-        query = query.where(Correction.target == target)
+        query = query.where(CorrectionRow.target == target)
     if mailbox:
-        query = query.where(Correction.mailbox == mailbox)
+        query = query.where(CorrectionRow.mailbox == mailbox)
     return [correction_json(r) for r in session.execute(query).scalars()]
-
-
-def lead_count(session: Session) -> int:
-    return session.execute(select(func.count(LeadRow.id))).scalar_one()
 
 
 __all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",

@@ -80,7 +80,7 @@ def display_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any URL SQLAlchemy cannot read is shown as invalid
         return "<invalid database URL>"
 
 
@@ -122,24 +122,26 @@ def make_engine(url: str) -> "Engine":
     try:
         path = sqlite_path(url)
     except ArgumentError:
-        raise DatabaseError(f"invalid database URL {url!r}; use e.g. sqlite:///path/to.db or postgresql+psycopg://user@host/dbname") from None
+        raise DatabaseError(f"invalid database URL {url!r}; use e.g. sqlite:///path/to.db or "
+                            "postgresql+psycopg://user@host/dbname") from None
     if path is not None:
         from caltac_inbox.private_files import private_directory, private_file
 
         try:
             private_directory(path.parent)
         except OSError as exc:
-            raise DatabaseError(f"cannot create directory {path.parent} for the database: {exc.strerror}; choose another location with --db") from None
-        try:
+            raise DatabaseError(f"cannot create directory {path.parent} for the database: {exc.strerror}; "
+                                "choose another location with --db") from None
+        # SQLite reports what is wrong with the path when it opens it
+        with contextlib.suppress(OSError):
             private_file(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the mode)
-        except OSError:
-            pass  # SQLite reports what is wrong with the path when it opens it
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         if isinstance(exc, ImportError) and url.startswith("postgresql"):  # psycopg: an optional extra
             raise DatabaseError(f"PostgreSQL support is not installed ({exc}); {INSTALL_POSTGRES}") from None
-        raise DatabaseError(f"unsupported database URL {display_url(url)}: {exc}; use sqlite:/// or postgresql+psycopg://") from None
+        raise DatabaseError(f"unsupported database URL {display_url(url)}: {exc}; "
+                            "use sqlite:/// or postgresql+psycopg://") from None
 
     if engine.dialect.name == "sqlite":
 
@@ -220,6 +222,16 @@ def current_revision(conn: "Connection") -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
+
+
+def revision_of(engine: "Engine") -> str | None:
+    """The revision the database is stamped with, read over one connection; `engine` is
+    disposed afterwards."""
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    finally:
+        engine.dispose()
 
 
 @contextlib.contextmanager

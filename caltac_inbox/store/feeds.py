@@ -64,11 +64,11 @@ def new_token() -> str:
 def create_feed(session: Session, feed_filter: FeedFilter, name: str | None = None,
                 now: datetime | None = None) -> tuple[Feed, str]:
     """A new feed and its token (the only time the token exists outside the caller)."""
-    from caltac_inbox.store.schema import FeedToken
+    from caltac_inbox.store.schema import FeedTokenRow
 
     token = new_token()
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    row = FeedToken(token_sha256=token_digest(token), name=name, kinds=list(feed_filter.kinds),
+    row = FeedTokenRow(token_sha256=token_digest(token), name=name, kinds=list(feed_filter.kinds),
                     programs=list(feed_filter.programs), mailbox=feed_filter.mailbox, created_at=now)
     session.add(row)
     session.flush()
@@ -80,14 +80,15 @@ def revoke_feed(session: Session, feed: str, now: datetime | None = None) -> Fee
     or subscription URL `feed` is. Revoking a revoked feed changes nothing."""
     from sqlalchemy import select
 
-    from caltac_inbox.store.schema import FeedToken
+    from caltac_inbox.store.schema import FeedTokenRow
 
     wanted = feed.strip()
     if wanted.isdigit() and len(wanted) < 19:
-        row = session.get(FeedToken, int(wanted))
+        row = session.get(FeedTokenRow, int(wanted))
     else:
         token = wanted.rsplit("/", 1)[-1].split("?", 1)[0].removesuffix(".ics")
-        row = session.execute(select(FeedToken).where(FeedToken.token_sha256 == token_digest(token))).scalar_one_or_none()
+        row = session.execute(select(FeedTokenRow)
+                              .where(FeedTokenRow.token_sha256 == token_digest(token))).scalar_one_or_none()
     if row is None:
         # never echo what was given: it may be a (mistyped) token
         raise InputError("no such feed; give the number that `caltac-inbox feed list` shows, or the feed's URL")
@@ -123,10 +124,11 @@ def _feed(row: Any) -> Feed:
     )
 
 
-def normalized_filter(kinds: Sequence[str] = (), programs: Sequence[str] = (), mailbox: str | None = None) -> FeedFilter:
+def normalized_filter(kinds: Sequence[str] = (), programs: Sequence[str] = (),
+                      mailbox: str | None = None) -> FeedFilter:
     """Lower-case kinds and upper-case programs, each once, in a stable order."""
-    return FeedFilter(kinds=tuple(sorted({k.lower() for k in kinds})), programs=tuple(sorted({p.upper() for p in programs})),
-                      mailbox=mailbox or None)
+    return FeedFilter(kinds=tuple(sorted({k.lower() for k in kinds})),
+                      programs=tuple(sorted({p.upper() for p in programs})), mailbox=mailbox or None)
 
 
 __all__ = ["Feed", "FeedFilter", "create_feed", "find_feed", "list_feeds", "normalized_filter", "revoke_feed",

@@ -106,7 +106,8 @@ def read_snapshot(conn: sqlite3.Connection, url: str | None) -> Iterator[sqlite3
 
 def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return DatabaseError(f"cannot read database {plain_sqlite_file(url) or url}: {reason}; check --db / CALTAC_INBOX_DB "
+    return DatabaseError(f"cannot read database {plain_sqlite_file(url) or url}: {reason}; "
+                         "check --db / CALTAC_INBOX_DB "
                          "and that the file is a caltac-inbox database that this user can read")
 
 

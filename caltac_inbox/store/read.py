@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union, cast, overload
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -73,10 +73,10 @@ def rows(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -
     if isinstance(source, sqlite3.Connection):
         cursor = source.execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     from sqlalchemy import text
 
-    return list(source.execute(text(sql), params).mappings())
+    return cast(list[Mapping[str, Any]], list(source.execute(text(sql), params).mappings()))
 
 
 def sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,6 +90,10 @@ def sqlite_instant(value: datetime) -> str:
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+@overload
+def _instant(value: datetime | str) -> datetime: ...
+@overload
+def _instant(value: datetime | str | None) -> datetime | None: ...
 def _instant(value: datetime | str | None) -> datetime | None:
     """A stored timestamp as an aware datetime: SQLite text is UTC (schema.Timestamp)."""
     if value is None:
@@ -113,7 +117,7 @@ def _flag(value: Any) -> bool | None:
 def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """'(:prefix_0, :prefix_1, ...)' and its parameters (both drivers bind scalars only)."""
     names = [f"{prefix}_{i}" for i in range(len(values))]
-    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(zip(names, values))
+    return "(" + ", ".join(f":{n}" for n in names) + ")", dict(zip(names, values, strict=True))
 
 
 def _first(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -> Mapping[str, Any] | None:
@@ -194,7 +198,8 @@ def list_messages(source: RowSource, *, failed: bool = False, mailbox: str | Non
     the `limit` archived last."""
     from caltac_inbox.timeline.time import in_los_angeles
 
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if failed:
         where.append("m.parse_status IN ('failed', 'skipped')")
     if mailbox:
@@ -232,12 +237,13 @@ def known_mailboxes(source: RowSource) -> list[str]:
 
 
 def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
-    """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
+    """Recorded timeline changes (store.write.refresh_timeline), oldest first: those
     recorded on or after the Los Angeles day `since`, or with `since` None those of the
     last run that recorded any. `recorded_at` in Los Angeles time."""
     from caltac_inbox.timeline.time import in_los_angeles, instant
 
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if mailbox:
         where.append("c.mailbox = :mailbox")
         params["mailbox"] = mailbox
@@ -248,8 +254,8 @@ def timeline_changes(source: RowSource, since: date | None, mailbox: str | None 
         scope = " WHERE mailbox = :mailbox" if mailbox else ""
         where.append(f"c.run_id = (SELECT run_id FROM timeline_changes{scope} ORDER BY id DESC LIMIT 1)")
     sql = ("SELECT c.id, c.run_id, c.generation, c.mailbox, c.uid, c.kind, c.change, c.summary, c.reason, "
-           "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE " + " AND ".join(where)
-           + " ORDER BY c.id")
+           "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE "
+           + " AND ".join(where) + " ORDER BY c.id")
     out = []
     for r in rows(source, sql, params):
         item = dict(r)
@@ -418,7 +424,7 @@ def _entries_query(
     return f"SELECT {ENTRY_COLUMNS} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, dict[str, datetime]]:
+def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, dict[str, datetime | None]]:
     """SQL preselection for `Entry.overlaps` (over `entries e`) and its parameters: an
     entry's span starts at key_at and ends at most SPAN_REACH after key_at (or after
     end_at for a downtime). Undated entries overlap only an unbounded range (never
@@ -520,7 +526,7 @@ def _source_details(source: RowSource, entry_id: int) -> list[dict[str, Any]]:
         out.append(item)
     out.sort(key=lambda i: (i["sent"] is None, datetime.fromisoformat(i["sent"]).timestamp() if i["sent"] else 0,
                             i["message_pk"], i["fact_id"]))
-    firsts = {}  # one per notice, as Entry.notice_sources
+    firsts: dict[Any, dict[str, Any]] = {}  # one per notice, as Entry.notice_sources
     for item in out:
         firsts.setdefault(notice_key(item["message_id"], item["message_pk"], item["subject"], item["sent"]), item)
     return list(firsts.values())

@@ -84,7 +84,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Message(Base):
+class MessageRow(Base):
     """One archived message: raw bytes kept forever. `sha256` is of the bytes as stored;
     `identity` (caltac_inbox.identity: the bytes with line ends and mbox artefacts
     normalised) is what makes two copies of one message one row. It is null only for
@@ -131,7 +131,7 @@ class FactRow(Base):
     unverified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Entry(Base):
+class EntryRow(Base):
     """One reconciled timeline entry; `uid` is stable across rebuilds (calendar UID)."""
 
     __tablename__ = "entries"
@@ -160,7 +160,7 @@ class Entry(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-class EntrySource(Base):
+class EntrySourceRow(Base):
     """Which stored facts an entry was reconciled from (many-to-many)."""
 
     __tablename__ = "entry_sources"
@@ -173,7 +173,7 @@ class EntrySource(Base):
     )
 
 
-class ImapMessage(Base):
+class ImapMessageRow(Base):
     """Every UID ever fetched, keyed on (mailbox, folder, UIDVALIDITY, UID)."""
 
     __tablename__ = "imap_messages"
@@ -199,7 +199,7 @@ class ImapMessage(Base):
     size: Mapped[int | None] = mapped_column(ImapNumber)  # RFC822.SIZE
 
 
-class ImapState(Base):
+class ImapStateRow(Base):
     """Checkpoint per (mailbox, folder): the highest UID processed under a UIDVALIDITY."""
 
     __tablename__ = "imap_state"
@@ -214,7 +214,7 @@ class ImapState(Base):
     uidvalidity_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class TimelineState(Base):
+class TimelineStateRow(Base):
     """One row (id 1). `facts_generation` counts the changes to the stored facts and
     `timeline_generation` which of them the timeline was last rebuilt from: different numbers
     mean the timeline is behind (a run died between storing facts and refreshing it).
@@ -231,7 +231,7 @@ class TimelineState(Base):
     changed_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-class FeedToken(Base):
+class FeedTokenRow(Base):
     """A private calendar feed (`caltac-inbox feed create`). Only the sha256 of its token
     is kept: the token itself is printed once and never stored."""
 
@@ -248,7 +248,7 @@ class FeedToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-class Correction(Base):
+class CorrectionRow(Base):
     """What a coordinator decided about the timeline (`dismiss`, `correct`, `add`), kept
     apart from the extracted facts so that no reparse or upgrade touches it. `target` is the
     entry's stable uid (for `add`, the uid of the entry it creates) or "lead:<identity>".
@@ -316,5 +316,5 @@ class TimelineChangeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-__all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
-           "LeadRow", "Message", "TimelineChangeRow", "TimelineState"]
+__all__ = ["Base", "CorrectionRow", "EntryRow", "EntrySourceRow", "FactRow", "FeedTokenRow", "ImapMessageRow",
+           "ImapStateRow", "LeadRow", "MessageRow", "TimelineChangeRow", "TimelineStateRow"]

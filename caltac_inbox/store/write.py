@@ -23,19 +23,21 @@ import functools
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
 from caltac_inbox.identity import message_identity
 from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Lead, Notice, RawMessage
-from caltac_inbox.store.schema import (Entry, EntrySource, FactRow, ImapMessage, ImapState, Message,
-                                       TimelineChangeRow, TimelineState)
+from caltac_inbox.store.schema import (EntryRow, EntrySourceRow, FactRow, ImapMessageRow, ImapStateRow, MessageRow,
+                                       TimelineChangeRow, TimelineStateRow)
 from caltac_inbox.timeline.changes import TimelineChange, diff_entry, snapshot
-from caltac_inbox.timeline.entry import Entry as TimelineEntry
-from caltac_inbox.timeline.entry import SourcedFact
+from caltac_inbox.timeline.entry import Entry, SourcedFact
 from caltac_inbox.timeline.kinds import fact_identity
 from caltac_inbox.timeline.reconcile import reconcile
 from caltac_inbox.timeline.time import in_los_angeles, instant
@@ -98,17 +100,20 @@ def _dialect(session: Session | Connection) -> str:
     return bind.dialect.name
 
 
-def _dialect_insert(dialect_name: str):
+def _dialect_insert(dialect_name: str) -> Any:
+    """The dialect's INSERT (with ON CONFLICT), imported only for the dialect in use."""
     if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 @functools.lru_cache(maxsize=None)
 def _archive_statement(dialect_name: str):
-    table = Message.__table__
+    table = MessageRow.__table__
     # no conflict target: the same identity or (a copy archived before 0004) the same bytes
     return _dialect_insert(dialect_name)(table).on_conflict_do_nothing().returning(table.c.id)
 
@@ -117,7 +122,7 @@ def _archive_statement(dialect_name: str):
 def _message_pk_statement(dialect_name: str):
     from sqlalchemy import bindparam, or_
 
-    table = Message.__table__
+    table = MessageRow.__table__
     return (select(table.c.id)
             .where(or_(table.c.identity == bindparam("identity"), table.c.sha256 == bindparam("sha256")))
             .order_by(table.c.id).limit(1))
@@ -255,12 +260,13 @@ def record_recognised_uids(session: Session | Connection, mailbox: str, folder: 
 
 @functools.lru_cache(maxsize=None)
 def _imap_uid_statement(dialect_name: str):
-    return _dialect_insert(dialect_name)(ImapMessage.__table__).on_conflict_do_nothing(
+    return _dialect_insert(dialect_name)(ImapMessageRow.__table__).on_conflict_do_nothing(
         index_elements=["mailbox", "folder", "uidvalidity", "uid"]
     )
 
 
-def advance_imap_state(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+def advance_imap_state(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,
+                       last_uid: int) -> None:
     """Upsert the folder checkpoint. Same UIDVALIDITY: keep the higher UID (never
     backwards). A new UIDVALIDITY: start over from `last_uid` and count the change."""
     session.execute(
@@ -273,7 +279,7 @@ def advance_imap_state(session: Session | Connection, mailbox: str, folder: str,
 def _imap_state_statement(dialect_name: str):
     from sqlalchemy import case
 
-    table = ImapState.__table__
+    table = ImapStateRow.__table__
     stmt = _dialect_insert(dialect_name)(table)
     return stmt.on_conflict_do_update(
         index_elements=["mailbox", "folder"],
@@ -298,8 +304,8 @@ def _imap_state_statement(dialect_name: str):
 
 def settle_uidvalidity(session: Session | Connection, mailbox: str, folder: str) -> None:
     """The folder was scanned to the end under an unchanged UIDVALIDITY."""
-    session.execute(update(ImapState).where(ImapState.mailbox == mailbox, ImapState.folder == folder,
-                                            ImapState.uidvalidity_changes != 0).values(uidvalidity_changes=0))
+    session.execute(update(ImapStateRow).where(ImapStateRow.mailbox == mailbox, ImapStateRow.folder == folder,
+                                            ImapStateRow.uidvalidity_changes != 0).values(uidvalidity_changes=0))
 
 
 def record_checkpoint(session: Session | Connection, checkpoint: Checkpoint) -> None:
@@ -316,33 +322,29 @@ def facts_changed(session: Session | Connection) -> None:
     """Record, in the transaction that changed stored facts, that the timeline is now
     behind them (refresh_timeline catches up). Called last in its transaction: on
     PostgreSQL the row stays locked until the commit."""
-    session.execute(update(TimelineState).where(TimelineState.id == 1)
-                    .values(facts_generation=TimelineState.facts_generation + 1))
+    session.execute(update(TimelineStateRow).where(TimelineStateRow.id == 1)
+                    .values(facts_generation=TimelineStateRow.facts_generation + 1))
 
 
 def timeline_rebuilt_from(session: Session | Connection, facts_generation: int) -> None:
-    session.execute(update(TimelineState).where(TimelineState.id == 1)
+    session.execute(update(TimelineStateRow).where(TimelineStateRow.id == 1)
                     .values(timeline_generation=facts_generation))
 
 
-def refresh_timeline(session: Session, now: datetime | None = None) -> int:
-    """Bring `entries` in line with the stored facts. Returns entries created/changed/removed."""
-    return rebuild_timeline(session, now).count
-
-
 @dataclass(frozen=True)
-class Rebuilt:
-    """What a timeline rebuild did: `count` entries created/changed/removed (any change a
+class Refreshed:
+    """What a timeline refresh did: `count` entries created/changed/removed (any change a
     calendar sees, sources too), `changes` the ones a reader sees (timeline.changes)."""
 
     count: int
     changes: tuple[TimelineChange, ...] = ()
 
 
-def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: str | None = None,
-                     mailbox: str | None = None) -> Rebuilt:
-    """refresh_timeline, recording each change a reader sees in `timeline_changes` (with
-    `run_id` and `mailbox`, the poll's or ingest's) in the same transaction."""
+def refresh_timeline(session: Session, now: datetime | None = None, *, run_id: str | None = None,
+                     mailbox: str | None = None) -> Refreshed:
+    """Bring `entries` in line with the stored facts, recording each change a reader sees
+    in `timeline_changes` (with `run_id` and `mailbox`, the poll's or ingest's) in the
+    same transaction."""
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
     from caltac_inbox.store.read import generations
 
@@ -353,9 +355,9 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
     reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session)), now)
-    existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
+    existing = {e.uid: e for e in session.execute(select(EntryRow)).scalars()}
     linked: dict[int, set[int]] = {}
-    for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):
+    for entry_id, fact_id in session.execute(select(EntrySourceRow.entry_id, EntrySourceRow.fact_id)):
         linked.setdefault(entry_id, set()).add(fact_id)
     changed = 0
     sources_changed = False
@@ -365,7 +367,7 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
         values = _entry_values(item)
         row = existing.pop(item.uid, None)
         if row is None:
-            row = Entry(uid=item.uid, sequence=0, content_hash=content_hash, updated_at=now, **values)
+            row = EntryRow(uid=item.uid, sequence=0, content_hash=content_hash, updated_at=now, **values)
             session.add(row)
             session.flush()
             changed += 1
@@ -385,8 +387,8 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
         gone = [e.id for e in existing.values()]
         for e in existing.values():
             _note(seen, diff_entry(e.uid, _row_snapshot(e), None))
-        session.execute(delete(EntrySource).where(EntrySource.entry_id.in_(gone)))
-        session.execute(delete(Entry).where(Entry.id.in_(gone)))
+        session.execute(delete(EntrySourceRow).where(EntrySourceRow.entry_id.in_(gone)))
+        session.execute(delete(EntryRow).where(EntryRow.id.in_(gone)))
         changed += len(gone)
     timeline_rebuilt_from(session, facts_generation)
     if changed or sources_changed:
@@ -394,7 +396,7 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
     if seen:
         _record_changes(session, seen, now, run_id=run_id, mailbox=mailbox)
     session.flush()
-    return Rebuilt(changed, tuple(seen))
+    return Refreshed(changed, tuple(seen))
 
 
 def _note(seen: list[TimelineChange], change: TimelineChange | None) -> None:
@@ -402,18 +404,18 @@ def _note(seen: list[TimelineChange], change: TimelineChange | None) -> None:
         seen.append(change)
 
 
-def _row_snapshot(row: Entry) -> dict[str, Any]:
+def _row_snapshot(row: EntryRow) -> dict[str, Any]:
     return snapshot(row.fields or {}, status=row.status, unverified=bool(row.unverified), history=row.history)
 
 
-def _item_snapshot(item: TimelineEntry) -> dict[str, Any]:
+def _item_snapshot(item: Entry) -> dict[str, Any]:
     return snapshot(item.fields(), status=item.status, unverified=item.unverified,
                     history=[c.to_json() for c in item.history])
 
 
 def _record_changes(session: Session, changes: Sequence[TimelineChange], now: datetime, *, run_id: str | None,
                     mailbox: str | None) -> None:
-    generation = session.execute(select(TimelineState.generation).where(TimelineState.id == 1)).scalar() or 0
+    generation = session.execute(select(TimelineStateRow.generation).where(TimelineStateRow.id == 1)).scalar() or 0
     session.execute(insert(TimelineChangeRow), [
         dict(run_id=run_id or now.strftime("%Y%m%dT%H%M%S.%fZ"), generation=generation, mailbox=mailbox,
              uid=c.uid, kind=c.kind, change=c.change, summary=c.summary, program=list(c.program),
@@ -425,18 +427,19 @@ def _record_changes(session: Session, changes: Sequence[TimelineChange], now: da
 def _bump_generation(session: Session, now: datetime) -> None:
     """timeline_state.generation + 1 in the refresh's own transaction: readers see the new
     generation exactly when they see the new entries (the calendar feed's ETag)."""
-    bumped = session.execute(update(TimelineState).where(TimelineState.id == 1)
-                             .values(generation=TimelineState.generation + 1, changed_at=now))
+    bumped = cast("CursorResult[Any]", session.execute(
+        update(TimelineStateRow).where(TimelineStateRow.id == 1)
+        .values(generation=TimelineStateRow.generation + 1, changed_at=now)))
     if bumped.rowcount == 0:  # the migration inserts the row; a database emptied by hand has none
-        session.execute(insert(TimelineState).values(id=1, facts_generation=0, timeline_generation=0,
+        session.execute(insert(TimelineStateRow).values(id=1, facts_generation=0, timeline_generation=0,
                                                      generation=1, changed_at=now))
 
 
 def load_sourced_facts(session: Session) -> list[SourcedFact]:
     """Every stored fact with the metadata of its notice (input of `reconcile`)."""
     rows = session.execute(
-        select(FactRow, Message.message_id, Message.subject, Message.sent, Message.forwarded_by).join(
-            Message, Message.id == FactRow.message_pk
+        select(FactRow, MessageRow.message_id, MessageRow.subject, MessageRow.sent, MessageRow.forwarded_by).join(
+            MessageRow, MessageRow.id == FactRow.message_pk
         )
     ).all()
     out = []
@@ -460,7 +463,7 @@ def load_sourced_facts(session: Session) -> list[SourcedFact]:
     return out
 
 
-def _entry_values(item: TimelineEntry) -> dict[str, Any]:
+def _entry_values(item: Entry) -> dict[str, Any]:
     return dict(
         kind=item.kind,
         program=list(item.program),
@@ -474,11 +477,11 @@ def _entry_values(item: TimelineEntry) -> dict[str, Any]:
     )
 
 
-def apply_stored_corrections(session: Session, reconciled: list[TimelineEntry], now: datetime
-                             ) -> list[TimelineEntry]:
+def apply_stored_corrections(session: Session, reconciled: list[Entry], now: datetime
+                             ) -> list[Entry]:
     """The reconciled timeline with the coordinator's corrections on top
     (timeline.corrections); a correction a later notice overrode is marked superseded."""
-    from caltac_inbox.store.schema import Correction as CorrectionRow
+    from caltac_inbox.store.schema import CorrectionRow
     from caltac_inbox.timeline.corrections import Correction, apply_corrections
 
     rows = session.execute(select(CorrectionRow).where(CorrectionRow.state.in_(("active", "superseded")),
@@ -528,17 +531,19 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
     """Link the entry to exactly `wanted` facts; True when that changed a link."""
     if current - wanted:
         session.execute(
-            delete(EntrySource).where(EntrySource.entry_id == entry_id, EntrySource.fact_id.in_(current - wanted))
+            delete(EntrySourceRow).where(EntrySourceRow.entry_id == entry_id,
+                                         EntrySourceRow.fact_id.in_(current - wanted))
         )
     missing = sorted(wanted - current)
     if missing:
         insert = insert_for(session)
         session.execute(
-            insert(EntrySource).values([{"entry_id": entry_id, "fact_id": f} for f in missing]).on_conflict_do_nothing()
+            insert(EntrySourceRow).values([{"entry_id": entry_id, "fact_id": f} for f in missing])
+            .on_conflict_do_nothing()
         )
     return bool(missing or current - wanted)
 
 
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
-           "rebuild_timeline", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
+           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
            "replace_leads", "settle_uidvalidity"]

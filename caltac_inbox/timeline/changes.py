@@ -6,8 +6,9 @@ entry did not exist before or does not exist after) and gives a `TimelineChange`
 None when nothing a reader sees changed. A new source restating the same dates is not
 a change: the coordinator has nothing new to act on.
 
-`change_line(change)` is the one readable line a poll prints:
-    changed  downtime TOMS, ORS, CSS unavailable (CAASPP, from 2016-08-26 17:00): end 2016-09-06 → 2016-09-13 23:59 (extended)
+`change_line(change)` is the one readable line a poll prints (shown here in two):
+    changed  downtime TOMS, ORS, CSS unavailable (CAASPP, from 2016-08-26 17:00):
+             end 2016-09-06 → 2016-09-13 23:59 (extended)
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from caltac_inbox.model import Fact
-from caltac_inbox.timeline.kinds import what
+from caltac_inbox.timeline.wording import short_value, what
 
 NEW, CHANGED, CANCELLED, REMOVED = "new", "changed", "cancelled", "removed"
 CHANGE_TYPES = (NEW, CHANGED, CANCELLED, REMOVED)
@@ -71,8 +72,8 @@ def diff_entry(uid: str, before: Mapping[str, Any] | None, after: Mapping[str, A
     current = after if after is not None else before
     assert current is not None
     kind = str(current.get("kind") or "")
-    base = dict(uid=uid, kind=kind, summary=_summary(current), program=_programs(current.get("program")),
-                when=_when(current))
+    base: dict[str, Any] = dict(uid=uid, kind=kind, summary=_summary(current),
+                                program=_programs(current.get("program")), when=_when(current))
     if before is None:
         return TimelineChange(change=NEW, after=_compared(after), **base)
     if after is None:
@@ -120,24 +121,10 @@ def _summary(snap: Mapping[str, Any]) -> str:
         return str(snap.get("kind") or "entry")
 
 
-def short(value: Any) -> str:
-    """A value as a line shows it: '2016-09-13T23:59:00-07:00' -> '2016-09-13 23:59'."""
-    if value is None or value == "" or value == []:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(short(v) for v in value)
-    text = str(value)
-    if len(text) > 10 and text[4:5] == "-" and text[10:11] == "T":
-        return text[:16].replace("T", " ")
-    return text
-
-
 def change_line(change: TimelineChange) -> str:
     """One readable line: change type, kind, what, then what changed."""
     label = _WHEN_LABELS.get(change.kind, "")
-    when = f"{label} {short(change.when)}".strip() if change.when else ""
+    when = f"{label} {short_value(change.when)}".strip() if change.when else ""
     where = ", ".join(p for p in (", ".join(change.program), when) if p)
     head = f"{change.change:<8} {change.kind} {change.summary}" + (f" ({where})" if where else "")
     if change.change == NEW:
@@ -148,7 +135,7 @@ def change_line(change: TimelineChange) -> str:
     for name in change.after:
         if name == "status" and change.reason == change.after.get("status"):
             continue  # the reason says it
-        parts.append(f"{name} {short(change.before.get(name))} → {short(change.after.get(name))}")
+        parts.append(f"{name} {short_value(change.before.get(name))} → {short_value(change.after.get(name))}")
     detail = ", ".join(parts)
     if change.reason and change.reason != change.change:
         detail += f" ({change.reason})"
@@ -160,9 +147,9 @@ _WHEN_LABELS = {"downtime": "from", "designation": "due", "credential": "due", "
 
 def _new_detail(after: Mapping[str, Any]) -> str:
     if after.get("kind") == "downtime" and after.get("end"):
-        return f": until {short(after.get('end'))}"
+        return f": until {short_value(after.get('end'))}"
     return ""
 
 
 __all__ = ["CANCELLED", "CHANGED", "CHANGE_TYPES", "NEW", "REMOVED", "TimelineChange", "change_line", "diff_entry",
-           "short", "snapshot"]
+           "snapshot"]

@@ -178,9 +178,10 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
             by_uid[c.target] = entry
             marks.setdefault(c.target, []).append(c.mark())
             continue
-        entry = by_uid.get(c.target)
-        if entry is None:  # the entry is gone (a reparse changed its notice): nothing to apply it to
+        found = by_uid.get(c.target)
+        if found is None:  # the entry is gone (a reparse changed its notice): nothing to apply it to
             continue
+        entry = found
         if c.action == "dismiss":
             by_uid[c.target] = replace(entry, status=DISMISSED)
             marks.setdefault(c.target, []).append(c.mark())

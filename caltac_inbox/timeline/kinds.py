@@ -48,6 +48,7 @@ def span(fact: Fact, key: When | None) -> tuple[datetime, datetime] | None:
     if fact.kind == "downtime" and (fact.start is not None or fact.end is not None):
         start = fact.start if fact.start is not None else fact.end
         end = fact.end if fact.end is not None else fact.start
+        assert start is not None and end is not None  # one of them is set: the condition above
         return instant(start), after(end)
     if key is None:
         return None
@@ -179,69 +180,6 @@ def norm_text(text: str | None) -> str | None:
     return " ".join(sorted(_tokens(text))) if text else None
 
 
-# --- words ---------------------------------------------------------------------------
-
-
-def window_text(fact: Fact) -> str:
-    return f"{iso(fact.start)} to {iso(fact.end)}"
-
-
-def history_text(fact: Fact) -> str:
-    """What a step of an entry's history says the entry was, or became."""
-    if fact.kind == "downtime":
-        return window_text(fact) + (f" ({', '.join(fact.systems)})" if fact.systems else "")
-    key = None if fact.kind == "task" else key_date(fact)
-    return iso(key) if key is not None else (fact.school_year or fact.month or "")
-
-
-def what(fact: Fact) -> str:
-    """The short "what" of a listing row (the date and kind have columns of their own)."""
-    if fact.kind == "downtime":
-        systems = ", ".join(fact.systems) or "systems"
-        return f"{systems} unavailable"
-    if fact.kind == "designation":
-        text = "designate the LEA coordinator"
-        if fact.defaulted:
-            text += f" (defaulted to {fact.default_designee or 'superintendent'})"
-        return text
-    if fact.kind == "credential":
-        vendors = ", ".join(fact.vendors)
-        return f"{fact.action or 'generate'} SIS vendor credentials {fact.school_year or ''}".strip() + (
-            f" ({vendors})" if vendors else "")
-    if fact.kind == "retention":
-        return f"{fact.data} removed" + (f" from {fact.system}" if fact.system else "")
-    if fact.kind == "deadline":
-        return str(fact.action or "")
-    if fact.kind == "task":
-        return str(fact.text or "")
-    return ""
-
-
-def title(fact: Fact, status: str) -> str:
-    """What names an entry on its own, as a calendar event's title."""
-    programs = "/".join(fact.program)
-    if fact.kind == "downtime":
-        text = f"{programs + ' ' if programs else ''}downtime"
-        if status in ("extended", "rescheduled"):
-            text += f" ({status})"
-        if fact.systems:
-            text += ": " + ", ".join(fact.systems)
-        return text
-    if fact.kind == "designation":
-        return f"Designate LEA {programs or 'CAASPP'} coordinator" + (
-            f" ({fact.school_year})" if fact.school_year else "")
-    if fact.kind == "credential":
-        verb = "Regenerate" if fact.action == "regenerate" else "Generate"
-        return f"{verb} SIS vendor credentials" + (f" ({fact.school_year})" if fact.school_year else "")
-    if fact.kind == "retention":
-        return f"Retention: {fact.data or 'data'} removed" + (f" from {fact.system}" if fact.system else "")
-    if fact.kind == "deadline":
-        return f"Deadline: {fact.action}"
-    if fact.kind == "task":
-        return f"Checklist: {fact.text or ''}"
-    return fact.kind
-
-
-__all__ = ["NOT_IDENTITY", "dated_by_notice", "digest", "fact_identity", "history_text", "canonical_json",
-           "key_date", "match_key", "norm_text", "programs_compatible", "same_thing", "same_when", "sort_position",
-           "span", "title", "uid_base", "union_programs", "what", "window_text"]
+__all__ = ["NOT_IDENTITY", "dated_by_notice", "digest", "fact_identity", "canonical_json", "key_date", "match_key",
+           "norm_text", "programs_compatible", "same_thing", "same_when", "sort_position", "span", "uid_base",
+           "union_programs"]

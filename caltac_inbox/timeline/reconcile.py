@@ -31,7 +31,6 @@ from caltac_inbox.model import DOWNTIME_STATUSES, Fact, When
 from caltac_inbox.timeline.entry import Change, Entry, SourcedFact, SourceRef, entry_sort_key
 from caltac_inbox.timeline.kinds import (
     dated_by_notice,
-    history_text,
     canonical_json,
     match_key,
     programs_compatible,
@@ -39,9 +38,9 @@ from caltac_inbox.timeline.kinds import (
     same_when,
     uid_base,
     union_programs,
-    window_text,
 )
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant, iso, local_date
+from caltac_inbox.timeline.wording import history_value, window_text
 
 MAX_SHIFT = timedelta(weeks=6)
 
@@ -150,67 +149,93 @@ def _apply(working: _Replay, sf: SourcedFact) -> None:
                 return
         _new(working, sf, "scheduled")
         return
-
     status = f.status or "scheduled"
-    for w in working.candidates(f):  # a restatement of a window an entry has (or had) is only a source
-        if w.fact.kind == "downtime" and programs_compatible(w.fact, f) and (
-            any(_same_window(win, (f.start, f.end)) for win in w.windows)
-        ):
-            if status == "cancelled" and w.status != "cancelled":
-                break
-            if status == "scheduled" and w.status == "cancelled" and _same_window(_window(w.fact), (f.start, f.end)):
-                _restate(working, w, sf)
-                w.status = "scheduled"
-                w.log(sf, "reinstated", "cancelled", "scheduled")
-                return
-            _restate(working, w, sf, update_dates=_same_window(_window(w.fact), (f.start, f.end)))
-            return
-
+    if _restates_a_window(working, sf, status):
+        return
     if status == "scheduled":
         _new(working, sf, status)
         return
     live = [w for w in working.downtimes if w.status != "cancelled"
             and programs_compatible(w.fact, f) and _systems_overlap(w.fact, f)]
     if status == "extended":
-        targets = [w for w in live if _extends(w.fact, f)]
-        # the same extension said again (a forward, a reminder): windows already end there
-        restated = [w for w in live if w not in targets and w.status == "extended"
-                    and same_when(w.fact.end, f.end)]
-        for w in restated:
-            w.add_source(sf)
-        if restated and not targets:
-            return
-        for w in targets:
-            before = iso(w.fact.end)
-            w.fact = replace(w.fact, end=f.end)  # the window keeps its own program and systems
-            w.status = "extended"
-            working.add_window(w, _window(w.fact))
-            w.add_source(sf)
-            w.log(sf, "extended", before, iso(f.end))
-        if targets:
-            return
+        done = _extend(working, sf, live)
     elif status == "rescheduled" and f.start is not None:
-        near = [w for w in live if w.fact.start is not None
-                and abs(instant(w.fact.start) - instant(f.start)) <= MAX_SHIFT]
-        if near:
-            w = min(near, key=lambda w: abs(instant(w.fact.start) - instant(f.start)))
-            before = window_text(w.fact)
-            w.fact = replace(w.fact, start=f.start, end=f.end, program=union_programs(w.fact, f),
-                             systems=_union(w.fact.systems, f.systems))
-            w.status = "rescheduled"
-            working.add_window(w, _window(w.fact))
-            w.add_source(sf)
-            w.log(sf, "rescheduled", before, window_text(w.fact))
-            return
+        done = _reschedule(working, sf, live, instant(f.start))
     elif status == "cancelled":
-        targets = [w for w in live if _cancels(w, f)]
-        for w in targets:
-            w.log(sf, "cancelled", w.status, "cancelled")
-            w.status = "cancelled"
-            w.add_source(sf)
-        if targets:
-            return
-    _new(working, sf, status if status in DOWNTIME_STATUSES else "scheduled")
+        done = _cancel(sf, live)
+    else:
+        done = False
+    if not done:
+        _new(working, sf, status if status in DOWNTIME_STATUSES else "scheduled")
+
+
+def _restates_a_window(working: _Replay, sf: SourcedFact, status: str) -> bool:
+    """A restatement of a window an entry has (or had) is only a source (or reinstates a
+    cancelled window); whether `sf` was one."""
+    f = sf.fact
+    for w in working.candidates(f):
+        if w.fact.kind == "downtime" and programs_compatible(w.fact, f) and (
+            any(_same_window(win, (f.start, f.end)) for win in w.windows)
+        ):
+            if status == "cancelled" and w.status != "cancelled":
+                return False
+            if status == "scheduled" and w.status == "cancelled" and _same_window(_window(w.fact), (f.start, f.end)):
+                _restate(working, w, sf)
+                w.status = "scheduled"
+                w.log(sf, "reinstated", "cancelled", "scheduled")
+                return True
+            _restate(working, w, sf, update_dates=_same_window(_window(w.fact), (f.start, f.end)))
+            return True
+    return False
+
+
+def _extend(working: _Replay, sf: SourcedFact, live: list[_Working]) -> bool:
+    """An extension moves the end of the live windows it extends; whether it applied."""
+    f = sf.fact
+    targets = [w for w in live if _extends(w.fact, f)]
+    # the same extension said again (a forward, a reminder): windows already end there
+    restated = [w for w in live if w not in targets and w.status == "extended"
+                and same_when(w.fact.end, f.end)]
+    for w in restated:
+        w.add_source(sf)
+    if restated and not targets:
+        return True
+    for w in targets:
+        before = iso(w.fact.end)
+        w.fact = replace(w.fact, end=f.end)  # the window keeps its own program and systems
+        w.status = "extended"
+        working.add_window(w, _window(w.fact))
+        w.add_source(sf)
+        w.log(sf, "extended", before, iso(f.end))
+    return bool(targets)
+
+
+def _reschedule(working: _Replay, sf: SourcedFact, live: list[_Working], start: datetime) -> bool:
+    """A new date (the notice's `start`) moves the live window that starts nearest it
+    (within MAX_SHIFT); whether one did."""
+    f = sf.fact
+    near = [w for w in live if w.fact.start is not None and abs(instant(w.fact.start) - start) <= MAX_SHIFT]
+    if not near:
+        return False
+    w = min(near, key=lambda w: abs(instant(w.fact.start) - start) if w.fact.start is not None else MAX_SHIFT)
+    before = window_text(w.fact)
+    w.fact = replace(w.fact, start=f.start, end=f.end, program=union_programs(w.fact, f),
+                     systems=_union(w.fact.systems, f.systems))
+    w.status = "rescheduled"
+    working.add_window(w, _window(w.fact))
+    w.add_source(sf)
+    w.log(sf, "rescheduled", before, window_text(w.fact))
+    return True
+
+
+def _cancel(sf: SourcedFact, live: list[_Working]) -> bool:
+    """A cancellation cancels the live windows it names; whether it named any."""
+    targets = [w for w in live if _cancels(w, sf.fact)]
+    for w in targets:
+        w.log(sf, "cancelled", w.status, "cancelled")
+        w.status = "cancelled"
+        w.add_source(sf)
+    return bool(targets)
 
 
 def _new(working: _Replay, sf: SourcedFact, status: str) -> None:
@@ -219,7 +244,7 @@ def _new(working: _Replay, sf: SourcedFact, status: str) -> None:
     if fact.kind == "downtime":
         w.windows.append(_window(fact))  # add() indexes it
     w.add_source(sf)
-    w.log(sf, "announced", None, history_text(fact))
+    w.log(sf, "announced", None, history_value(fact))
     working.add(w)
 
 
@@ -240,18 +265,7 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
                 if more != getattr(old, name):
                     changes[name] = more
     else:
-        for name in ("due", "at", "term_end"):
-            more = _more_precise(getattr(old, name), getattr(new, name))
-            if more != getattr(old, name):
-                changes[name] = more
-        for name in ("school_year", "defaulted", "default_designee", "action", "data", "system",
-                     "keep_years"):
-            if getattr(old, name) in (None, "") and getattr(new, name) not in (None, ""):
-                changes[name] = getattr(new, name)
-        if new.vendors:
-            vendors = _union(old.vendors, new.vendors)
-            if vendors != old.vendors:
-                changes["vendors"] = vendors
+        changes.update(_filled_in(old, new))
     if old.school_year is None and new.school_year and "school_year" not in changes:
         changes["school_year"] = new.school_year
     if new.needs_review and not old.needs_review:
@@ -262,8 +276,27 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
         w.fact = merged
         if old.kind == "downtime":
             working.add_window(w, _window(merged))
-        w.log(sf, "restated", history_text(old), history_text(merged))
+        w.log(sf, "restated", history_value(old), history_value(merged))
     w.add_source(sf)
+
+
+def _filled_in(old: Fact, new: Fact) -> dict[str, Any]:
+    """What a restatement of a dated fact (not a downtime) adds: more precise dates, the
+    fields the old one left empty, more vendors."""
+    changes: dict[str, Any] = {}
+    for name in ("due", "at", "term_end"):
+        more = _more_precise(getattr(old, name), getattr(new, name))
+        if more != getattr(old, name):
+            changes[name] = more
+    for name in ("school_year", "defaulted", "default_designee", "action", "data", "system",
+                 "keep_years"):
+        if getattr(old, name) in (None, "") and getattr(new, name) not in (None, ""):
+            changes[name] = getattr(new, name)
+    if new.vendors:
+        vendors = _union(old.vendors, new.vendors)
+        if vendors != old.vendors:
+            changes["vendors"] = vendors
+    return changes
 
 
 # --- matching (downtime windows) ------------------------------------------------

@@ -7,6 +7,7 @@ that whole day.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from caltac_inbox.model import When
@@ -43,6 +44,12 @@ def local_date(when: When) -> date:
     return when.astimezone(LOS_ANGELES).date() if isinstance(when, datetime) else when
 
 
+@overload
+def in_los_angeles(value: datetime) -> datetime: ...
+@overload
+def in_los_angeles(value: None) -> None: ...
+@overload
+def in_los_angeles(value: datetime | None) -> datetime | None: ...
 def in_los_angeles(value: datetime | None) -> datetime | None:
     """A stored time shown in Los Angeles, where notices are read (a naive value is
     taken as Los Angeles wall time)."""

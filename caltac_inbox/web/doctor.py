@@ -54,7 +54,8 @@ def feed_doctor_lines(url: str | None) -> list[tuple[bool, str, int]]:
         engine.dispose()
     if not feeds:
         return [(True, "none active; create one with `caltac-inbox feed create`", 0)]
-    out = [(True, f"{len(feeds)} active: " + ", ".join(f"{f.id}" + (f" ({f.name})" if f.name else "") for f in feeds), 0)]
+    names = ", ".join(f"{f.id}" + (f" ({f.name})" if f.name else "") for f in feeds)
+    out = [(True, f"{len(feeds)} active: {names}", 0)]
     missing = missing_web_module()
     if missing:
         out.append((False, f"feeds exist but the web server that serves them is not installed (no module "

@@ -1,9 +1,10 @@
 """The store as the web server reads it: never created, migrated or written.
 
-An existing SQLite file is read per request through store.light's sqlite3 reader (one
-read transaction, so the feed's generation and its entries come from one snapshot; in
-WAL mode a poll writing meanwhile neither waits nor is waited for). Any other database
-(PostgreSQL) goes through a pooled SQLAlchemy engine, one read-only session per request.
+store.open_reader decides how: an existing SQLite file is read per request through the
+standard library's sqlite3 (one read transaction, so the feed's generation and its
+entries come from one snapshot; in WAL mode a poll writing meanwhile neither waits nor
+is waited for). Any other database (PostgreSQL) goes through a pooled SQLAlchemy
+engine, one read-only session per request.
 Both run the same store.read and store.feeds queries as the command line.
 """
 from __future__ import annotations
@@ -13,14 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store import db
+from caltac_inbox.store import UPGRADE_HINT, db, open_reader
 from caltac_inbox.store.db import plain_sqlite_file
-from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
 
 if TYPE_CHECKING:
     from caltac_inbox.store.read import RowSource
-
-UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
 
 
 @dataclass(frozen=True)
@@ -44,9 +42,9 @@ class TimelineReader:
         if self._file is not None and not self._file.is_file():
             raise DatabaseError(f"database {self._file} does not exist; ingest or poll notices into it first, "
                                 "or point --db at the database the poller writes")
-        from caltac_inbox.pipeline import Store
-
-        self._store = Store(db.make_engine(self.url))
+        self._reader = open_reader(self.url)
+        # The health check reads alembic_version through SQLAlchemy, also for a SQLite file.
+        self._engine = self._reader.engine or db.make_engine(self.url)
         health = self.health()
         if not health.ok:
             self.close()
@@ -59,29 +57,24 @@ class TimelineReader:
     @contextlib.contextmanager
     def snapshot(self) -> Iterator["RowSource"]:
         """A row source inside one read transaction. Raises DatabaseError (one line)."""
-        if self._file is not None:
-            conn = open_sqlite_reader(self.url)
-            if conn is None:
-                raise DatabaseError(f"cannot read database {self._file} at schema {db.SCHEMA_HEAD}; {UPGRADE_HINT}")
-            with read_snapshot(conn, self.url) as source:
-                yield source
-            return
-        with self._store.session(readonly=True) as session:
-            yield session
+        with self._reader.snapshot() as source:
+            yield source
 
     def health(self) -> Health:
         """Whether the database answers and is stamped with the schema this code reads.
         Reads alembic_version only; a SQLite file that went away is not created again."""
         if self._file is not None and not self._file.is_file():
             return Health(False, "unreachable", None)
-        stamped = db.stamped_revisions(self._store.engine)
+        stamped = db.stamped_revisions(self._engine)
         if stamped is None:
             return Health(False, "unreachable", None)
         schema = stamped[0] if len(stamped) == 1 else ",".join(stamped) or None
         return Health(stamped == [db.SCHEMA_HEAD], "reachable", schema)
 
     def close(self) -> None:
-        self._store.close()
+        if self._reader.engine is None:
+            self._engine.dispose()
+        self._reader.close()
 
 
 __all__ = ["Health", "TimelineReader"]

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Sequence
 
-from caltac_inbox.export.ics import correction_lines, readable, summary
-from caltac_inbox.timeline.entry import Change, Entry, SourceRef
+from caltac_inbox.export.ics import correction_lines, summary
+from caltac_inbox.timeline.entry import Entry, SourceRef
 from caltac_inbox.timeline.time import LOS_ANGELES
+from caltac_inbox.timeline.wording import day_text, history_line, moment
 
 ONE_INSTANT = timedelta(microseconds=1)
 
@@ -106,7 +107,7 @@ def build_weeks(entries: Sequence[Entry], lower: datetime, upper: datetime) -> t
                                            (after - ONE_INSTANT).astimezone(LOS_ANGELES).date()):
                 bars.setdefault(week, []).append(bar)
     return tuple(
-        Week(start=start, heading=f"Week of {_day_text(start)}", days=_days(start),
+        Week(start=start, heading=f"Week of {day_text(start)}", days=_days(start),
              bars=tuple(bars.get(start, ())), entries=tuple(listed.get(start, ())))
         for start in sorted(set(listed) | set(bars))
     )
@@ -144,7 +145,7 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
         began_earlier=began_earlier,
         evidence=f.evidence,
         sources=tuple(source_view(s) for s in entry.sources),
-        history=tuple(history_text(c) for c in entry.history),
+        history=tuple(history_line(c) for c in entry.history),
         marks=correction_marks(entry),
         corrections=tuple(correction_lines(entry)),
     )
@@ -179,35 +180,10 @@ def when_text(entry: Entry) -> str:
     return moment(key) if key is not None else "undated"
 
 
-def history_text(change: Change) -> str:
-    """'Sep 9, 2016: extended from Tue, Sep 6, 2016 to Tue, Sep 13, 2016, 11:59 p.m. — "Subject"'."""
-    when = moment(change.at.astimezone(LOS_ANGELES).date()) if change.at else "undated"
-    text = f"{when}: {change.change}"
-    if change.before and change.change != "cancelled":
-        text += f" from {readable(change.before, moment, ' – ')} to {readable(change.after, moment, ' – ')}"
-    elif change.after and change.change == "announced":
-        text += f" for {readable(change.after, moment, ' – ')}"
-    return text + f" — \u201c{change.subject or '(no subject)'}\u201d"
-
-
-def moment(value: date | datetime | None) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, datetime):
-        local = value.astimezone(LOS_ANGELES)
-        hour = local.hour % 12 or 12
-        return f"{_day_text(local.date())}, {hour}:{local.minute:02d} {'a.m.' if local.hour < 12 else 'p.m.'}"
-    return _day_text(value)
-
-
-def _day_text(day: date) -> str:
-    return f"{day.strftime('%a')}, {day.strftime('%b')} {day.day}, {day.year}"
-
-
 def _days(start: date) -> tuple[Day, ...]:
     days = [start + timedelta(days=i) for i in range(7)]
     return tuple(Day(day=d, weekday=d.strftime("%a"), label=f"{d.strftime('%b')} {d.day}") for d in days)
 
 
-__all__ = ["Bar", "Day", "EntryView", "SourceView", "Week", "build_weeks", "entry_view", "moment", "week_start",
+__all__ = ["Bar", "Day", "EntryView", "SourceView", "Week", "build_weeks", "entry_view", "week_start",
            "when_text"]

@@ -30,12 +30,12 @@ def _entries(db_url: str) -> dict[str, dict]:
 def _entry_rows(db_url: str) -> dict[str, tuple]:
     from sqlalchemy import create_engine, select
 
-    from caltac_inbox.store.schema import Entry
+    from caltac_inbox.store.schema import EntryRow
 
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return {r.uid: (r.sequence, r.content_hash) for r in conn.execute(select(Entry))}
+            return {r.uid: (r.sequence, r.content_hash) for r in conn.execute(select(EntryRow))}
     finally:
         engine.dispose()
 

@@ -127,6 +127,7 @@ def test_unexpected_error_inside_a_command_has_no_traceback(run, monkeypatch, tm
     assert "unexpected RuntimeError: kaput" in result.output and "--debug" in result.output
 
 
+@pytest.mark.postgres  # psycopg, to reach a port where no server listens
 def test_database_error_exit_code(run):
     result = run("--db", "postgresql+psycopg://postgres:secret@127.0.0.1:1/x?connect_timeout=2", "messages")
     assert result.exit_code == 5

@@ -121,7 +121,7 @@ def test_a_wide_terminal_shows_the_whole_summary(samples_db):
 
 
 def test_a_pipe_without_columns_gets_the_table_as_it_always_was(samples_db):
-    """The README's demo table (tests/test_readme.py) is what a pipe gets: 60-character
+    """The README's demo table (tests/system/test_readme.py) is what a pipe gets: 60-character
     cells, two-space gaps, nothing fitted, no colour."""
     _, out, _ = run_cli("--db", samples_db, "upcoming", "--as-of", "2020-08-01", env=plain_env())
     assert out == readme_upcoming() and max(map(len, out.splitlines())) == 140

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from caltac_inbox.pipeline import open_store
-from caltac_inbox.store.schema import FactRow, Message
+from caltac_inbox.store.schema import FactRow, MessageRow
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, make_eml
 from tests.shared import SHARED
 from tests import queries
@@ -56,9 +56,9 @@ def _ingest_twice_at_once(command: list[str], url: str, mail: Path) -> list[subp
 def _state(url: str):
     with open_store(url) as store:
         with store.session() as s:
-            messages = s.execute(sa.select(Message.sha256)).scalars().all()
+            messages = s.execute(sa.select(MessageRow.sha256)).scalars().all()
             facts = s.execute(sa.select(FactRow.message_pk, FactRow.identity)).all()
-            sha_by_pk = dict(s.execute(sa.select(Message.id, Message.sha256)).all())
+            sha_by_pk = dict(s.execute(sa.select(MessageRow.id, MessageRow.sha256)).all())
         entries = queries.timeline(store, include_cancelled=True)
     facts_by_message = sorted((sha_by_pk[pk], ident) for pk, ident in facts)
     timeline = sorted(json.dumps({k: v for k, v in e.items() if k not in ("id",)}, sort_keys=True, default=str)

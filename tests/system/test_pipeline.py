@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import extract
 from caltac_inbox.sources.files import SourceError
-from caltac_inbox.store.schema import Entry, FactRow, ImapMessage, Message
+from caltac_inbox.store.schema import EntryRow, FactRow, ImapMessageRow, MessageRow
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests import queries
 
@@ -34,7 +34,7 @@ def test_ingest_twice_stores_each_message_and_fact_once(store):
     second = store.ingest(_raws(), **FAKES)
     assert (second.fetched, second.new, second.duplicates, second.facts) == (2, 0, 2, 0)
     assert second.summary().startswith("nothing new stored")
-    assert _count(store, Message) == 2
+    assert _count(store, MessageRow) == 2
     assert _count(store, FactRow) == 4
 
 
@@ -119,12 +119,12 @@ def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
 
     before = {e["uid"]: e for e in queries.timeline(store)}
     with store.session() as s:
-        seq_before = dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all())
+        seq_before = dict(s.execute(sa.select(EntryRow.uid, EntryRow.sequence)).all())
     rerun = store.reparse(failed_only=False, **FAKES)
     assert (rerun.messages, rerun.facts_added, rerun.facts_removed) == (3, 0, 0)
     assert {e["uid"]: e for e in queries.timeline(store)} == before
     with store.session() as s:
-        assert dict(s.execute(sa.select(Entry.uid, Entry.sequence)).all()) == seq_before
+        assert dict(s.execute(sa.select(EntryRow.uid, EntryRow.sequence)).all()) == seq_before
 
 
 def test_reparse_replaces_changed_facts(store):
@@ -147,10 +147,10 @@ def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
     ]
     report = store.ingest(raws, accept=lambda n: n.sender.endswith("ets.org"), **FAKES)
     assert (report.ignored, report.new, report.facts) == (1, 1, 1)
-    assert _count(store, Message) == 1
+    assert _count(store, MessageRow) == 1
     with store.session() as s:
-        rows = s.execute(sa.select(ImapMessage.uid, ImapMessage.status, ImapMessage.message_pk)
-                         .order_by(ImapMessage.uid)).all()
+        rows = s.execute(sa.select(ImapMessageRow.uid, ImapMessageRow.status, ImapMessageRow.message_pk)
+                         .order_by(ImapMessageRow.uid)).all()
     assert [(r.uid, r.status, r.message_pk is None) for r in rows] == [(1, "ignored", True), (2, "stored", False)]
     assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (11, 2)
     assert queries.read_state(store, "known_uids", "district", "INBOX", 11) == {1, 2}
@@ -164,7 +164,7 @@ def test_oversize_messages_are_archived_but_not_parsed(store):
     assert report.new == 1 and report.failed == 1 and report.facts == 0
     assert len(report.errors) == 1 and "big.eml" in report.errors[0][1] and "size limit" in report.errors[0][1]
     with store.session() as s:
-        [row] = s.execute(sa.select(Message)).scalars().all()
+        [row] = s.execute(sa.select(MessageRow)).scalars().all()
         assert row.raw == raw.raw and row.parse_status == "skipped" and "size limit" in row.parse_error
     assert queries.read_state(store, "imap_checkpoint", "m", "INBOX") == (1, 9)  # recorded, so a poll moves on
     assert store.ingest([raw], max_size=100, **FAKES).duplicates == 1
@@ -247,7 +247,7 @@ def test_messages_commit_in_batches_that_start_small(store):
     def watching():
         for i, raw in enumerate(_many(250)):
             if i == 1:  # the first message is committed before the second is even read
-                seen.append(_count(store, Message))
+                seen.append(_count(store, MessageRow))
             yield raw
 
     report = store.ingest(watching(), workers=0, **FAKES)
@@ -267,7 +267,7 @@ def test_a_message_whose_rows_cannot_be_stored_is_kept_with_the_reason_and_its_b
     report = store.ingest(raws, parser=fake_parse, classifier=classify_one_badly)
     assert (report.new, report.failed, report.facts) == (7, 1, 6)
     assert report.errors == [("m4.eml", report.errors[0][1])] and "cannot store it" in report.errors[0][1]
-    assert _count(store, Message) == 7 and _count(store, FactRow) == 6
+    assert _count(store, MessageRow) == 7 and _count(store, FactRow) == 6
     [failed] = store.messages(failed=True)
     assert failed["source"] == "m4.eml" and "cannot store it: TypeError" in failed["parse_error"]
 

@@ -217,6 +217,7 @@ def test_locked_sqlite_is_exit_5_one_line_nothing_written(tmp_path, monkeypatch)
     assert len(stored_hashes(db_file)) == 2
 
 
+@pytest.mark.postgres  # psycopg, to reach a port where no server listens
 def test_postgres_down_is_exit_5_one_line(tmp_path):
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail" / "a.eml").write_bytes(make_eml(facts=[DESIGNATION]))

@@ -13,7 +13,7 @@ from caltac_inbox.store import db, write
 from tests import queries
 from caltac_inbox.timeline.kinds import fact_identity
 from caltac_inbox.timeline.time import instant
-from caltac_inbox.store.schema import Base, FactRow, Message
+from caltac_inbox.store.schema import Base, FactRow, MessageRow
 
 LA = ZoneInfo("America/Los_Angeles")
 TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "feed_tokens",
@@ -63,6 +63,7 @@ def test_connect_migrates_automatically_and_is_idempotent(db_url):
         engine.dispose()
 
 
+@pytest.mark.postgres  # psycopg, to reach a port where no server listens
 def test_unreachable_postgres_is_a_database_error_without_password():
     with pytest.raises(DatabaseError) as info:
         db.connect("postgresql+psycopg://postgres:hunter2@127.0.0.1:1/nothing?connect_timeout=2")
@@ -134,7 +135,7 @@ def test_archive_is_idempotent_and_timestamps_round_trip(store):
         row = s.execute(sa.select(FactRow)).scalar_one()
         assert row.fields["start"] == "2020-08-14T17:00:00-07:00"
         assert row.fields["end"] == "2020-08-20"
-        archived_at = s.execute(sa.select(Message.archived_at)).scalar_one()
+        archived_at = s.execute(sa.select(MessageRow.archived_at)).scalar_one()
         assert archived_at.tzinfo is not None
 
 

@@ -85,7 +85,7 @@ def test_extension_updates_each_window_in_place(store):
 def test_refresh_without_changes_keeps_sequence_and_export_is_identical(store):
     ingest(store, UPDATE_164, EXTENDED)
     first = queries.calendar(store)
-    assert store.refresh() == 0
+    assert store.refresh_timeline().count == 0
     assert ingest(store, UPDATE_164).duplicates == 1
     assert queries.calendar(store) == first  # DTSTAMP comes from the entry's updated_at
 

@@ -39,7 +39,7 @@ def _crash_before_the_refresh(url: str, monkeypatch) -> None:
         raise SystemExit("killed")
 
     with monkeypatch.context() as patch, open_store(url) as store:
-        patch.setattr(write, "rebuild_timeline", dies)
+        patch.setattr(write, "refresh_timeline", dies)
         with pytest.raises(SystemExit):
             store.ingest(_raws(), **FAKES)
     assert _count(url, "facts") == 3 and _count(url, "entries") == 0
@@ -76,7 +76,7 @@ def test_a_timeline_that_cannot_be_rebuilt_is_shown_with_a_warning(run, tmp_path
     def read_only(self):
         raise DatabaseError("cannot use database x.db: attempt to write a readonly database")
 
-    monkeypatch.setattr(Store, "refresh", read_only)
+    monkeypatch.setattr(Store, "refresh_timeline", read_only)
     result = run("--db", url, "timeline")
     assert result.exit_code == 0 and "No entries.\n" == result.stdout
     [line] = result.stderr.splitlines()

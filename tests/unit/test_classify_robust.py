@@ -2,6 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from caltac_inbox.classify import classify
@@ -13,6 +14,7 @@ WORDS = ["Friday,", "August", "14", "at", "5", "p.m.", "through", "Monday,", "Se
          "extended", "until", "Prior", "to", "Downtime", "on"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=60), st.booleans())
 def test_classify_never_raises(words, with_sent):

@@ -522,12 +522,14 @@ def _nested(depth: int) -> bytes:
     return (HEAD + body).encode()
 
 
+@pytest.mark.slow
 def test_multiparts_nested_hundreds_deep():
     notice = parse_or_error(_nested(300))
     assert notice is not None and notice.sender == "CalTAC@info.ets.org"
     parse_or_error(_nested(3000))  # ParseError is acceptable here; nothing else is
 
 
+@pytest.mark.slow
 def test_four_megabyte_single_line():
     line = ("The downtime runs from Friday, August 14 at 5 p.m. " * 80_000)[: 4 * 2**20]
     notice = parse_or_error(mail(HEAD + "Content-Type: text/plain; charset=utf-8\n", line))
@@ -558,6 +560,7 @@ def test_impossible_date_in_samples():
         assert notice is not None
 
 
+@pytest.mark.slow
 def test_twelve_megabyte_attachment():
     raw = (SAMPLES / "2019-09-03-designated-lea-coordinator.eml").read_bytes()
     original = parse_message(raw, "x.eml")
@@ -588,6 +591,7 @@ def test_arbitrary_bytes_never_raise_anything_but_parse_error(data):
     parse_or_error(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_samples_never_raise_anything_but_parse_error(data):
@@ -614,6 +618,7 @@ def test_arbitrary_html_renders(html):
     assert text == normalize_text(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_parse_and_classify_survive_mutated_samples(data):
