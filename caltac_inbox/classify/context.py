@@ -43,7 +43,7 @@ class Context:
                     cache[s.index] = [_shift(m, s.begin) for m in found]
                 if cache[s.index]:
                     last = cache[s.index][-1]
-                    last_day = (last.stop or last.start).day  # type: ignore[union-attr]
+                    last_day = (last.stop or last.start).day
                     if self.sent is not None and last_day < self.sent.date() - timedelta(days=dates.GRACE_DAYS):
                         last_day = None  # history ("in March 2019 we ...") anchors nothing
         return cache[index]

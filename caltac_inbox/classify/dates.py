@@ -18,7 +18,6 @@ Public functions:
   "two years of historical data plus one year of current data" -> 3.
 - `relative_anchor(text) -> Anchor | None`: "prior to the downtime on August 14",
   "before the system downtime", "during the downtime", "before TOMS closes".
-- `parse_time(text)`: "5 p.m.", "11:59 p.m.", "noon" -> `datetime.time`.
 
 Year rule for a date written without a year: the nearest such date on or after the
 notice's sent date, except that a date a little before the sent date keeps that
@@ -245,12 +244,6 @@ def _zone_name(code: str | None) -> str | None:
     return _ZONES.get(code[0].upper())
 
 
-def parse_time(text: str) -> time | None:
-    """'5 p.m.' -> 17:00, '11:59 p.m.' -> 23:59, 'noon' -> 12:00; None if not a time."""
-    m = TIME_RE.search(text)
-    return _clock_of(m) if m else None
-
-
 def _clock_of(m: re.Match[str]) -> time | None:
     if m.group("noon"):
         return time(12, 0) if m.group("noon").lower() == "noon" else time(23, 59)
@@ -321,11 +314,11 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
         if past:
             return base - timedelta(days=(base.weekday() - raw.weekday) % 7)  # type: ignore[operator]
         return base + timedelta(days=(raw.weekday - base.weekday()) % 7)  # type: ignore[operator]
-    y = raw.year or year
-    if y is None:
+    written_year = raw.year or year
+    if written_year is None:
         return resolve_year(raw.month, raw.day, sent, raw.weekday, past)
     try:
-        d = date(y, raw.month, raw.day)
+        d = date(written_year, raw.month, raw.day)
     except ValueError:
         return None
     if raw.weekday is not None and d.weekday() != raw.weekday:
@@ -610,7 +603,7 @@ def find_mentions(text: str, sent: date | datetime | None, after: date | None = 
             last_day = d
             written = raw.year is not None or shared_year is not None
             if before and before[1] is not None:
-                s_clock, e_clock = before
+                s_clock, e_clock = before[0], before[1]
                 zone = e_clock.zone or s_clock.zone or zone_default or PACIFIC.key
                 sp = Point(raw.begin, raw.end, d, s_clock.value, zone, written)
                 ep = Point(raw.begin, raw.end, _day_after(d, s_clock.value, e_clock.value), e_clock.value, zone,
@@ -633,7 +626,7 @@ def find_mentions(text: str, sent: date | datetime | None, after: date | None = 
 
 def _with_time_range(m: Mention, clocks: "_Clocks", text: str) -> Mention:
     pairs = []
-    for a, b in zip(clocks.all, clocks.all[1:]):
+    for a, b in zip(clocks.all, clocks.all[1:], strict=False):
         if (b.begin - a.end <= MAX_GAP and _CLOCK_RANGE_GAP_RE.fullmatch(text, a.end, b.begin)
                 and not (a.begin < m.end and m.begin < b.end)):
             pairs.append((a, b))

@@ -164,9 +164,9 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
                 dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
             if dated_label:
                 label = dated_label
-            elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
+            elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():  # noqa: SIM114
                 pass
-            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
+            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):  # noqa: SIM114 - apart from the above
                 pass
             elif (last_day_here := _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(
                     plain(doc.text[m.end:c_end]))):
@@ -228,7 +228,7 @@ def _before_the_close(ctx: Context, s: Sentence, known: set[object]) -> Fact | N
     phrase = _without_make_sure(re.sub(r"^(?:please\s+)", "", phrase, flags=re.I))
     return Fact(
         kind="deadline",
-        evidence=evidence(doc, [prev, s]),  # type: ignore[list-item]
+        evidence=evidence(doc, [prev, s]),
         program=ctx.program_near(s.text, s.heading),
         due=closes[0].point.when,
         action=_lower_first(_abbreviate(phrase))[:160],

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, opens_sentence,
                                           programs_in)
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
-from caltac_inbox.model import Fact
+from caltac_inbox.model import Fact, When
 
 TOPIC_RE = re.compile(r"\bdesignat\w*\b", re.I)
 COORDINATOR_RE = re.compile(r"\bcoordinators?\b|\bdesignation\s+(?:process|form|deadline)\b", re.I)
@@ -87,7 +88,7 @@ def is_designation(s: Sentence) -> bool:
 
 def classify_designations(ctx: Context) -> list[Fact]:
     doc = ctx.doc
-    found: list[tuple[Sentence, object, Sentence | None, tuple[str, ...]]] = []
+    found: list[tuple[Sentence, When, Sentence | None, tuple[str, ...]]] = []
     seen_due: set[object] = set()
     for s in doc.sentences:
         if s.masthead:
@@ -105,7 +106,7 @@ def classify_designations(ctx: Context) -> list[Fact]:
                 or designation_in_context(s, before, ctx.notice.subject or "")):
             continue
         points = [m for m in ctx.mentions(s) if not m.is_range]
-        dues: list[tuple[object, tuple[str, ...]]] = []
+        dues: list[tuple[When, tuple[str, ...]]] = []
         for m in points:
             dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
             this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
@@ -132,7 +133,7 @@ def classify_designations(ctx: Context) -> list[Fact]:
     for s, due, lead, program in found:
         school_year = _school_year(ctx, lead or s, due)
         parts = [lead, s] if lead is not None else [s]
-        extra = {}
+        extra: dict[str, Any] = {}
         if default is not None:
             who, term_end, default_sentence = default
             extra = {"defaulted": True, "default_designee": who, "term_end": term_end}

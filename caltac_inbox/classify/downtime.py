@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Sequence
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context
@@ -412,7 +413,7 @@ def _return_further_on(ctx: Context, s: Sentence) -> Sentence | None:
     return None
 
 
-def _window(ctx: Context, s: Sentence, start, end, parts: list[Sentence], between: list[Sentence]) -> Fact | None:
+def _window(ctx: Context, s: Sentence, start, end, parts: list[Sentence], between: Sequence[Sentence]) -> Fact | None:
     if not _ok_window(start, end):
         return None
     if isinstance(start, datetime) and isinstance(end, datetime) and start >= end:
@@ -654,14 +655,14 @@ def _systems_in(text: str) -> list[str]:
     """Systems named in a sentence, except in a clause saying they stay up; a list after a
     colon names each of its items, known or not."""
     listed = _COLON_LIST_RE.search(plain(text))
+    out: list[str] = []
     if listed:
-        out = []
         for item in listed.group("items").split(";"):
             out.extend(c for c in systems_of_item(item) if c not in out)
         if out:
             return out
     clauses = re.split(r"[;.]\s+|,\s+(?:but|while|and)\s+|\s+(?:but|while|whereas)\s+", text)
-    out: list[str] = []
+    out = []
     for clause in clauses:
         if _STAYS_UP_RE.search(clause):
             continue

@@ -89,7 +89,7 @@ def classify_retentions(ctx: Context) -> list[Fact]:
             at = _when_system_goes_offline(ctx, text)
         if at is None:
             # the date that goes with the removal: the first after the removal words, else the last before
-            cut = s.begin + (REMOVAL_RE.search(s.text).start() if REMOVAL_RE.search(s.text) else 0)
+            cut = s.begin + (removal.start() if (removal := REMOVAL_RE.search(s.text)) else 0)
             points = [m for m in ctx.mentions(s) if not m.is_range]
             after = [m for m in points if m.begin >= cut]
             chosen = after[0] if after else (points[-1] if points else None)

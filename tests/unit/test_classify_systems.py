@@ -1,4 +1,4 @@
-from caltac_inbox.classify.systems import find_systems, normalize_system, systems_of_item
+from caltac_inbox.classify.systems import clean_name, find_systems, systems_of_item
 import pytest
 
 
@@ -20,6 +20,7 @@ def test_find_systems(name, codes):
 
 
 def test_unknown_systems_keep_their_name():
-    assert normalize_system("Practice and Training Tests") == "Practice and Training Tests"
+    assert find_systems("Practice and Training Tests") == ["Practice and Training Tests"]
+    assert clean_name("Practice and Training Tests") == "Practice and Training Tests"
     assert systems_of_item("- Parent Portal (beta)") == ["Parent Portal"]
-    assert normalize_system("TOMS") == "TOMS"
+    assert find_systems("TOMS") == ["TOMS"]

@@ -109,8 +109,9 @@ def test_things_that_are_not_dates(text):
     ("11:59 p.m.", time(23, 59)), ("12 a.m.", time(0, 0)), ("12 p.m.", time(12, 0)),
     ("6 PM", time(18, 0)), ("7:30am", time(7, 30)),
 ])
-def test_parse_time(text, expected):
-    assert dates.parse_time(text) == expected
+def test_written_times_read_as_clock_times(text, expected):
+    m = dates.TIME_RE.search(text)
+    assert m is not None and dates._clock_of(m) == expected
 
 
 def test_date_only_stays_a_date_and_time_makes_an_aware_datetime():
