@@ -10,7 +10,7 @@ The package, bottom up: `options` (the leaf: the error line, common options, out
 formats and `emit`), `selection` (the options that choose entries, dates as typed),
 `app` (App, read_timeline) and `columns` (how rows show), then one module per command
 group: `notices` (extract, ingest, messages, reparse), `timeline` (upcoming, timeline,
-show, export-ics), `corrections` (dismiss, correct, add, undo, corrections, review),
+show), `calendar` (export-ics), `corrections` (dismiss, correct, add, undo, corrections, review),
 `mailbox` (poll, doctor, db), `changes`, `feeds` (serve, feed) and `checklist`. This
 module holds the root group only: a lazy group (click's "Lazily Loading Subcommands")
 that imports a command's module when the command runs, so `caltac-inbox --help`
@@ -59,7 +59,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "doctor": LazyCommand("caltac_inbox.cli.mailbox:doctor_command",
                           "Check the configuration, the database, the calendar feeds and every mailbox, and say "
                           "what to fix."),
-    "export-ics": LazyCommand("caltac_inbox.cli.timeline:export_ics",
+    "export-ics": LazyCommand("caltac_inbox.cli.calendar:export_ics",
                               "Write the timeline as an iCalendar (.ics) file to subscribe to."),
     "extract": LazyCommand("caltac_inbox.cli.notices:extract", "Print the facts in notices without storing anything."),
     "feed": LazyCommand("caltac_inbox.cli.feeds:feed_group",

@@ -3,17 +3,19 @@ the timeline queries share (`read_timeline`). Imports only the leaf `options` of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from caltac_inbox.budget import ReadBudget
-from caltac_inbox.config import Config, load_config
 from caltac_inbox.display import printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.cli.options import PROG
 from caltac_inbox.store import open_reader, open_writer
 from caltac_inbox.store.read import known_mailboxes, timeline_behind
+
+if TYPE_CHECKING:
+    from caltac_inbox.config import Config
 
 T = TypeVar("T")
 
@@ -25,11 +27,14 @@ class App:
     db_option: str | None = None
     config_option: str | None = None
     debug: bool = False
-    _config: Config | None = field(default=None, repr=False)
+    _config: "Config | None" = field(default=None, repr=False)
 
-    def config(self) -> Config:
+    def config(self) -> "Config":
         """The loaded configuration (caltac_inbox.config.Config)."""
         if self._config is None:
+            # Here: a command given --db never reads the configuration, nor imports it (~10 ms).
+            from caltac_inbox.config import load_config
+
             self._config = load_config(self.config_option)
         return self._config
 

@@ -17,7 +17,6 @@ import click
 
 from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printable, table_length
-from caltac_inbox.terminal import colour_wanted, table_width
 
 PROG = "caltac-inbox"
 
@@ -118,6 +117,8 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         if empty:
             click.echo(printable(empty))
         return
+    from caltac_inbox.terminal import table_width  # here: an empty listing never needs it (shutil, ~3 ms)
+
     width = table_width(sys.stdout)
     if width is None:
         _print_plain_table(headers, cells)
@@ -138,6 +139,8 @@ def _print_plain_table(headers: list[str], cells: list[list[str]]) -> None:
 
 
 def _print_fitted_table(headers: list[str], cells: list[list[str]], width: int) -> None:
+    from caltac_inbox.terminal import colour_wanted
+
     fitted = fit_columns(headers, cells, width, ELASTIC)
     colour = colour_wanted(sys.stdout)
     shown = [(i, w) for i, w in enumerate(fitted) if w is not None]

@@ -12,7 +12,6 @@ import click
 from caltac_inbox.display import printable
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.timeline.time import LOS_ANGELES
-from caltac_inbox.user_dates import DateInputError, read_user_date
 
 
 def kind_option(f: Callable) -> Callable:
@@ -62,6 +61,8 @@ class DateParam(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, GivenDate):
             return value
+        from caltac_inbox.user_dates import DateInputError, read_user_date  # here: only when a date is given
+
         try:
             read = read_user_date(str(value), datetime.now(LOS_ANGELES).date())
         except DateInputError as exc:
