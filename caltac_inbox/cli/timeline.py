@@ -16,7 +16,7 @@ from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import InputError
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
-from caltac_inbox.timeline.wording import short_when
+from caltac_inbox.timeline.wording import history_row, short_when
 
 
 @click.command()
@@ -140,10 +140,7 @@ def _source_lines(item: dict[str, Any]) -> list[str]:
 
 def _history_lines(item: dict[str, Any]) -> list[str]:
     history = item.get("history") or []
-    return (["History:"] if history else []) + [
-        f"  - {short_when(h.get('at'))}  {h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from")
-                                                             else "")
-        for h in history]
+    return (["History:"] if history else []) + [f"  - {short_when(h.get('at'))}  {history_row(h)}" for h in history]
 
 
 def correction_history(marks: list[dict[str, Any]]) -> list[str]:

@@ -24,7 +24,7 @@ from caltac_inbox.display import printable
 from caltac_inbox.export.evidence import fit, sources_lines
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.kinds import dated_by_notice
-from caltac_inbox.timeline.wording import readable, title
+from caltac_inbox.timeline.wording import history_sentence, readable, title
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
@@ -89,12 +89,7 @@ def description(entry: Entry) -> str:
             lines.append("No due date given: placed on the date of the reminder notice.")
     if f.kind == "retention" and f.keep_years:
         lines.append(f"Kept for {f.keep_years} years.")
-    for change in entry.history:
-        if change.change in ("extended", "rescheduled", "cancelled", "reinstated"):
-            sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
-            moved = (f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled"
-                     else "")
-            lines.append(f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent}).")
+    lines.extend(told for told in map(history_sentence, entry.history) if told is not None)
     lines.extend(correction_lines(entry))
     lines.extend(sources_lines(entry.notice_sources()))
     return "\n".join(lines).strip()

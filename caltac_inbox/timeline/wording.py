@@ -32,9 +32,7 @@ def short_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(short_value(v) for v in value)
     text = str(value)
-    if len(text) > 10 and text[4:5] == "-" and text[10:11] == "T":
-        return text[:16].replace("T", " ")
-    return text
+    return short_when(text) if text[4:5] == "-" and text[10:11] == "T" else text
 
 
 def window_text(fact: Fact) -> str:
@@ -116,6 +114,22 @@ def readable(text: str | None, show: Callable[[date | datetime], str] | None = N
     return value.strftime("%a %Y-%m-%d")
 
 
+def history_sentence(change: Change) -> str | None:
+    """How the calendar's description tells a step that moved or cancelled the entry:
+    'Extended from Tue 2016-09-06 to Tue 2016-09-13 23:59 by "Subject" (2016-09-09).';
+    None for the other steps (announced, restated)."""
+    if change.change not in ("extended", "rescheduled", "cancelled", "reinstated"):
+        return None
+    sent = change.at.astimezone(LOS_ANGELES).date().isoformat() if change.at else "undated"
+    moved = f" from {readable(change.before)} to {readable(change.after)}" if change.change != "cancelled" else ""
+    return f"{change.change.capitalize()}{moved} by \"{change.subject or '(no subject)'}\" ({sent})."
+
+
+def history_row(step: dict[str, Any]) -> str:
+    """How `show` lists a step of an entry's history (its JSON): 'extended: A -> B'."""
+    return f"{step.get('change')}" + (f": {step.get('from')} -> {step.get('to')}" if step.get("from") else "")
+
+
 def history_line(change: Change) -> str:
     """'Sep 9, 2016: extended from Tue, Sep 6, 2016 to Tue, Sep 13, 2016, 11:59 p.m. — "Subject"'."""
     when = moment(change.at.astimezone(LOS_ANGELES).date()) if change.at else "undated"
@@ -141,5 +155,5 @@ def day_text(day: date) -> str:
     return f"{day.strftime('%a')}, {day.strftime('%b')} {day.day}, {day.year}"
 
 
-__all__ = ["day_text", "history_line", "history_value", "moment", "readable", "short_value", "short_when", "title",
-           "what", "window_text"]
+__all__ = ["day_text", "history_line", "history_row", "history_sentence", "history_value", "moment", "readable",
+           "short_value", "short_when", "title", "what", "window_text"]
