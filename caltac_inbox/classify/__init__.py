@@ -25,24 +25,26 @@ def classify_keeping_leads(notice: Notice) -> FactsWithLeads:
 
 
 def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
+    from caltac_inbox.classify.arbiter import arbiter_facts, decide, leads_of
     from caltac_inbox.classify.context import Context
     from caltac_inbox.classify.credential import classify_credentials
     from caltac_inbox.classify.deadline import classify_deadlines
     from caltac_inbox.classify.designation import classify_designations
     from caltac_inbox.classify.downtime import classify_downtimes
-    from caltac_inbox.classify.leads import find_leads
     from caltac_inbox.classify.retention import classify_retentions
 
     ctx = Context.of(notice)
     ctx.downtimes = classify_downtimes(ctx)
-    facts = [
+    proposed = [
         *ctx.downtimes,
         *classify_designations(ctx),
         *classify_credentials(ctx),
         *classify_retentions(ctx),
         *classify_deadlines(ctx),
     ]
-    return tuple(facts), find_leads(ctx, facts) if with_leads else ()
+    decisions = decide(ctx, proposed)
+    facts = (*proposed, *arbiter_facts(decisions))
+    return facts, leads_of(ctx, decisions) if with_leads else ()
 
 
 __all__ = ["classify", "classify_keeping_leads", "classify_with_leads"]

@@ -660,3 +660,16 @@ def _school_year(ctx: Context, s: Sentence) -> str | None:
         if found:
             return found[0]
     return None
+
+
+def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, closes: bool = False) -> Fact:
+    """The deadline fact the arbiter decided on for date `m` of sentence `s`, worded as the
+    sentence's rules word any deadline (the label of "Due: May 5" comes from its heading)."""
+    label = _LABEL_LINE_RE.match(s.plain_text)
+    lead = s.lead_in if s.label_like else None
+    lead_sentence = ctx.doc.lead_sentence(s) if lead is not None else None
+    parts = [lead_sentence, s] if lead_sentence is not None else [s]
+    action = _action(s, label, m, closes, None, lead, topic_of(s.heading, ctx.notice.subject), ctx.doc.text,
+                     ctx.notice.subject or "")
+    return Fact(kind="deadline", evidence=evidence(ctx.doc, parts), program=ctx.program_near(s.text, s.heading),
+                due=m.point.when, action=_in_paragraph(action, ctx.doc, s), school_year=_school_year(ctx, s))

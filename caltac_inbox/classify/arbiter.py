@@ -1,0 +1,186 @@
+"""The arbiter: for every dated candidate of a notice, one decision.
+
+The kind classifiers (downtime, designation, credential, retention, deadline) propose facts
+first; a candidate whose sentence a proposed fact quotes is decided as that fact's kind. Every
+other candidate goes through the tables below, in order, over its cues (classify.cues):
+
+1. `NOT_A_FACT`: a cue that names a kind of date the facts contract leaves out (or a kind whose
+   own rules already passed on it) makes the candidate a lead with that reason.
+2. `DEADLINE_RULES`: a set of cues that together ask the coordinator to do something by the date
+   makes the candidate a deadline.
+3. Anything else is a lead: "no cue" when no cue that could decide fired, else "unsure" with the
+   cues that did.
+
+When unsure the arbiter leaves a lead, never a fact: a missed date is in `review`, a wrong one is
+on the coordinator's calendar.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from caltac_inbox.classify import dates
+from caltac_inbox.classify.candidates import Candidate, candidate_of
+from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.cues import cues_of
+from caltac_inbox.classify.deadline import deadline_at
+from caltac_inbox.classify.text import Sentence, evidence
+from caltac_inbox.model import Fact, Lead
+
+# (cue, reason): the first cue that fired on an undecided candidate names why it is no fact
+NOT_A_FACT: tuple[tuple[str, str], ...] = (
+    ("offset", "not a fact: offset"),
+    ("eligibility", "not a fact: eligibility"),
+    ("legal citation", "not a fact: legal citation"),
+    ("negation", "not a fact: told not to"),
+    ("release", "not a fact: results release"),
+    ("training", "not a fact: training or event"),
+    ("activity window", "not a fact: testing window"),
+    ("designation", "designation without its rule"),
+    ("credential", "credential without its rule"),
+    ("retention verb", "removal without its rule"),
+    ("unavailability", "not a fact: downtime without an end"),
+    ("range", "not a fact: a window, not a day"),
+    ("past tense", "not a fact: history"),
+    ("history", "not a fact: history"),
+)
+
+# (rule, cues that must all fire): the first rule that holds makes a deadline
+DEADLINE_RULES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("a form that closes", frozenset({"form closes"})),
+    ("a moved due date", frozenset({"moved date", "task verb"})),
+    ("a recommended date", frozenset({"recommendation", "task verb", "due marker"})),
+    ("a passive task", frozenset({"passive task", "due marker"})),
+    ("a labelled date under its task", frozenset({"date label", "task in heading"})),
+)
+# cues that can decide something; a candidate with none of them is a lead with "no cue"
+_DECIDING = frozenset(c for _, c in NOT_A_FACT) | frozenset(c for _, rule in DEADLINE_RULES for c in rule) | {
+    "due marker"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the arbiter made of one candidate: a fact of `kind` (with `fact` when the arbiter
+    made it, else the kind classifier's fact that quotes the sentence), or a lead (`kind` None)
+    with `reason`."""
+
+    candidate: Candidate
+    cues: frozenset[str]
+    kind: str | None
+    reason: str
+    fact: Fact | None = None
+
+    @property
+    def is_fact(self) -> bool:
+        return self.kind is not None
+
+
+def _key_days(fact: Fact) -> set[date]:
+    out = set()
+    for value in (fact.start, fact.end, fact.due, fact.at):
+        if isinstance(value, datetime):
+            out.add(value.date())
+        elif isinstance(value, date):
+            out.add(value)
+    return out
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _days(c: Candidate) -> set[date]:
+    return {_day(p.when) for p in (c.mention.start, c.mention.stop) if p is not None}
+
+
+def _quoting(facts: list[Fact], ctx: Context) -> dict[int, list[Fact]]:
+    """Sentence index -> the facts whose evidence quotes that sentence."""
+    out: dict[int, list[Fact]] = {}
+    for fact in facts:
+        for index in ctx.quoted_sentences([fact]):
+            out.setdefault(index, []).append(fact)
+    return out
+
+
+def _undecided(c: Candidate, cues: frozenset[str], taken: set[date]) -> tuple[str | None, str]:
+    """(kind, reason) for a candidate no kind classifier claimed."""
+    if c.sentence.masthead:
+        return None, "title date"
+    for cue, reason in NOT_A_FACT:
+        if cue in cues:
+            return None, reason
+    for rule, needed in DEADLINE_RULES:
+        if needed <= cues:
+            if _day(c.due) in taken:
+                return None, f"restates a fact ({rule})"
+            return "deadline", rule
+    deciding = sorted(cues & _DECIDING)
+    return None, ("unsure: " + ", ".join(deciding)) if deciding else "no cue"
+
+
+def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
+    """A decision for every candidate of the notice (the masthead's included), in text order.
+    `facts` are the kind classifiers' facts; the arbiter's own deadlines come in the decisions."""
+    quoting = _quoting(facts, ctx)
+    taken = {d for f in facts for d in _key_days(f)}
+    out: list[Decision] = []
+    for s in ctx.doc.sentences:
+        for m in ctx.mentions(s):
+            c = candidate_of(ctx, s, m)
+            cues = cues_of(c)
+            claimed = quoting.get(s.index)
+            if claimed:
+                fact = next((f for f in claimed if _key_days(f) & _days(c)), None)
+                if fact is not None:
+                    out.append(Decision(c, cues, fact.kind, f"{fact.kind} rules", fact))
+                else:
+                    out.append(Decision(c, cues, None, f"another day in the evidence of a {claimed[0].kind}"))
+                continue
+            kind, reason = _undecided(c, cues, taken)
+            if kind is None:
+                out.append(Decision(c, cues, None, reason))
+                continue
+            fact = deadline_at(ctx, s, m, closes="form closes" in cues)
+            taken.add(_day(c.due))
+            out.append(Decision(c, cues, kind, reason, fact))
+    return tuple(out)
+
+
+def arbiter_facts(decisions: tuple[Decision, ...]) -> list[Fact]:
+    """The facts the arbiter itself made (not the kind classifiers')."""
+    return [d.fact for d in decisions if d.fact is not None and d.reason in {r for r, _ in DEADLINE_RULES}]
+
+
+MAX_LEADS = 100  # a notice with more dated candidates than this is no notice; the first ones are kept
+
+
+def leads_of(ctx: Context, decisions: tuple[Decision, ...]) -> tuple[Lead, ...]:
+    """Every candidate that became no fact, as a lead with its reason, and every sentence whose
+    written weekday contradicts its date (the resolver drops those: "weekday mismatch")."""
+    doc = ctx.doc
+    by_sentence: dict[int, list[Decision]] = {}
+    for d in decisions:
+        by_sentence.setdefault(d.candidate.sentence.index, []).append(d)
+    out: list[Lead] = []
+    seen: set[tuple[int, object]] = set()
+    for s in doc.sentences:
+        here = by_sentence.get(s.index, [])
+        if not here and _has_contradicted_date(ctx, s):
+            out.append(Lead(when=None, sentence=evidence(doc, [s]), reason="weekday mismatch"))
+        for d in here:
+            if d.is_fact or (s.index, d.candidate.when) in seen:
+                continue
+            seen.add((s.index, d.candidate.when))
+            out.append(Lead(when=d.candidate.when, sentence=evidence(doc, [s]), reason=d.reason))
+        if len(out) >= MAX_LEADS:
+            return tuple(out[:MAX_LEADS])
+    return tuple(out)
+
+
+def _has_contradicted_date(ctx: Context, s: Sentence) -> bool:
+    """A written date the resolver dropped because its weekday is wrong ("Friday, April 15" that
+    was a Saturday): the finder matched it, but no mention came of it."""
+    return bool(s.search_text("day") and dates.dropped_dates(s.text, ctx.sent))
+
+
+__all__ = ["DEADLINE_RULES", "NOT_A_FACT", "Decision", "arbiter_facts", "decide", "leads_of"]

@@ -1,0 +1,221 @@
+"""Named cues: one idea each about what a dated candidate is for.
+
+A cue reads a candidate (classify.candidates) and says yes or no. It knows nothing of fact
+kinds: the arbiter's rule tables (classify.arbiter) combine cues into decisions. Each cue's
+docstring gives sentences it fires on (written for this module, not copied from notices).
+`CUES` lists them all in the order `cues_of` reports them.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from caltac_inbox.classify.candidates import Candidate
+
+_TASK_VERBS = (r"complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|enter|order|upload|sign"
+               r"|respond|reply|verify|update|request|install|upgrade|file|schedule|ship|pack|place|review"
+               r"|approve|certify|resolve|correct|mail|deliver|post|register|designate|assign|take|fill\s+out"
+               r"|provide|report|notify|select|identify|finalize|print|destroy|generate")
+_TASK_VERB_RE = re.compile(rf"\b(?:{_TASK_VERBS})\b", re.I)
+_PARTICIPLE_RE = re.compile(
+    r"\b(?:be|been)\s+(?:completed|submitted|posted|returned|entered|uploaded|finished|received|shipped"
+    r"|signed|certified|set\s+up|scheduled|finalized|sent|updated|verified|reviewed|designated|assigned"
+    r"|done|taken|filed|destroyed|packed|provided|reported)\b", re.I)
+_DUE_MARKER_RE = re.compile(
+    r"(?:\b(?:by|due(?:\s+(?:on|by))?|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|before|prior\s+to"
+    r"|until|through|deadline(?:\s+(?:is|of|to\s+\w+(?:\s+\w+){0,6}\s+is))?|closes?(?:\s+on|\s+at)?"
+    r"|will\s+close(?:\s+on|\s+at)?|ends?\s+on|extended\s+(?:to|until|through)|moved\s+to|changed\s+to"
+    r"|postponed\s+(?:to|until)|last\s+day(?:\s+to\s+\w+(?:\s+\w+){0,6}\s+is)?)"
+    r"(?:\s+(?:\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight|\d{1,2}:\d\d))?(?:\s*(?:,|on|at|\(\w+\)))*\s*$)",
+    re.I)
+_ADDRESSEE_RE = re.compile(
+    r"\b(?:LEAs?|you|your|coordinators?|districts?|schools?|charters?|test\s+site|site\s+coordinators?"
+    r"|local\s+educational\s+agenc(?:y|ies)|TOMS\s+users|test\s+examiners?)\b", re.I)
+_RECOMMENDATION_RE = re.compile(r"\b(?:recommends?|recommended|encourages?|encouraged|strongly\s+suggests?)\b", re.I)
+_MOVED_RE = re.compile(
+    r"\b(?:(?:has|have|was|were|is|are|been)\s+)?(?:extended|moved|changed|postponed|pushed\s+back|rescheduled)"
+    r"\s+(?:to|until|through)\b", re.I)
+_PAST_RE = re.compile(r"\b(?:ended|was\s+due|were\s+due|has\s+passed|have\s+passed|expired|closed\s+on|was|were"
+                      r"|occurred|took\s+place)\b", re.I)
+_ACTIVITY_WINDOW_RE = re.compile(
+    r"\b(?:testing|test\s+administration|administration|ordering|order|viewing|pickup|pick-up|selected\s+testing)"
+    r"\s+(?:window|period)\b|\bwindows?\s+(?:opens?|begins?|starts?|runs?)\b|\b(?:may|can)\s+(?:begin|start)\s+testing\b",
+    re.I)
+_RELEASE_RE = re.compile(
+    r"\b(?:results?|scores?|score\s+reports?|SSRs?|data\s+files?)\b[^.]{0,80}\b(?:released?|available|posted"
+    r"|published|appear)\b|\brelease\s+of\b|\bwill\s+be\s+(?:released|published)\b", re.I)
+_TRAINING_RE = re.compile(r"\b(?:webcasts?|webinars?|trainings?|workshops?|office\s+hours|conferences?|sessions?"
+                          r"|meetings?|coffee\s+chats?|presentations?)\b", re.I)
+_ELIGIBILITY_RE = re.compile(r"\b(?:years?\s+old|born\s+(?:on|before|after)|eligib\w+|age\s+\d)\b", re.I)
+_LEGAL_RE = re.compile(r"\b(?:Code\s+of\s+Regulations|Education\s+Code|CCR|§|Section\s+\d+|statute|Assembly\s+Bill"
+                       r"|Senate\s+Bill)\b", re.I)
+_HISTORY_RE = re.compile(r"\b(?:in|since|during)\s+(?:19|20)\d\d\b|\blast\s+(?:year|spring|fall)\b", re.I)
+_RETENTION_RE = re.compile(
+    r"\b(?:removed|deleted|purged|cleared|erased|no\s+longer\s+(?:be\s+)?(?:available|accessible)"
+    r"|(?:will\s+)?not\s+be\s+accessible|retained|retention|archived)\b", re.I)
+_UNAVAILABLE_RE = re.compile(
+    r"\b(?:offline|unavailable|downtime|maintenance|down\s+for|go(?:es)?\s+down|outage|not\s+be\s+available"
+    r"|inaccessible|roles?\s+(?:go|will\s+go)\s+away)\b", re.I)
+_DESIGNATION_RE = re.compile(r"\b(?:designat\w+|designee)\b[^.]{0,80}\bcoordinators?\b|\bcoordinators?\b[^.]{0,40}"
+                             r"\bdesignat\w+", re.I)
+_CREDENTIAL_RE = re.compile(r"\b(?:credentials?|secret\s+key|(?:re)?generate\w*\s+[^.]{0,40}\bkeys?)\b", re.I)
+_OFFSET_RE = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a)\s+(?:(?:business|calendar|school|instructional)\s+)?"
+    r"(?:days?|weeks?|months?)\s+(?:before|after|prior\s+to|ahead\s+of|in\s+advance\s+of)\b", re.I)
+_CLOSES_RE = re.compile(
+    r"\b(?:closes?|will\s+close|(?:stays?|remains?|will\s+(?:stay|remain|be))\s+open\s+(?:through|until)"
+    r"|(?:is|are)\s+open\s+(?:through|until)|open\s+through|available\s+(?:through|until))\b", re.I)
+_FORM_RE = re.compile(r"\b(?:survey|questionnaire|form|application|nomination|course|certification|request|poll"
+                      r"|feedback|registration|sign-?up|RSVP)s?\b", re.I)
+_DEADLINE_NOUN_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final)\s+day)\b", re.I)
+_NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
+_FORWARDING_RE = re.compile(r"^\W*(?:fyi|fwd?|heads\s+up|please\s+note|note)\b", re.I)
+
+
+def task_verb(c: Candidate) -> bool:
+    """The clause asks for an act: "Complete the survey by May 5", "LEAs must return the kits
+    by ...", "To order, submit the form before ..."."""
+    return bool(_TASK_VERB_RE.search(c.clause))
+
+
+def passive_task(c: Candidate) -> bool:
+    """A task said in the passive: "Scores should be entered in the portal by May 5", "All kits
+    must be shipped no later than ..."."""
+    return bool(_PARTICIPLE_RE.search(c.clause))
+
+
+def due_marker(c: Candidate) -> bool:
+    """A deadline word right before the date: "by", "due", "no later than", "before 5 p.m. on",
+    "closes on", "extended to", "the deadline to reply is"."""
+    return bool(_DUE_MARKER_RE.search(c.before))
+
+
+def addressee(c: Candidate) -> bool:
+    """The sentence speaks to the coordinator or the LEA: "LEAs should ...", "Your district must ..."."""
+    return bool(_ADDRESSEE_RE.search(c.text))
+
+
+def recommendation(c: Candidate) -> bool:
+    """A date the sender recommends: "The department recommends that LEAs finish ... by June 2"."""
+    return bool(_RECOMMENDATION_RE.search(c.text))
+
+
+def moved_date(c: Candidate) -> bool:
+    """A date that replaces another: "the due date has been extended to May 9", "moved to Friday"."""
+    return bool(_MOVED_RE.search(c.before))
+
+
+def past_tense(c: Candidate) -> bool:
+    """The date is spoken of as past: "the window ended March 3", "forms were due January 8"."""
+    return bool(_PAST_RE.search(c.before))
+
+
+def activity_window(c: Candidate) -> bool:
+    """A window for something the LEA may do: "the testing window opens August 20", "the ordering
+    period runs through May 1". Its opening or close is no deadline."""
+    return bool(_ACTIVITY_WINDOW_RE.search(c.clause))
+
+
+def release(c: Candidate) -> bool:
+    """Something that reaches the LEA: "results will be released on July 2", "score reports are
+    available in the portal on ..."."""
+    return bool(_RELEASE_RE.search(c.clause))
+
+
+def training(c: Candidate) -> bool:
+    """An event to attend: "a webinar on May 3", "office hours every Tuesday"."""
+    return bool(_TRAINING_RE.search(c.clause))
+
+
+def eligibility(c: Candidate) -> bool:
+    """A date about students, not a task: "children five years old on or before September 1"."""
+    return bool(_ELIGIBILITY_RE.search(c.clause))
+
+
+def legal_citation(c: Candidate) -> bool:
+    """A law's terms: "under Education Code Section 60640, ..."."""
+    return bool(_LEGAL_RE.search(c.text))
+
+
+def history(c: Candidate) -> bool:
+    """What happened before: "in 2021 we moved the portal", "since 2019 ..."."""
+    return bool(_HISTORY_RE.search(c.clause))
+
+
+def retention_verb(c: Candidate) -> bool:
+    """Data that goes away: "files will be purged after June 30", "cleared from the system on ..."."""
+    return bool(_RETENTION_RE.search(c.text))
+
+
+def unavailability(c: Candidate) -> bool:
+    """A system that is down: "the portal will be offline from ...", "maintenance on Saturday"."""
+    return bool(_UNAVAILABLE_RE.search(c.text))
+
+
+def designation(c: Candidate) -> bool:
+    """Naming the LEA's coordinator: "designate your LEA coordinator by ...", "superintendents
+    designate a coordinator"."""
+    return bool(_DESIGNATION_RE.search(c.text) or (c.block and _DESIGNATION_RE.search(c.block)))
+
+
+def credential(c: Candidate) -> bool:
+    """Score-report credentials: "regenerate the secret key for your vendor"."""
+    return bool(_CREDENTIAL_RE.search(c.text))
+
+
+def offset(c: Candidate) -> bool:
+    """A time counted from another the notice leaves to the reader: "two weeks before June 1"."""
+    return bool(_OFFSET_RE.search(c.before))
+
+
+def form_closes(c: Candidate) -> bool:
+    """A form, survey, course or application that closes on the date: "the feedback poll closes
+    May 9", "registration stays open through June 1". Closing is a deadline to complete it."""
+    return bool(_CLOSES_RE.search(c.clause) and _FORM_RE.search(c.clause + " " + c.block))
+
+
+def date_label(c: Candidate) -> bool:
+    """The date follows a label that names a deadline: "Due: May 5", "Deadline: Friday, June 2"."""
+    return bool(c.label and _DEADLINE_NOUN_RE.search(c.label))
+
+
+def task_in_heading(c: Candidate) -> bool:
+    """The heading, lead-in or table header over the date names the task: a heading "Return the
+    kits" over "Due: May 5"."""
+    return bool(c.block and (_TASK_VERB_RE.search(c.block) or _FORM_RE.search(c.block)))
+
+
+def negation(c: Candidate) -> bool:
+    """The clause says not to: "do not submit before May 1", "no action is required"."""
+    return bool(_NEGATION_RE.search(c.clause))
+
+
+def range_(c: Candidate) -> bool:
+    """The date is a window with a start and an end: "May 1-5", "from June 2 through June 9"."""
+    return c.mention.is_range
+
+
+def forwarding_note(c: Candidate) -> bool:
+    """A colleague's comment above a forwarded notice: "FYI: roles go away June 30"."""
+    return bool(_FORWARDING_RE.search(c.text))
+
+
+Cue = Callable[[Candidate], bool]
+CUES: tuple[tuple[str, Cue], ...] = (
+    ("task verb", task_verb), ("passive task", passive_task), ("due marker", due_marker),
+    ("addressee", addressee), ("recommendation", recommendation), ("moved date", moved_date),
+    ("past tense", past_tense), ("activity window", activity_window), ("release", release),
+    ("training", training), ("eligibility", eligibility), ("legal citation", legal_citation),
+    ("history", history), ("retention verb", retention_verb), ("unavailability", unavailability),
+    ("designation", designation), ("credential", credential), ("offset", offset),
+    ("form closes", form_closes), ("date label", date_label), ("task in heading", task_in_heading),
+    ("negation", negation), ("range", range_), ("forwarding note", forwarding_note),
+)
+
+
+def cues_of(c: Candidate) -> frozenset[str]:
+    """The names of the cues that fire on `c`."""
+    return frozenset(name for name, cue in CUES if cue(c))
+
+
+__all__ = ["CUES", "Cue", "cues_of"]
