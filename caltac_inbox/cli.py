@@ -459,9 +459,11 @@ def _budget_options(f: Callable) -> Callable:
 @_authserv_id_option
 @output_options
 @_budget_options
+@click.option("--explain", is_flag=True,
+              help="Instead of the facts: every dated sentence, the cues each date fired and the decision.")
 @click.pass_context
 def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str, ...], output: str,
-            time_limit: float | None, memory_limit: int | None) -> None:
+            time_limit: float | None, memory_limit: int | None, explain: bool) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
@@ -474,6 +476,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
     Example:
       caltac-inbox extract samples/ --json
       caltac-inbox extract notice.eml
+      caltac-inbox extract --explain notice.eml
     """
     from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
     from caltac_inbox.pipeline import extract as run_extract
@@ -486,11 +489,15 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
         if extraction.error:
             failed += 1
             print_error(extraction.error)
-        if output == "json":
+        if explain:
+            from caltac_inbox.classify.explain import explain_lines
+
+            click.echo("\n".join([extraction.source, *(explain_lines(extraction.notice) if extraction.notice else [])]))
+        elif output == "json":
             click.echo(json_line(extraction.to_json()))
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
-    if output != "json":
+    if output != "json" and not explain:
         emit(rows, output, FACT_COLUMNS, empty="No facts found.", narrow=FACT_COLUMNS_NARROW)
     if failed:
         ctx.exit(1)

@@ -5,7 +5,13 @@ August 14" or "during the downtime" to a downtime's start.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from caltac_inbox.model import Fact, FactsWithLeads, Lead, Notice
+
+if TYPE_CHECKING:
+    from caltac_inbox.classify.arbiter import Decision
+    from caltac_inbox.classify.context import Context
 
 
 def classify(notice: Notice) -> tuple[Fact, ...]:
@@ -25,7 +31,17 @@ def classify_keeping_leads(notice: Notice) -> FactsWithLeads:
 
 
 def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
-    from caltac_inbox.classify.arbiter import arbiter_facts, decide, leads_of
+    from caltac_inbox.classify.arbiter import arbiter_facts, leads_of
+
+    ctx, proposed, decisions = decisions_of(notice)
+    facts = (*proposed, *arbiter_facts(decisions))
+    return facts, leads_of(ctx, decisions) if with_leads else ()
+
+
+def decisions_of(notice: Notice) -> tuple[Context, list[Fact], tuple[Decision, ...]]:
+    """The notice's context, the facts its kind classifiers propose, and the arbiter's decision
+    for every dated candidate (classify.explain shows them)."""
+    from caltac_inbox.classify.arbiter import decide
     from caltac_inbox.classify.context import Context
     from caltac_inbox.classify.credential import classify_credentials
     from caltac_inbox.classify.deadline import classify_deadlines
@@ -42,9 +58,7 @@ def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple
         *classify_retentions(ctx),
         *classify_deadlines(ctx),
     ]
-    decisions = decide(ctx, proposed)
-    facts = (*proposed, *arbiter_facts(decisions))
-    return facts, leads_of(ctx, decisions) if with_leads else ()
+    return ctx, proposed, decide(ctx, proposed)
 
 
-__all__ = ["classify", "classify_keeping_leads", "classify_with_leads"]
+__all__ = ["classify", "classify_keeping_leads", "classify_with_leads", "decisions_of"]

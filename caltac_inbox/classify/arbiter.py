@@ -4,12 +4,11 @@ The kind classifiers (downtime, designation, credential, retention, deadline) pr
 first; a candidate whose sentence a proposed fact quotes is decided as that fact's kind. Every
 other candidate goes through the tables below, in order, over its cues (classify.cues):
 
-1. `NOT_A_FACT`: a cue that names a kind of date the facts contract leaves out (or a kind whose
-   own rules already passed on it) makes the candidate a lead with that reason.
-2. `DEADLINE_RULES`: a set of cues that together ask the coordinator to do something by the date
-   makes the candidate a deadline.
-3. Anything else is a lead: "no cue" when no cue that could decide fired, else "unsure" with the
-   cues that did.
+`RULES` is one ordered table; the first rule whose cues all fired decides. Rules that name a kind
+of date the facts contract leaves out (or a kind whose own classifier already passed on it) make a
+lead with that reason; rules whose cues together ask the coordinator to do something by the date
+make a deadline. A candidate no rule decides is a lead: "no cue" when no cue that could decide
+fired, else "unsure" with the cues that did.
 
 When unsure the arbiter leaves a lead, never a fact: a missed date is in `review`, a wrong one is
 on the coordinator's calendar.
@@ -27,35 +26,55 @@ from caltac_inbox.classify.deadline import deadline_at
 from caltac_inbox.classify.text import Sentence, evidence
 from caltac_inbox.model import Fact, Lead
 
-# (cue, reason): the first cue that fired on an undecided candidate names why it is no fact
-NOT_A_FACT: tuple[tuple[str, str], ...] = (
-    ("offset", "not a fact: offset"),
-    ("eligibility", "not a fact: eligibility"),
-    ("legal citation", "not a fact: legal citation"),
-    ("negation", "not a fact: told not to"),
-    ("release", "not a fact: results release"),
-    ("training", "not a fact: training or event"),
-    ("activity window", "not a fact: testing window"),
-    ("designation", "designation without its rule"),
-    ("credential", "credential without its rule"),
-    ("retention verb", "removal without its rule"),
-    ("unavailability", "not a fact: downtime without an end"),
-    ("range", "not a fact: a window, not a day"),
-    ("past tense", "not a fact: history"),
-    ("history", "not a fact: history"),
-)
 
-# (rule, cues that must all fire): the first rule that holds makes a deadline
-DEADLINE_RULES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("a form that closes", frozenset({"form closes"})),
-    ("a moved due date", frozenset({"moved date", "task verb"})),
-    ("a recommended date", frozenset({"recommendation", "task verb", "due marker"})),
-    ("a passive task", frozenset({"passive task", "due marker"})),
-    ("a labelled date under its task", frozenset({"date label", "task in heading"})),
+@dataclass(frozen=True)
+class Rule:
+    """When every cue of `needs` fired: a fact of `kind`, or, with `kind` None, a lead whose
+    reason is `name`."""
+
+    name: str
+    needs: frozenset[str]
+    kind: str | None = None
+
+
+def _lead(name: str, *needs: str) -> Rule:
+    return Rule(name, frozenset(needs))
+
+
+def _deadline(name: str, *needs: str) -> Rule:
+    return Rule(name, frozenset(needs), "deadline")
+
+
+# The first rule whose cues all fired decides a candidate no kind classifier claimed.
+RULES: tuple[Rule, ...] = (
+    _lead("not a fact: offset", "offset"),
+    _lead("not a fact: eligibility", "eligibility"),
+    _lead("not a fact: legal citation", "legal citation"),
+    _lead("not a fact: told not to", "negation"),
+    _lead("not a fact: results release", "release"),
+    _lead("not a fact: training or event", "training"),
+    _lead("not a fact: testing window", "activity window"),
+    _lead("designation without its rule", "designation"),
+    _lead("credential without its rule", "credential"),
+    _lead("removal without its rule", "retention verb"),
+    _lead("not a fact: downtime without an end", "unavailability"),
+    _lead("not a fact: a window, not a day", "range"),
+    _deadline("a deadline spoken of as past", "past tense", "deadline word", "due marker"),
+    _lead("not a fact: history", "past tense"),
+    _lead("not a fact: history", "history"),
+    _deadline("a form that closes", "form closes"),
+    _deadline("a moved due date", "moved date", "deadline word"),
+    _deadline("a moved date for a task", "moved date", "task verb"),
+    _deadline("a recommended date", "recommendation", "task verb", "due marker"),
+    _deadline("a passive task", "passive task", "due marker"),
+    _deadline("a labelled date under its task", "date label", "task in heading"),
+    _deadline("a required task by a date", "obligation", "task verb", "due marker"),
+    _deadline("an instruction with its date", "imperative", "due marker"),
+    _deadline("a heading with a task and its date", "in heading", "task verb", "due marker"),
 )
+DEADLINE_RULES = frozenset(r.name for r in RULES if r.kind == "deadline")
 # cues that can decide something; a candidate with none of them is a lead with "no cue"
-_DECIDING = frozenset(c for _, c in NOT_A_FACT) | frozenset(c for _, rule in DEADLINE_RULES for c in rule) | {
-    "due marker"}
+_DECIDING = frozenset(c for r in RULES for c in r.needs)
 
 
 @dataclass(frozen=True)
@@ -106,14 +125,11 @@ def _undecided(c: Candidate, cues: frozenset[str], taken: set[date]) -> tuple[st
     """(kind, reason) for a candidate no kind classifier claimed."""
     if c.sentence.masthead:
         return None, "title date"
-    for cue, reason in NOT_A_FACT:
-        if cue in cues:
-            return None, reason
-    for rule, needed in DEADLINE_RULES:
-        if needed <= cues:
-            if _day(c.due) in taken:
-                return None, f"restates a fact ({rule})"
-            return "deadline", rule
+    for rule in RULES:
+        if rule.needs <= cues:
+            if rule.kind is not None and _day(c.due) in taken:
+                return None, f"restates a fact ({rule.name})"
+            return rule.kind, rule.name
     deciding = sorted(cues & _DECIDING)
     return None, ("unsure: " + ", ".join(deciding)) if deciding else "no cue"
 
@@ -140,7 +156,7 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
             if kind is None:
                 out.append(Decision(c, cues, None, reason))
                 continue
-            fact = deadline_at(ctx, s, m, closes="form closes" in cues)
+            fact = deadline_at(ctx, s, m, c.before)
             taken.add(_day(c.due))
             out.append(Decision(c, cues, kind, reason, fact))
     return tuple(out)
@@ -148,7 +164,7 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
 
 def arbiter_facts(decisions: tuple[Decision, ...]) -> list[Fact]:
     """The facts the arbiter itself made (not the kind classifiers')."""
-    return [d.fact for d in decisions if d.fact is not None and d.reason in {r for r, _ in DEADLINE_RULES}]
+    return [d.fact for d in decisions if d.fact is not None and d.reason in DEADLINE_RULES]
 
 
 MAX_LEADS = 100  # a notice with more dated candidates than this is no notice; the first ones are kept
@@ -183,4 +199,4 @@ def _has_contradicted_date(ctx: Context, s: Sentence) -> bool:
     return bool(s.search_text("day") and dates.dropped_dates(s.text, ctx.sent))
 
 
-__all__ = ["DEADLINE_RULES", "NOT_A_FACT", "Decision", "arbiter_facts", "decide", "leads_of"]
+__all__ = ["DEADLINE_RULES", "RULES", "Decision", "Rule", "arbiter_facts", "decide", "leads_of"]

@@ -18,14 +18,15 @@ _TASK_VERBS = (r"complete|submit|finish|confirm|set\s+up|return|apply|email|send
                r"|provide|report|notify|select|identify|finalize|print|destroy|generate")
 _TASK_VERB_RE = re.compile(rf"\b(?:{_TASK_VERBS})\b", re.I)
 _PARTICIPLE_RE = re.compile(
-    r"\b(?:be|been)\s+(?:completed|submitted|posted|returned|entered|uploaded|finished|received|shipped"
+    r"\b(?:be|been|is|are)\s+(?:completed|submitted|posted|returned|entered|uploaded|finished|received|shipped"
     r"|signed|certified|set\s+up|scheduled|finalized|sent|updated|verified|reviewed|designated|assigned"
     r"|done|taken|filed|destroyed|packed|provided|reported)\b", re.I)
 _DUE_MARKER_RE = re.compile(
     r"(?:\b(?:by|due(?:\s+(?:on|by))?|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|before|prior\s+to"
     r"|until|through|deadline(?:\s+(?:is|of|to\s+\w+(?:\s+\w+){0,6}\s+is))?|closes?(?:\s+on|\s+at)?"
     r"|will\s+close(?:\s+on|\s+at)?|ends?\s+on|extended\s+(?:to|until|through)|moved\s+to|changed\s+to"
-    r"|postponed\s+(?:to|until)|last\s+day(?:\s+to\s+\w+(?:\s+\w+){0,6}\s+is)?)"
+    r"|postponed\s+(?:to|until)|last\s+day(?:\s+to\s+\w+(?:\s+\w+){0,6}\s+is)?"
+    r"|by\s+the\s+(?:[\w-]+\s+){0,3}(?:date|day|deadline)\s+of)"
     r"(?:\s+(?:\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight|\d{1,2}:\d\d))?(?:\s*(?:,|on|at|\(\w+\)))*\s*$)",
     re.I)
 _ADDRESSEE_RE = re.compile(
@@ -56,8 +57,13 @@ _RETENTION_RE = re.compile(
 _UNAVAILABLE_RE = re.compile(
     r"\b(?:offline|unavailable|downtime|maintenance|down\s+for|go(?:es)?\s+down|outage|not\s+be\s+available"
     r"|inaccessible|roles?\s+(?:go|will\s+go)\s+away)\b", re.I)
-_DESIGNATION_RE = re.compile(r"\b(?:designat\w+|designee)\b[^.]{0,80}\bcoordinators?\b|\bcoordinators?\b[^.]{0,40}"
-                             r"\bdesignat\w+", re.I)
+_LEA_COORDINATOR = r"\b(?:LEA|district|charter)\s+(?:(?:CAASPP|ELPAC|test(?:ing)?|assessment)\s+)*coordinators?\b"
+_DESIGNATION_RE = re.compile(rf"\b(?:designat\w+|designee|appoint\w*)\b[^.]{{0,80}}{_LEA_COORDINATOR}"
+                             rf"|{_LEA_COORDINATOR}[^.]{{0,40}}\b(?:designat\w+|appoint\w*)", re.I)
+_OBLIGATION_RE = re.compile(r"\b(?:must|shall|should|required\s+to|needs?\s+to|has\s+to|have\s+to|(?:is|are)\s+to"
+                            r"|(?:is|are)\s+asked\s+to|will\s+need\s+to)\b", re.I)
+_IMPERATIVE_RE = re.compile(rf"^\W*(?:(?:if|to|when|once|before|after|for|as)\b[^,;]{{2,100}},\s*)?(?:please\s+)?"
+                            rf"(?:{_TASK_VERBS})\b", re.I)
 _CREDENTIAL_RE = re.compile(r"\b(?:credentials?|secret\s+key|(?:re)?generate\w*\s+[^.]{0,40}\bkeys?)\b", re.I)
 _OFFSET_RE = re.compile(
     r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a)\s+(?:(?:business|calendar|school|instructional)\s+)?"
@@ -176,13 +182,37 @@ def form_closes(c: Candidate) -> bool:
 
 def date_label(c: Candidate) -> bool:
     """The date follows a label that names a deadline: "Due: May 5", "Deadline: Friday, June 2"."""
-    return bool(c.label and _DEADLINE_NOUN_RE.search(c.label))
+    if c.label and _DEADLINE_NOUN_RE.search(c.label):
+        return True
+    return bool(c.sentence.row and c.header and _DEADLINE_NOUN_RE.search(c.header))
 
 
 def task_in_heading(c: Candidate) -> bool:
     """The heading, lead-in or table header over the date names the task: a heading "Return the
     kits" over "Due: May 5"."""
     return bool(c.block and (_TASK_VERB_RE.search(c.block) or _FORM_RE.search(c.block)))
+
+
+def obligation(c: Candidate) -> bool:
+    """The clause says the act is required or expected: "schools must ...", "kits are to be ...",
+    "sites are asked to ..."."""
+    return bool(_OBLIGATION_RE.search(c.clause))
+
+
+def imperative(c: Candidate) -> bool:
+    """The clause opens with a task verb, after an optional "please" or scene-setting clause:
+    "Send the roster by ...", "To keep your slot, confirm it before ..."."""
+    return bool(_IMPERATIVE_RE.match(c.clause))
+
+
+def deadline_word(c: Candidate) -> bool:
+    """The clause, label or heading names a deadline: "the due date", "the cutoff", "the last day"."""
+    return bool(_DEADLINE_NOUN_RE.search(c.clause) or (c.label and _DEADLINE_NOUN_RE.search(c.label)))
+
+
+def in_heading(c: Candidate) -> bool:
+    """The date is in a heading, which names what the paragraph under it says: "Kits Due May 5"."""
+    return c.sentence.kind == "heading"
 
 
 def negation(c: Candidate) -> bool:
@@ -210,6 +240,8 @@ CUES: tuple[tuple[str, Cue], ...] = (
     ("designation", designation), ("credential", credential), ("offset", offset),
     ("form closes", form_closes), ("date label", date_label), ("task in heading", task_in_heading),
     ("negation", negation), ("range", range_), ("forwarding note", forwarding_note),
+    ("obligation", obligation), ("imperative", imperative), ("deadline word", deadline_word),
+    ("in heading", in_heading),
 )
 
 

@@ -662,14 +662,105 @@ def _school_year(ctx: Context, s: Sentence) -> str | None:
     return None
 
 
-def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, closes: bool = False) -> Fact:
-    """The deadline fact the arbiter decided on for date `m` of sentence `s`, worded as the
-    sentence's rules word any deadline (the label of "Due: May 5" comes from its heading)."""
-    label = _LABEL_LINE_RE.match(s.plain_text)
-    lead = s.lead_in if s.label_like else None
-    lead_sentence = ctx.doc.lead_sentence(s) if lead is not None else None
+
+# --- deadlines the arbiter decided (classify.arbiter): the action from the clause before the date ---
+
+# the due marker and time words that end the clause before a date: "... by the last pickup date of"
+_MARKER_TAIL_RE = re.compile(
+    r"(?:(?:\s*,\s*|\s+|^)(?:by|before|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|prior\s+to|until|through"
+    r"|due(?:\s+(?:on|by))?|closes?|will\s+close|(?:has\s+been\s+|was\s+|is\s+)?(?:extended|moved|changed|postponed)"
+    r"\s+(?:to|until|through)|the\s+(?:[\w-]+\s+){0,3}(?:date|day|deadline)(?:\s+of)?|the\s+close\s+of\s+business"
+    r"|close\s+of\s+business|end\s+of\s+(?:the\s+)?day|on|at|of|the|\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon"
+    r"|midnight|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b\.?)+\s*,?$", re.I)
+# where the task's own clause begins: "..., provided they are shipped to ETS"
+_TASK_CLAUSE_BREAK_RE = re.compile(r"[;:]\s+|,\s+(?:provided(?:\s+that)?|as\s+long\s+as|so|and|but)\s+", re.I)
+_FORM_SUBJECT_RE = re.compile(
+    r"^(?P<subj>.+?)(?:\s*,\s*which\b|\s+(?:is|are)\s+(?:now\s+)?open\b|\s+(?:will\s+)?(?:stays?|remains?|closes?"
+    r"|close|be\s+open|be\s+available|is\s+available|are\s+available)\b)", re.I)
+_RECOMMENDED_RE = re.compile(r"\b(?:recommends?|recommended|encourages?|encouraged)\s+(?:that\s+)?"
+                             r"(?:(?:all\s+)?(?:LEAs?|you|schools?|districts?|coordinators?|sites?)\s+)?(?:to\s+)?(?P<vp>.+)$",
+                             re.I)
+_LOOSE_PASSIVE_RE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:(?:must|should|shall|may|can|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:still\s+)?"
+    r"(?:be|is|are)\s+(?P<verb>" + "|".join(sorted(map(re.escape, _PARTICIPLES), key=len, reverse=True))
+    + r"|shipped|posted|received)\b(?P<rest>.*)$", re.I)
+_MORE_PARTICIPLES = {"shipped": "ship", "posted": "post", "received": "deliver"}
+# "Late kits received after May 2 may still ...": the subject, without what qualifies it
+_SENTENCE_SUBJECT_RE = re.compile(r"^(?P<np>[^;:]{2,120}?)\s+(?:may|must|should|can|will|shall|is|are|were|was)\b", re.I)
+_PARTICIPLE_PHRASE_RE = re.compile(r"\s+\w+ed\s+(?:after|before|by|in|on|during|from|through)\b.*$", re.I)
+_RELATIVE_TAIL_RE = re.compile(r",\s*(?:which|that)\s+.*$", re.I)
+_MOVED_SUBJECT_RE = re.compile(rf"\b{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>.+?)\s+(?:has|have|was|is)\b", re.I)
+
+
+def _task_clause(before: str) -> str:
+    head = _MARKER_TAIL_RE.sub("", " ".join(before.split())).strip(" ,")
+    return _TASK_CLAUSE_BREAK_RE.split(head)[-1].strip()
+
+
+def _form_action(clause: str, s: Sentence) -> str | None:
+    m = _FORM_SUBJECT_RE.match(clause)
+    if not m:
+        return None
+    subj = re.sub(r"^(?:this|next|last)\s+year['’]s\s+", "the ", m.group("subj").strip(), flags=re.I)
+    return f"complete {_object(subj)}"
+
+
+def _passive_action(clause: str, s: Sentence) -> str | None:
+    m = _LOOSE_PASSIVE_RE.match(clause)
+    if not m:
+        return None
+    subj = strip_item_mark(m.group("subj")).strip()
+    if _PRONOUN_RE.match(subj):  # "they are shipped": what the sentence began with
+        first = _SENTENCE_SUBJECT_RE.match(strip_item_mark(s.plain_text).strip())
+        subj = _PARTICIPLE_PHRASE_RE.sub("", first.group("np")) if first else ""
+    if not subj or _PRONOUN_RE.match(subj):
+        return None
+    verb = m.group("verb").lower()
+    return f"{_PARTICIPLES.get(verb) or _MORE_PARTICIPLES[verb]} {_object(subj)}{m.group('rest')}"
+
+
+def _recommended_action(clause: str, s: Sentence) -> str | None:
+    m = _RECOMMENDED_RE.search(clause)
+    return m.group("vp") if m else None
+
+
+def _required_action(clause: str, s: Sentence) -> str | None:
+    clause = _RELATIVE_TAIL_RE.sub("", clause)
+    modal = _MODAL_RE.match(clause)
+    if modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
+        return modal.group("vp")
+    imperative = _imperative(clause)
+    return _INTRO_CLAUSE_RE.sub("", clause).removeprefix("please ").removeprefix("Please ") if imperative else None
+
+
+def _moved_action(clause: str, s: Sentence) -> str | None:
+    m = _MOVED_SUBJECT_RE.search(clause)
+    return _imperative_of(m.group("what")) if m else _required_action(clause, s)
+
+
+def _label_action(clause: str, s: Sentence) -> str | None:
+    for label in (s.heading, s.lead_in, " ".join(s.header) or None):
+        if label:
+            return _verb_of_noun(plain(label)) or plain(label)
+    return None
+
+
+_ACTION_FORMS = (_recommended_action, _required_action, _form_action, _passive_action, _moved_action, _label_action)
+
+
+def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fact:
+    """The deadline fact the arbiter decided on for date `m` of sentence `s`; `before` is the
+    clause up to the date. The action is the first form that reads the clause: a form that
+    closes, a recommendation, a passive, a modal or imperative, a moved date, the heading or
+    label over the date; else the sentence."""
+    clause = _task_clause(before)
+    phrase = next((p for form in _ACTION_FORMS if (p := form(clause, s))), None)
+    action = " ".join(s.plain_text.split())[:200]
+    if phrase and 2 <= len(phrase.split()) and len(phrase) <= 160:
+        phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
+        phrase = _abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin))
+        action = _in_paragraph(_lower_first(phrase), ctx.doc, s)
+    lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None
     parts = [lead_sentence, s] if lead_sentence is not None else [s]
-    action = _action(s, label, m, closes, None, lead, topic_of(s.heading, ctx.notice.subject), ctx.doc.text,
-                     ctx.notice.subject or "")
     return Fact(kind="deadline", evidence=evidence(ctx.doc, parts), program=ctx.program_near(s.text, s.heading),
-                due=m.point.when, action=_in_paragraph(action, ctx.doc, s), school_year=_school_year(ctx, s))
+                due=m.point.when, action=action, school_year=_school_year(ctx, s))
