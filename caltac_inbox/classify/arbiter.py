@@ -58,8 +58,10 @@ RULES: tuple[Rule, ...] = (
     _lead("credential without its rule", "credential"),
     _lead("removal without its rule", "retention verb"),
     _lead("not a fact: downtime without an end", "unavailability"),
+    _deadline("a due date moved from one day to another", "moved range", "deadline word"),
+    _deadline("a form open over a window", "form closes", "range"),
     _lead("not a fact: a window, not a day", "range"),
-    _deadline("a deadline spoken of as past", "past tense", "deadline word", "due marker"),
+    _deadline("a deadline spoken of as past", "past deadline"),
     _lead("not a fact: history", "past tense"),
     _lead("not a fact: history", "history"),
     _deadline("a form that closes", "form closes"),
@@ -112,6 +114,12 @@ def _days(c: Candidate) -> set[date]:
     return {_day(p.when) for p in (c.mention.start, c.mention.stop) if p is not None}
 
 
+def _due(c: Candidate) -> date | datetime:
+    """A deadline's day: the date, or the end of a date moved "from May 6 to May 20"."""
+    stop = c.mention.stop
+    return stop.when if c.mention.is_range and stop is not None else c.due
+
+
 def _quoting(facts: list[Fact], ctx: Context) -> dict[int, list[Fact]]:
     """Sentence index -> the facts whose evidence quotes that sentence."""
     out: dict[int, list[Fact]] = {}
@@ -127,7 +135,7 @@ def _undecided(c: Candidate, cues: frozenset[str], taken: set[date]) -> tuple[st
         return None, "title date"
     for rule in RULES:
         if rule.needs <= cues:
-            if rule.kind is not None and _day(c.due) in taken:
+            if rule.kind is not None and _day(_due(c)) in taken:
                 return None, f"restates a fact ({rule.name})"
             return rule.kind, rule.name
     deciding = sorted(cues & _DECIDING)
@@ -157,7 +165,7 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
                 out.append(Decision(c, cues, None, reason))
                 continue
             fact = deadline_at(ctx, s, m, c.before)
-            taken.add(_day(c.due))
+            taken.add(_day(_due(c)))
             out.append(Decision(c, cues, kind, reason, fact))
     return tuple(out)
 

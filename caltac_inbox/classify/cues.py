@@ -36,8 +36,11 @@ _RECOMMENDATION_RE = re.compile(r"\b(?:recommends?|recommended|encourages?|encou
 _MOVED_RE = re.compile(
     r"\b(?:(?:has|have|was|were|is|are|been)\s+)?(?:extended|moved|changed|postponed|pushed\s+back|rescheduled)"
     r"\s+(?:to|until|through)\b", re.I)
+_MOVED_FROM_RE = re.compile(r"\b(?:extended|moved|changed|postponed|pushed\s+back|rescheduled)\s+from\s*$", re.I)
 _PAST_RE = re.compile(r"\b(?:ended|was\s+due|were\s+due|has\s+passed|have\s+passed|expired|closed\s+on|was|were"
                       r"|occurred|took\s+place)\b", re.I)
+_PAST_VERB_TAIL_RE = re.compile(r"\b(?:ended|expired|passed|closed|was\s+due|were\s+due|was|were)(?:\s+(?:on|at))?\s*$",
+                                re.I)
 _ACTIVITY_WINDOW_RE = re.compile(
     r"\b(?:testing|test\s+administration|administration|ordering|order|viewing|pickup|pick-up|selected\s+testing)"
     r"\s+(?:window|period)\b|\bwindows?\s+(?:opens?|begins?|starts?|runs?)\b|\b(?:may|can)\s+(?:begin|start)\s+testing\b",
@@ -70,7 +73,7 @@ _OFFSET_RE = re.compile(
     r"(?:days?|weeks?|months?)\s+(?:before|after|prior\s+to|ahead\s+of|in\s+advance\s+of)\b", re.I)
 _CLOSES_RE = re.compile(
     r"\b(?:closes?|will\s+close|(?:stays?|remains?|will\s+(?:stay|remain|be))\s+open\s+(?:through|until)"
-    r"|(?:is|are)\s+open\s+(?:through|until)|open\s+through|available\s+(?:through|until))\b", re.I)
+    r"|(?:is|are)\s+open\s+(?:through|until)|open\s+through|available\s+(?:through|until)|open\s+from)\b", re.I)
 _FORM_RE = re.compile(r"\b(?:survey|questionnaire|form|application|nomination|course|certification|request|poll"
                       r"|feedback|registration|sign-?up|RSVP)s?\b", re.I)
 _DEADLINE_NOUN_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final)\s+day)\b", re.I)
@@ -111,9 +114,21 @@ def moved_date(c: Candidate) -> bool:
     return bool(_MOVED_RE.search(c.before))
 
 
+def moved_range(c: Candidate) -> bool:
+    """A window that is really a date moved from one day to another: "the cutoff was pushed back
+    from May 6 to May 20". The new date is the window's end."""
+    return c.mention.is_range and bool(_MOVED_FROM_RE.search(c.before))
+
+
 def past_tense(c: Candidate) -> bool:
     """The date is spoken of as past: "the window ended March 3", "forms were due January 8"."""
     return bool(_PAST_RE.search(c.before))
+
+
+def past_deadline(c: Candidate) -> bool:
+    """A deadline the notice speaks of as past, its verb right before the date: "the cutoff to
+    reserve kits passed on May 2", "entries were due April 3"."""
+    return bool(_PAST_VERB_TAIL_RE.search(c.before) and _DEADLINE_NOUN_RE.search(c.clause))
 
 
 def activity_window(c: Candidate) -> bool:
@@ -233,8 +248,8 @@ def forwarding_note(c: Candidate) -> bool:
 Cue = Callable[[Candidate], bool]
 CUES: tuple[tuple[str, Cue], ...] = (
     ("task verb", task_verb), ("passive task", passive_task), ("due marker", due_marker),
-    ("addressee", addressee), ("recommendation", recommendation), ("moved date", moved_date),
-    ("past tense", past_tense), ("activity window", activity_window), ("release", release),
+    ("addressee", addressee), ("recommendation", recommendation), ("moved date", moved_date), ("moved range", moved_range),
+    ("past tense", past_tense), ("past deadline", past_deadline), ("activity window", activity_window), ("release", release),
     ("training", training), ("eligibility", eligibility), ("legal citation", legal_citation),
     ("history", history), ("retention verb", retention_verb), ("unavailability", unavailability),
     ("designation", designation), ("credential", credential), ("offset", offset),

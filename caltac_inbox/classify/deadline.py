@@ -763,4 +763,4 @@ def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fac
     lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None
     parts = [lead_sentence, s] if lead_sentence is not None else [s]
     return Fact(kind="deadline", evidence=evidence(ctx.doc, parts), program=ctx.program_near(s.text, s.heading),
-                due=m.point.when, action=action, school_year=_school_year(ctx, s))
+                due=(m.stop or m.point).when, action=action, school_year=_school_year(ctx, s))
