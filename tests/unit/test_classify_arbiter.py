@@ -46,8 +46,8 @@ def decision(text: str, day: date, **kw) -> str:
      date(2026, 3, 12), "a recommended date", "finish"),
     ("Updated rosters should be uploaded to the portal by Monday, March 9.\n",
      date(2026, 3, 9), "a passive task", "upload"),
-    ("Late tablets may still come back, provided they are shipped to the depot by the final collection day of "
-     "March 27, 2026.\n", date(2026, 3, 27), "a passive task", "ship"),
+    (("Late tablets may still come back, provided they are shipped to the depot by the final collection day of "
+      "March 27, 2026.\n"), date(2026, 3, 27), "a passive task", "ship"),
     ("Each principal must assign a room monitor through the request form by the deadline, March 16, 2026.\n",
      date(2026, 3, 16), "a required task by a date", "assign"),
 ])
