@@ -20,7 +20,7 @@ the system where the thing is done. When no form fits, the whole sentence is the
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
@@ -126,77 +126,125 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             continue
         if s.text.rstrip().endswith(":") and doc.list_after(s.line):
             continue  # a lead-in ("Before 5 p.m. on July 25, the coordinator should:"): its items say what
-        text = s.plain_text
-        before = doc.sentences[s.index - 1] if s.index else None
-        if (is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
-                or designation_in_context(s, before, ctx.notice.subject or "")
-                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text)):
+        if _other_kind_or_law(ctx, s):
             continue
-        lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
-                else None)
-        lead_sentence = doc.lead_sentence(s) if lead is not None else None
-        if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
-                                          or is_retention(lead_sentence)):
-            continue
-        label = _LABEL_LINE_RE.match(text)
-        support_end = _SUPPORT_END_RE.search(text)
-        form_closes = _FORM_CLOSES_RE.search(text)
-        last_day = _LAST_DAY_WORDS_RE.search(text)
-        asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
-                    or lead or _dated_instruction(doc.text, s, points[0]))
-        if not asks:
+        reading = _read_sentence(ctx, s, points[0])
+        if reading is None:
             continue
         for m in points:
-            c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
-            clause = plain(doc.text[c_begin:c_end])
-            if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
+            fact = _point_deadline(ctx, s, m, reading)
+            if fact is None or fact.due in seen_due:
                 continue
-            before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
-            if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
-                    or _OFFSET_RE.search(before_date)):
-                continue
-            if _EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead:
-                continue
-            cue = cue_before(doc.text, m.begin)
-            dated_label = None
-            last_day_here = None
-            if opens_sentence(doc.text, s, m):
-                dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-            if dated_label:
-                label = dated_label
-            elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
-                pass
-            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
-                pass
-            elif (last_day_here := _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(
-                    plain(doc.text[m.end:c_end]))):
-                pass
-            elif cue is None and lead is not None:
-                pass  # "Deadlines:" over "- June 14: Post-Test Survey"
-            elif len(points) == 1 and THIS_DATE_RE.search(text):
-                pass  # "- March 23: version 17 must be installed by this date."
-            elif cue is None and (dated_rest := _dated_instruction(doc.text, s, m)):
-                label = dated_rest  # "1. Monday, December 1 -- Set up your window in TOMS."
-            elif cue not in _CUES or (cue == "closes" and not form_closes):
-                continue
-            if cue == "before" and re.search(r"\bdowntime\b", text, re.I):
-                continue
-            due = m.point.when
-            if due in seen_due:
-                continue
-            seen_due.add(due)
-            parts = [lead_sentence, s] if lead_sentence is not None else [s]
-            facts.append(Fact(
-                kind="deadline",
-                evidence=evidence(doc, parts),
-                program=ctx.program_near(s.text, s.heading),
-                due=due,
-                action=_in_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
-                                             topic_of(s.heading, ctx.notice.subject), doc.text,
-                                             ctx.notice.subject or ""), doc, s),
-                school_year=_school_year(ctx, s),
-            ))
+            seen_due.add(fact.due)
+            facts.append(fact)
     return facts
+
+
+def _other_kind_or_law(ctx: Context, s: Sentence) -> bool:
+    """A sentence about designation, credentials or data removal (their own kinds), the law's terms,
+    or a choice of dates ("whichever comes first")."""
+    text = s.plain_text
+    before = ctx.doc.sentences[s.index - 1] if s.index else None
+    return bool(is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
+                or designation_in_context(s, before, ctx.notice.subject or "")
+                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text))
+
+
+@dataclass(frozen=True)
+class _SentenceReading:
+    """What a sentence says once for all its dates: its label line, its lead-in, its cues."""
+
+    label: re.Match[str] | None
+    lead: str | None
+    lead_sentence: Sentence | None
+    support_end: re.Match[str] | None
+    form_closes: re.Match[str] | None
+
+
+def _read_sentence(ctx: Context, s: Sentence, first: dates.Mention) -> _SentenceReading | None:
+    """None when the sentence asks for nothing (no requirement, imperative, label, support end,
+    form that closes, last day, due lead-in or dated instruction)."""
+    doc = ctx.doc
+    text = s.plain_text
+    lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
+            else None)
+    lead_sentence = doc.lead_sentence(s) if lead is not None else None
+    if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
+                                      or is_retention(lead_sentence)):
+        return None
+    label = _LABEL_LINE_RE.match(text)
+    support_end = _SUPPORT_END_RE.search(text)
+    form_closes = _FORM_CLOSES_RE.search(text)
+    last_day = _LAST_DAY_WORDS_RE.search(text)
+    asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
+                or lead or _dated_instruction(doc.text, s, first))
+    return _SentenceReading(label, lead, lead_sentence, support_end, form_closes) if asks else None
+
+
+def _point_passed_over(doc: Doc, s: Sentence, m: dates.Mention, lead: str | None) -> bool:
+    """A date in a clause that says not to, offers an optional sign-up, cites a reference date,
+    an earliest day or an offset, or tells of an event rather than a task."""
+    c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+    clause = plain(doc.text[c_begin:c_end])
+    if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
+        return True
+    before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
+    if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
+            or _OFFSET_RE.search(before_date)):
+        return True
+    return bool(_EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead)
+
+
+def _point_cue(doc: Doc, s: Sentence, m: dates.Mention, reading: _SentenceReading, points_alone: bool
+               ) -> tuple[bool, re.Match[str] | None, re.Match[str] | None]:
+    """(whether the words around the date make it a due date, the label that names the task,
+    the "last day to ..." phrase)."""
+    c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+    before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
+    cue = cue_before(doc.text, m.begin)
+    label = reading.label
+    dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end]) if opens_sentence(doc.text, s, m) else None
+    if dated_label:
+        return True, dated_label, None
+    support_end = reading.support_end
+    if support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
+        return True, label, None
+    if cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
+        return True, label, None
+    last_day_here = _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(plain(doc.text[m.end:c_end]))
+    if last_day_here:
+        return True, label, last_day_here
+    if cue is None and reading.lead is not None:
+        return True, label, None  # "Deadlines:" over "- June 14: Post-Test Survey"
+    if points_alone and THIS_DATE_RE.search(s.plain_text):
+        return True, label, None  # "- March 23: version 17 must be installed by this date."
+    if cue is None and (dated_rest := _dated_instruction(doc.text, s, m)):
+        return True, dated_rest, None  # "1. Monday, December 1 -- Set up your window in TOMS."
+    ok = cue in _CUES and not (cue == "closes" and not reading.form_closes)
+    return ok, label, None
+
+
+def _point_deadline(ctx: Context, s: Sentence, m: dates.Mention, reading: _SentenceReading) -> Fact | None:
+    doc = ctx.doc
+    if _point_passed_over(doc, s, m, reading.lead):
+        return None
+    points_alone = len([p for p in ctx.mentions(s) if not p.is_range]) == 1
+    ok, label, last_day_here = _point_cue(doc, s, m, reading, points_alone)
+    if not ok:
+        return None
+    if cue_before(doc.text, m.begin) == "before" and re.search(r"\bdowntime\b", s.plain_text, re.I):
+        return None
+    parts = [reading.lead_sentence, s] if reading.lead_sentence is not None else [s]
+    return Fact(
+        kind="deadline",
+        evidence=evidence(doc, parts),
+        program=ctx.program_near(s.text, s.heading),
+        due=m.point.when,
+        action=_in_paragraph(_action(s, label, m, bool(reading.form_closes), last_day_here, reading.lead,
+                                     topic_of(s.heading, ctx.notice.subject), doc.text,
+                                     ctx.notice.subject or ""), doc, s),
+        school_year=_school_year(ctx, s),
+    )
 
 
 # "Before it closes, make sure every test is finished": the close the sentence before gave a date
