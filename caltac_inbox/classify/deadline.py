@@ -370,12 +370,11 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
             last_day: re.Match[str] | None = None, lead: str | None = None, topic: str | None = None,
             notice_text: str = "", subject: str = "") -> str:
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
-    whole = " ".join(s.plain_text.split())[:200]
     if s.row and " | " in s.text and not label:
         # "June 7, 2024 | Final pickup | All Answer Books must be scheduled ... by this date": the last cell says it
         cell_begin = s.text.rindex(" | ") + 3
         s = replace(s, text=s.text[cell_begin:], begin=s.begin + cell_begin)
-        whole = " ".join(s.plain_text.split())[:200]
+    whole = " ".join(s.plain_text.split())[:200]
     if label:
         named = label.group("label").strip()
         final = _LAST_DAY_RE.search(named + " is")
@@ -383,61 +382,89 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         return _lower_first(_expand_object(verb, notice_text, subject, s.begin)) if verb else named
     before = " ".join(plain(s.text[:max(0, m.begin - s.begin)]).split())
     after = " ".join(plain(s.text[max(0, m.end - s.begin):]).split())
-    phrase = None
-    until = re.search(r"\b(?:have|has)\s+until\s*$", before, re.I)
-    deadline_is = _DEADLINE_IS_RE.search(before)
-    if last_day:
-        phrase = _imperative_of(last_day.group("what"))
-    elif lead is not None:
-        # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
-        item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
-        phrase = item_label if len(item_label.split()) >= 2 else None
-    elif deadline_is:
-        what = deadline_is.group("what")
-        if re.match(r"(?:to\s+)?[a-z]", what) and (re.match(r"\w+ing\b", what) or " to " in deadline_is.group(0)):
-            phrase = _imperative_of(what)
-    elif until:
-        vp = _HAVE_UNTIL_RE.match(after)
-        if vp:
-            phrase = re.sub(r"^(\w+(?:\s+up)?)\s+(?:a|an)\s+", r"\1 ", vp.group("vp"), flags=re.I)
-    else:
-        head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
-        clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
-        clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
-        imperative = _IMPERATIVE_RE.match(clause)
-        passive = _PASSIVE_RE.match(clause)
-        modal = _MODAL_RE.match(clause)
-        if imperative:
-            phrase = _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
-        elif passive:
-            subj = passive.group("subj")
-            words = subj.split()
-            if _PRONOUN_RE.match(words[-1]) or words[-1].lower() in ("and", "but"):
-                # "LEA certification is required ..., and it must be completed": the first clause's subject
-                subj = _leading_subject(head) if (len(words) == 1 or words[-1].lower() in ("and", "but")
-                                                  or words[-2].lower() in ("and", "but")) else None
-            if subj:
-                # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
-                subj = re.sub(r"^(?:for|in|during|after|before|as|with|under|to)\b[^,]{1,80},\s*", "", subj, flags=re.I)
-            if subj and not _PRONOUN_RE.match(subj):
-                phrase = f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
-        elif modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
-            phrase = modal.group("vp")
-        elif due := re.match(r"^(?P<subj>.+?)\s+(?:is|are|will\s+be)\s+due\s*$", head, re.I):
-            subj = due.group("subj")
-            applied = re.match(r"^(?:the\s+)?applications?\s+(?P<rest>(?:to|for)\s+.+)$", subj, re.I)
-            if applied:
-                phrase = f"apply {applied.group('rest')}"
-            elif not _PRONOUN_RE.match(subj) and len(subj.split()) <= 12:
-                phrase = f"submit {_object(subj)}"
-        elif form_closes:
-            closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
-            if closes:
-                phrase = f"complete {_object(closes.group('subj'))}"
+    phrase = _phrase_before_date(before, after, last_day, lead, form_closes)
     if phrase and _BARE_REPLY_RE.fullmatch(phrase.strip(" .,;")) and topic:
         phrase = f"{phrase.strip(' .,;')} to the {topic}"  # "Please respond by ..." under "Flexibility Survey"
     if not phrase:
         return whole
+    return _finish_phrase(phrase, whole, topic, notice_text, subject, s.begin)
+
+
+def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None, lead: str | None,
+                        form_closes: bool) -> str | None:
+    """The task as the words around the date say it: a last day's task, a list item's label, "the
+    deadline to X is", "have until <date> to X", else the clause before the date."""
+    if last_day:
+        return _imperative_of(last_day.group("what"))
+    if lead is not None:
+        # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
+        item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
+        return item_label if len(item_label.split()) >= 2 else None
+    deadline_is = _DEADLINE_IS_RE.search(before)
+    if deadline_is:
+        what = deadline_is.group("what")
+        if re.match(r"(?:to\s+)?[a-z]", what) and (re.match(r"\w+ing\b", what) or " to " in deadline_is.group(0)):
+            return _imperative_of(what)
+        return None
+    if re.search(r"\b(?:have|has)\s+until\s*$", before, re.I):
+        vp = _HAVE_UNTIL_RE.match(after)
+        return re.sub(r"^(\w+(?:\s+up)?)\s+(?:a|an)\s+", r"\1 ", vp.group("vp"), flags=re.I) if vp else None
+    return _clause_phrase(before, form_closes)
+
+
+def _clause_phrase(before: str, form_closes: bool) -> str | None:
+    """The clause before the date said as an act: an imperative, a passive turned active, the verb
+    phrase after a modal, "X are due" -> "submit X", "X closes" -> "complete X"."""
+    head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
+    clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
+    clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
+    if _IMPERATIVE_RE.match(clause):
+        return _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
+    passive = _PASSIVE_RE.match(clause)
+    if passive:
+        return _active_of(passive, head)
+    modal = _MODAL_RE.match(clause)
+    if modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
+        return modal.group("vp")
+    due = re.match(r"^(?P<subj>.+?)\s+(?:is|are|will\s+be)\s+due\s*$", head, re.I)
+    if due:
+        return _submit_phrase(due.group("subj"))
+    if form_closes:
+        closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
+        if closes:
+            return f"complete {_object(closes.group('subj'))}"
+    return None
+
+
+def _active_of(passive: re.Match[str], head: str) -> str | None:
+    """ "The course is to be completed by ..." -> "complete the course"."""
+    subj: str | None = passive.group("subj")
+    words = subj.split()  # type: ignore[union-attr]
+    if _PRONOUN_RE.match(words[-1]) or words[-1].lower() in ("and", "but"):
+        # "LEA certification is required ..., and it must be completed": the first clause's subject
+        subj = _leading_subject(head) if (len(words) == 1 or words[-1].lower() in ("and", "but")
+                                          or words[-2].lower() in ("and", "but")) else None
+    if subj:
+        # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
+        subj = re.sub(r"^(?:for|in|during|after|before|as|with|under|to)\b[^,]{1,80},\s*", "", subj, flags=re.I)
+    if subj and not _PRONOUN_RE.match(subj):
+        return f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
+    return None
+
+
+def _submit_phrase(subj: str) -> str | None:
+    """ "Applications to the panel are due" -> "apply to the panel"; "X are due" -> "submit X"."""
+    applied = re.match(r"^(?:the\s+)?applications?\s+(?P<rest>(?:to|for)\s+.+)$", subj, re.I)
+    if applied:
+        return f"apply {applied.group('rest')}"
+    if not _PRONOUN_RE.match(subj) and len(subj.split()) <= 12:
+        return f"submit {_object(subj)}"
+    return None
+
+
+def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str, subject: str, near: int) -> str:
+    """The phrase tidied: no possessives, contacts or pronoun objects; the means first; vague objects
+    named in full; the whole sentence when the phrase is too short or too long."""
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
     phrase = _CONTACT_RE.sub("", phrase)  # "... by emailing SCOE at elpac@scoe.net": the address is no action
     phrase = _means_first(phrase)
@@ -446,7 +473,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         if not topic:
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
-    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
+    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, near))
     phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
