@@ -531,6 +531,24 @@ _NAME_NOUNS = (r"(?:certification|training|assessment|assessments|administration
                r"|writing|answer|materials|data|score|student|item|writer|window|return|destruction)")
 
 
+def _best_name(name: re.Pattern[str], text: str, head: str, obj: str, nearest_last: bool) -> str:
+    """The fullest name for `obj` in `text` (with `nearest_last`, the last one there)."""
+    best = ""
+    for found in name.finditer(text):
+        candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
+        words = candidate.split()
+        named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
+        if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
+            continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
+        # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
+        # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
+        shortens = best.lower().endswith(" " + candidate.lower())
+        if len(candidate.split()) > len(obj.split()) and (
+                (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
+            best = candidate
+    return best
+
+
 def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -> str:
     """A vague object named in full elsewhere in the notice: "complete the course" in a notice about
     "the Summative ELPAC LEA Certification Course" -> "complete the Summative ELPAC LEA Certification Course"."""
@@ -547,18 +565,7 @@ def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -
     best = ""
     start = max(0, near - 20_000)
     for text, nearest_last in ((subject, False), (notice_text[start:near], True), (notice_text[near:near + 20_000], False)):
-        for found in name.finditer(text):
-            candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
-            words = candidate.split()
-            named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
-            if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
-                continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
-            # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
-            # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
-            shortens = best.lower().endswith(" " + candidate.lower())
-            if len(candidate.split()) > len(obj.split()) and (
-                    (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
-                best = candidate
+        best = _best_name(name, text, head, obj, nearest_last)
         if best:
             break
     if len(best.split()) <= len(obj.split()):
