@@ -11,6 +11,7 @@ removal (hand scoring) belongs to this fact, not to a deadline.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, program_of_systems
@@ -100,11 +101,11 @@ def _restated(key: tuple, seen: set[tuple]) -> bool:
                                                       for k in seen))
 
 
-def _anchor_of(ctx: Context, s: Sentence, prev: Sentence | None) -> tuple[dates.Anchor | None, object]:
+def _anchor_of(ctx: Context, s: Sentence, prev: Sentence | None) -> tuple[dates.Anchor | None, date | datetime | None]:
     """(the downtime a relative phrase points at, or a time the sentence before gives)."""
     doc = ctx.doc
     text = s.plain_text
-    at = None
+    at: date | datetime | None = None
     anchor = dates.relative_anchor(text, ctx.sent)
     if anchor is None and prev is not None and _THAT_MOMENT_RE.match(text):
         anchor = dates.relative_anchor(prev.plain_text, ctx.sent)  # "... before the downtime. At that moment ..."
@@ -124,7 +125,7 @@ def _anchor_of(ctx: Context, s: Sentence, prev: Sentence | None) -> tuple[dates.
 
 
 def _removal_time(ctx: Context, s: Sentence, prev: Sentence | None,
-                  place: re.Match[str] | None) -> tuple[object, str | None]:
+                  place: re.Match[str] | None) -> tuple[date | datetime | None, str | None]:
     """(when the data goes, the lead-in that said it when that is where it came from)."""
     text = s.plain_text
     near_systems = [c for c in find_systems(place.group("place") if place else text) if c != "ALL"]
@@ -143,7 +144,7 @@ def _removal_time(ctx: Context, s: Sentence, prev: Sentence | None,
     return at, None
 
 
-def _date_with_the_removal(ctx: Context, s: Sentence) -> object:
+def _date_with_the_removal(ctx: Context, s: Sentence) -> date | datetime | None:
     """The date that goes with the removal: the first after the removal words, else the last before."""
     removal = REMOVAL_RE.search(s.text)
     cut = s.begin + (removal.start() if removal else 0)
