@@ -17,6 +17,7 @@ no other date stands between. A one-day downtime cancelled or rescheduled to one
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from caltac_inbox.classify import dates
@@ -194,76 +195,108 @@ def _ok_window(start: date | datetime | None, end: date | datetime) -> bool:
 
 
 def classify_downtimes(ctx: Context) -> list[Fact]:
-    doc = ctx.doc
     facts: list[Fact] = []
     used_items: set[int] = set()
-    for s in doc.sentences:
+    for s in ctx.doc.sentences:
         if s.line in used_items or s.masthead:
             continue
         mentions = ctx.mentions(s)
-        if not mentions:
-            continue
-        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
-        row = s.kind == "item" or s.row
-        intro = s.intro
-        heading = s.heading if s.near_heading else None
-        down_here = _is_down(s.text) or (row and _is_down(intro, heading, " ".join(s.header)))
-        refers_back = prev and _REFERS_RE.match(s.plain_text)
-        down_context = (down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
-                        or _is_down(heading) or _next_says_down(doc, s)
-                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
-        if row and down_context and not any(m.is_range for m in mentions):
-            mentions = _row_range(s, mentions)
-        if down_here and not any(m.is_range for m in mentions):
-            changed = _changed_day(ctx, s, mentions) or _one_day(ctx, s, mentions)
-            if changed is not None:
-                facts.append(changed)
-                continue
-        # a start paired with an end said elsewhere needs a sentence of few dates (a list of days is none)
-        pairing = sum(1 for m in mentions if not m.is_range) <= MAX_POINTS_TO_PAIR
-        extends_here = bool(_EXTEND_RE.search(s.text))
-        for m in _current(s, mentions):
-            if m.is_range:
-                if not down_context:
-                    continue
-                start, end = m.start.when, m.stop.when  # type: ignore[union-attr]
-                if not _ok_window(start, end):
-                    continue
-                if row:
-                    summary = _summary_before(ctx, s)
-                    if summary is not None:
-                        start = _borrow(m.start, summary.start)  # type: ignore[arg-type]
-                        end = _borrow(m.stop, summary.stop)  # type: ignore[arg-type]
-                    facts.append(_row_fact(ctx, s, m, start, end))
-                    continue
-                per_system = _per_system_windows(ctx, s, m, used_items)
-                if per_system:
-                    facts.extend(per_system)
-                    continue
-                facts.append(_fact(ctx, s, start, end, used_items))
-            elif not pairing:
-                continue
-            elif m.stop is None and prev is not None and not extends_here and (
-                    extended := _extension_end(ctx, s, m, prev)):
-                facts.append(extended)
-            elif m.stop is None and not m.is_range and down_here and not extends_here:
-                split = (_back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m)
-                         or _end_under_a_start(ctx, s, m))
-                if split is not None:
-                    facts.append(split)
-            elif m.stop is None and extends_here and _is_down(s.text):
-                head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
-                if _OPEN_END_RE.search(head) or _BACK_RE.search(head):  # "through ...", "will now return at"
-                    # "CALPADS went down on April 6, and the downtime has been extended until April 18"
-                    began = [p for p in mentions if not p.is_range and p.end <= m.begin
-                             and _BEGAN_RE.search(ctx.doc.text, max(s.begin, p.begin - 40), p.begin)]
-                    start = began[-1].point.when if len(began) == 1 else None
-                    facts.append(_fact(ctx, s, start, m.start.when, used_items)  # type: ignore[union-attr]
-                                 .with_changes(status="extended"))
+        if mentions:
+            _sentence_downtimes(ctx, s, mentions, facts, used_items)
     facts = [f for f in _merge(facts) if f.systems or _about_systems(ctx, f)]
     ctx.downtime_refs = _downtime_references(ctx)
     assembled = _referenced_window(ctx, facts)
     return facts + ([assembled] if assembled is not None else [])
+
+
+def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention], facts: list[Fact],
+                        used_items: set[int]) -> None:
+    """Adds to `facts` the windows sentence `s` states (the ones before it may pair with its dates)."""
+    reading = _read_down(ctx, s, mentions)
+    if reading.row and reading.down_context and not any(m.is_range for m in mentions):
+        mentions = _row_range(s, mentions)
+    if reading.down_here and not any(m.is_range for m in mentions):
+        changed = _changed_day(ctx, s, mentions) or _one_day(ctx, s, mentions)
+        if changed is not None:
+            facts.append(changed)
+            return
+    # a start paired with an end said elsewhere needs a sentence of few dates (a list of days is none)
+    pairing = sum(1 for m in mentions if not m.is_range) <= MAX_POINTS_TO_PAIR
+    for m in _current(s, mentions):
+        if m.is_range:
+            if reading.down_context:
+                facts.extend(_range_facts(ctx, s, m, reading.row, used_items))
+        elif pairing:
+            found = _point_fact(ctx, s, m, reading, mentions, facts, used_items)
+            if found is not None:
+                facts.append(found)
+
+
+@dataclass(frozen=True)
+class _DownReading:
+    """What a sentence says about systems being down, once for all its dates."""
+
+    prev: Sentence | None  # the sentence before, in the same paragraph
+    row: bool  # a list item or table row
+    down_here: bool  # the sentence (or the row's intro, heading or header) says systems are down
+    down_context: bool  # so does the sentence or what it refers to, its heading, the next one or its section
+    extends_here: bool  # it extends a window
+
+
+def _read_down(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> _DownReading:
+    doc = ctx.doc
+    prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
+    row = s.kind == "item" or s.row
+    heading = s.heading if s.near_heading else None
+    down_here = _is_down(s.text) or (row and _is_down(s.intro, heading, " ".join(s.header)))
+    refers_back = prev is not None and _REFERS_RE.match(s.plain_text)
+    down_context = bool(down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
+                        or _is_down(heading) or _next_says_down(doc, s)
+                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
+    return _DownReading(prev, row, bool(down_here), down_context, bool(_EXTEND_RE.search(s.text)))
+
+
+def _range_facts(ctx: Context, s: Sentence, m: dates.Mention, row: bool, used_items: set[int]) -> list[Fact]:
+    """The window a range states: a row's (its times borrowed from the summary above it), one per
+    system when the systems have windows of their own, else one."""
+    start, end = m.start.when, m.stop.when  # type: ignore[union-attr]
+    if not _ok_window(start, end):
+        return []
+    if row:
+        summary = _summary_before(ctx, s)
+        if summary is not None:
+            start = _borrow(m.start, summary.start)  # type: ignore[arg-type]
+            end = _borrow(m.stop, summary.stop)  # type: ignore[arg-type]
+        return [_row_fact(ctx, s, m, start, end)]
+    per_system = _per_system_windows(ctx, s, m, used_items)
+    return per_system or [_fact(ctx, s, start, end, used_items)]
+
+
+def _point_fact(ctx: Context, s: Sentence, m: dates.Mention, reading: _DownReading, mentions: list[dates.Mention],
+                facts: list[Fact], used_items: set[int]) -> Fact | None:
+    """A window from one date point: an extension of the window before, a start paired with an end
+    said elsewhere, or an extended end."""
+    if m.stop is None and reading.prev is not None and not reading.extends_here:
+        extended = _extension_end(ctx, s, m, reading.prev)
+        if extended:
+            return extended
+    if m.stop is None and not m.is_range and reading.down_here and not reading.extends_here:
+        return _back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m) or _end_under_a_start(ctx, s, m)
+    if m.stop is None and reading.extends_here and _is_down(s.text):
+        return _extended_to(ctx, s, m, mentions, used_items)
+    return None
+
+
+def _extended_to(ctx: Context, s: Sentence, m: dates.Mention, mentions: list[dates.Mention],
+                 used_items: set[int]) -> Fact | None:
+    """ "CALPADS went down on April 6, and the downtime has been extended until April 18"."""
+    head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
+    if not (_OPEN_END_RE.search(head) or _BACK_RE.search(head)):  # "through ...", "will now return at"
+        return None
+    began = [p for p in mentions if not p.is_range and p.end <= m.begin
+             and _BEGAN_RE.search(ctx.doc.text, max(s.begin, p.begin - 40), p.begin)]
+    start = began[-1].point.when if len(began) == 1 else None
+    return _fact(ctx, s, start, m.start.when, used_items).with_changes(status="extended")  # type: ignore[union-attr]
 
 
 # a downtime named by its day elsewhere in the notice: "the system downtime that begins on August 2",
