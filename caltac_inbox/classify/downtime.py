@@ -387,29 +387,7 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
         return _window(ctx, s, m.point.when, end_point.point.when, [s], [])
     if len(points) != 1:
         return None
-    # the end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS will be
-    # unavailable. All systems will be available again at 8 a.m. on Monday."); the sentences between
-    # must carry no date of their own
-    sentences = ctx.doc.sentences
-    nxt = None
-    for x in sentences[s.index + 1:s.index + 4]:
-        if x.line != s.line:
-            break
-        if _BACK_RE.search(x.text) or _end_point(ctx, x) is not None:
-            nxt = x
-            break
-        if ctx.mentions(x):
-            return None
-    last_of_line = s.index + 1 == len(sentences) or sentences[s.index + 1].line != s.line
-    if nxt is None and last_of_line:
-        # or it opens the next paragraph ("TOMS will be available again at 8 a.m. on Monday, March 11.")
-        following = ctx.doc.next_nonblank(s.line)
-        if following is not None and following.kind == "para":
-            first = ctx.doc.line_sentences(following.index)[:1]
-            if first and _BACK_RE.search(first[0].text):
-                nxt = first[0]
-    if nxt is None and m.point.clock is not None and not _DOWNTIME_REF_RE.search(_preceding(ctx, m)):
-        nxt = _return_further_on(ctx, s)  # a start with its time, not "the downtime on October 21"
+    nxt = _sentence_with_the_end(ctx, s, m)
     if nxt is None:
         return None
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
@@ -418,6 +396,32 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
         return None
     between = sentences[s.index + 1:nxt.index]
     return _window(ctx, s, m.point.when, end.point.when, [s, nxt], between)
+
+
+def _sentence_with_the_end(ctx: Context, s: Sentence, m: dates.Mention) -> Sentence | None:
+    """The end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS
+    will be unavailable. All systems will be available again at 8 a.m. on Monday."), the sentences
+    between carrying no date of their own; or open the next paragraph; or, for a start with its
+    time, come further on."""
+    sentences = ctx.doc.sentences
+    for x in sentences[s.index + 1:s.index + 4]:
+        if x.line != s.line:
+            break
+        if _BACK_RE.search(x.text) or _end_point(ctx, x) is not None:
+            return x
+        if ctx.mentions(x):
+            return None
+    last_of_line = s.index + 1 == len(sentences) or sentences[s.index + 1].line != s.line
+    if last_of_line:
+        # "TOMS will be available again at 8 a.m. on Monday, March 11." opening the next paragraph
+        following = ctx.doc.next_nonblank(s.line)
+        if following is not None and following.kind == "para":
+            first = ctx.doc.line_sentences(following.index)[:1]
+            if first and _BACK_RE.search(first[0].text):
+                return first[0]
+    if m.point.clock is not None and not _DOWNTIME_REF_RE.search(_preceding(ctx, m)):
+        return _return_further_on(ctx, s)  # a start with its time, not "the downtime on October 21"
+    return None
 
 
 def _end_point(ctx: Context, x: Sentence) -> dates.Mention | None:
@@ -604,42 +608,14 @@ def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
     doc = ctx.doc
     parts: list[Sentence | Line] = [s]
     systems: list[str] = []
-    line_sents = doc.line_sentences(s.line)
-    listed: list[Line] = []
-    if s.kind != "item":
-        # a list right after the paragraph names the systems ("... these systems will be unavailable:"),
-        # or a list under a short "Affected systems:" line right after it
-        last = line_sents[-1]
-        if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
-            listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
-        if not listed:
-            nxt = doc.next_nonblank(s.line)
-            if (nxt is not None and nxt.kind == "para" and nxt.text.rstrip().endswith(":")
-                    and len(doc.line_sentences(nxt.index)) == 1 and re.search(r"\bsystems?\b", nxt.text, re.I)
-                    and not ctx.mentions(doc.line_sentences(nxt.index)[0])):
-                listed = doc.list_after(nxt.index)
-        if (listed and _names_systems(listed)
-                and not any(ctx.mentions(x) for i in listed for x in doc.line_sentences(i.index))):
-            for item in listed:
-                systems.extend(c for c in systems_of_item(item.text) if c not in systems)
-                used_items.add(item.index)
-            parts = [s, *listed]
-        else:
-            listed = []
-    if not listed:
-        systems.extend(c for c in _systems_in(s.text) if c not in systems)
-        before = doc.sentences[s.index - 1] if s.index else None
-        if not systems and before is not None and before.line == s.line and _REFERS_RE.match(s.plain_text):
-            systems.extend(_systems_in(before.text))  # "CALPADS is moving to the cloud. It will be offline ..."
-        for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
-            if later.line != s.line:
-                break
-            if "web page" in later.text.lower():
-                continue
-            if _DURING_RE.search(later.text) or (
-                    (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
-                systems.extend(c for c in _systems_in(later.text) if c not in systems)
-                parts.append(later)
+    listed = _system_list(ctx, s) if s.kind != "item" else []
+    if listed:
+        for item in listed:
+            systems.extend(c for c in systems_of_item(item.text) if c not in systems)
+            used_items.add(item.index)
+        parts = [s, *listed]
+    else:
+        _systems_in_paragraph(ctx, s, systems, parts)
     return Fact(
         kind="downtime",
         evidence=evidence(doc, parts),
@@ -648,6 +624,46 @@ def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
         status=status_of(s.text),
         school_year=_school_year(s),
     )
+
+
+def _system_list(ctx: Context, s: Sentence) -> list[Line]:
+    """A list right after the paragraph that names the systems ("... these systems will be
+    unavailable:"), or a list under a short "Affected systems:" line right after it; [] when the
+    list is no list of systems or carries dates of its own."""
+    doc = ctx.doc
+    listed: list[Line] = []
+    last = doc.line_sentences(s.line)[-1]
+    if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
+        listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
+    if not listed:
+        nxt = doc.next_nonblank(s.line)
+        if (nxt is not None and nxt.kind == "para" and nxt.text.rstrip().endswith(":")
+                and len(doc.line_sentences(nxt.index)) == 1 and re.search(r"\bsystems?\b", nxt.text, re.I)
+                and not ctx.mentions(doc.line_sentences(nxt.index)[0])):
+            listed = doc.list_after(nxt.index)
+    if (listed and _names_systems(listed)
+            and not any(ctx.mentions(x) for i in listed for x in doc.line_sentences(i.index))):
+        return listed
+    return []
+
+
+def _systems_in_paragraph(ctx: Context, s: Sentence, systems: list[str], parts: list[Sentence | Line]) -> None:
+    """Adds the systems the sentence names, else the one it refers back to, and those the next
+    sentences of the paragraph name while saying what is down (with those sentences, to `parts`)."""
+    doc = ctx.doc
+    systems.extend(c for c in _systems_in(s.text) if c not in systems)
+    before = doc.sentences[s.index - 1] if s.index else None
+    if not systems and before is not None and before.line == s.line and _REFERS_RE.match(s.plain_text):
+        systems.extend(_systems_in(before.text))  # "CALPADS is moving to the cloud. It will be offline ..."
+    for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
+        if later.line != s.line:
+            break
+        if "web page" in later.text.lower():
+            continue
+        if _DURING_RE.search(later.text) or (
+                (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
+            systems.extend(c for c in _systems_in(later.text) if c not in systems)
+            parts.append(later)
 
 
 _INTRO_RE = re.compile(r"\b(?:systems?|following|these|unavailable|affected|offline|down|not\s+be\s+available)\b", re.I)
