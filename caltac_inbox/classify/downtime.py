@@ -394,7 +394,7 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
     end = ends[0] if len(ends) == 1 else _end_point(ctx, nxt)
     if end is None:
         return None
-    between = ctx.doc.sentences[s.index + 1:nxt.index]
+    between = list(ctx.doc.sentences[s.index + 1:nxt.index])
     return _window(ctx, s, m.point.when, end.point.when, [s, nxt], between)
 
 
