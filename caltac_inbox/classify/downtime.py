@@ -704,11 +704,11 @@ def _systems_in(text: str) -> list[str]:
     colon names each of its items, known or not."""
     listed = _COLON_LIST_RE.search(plain(text))
     if listed:
-        out = []
+        items: list[str] = []
         for item in listed.group("items").split(";"):
-            out.extend(c for c in systems_of_item(item) if c not in out)
-        if out:
-            return out
+            items.extend(c for c in systems_of_item(item) if c not in items)
+        if items:
+            return items
     clauses = re.split(r"[;.]\s+|,\s+(?:but|while|and)\s+|\s+(?:but|while|whereas)\s+", text)
     out: list[str] = []
     for clause in clauses:

@@ -8,6 +8,7 @@ whitespace, so evidence is always a substring of the whitespace-collapsed text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -195,7 +196,7 @@ def plain(text: str) -> str:
 ELISION = " … "
 
 
-def evidence(doc: Doc, parts: list[Sentence] | list[Line]) -> str:
+def evidence(doc: Doc, parts: Sequence[Sentence | Line]) -> str:
     """The parts' text, verbatim and whitespace-collapsed. Parts with other lines between them
     (a list's lead-in and one of its items) are joined by " … " rather than quoting what lies
     between, so each piece is a substring of the collapsed text."""
