@@ -156,6 +156,20 @@ def table(family_scores: Sequence[FamilyScore]) -> str:
     return "\n".join(lines)
 
 
+def breakdown(outcomes: Sequence[Outcome], axis: str) -> str:
+    """Pass rate of each family by `axis` ("structure" or "delivery"): passed/variants per cell."""
+    values = sorted({getattr(o.variant, axis) for o in outcomes})
+    lines = [f"{'family':<27} " + " ".join(f"{value:>12}" for value in values)]
+    for family in FAMILIES:
+        cells = []
+        for value in values:
+            mine = [o for o in outcomes if o.variant.family == family and getattr(o.variant, axis) == value]
+            cells.append(f"{sum(o.passed for o in mine)}/{len(mine)}" if mine else "-")
+        if any(cell != "-" for cell in cells):
+            lines.append(f"{family:<27} " + " ".join(f"{cell:>12}" for cell in cells))
+    return "\n".join(lines)
+
+
 def describe(outcome: Outcome) -> str:
     v = outcome.variant
     want = ", ".join(e.describe() for e in v.expected) or "no fact"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from tests.unit.behaviour.generate import (
     POSITIVE,
     STRUCTURES,
     WEEKDAYS,
+    Expected,
     generate,
 )
 from tests.unit.behaviour.score import (
@@ -31,6 +33,7 @@ from tests.unit.behaviour.score import (
     PENDING_FAMILIES,
     describe,
     invariance_groups,
+    run,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -147,3 +150,15 @@ def test_expected_dates_are_the_written_ones():
                 if f"{written}, {day.year}" not in v.focus:
                     past = v.family in ("past_tense", "designation") and day < v.sent.date()
                     assert _resolved(day.month, day.day, v.sent.date(), past) == day, (v.name, v.focus)
+
+
+def test_the_checks_can_fail(behaviour):
+    """A passing variant fails when its expectation is a year off, or when it is held to
+    the negatives' 'no fact'; a negative fails when a fact is expected of it."""
+    passing = next(o.variant for o in behaviour[0] if o.passed and o.variant.family == "due_marker")
+    due = dict(passing.expected[0].keys)["due"]
+    year_off = Expected("deadline", (("due", due.replace(year=due.year + 1)),))
+    negative = next(o.variant for o in behaviour[0] if o.variant.family == "neg_training")
+    mutants = [replace(passing, expected=(year_off,)), replace(passing, expected=()),
+               replace(negative, expected=passing.expected)]
+    assert [o.passed for o in run([passing, *mutants])] == [True, False, False, False]
