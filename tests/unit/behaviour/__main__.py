@@ -14,8 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=int, default=0, metavar="N",
                         help="list the first N failing variants of each family")
     parser.add_argument("--family", choices=FAMILIES, help="only this family's variants")
-    parser.add_argument("--by", choices=("structure", "delivery"), action="append", default=[],
-                        help="also print each family's passes by structure or by delivery")
+    parser.add_argument("--by", choices=("structure", "delivery", "date_form"), action="append", default=[],
+                        help="also print each family's passes by structure, delivery or how its dates are written")
     parser.add_argument("--seed", type=int, default=SEED, help=f"generator seed (default {SEED})")
     args = parser.parse_args(argv)
     started = time.perf_counter()

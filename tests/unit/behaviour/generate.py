@@ -18,6 +18,7 @@ neither the date's weekday nor that of the same day a year before or after.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -82,6 +83,16 @@ class Variant:
 
     def message(self) -> bytes:
         return build_message(self)
+
+    @property
+    def date_form(self) -> str:
+        """How its dates are written, read back from the text: weekday, year, time of day."""
+        text = self.focus
+        parts = [name for name, present in (
+            ("weekday", any(f"{day}, " in text for day in WEEKDAYS)),
+            ("year", bool(re.search(r"\b(?:19|20)\d\d\b(?![-–]\d)", text))),
+            ("time", ".m." in text or "noon" in text)) if present]
+        return "+".join(parts) or "bare"
 
 
 def _iso(value: date | datetime | str) -> str:
@@ -765,6 +776,31 @@ NEGATIVE: dict[str, Callable[[Draw, datetime], str]] = {
     "neg_relative_offset": neg_relative_offset, "neg_weekday_contradiction": neg_weekday_contradiction,
 }
 NEGATIVE_STRUCTURES = ("prose", "list", "heading")
+
+# Events that carry a date in a label line or a table cell, as deadlines do, but ask
+# nothing of the LEA by it: (event, what it is, labels its date may have).
+EVENTS = (
+    ("Summative ELPAC Administration Coordinator Webcast",
+     "Join CalTAC for an overview of this year's administration.", ("Date", "Webcast date")),
+    ("CalTAC Office Hours", "CalTAC staff will answer questions about test settings.", ("Date", "When")),
+    ("Preliminary Results in TOMS",
+     "Preliminary results for the summative assessments will be available to LEA coordinators.",
+     ("Available", "Release date")),
+    ("Summative Testing Window", "Testing for the summative assessments opens for all LEAs.",
+     ("Opens", "Window opens")),
+    ("Supplemental Test Materials Orders", "LEAs can order supplemental paper-pencil test materials in TOMS.",
+     ("Ordering closes", "Window closes")),
+    ("Post-Test Workshop", "A free training for LEA coordinators on using assessment results.",
+     ("Date", "Workshop date")),
+)
+
+
+def neg_labelled_event(draw: Draw, sent: datetime) -> Fact:
+    """A webcast, release, testing or ordering window given as 'Label: date' or a table row."""
+    event, about, labels = draw.pick(EVENTS)
+    day, form = draw.ahead(sent, 5, 120), draw.form(clock=False)
+    return Fact(about, event, about, draw.pick(labels), when_text(day, form), (), lead_in="Upcoming events:")
+
 NEGATIVE_HEADINGS = ("Important Dates", "Upcoming Events", "Reminders", "Program Update")
 
 # ----------------------------------------------------------------------------- variants
@@ -856,10 +892,22 @@ def generate(seed: int = SEED) -> list[Variant]:
         out.extend(positive_variants(family, maker, random.Random(rng.randrange(1 << 30)), counter))
     for family, negative in NEGATIVE.items():
         out.extend(negative_variants(family, negative, random.Random(rng.randrange(1 << 30)), counter))
+    out.extend(labelled_negative_variants(random.Random(rng.randrange(1 << 30)), counter))
     return out
 
 
-FAMILIES: tuple[str, ...] = (*POSITIVE, *NEGATIVE)
+def labelled_negative_variants(rng: random.Random, counter: _Counter) -> Iterator[Variant]:
+    draw = Draw(rng)
+    for _ in range(NEG_PER_FAMILY):
+        sent = draw.sent()
+        event = neg_labelled_event(draw, sent)
+        structure, delivery = draw.pick(("label", "table")), draw.pick(DELIVERIES)
+        body, focus = place(event, structure, draw)
+        yield _variant(draw, "neg_labelled_event", "neg", sent, body, focus, (), structure, delivery,
+                       "Upcoming Events", counter.next())
+
+
+FAMILIES: tuple[str, ...] = (*POSITIVE, *NEGATIVE, "neg_labelled_event")
 
 # ----------------------------------------------------------------------------- RFC 5322
 
