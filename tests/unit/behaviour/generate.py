@@ -14,6 +14,19 @@ a date written without a year lies within a year after the sent date (or before 
 a date spoken of as past), so the year FACTS.md's rule gives is the chosen one; a
 weekday is the date's own, except in the contradicting-weekday negatives, where it is
 neither the date's weekday nor that of the same day a year before or after.
+
+Readings of FACTS.md this suite takes where it leaves room:
+- "before <date>" and "before 5 p.m. on <date>" are due that date (at that time), not the
+  day before; "open through/until <date>" is due that date, at the time when one is given.
+- "removed/no longer available after <date>": the retention is `at` that date (at the
+  time, when one is given).
+- "open from A through B" and "extended from A to B" are one deadline, B; A is no fact.
+- A credential reminder with a date, and a retention with the work to finish before it
+  ("Complete all hand scoring before then"), are one fact each, no separate deadline.
+- A default designation spoken of after its date ("no coordinator was designated by
+  July 1, 2026") is the designation fact, due that date.
+- A weekday that contradicts its date is no fact, with or without a year.
+- A forwarded notice takes its year from the inner notice's sent date.
 """
 from __future__ import annotations
 
@@ -115,10 +128,6 @@ class DateForm:
     year: bool
     clock: tuple[int, int, str] | None  # None: a date without a time of day
     time_first: bool = True  # "5 p.m. on Friday, May 14" rather than "Friday, May 14, at 5 p.m."
-
-    @property
-    def label(self) -> str:
-        return ("wd" if self.weekday else "") + ("+yr" if self.year else "") + ("+time" if self.clock else "")
 
 
 def day_text(day: date, *, weekday: bool, year: bool, wrong_weekday: str | None = None) -> str:
@@ -275,7 +284,7 @@ CLOSINGS = (
     "For questions about this message, contact CalTAC by email at caltac@ets.org.",
 )
 FILLER = (
-    "Additional information is available on the {p} website.",
+    "Additional information is available on the CAASPP and ELPAC websites.",
     "Site coordinators can find the updated manual in the Resources section of the website.",
     "Thank you for your attention to this request.",
 )

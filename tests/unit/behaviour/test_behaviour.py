@@ -91,6 +91,8 @@ def test_the_generator_is_seeded_and_covers_its_axes():
         assert len({v.delivery for v in mine}) == len(DELIVERIES), family
         assert all(v.expected for v in mine)
     assert all(not v.expected for v in first if v.family in NEGATIVE or v.family == "neg_labelled_event")
+    texts = [t for v in first for b in v.blocks for t in (b.text, *b.items, *(c for row in b.rows for c in row))]
+    assert not [t for t in texts if "{" in t or ".." in t], "a template left a placeholder or a double full stop"
 
 
 def test_messages_parse_as_the_notices_they_carry(behaviour):
