@@ -155,6 +155,9 @@ CONNECTOR_RE = re.compile(rf"^{_CONNECTOR}$", re.I)
 # the end of a range may put its time first: "5 p.m. on Friday, March 29, through 8 a.m. on Monday"
 CONNECTOR_TIME_RE = re.compile(rf"^{_CONNECTOR}$|^{_CONNECTOR}(?P<clock>@)\s*,?\s*(?:on\s+)?$", re.I)
 BARE_DAY_END_RE = re.compile(rf"\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\.?m)(?:,?\s+(?P<year>{_YEAR}))?\b")
+# a verb right before a date that speaks of it as past: "ended May 29", "were due Monday, March 27"
+PAST_BEFORE_DATE_RE = re.compile(
+    r"\b(?:ended|expired|closed|passed|began|opened|was\s+due|were\s+due|was|were)(?:\s+(?:on|at))?\s*,?\s*$", re.I)
 PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
@@ -266,8 +269,10 @@ def _clock_of(m: re.Match[str]) -> time | None:
 
 
 def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: int | None = None,
-                 past: bool = False) -> date | None:
-    """The year for a date written without one (see the module docstring)."""
+                 past: bool = False, spoken_past: bool = False) -> date | None:
+    """The year for a date written without one (see the module docstring). `spoken_past`: the
+    date is spoken of as past ("ended May 29", "was due Monday, March 27"): the nearest such
+    date on or before the sent day."""
     if sent is None:
         return None
     base = sent.date() if isinstance(sent, datetime) else sent
@@ -281,6 +286,8 @@ def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: in
     earlier = [c for c in candidates if base - grace <= c < base]
     later = [c for c in candidates if c >= base]
     ordered = earlier[-1:] + later[:1]
+    if spoken_past:
+        ordered = [c for c in candidates if c <= base][-1:]
     if weekday is None:
         return ordered[0] if ordered else None
     for c in ordered:
@@ -290,7 +297,7 @@ def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: in
 
 
 def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | None = None,
-            after: date | None = None) -> date | None:
+            after: date | None = None, spoken_past: bool = False) -> date | None:
     """The calendar date of a written date; None when impossible or the weekday disagrees.
 
     A weekday written alone is the first such day on or after `after` (the date written
@@ -323,7 +330,7 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
         return base + timedelta(days=(raw.weekday - base.weekday()) % 7)  # type: ignore[operator]
     y = raw.year or year
     if y is None:
-        return resolve_year(raw.month, raw.day, sent, raw.weekday, past)
+        return resolve_year(raw.month, raw.day, sent, raw.weekday, past, spoken_past)
     try:
         d = date(y, raw.month, raw.day)
     except ValueError:
@@ -659,7 +666,8 @@ class _MentionReader:
         shared_year = group[-1].year
         zone_default = self.clocks.zone
         for raw in group:
-            d = _settle(raw, self.sent, self.past, shared_year, self.last_day)
+            spoken_past = bool(PAST_BEFORE_DATE_RE.search(self.text, max(0, group[0].begin - 30), group[0].begin))
+            d = _settle(raw, self.sent, self.past, shared_year, self.last_day, spoken_past)
             if d is None:
                 continue
             self.last_day = d
@@ -711,6 +719,19 @@ def dropped_dates(text: str, sent: date | datetime | None) -> list[str]:
     return out
 
 
+def _day_of(when: date | datetime) -> date:
+    return when.date() if isinstance(when, datetime) else when
+
+
+def _on_or_before(raw: _Raw, end: date) -> date:
+    """The last (month, day) of `raw` on or before `end` (a window's start before its end)."""
+    year = end.year if (raw.month, raw.day) <= (end.month, end.day) else end.year - 1
+    try:
+        return date(year, raw.month, raw.day)
+    except ValueError:
+        return end
+
+
 def _range_days(first: _Raw, end_raw: _Raw, start_clock: _Clock | None, end_after: _Clock | None, sent,
                 past: bool, last_day: date | None) -> tuple[date, date | None] | None:
     """The start and end days of a range; None when the start does not settle."""
@@ -720,10 +741,16 @@ def _range_days(first: _Raw, end_raw: _Raw, start_clock: _Clock | None, end_afte
         if end_day is None:
             return None
         return end_day - timedelta(days=(end_day.weekday() - first.weekday) % 7), end_day  # type: ignore[operator]
-    # the start borrows the year from the end
+    # the start borrows the year from the end; with neither written, a window under way (its start
+    # before the sent day, its end after) ends on the nearest such day and began before it
     start_year = first.year
-    if start_year is None and end_raw.year is not None and not first.relative:
-        start_year = end_raw.year if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_raw.year - 1
+    end_known = end_raw.year
+    if start_year is None and end_known is None and not first.relative and not end_raw.relative:
+        end_first = _settle(end_raw, sent, past)
+        if end_first is not None and sent is not None and end_first >= _day_of(sent) > _on_or_before(first, end_first):
+            end_known = end_first.year
+    if start_year is None and end_known is not None and not first.relative:
+        start_year = end_known if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_known - 1
     start_day = _settle(first, sent, past, start_year, last_day)
     if start_day is None:
         return None
