@@ -70,6 +70,8 @@ RULES: tuple[Rule, ...] = (
     _deadline("a recommended date", "recommendation", "task verb", "due marker"),
     _deadline("a passive task", "passive task", "due marker"),
     _deadline("a labelled date under its task", "date label", "task in heading"),
+    _deadline("a labelled date after its task", "date label", "task nearby"),
+    _deadline("a date in a due-date column", "deadline column"),
     _deadline("a required task by a date", "obligation", "task verb", "due marker"),
     _deadline("an instruction with its date", "imperative", "due marker"),
     _deadline("a heading with a task and its date", "in heading", "task verb", "due marker"),

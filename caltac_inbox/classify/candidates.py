@@ -31,6 +31,7 @@ class Candidate:
     heading: str | None
     lead_in: str | None
     header: str | None  # a table row's header cells, joined
+    previous: str | None = None  # the sentence before, under the same heading
 
     @property
     def when(self) -> date | datetime:
@@ -77,7 +78,15 @@ def candidate_of(ctx: Context, s: Sentence, m: dates.Mention) -> Candidate:
         heading=plain(s.heading) if s.heading and s.heading != s.text else None,
         lead_in=plain(s.lead_in) if s.lead_in else None,
         header=" ".join(s.header) or None,
+        previous=_previous(ctx, s),
     )
+
+
+def _previous(ctx: Context, s: Sentence) -> str | None:
+    if not s.index:
+        return None
+    before = ctx.doc.sentences[s.index - 1]
+    return None if before.masthead or before.heading != s.heading and before.text != s.heading else before.plain_text
 
 
 def find_candidates(ctx: Context) -> tuple[Candidate, ...]:

@@ -43,7 +43,8 @@ _PAST_VERB_TAIL_RE = re.compile(r"\b(?:ended|expired|passed|closed|was\s+due|wer
                                 re.I)
 _ACTIVITY_WINDOW_RE = re.compile(
     r"\b(?:testing|test\s+administration|administration|ordering|order|viewing|pickup|pick-up|selected\s+testing)"
-    r"\s+(?:window|period)\b|\bwindows?\s+(?:opens?|begins?|starts?|runs?)\b|\b(?:may|can)\s+(?:begin|start)\s+testing\b",
+    r"\s+(?:window|period)\b(?!\s+set-?\s?up)|\bwindows?\s+(?:opens?|begins?|starts?|runs?)\b"
+    r"|\b(?:ordering|testing|viewing|orders?)\s+(?:closes?|ends?|opens?|begins?)\b|\b(?:may|can)\s+(?:begin|start)\s+testing\b",
     re.I)
 _RELEASE_RE = re.compile(
     r"\b(?:results?|scores?|score\s+reports?|SSRs?|data\s+files?)\b[^.]{0,80}\b(?:released?|available|posted"
@@ -77,7 +78,11 @@ _CLOSES_RE = re.compile(
 _FORM_RE = re.compile(r"\b(?:survey|questionnaire|form|application|nomination|course|certification|request|poll"
                       r"|feedback|registration|sign-?up|RSVP)s?\b", re.I)
 _DEADLINE_NOUN_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final)\s+day)\b", re.I)
+# what labels a due date in a list line, a table column or a heading
+_DUE_LABEL_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final)\s+day|(?:completion|closing|close"
+                           r"|submission|return|response)\s+date|closes)\b", re.I)
 _NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
+_DIGIT_RE = re.compile(r"\d")
 _FORWARDING_RE = re.compile(r"^\W*(?:fyi|fwd?|heads\s+up|please\s+note|note)\b", re.I)
 
 
@@ -133,8 +138,19 @@ def past_deadline(c: Candidate) -> bool:
 
 def activity_window(c: Candidate) -> bool:
     """A window for something the LEA may do: "the testing window opens August 20", "the ordering
-    period runs through May 1". Its opening or close is no deadline."""
-    return bool(_ACTIVITY_WINDOW_RE.search(c.clause))
+    period runs through May 1", a column "Ordering closes" over a date. Its opening or close is
+    no deadline."""
+    return any(t and _ACTIVITY_WINDOW_RE.search(t) for t in (c.clause, *_column_labels(c)))
+
+
+def _column_labels(c: Candidate) -> tuple[str | None, ...]:
+    """What names the column of a short line of a name and a date: its table header, its list's
+    lead-in, else the line above it."""
+    if len(f"{c.before} {c.after}".split()) > 8:
+        return ()
+    header_line = c.previous if c.previous and len(c.previous.split()) <= 8 and not _DIGIT_RE.search(c.previous) \
+        else None
+    return c.header, c.lead_in, header_line
 
 
 def release(c: Candidate) -> bool:
@@ -197,15 +213,29 @@ def form_closes(c: Candidate) -> bool:
 
 def date_label(c: Candidate) -> bool:
     """The date follows a label that names a deadline: "Due: May 5", "Deadline: Friday, June 2"."""
-    if c.label and _DEADLINE_NOUN_RE.search(c.label):
+    if c.label and _DUE_LABEL_RE.search(c.label):
         return True
-    return bool(c.sentence.row and c.header and _DEADLINE_NOUN_RE.search(c.header))
+    return bool(c.sentence.row and c.header and _DUE_LABEL_RE.search(c.header))
 
 
 def task_in_heading(c: Candidate) -> bool:
     """The heading, lead-in or table header over the date names the task: a heading "Return the
     kits" over "Due: May 5"."""
     return bool(c.block and (_TASK_VERB_RE.search(c.block) or _FORM_RE.search(c.block)))
+
+
+def task_nearby(c: Candidate) -> bool:
+    """The heading over the date or the sentence just before it names the task: "Please return the
+    loaner kits." over "Due: May 5"."""
+    return task_in_heading(c) or bool(c.previous and _TASK_VERB_RE.search(c.previous))
+
+
+def deadline_column(c: Candidate) -> bool:
+    """A short line of a name and a date under a header, lead-in or line above that names the
+    column a due date: "Kit return   May 5" under "Task   Due date"."""
+    if not (c.sentence.row or c.sentence.kind in ("item", "heading") or len(f"{c.before} {c.after}".split()) <= 6):
+        return False
+    return any(t and _DUE_LABEL_RE.search(t) for t in _column_labels(c))
 
 
 def obligation(c: Candidate) -> bool:
@@ -256,7 +286,7 @@ CUES: tuple[tuple[str, Cue], ...] = (
     ("form closes", form_closes), ("date label", date_label), ("task in heading", task_in_heading),
     ("negation", negation), ("range", range_), ("forwarding note", forwarding_note),
     ("obligation", obligation), ("imperative", imperative), ("deadline word", deadline_word),
-    ("in heading", in_heading),
+    ("in heading", in_heading), ("task nearby", task_nearby), ("deadline column", deadline_column),
 )
 
 
