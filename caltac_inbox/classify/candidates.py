@@ -86,7 +86,11 @@ def _previous(ctx: Context, s: Sentence) -> str | None:
     if not s.index:
         return None
     before = ctx.doc.sentences[s.index - 1]
-    return None if before.masthead or before.heading != s.heading and before.text != s.heading else before.plain_text
+    if before.masthead:
+        return None
+    # a short label line ("Deadline: May 5") reads as a heading of its own: the sentence above still leads to it
+    same_section = s.kind == "heading" or before.heading == s.heading or before.text == s.heading
+    return before.plain_text if same_section else None
 
 
 def find_candidates(ctx: Context) -> tuple[Candidate, ...]:

@@ -83,6 +83,7 @@ _DUE_LABEL_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final
                            r"|submission|return|response)\s+date|closes)\b", re.I)
 _NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
 _DIGIT_RE = re.compile(r"\d")
+_WINDOW_LABEL_RE = re.compile(r"\b(?:window|period)\b", re.I)
 _FORWARDING_RE = re.compile(r"^\W*(?:fyi|fwd?|heads\s+up|please\s+note|note)\b", re.I)
 
 
@@ -140,6 +141,8 @@ def activity_window(c: Candidate) -> bool:
     """A window for something the LEA may do: "the testing window opens August 20", "the ordering
     period runs through May 1", a column "Ordering closes" over a date. Its opening or close is
     no deadline."""
+    if c.label and _WINDOW_LABEL_RE.search(c.label):
+        return True  # "Window closes: June 17": what may be done until then, not what is due
     return any(t and _ACTIVITY_WINDOW_RE.search(t) for t in (c.clause, *_column_labels(c)))
 
 
