@@ -73,6 +73,7 @@ RULES: tuple[Rule, ...] = (
     _deadline("a labelled date after its task", "date label", "task nearby"),
     _deadline("a date in a due-date column", "deadline column"),
     _deadline("a required task by a date", "obligation", "task verb", "due marker"),
+    _deadline("a thing said to be due", "said due"),
     _deadline("an instruction with its date", "imperative", "due marker"),
     _deadline("a heading with a task and its date", "in heading", "task verb", "due marker"),
 )

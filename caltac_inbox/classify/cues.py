@@ -27,7 +27,7 @@ _DUE_MARKER_RE = re.compile(
     r"|will\s+close(?:\s+on|\s+at)?|ends?\s+on|extended\s+(?:to|until|through)|moved\s+to|changed\s+to"
     r"|postponed\s+(?:to|until)|last\s+day(?:\s+to\s+\w+(?:\s+\w+){0,6}\s+is)?"
     r"|by\s+the\s+(?:[\w-]+\s+){0,3}(?:date|day|deadline)\s+of)"
-    r"(?:\s+(?:\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight|\d{1,2}:\d\d))?(?:\s*(?:,|on|at|\(\w+\)))*\s*$)",
+    r"(?:\s*(?:,|on|at|by|\(\w+\)|\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight|\d{1,2}:\d\d|P[SD]?T|\w+day))*\s*$)",
     re.I)
 _ADDRESSEE_RE = re.compile(
     r"\b(?:LEAs?|you|your|coordinators?|districts?|schools?|charters?|test\s+site|site\s+coordinators?"
@@ -83,7 +83,10 @@ _DUE_LABEL_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final
                            r"|submission|return|response)\s+date|closes)\b", re.I)
 _NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
 _DIGIT_RE = re.compile(r"\d")
-_WINDOW_LABEL_RE = re.compile(r"\b(?:window|period)\b", re.I)
+_WINDOW_LABEL_RE = re.compile(r"\b(?:window|period)(?:\s+(?:closes?|opens?|ends?|begins?|starts?)\b|\s*$)", re.I)
+# "The roster is due at 4:30 p.m. on": a thing said to be due on the date
+_SAID_DUE_RE = re.compile(r"\b(?:is|are|will\s+be|remains?)\s+(?:now\s+)?due(?:\s*(?:,|on|at|by|\d{1,2}(?::\d\d)?\s*"
+                          r"[ap]\.?\s?m\.?|noon|midnight|P[SD]?T|\w+day))*\s*$", re.I)
 _FORWARDING_RE = re.compile(r"^\W*(?:fyi|fwd?|heads\s+up|please\s+note|note)\b", re.I)
 
 
@@ -241,6 +244,12 @@ def deadline_column(c: Candidate) -> bool:
     return any(t and _DUE_LABEL_RE.search(t) for t in _column_labels(c))
 
 
+def said_due(c: Candidate) -> bool:
+    """A thing said to be due on the date: "Signed agreements are due Friday, May 5", "the roster
+    is due at noon on June 2"."""
+    return bool(_SAID_DUE_RE.search(c.before))
+
+
 def obligation(c: Candidate) -> bool:
     """The clause says the act is required or expected: "schools must ...", "kits are to be ...",
     "sites are asked to ..."."""
@@ -289,7 +298,7 @@ CUES: tuple[tuple[str, Cue], ...] = (
     ("form closes", form_closes), ("date label", date_label), ("task in heading", task_in_heading),
     ("negation", negation), ("range", range_), ("forwarding note", forwarding_note),
     ("obligation", obligation), ("imperative", imperative), ("deadline word", deadline_word),
-    ("in heading", in_heading), ("task nearby", task_nearby), ("deadline column", deadline_column),
+    ("in heading", in_heading), ("said due", said_due), ("task nearby", task_nearby), ("deadline column", deadline_column),
 )
 
 
