@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from caltac_inbox.classify.candidates import Candidate
+from caltac_inbox.classify.dates import PAST_AFTER_DATE_RE
 
 _TASK_VERBS = (r"complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|enter|order|upload|sign"
                r"|respond|reply|verify|update|request|install|upgrade|file|schedule|ship|pack|place|review"
@@ -135,9 +136,11 @@ def past_tense(c: Candidate) -> bool:
 
 
 def past_deadline(c: Candidate) -> bool:
-    """A deadline the notice speaks of as past, its verb right before the date: "the cutoff to
-    reserve kits passed on May 2", "entries were due April 3"."""
-    return bool(_PAST_VERB_TAIL_RE.search(c.before) and _DEADLINE_NOUN_RE.search(c.clause))
+    """A deadline the notice speaks of as past: "the cutoff to reserve kits passed on May 2",
+    "entries were due April 3", "the June 9 deadline to reply has passed"."""
+    if _PAST_VERB_TAIL_RE.search(c.before) and _DEADLINE_NOUN_RE.search(c.clause):
+        return True
+    return bool(PAST_AFTER_DATE_RE.match(c.after))  # "The May 6 deadline to order kits has passed"
 
 
 def activity_window(c: Candidate) -> bool:

@@ -158,6 +158,10 @@ BARE_DAY_END_RE = re.compile(rf"\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\
 # a verb right before a date that speaks of it as past: "ended May 29", "were due Monday, March 27"
 PAST_BEFORE_DATE_RE = re.compile(
     r"\b(?:ended|expired|closed|passed|began|opened|was\s+due|were\s+due|was|were)(?:\s+(?:on|at))?\s*,?\s*$", re.I)
+# "The May 6 deadline to set up windows has passed": the date of a deadline said to be over
+PAST_AFTER_DATE_RE = re.compile(
+    r"^\s*,?\s*(?:deadline|due\s+date|cut-?off(?:\s+date)?)\b[^.;]{0,160}?\b(?:has|have|had)\s+(?:now\s+|already\s+)?"
+    r"(?:passed|ended|expired|closed)\b", re.I)
 PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
@@ -666,7 +670,8 @@ class _MentionReader:
         shared_year = group[-1].year
         zone_default = self.clocks.zone
         for raw in group:
-            spoken_past = bool(PAST_BEFORE_DATE_RE.search(self.text, max(0, group[0].begin - 30), group[0].begin))
+            spoken_past = bool(PAST_BEFORE_DATE_RE.search(self.text, max(0, group[0].begin - 30), group[0].begin)
+                               or PAST_AFTER_DATE_RE.match(self.text, group[-1].end))
             d = _settle(raw, self.sent, self.past, shared_year, self.last_day, spoken_past)
             if d is None:
                 continue
