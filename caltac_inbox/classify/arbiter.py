@@ -132,7 +132,7 @@ def _quoting(facts: list[Fact], ctx: Context) -> dict[int, list[Fact]]:
     return out
 
 
-def _undecided(c: Candidate, cues: frozenset[str], taken: set[date]) -> tuple[str | None, str]:
+def _undecided(c: Candidate, cues: frozenset[str], taken: set[date], sent: date | None) -> tuple[str | None, str]:
     """(kind, reason) for a candidate no kind classifier claimed."""
     if c.sentence.masthead:
         return None, "title date"
@@ -140,6 +140,8 @@ def _undecided(c: Candidate, cues: frozenset[str], taken: set[date]) -> tuple[st
         if rule.needs <= cues:
             if rule.kind is not None and _day(_due(c)) in taken:
                 return None, f"restates a fact ({rule.name})"
+            if "past deadline" in rule.needs and sent is not None and _day(_due(c)) > sent:
+                return None, "a past deadline dated after the notice"  # never a contradicting year
             return rule.kind, rule.name
     deciding = sorted(cues & _DECIDING)
     return None, ("unsure: " + ", ".join(deciding)) if deciding else "no cue"
@@ -163,7 +165,7 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
                 else:
                     out.append(Decision(c, cues, None, f"another day in the evidence of a {claimed[0].kind}"))
                 continue
-            kind, reason = _undecided(c, cues, taken)
+            kind, reason = _undecided(c, cues, taken, _day(ctx.sent) if ctx.sent is not None else None)
             if kind is None:
                 out.append(Decision(c, cues, None, reason))
                 continue

@@ -160,7 +160,7 @@ PAST_BEFORE_DATE_RE = re.compile(
     r"\b(?:ended|expired|closed|passed|began|opened|was\s+due|were\s+due|was|were)(?:\s+(?:on|at))?\s*,?\s*$", re.I)
 # "The May 6 deadline to set up windows has passed": the date of a deadline said to be over
 PAST_AFTER_DATE_RE = re.compile(
-    r"^\s*,?\s*(?:deadline|due\s+date|cut-?off(?:\s+date)?)\b[^.;]{0,160}?\b(?:has|have|had)\s+(?:now\s+|already\s+)?"
+    r"\s*,?\s*(?:deadline|due\s+date|cut-?off(?:\s+date)?)\b[^.;]{0,160}?\b(?:has|have|had)\s+(?:now\s+|already\s+)?"
     r"(?:passed|ended|expired|closed)\b", re.I)
 PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",

@@ -158,3 +158,15 @@ def test_a_form_open_over_a_window_is_due_when_it_closes():
 def test_a_testing_window_open_over_days_is_no_deadline():
     text = "The spring testing window is open from March 9 through May 29, 2026.\n"
     assert deadlines(text) == []
+
+
+def test_a_deadline_said_to_have_passed_after_its_date_is_before_the_notice():
+    text = "The Tuesday, January 13 deadline to reserve spare headsets has passed; late requests go to the help desk.\n"
+    [fact] = deadlines(text)
+    assert fact.due == date(2026, 1, 13)  # a Tuesday in 2026, before the notice: not 2027
+
+
+def test_a_thing_said_to_be_due_at_a_time_on_a_date():
+    text = "The signed proctor roster is due at 3:30 p.m. on Wednesday, March 25, 2026.\n"
+    [fact] = deadlines(text)
+    assert fact.due == datetime(2026, 3, 25, 15, 30, tzinfo=LA)
