@@ -16,16 +16,17 @@ from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.model import Fact
 
 _ACT_RE = re.compile(
-    r"\b(re)?generat\w*\b[^.]{0,80}\bcredentials?\b|\bcredentials?\b[^.]{0,80}\b(re)?generat\w*", re.I)
+    r"\b(re)?generat\w*\b[^.]{0,80}\b(?:credentials?|secret\s+keys?)\b"
+    r"|\b(?:credentials?|secret\s+keys?)\b[^.]{0,80}\b(re)?generat\w*", re.I)
 _SIS_RE = re.compile(r"\b(?:SIS|student\s+information\s+system|vendors?|secret\s+key|user\s+name)\b", re.I)
 _VENDORS_RE = re.compile(
     r"\bdesignated\s+(?P<names>.+?)\s+as\s+(?:your|the|its)\s+(?:student\s+information\s+system|SIS)", re.I)
 _REPORTING_YEAR_RE = re.compile(
-    r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?)",
+    r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?|results)",
     re.I)
 
 
-_ACT_GUARD = Guard(_ACT_RE, ("credential",))
+_ACT_GUARD = Guard(_ACT_RE, ("credential", "secret"))
 
 
 def is_credential(s: Sentence) -> bool:
