@@ -25,6 +25,7 @@ REMOVAL_RE = re.compile(
     r"|wiped|emptied|taken\s+out|archived\s+and\s+removed)\b"
     r"|\b(?:will|would)\s+not\s+be\s+(?:retained|kept|carried\s+over|migrated)\b|\bwill\s+not\s+(?:carry|move)\s+over\b"
     r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b"
+    r"|\b(?:will|would)\s+not\s+be\s+(?:accessible|available)\s+(?:after|beyond|past)\b"
     r"|\bcan\s+no\s+longer\s+be\s+(?:hand\s+)?scored\b"
     r"|\b(?:remain|remains|stay|stays)\s+(?:available|accessible)\s+(?:only\s+)?until\b",
     re.I,
@@ -40,7 +41,8 @@ _NOUN_RE = re.compile(
 
 
 REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "emptied", "taken",
-                                   "retained", "kept", "carried", "migrated", "carry", "move", "longer", "lose", "until"))
+                                   "retained", "kept", "carried", "migrated", "carry", "move", "longer", "lose", "until",
+                                   "accessible", "available"))
 
 
 # data that "remains available until" a day is removed then; tests and windows that do are not data
