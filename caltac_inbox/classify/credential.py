@@ -11,26 +11,16 @@ from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, cue_before
-from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.topics import CREDENTIAL_ACT_RE, is_credential
 from caltac_inbox.model import Fact
 
-_ACT_RE = re.compile(
-    r"\b(re)?generat\w*\b[^.]{0,80}\b(?:credentials?|secret\s+keys?)\b"
-    r"|\b(?:credentials?|secret\s+keys?)\b[^.]{0,80}\b(re)?generat\w*", re.I)
 _SIS_RE = re.compile(r"\b(?:SIS|student\s+information\s+system|vendors?|secret\s+key|user\s+name)\b", re.I)
 _VENDORS_RE = re.compile(
     r"\bdesignated\s+(?P<names>.+?)\s+as\s+(?:your|the|its)\s+(?:student\s+information\s+system|SIS)", re.I)
 _REPORTING_YEAR_RE = re.compile(
     r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?|results)",
     re.I)
-
-
-_ACT_GUARD = Guard(_ACT_RE, ("credential", "secret"))
-
-
-def is_credential(s: Sentence) -> bool:
-    return bool(s.search(_ACT_GUARD))
 
 
 def _reporting_year(ctx: Context, hits: list[Sentence]) -> str | None:
@@ -67,7 +57,7 @@ def classify_credentials(ctx: Context) -> list[Fact]:
     if not hits or not _SIS_RE.search(doc.text):
         return []
     first = hits[0]
-    m = _ACT_RE.search(first.plain_text)
+    m = CREDENTIAL_ACT_RE.search(first.plain_text)
     action = "regenerate" if m and (m.group(1) or m.group(2)) else "generate"
     school_year = _reporting_year(ctx, hits)
     vendors = _vendors(doc.text)

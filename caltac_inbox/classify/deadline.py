@@ -25,11 +25,10 @@ from dataclasses import dataclass, replace
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
-from caltac_inbox.classify.credential import is_credential
-from caltac_inbox.classify.designation import designation_by_heading, designation_in_context, is_designation
-from caltac_inbox.classify.retention import is_retention
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
+from caltac_inbox.classify.topics import (designation_by_heading, designation_in_context, is_credential,
+                                         is_designation, is_retention)
 from caltac_inbox.model import Fact
 
 _REQUIRED_RE = re.compile(

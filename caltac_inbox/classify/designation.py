@@ -14,20 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 from caltac_inbox.classify import dates
-from caltac_inbox.classify.context import (
-    THIS_DATE_RE,
-    Context,
-    clause_around,
-    cue_before,
-    opens_sentence,
-    programs_in,
-)
+from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, opens_sentence,
+                                          programs_in)
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.topics import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.model import Fact
 
-TOPIC_RE = re.compile(r"\bdesignat\w*\b", re.I)
-COORDINATOR_RE = re.compile(r"\bcoordinators?\b|\bdesignation\s+(?:process|form|deadline)\b", re.I)
 _INSTRUCTION_RE = re.compile(
     r"\b(?:ensure|make\s+sure|be\s+sure|must|should|need\s+to|needs\s+to|designate|complete|confirm|verify|check)\b",
     re.I)
@@ -40,56 +33,7 @@ _DATED_LABEL_RE = re.compile(r"^\s*[:—–-]\s*[^.]*\b(?:deadline|due)\b", re.I
 _CUES = {"by", "was", "is", "deadline", "no", "not", "until", "due", "on", "before"}
 
 
-_DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadlines?)\b", re.I)
-# "The following deadlines apply to 2026–27 designations:"
-_DUE_FOR_DESIGNATION_RE = re.compile(r"\b(?:due\s+dates?|deadlines?)\b[^.]{0,60}\bdesignations?\b", re.I)
-
-
-# "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
-_CHOOSE_RE = re.compile(
-    r"\b(?:appoint|select|nam|choos)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:\d{4}\s*[–-]\s*\d{2,4}\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
-    r"coordinators?\b|\bcoordinators?\b[^.;:]{0,60}?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
-    r"|have\s+been|was|were|to\s+be)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
-    re.I)
-
-
-_TOPIC_GUARD = Guard(TOPIC_RE, ("designat",))
-_COORDINATOR_GUARD = Guard(COORDINATOR_RE, ("coordinator", "designation"))
-_DESIGNATION_DUE_GUARD = Guard(_DESIGNATION_DUE_RE, ("designation",))
-_DUE_FOR_DESIGNATION_GUARD = Guard(_DUE_FOR_DESIGNATION_RE, ("designation",))
-_CHOOSE_GUARD = Guard(_CHOOSE_RE, ("coordinator",))
 _DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
-
-
-# "The form is now posted. It must be completed by Monday, July 3." under a heading about naming
-# the coordinator: the pronoun is the designation
-_VAGUE_SUBJECT_RE = re.compile(r"^\W*(?:it|this|the\s+(?:form|designation|process|appointment))\s+(?:must|should|is|has)\b",
-                               re.I)
-
-
-_DESIGNATION_NOUN_RE = re.compile(r"\bdesignations?\b", re.I)
-_REQUIREMENT_RE = re.compile(r"\b(?:must|shall|required|due|no\s+later\s+than)\b", re.I)
-
-
-def designation_in_context(s: Sentence, before: Sentence | None, subject: str) -> bool:
-    """ "For 2019–20, that designation is made in TOMS, and it must be finished no later than July 1."
-    after a sentence (or under a heading or subject) about the coordinator."""
-    if not (_DESIGNATION_NOUN_RE.search(s.plain_text) and _REQUIREMENT_RE.search(s.plain_text)):
-        return False
-    return any(t and _COORDINATOR_GUARD.search(t) for t in (before.plain_text if before else None, s.heading, subject))
-
-
-def designation_by_heading(s: Sentence) -> bool:
-    if not s.heading or not _VAGUE_SUBJECT_RE.match(s.plain_text):
-        return False
-    h = s.heading
-    return bool((_TOPIC_GUARD.search(h) or _CHOOSE_RE.search(h)) and _COORDINATOR_GUARD.search(h))
-
-
-def is_designation(s: Sentence) -> bool:
-    return (bool(s.search(_TOPIC_GUARD) and s.search(_COORDINATOR_GUARD)) or bool(s.search(_DESIGNATION_DUE_GUARD))
-            or bool(s.search(_DUE_FOR_DESIGNATION_GUARD))
-            or bool(s.search(_CHOOSE_GUARD)))
 
 
 def classify_designations(ctx: Context) -> list[Fact]:

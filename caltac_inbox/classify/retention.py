@@ -15,47 +15,17 @@ from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, program_of_systems
-from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
+from caltac_inbox.classify.topics import DATA_RE, REMOVAL_RE, is_retention
 from caltac_inbox.model import Fact
 
-REMOVAL_RE = re.compile(
-    r"\b(?:(?:will|would|to)\s+be|are|is|being|get|gets)\s+(?:permanently\s+)?(?:removed|cleared|deleted|purged|erased"
-    r"|wiped|emptied|taken\s+out|archived\s+and\s+removed)\b"
-    r"|\b(?:will|would)\s+not\s+be\s+(?:retained|kept|carried\s+over|migrated)\b|\bwill\s+not\s+(?:carry|move)\s+over\b"
-    r"|\bno\s+longer\s+(?:be\s+)?(?:available|accessible)\b|\blose\s+access\b"
-    r"|\b(?:will|would)\s+not\s+be\s+(?:accessible|available)\s+(?:after|beyond|past)\b"
-    r"|\bcan\s+no\s+longer\s+be\s+(?:hand\s+)?scored\b"
-    r"|\b(?:remain|remains|stay|stays)\s+(?:available|accessible)\s+(?:only\s+)?until\b",
-    re.I,
-)
-_DATA_RE = re.compile(
-    r"\b(?:data|files?|responses?|reports?|results|materials|records|tests?|scores|assignments|rosters|submissions|answers|groups|entries)\b", re.I)
 _REFERS_BACK_RE = re.compile(r"^\W*(?:this|that|these|those|it|they|the\s+file)\b", re.I)
 _NOUN_RE = re.compile(
     r"((?:(?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2}\s+)?(?:[A-Z][\w-]*\s+)*(?:student\s+)?(?:score\s+)?"
     r"(?:data\s+(?:download\s+)?file|student\s+responses|responses|reports|data\s+and\s+reports))",
     re.I,
 )
-
-
-REMOVAL_GUARD = Guard(REMOVAL_RE, ("removed", "cleared", "deleted", "purged", "erased", "wiped", "emptied", "taken",
-                                   "retained", "kept", "carried", "migrated", "carry", "move", "longer", "lose", "until",
-                                   "accessible", "available"))
-
-
-# data that "remains available until" a day is removed then; tests and windows that do are not data
-_KEPT_DATA_RE = re.compile(r"\b(?:data|files?|responses|reports|results|records|scores|groups|rosters)\b", re.I)
-
-
-def is_retention(s: Sentence) -> bool:
-    m = s.search(REMOVAL_GUARD)
-    if not m:
-        return False
-    if m.group(0).lower().startswith(("remain", "stay")):
-        return bool(_KEPT_DATA_RE.search(s.plain_text, 0, m.start()))
-    return bool(_DATA_RE.search(s.plain_text))
 
 
 def classify_retentions(ctx: Context) -> list[Fact]:
@@ -190,7 +160,7 @@ def _data_year(s: Sentence, parts: list[Sentence], data: str) -> str | None:
     years = dates.school_years(data) or [y for p in parts[:-1] for y in dates.school_years(p.plain_text)]
     if years:
         return years[0]
-    if s.heading and _DATA_RE.search(s.heading):
+    if s.heading and DATA_RE.search(s.heading):
         # a "2022–23 Student Score Data Files" heading; not the subject, which names the year to come
         found = set(dates.school_years(s.heading))
         if len(found) == 1:
@@ -233,7 +203,7 @@ def _section_before(ctx: Context, s: Sentence, limit: int = 4) -> list[Sentence]
         if x.kind == "heading" or x.heading != s.heading or len(out) >= limit:
             break
         t = x.plain_text
-        if x.kind != "item" and _DATA_RE.search(t) and _KEPT_RE.search(t):
+        if x.kind != "item" and DATA_RE.search(t) and _KEPT_RE.search(t):
             out.append(x)
     return out
 
@@ -250,7 +220,7 @@ def _data_phrase(parts: list[Sentence]) -> str:
     elif m:
         clauses = re.split(r"[;,]\s+", t[:m.start()])
         # the clause that holds the data noun: "Every incomplete test, summative or interim, will be ..."
-        clause = next((c for c in reversed(clauses) if _DATA_RE.search(c)), clauses[-1])
+        clause = next((c for c in reversed(clauses) if DATA_RE.search(c)), clauses[-1])
         clause = re.sub(r"^(?:and|or|but|that|then|so)\s+", "", clause.strip(), flags=re.I)
         phrase = re.sub(r"\s+(?:will|would|can|may|shall)(?:\s+not)?(?:\s+be)?$", "", clause, flags=re.I)
         place = _PLACE_RE.match(t, m.end())
