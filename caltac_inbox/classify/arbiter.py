@@ -184,26 +184,32 @@ MAX_LEADS = 100  # a notice with more dated candidates than this is no notice; t
 
 
 def leads_of(ctx: Context, decisions: tuple[Decision, ...]) -> tuple[Lead, ...]:
-    """Every candidate that became no fact, as a lead with its reason, and every sentence whose
-    written weekday contradicts its date (the resolver drops those: "weekday mismatch")."""
+    """Every sentence with a candidate that became no fact, as a lead with its reason, and every
+    sentence whose written weekday contradicts its date (the resolver drops those: "weekday
+    mismatch"). A lead is a sentence (as `review` keeps it): its first such date is its day, and
+    the reason names the others with theirs ("...; also 2026-05-09: no cue")."""
     doc = ctx.doc
     by_sentence: dict[int, list[Decision]] = {}
     for d in decisions:
         by_sentence.setdefault(d.candidate.sentence.index, []).append(d)
     out: list[Lead] = []
-    seen: set[tuple[int, object]] = set()
     for s in doc.sentences:
         here = by_sentence.get(s.index, [])
         if not here and _has_contradicted_date(ctx, s):
             out.append(Lead(when=None, sentence=evidence(doc, [s]), reason="weekday mismatch"))
-        for d in here:
-            if d.is_fact or (s.index, d.candidate.when) in seen:
-                continue
-            seen.add((s.index, d.candidate.when))
-            out.append(Lead(when=d.candidate.when, sentence=evidence(doc, [s]), reason=d.reason))
+        open_ = [d for d in here if not d.is_fact]
+        if open_:
+            out.append(Lead(when=open_[0].candidate.when, sentence=evidence(doc, [s]), reason=_reasons(open_)))
         if len(out) >= MAX_LEADS:
             return tuple(out[:MAX_LEADS])
     return tuple(out)
+
+
+def _reasons(open_: list[Decision]) -> str:
+    first = open_[0]
+    others = [f"{_day(d.candidate.when).isoformat()}: {d.reason}" for d in open_[1:]
+              if _day(d.candidate.when) != _day(first.candidate.when)]
+    return "; also ".join([first.reason, *dict.fromkeys(others)])
 
 
 def _has_contradicted_date(ctx: Context, s: Sentence) -> bool:
