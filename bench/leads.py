@@ -48,8 +48,8 @@ def _days_of(leads) -> set[str]:
 
 def measure(shared: Path, verbose: bool = False) -> dict:
     from caltac_inbox.classify import classify_with_leads
-    from caltac_inbox.classify.context import Context
     from caltac_inbox.classify.arbiter import arbiter_facts, decide, leads_of
+    from caltac_inbox.classify.context import Context
     from caltac_inbox.parse import parse_message
 
     score = _scorer(shared)
