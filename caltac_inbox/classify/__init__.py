@@ -31,11 +31,11 @@ def classify_keeping_leads(notice: Notice) -> FactsWithLeads:
 
 
 def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
-    from caltac_inbox.classify.arbiter import arbiter_facts, leads_of
+    from caltac_inbox.classify.arbiter import arbiter_facts, leads_of, note_leads
 
     ctx, proposed, decisions = decisions_of(notice)
     facts = (*proposed, *arbiter_facts(decisions))
-    return facts, leads_of(ctx, decisions) if with_leads else ()
+    return facts, (*note_leads(notice), *leads_of(ctx, decisions)) if with_leads else ()
 
 
 def decisions_of(notice: Notice) -> tuple[Context, list[Fact], tuple[Decision, ...]]:

@@ -15,7 +15,7 @@ on the coordinator's calendar.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from caltac_inbox.classify import dates
@@ -24,7 +24,7 @@ from caltac_inbox.classify.context import Context
 from caltac_inbox.classify.cues import cues_of
 from caltac_inbox.classify.deadline import deadline_at
 from caltac_inbox.classify.text import Sentence, evidence
-from caltac_inbox.model import Fact, Lead
+from caltac_inbox.model import Fact, Lead, Notice
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,19 @@ def leads_of(ctx: Context, decisions: tuple[Decision, ...]) -> tuple[Lead, ...]:
     return tuple(out)
 
 
+NOTE_REASON = "in the forwarder's note: "
+
+
+def note_leads(notice: Notice) -> tuple[Lead, ...]:
+    """The dated sentences of a colleague's note above a forwarded notice ("TOMS roles go away June
+    30, back after the holiday"): never facts (the note is not the notice), always leads."""
+    if not notice.forward_note.strip():
+        return ()
+    ctx = Context.of(replace(notice, text=notice.forward_note))
+    found = leads_of(ctx, decide(ctx, []))
+    return tuple(replace(lead, reason=NOTE_REASON + lead.reason) for lead in found)
+
+
 def _reasons(open_: list[Decision]) -> str:
     first = open_[0]
     others = [f"{_day(d.candidate.when).isoformat()}: {d.reason}" for d in open_[1:]
@@ -218,4 +231,4 @@ def _has_contradicted_date(ctx: Context, s: Sentence) -> bool:
     return bool(s.search_text("day") and dates.dropped_dates(s.text, ctx.sent))
 
 
-__all__ = ["DEADLINE_RULES", "RULES", "Decision", "Rule", "arbiter_facts", "decide", "leads_of"]
+__all__ = ["DEADLINE_RULES", "RULES", "Decision", "Rule", "note_leads", "arbiter_facts", "decide", "leads_of"]

@@ -170,3 +170,15 @@ def test_a_thing_said_to_be_due_at_a_time_on_a_date():
     text = "The signed proctor roster is due at 3:30 p.m. on Wednesday, March 25, 2026.\n"
     [fact] = deadlines(text)
     assert fact.due == datetime(2026, 3, 25, 15, 30, tzinfo=LA)
+
+
+def test_the_dates_of_a_colleagues_note_above_a_forward_are_leads_not_facts():
+    n = Notice(source="t.eml", sender="office@example.org", sent=SENT, subject="Fwd: Spring transition",
+               text="The spring transition is described on the website.\n",
+               forward_note="Heads up: portal accounts disappear March 27, back after spring break.")
+    found, leads = classify_with_leads(n)
+    assert found == ()
+    [lead] = leads
+    assert lead.when == date(2026, 3, 27)
+    assert lead.reason.startswith("in the forwarder's note: ")
+    assert lead.sentence == "Heads up: portal accounts disappear March 27, back after spring break."
