@@ -231,4 +231,4 @@ def _has_contradicted_date(ctx: Context, s: Sentence) -> bool:
     return bool(s.search_text("day") and dates.dropped_dates(s.text, ctx.sent))
 
 
-__all__ = ["DEADLINE_RULES", "RULES", "Decision", "Rule", "note_leads", "arbiter_facts", "decide", "leads_of"]
+__all__ = ["DEADLINE_RULES", "MAX_LEADS", "RULES", "Decision", "Rule", "arbiter_facts", "decide", "leads_of", "note_leads"]
