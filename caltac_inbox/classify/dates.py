@@ -737,6 +737,20 @@ def _on_or_before(raw: _Raw, end: date) -> date:
         return end
 
 
+def _start_year(first: _Raw, end_raw: _Raw, sent, past: bool) -> int | None:
+    """The start borrows the year from the end; with neither written, a window under way (its
+    start before the sent day, its end after) ends on the nearest such day and began before it."""
+    start_year = first.year
+    end_known = end_raw.year
+    if start_year is None and end_known is None and not first.relative and not end_raw.relative:
+        end_first = _settle(end_raw, sent, past)
+        if end_first is not None and sent is not None and end_first >= _day_of(sent) > _on_or_before(first, end_first):
+            end_known = end_first.year
+    if start_year is None and end_known is not None and not first.relative:
+        start_year = end_known if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_known - 1
+    return start_year
+
+
 def _range_days(first: _Raw, end_raw: _Raw, start_clock: _Clock | None, end_after: _Clock | None, sent,
                 past: bool, last_day: date | None) -> tuple[date, date | None] | None:
     """The start and end days of a range; None when the start does not settle."""
@@ -746,16 +760,7 @@ def _range_days(first: _Raw, end_raw: _Raw, start_clock: _Clock | None, end_afte
         if end_day is None:
             return None
         return end_day - timedelta(days=(end_day.weekday() - first.weekday) % 7), end_day  # type: ignore[operator]
-    # the start borrows the year from the end; with neither written, a window under way (its start
-    # before the sent day, its end after) ends on the nearest such day and began before it
-    start_year = first.year
-    end_known = end_raw.year
-    if start_year is None and end_known is None and not first.relative and not end_raw.relative:
-        end_first = _settle(end_raw, sent, past)
-        if end_first is not None and sent is not None and end_first >= _day_of(sent) > _on_or_before(first, end_first):
-            end_known = end_first.year
-    if start_year is None and end_known is not None and not first.relative:
-        start_year = end_known if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_known - 1
+    start_year = _start_year(first, end_raw, sent, past)
     start_day = _settle(first, sent, past, start_year, last_day)
     if start_day is None:
         return None
