@@ -82,6 +82,11 @@ DEADLINE_RULES = frozenset(r.name for r in RULES if r.kind == "deadline")
 _DECIDING = frozenset(c for r in RULES for c in r.needs)
 
 
+# a notice with more dated candidates than these is no notice: the first ones are decided, and kept as leads
+MAX_CANDIDATES = 400
+MAX_LEADS = 100
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the arbiter made of one candidate: a fact of `kind` (with `fact` when the arbiter
@@ -153,10 +158,13 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
     quoting = _quoting(facts, ctx)
     taken = {d for f in facts for d in _key_days(f)}
     out: list[Decision] = []
+    per_sentence: dict[int, frozenset[str]] = {}
     for s in ctx.doc.sentences:
         for m in ctx.mentions(s):
+            if len(out) >= MAX_CANDIDATES:
+                return tuple(out)
             c = candidate_of(ctx, s, m)
-            cues = cues_of(c)
+            cues = cues_of(c, per_sentence)
             claimed = quoting.get(s.index)
             if claimed:
                 fact = next((f for f in claimed if _key_days(f) & _days(c)), None)
@@ -180,7 +188,7 @@ def arbiter_facts(decisions: tuple[Decision, ...]) -> list[Fact]:
     return [d.fact for d in decisions if d.fact is not None and d.reason in DEADLINE_RULES]
 
 
-MAX_LEADS = 100  # a notice with more dated candidates than this is no notice; the first ones are kept
+
 
 
 def leads_of(ctx: Context, decisions: tuple[Decision, ...]) -> tuple[Lead, ...]:

@@ -16,6 +16,8 @@ from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, clause_around
 from caltac_inbox.classify.text import Sentence, plain
 
+CLAUSE_REACH = 300  # characters read on each side of a date
+
 # "Deadline: Friday, May 5", "- Survey closes: May 5": the words before the colon label the date
 _LABEL_RE = re.compile(r"^\W*(?P<label>[^:.]{2,80}?)\s*[:—–]\s*$")
 
@@ -66,6 +68,8 @@ def _collapse(text: str) -> str:
 def candidate_of(ctx: Context, s: Sentence, m: dates.Mention) -> Candidate:
     doc_text = ctx.doc.text
     c_begin, c_end = clause_around(doc_text, s.begin, s.end, m.begin)
+    # a clause longer than a reader's glance is no clause (and cues stay linear in the text)
+    c_begin, c_end = max(c_begin, m.begin - CLAUSE_REACH), min(c_end, m.end + CLAUSE_REACH)
     before = _collapse(doc_text[c_begin:m.begin])
     label = _LABEL_RE.match(before)
     return Candidate(

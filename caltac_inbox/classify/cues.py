@@ -305,9 +305,22 @@ CUES: tuple[tuple[str, Cue], ...] = (
 )
 
 
-def cues_of(c: Candidate) -> frozenset[str]:
-    """The names of the cues that fire on `c`."""
-    return frozenset(name for name, cue in CUES if cue(c))
+# cues that read only the sentence and what it inherits: the same for every date of a sentence
+SENTENCE_CUES = frozenset({"addressee", "recommendation", "legal citation", "retention verb", "unavailability",
+                           "designation", "credential", "task in heading", "in heading", "task nearby",
+                           "forwarding note"})
 
 
-__all__ = ["CUES", "Cue", "cues_of"]
+def cues_of(c: Candidate, per_sentence: dict[int, frozenset[str]] | None = None) -> frozenset[str]:
+    """The names of the cues that fire on `c`. `per_sentence` keeps the sentence-wide cues of
+    each sentence read so far, so a sentence of many dates is read once."""
+    index = c.sentence.index
+    if per_sentence is None or index not in per_sentence:
+        sentence_wide = frozenset(name for name, cue in CUES if name in SENTENCE_CUES and cue(c))
+        if per_sentence is None:
+            per_sentence = {}
+        per_sentence[index] = sentence_wide
+    return per_sentence[index] | frozenset(name for name, cue in CUES if name not in SENTENCE_CUES and cue(c))
+
+
+__all__ = ["CUES", "SENTENCE_CUES", "Cue", "cues_of"]
