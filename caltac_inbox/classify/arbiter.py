@@ -51,6 +51,8 @@ RULES: tuple[Rule, ...] = (
     _lead("not a fact: eligibility", "eligibility"),
     _lead("not a fact: legal citation", "legal citation"),
     _lead("not a fact: told not to", "negation"),
+    _lead("not a fact: an earliest day", "earliest day"),
+    _lead("not a fact: one of two dates", "alternative"),
     _lead("not a fact: results release", "release"),
     _lead("not a fact: training or event", "training"),
     _lead("not a fact: testing window", "activity window"),

@@ -84,6 +84,8 @@ _DUE_LABEL_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final
                            r"|submission|return|response)\s+date|closes)\b", re.I)
 _NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
 _DIGIT_RE = re.compile(r"\d")
+_EARLIEST_RE = re.compile(r"\b(?:not|no)\s+(?:before|earlier\s+than|sooner\s+than|prior\s+to|until)\s*$", re.I)
+_ALTERNATIVE_RE = re.compile(r"\bwhichever\s+(?:comes|is|occurs|falls)\s+(?:first|earlier|sooner|later|last)\b", re.I)
 _WINDOW_LABEL_RE = re.compile(r"\b(?:window|period)(?:\s+(?:closes?|opens?|ends?|begins?|starts?)\b|\s*$)", re.I)
 # "The roster is due at 4:30 p.m. on": a thing said to be due on the date
 _SAID_DUE_RE = re.compile(r"\b(?:is|are|will\s+be|remains?)\s+(?:now\s+)?due(?:\s*(?:,|on|at|by|\d{1,2}(?::\d\d)?\s*"
@@ -275,6 +277,18 @@ def in_heading(c: Candidate) -> bool:
     return c.sentence.kind == "heading"
 
 
+def earliest_day(c: Candidate) -> bool:
+    """The date is the first day something may be done, not the last: "but not before May 4",
+    "no earlier than June 1"."""
+    return bool(_EARLIEST_RE.search(c.before))
+
+
+def alternative(c: Candidate) -> bool:
+    """The date is one of two, whichever comes first or last: "by May 5 or the last day of
+    school, whichever is earlier"."""
+    return bool(_ALTERNATIVE_RE.search(c.clause))
+
+
 def negation(c: Candidate) -> bool:
     """The clause says not to: "do not submit before May 1", "no action is required"."""
     return bool(_NEGATION_RE.search(c.clause))
@@ -299,7 +313,7 @@ CUES: tuple[tuple[str, Cue], ...] = (
     ("history", history), ("retention verb", retention_verb), ("unavailability", unavailability),
     ("designation", designation), ("credential", credential), ("offset", offset),
     ("form closes", form_closes), ("date label", date_label), ("task in heading", task_in_heading),
-    ("negation", negation), ("range", range_), ("forwarding note", forwarding_note),
+    ("negation", negation), ("earliest day", earliest_day), ("alternative", alternative), ("range", range_), ("forwarding note", forwarding_note),
     ("obligation", obligation), ("imperative", imperative), ("deadline word", deadline_word),
     ("in heading", in_heading), ("said due", said_due), ("task nearby", task_nearby), ("deadline column", deadline_column),
 )

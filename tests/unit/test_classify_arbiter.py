@@ -182,3 +182,12 @@ def test_the_dates_of_a_colleagues_note_above_a_forward_are_leads_not_facts():
     assert lead.when == date(2026, 3, 27)
     assert lead.reason.startswith("in the forwarder's note: ")
     assert lead.sentence == "Heads up: portal accounts disappear March 27, back after spring break."
+
+
+@pytest.mark.parametrize("text, day, reason", [
+    ("Ship the spare kits back to the depot, but not before March 16, 2026.\n", date(2026, 3, 16), "an earliest day"),
+    ("Return the tablets no later than June 5, 2026 or your last instructional day, whichever comes first.\n",
+     date(2026, 6, 5), "one of two dates"),
+])
+def test_an_instruction_whose_date_is_not_a_due_date_is_a_lead(text, day, reason):
+    assert decision(text, day) == f"lead: not a fact: {reason}"
