@@ -75,7 +75,8 @@ _OFFSET_RE = re.compile(
     r"(?:days?|weeks?|months?)\s+(?:before|after|prior\s+to|ahead\s+of|in\s+advance\s+of)\b", re.I)
 _CLOSES_RE = re.compile(
     r"\b(?:closes?|will\s+close|(?:stays?|remains?|will\s+(?:stay|remain|be))\s+open\s+(?:through|until)"
-    r"|(?:is|are)\s+open\s+(?:through|until)|open\s+through|available\s+(?:through|until)|open\s+from)\b", re.I)
+    r"|(?:is|are)\s+open\s+(?:through|until)|open\s+through|available\s+(?:through|until)|open\s+from"
+    r"|(?:is|are)\s+(?:being\s+)?accepted\s+(?:through|until))\b", re.I)
 _FORM_RE = re.compile(r"\b(?:survey|questionnaire|form|application|nomination|course|certification|request|poll"
                       r"|feedback|registration|sign-?up|RSVP)s?\b", re.I)
 _DEADLINE_NOUN_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final)\s+day)\b", re.I)
@@ -167,7 +168,8 @@ def _column_labels(c: Candidate) -> tuple[str | None, ...]:
 def release(c: Candidate) -> bool:
     """Something that reaches the LEA: "results will be released on July 2", "score reports are
     available in the portal on ..."."""
-    return bool(_RELEASE_RE.search(c.clause))
+    # "scores should be posted to CALPADS by ..." is a task of the LEA, not a release to it
+    return bool(_RELEASE_RE.search(c.clause) and not _OBLIGATION_RE.search(c.clause))
 
 
 def training(c: Candidate) -> bool:

@@ -191,3 +191,15 @@ def test_the_dates_of_a_colleagues_note_above_a_forward_are_leads_not_facts():
 ])
 def test_an_instruction_whose_date_is_not_a_due_date_is_a_lead(text, day, reason):
     assert decision(text, day) == f"lead: not a fact: {reason}"
+
+
+def test_a_task_to_post_results_elsewhere_is_a_deadline_but_results_posted_for_the_lea_are_not():
+    assert decision("Spring scores must be posted to the district portal by April 17, 2026.\n",
+                    date(2026, 4, 17)) == "fact: deadline (a passive task)"
+    assert decision("Spring scores will be posted in the reporting portal on April 17, 2026.\n",
+                    date(2026, 4, 17)) == "lead: not a fact: results release"
+
+
+def test_nominations_accepted_until_a_date_are_due_then():
+    assert decision("Nominations for the review panel are being accepted until April 24, 2026.\n",
+                    date(2026, 4, 24)) == "fact: deadline (a form that closes)"
