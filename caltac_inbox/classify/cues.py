@@ -85,6 +85,7 @@ _DUE_LABEL_RE = re.compile(r"\b(?:deadline|due\s+date|due|cut-?off|(?:last|final
                            r"|submission|return|response)\s+date|closes)\b", re.I)
 _NEGATION_RE = re.compile(r"\b(?:do\s+not|don't|cannot|can't|not\s+required|no\s+need)\b", re.I)
 _DIGIT_RE = re.compile(r"\d")
+_ANNOUNCED_RE = re.compile(r"\b(?:will|would)\s+(?:then\s+|also\s+)?be\s+\w+ed\b", re.I)
 _EARLIEST_RE = re.compile(r"\b(?:not|no)\s+(?:before|earlier\s+than|sooner\s+than|prior\s+to|until)\s*$", re.I)
 _ALTERNATIVE_RE = re.compile(r"\bwhichever\s+(?:comes|is|occurs|falls)\s+(?:first|earlier|sooner|later|last)\b", re.I)
 _WINDOW_LABEL_RE = re.compile(r"\b(?:window|period)(?:\s+(?:closes?|opens?|ends?|begins?|starts?)\b|\s*$)", re.I)
@@ -102,8 +103,12 @@ def task_verb(c: Candidate) -> bool:
 
 def passive_task(c: Candidate) -> bool:
     """A task said in the passive: "Scores should be entered in the portal by May 5", "All kits
-    must be shipped no later than ..."."""
-    return bool(_PARTICIPLE_RE.search(c.clause))
+    must be shipped no later than ...", "late kits count if they are shipped by ..."; not what
+    the sender announces it will do ("the guide will be posted by May 1")."""
+    if not _PARTICIPLE_RE.search(c.clause):
+        return False
+    # "the manual will be posted by May 1" announces what the sender does, unless someone must
+    return not _ANNOUNCED_RE.search(c.clause) or bool(_OBLIGATION_RE.search(c.clause))
 
 
 def due_marker(c: Candidate) -> bool:

@@ -203,3 +203,8 @@ def test_a_task_to_post_results_elsewhere_is_a_deadline_but_results_posted_for_t
 def test_nominations_accepted_until_a_date_are_due_then():
     assert decision("Nominations for the review panel are being accepted until April 24, 2026.\n",
                     date(2026, 4, 24)) == "fact: deadline (a form that closes)"
+
+
+def test_what_the_sender_announces_it_will_do_by_a_date_is_no_task():
+    assert decision("The revised proctor guide will be posted on the website by April 10, 2026.\n",
+                    date(2026, 4, 10)).startswith("lead: ")
