@@ -33,14 +33,14 @@ def classify_keeping_leads(notice: Notice) -> FactsWithLeads:
 def _classify(notice: Notice, with_leads: bool) -> tuple[tuple[Fact, ...], tuple[Lead, ...]]:
     from caltac_inbox.classify.arbiter import arbiter_facts, leads_of, note_leads
 
-    ctx, proposed, decisions = decisions_of(notice)
+    ctx, proposed, decisions = decisions_of(notice, claimed_cues=False)
     facts = (*proposed, *arbiter_facts(decisions))
     return facts, (*note_leads(notice), *leads_of(ctx, decisions)) if with_leads else ()
 
 
-def decisions_of(notice: Notice) -> tuple[Context, list[Fact], tuple[Decision, ...]]:
+def decisions_of(notice: Notice, claimed_cues: bool = True) -> tuple[Context, list[Fact], tuple[Decision, ...]]:
     """The notice's context, the facts its kind classifiers propose, and the arbiter's decision
-    for every dated candidate (classify.explain shows them)."""
+    for every dated candidate (classify.explain shows them; see arbiter.decide for `claimed_cues`)."""
     from caltac_inbox.classify.arbiter import decide
     from caltac_inbox.classify.context import Context
     from caltac_inbox.classify.credential import classify_credentials
@@ -58,7 +58,7 @@ def decisions_of(notice: Notice) -> tuple[Context, list[Fact], tuple[Decision, .
         *classify_retentions(ctx),
         *classify_deadlines(ctx),
     ]
-    return ctx, proposed, decide(ctx, proposed)
+    return ctx, proposed, decide(ctx, proposed, claimed_cues)
 
 
 __all__ = ["classify", "classify_keeping_leads", "classify_with_leads", "decisions_of"]

@@ -154,9 +154,11 @@ def _undecided(c: Candidate, cues: frozenset[str], taken: set[date], sent: date 
     return None, ("unsure: " + ", ".join(deciding)) if deciding else "no cue"
 
 
-def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
+def decide(ctx: Context, facts: list[Fact], claimed_cues: bool = True) -> tuple[Decision, ...]:
     """A decision for every candidate of the notice (the masthead's included), in text order.
-    `facts` are the kind classifiers' facts; the arbiter's own deadlines come in the decisions."""
+    `facts` are the kind classifiers' facts; the arbiter's own deadlines come in the decisions.
+    Without `claimed_cues` the cues of a candidate a kind classifier claimed are not read (they
+    decide nothing; `extract --explain` shows them)."""
     quoting = _quoting(facts, ctx)
     taken = {d for f in facts for d in _key_days(f)}
     out: list[Decision] = []
@@ -166,8 +168,8 @@ def decide(ctx: Context, facts: list[Fact]) -> tuple[Decision, ...]:
             if len(out) >= MAX_CANDIDATES:
                 return tuple(out)
             c = candidate_of(ctx, s, m)
-            cues = cues_of(c, per_sentence)
             claimed = quoting.get(s.index)
+            cues = cues_of(c, per_sentence) if claimed_cues or not claimed else frozenset()
             if claimed:
                 fact = next((f for f in claimed if _key_days(f) & _days(c)), None)
                 if fact is not None:
