@@ -303,7 +303,12 @@ def _statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[
 
 def _flags(e: dict[str, Any]) -> str:
     return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review")),
-                                     *_correction_flags(e)) if on)
+                                     *_correction_flags(e), *_pending_flags(e)) if on)
+
+
+def _pending_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
+    """What unverified notices asked of a verified entry: "cancelled by an unverified notice: check"."""
+    return [(str(p.get("note")), True) for p in e.get("pending") or []]
 
 
 def _correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -311,6 +316,7 @@ def _correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
     marks = e.get("corrections") or []
     active = {m.get("action") for m in marks if m.get("state") == "active"}
     return [("corrected", "correct" in active), ("added", "add" in active), ("dismissed", "dismiss" in active),
+            ("confirmed", "confirm" in active), ("rejected", "reject" in active),
             ("superseded", any(m.get("state") == "superseded" for m in marks))]
 
 
@@ -814,7 +820,7 @@ def show(app: App, entry: str, json_output: bool) -> None:
     def say(line: str) -> None:  # each line holds mail text: one printable line
         click.echo(printable(line).rstrip())
 
-    skip = {"sources", "source_details", "history", "evidence", "id", "corrections"}
+    skip = {"sources", "source_details", "history", "evidence", "id", "corrections", "pending"}
     say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
     for key, value in item.items():
         if key not in skip and value not in (None, [], ""):
@@ -831,14 +837,28 @@ def show(app: App, entry: str, json_output: bool) -> None:
             say("    UNVERIFIED: the sender could not be authenticated")
         if src.get("evidence"):
             say(f"    \"{src['evidence']}\"")
-    history = item.get("history") or []
-    if history:
-        say("History:")
-        for h in history:
-            change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
-            say(f"  - {short_when(h.get('at'))}  {change}")
-    for line in correction_history(item.get("corrections") or []):
+    for line in [*history_lines(item.get("history") or []), *pending_lines(item.get("pending") or []),
+                 *correction_history(item.get("corrections") or [])]:
         say(line)
+
+
+def history_lines(history: list[dict[str, Any]]) -> list[str]:
+    """`show`'s lines for how the notices changed an entry."""
+    lines = ["History:"] if history else []
+    for h in history:
+        change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
+        lines.append(f"  - {short_when(h.get('at'))}  {change}")
+    return lines
+
+
+def pending_lines(pending: list[dict[str, Any]]) -> list[str]:
+    """`show`'s lines for the changes unverified notices asked of a verified entry."""
+    lines = ["Pending (the values above are the verified ones; `caltac-inbox confirm ID` or `reject ID`):"
+             ] if pending else []
+    for p in pending:
+        lines.append(f"  - {short_when(p.get('sent'))}  {p.get('note')}  \"{p.get('subject') or '(no subject)'}\" "
+                     f"{p.get('message_id') or ''}")
+    return lines
 
 
 def correction_history(marks: list[dict[str, Any]]) -> list[str]:
@@ -846,6 +866,8 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
     lines = ["Corrections:"] if marks else []
     for m in marks:
         what = m.get("action")
+        if what in ("confirm", "reject"):
+            what = f"{what}ed " + "; ".join(m.get("changes") or [])
         if what == "correct":
             what = "corrected " + ", ".join(
                 f"{name} {short_when(_cell((m.get('before') or {}).get(name))) or '(none)'} -> "
@@ -1038,6 +1060,11 @@ main.add_command(feed_commands(output_options, _kind_option, _program_option, _m
 from caltac_inbox.corrections_cli import make_commands as correction_commands  # noqa: E402 - light module
 
 for _command in correction_commands(output_options, emit, pass_app, _program_option, _mailbox_option, KINDS[:-1]):
+    main.add_command(_command)
+
+from caltac_inbox.pending_cli import make_pending_commands  # noqa: E402 - light module
+
+for _command in make_pending_commands(pass_app):
     main.add_command(_command)
 
 from caltac_inbox.changes_cli import changes_command  # noqa: E402 - light module (click only)

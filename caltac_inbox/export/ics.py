@@ -65,6 +65,8 @@ def summary(entry: Entry) -> str:
         text = text[: SUMMARY_LIMIT - 1].rstrip() + "…"
     if entry.status == "cancelled":
         text = "Cancelled: " + text
+    if entry.pending:
+        text = "[check] " + text
     if entry.unverified:
         text = "[unverified] " + text
     return text
@@ -75,6 +77,7 @@ def description(entry: Entry) -> str:
     lines: list[str] = []
     if entry.unverified:
         lines.append("Unverified: no source notice passed sender authentication.")
+    lines.extend(pending_lines(entry))
     if f.kind == "downtime":
         lines.append(f"Systems: {', '.join(f.systems) if f.systems else 'not named'}")
     if f.kind == "designation" and f.defaulted:
@@ -113,6 +116,9 @@ def correction_lines(entry: Entry) -> list[str]:
             lines.append(f"Added by {who}" + (f": {mark['reason']}" if mark.get("reason") else "") + ".")
         elif mark.get("action") == "dismiss":
             lines.append(f"Dismissed by {who}.")
+        elif mark.get("action") in ("confirm", "reject"):
+            changes = "; ".join(map(str, mark.get("changes") or []))
+            lines.append(f"{str(mark['action']).capitalize()}ed by {who}: {changes}.")
     return lines
 
 
@@ -231,6 +237,13 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     if isinstance(key, datetime):
         return _la(key), None
     return key, key + timedelta(days=1)
+
+
+def pending_lines(entry: Entry) -> list[str]:
+    """The changes unverified notices asked of the entry: shown, not applied."""
+    return [f"Check: {p.what()} (\"{p.subject or '(no subject)'}\", "
+            f"{p.sent.astimezone(LOS_ANGELES).date().isoformat() if p.sent else 'undated'}); "
+            "this event keeps the verified value." for p in entry.pending]
 
 
 def readable(iso: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:

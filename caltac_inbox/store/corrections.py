@@ -21,6 +21,7 @@ from caltac_inbox.store.schema import Correction, LeadRow, Message
 
 LEAD_PREFIX = "L"
 LEAD_TARGET = "lead:"
+PENDING_ACTIONS = ("confirm", "reject")  # the coordinator's word on a change an unverified notice asked
 
 
 class NotFound(LookupError):
@@ -129,6 +130,38 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
     return row
 
 
+class NothingPending(LookupError):
+    """The entry has no change from an unverified notice waiting for a decision."""
+
+
+def decide_pending(session: Session, item: dict[str, Any], action: str, *, made_by: str,
+                   mailbox: str | None = None, reason: str | None = None) -> Correction:
+    """Confirm or reject (`action`) every change unverified notices asked of the entry
+    `item` (as find_entry gives it) and that is still pending: a correction naming them by
+    their pending keys, so the decision outlives reparses (timeline.reconcile applies it)."""
+    pending = item.get("pending") or []
+    if not pending:
+        raise NothingPending(str(item.get("id")))
+    row = add_correction(session, target=item["uid"], action=action, made_by=made_by, mailbox=mailbox,
+                         new_values={"pending": [p["key"] for p in pending],
+                                     "changes": [str(p["note"]).removesuffix(": check") for p in pending]},
+                         old_values={"status": item.get("status"), "start": item.get("start"), "end": item.get("end")},
+                         basis_sent=newest_sent(item), reason=reason)
+    return row
+
+
+def decisions(session: Session) -> dict[str, str]:
+    """The coordinator's word on pending changes: pending key -> "confirm" | "reject" (a
+    later decision on the same change wins)."""
+    out: dict[str, str] = {}
+    for action, values in session.execute(
+            select(Correction.action, Correction.new_values).where(
+                Correction.action.in_(PENDING_ACTIONS), Correction.state == "active").order_by(Correction.id)):
+        for key in (values or {}).get("pending") or []:
+            out[str(key)] = action
+    return out
+
+
 def undo(session: Session, correction_id: int) -> Correction:
     row = session.get(Correction, correction_id)
     if row is None:
@@ -169,5 +202,6 @@ def lead_count(session: Session) -> int:
     return session.execute(select(func.count(LeadRow.id))).scalar_one()
 
 
-__all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",
+__all__ = ["LEAD_TARGET", "NotFound", "NothingPending", "PENDING_ACTIONS", "add_correction", "correction_json",
+           "decide_pending", "decisions", "find_entry", "find_lead",
            "handled_leads", "is_lead_id", "lead_label", "list_corrections", "newest_sent", "review", "undo"]

@@ -440,7 +440,7 @@ def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, d
 
 def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry]:
     from caltac_inbox.model import Fact
-    from caltac_inbox.timeline.entry import Change, Entry
+    from caltac_inbox.timeline.entry import Change, Entry, PendingChange
     from caltac_inbox.timeline.kinds import dated_by_notice
     from caltac_inbox.timeline.time import local_date
 
@@ -462,6 +462,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 # the entry's key date, stored as key_at, is then its notice's day
                 reminder_date=local_date(key_at) if dated_by_notice(fact) and key_at is not None else None,
                 corrections=tuple(fields.get("corrections") or ()),
+                pending=tuple(PendingChange.from_json(p) for p in fields.get("pending") or ()),
                 entry_id=row["id"],
                 sequence=row["sequence"] or 0,
                 updated_at=_utc(_instant(row["updated_at"])),

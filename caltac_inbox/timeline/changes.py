@@ -148,11 +148,20 @@ def change_line(change: TimelineChange) -> str:
     for name in change.after:
         if name == "status" and change.reason == change.after.get("status"):
             continue  # the reason says it
+        if name == "pending":
+            parts.append(pending_text(change.after.get("pending")))
+            continue
         parts.append(f"{name} {short(change.before.get(name))} → {short(change.after.get(name))}")
     detail = ", ".join(parts)
     if change.reason and change.reason != change.change:
         detail += f" ({change.reason})"
     return head + (f": {detail}" if detail else "")
+
+
+def pending_text(pending: Any) -> str:
+    """What a change in an entry's pending changes says: their notes, or that none is left."""
+    notes = [str(p.get("note")) for p in pending or [] if isinstance(p, Mapping)]
+    return "; ".join(notes) if notes else "no change from an unverified notice pending"
 
 
 _WHEN_LABELS = {"downtime": "from", "designation": "due", "credential": "due", "deadline": "due", "retention": "on"}

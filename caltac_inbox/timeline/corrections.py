@@ -25,6 +25,8 @@ from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.time import LOS_ANGELES
 
 ACTIONS = ("dismiss", "correct", "add")
+# confirm or reject what unverified notices asked of a verified entry (timeline.reconcile)
+PENDING_DECISIONS = ("confirm", "reject")
 DISMISSED = "dismissed"
 # The fields `correct` and `add` may set, per kind (option name -> fact field).
 FIELDS: dict[str, dict[str, str]] = {
@@ -72,6 +74,8 @@ class Correction:
             out["fields"] = sorted(self.new_values)
             out["values"] = dict(self.new_values)
             out["before"] = dict(self.old_values)
+        if self.action in PENDING_DECISIONS:
+            out["changes"] = list(self.new_values.get("changes") or [])
         if self.reason:
             out["reason"] = self.reason
         if superseded_by or self.superseded_by:
@@ -181,6 +185,9 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
         entry = by_uid.get(c.target)
         if entry is None:  # the entry is gone (a reparse changed its notice): nothing to apply it to
             continue
+        if c.action in PENDING_DECISIONS:  # reconcile applied it; the entry lists it
+            marks.setdefault(c.target, []).append(c.mark())
+            continue
         if c.action == "dismiss":
             by_uid[c.target] = replace(entry, status=DISMISSED)
             marks.setdefault(c.target, []).append(c.mark())
@@ -219,5 +226,5 @@ def _superseding_notice(entry: Entry, c: Correction) -> str | None:
     return f"notice of {max(newer).astimezone(LOS_ANGELES).date().isoformat()}"
 
 
-__all__ = ["ACTIONS", "Correction", "CorrectionError", "DATE_FIELD", "DISMISSED", "FIELDS", "Superseded", "added_fact",
-           "apply_corrections", "corrected_fact", "current_values", "field_values", "newest_sent"]
+__all__ = ["ACTIONS", "Correction", "CorrectionError", "DATE_FIELD", "DISMISSED", "FIELDS", "PENDING_DECISIONS",
+           "Superseded", "added_fact", "apply_corrections", "corrected_fact", "current_values", "field_values", "newest_sent"]

@@ -45,6 +45,7 @@ class EntryView:
     sources: tuple[SourceView, ...]
     history: tuple[str, ...]
     marks: tuple[str, ...] = ()  # what the coordinator's corrections did: corrected, added, superseded
+    pending: tuple[str, ...] = ()  # "cancelled by an unverified notice: check": held, not applied
     corrections: tuple[str, ...] = ()  # one line each, as in the .ics DESCRIPTION
 
 
@@ -146,6 +147,7 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
         sources=tuple(source_view(s) for s in entry.sources),
         history=tuple(history_text(c) for c in entry.history),
         marks=correction_marks(entry),
+        pending=tuple(p.note() for p in entry.pending),
         corrections=tuple(correction_lines(entry)),
     )
 
@@ -153,7 +155,8 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
 def correction_marks(entry: Entry) -> tuple[str, ...]:
     """The flags a corrected entry carries on the page ("dismissed" is its status)."""
     active = {m.get("action") for m in entry.corrections if m.get("state") == "active"}
-    marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand")) if action in active]
+    marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand"), ("confirm", "confirmed"),
+                                       ("reject", "rejected")) if action in active]
     if any(m.get("state") == "superseded" for m in entry.corrections):
         marks.append("correction superseded")
     return tuple(marks)
