@@ -438,14 +438,17 @@ def _authserv_id_option(f: Callable) -> Callable:
              "mx.google.com; without one, senders are shown unverified (see README).")(f)
 
 
-def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Iterable[Any]:
-    """Input items told which receiving server's Authentication-Results to trust."""
+def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None,
+              forwarders: Sequence[str] = ()) -> Iterable[Any]:
+    """Input items told which receiving server's Authentication-Results to trust, and whose
+    forwards keep a notice verified."""
     if authserv_ids is None:
         return items
     from dataclasses import replace
 
     ids = tuple(a.lower() for a in authserv_ids)
-    return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
+    return (replace(i, authserv_ids=ids, trusted_forwarders=tuple(forwarders)) if hasattr(i, "raw") else i
+            for i in items)
 
 
 def _budget_options(f: Callable) -> Callable:
@@ -541,7 +544,8 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     items = iter_paths(list(paths))
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
-    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
+    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox),
+                      app.config().trusted_forwarders_for(mailbox))
     notify_argv = resolve_notify(notify_command, app.config())
     from caltac_inbox.terminal import IngestProgress
 
@@ -925,7 +929,8 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
       caltac-inbox reparse --all
     """
     with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for)
+        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for,
+                               forwarders=app.config().trusted_forwarders_for)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

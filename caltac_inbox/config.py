@@ -61,6 +61,15 @@ class MailboxConfig:
     deadline: float = 1800.0  # seconds for the whole poll of this mailbox
     max_message_mb: int = MAX_MESSAGE_MB  # larger messages are archived, not parsed
     authserv_id: tuple[str, ...] | None = None  # as configured; see authserv_ids
+    trusted_forwarders: tuple[str, ...] | None = None  # as configured; see forwarders
+
+    @property
+    def forwarders(self) -> tuple[str, ...]:
+        """Who may forward a notice into this mailbox and keep it verified (domains or
+        addresses): as configured, else the domain of the mailbox's own address."""
+        if self.trusted_forwarders is not None:
+            return self.trusted_forwarders
+        return (self.username.rsplit("@", 1)[1].lower(),) if "@" in self.username else ()
 
     @property
     def authserv_ids(self) -> tuple[str, ...]:
@@ -121,6 +130,15 @@ class Config:
     # run after a poll or ingest that changed the timeline, the changes as JSON on its
     # stdin; its secrets come from its environment, never from this file
     notify_command: tuple[str, ...] | None = None
+    trusted_forwarders: tuple[str, ...] = ()  # top level: for notices ingested from files
+
+    def trusted_forwarders_for(self, mailbox: str | None) -> tuple[str, ...]:
+        """Who may forward a notice of `mailbox` and keep it verified: the configured
+        mailbox's forwarders, else the top-level `trusted_forwarders`."""
+        for mb in self.mailboxes:
+            if mb.name == mailbox:
+                return mb.forwarders
+        return self.trusted_forwarders
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -183,7 +201,8 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "trusted_forwarders", "limits", "notify_command"),
+                    where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -207,7 +226,8 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         notify = notify_argv(_str(data["notify_command"], "notify_command", where), f"{where}: notify_command")
     return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
                   limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where),
-                  notify_command=notify)
+                  notify_command=notify,
+                  trusted_forwarders=_forwarders(data.get("trusted_forwarders", []), "trusted_forwarders", where))
 
 
 def notify_argv(command: str, label: str) -> tuple[str, ...]:
@@ -237,7 +257,7 @@ def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:
 _MAILBOX_KEYS = (
     "name", "host", "port", "security", "username", *SECRET_KEYS, "folders", "senders",
     "since", "ca_file", "connect_timeout", "read_timeout", "batch_size", "retries",
-    "retry_delay", "deadline", "max_message_mb", "authserv_id",
+    "retry_delay", "deadline", "max_message_mb", "authserv_id", "trusted_forwarders",
 )
 _FORBIDDEN_SECRET_KEYS = ("password", "pass", "passwd", "secret", "token", "oauth2_token", "access_token")
 
@@ -321,6 +341,7 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
                             where, 1, MAX_MESSAGE_MB_LIMIT),
         authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
         else None,
+        trusted_forwarders=_forwarders(table.get("trusted_forwarders"), f"{label} trusted_forwarders", where),
     )
 
 
@@ -421,6 +442,20 @@ def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{where}: {label} must be a non-empty list of strings")
     return tuple(_str(item, label, where) for item in value)
+
+
+def _forwarders(value: Any, label: str, where: str) -> Any:
+    """Domains or addresses (a list, possibly empty; None: not configured), lowercase."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ConfigError(f"{where}: {label} must be a list of domains or addresses like [\"district.k12.ca.us\"]")
+    out = tuple(_str(item, label, where).strip().lower().lstrip("@") for item in value)
+    for item in out:
+        if not item or any(c.isspace() or c in ",;<>()" for c in item) or "." not in item:
+            raise ConfigError(f"{where}: {label}: {item!r} is not a domain or an address; write "
+                              "\"district.k12.ca.us\" or \"pat@district.k12.ca.us\"")
+    return out
 
 
 def _authserv_ids(value: Any, label: str, where: str) -> tuple[str, ...]:

@@ -387,7 +387,8 @@ CORRECTION_COLUMNS = [
     ("state", lambda c: c["state"] + (f" by {c['superseded_by']}" if c.get("superseded_by") else "")),
     ("by", lambda c: c["by"]),
     ("at", lambda c: _short(c["at"])),
-    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items() if k not in ("evidence", "pending"))
+    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items()
+                                   if k not in ("evidence", "pending"))
      or c.get("reason") or ""),
 ]
 

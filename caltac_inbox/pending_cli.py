@@ -42,12 +42,15 @@ def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | Non
 
 
 def make_pending_commands(pass_app: Callable) -> list[click.Command]:
-    @click.command()
-    @click.argument("entry", metavar="ID")
-    @click.option("--reason", metavar="TEXT", help="Why (a call to CalTAC, the vendor's site).")
-    @_by_option
-    @_json_option
-    @pass_app
+    def decision(f: Callable) -> click.Command:
+        """A command taking ID, --reason, --by and --json."""
+        for option in (pass_app, _json_option, _by_option,
+                       click.option("--reason", metavar="TEXT", help="Why (kept with the decision)."),
+                       click.argument("entry", metavar="ID")):
+            f = option(f)
+        return click.command()(f)
+
+    @decision
     def confirm(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
         """Accept what unverified notices changed on an entry (shown "... by an unverified notice: check").
 
@@ -60,12 +63,7 @@ def make_pending_commands(pass_app: Callable) -> list[click.Command]:
         """
         _decide(app, entry, "confirm", reason, by, json_output)
 
-    @click.command()
-    @click.argument("entry", metavar="ID")
-    @click.option("--reason", metavar="TEXT", help="Why (kept with the decision).")
-    @_by_option
-    @_json_option
-    @pass_app
+    @decision
     def reject(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
         """Refuse what unverified notices changed on an entry; it keeps its verified values.
 

@@ -192,7 +192,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
             folder.errors.append((stored.source, stored.error))
 
     try:
-        ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders),
+        ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders, mb.forwarders),
                                 max_size=mb.max_message_bytes, progress=count)
         report.changes = list(ingested.changes)
     except UserError as exc:

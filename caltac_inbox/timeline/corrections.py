@@ -185,7 +185,7 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
         entry = by_uid.get(c.target)
         if entry is None:  # the entry is gone (a reparse changed its notice): nothing to apply it to
             continue
-        if c.action in PENDING_DECISIONS:  # reconcile applied it; the entry lists it
+        if c.action in PENDING_DECISIONS:  # reconcile applied it (its `decisions`); the entry lists it
             marks.setdefault(c.target, []).append(c.mark())
             continue
         if c.action == "dismiss":
@@ -227,4 +227,5 @@ def _superseding_notice(entry: Entry, c: Correction) -> str | None:
 
 
 __all__ = ["ACTIONS", "Correction", "CorrectionError", "DATE_FIELD", "DISMISSED", "FIELDS", "PENDING_DECISIONS",
-           "Superseded", "added_fact", "apply_corrections", "corrected_fact", "current_values", "field_values", "newest_sent"]
+           "Superseded", "added_fact", "apply_corrections", "corrected_fact", "current_values", "field_values",
+           "newest_sent"]

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from caltac_inbox.cli import main
+from tests.system.test_corrections import cli  # noqa: F401 - fixture
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 VERIFIED = SAMPLES / "2020-07-15-transition-downtime.eml"  # A-R of mx.district.k12.ca.us: DKIM and DMARC pass
@@ -39,20 +38,11 @@ FORGED_EXTENSION = notice("forged-ext", "CAASPP downtime extended",
                           "extended through Friday, August 21, 2020, at 8 a.m.")
 
 
-@pytest.fixture
-def cli(db_url, monkeypatch, tmp_path):
-    monkeypatch.delenv("CALTAC_INBOX_DB", raising=False)
+@pytest.fixture(autouse=True)
+def _trusting_the_samples_server(cli, monkeypatch, tmp_path):  # noqa: F811 - after cli's empty configuration
     config = tmp_path / "caltac-inbox.toml"
     config.write_text('authserv_id = "mx.district.k12.ca.us"\n')
     monkeypatch.setenv("CALTAC_INBOX_CONFIG", str(config))
-    runner = CliRunner()
-
-    def invoke(*args: object, code: int = 0) -> str:
-        result = runner.invoke(main, ["--db", db_url, *map(str, args)], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
 
 
 def _write(tmp_path: Path, name: str, raw: bytes) -> Path:
@@ -61,14 +51,14 @@ def _write(tmp_path: Path, name: str, raw: bytes) -> Path:
     return path
 
 
-def _downtime(cli, *args: str) -> dict:
-    [entry] = [json.loads(line) for line in cli(*args, "--json").splitlines()
+def _downtime(run, *args: str) -> dict:
+    [entry] = [json.loads(line) for line in run(*args, "--json").splitlines()
                if json.loads(line)["kind"] == "downtime" and json.loads(line)["start"] == START]
     return entry
 
 
-def _event(cli, uid: str) -> str:
-    text = cli("export-ics").replace("\r\n", "\n").replace("\n ", "")
+def _event(run, uid: str) -> str:
+    text = run("export-ics").replace("\r\n", "\n").replace("\n ", "")
     return next(e for e in re.findall(r"BEGIN:VEVENT\n(.*?)END:VEVENT", text, re.S) if f"UID:{uid}@" in e)
 
 
@@ -84,7 +74,7 @@ def _page(db_url: str) -> str:
 
 
 @pytest.mark.slow
-def test_a_forged_cancel_is_flagged_everywhere_and_the_coordinator_decides(cli, db_url, tmp_path):
+def test_a_forged_cancel_is_flagged_everywhere_and_the_coordinator_decides(cli, db_url, tmp_path):  # noqa: F811
     cli("ingest", VERIFIED)
     verified = _downtime(cli, "upcoming", "--as-of", "2020-08-01")
     assert verified["unverified"] is False and "pending" not in verified
@@ -132,7 +122,7 @@ def test_a_forged_cancel_is_flagged_everywhere_and_the_coordinator_decides(cli, 
 
 
 @pytest.mark.slow
-def test_a_forged_extension_is_held_and_a_later_verified_notice_settles_it(cli, tmp_path):
+def test_a_forged_extension_is_held_and_a_later_verified_notice_settles_it(cli, tmp_path):  # noqa: F811
     cli("ingest", VERIFIED)
     cli("ingest", _write(tmp_path, "ext.eml", FORGED_EXTENSION))
     entry = _downtime(cli, "upcoming", "--as-of", "2020-08-01")
