@@ -139,3 +139,16 @@ def test_a_forged_extension_is_held_and_a_later_verified_notice_settles_it(cli, 
     settled = _downtime(cli, "upcoming", "--as-of", "2020-08-01")
     assert settled["end"] == "2020-08-22T08:00:00-07:00" and settled["status"] == "extended"
     assert "pending" not in settled
+
+
+def test_an_outsiders_forward_of_a_forgery_is_unverified_and_only_flags_the_entry(cli, tmp_path):  # noqa: F811
+    from tests.system.test_trust_dovecot import OUTSIDER_FORWARD
+
+    cli("ingest", VERIFIED)
+    cli("ingest", _write(tmp_path, "fw.eml", OUTSIDER_FORWARD))  # its own DKIM (outsider.example) passes
+    entry = _downtime(cli, "upcoming", "--as-of", "2020-08-01")
+    assert entry["end"] == "2020-08-20T08:00:00-07:00" and entry["status"] == "scheduled"
+    assert [p["note"] for p in entry["pending"]] == [EXTENDED_NOTE]
+    assert entry["pending"][0]["message_id"] == "<fw-forgery@outsider.example>"
+    shown = cli("show", entry["id"])
+    assert re.search(r"forwarded by friend@outsider.example\n    UNVERIFIED", shown)
