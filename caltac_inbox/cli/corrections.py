@@ -90,6 +90,16 @@ def _open_existing(app: Any) -> Any:
     return app.open_store()
 
 
+def _find_entry(session: Any, entry: str) -> dict[str, Any]:
+    """The entry `entry` (an id or uid) as `show` gives it; an InputError naming it when none."""
+    from caltac_inbox.store import corrections as stored
+
+    try:
+        return stored.find_entry(session, entry)
+    except stored.NotFound:
+        raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+
+
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
@@ -135,10 +145,7 @@ def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
                                         made_by=_by(by), mailbox=lead["mailbox"], reason=reason,
                                         old_values={"sentence": lead["sentence"], "when": lead["when"]})
             return stored.correction_json(row), f"lead {lead['id']}"
-        try:
-            item = stored.find_entry(session, entry)
-        except stored.NotFound:
-            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        item = _find_entry(session, entry)
         if item["status"] == "dismissed":
             raise InputError(f"entry {entry} is already dismissed; `caltac-inbox corrections` lists the "
                              "dismissal, `caltac-inbox undo ID` reverts it")
@@ -188,10 +195,7 @@ def correct(app: Any, entry: str, start: str | None, end: str | None, due: str |
         raise click.UsageError("say what to correct: --start, --end, --due, --at, --systems or --what")
 
     def work(session: Any) -> Any:
-        try:
-            item = stored.find_entry(session, entry)
-        except stored.NotFound:
-            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        item = _find_entry(session, entry)
         try:
             values = field_values(item["kind"], given)
             corrected_fact(Fact.from_json(item), values)  # an end before the start stops here
@@ -309,10 +313,7 @@ def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | Non
     from caltac_inbox.store import corrections as stored
 
     def work(session: Any) -> Any:
-        try:
-            item = stored.find_entry(session, entry)
-        except stored.NotFound:
-            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        item = _find_entry(session, entry)
         try:
             row = stored.decide_pending(session, item, action, made_by=_by(by), mailbox=_mailbox_of(item),
                                         reason=reason)
@@ -327,12 +328,16 @@ def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | Non
                                  f"`caltac-inbox undo {data['id']}` reverts it)")
 
 
-@click.command()
-@click.argument("entry", metavar="ID")
-@click.option("--reason", metavar="TEXT", help="Why (a call to CalTAC, the notice on caaspp.org).")
-@_by_option
-@_json_option
-@pass_app
+def _decision(f: Callable) -> click.Command:
+    """A command on an entry's pending changes: ID, --reason, --by, --json."""
+    for option in (pass_app, _json_option, _by_option,
+                   click.option("--reason", metavar="TEXT", help="Why (kept with the decision)."),
+                   click.argument("entry", metavar="ID")):
+        f = option(f)
+    return click.command()(f)
+
+
+@_decision
 def confirm(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
     """Accept what unverified notices changed on an entry (flagged "... by an unverified notice: check").
 
@@ -346,12 +351,7 @@ def confirm(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
     _decide(app, entry, "confirm", reason, by, json_output)
 
 
-@click.command()
-@click.argument("entry", metavar="ID")
-@click.option("--reason", metavar="TEXT", help="Why (kept with the decision).")
-@_by_option
-@_json_option
-@pass_app
+@_decision
 def reject(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
     """Refuse what unverified notices changed on an entry; it keeps its verified values.
 
