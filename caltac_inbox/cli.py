@@ -298,7 +298,7 @@ def _statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[
     entry's own status (docs/facts.md)."""
     if output == "json":
         return rows
-    return [{**row, "status": entry_status(row, at)} for row in rows]
+    return [{**row, "status": "done" if row.get("done") else entry_status(row, at)} for row in rows]
 
 
 def _flags(e: dict[str, Any]) -> str:
@@ -311,7 +311,9 @@ def _correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
     marks = e.get("corrections") or []
     active = {m.get("action") for m in marks if m.get("state") == "active"}
     return [("corrected", "correct" in active), ("added", "add" in active), ("dismissed", "dismiss" in active),
-            ("superseded", any(m.get("state") == "superseded" for m in marks))]
+            ("superseded", any(m.get("state") == "superseded" and m.get("action") != "done" for m in marks)),
+            ("reopened", any(m.get("state") == "superseded" and m.get("action") == "done" for m in marks)
+             and not e.get("done"))]
 
 
 ENTRY_COLUMNS: list[Column] = [
@@ -722,10 +724,11 @@ def _day(value: GivenDate | None) -> date | None:
 @_program_option
 @_mailbox_option
 @_include_dismissed_option
+@click.option("--include-done", is_flag=True, help="Also list entries marked done.")
 @output_options
 @pass_app
 def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
-             mailbox: str | None, output: str, include_dismissed: bool = False) -> None:
+             mailbox: str | None, output: str, include_dismissed: bool = False, include_done: bool = False) -> None:
     """What is coming: entries starting or due in the next N days.
 
     Windows that began earlier and are still open are included; cancelled
@@ -744,7 +747,7 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
     _tell_dates(("as of", as_of))
     rows = read_timeline(app, lambda source: queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox,
-        include_dismissed=include_dismissed))
+        include_dismissed=include_dismissed, include_done=include_done))
     first = _day(as_of) or datetime.now(LOS_ANGELES).date()
     rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
     empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
@@ -854,7 +857,7 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
         if m.get("superseded_by"):
             state = f"superseded by {m['superseded_by']}"
         lines.append(f"  - {short_when(m.get('at'))}  #{m.get('correction')} {what} by {m.get('by')}: {state}"
-                     + (f" ({m['reason']})" if m.get("reason") else ""))
+                     + (f" ({m.get('reason') or m.get('note')})" if m.get("reason") or m.get("note") else ""))
     return lines
 
 
@@ -1043,6 +1046,11 @@ for _command in correction_commands(output_options, emit, pass_app, _program_opt
 from caltac_inbox.changes_cli import changes_command  # noqa: E402 - light module (click only)
 
 main.add_command(changes_command)
+
+from caltac_inbox.week_cli import make_commands as week_commands  # noqa: E402 - light module (click only)
+
+for _command in week_commands(pass_app):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

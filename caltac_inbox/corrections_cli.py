@@ -297,8 +297,12 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
             raise InputError(f"no correction with id {correction_id!r}; list them with `caltac-inbox corrections`")
 
         def work(session: Any) -> Any:
+            from caltac_inbox.timeline.corrections import CorrectionError
+
             try:
                 return stored.correction_json(stored.undo(session, int(wanted)))
+            except CorrectionError as exc:
+                raise InputError(str(exc)) from None
             except stored.NotFound:
                 raise InputError(f"no correction with id {correction_id!r}; list them with "
                                  "`caltac-inbox corrections`") from None
@@ -370,8 +374,9 @@ def _plain(value: Any) -> str:
 
 
 def _mailbox_of(item: dict[str, Any]) -> str | None:
-    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
-    return mailboxes[0] if mailboxes else None
+    from caltac_inbox.store.corrections import mailbox_of
+
+    return mailbox_of(item)
 
 
 def _short(value: str | None) -> str:

@@ -103,7 +103,9 @@ def correction_lines(entry: Entry) -> list[str]:
     lines = []
     for mark in entry.corrections:
         who = f"{mark.get('by')} on {str(mark.get('at') or '')[:10]}"
-        if mark.get("state") == "superseded":
+        if mark.get("action") == "done":
+            lines.append(done_line(mark, who))
+        elif mark.get("state") == "superseded":
             lines.append(f"Correction by {who} superseded by {mark.get('superseded_by') or 'a later notice'}.")
         elif mark.get("action") == "correct":
             before = mark.get("before") or {}
@@ -114,6 +116,13 @@ def correction_lines(entry: Entry) -> list[str]:
         elif mark.get("action") == "dismiss":
             lines.append(f"Dismissed by {who}.")
     return lines
+
+
+def done_line(mark: dict, who: str) -> str:
+    """A `done` mark: "Done (marked by ana on 2020-08-03): note." or how a notice reopened it."""
+    if mark.get("state") == "superseded":
+        return f"Marked done by {who}; reopened by {mark.get('superseded_by') or 'a later notice'}."
+    return f"Done (marked by {who})" + (f": {mark['note']}" if mark.get("note") else "") + "."
 
 
 def _text(value: object) -> str:

@@ -130,13 +130,41 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
 
 
 def undo(session: Session, correction_id: int) -> Correction:
+    """Mark the correction undone. Raises NotFound, or CorrectionError when it already is."""
+    from caltac_inbox.timeline.corrections import CorrectionError
+
     row = session.get(Correction, correction_id)
     if row is None:
         raise NotFound(str(correction_id))
-    if row.state != "undone":
-        row.state, row.changed_at = "undone", datetime.now(timezone.utc)
-        session.flush()
+    if row.state == "undone":
+        raise CorrectionError(f"correction {correction_id} is already undone; nothing changed "
+                              "(`caltac-inbox corrections` lists what is in force)")
+    row.state, row.changed_at = "undone", datetime.now(timezone.utc)
+    session.flush()
     return row
+
+
+def mailbox_of(item: dict[str, Any]) -> str | None:
+    """The mailbox an entry (as `show` gives it) came from: its first source's, by name."""
+    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
+    return mailboxes[0] if mailboxes else None
+
+
+def mark_done(session: Session, entry_id: str, *, made_by: str, note: str | None = None
+              ) -> tuple[Correction, dict[str, Any]]:
+    """Store a `done` correction of the entry `entry_id` (an id or uid) and return it with
+    the entry as it was. Raises NotFound, or CorrectionError when the entry is done
+    already. The mark rests on the entry's dates now (timeline.corrections.done_basis):
+    a later notice that changes them reopens the entry."""
+    from caltac_inbox.timeline.corrections import CorrectionError, done_basis
+
+    item = find_entry(session, entry_id)
+    if item.get("done"):
+        raise CorrectionError(f"entry {item['id']} is already done; `caltac-inbox corrections` lists the mark, "
+                              "`caltac-inbox undo ID` reopens it")
+    row = add_correction(session, target=item["uid"], action="done", made_by=made_by, mailbox=mailbox_of(item),
+                         old_values=done_basis(item), basis_sent=newest_sent(item), reason=note)
+    return row, item
 
 
 def _shown(at: datetime) -> str:
@@ -170,4 +198,5 @@ def lead_count(session: Session) -> int:
 
 
 __all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",
-           "handled_leads", "is_lead_id", "lead_label", "list_corrections", "newest_sent", "review", "undo"]
+           "handled_leads", "is_lead_id", "lead_label", "list_corrections", "mailbox_of", "mark_done", "newest_sent",
+           "review", "undo"]

@@ -272,10 +272,11 @@ def upcoming(
     programs: Iterable[str] = (),
     mailbox: str | None = None,
     include_dismissed: bool = False,
+    include_done: bool = False,
 ) -> list[dict[str, Any]]:
-    """Entries not cancelled (nor dismissed) whose span overlaps [as_of, as_of + days]; as_of defaults
-    to now (a date means 00:00 that day). A downtime that began earlier and is still
-    going shows; one that ended does not."""
+    """Entries not cancelled (nor dismissed, nor done unless asked) whose span overlaps
+    [as_of, as_of + days]; as_of defaults to now (a date means 00:00 that day). A
+    downtime that began earlier and is still going shows; one that ended does not."""
     from caltac_inbox.timeline.time import LOS_ANGELES, instant
 
     if as_of is None:
@@ -289,7 +290,7 @@ def upcoming(
         upper = instant(as_of + timedelta(days=days + 1))
     entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper,
                       include_dismissed=include_dismissed)
-    return [e.to_json() for e in entries if e.overlaps(lower, upper)]
+    return [e.to_json() for e in entries if e.overlaps(lower, upper) and (include_done or not e.done)]
 
 
 def timeline(source: RowSource, *selection: Any, **named: Any) -> list[dict[str, Any]]:
@@ -462,6 +463,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 # the entry's key date, stored as key_at, is then its notice's day
                 reminder_date=local_date(key_at) if dated_by_notice(fact) and key_at is not None else None,
                 corrections=tuple(fields.get("corrections") or ()),
+                done=bool(fields.get("done")),
                 entry_id=row["id"],
                 sequence=row["sequence"] or 0,
                 updated_at=_utc(_instant(row["updated_at"])),

@@ -98,6 +98,7 @@ class Entry:
     reminder_date: date | None = None  # kinds.dated_by_notice: the day of the reminder's notice
     # the coordinator's corrections of this entry (timeline.corrections: Correction.mark)
     corrections: tuple[dict[str, Any], ...] = ()
+    done: bool = False  # the coordinator marked it done (a `done` correction in force)
     # filled in by the store (defaults for pure reconcile results)
     entry_id: int | None = None
     sequence: int = 0
@@ -139,6 +140,8 @@ class Entry:
         out.pop("unverified", None)  # the entry's own flag (all sources unverified) is in to_json()
         if self.fact.kind == "downtime":
             out["status"] = self.status
+        if self.done:
+            out["done"] = True
         if self.corrections:
             out["corrections"] = [dict(c) for c in self.corrections]
         return out
@@ -161,12 +164,14 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         out = self.fields()
+        out.pop("done", None)
         out.update(
             id=self.entry_id,
             uid=self.uid,
             status=self.status,
             sources=self.source_notices(),
             unverified=self.unverified,
+            done=self.done,
         )
         if self.reminder_date is not None:
             out["reminder_date"] = self.reminder_date.isoformat()

@@ -154,8 +154,12 @@ def correction_marks(entry: Entry) -> tuple[str, ...]:
     """The flags a corrected entry carries on the page ("dismissed" is its status)."""
     active = {m.get("action") for m in entry.corrections if m.get("state") == "active"}
     marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand")) if action in active]
-    if any(m.get("state") == "superseded" for m in entry.corrections):
+    if entry.done:
+        marks.insert(0, "done")
+    if any(m.get("state") == "superseded" and m.get("action") != "done" for m in entry.corrections):
         marks.append("correction superseded")
+    if not entry.done and any(m.get("state") == "superseded" and m.get("action") == "done" for m in entry.corrections):
+        marks.append("reopened")
     return tuple(marks)
 
 

@@ -1,0 +1,82 @@
+"""`done` end to end on SQLite and PostgreSQL: stored with the corrections, survives
+reparse, reverted by `undo`, carried in --json, tables, the .ics; `upcoming` hides done
+entries unless asked; a later notice that moves a done entry reopens it and says so."""
+from __future__ import annotations
+
+import json
+import re
+
+from tests.shared import needs_shared
+from tests.system import test_corrections
+from tests.system.test_corrections import EXTENSION, ORIGINAL_164, SAMPLES, _entry, _events, _lines
+
+cli = test_corrections.cli  # the same fixture: the CLI on each backend's empty database
+
+
+def test_done_is_a_correction_that_survives_reparse_and_undo_reopens(cli):
+    cli("ingest", SAMPLES)
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    assert downtime["done"] is False
+    marked = json.loads(cli("done", downtime["id"], "--note", "told the test site", "--by", "ana", "--json"))
+    assert marked["action"] == "done" and marked["by"] == "ana" and marked["reason"] == "told the test site"
+    assert marked["at"].endswith(("-07:00", "-08:00"))  # Los Angeles time
+
+    upcoming = {e["uid"] for e in _lines(cli("upcoming", "--as-of", "2020-08-10", "--json"))}
+    assert downtime["uid"] not in upcoming
+    listed = {e["uid"]: e for e in _lines(cli("upcoming", "--as-of", "2020-08-10", "--include-done", "--json"))}
+    assert listed[downtime["uid"]]["done"] is True
+    assert [(m["action"], m["by"], m["note"]) for m in listed[downtime["uid"]]["corrections"]] == [
+        ("done", "ana", "told the test site")]
+    assert re.search(rf"^{downtime['id']} .* done ", cli("upcoming", "--as-of", "2020-08-10", "--include-done"), re.M)
+    assert "done" not in cli("upcoming", "--as-of", "2020-08-10").split()
+    event = _events(cli("export-ics"))[downtime["uid"] + "@caltac-inbox"]
+    assert "Done (marked by ana on" in event and "told the test site" in event
+    shown = cli("show", downtime["id"])
+    assert re.search(r"#\d+ done by ana: active \(told the test site\)", shown)
+
+    cli("reparse", "--all")
+    assert _entry(cli, "downtime", uid=downtime["uid"])["done"] is True
+
+    undone = json.loads(cli("undo", marked["id"], "--json"))
+    assert undone["state"] == "undone"
+    assert _entry(cli, "downtime", uid=downtime["uid"])["done"] is False
+    assert downtime["uid"] in {e["uid"] for e in _lines(cli("upcoming", "--as-of", "2020-08-10", "--json"))}
+
+
+def test_done_twice_and_unknown_entries_are_one_line_errors(cli):
+    cli("ingest", SAMPLES)
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    cli("done", downtime["id"])
+    again = cli("done", downtime["id"], code=1)
+    assert "already done" in again and "undo" in again
+    assert "no timeline entry with id or uid '9999'" in cli("done", "9999", code=1)
+
+
+def test_undo_twice_is_an_error_not_a_second_success(cli):
+    """D6: the second `undo` of one correction says it is undone already."""
+    cli("ingest", SAMPLES)
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    mark = json.loads(cli("done", downtime["id"], "--json"))
+    cli("undo", mark["id"])
+    again = cli("undo", mark["id"], code=1)
+    assert f"correction {mark['id']} is already undone" in again
+
+
+@needs_shared("corpus", "2016-07-27-cde-update-164-downtime-horizon.eml")
+def test_a_later_notice_that_moves_a_done_entry_reopens_it_and_says_so(cli):
+    cli("ingest", ORIGINAL_164)
+    window = _entry(cli, "downtime", end="2016-09-11T23:59:00-07:00")
+    cli("done", window["uid"], "--by", "ana")
+    assert _entry(cli, "downtime", uid=window["uid"])["done"] is True
+
+    said = cli("ingest", EXTENSION)
+    assert re.search(r"changed +downtime .*end 2016-09-11 23:59 → 2016-09-13 23:59 \(extended, reopened\)", said), said
+    entry = _entry(cli, "downtime", uid=window["uid"])
+    assert entry["done"] is False
+    [mark] = entry["corrections"]
+    assert (mark["action"], mark["state"]) == ("done", "superseded")
+    assert mark["superseded_by"] == "notice of 2016-09-09"
+    assert "reopened" in cli("timeline")
+    assert "Marked done by ana on" in cli("export-ics").replace("\r\n", "\n").replace("\n ", "")
+    cli("reparse", "--all")
+    assert _entry(cli, "downtime", uid=window["uid"])["done"] is False
