@@ -745,14 +745,15 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
     from caltac_inbox.timeline.time import LOS_ANGELES, instant
 
     _tell_dates(("as of", as_of))
-    rows = read_timeline(app, lambda source: queries.upcoming(
+    rows, polls = read_timeline(app, lambda source: (queries.upcoming(
         source, _day(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox,
-        include_dismissed=include_dismissed, include_done=include_done))
+        include_dismissed=include_dismissed, include_done=include_done), queries.mailbox_polls(source)))
     first = _day(as_of) or datetime.now(LOS_ANGELES).date()
     rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
     empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
     emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
          empty=f"{empty}{_selection_text(kinds, programs, mailbox)}.")
+    tell_freshness(app, polls, output)
 
 
 @main.command()
@@ -780,14 +781,15 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
 
     _check_range(from_, to)
     _tell_dates(("from", from_), ("to", to))
-    rows = read_timeline(app, lambda source: queries.timeline(
+    rows, polls = read_timeline(app, lambda source: (queries.timeline(
         source, _day(from_), _day(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
-        mailbox, include_dismissed=include_dismissed))
+        mailbox, include_dismissed=include_dismissed), queries.mailbox_polls(source)))
     period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
               else f" up to {to.day}" if to else "")
     rows = _statuses_at(rows, datetime.now(LOS_ANGELES), output)
     emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
          empty=f"No entries{period}{_selection_text(kinds, programs, mailbox, include_cancelled)}.")
+    tell_freshness(app, polls, output)
 
 
 @main.command()
@@ -834,6 +836,8 @@ def show(app: App, entry: str, json_output: bool) -> None:
             say("    UNVERIFIED: the sender could not be authenticated")
         if src.get("evidence"):
             say(f"    \"{src['evidence']}\"")
+        if src.get("message_id") or src.get("message_pk"):
+            say(f"    read it: {PROG} read {(src.get('message_id') or '').strip('<>') or src['message_pk']}")
     history = item.get("history") or []
     if history:
         say("History:")
@@ -1047,7 +1051,7 @@ from caltac_inbox.changes_cli import changes_command  # noqa: E402 - light modul
 
 main.add_command(changes_command)
 
-from caltac_inbox.week_cli import make_commands as week_commands  # noqa: E402 - light module (click only)
+from caltac_inbox.week_cli import make_commands as week_commands, tell_freshness  # noqa: E402 - light module
 
 for _command in week_commands(pass_app):
     main.add_command(_command)

@@ -20,7 +20,7 @@ import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ DEFAULT_FOLDERS = ("INBOX",)
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 SECRET_COMMAND_TIMEOUT = 60.0
 MAX_MESSAGE_MB_LIMIT = 1024
+# How old the last successful poll may be before the timeline counts as stale (freshness).
+DEFAULT_MAX_AGE = timedelta(hours=26)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Config:
     # run after a poll or ingest that changed the timeline, the changes as JSON on its
     # stdin; its secrets come from its environment, never from this file
     notify_command: tuple[str, ...] | None = None
+    max_age: timedelta = DEFAULT_MAX_AGE  # a mailbox polled longer ago is stale (caltac_inbox.freshness)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -183,7 +186,8 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command", "max_age"), where,
+                    "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -207,7 +211,18 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         notify = notify_argv(_str(data["notify_command"], "notify_command", where), f"{where}: notify_command")
     return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
                   limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where),
-                  notify_command=notify)
+                  notify_command=notify, max_age=_max_age(data.get("max_age"), where))
+
+
+def _max_age(value: Any, where: str) -> timedelta:
+    if value is None:
+        return DEFAULT_MAX_AGE
+    from caltac_inbox.freshness import parse_max_age
+
+    try:
+        return parse_max_age(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: max_age {exc}, e.g. max_age = \"26h\"") from None
 
 
 def notify_argv(command: str, label: str) -> tuple[str, ...]:

@@ -231,6 +231,37 @@ def known_mailboxes(source: RowSource) -> list[str]:
                                                 "ORDER BY mailbox")]
 
 
+def archived_messages(source: RowSource, wanted: str) -> list[dict[str, Any]]:
+    """The archived messages `wanted` names, with their raw bytes, oldest first: a
+    Message-ID (with or without its <>, as `show` lists it), else an archive id (the `id`
+    of `messages`). Copies of one notice share its Message-ID."""
+    text = wanted.strip()
+    bare = text.removeprefix("<").removesuffix(">")
+    columns = "id, raw, source, mailbox, message_id, subject, sender, sent, forwarded_by, parse_status"
+    found = rows(source, f"SELECT {columns} FROM messages WHERE message_id IN (:bare, :bracketed) ORDER BY id",
+                 {"bare": bare, "bracketed": f"<{bare}>"})
+    if not found and text.isdigit() and int(text) < 2**63:
+        found = rows(source, f"SELECT {columns} FROM messages WHERE id = :id", {"id": int(text)})
+    out = []
+    for r in found:
+        item = dict(r)
+        item["raw"] = bytes(item["raw"])
+        item["sent"] = _instant(item["sent"])
+        out.append(item)
+    return out
+
+
+def mailbox_polls(source: RowSource) -> list[dict[str, Any]]:
+    """Each mailbox's last poll attempt, its error and its last success (store.freshness),
+    times aware; by mailbox name."""
+    out = []
+    for r in rows(source, "SELECT mailbox, attempted_at, succeeded_at, error FROM mailbox_polls ORDER BY mailbox"):
+        item = dict(r)
+        item["attempted_at"], item["succeeded_at"] = _instant(item["attempted_at"]), _instant(item["succeeded_at"])
+        out.append(item)
+    return out
+
+
 def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
     """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
     recorded on or after the Los Angeles day `since`, or with `since` None those of the
@@ -537,6 +568,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["RowSource", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages", "rows",
+__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages",
+           "mailbox_polls", "rows",
            "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
            "uidvalidity_changes", "upcoming"]

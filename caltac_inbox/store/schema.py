@@ -316,5 +316,17 @@ class TimelineChangeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
+class MailboxPoll(Base):
+    """How fresh a mailbox's notices are: its last poll attempt (with the error that stopped
+    it, None when it succeeded) and its last successful poll (store.freshness)."""
+
+    __tablename__ = "mailbox_polls"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attempted_at: Mapped[datetime] = mapped_column(Timestamp())
+    succeeded_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 __all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
-           "LeadRow", "Message", "TimelineChangeRow", "TimelineState"]
+           "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelineState"]

@@ -56,7 +56,7 @@ def test_undo_twice_is_an_error_not_a_second_success(cli):
     """D6: the second `undo` of one correction says it is undone already."""
     cli("ingest", SAMPLES)
     downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
-    mark = json.loads(cli("done", downtime["id"], "--json"))
+    mark = json.loads(cli("dismiss", downtime["id"], "--json"))
     cli("undo", mark["id"])
     again = cli("undo", mark["id"], code=1)
     assert f"correction {mark['id']} is already undone" in again
