@@ -110,9 +110,11 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
             click.echo(f"caltac-inbox: {len(found)} stored copies share this Message-ID; showing archive id "
                        f"{first['id']} (others: {others})", err=True)
         if raw:
-            out = click.get_binary_stream("stdout")
-            out.write(first["raw"])
-            out.flush()
+            import sys
+
+            sys.stdout.flush()
+            sys.stdout.buffer.write(first["raw"])
+            sys.stdout.buffer.flush()
             return
         click.echo(readable_notice(first["raw"], first["source"] or f"message {first['id']}").text(), nl=False)
 

@@ -237,18 +237,30 @@ def archived_messages(source: RowSource, wanted: str) -> list[dict[str, Any]]:
     of `messages`). Copies of one notice share its Message-ID."""
     text = wanted.strip()
     bare = text.removeprefix("<").removesuffix(">")
-    columns = "id, raw, source, mailbox, message_id, subject, sender, sent, forwarded_by, parse_status"
-    found = rows(source, f"SELECT {columns} FROM messages WHERE message_id IN (:bare, :bracketed) ORDER BY id",
+    found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.message_id IN (:bare, :bracketed) ORDER BY m.id",
                  {"bare": bare, "bracketed": f"<{bare}>"})
     if not found and text.isdigit() and int(text) < 2**63:
-        found = rows(source, f"SELECT {columns} FROM messages WHERE id = :id", {"id": int(text)})
-    out = []
-    for r in found:
-        item = dict(r)
-        item["raw"] = bytes(item["raw"])
-        item["sent"] = _instant(item["sent"])
-        out.append(item)
-    return out
+        found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.id = :id", {"id": int(text)})
+    return [_archived(r) for r in found]
+
+
+_ARCHIVED = "m.id, m.raw, m.source, m.mailbox, m.message_id, m.subject, m.sender, m.sent, m.forwarded_by"
+
+
+def _archived(row: Mapping[str, Any]) -> dict[str, Any]:
+    item = dict(row)
+    item["raw"], item["sent"] = bytes(item["raw"]), _instant(item["sent"])
+    return item
+
+
+def source_notice(source: RowSource, message_pk: int) -> dict[str, Any] | None:
+    """The archived message `message_pk` (as archived_messages gives it) when a fact of
+    the timeline came from it, else None."""
+    if message_pk >= 2**63:
+        return None
+    found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.id = :id "
+                         "AND EXISTS (SELECT 1 FROM facts f WHERE f.message_pk = m.id)", {"id": message_pk})
+    return _archived(found[0]) if found else None
 
 
 def mailbox_polls(source: RowSource) -> list[dict[str, Any]]:
@@ -569,6 +581,6 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
 
 
 __all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages",
-           "mailbox_polls", "rows",
+           "mailbox_polls", "rows", "source_notice",
            "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
            "uidvalidity_changes", "upcoming"]

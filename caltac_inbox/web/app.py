@@ -3,6 +3,7 @@
     GET /calendar/<token>.ics   the calendar of `export-ics` for that feed (kind, program,
                                 mailbox narrow it), with ETag / Last-Modified and 304s
     GET /?token=<token>         the timeline page; the token moves into a cookie
+    GET /notice/<id>            a source notice as text (same token as the page)
     GET /healthz                database reachable and at the schema head, each mailbox's
                                 last successful poll and whether it is stale (JSON)
     GET /static/...             CSS, the copy button's script, the icon
@@ -34,11 +35,12 @@ from caltac_inbox.cli import KINDS, PROGRAMS
 from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+from caltac_inbox.export.notice import readable_notice
 from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
-from caltac_inbox.store.read import mailbox_polls, timeline_entries, timeline_version
+from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
 from caltac_inbox.web.access import LOG_NOTES, AccessLog
 from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
                                    without_param)
@@ -177,6 +179,28 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
                     day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None,
                     checked=checked_line(freshness), stale=warning_lines(freshness))
 
+    def notice(request: Request) -> Response:
+        """One source notice as text, under the page's token: only a notice some entry rests
+        on, and of the feed's mailbox when the feed has one."""
+        token = request.cookies.get(COOKIE)
+        if not token and not settings.open_access:
+            return html(env, "locked.html", status=401)
+        wanted = request.path_params["message"]
+        if not wanted.isdigit() or len(wanted) > 18:
+            return not_found()
+        with reader.snapshot() as source:
+            feed = find_feed(source, token) if token else None
+            if token and feed is None:
+                return forget_token(not_found())
+            found = source_notice(source, int(wanted))
+        if found is None or (feed is not None and feed.filter.mailbox and found["mailbox"] != feed.filter.mailbox):
+            return not_found()
+        if feed is not None:
+            note(request, feed=feed.id)
+        readable = readable_notice(found["raw"], f"message {found['id']}")
+        subject = dict(readable.headers).get("Subject") or "Notice"
+        return html(env, "notice.html", notice=readable, notice_subject=subject)
+
     def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
         """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
         history and any Referer."""
@@ -211,6 +235,7 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             Route("/", page, methods=["GET"]),
             Route("/calendar/{name}", calendar, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/notice/{message}", notice, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("caltac_inbox.web", "static")]), name="static"),
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},

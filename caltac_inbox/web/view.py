@@ -26,6 +26,7 @@ class SourceView:
     forwarded_by: str | None
     evidence: str
     unverified: bool
+    message_pk: int | None = None  # the archived message: /notice/<message_pk> shows it
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def correction_marks(entry: Entry) -> tuple[str, ...]:
 def source_view(source: SourceRef) -> SourceView:
     return SourceView(subject=source.subject or "(no subject)", sent=moment(source.sent) if source.sent else "undated",
                       message_id=source.message_id or "", forwarded_by=source.forwarded_by,
-                      evidence=source.evidence, unverified=source.unverified)
+                      evidence=source.evidence, unverified=source.unverified, message_pk=source.message_pk)
 
 
 def when_text(entry: Entry) -> str:
