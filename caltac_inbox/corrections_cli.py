@@ -90,6 +90,7 @@ def _open_existing(app: Any) -> Any:
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
+    from caltac_inbox.store.read import CORRECTION_RUN
 
     with _open_existing(app) as store:
         try:
@@ -97,6 +98,7 @@ def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
                 result = work(session)
         except NotFound:
             raise
+        store.run_id = CORRECTION_RUN + store.run_id  # not a poll: `changes --since last-poll` skips it
         changes = store.refresh()
     return result, changes
 

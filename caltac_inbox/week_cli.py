@@ -118,7 +118,64 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
             return
         click.echo(readable_notice(first["raw"], first["source"] or f"message {first['id']}").text(), nl=False)
 
-    return [done, read_command]
+    @click.command()
+    @click.option("--days", type=click.IntRange(min=1, max=366), default=14, show_default=True,
+                  help="List what is coming in this many days.")
+    @click.option("--as-of", "as_of", metavar="DATE", help="Count from this day (default today): YYYY-MM-DD, today, "
+                                                            "next monday, +7d ...")
+    @click.option("--html", "as_html", is_flag=True, help="Print the HTML part (for a mail) instead of the text.")
+    @click.option("--send", is_flag=True, help="Mail it as [digest] in the configuration says (SMTP or sendmail).")
+    @pass_app
+    def digest(app: Any, days: int, as_of: str | None, as_html: bool, send: bool) -> None:
+        """A weekly summary: what is coming, what changed, what needs a look.
+
+        Coming up: the entries of the next --days days that are not done.
+        Changed: what polls and ingests changed since the last digest sent
+        (the first time, in the last 7 days). Needs a look: mailboxes not
+        polled within max_age, entries whose sender could not be verified,
+        and leads (`review`). `--send` mails the text and HTML parts to
+        [digest] `to`; see README, "The weekly digest", for the cron line.
+
+        \b
+        Example:
+          caltac-inbox digest
+          caltac-inbox digest --as-of 2020-08-10 --html > digest.html
+          caltac-inbox digest --send
+        """
+        from datetime import datetime, timezone
+
+        from caltac_inbox.corrections_cli import _open_existing, _today, read_when
+        from caltac_inbox.export.digest import collect_digest, digest_message
+        from caltac_inbox.freshness import warning_lines
+        from caltac_inbox.store.read import mailbox_polls
+
+        day = read_when(as_of, "--as-of") if as_of else _today()
+        if isinstance(day, datetime):
+            day = day.date()
+        config = app.config()
+        if send and config.digest is None:
+            from caltac_inbox.errors import ConfigError
+
+            raise ConfigError(f"{config.path or 'the configuration file'}: no [digest] table; add one with to, from "
+                              "and host (or sendmail) to send the digest (see README, 'The weekly digest')")
+        with _open_existing(app) as store:
+            with store.session(readonly=True) as session:
+                stale = warning_lines(mailbox_freshness(app, mailbox_polls(session)))
+                made = collect_digest(session, as_of=day, days=days, freshness_lines=stale)
+            if not send:
+                click.echo(made.html() if as_html else made.text(), nl=False)
+                return
+            from caltac_inbox.mail_out import send as send_mail
+            from caltac_inbox.store.freshness import record_digest
+
+            assert config.digest is not None
+            how = send_mail(digest_message(made, sender=config.digest.sender, to=config.digest.to), config.digest)
+            with store.session() as session:
+                record_digest(session, sent_at=datetime.now(timezone.utc), as_of=day.isoformat(),
+                              recipients=list(config.digest.to))
+        click.echo(f"digest for {day} sent to {', '.join(config.digest.to)} through {how}")
+
+    return [done, read_command, digest]
 
 
 __all__ = ["make_commands"]

@@ -10,6 +10,7 @@ decoded bytes, with the parse error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -44,7 +45,7 @@ def readable_notice(raw: bytes, source: str = "archived message") -> ReadableNot
                               problem=printable(str(exc)))
     sender = f"{notice.sender_name} <{notice.sender}>" if notice.sender_name and notice.sender else notice.sender
     headers = [("From", sender or "(unknown)"), ("To", to or "(not given)"),
-               ("Date", _date(notice.sent) if notice.sent else "(not given)"),
+               ("Date", readable_time(notice.sent) if notice.sent else "(not given)"),
                ("Subject", notice.subject or "(no subject)")]
     if notice.forwarded_by:
         headers.append(("Forwarded by", notice.forwarded_by))
@@ -55,11 +56,9 @@ def readable_notice(raw: bytes, source: str = "archived message") -> ReadableNot
                           body=printable(body, multiline=True))
 
 
-def _date(sent: object) -> str:
-    from datetime import datetime
-
-    assert isinstance(sent, datetime)
-    local = sent.astimezone(LOS_ANGELES)
+def readable_time(at: datetime) -> str:
+    """'Wed, Jul 15, 2020 12:39 PM PDT': an instant as a person reads it, in Los Angeles."""
+    local = at.astimezone(LOS_ANGELES)
     return f"{local:%a, %b} {local.day}, {local.year} {local.hour % 12 or 12}:{local:%M} " \
            f"{'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
 
@@ -75,4 +74,4 @@ def _header(raw: bytes, name: str) -> str | None:
         return None
 
 
-__all__ = ["ReadableNotice", "readable_notice"]
+__all__ = ["ReadableNotice", "readable_notice", "readable_time"]

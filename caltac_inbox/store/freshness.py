@@ -1,4 +1,5 @@
-"""Each mailbox's polls as freshness needs them (schema.MailboxPoll, caltac_inbox.freshness).
+"""Each mailbox's polls as freshness needs them (schema.MailboxPoll, caltac_inbox.freshness),
+and the digests sent (schema.DigestRow: what "changed since the last digest" counts from).
 
 `record_poll` stores one attempt: its time, and either success (the success time moves)
 or the error that stopped it (the last success stays). It runs on the store's Session or,
@@ -42,6 +43,14 @@ def record_poll(session: Session, mailbox: str, at: datetime, error: str | None 
     session.execute(text(_UPSERT), params)
 
 
+def record_digest(session: Session, *, sent_at: datetime, as_of: str, recipients: list[str]) -> None:
+    """Keep that a digest went out: the next one lists the changes recorded since."""
+    from caltac_inbox.store.schema import DigestRow
+
+    session.add(DigestRow(sent_at=sent_at, as_of=as_of, recipients=", ".join(recipients)))
+    session.flush()
+
+
 def record_poll_sqlite(path: Path, mailbox: str, at: datetime, error: str | None = None) -> None:
     """record_poll on the SQLite file at `path` (which exists: the poll read it), committed."""
     conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -52,4 +61,4 @@ def record_poll_sqlite(path: Path, mailbox: str, at: datetime, error: str | None
         conn.close()
 
 
-__all__ = ["record_poll", "record_poll_sqlite"]
+__all__ = ["record_digest", "record_poll", "record_poll_sqlite"]

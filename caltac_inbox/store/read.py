@@ -53,6 +53,9 @@ SPAN_REACH = timedelta(days=32)
 # Every read query joins at most this many ids into one IN list (SQLite limits bound
 # parameters; 500 stays far below every version's limit).
 ID_CHUNK = 500
+# The run_id prefix of the timeline changes a coordinator's correction made (corrections_cli):
+# `changes --since last-poll` skips them.
+CORRECTION_RUN = "correction-"
 
 
 # ----------------------------------------------------------------------------- rows
@@ -263,6 +266,12 @@ def source_notice(source: RowSource, message_pk: int) -> dict[str, Any] | None:
     return _archived(found[0]) if found else None
 
 
+def last_digest(source: RowSource) -> datetime | None:
+    """When the last digest was sent (`digest --send`), or None."""
+    found = _first(source, "SELECT max(sent_at) AS sent_at FROM digests")
+    return _instant(found["sent_at"]) if found else None
+
+
 def mailbox_polls(source: RowSource) -> list[dict[str, Any]]:
     """Each mailbox's last poll attempt, its error and its last success (store.freshness),
     times aware; by mailbox name."""
@@ -277,7 +286,7 @@ def mailbox_polls(source: RowSource) -> list[dict[str, Any]]:
 def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
     """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
     recorded on or after the Los Angeles day `since`, or with `since` None those of the
-    last run that recorded any. `recorded_at` in Los Angeles time."""
+    last poll or ingest that recorded any. `recorded_at` in Los Angeles time."""
     from caltac_inbox.timeline.time import in_los_angeles, instant
 
     where, params = [], {}
@@ -288,8 +297,11 @@ def timeline_changes(source: RowSource, since: date | None, mailbox: str | None 
         where.append("c.recorded_at >= :since")
         params["since"] = instant(since)
     else:
-        scope = " WHERE mailbox = :mailbox" if mailbox else ""
-        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes{scope} ORDER BY id DESC LIMIT 1)")
+        # the last poll or ingest: a coordinator's correction is not one (CORRECTION_RUN)
+        scope = " AND mailbox = :mailbox" if mailbox else ""
+        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes WHERE run_id NOT LIKE :correction{scope} "
+                     "ORDER BY id DESC LIMIT 1)")
+        params["correction"] = CORRECTION_RUN + "%"
     sql = ("SELECT c.id, c.run_id, c.generation, c.mailbox, c.uid, c.kind, c.change, c.summary, c.reason, "
            "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE " + " AND ".join(where)
            + " ORDER BY c.id")
@@ -580,7 +592,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages",
-           "mailbox_polls", "rows", "source_notice",
+__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids",
+           "last_digest", "list_messages", "mailbox_polls", "rows", "source_notice",
            "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
            "uidvalidity_changes", "upcoming"]

@@ -328,5 +328,16 @@ class MailboxPoll(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-__all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
-           "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelineState"]
+class DigestRow(Base):
+    """A digest sent (`digest --send`): the next one lists the changes recorded since."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp())
+    as_of: Mapped[str] = mapped_column(String(10))  # the day it counted from, YYYY-MM-DD
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
+
+
+__all__ = ["Base", "Correction", "DigestRow", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage",
+           "ImapState", "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelineState"]

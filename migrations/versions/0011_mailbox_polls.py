@@ -1,5 +1,6 @@
 """mailbox_polls: each mailbox's last successful poll and last attempt with its error, so
-the CLI, the web page, /healthz and doctor can say how fresh the timeline is
+the CLI, the web page, /healthz and doctor can say how fresh the timeline is; digests: each
+digest sent, so the next one lists what changed since
 
 Revision ID: 0011
 Revises: 0009
@@ -27,7 +28,16 @@ def upgrade() -> None:
         sa.Column('error', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_polls')),
     )
+    op.create_table(
+        'digests',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('as_of', sa.String(length=10), nullable=False),
+        sa.Column('recipients', sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_digests')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('digests')
     op.drop_table('mailbox_polls')

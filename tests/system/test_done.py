@@ -80,3 +80,15 @@ def test_a_later_notice_that_moves_a_done_entry_reopens_it_and_says_so(cli):
     assert "Marked done by ana on" in cli("export-ics").replace("\r\n", "\n").replace("\n ", "")
     cli("reparse", "--all")
     assert _entry(cli, "downtime", uid=window["uid"])["done"] is False
+
+
+def test_changes_since_last_poll_are_the_last_ingest_s_not_a_correction_s(cli):
+    """D3: the coordinator's own correction is not "the last poll"."""
+    cli("ingest", SAMPLES)
+    after_ingest = cli("changes", "--since", "last-poll")
+    assert after_ingest.count("\n") >= 5
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    cli("done", downtime["id"])
+    cli("correct", downtime["id"], "--end", "2020-08-21 08:00")
+    assert cli("changes", "--since", "last-poll") == after_ingest
+    assert "marked done" in cli("changes", "--since", "today")  # still recorded, by day
