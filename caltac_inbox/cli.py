@@ -157,6 +157,8 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 # The columns a table narrows to fit a terminal (display.fit_columns), first the first.
 ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox", "program", "status")
 KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
+# Characters of `what` a table keeps before it drops kind and program and abbreviates status.
+WHAT_ROOM = 30
 # How a coloured table shows a status (click.style arguments); headers are bold.
 STYLES: dict[tuple[str, str], dict[str, Any]] = {
     ("status", "now"): {"fg": "yellow", "bold": True},
@@ -166,13 +168,14 @@ STYLES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "",
-         narrow: Sequence[Column] | None = None) -> None:
+         narrow: Sequence[Column] | None = None, compact: Sequence[Column] | None = None) -> None:
     """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
     Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display).
 
     A table fits the terminal (or COLUMNS; caltac_inbox.terminal): when it is too
-    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; on a
-    terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
+    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; when that
+    would leave `what` under WHAT_ROOM characters, it takes the `compact` columns (fewer,
+    abbreviated), if given; on a terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
     COLUMNS it is printed as it always was, cells cut at 60 characters."""
     if output == "json":
         for row in rows:
@@ -207,6 +210,10 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
     if narrow is not None and table_length(natural) > width:
         cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
     fitted = fit_columns(headers, cells, width, ELASTIC)
+    if compact is not None and "what" in headers and (fitted[headers.index("what")] or 0) < WHAT_ROOM:
+        headers = [name for name, _ in compact]
+        cells = [[_cell(get(row)) for _, get in compact] for row in rows]
+        fitted = fit_columns(headers, cells, width, ELASTIC, room=WHAT_ROOM, keep_first=True)
     colour = colour_wanted(sys.stdout)
     shown = [(i, w) for i, w in enumerate(fitted) if w is not None]
 
@@ -329,6 +336,14 @@ ENTRY_COLUMNS: list[Column] = [
 
 ENTRY_COLUMNS_NARROW: list[Column] = [
     (name, entry_until_narrow if name == "until" else get) for name, get in ENTRY_COLUMNS]
+
+# A narrow terminal (80 columns): `what` keeps WHAT_ROOM characters; kind and program go
+# (what names the thing; `show ID` has the rest) and a status is shortened, "scheduled"
+# (the usual one) to nothing.
+STATUS_SHORT = {"scheduled": "", "extended": "ext", "cancelled": "canc", "rescheduled": "moved"}
+ENTRY_COLUMNS_COMPACT: list[Column] = [
+    (name, (lambda e: STATUS_SHORT.get(e.get("status") or "", e.get("status"))) if name == "status" else get)
+    for name, get in ENTRY_COLUMNS_NARROW if name not in ("kind", "program")]
 
 
 def _fact_when(f: dict[str, Any]) -> str:
@@ -751,7 +766,7 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
     first = _day(as_of) or datetime.now(LOS_ANGELES).date()
     rows = _statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
     empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
-    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW, compact=ENTRY_COLUMNS_COMPACT,
          empty=f"{empty}{_selection_text(kinds, programs, mailbox)}.")
     tell_freshness(app, polls, output)
 
@@ -787,7 +802,7 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
     period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
               else f" up to {to.day}" if to else "")
     rows = _statuses_at(rows, datetime.now(LOS_ANGELES), output)
-    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW, compact=ENTRY_COLUMNS_COMPACT,
          empty=f"No entries{period}{_selection_text(kinds, programs, mailbox, include_cancelled)}.")
     tell_freshness(app, polls, output)
 
