@@ -44,7 +44,9 @@ def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
 
 def database_url(db_option: str | None, config: "Config") -> str | None:
     """--db (or $CALTAC_INBOX_DB), else [database] url, else None (the default file)."""
-    return db_option or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+    from caltac_inbox.store.db import as_database_url
+
+    return as_database_url(db_option or os.environ.get("CALTAC_INBOX_DB") or config.database.url)
 
 
 def _fail(error: UserError) -> None:
@@ -401,7 +403,7 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
         names = ", ".join(mb.name for mb in config.mailboxes)
         checks.append(Check(True, "config", f"{config.path}: mailboxes {names}"))
     checks.append(_check_migrations())
-    url = db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+    url = database_url(db_arg, config)
     checks.append(database := _check_database(url))
     if database.ok:
         checks.extend(_check_feeds(url))

@@ -43,6 +43,16 @@ def default_url() -> str:
     return f"sqlite:///{user_data_path(APP_NAME) / 'caltac-inbox.db'}"
 
 
+def as_database_url(given: str | None) -> str | None:
+    """What --db, CALTAC_INBOX_DB or [database] url say, as a URL: a plain path
+    (`caltac.db`, `~/caltac.db`: what most people type) is that SQLite file."""
+    if not given or "://" in given or given.startswith("file:"):
+        return given or None
+    from urllib.parse import quote
+
+    return "sqlite:///" + quote(str(Path(given).expanduser().absolute()), safe="/")
+
+
 def resolve_url(url: str | None) -> str:
     """The URL to use: the given one (normalized) or the default SQLite file. Raises
     ConfigError for an in-memory SQLite database."""

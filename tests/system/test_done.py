@@ -92,3 +92,18 @@ def test_changes_since_last_poll_are_the_last_ingest_s_not_a_correction_s(cli):
     cli("correct", downtime["id"], "--end", "2020-08-21 08:00")
     assert cli("changes", "--since", "last-poll") == after_ingest
     assert "marked done" in cli("changes", "--since", "today")  # still recorded, by day
+
+
+def test_show_corrections_and_feed_list_give_one_time_zone(cli):
+    """D2: `show`, `corrections` and `feed list` all say Los Angeles time."""
+    cli("ingest", SAMPLES)
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    mark = json.loads(cli("done", downtime["id"], "--json"))
+    at = mark["at"][:16].replace("T", " ")
+    [listed] = _lines(cli("corrections", "--json"))
+    assert listed["at"] == mark["at"] and mark["at"].endswith(("-07:00", "-08:00"))
+    assert re.search(rf"^  - {at}  #{mark['id']} done by ", cli("show", downtime["id"]), re.M)
+    assert json.loads(cli("show", downtime["id"], "--json"))["corrections"][0]["at"] == mark["at"]
+    cli("feed", "create", "--name", "office")
+    [feed] = _lines(cli("feed", "list", "--json"))
+    assert feed["created_at"].endswith(("-07:00", "-08:00"))

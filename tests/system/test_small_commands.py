@@ -99,3 +99,17 @@ def test_changes_are_kept_and_shown_again_on_every_backend(db_url, tmp_path):
     assert len(table) == 1 and table[0][16:].startswith("  new      designation ")
     bad = cli("--db", db_url, "changes", "--since", "someday soon-ish")
     assert bad.exit_code == 2
+
+
+def test_db_takes_a_plain_path_as_most_people_type_it(tmp_path, monkeypatch):
+    """D4: `--db caltac.db` is that SQLite file (here: in the current directory)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CALTAC_INBOX_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    assert cli("--db", "caltac.db", "ingest", ROOT / "samples").exit_code == 0
+    assert (tmp_path / "caltac.db").is_file()
+    upcoming = cli("--db", "caltac.db", "upcoming", "--as-of", "2020-08-01")
+    assert upcoming.exit_code == 0 and "systems unavailable" in upcoming.output
+    monkeypatch.setenv("CALTAC_INBOX_DB", "caltac.db")
+    assert "systems unavailable" in cli("upcoming", "--as-of", "2020-08-01").output
+    assert cli("doctor").exit_code == 0
