@@ -261,21 +261,30 @@ def make_commands(output_options: Callable, emit: Callable, pass_app: Callable, 
                     from caltac_inbox.model import parse_when
 
                     given[option] = parse_when(lead["when"])
+            chosen = [p.upper() for p in programs] or (stored.lead_programs(session, lead) if lead else [])
             try:
                 values = field_values(kind, given)
-                fact = added_fact(kind, values, [p.upper() for p in programs])
+                fact = added_fact(kind, values, chosen)
             except CorrectionError as exc:
                 raise click.UsageError(str(exc)) from None
             new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
+            repeats: list[dict[str, Any]] = []
             if lead is not None:
                 new_values["evidence"] = lead["sentence"]
+                key = next((str(new_values[n]) for n in ("due", "start", "at") if new_values.get(n)), None)
+                repeats = stored.same_notice_entries(session, lead, key)
             row = stored.add_correction(session, target="", action="add", made_by=_by(by),
                                         mailbox=mailbox or (lead["mailbox"] if lead else None),
                                         new_values=new_values, reason=reason,
+                                        old_values={"notice": lead["message"]} if lead else None,
                                         lead=lead["identity"] if lead else None)
-            return stored.correction_json(row)
+            return stored.correction_json(row), repeats
 
-        data, _ = _store_and_refresh(app, work)
+        (data, repeats), _ = _store_and_refresh(app, work)
+        for other in repeats:  # the same date from another sentence of the same notice
+            click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
+                       f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
+                       f"{data['id']}` if the new entry repeats it", err=True)
         with _open_existing(app) as store, store.session(readonly=True) as session:
             data["entry_id"] = stored.find_entry(session, data["target"])["id"]
         _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "

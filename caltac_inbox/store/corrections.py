@@ -91,6 +91,40 @@ def review(session: Session, *, as_of: date, days: int, mailbox: str | None = No
     return out
 
 
+def lead_programs(session: Session, lead: dict[str, Any]) -> list[str]:
+    """The programs a lead's notice is about: those of the facts read from it, else those
+    its subject and sentence name (classify.context.programs_in)."""
+    from caltac_inbox.classify.context import programs_in
+    from caltac_inbox.store.schema import FactRow
+
+    found: set[str] = set()
+    for program in session.execute(select(FactRow.program).where(FactRow.message_pk == lead["message"])).scalars():
+        found.update(program or ())
+    if not found:
+        found.update(programs_in(f"{lead.get('subject') or ''}\n{lead['sentence']}"))
+    return sorted(found)
+
+
+def same_notice_entries(session: Session, lead: dict[str, Any], key: str | None) -> list[dict[str, Any]]:
+    """Entries on the day of `key` (an ISO date or time) that rest on the lead's notice:
+    what an entry added from the lead may repeat."""
+    if not key:
+        return []
+    from caltac_inbox.store.schema import Entry as EntryRow
+    from caltac_inbox.store.schema import EntrySource, FactRow
+
+    rows = session.execute(select(EntryRow.id, EntryRow.fields).join(EntrySource, EntrySource.entry_id == EntryRow.id)
+                           .join(FactRow, FactRow.id == EntrySource.fact_id)
+                           .where(FactRow.message_pk == lead["message"])).all()
+    out, seen = [], set()
+    for entry_id, fields in rows:
+        when = next((fields.get(n) for n in ("due", "start", "at") if fields.get(n)), None)
+        if when and str(when)[:10] == key[:10] and entry_id not in seen:
+            seen.add(entry_id)
+            out.append({"id": entry_id, **fields})
+    return out
+
+
 def find_entry(session: Session, entry_id: str) -> dict[str, Any]:
     """The entry as `show` gives it (dismissed ones too)."""
     item = read.show(session, entry_id)
@@ -198,5 +232,5 @@ def lead_count(session: Session) -> int:
 
 
 __all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",
-           "handled_leads", "is_lead_id", "lead_label", "list_corrections", "mailbox_of", "mark_done", "newest_sent",
-           "review", "undo"]
+           "handled_leads", "is_lead_id", "lead_label", "lead_programs", "list_corrections", "mailbox_of", "mark_done",
+           "newest_sent", "review", "same_notice_entries", "undo"]

@@ -403,7 +403,11 @@ def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None
         needs_review=entry.needs_review,
         history=[c.to_json() for c in entry.history],
         updated_at=in_los_angeles(entry.updated_at).isoformat() if entry.updated_at else None,
-        source_details=_source_details(source, row["id"]),
+        source_details=_source_details(source, row["id"]) or [
+            {"evidence": s.evidence, "mailbox": None, "unverified": s.unverified, "message_pk": s.message_pk,
+             "source": None, "message_id": s.message_id, "subject": s.subject, "sender": None,
+             "sent": s.sent.isoformat() if s.sent else None, "forwarded_by": s.forwarded_by, "fact_id": None}
+            for s in entry.sources],  # an entry added from a lead: the lead's notice
     )
     return out
 
@@ -501,6 +505,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
     from caltac_inbox.timeline.time import local_date
 
     sources = _source_refs(source, [r["id"] for r in found])
+    _add_lead_notices(source, found, sources)
     out = []
     for row in found:
         fields = dict(_json(row["fields"]))
@@ -525,6 +530,35 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
             )
         )
     return out
+
+
+def _lead_notice(row: Mapping[str, Any]) -> int | None:
+    """The notice (message row) of the lead an entry was added from (`add --from-lead`)."""
+    for mark in (_json(row["fields"]) or {}).get("corrections") or ():
+        if mark.get("action") == "add" and mark.get("notice") is not None:
+            return int(mark["notice"])
+    return None
+
+
+def _add_lead_notices(source: RowSource, found: list[Mapping[str, Any]], sources: dict[int, list[SourceRef]]) -> None:
+    """An entry added from a lead rests on the lead's notice: its one source."""
+    from caltac_inbox.timeline.entry import SourceRef
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    wanted = {row["id"]: pk for row in found if not sources.get(row["id"]) and (pk := _lead_notice(row)) is not None}
+    if not wanted:
+        return
+    names, params = _in_list("message", sorted(set(wanted.values())))
+    notices = {r["id"]: r for r in rows(source, "SELECT id, message_id, subject, sent, forwarded_by, authenticated "
+                                                f"FROM messages WHERE id IN {names}", params)}
+    for row in found:
+        notice = notices.get(wanted.get(row["id"], -1))
+        if notice is not None:
+            sources[row["id"]] = [SourceRef(
+                fact_id=None, message_pk=notice["id"], message_id=notice["message_id"], subject=notice["subject"],
+                sent=in_los_angeles(_instant(notice["sent"])), forwarded_by=notice["forwarded_by"],
+                evidence=(_json(row["fields"]) or {}).get("evidence") or "",
+                unverified=not _flag(notice["authenticated"]))]
 
 
 def _utc(value: datetime | None) -> datetime | None:

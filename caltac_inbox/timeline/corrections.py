@@ -73,6 +73,8 @@ class Correction:
         """How the entry lists this correction."""
         out: dict[str, Any] = {"correction": self.id, "action": self.action, "by": self.made_by,
                                "at": _in_los_angeles(self.made_at).isoformat(), "state": state or self.state}
+        if self.action == "add" and self.old_values.get("notice") is not None:
+            out["notice"] = self.old_values["notice"]  # the lead's notice (message row): the entry's source
         if self.action == "correct":
             out["fields"] = sorted(self.new_values)
             out["values"] = dict(self.new_values)

@@ -107,3 +107,26 @@ def test_show_corrections_and_feed_list_give_one_time_zone(cli):
     cli("feed", "create", "--name", "office")
     [feed] = _lines(cli("feed", "list", "--json"))
     assert feed["created_at"].endswith(("-07:00", "-08:00"))
+
+
+def test_an_entry_added_from_a_lead_keeps_its_program_and_notice_and_names_a_same_day_entry(cli, db_url):
+    """D8: `add --from-lead` keeps the lead's program and source notice, and says when an
+    entry of the same notice is on the same day."""
+    from click.testing import CliRunner
+
+    from caltac_inbox.cli import main
+
+    cli("ingest", SAMPLES)
+    lead = next(lead for lead in _lines(cli("review", "--as-of", "2020-08-01", "--json"))
+                if lead["when"] and lead["when"].startswith("2020-08-14"))
+    result = CliRunner().invoke(main, ["--db", db_url, "add", "--from-lead", lead["id"], "--kind", "deadline",
+                                       "--what", "download the TOMS user list", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "is on the same day from the same notice" in result.stderr and "caltac-inbox undo" in result.stderr
+    entry = _entry(cli, "deadline", action="download the TOMS user list")
+    assert entry["program"] == "CAASPP"
+    assert [s["subject"] for s in entry["sources"]] == [lead["subject"]]
+    shown = cli("show", entry["id"])
+    assert f"  - {lead['sent'][:16].replace('T', ' ')}  {lead['subject']}" in shown and "read it: caltac-inbox read" in shown
+    cli("reparse", "--all")
+    assert _entry(cli, "deadline", action="download the TOMS user list")["sources"] == entry["sources"]
