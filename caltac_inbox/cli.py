@@ -253,8 +253,8 @@ def short_when(value: str | None) -> str:
 
 def entry_when(e: dict[str, Any]) -> str:
     kind = e.get("kind")
-    if kind == "downtime":
-        return short_when(e.get("start") or e.get("end"))
+    if kind == "downtime":  # a window whose start no stored notice gave: its end is under `until`
+        return short_when(e.get("start")) if e.get("start") or not e.get("end") else "?"
     if kind == "task":
         return e.get("month") or "ongoing"
     return short_when(e.get("due") or e.get("at") or e.get("reminder_date"))

@@ -111,9 +111,11 @@ def entry_line(entry: Mapping[str, Any]) -> str:
 
     when = entry.get("start") or entry.get("due") or entry.get("at") or entry.get("reminder_date") or entry.get("month")
     until = f" → {short(entry['end'])}" if entry.get("kind") == "downtime" and entry.get("end") else ""
+    if entry.get("kind") == "downtime" and not entry.get("start"):
+        when, until = "", f"until {short(entry.get('end'))}"
     program = entry.get("program")
     programs = ", ".join(program) if isinstance(program, list) else (program or "")
-    return (f"#{entry.get('id')}  {short(when)}{until}  {entry.get('kind')}  {what(Fact.from_json(dict(entry)))}"
+    return (f"#{entry.get('id')}  {short(when) if when else ''}{until}  {entry.get('kind')}  {what(Fact.from_json(dict(entry)))}"
             + (f" ({programs})" if programs else ""))
 
 

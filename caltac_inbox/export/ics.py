@@ -77,6 +77,11 @@ def description(entry: Entry) -> str:
         lines.append("Unverified: no source notice passed sender authentication.")
     if f.kind == "downtime":
         lines.append(f"Systems: {', '.join(f.systems) if f.systems else 'not named'}")
+        if f.start is None and isinstance(f.end, datetime) and _earliest_notice(entry) is not None:
+            noticed = _earliest_notice(entry)
+            assert noticed is not None
+            lines.append(f"Start not known (the notice that announced it is not stored): shown from the notice of "
+                         f"{noticed.astimezone(LOS_ANGELES).date().isoformat()} that says it is under way.")
     if f.kind == "designation" and f.defaulted:
         who = f.default_designee or "a default designee"
         until = f" until {f.term_end.isoformat()}" if f.term_end else ""
@@ -219,15 +224,19 @@ def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
 
 def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
     """DTSTART/DTEND. Dates stay all-day (DTEND = next day); times are in Los Angeles.
-    No DTEND: an instant (a deadline, a removal, the end of a window whose start no
-    notice gave), written as a zero-length event at that time."""
+    No DTEND: an instant (a deadline, a removal), written as a zero-length event at that
+    time. A window whose start no stored notice gave (an extension) runs from its
+    earliest notice to its end."""
     f = entry.fact
     if f.kind == "downtime":
         start, end = f.start, f.end
-        if start is None:  # an extension whose window we never saw: mark its end
+        if start is None:  # an extension whose window we never saw: under way from its notice to the end
             if end is None:
                 return None
-            return (end, end + timedelta(days=1)) if not isinstance(end, datetime) else (_la(end), None)
+            if not isinstance(end, datetime):
+                return end, end + timedelta(days=1)
+            noticed = _earliest_notice(entry)
+            return (_la(noticed), _la(end)) if noticed is not None and noticed < end else (_la(end), None)
         if not isinstance(start, datetime) and (end is None or not isinstance(end, datetime)):
             return start, (end or start) + timedelta(days=1)
         if end is None:
@@ -240,6 +249,11 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     if isinstance(key, datetime):
         return _la(key), None
     return key, key + timedelta(days=1)
+
+
+def _earliest_notice(entry: Entry) -> datetime | None:
+    sent = [s.sent for s in entry.sources if s.sent is not None]
+    return min(sent) if sent else None
 
 
 def readable(iso: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:

@@ -130,3 +130,15 @@ def test_an_entry_added_from_a_lead_keeps_its_program_and_notice_and_names_a_sam
     assert f"  - {lead['sent'][:16].replace('T', ' ')}  {lead['subject']}" in shown and "read it: caltac-inbox read" in shown
     cli("reparse", "--all")
     assert _entry(cli, "deadline", action="download the TOMS user list")["sources"] == entry["sources"]
+
+
+def test_an_extension_without_its_original_notice_is_not_a_zero_length_downtime(cli):
+    """D9: the window runs from the extension notice to its end in the .ics; the table
+    does not show its end as its start."""
+    cli("ingest", EXTENSION)
+    [event] = _events(cli("export-ics")).values()
+    assert "DTSTART;TZID=America/Los_Angeles:20160909T171100" in event
+    assert "DTEND;TZID=America/Los_Angeles:20160913T235900" in event and "DURATION:P0D" not in event
+    assert "Start not known" in event
+    row = cli("timeline").splitlines()[2]
+    assert row.count("2016-09-13 23:59") == 1 and re.match(r"\d+\s+\?\s+2016-09-13 23:59", row)
