@@ -142,3 +142,18 @@ def test_an_extension_without_its_original_notice_is_not_a_zero_length_downtime(
     assert "Start not known" in event
     row = cli("timeline").splitlines()[2]
     assert row.count("2016-09-13 23:59") == 1 and re.match(r"\d+\s+\?\s+2016-09-13 23:59", row)
+
+
+def test_the_web_page_shows_a_done_entry_as_done(cli, db_url):
+    from starlette.testclient import TestClient
+
+    from caltac_inbox.web.app import ServeSettings, create_app
+
+    cli("ingest", SAMPLES)
+    downtime = _entry(cli, "downtime", start="2020-08-14T17:00:00-07:00")
+    cli("done", downtime["id"], "--note", "posted to staff", "--by", "ana")
+    with TestClient(create_app(ServeSettings(db_url=db_url, open_access=True))) as client:
+        page = client.get("/", params={"as_of": "2020-08-10"}).text
+    entry = page.split(f'id="entry-{downtime["id"]}"')[1].split("</details>")[0]
+    assert '<span class="flag">done</span>' in entry
+    assert "Done (marked by ana on " in entry and "posted to staff" in entry
