@@ -209,14 +209,7 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         for line in [headers, ["-" * w for w in widths], *cells]:
             click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
         return
-    natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    if narrow is not None and table_length(natural) > width:
-        cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
-    fitted = fit_columns(headers, cells, width, ELASTIC)
-    if compact is not None and "what" in headers and (fitted[headers.index("what")] or 0) < WHAT_ROOM:
-        headers = [name for name, _ in compact]
-        cells = [[_cell(get(row)) for _, get in compact] for row in rows]
-        fitted = fit_columns(headers, cells, width, ELASTIC, room=WHAT_ROOM, keep_first=True)
+    headers, cells, fitted = _fitted_table(rows, headers, cells, width, narrow, compact)
     colour = colour_wanted(sys.stdout)
     shown = [(i, w) for i, w in enumerate(fitted) if w is not None]
 
@@ -232,6 +225,22 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
     click.echo(line(["-" * (w or 0) for w in fitted], lambda i, text: None))
     for row in cells:
         click.echo(line(row, lambda i, text: STYLES.get((headers[i], text))))
+
+
+def _fitted_table(rows: list[dict[str, Any]], headers: list[str], cells: list[list[str]], width: int,
+                  narrow: Sequence[Column] | None, compact: Sequence[Column] | None
+                  ) -> tuple[list[str], list[list[str]], list[int | None]]:
+    """(headers, cells, widths) of a table that fits `width`: the `narrow` columns when the
+    natural ones are too wide, the `compact` ones when `what` would keep under WHAT_ROOM."""
+    natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    if narrow is not None and table_length(natural) > width:
+        cells = [[_cell(get(row)) for _, get in narrow] for row in rows]
+    fitted = fit_columns(headers, cells, width, ELASTIC)
+    if compact is not None and "what" in headers and (fitted[headers.index("what")] or 0) < WHAT_ROOM:
+        headers = [name for name, _ in compact]
+        cells = [[_cell(get(row)) for _, get in compact] for row in rows]
+        fitted = fit_columns(headers, cells, width, ELASTIC, room=WHAT_ROOM, keep_first=True)
+    return headers, cells, fitted
 
 
 def _cell(value: Any) -> str:
@@ -847,15 +856,8 @@ def show(app: App, entry: str, json_output: bool) -> None:
     details = item.get("source_details") or []
     say("Sources:")
     for src in details or item.get("sources", []):
-        say(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}")
-        if src.get("forwarded_by"):
-            say(f"    forwarded by {src['forwarded_by']}")
-        if src.get("unverified"):
-            say("    UNVERIFIED: the sender could not be authenticated")
-        if src.get("evidence"):
-            say(f"    \"{src['evidence']}\"")
-        if src.get("message_id") or src.get("message_pk"):
-            say(f"    read it: {PROG} read {(src.get('message_id') or '').strip('<>') or src['message_pk']}")
+        for line in source_lines(src):
+            say(line)
     history = item.get("history") or []
     if history:
         say("History:")
@@ -864,6 +866,20 @@ def show(app: App, entry: str, json_output: bool) -> None:
             say(f"  - {short_when(h.get('at'))}  {change}")
     for line in correction_history(item.get("corrections") or []):
         say(line)
+
+
+def source_lines(src: dict[str, Any]) -> list[str]:
+    """`show`'s lines for one source notice, ending with the command that prints it."""
+    lines = [f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}"]
+    if src.get("forwarded_by"):
+        lines.append(f"    forwarded by {src['forwarded_by']}")
+    if src.get("unverified"):
+        lines.append("    UNVERIFIED: the sender could not be authenticated")
+    if src.get("evidence"):
+        lines.append(f"    \"{src['evidence']}\"")
+    if src.get("message_id") or src.get("message_pk"):
+        lines.append(f"    read it: {PROG} read {(src.get('message_id') or '').strip('<>') or src['message_pk']}")
+    return lines
 
 
 def correction_history(marks: list[dict[str, Any]]) -> list[str]:

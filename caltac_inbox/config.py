@@ -237,6 +237,17 @@ _DIGEST_KEYS = ("to", "from", "host", "port", "security", "username", "password_
                 "timeout")
 
 
+def _digest_password_env(table: dict[str, Any], where: str) -> str | None:
+    if "password_env" in table and "password_command" in table:
+        raise ConfigError(f"{where}: [digest]: set one of password_env and password_command, not both")
+    if "password_env" not in table:
+        return None
+    password_env = _str(table["password_env"], "[digest] password_env", where)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise ConfigError(f"{where}: [digest]: password_env must be the NAME of an environment variable")
+    return password_env
+
+
 def _parse_digest(table: dict[str, Any], where: str) -> DigestConfig:
     label = "[digest]"
     for key in _FORBIDDEN_SECRET_KEYS:
@@ -260,11 +271,7 @@ def _parse_digest(table: dict[str, Any], where: str) -> DigestConfig:
     if host is not None and security == "plain" and not is_loopback(host):
         raise ConfigError(f"{where}: {label}: security = \"plain\" is only allowed to a loopback address, not "
                           f"{host!r}; use \"starttls\" (port 587) or \"ssl\" (port 465)")
-    if "password_env" in table and "password_command" in table:
-        raise ConfigError(f"{where}: {label}: set one of password_env and password_command, not both")
-    password_env = _str(table["password_env"], f"{label} password_env", where) if "password_env" in table else None
-    if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
-        raise ConfigError(f"{where}: {label}: password_env must be the NAME of an environment variable")
+    password_env = _digest_password_env(table, where)
     default_port = {"ssl": 465, "starttls": 587, "plain": 25}[security]
     return DigestConfig(
         to=to, sender=_str(table["from"], f"{label} from", where), host=host,

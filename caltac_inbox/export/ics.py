@@ -77,11 +77,7 @@ def description(entry: Entry) -> str:
         lines.append("Unverified: no source notice passed sender authentication.")
     if f.kind == "downtime":
         lines.append(f"Systems: {', '.join(f.systems) if f.systems else 'not named'}")
-        if f.start is None and isinstance(f.end, datetime) and _earliest_notice(entry) is not None:
-            noticed = _earliest_notice(entry)
-            assert noticed is not None
-            lines.append(f"Start not known (the notice that announced it is not stored): shown from the notice of "
-                         f"{noticed.astimezone(LOS_ANGELES).date().isoformat()} that says it is under way.")
+        lines.extend(_unknown_start(entry))
     if f.kind == "designation" and f.defaulted:
         who = f.default_designee or "a default designee"
         until = f" until {f.term_end.isoformat()}" if f.term_end else ""
@@ -249,6 +245,15 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     if isinstance(key, datetime):
         return _la(key), None
     return key, key + timedelta(days=1)
+
+
+def _unknown_start(entry: Entry) -> list[str]:
+    """A window whose start no stored notice gave (_span shows it from its notice): say so."""
+    noticed = _earliest_notice(entry)
+    if entry.fact.start is not None or not isinstance(entry.fact.end, datetime) or noticed is None:
+        return []
+    return [f"Start not known (the notice that announced it is not stored): shown from the notice of "
+            f"{noticed.astimezone(LOS_ANGELES).date().isoformat()} that says it is under way."]
 
 
 def _earliest_notice(entry: Entry) -> datetime | None:
