@@ -97,6 +97,45 @@ def test_digest_send_delivers_one_multipart_message_to_the_smtp_server(run, smtp
     assert "Changed since the last digest on " in after and "No notice changed anything." in after
 
 
+def test_digest_send_logs_in_with_the_password_from_a_command_never_the_file(run, tmp_path, monkeypatch):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret-smtp")
+
+    sink = Sink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        run("ingest", SAMPLES)
+        secret = tmp_path / "secret.sh"
+        secret.write_text("#!/bin/sh\necho s3cret-smtp\n")
+        secret.chmod(0o755)
+        run.config.write_text(f'[digest]\nto = "coordinator@district.example"\nfrom = "caltac@district.example"\n'
+                              f'host = "127.0.0.1"\nport = {port}\nsecurity = "plain"\nusername = "caltac"\n'
+                              f'password_command = "{secret}"\n')
+        said = run("digest", "--send")
+        assert "sent to coordinator@district.example" in said and "s3cret" not in said
+        assert logins == [(b"caltac", b"s3cret-smtp")] and len(sink.envelopes) == 1
+        monkeypatch.delenv("CALTAC_SMTP_PASSWORD", raising=False)
+        run.config.write_text(run.config.read_text().replace(f'password_command = "{secret}"',
+                                                             'password_env = "CALTAC_SMTP_PASSWORD"'))
+        unset = run("digest", "--send", code=2)
+        assert "[digest]: environment variable CALTAC_SMTP_PASSWORD (password_env) is not set" in unset
+        monkeypatch.setenv("CALTAC_SMTP_PASSWORD", "s3cret-smtp")
+        assert "sent to" in run("digest", "--send") and logins[-1] == (b"caltac", b"s3cret-smtp")
+    finally:
+        controller.stop()
+
+
 def test_digest_send_through_sendmail_and_config_errors(run, tmp_path):
     run("ingest", SAMPLES)
     received = tmp_path / "sent.eml"
