@@ -22,7 +22,13 @@ def mailbox_freshness(app: Any, polls: list[dict[str, Any]]) -> list[Any]:
 
     from caltac_inbox.freshness import assess, records_from_rows
 
-    config = app.config()
+    from caltac_inbox.config import DEFAULT_MAX_AGE
+    from caltac_inbox.errors import UserError
+
+    try:
+        config = app.config()
+    except (UserError, OSError):  # a listing given --db needs no configuration: the polled mailboxes count
+        return assess(records_from_rows(polls), [], datetime.now(timezone.utc), DEFAULT_MAX_AGE)
     return assess(records_from_rows(polls), [mb.name for mb in config.mailboxes], datetime.now(timezone.utc),
                   config.max_age)
 
@@ -134,7 +140,7 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
         (the first time, in the last 7 days). Needs a look: mailboxes not
         polled within max_age, entries whose sender could not be verified,
         and leads (`review`). `--send` mails the text and HTML parts to
-        [digest] `to`; see README, "The weekly digest", for the cron line.
+        [digest] `to`; see README, "A coordinator's week", for the cron line.
 
         \b
         Example:
@@ -149,15 +155,14 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
         from caltac_inbox.freshness import warning_lines
         from caltac_inbox.store.read import mailbox_polls
 
-        day = read_when(as_of, "--as-of") if as_of else _today()
-        if isinstance(day, datetime):
-            day = day.date()
-        config = app.config()
-        if send and config.digest is None:
+        given = read_when(as_of, "--as-of") if as_of else None
+        day = (given.date() if isinstance(given, datetime) else given) or _today()
+        config = app.config() if send else None
+        if config is not None and config.digest is None:
             from caltac_inbox.errors import ConfigError
 
             raise ConfigError(f"{config.path or 'the configuration file'}: no [digest] table; add one with to, from "
-                              "and host (or sendmail) to send the digest (see README, 'The weekly digest')")
+                              "and host (or sendmail) to send the digest (see README, 'A coordinator\'s week')")
         with _open_existing(app) as store:
             with store.session(readonly=True) as session:
                 stale = warning_lines(mailbox_freshness(app, mailbox_polls(session)))
@@ -168,7 +173,7 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
             from caltac_inbox.mail_out import send as send_mail
             from caltac_inbox.store.freshness import record_digest
 
-            assert config.digest is not None
+            assert config is not None and config.digest is not None
             how = send_mail(digest_message(made, sender=config.digest.sender, to=config.digest.to), config.digest)
             with store.session() as session:
                 record_digest(session, sent_at=datetime.now(timezone.utc), as_of=day.isoformat(),
