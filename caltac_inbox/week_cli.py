@@ -162,7 +162,7 @@ def make_commands(pass_app: Callable) -> list[click.Command]:
             from caltac_inbox.errors import ConfigError
 
             raise ConfigError(f"{config.path or 'the configuration file'}: no [digest] table; add one with to, from "
-                              "and host (or sendmail) to send the digest (see README, 'A coordinator\'s week')")
+                              "and host (or sendmail) to send the digest (see README, \"A coordinator's week\")")
         with _open_existing(app) as store:
             with store.session(readonly=True) as session:
                 stale = warning_lines(mailbox_freshness(app, mailbox_polls(session)))
