@@ -115,7 +115,8 @@ def entry_line(entry: Mapping[str, Any]) -> str:
         when, until = "", f"until {short(entry.get('end'))}"
     program = entry.get("program")
     programs = ", ".join(program) if isinstance(program, list) else (program or "")
-    return (f"#{entry.get('id')}  {short(when) if when else ''}{until}  {entry.get('kind')}  {what(Fact.from_json(dict(entry)))}"
+    summary = what(Fact.from_json(dict(entry)))
+    return (f"#{entry.get('id')}  {short(when) if when else ''}{until}  {entry.get('kind')}  {summary}"
             + (f" ({programs})" if programs else ""))
 
 

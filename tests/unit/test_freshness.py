@@ -34,8 +34,9 @@ def test_without_configured_mailboxes_the_polled_ones_count_and_none_means_no_li
     assert assess([record], [], NOW, timedelta(0))[0].stale
 
 
-@pytest.mark.parametrize("delta, said", [(timedelta(seconds=59), "less than a minute"), (timedelta(minutes=1), "1 minute"),
-                                         (timedelta(hours=25), "1 day"), (timedelta(hours=2, minutes=59), "2 hours")])
+@pytest.mark.parametrize("delta, said", [(timedelta(seconds=59), "less than a minute"),
+                                         (timedelta(minutes=1), "1 minute"), (timedelta(hours=25), "1 day"),
+                                         (timedelta(hours=2, minutes=59), "2 hours")])
 def test_ago(delta, said):
     assert ago(delta) == said
 
