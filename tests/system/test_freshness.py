@@ -13,7 +13,7 @@ from caltac_inbox.web.app import ServeSettings, create_app
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.system.test_imap_dovecot import SAMPLES, WRONG_PASSWORD, Poller, sample_bytes
 
-pytestmark = pytest.mark.dovecot
+
 
 
 def _configure(poller: Poller, max_age: str | None) -> None:
@@ -21,6 +21,7 @@ def _configure(poller: Poller, max_age: str | None) -> None:
     poller.config_file.write_text(top + poller.server.mailbox_toml())
 
 
+@pytest.mark.dovecot
 def test_a_poll_older_than_max_age_warns_everywhere_and_fails_doctor(tmp_path, dovecot):  # noqa: F811
     poller = Poller(tmp_path, dovecot)
     dovecot.append(sample_bytes())
@@ -71,6 +72,7 @@ def test_a_poll_older_than_max_age_warns_everywhere_and_fails_doctor(tmp_path, d
     assert "the last poll failed: mailbox 'coordinator'" in warned
 
 
+@pytest.mark.dovecot
 def test_a_mailbox_whose_polls_all_failed_is_stale_and_files_only_users_see_nothing(tmp_path, dovecot):  # noqa: F811
     poller = Poller(tmp_path, dovecot)
     _configure(poller, None)
@@ -86,3 +88,21 @@ def test_a_mailbox_whose_polls_all_failed_is_stale_and_files_only_users_see_noth
     assert poller.run(str(SAMPLES[0]), command="ingest").returncode == 0
     quiet = poller.run(command="upcoming")
     assert "warning" not in quiet.stderr and "mail checked" not in quiet.stdout
+
+
+def test_poll_records_keep_the_last_success_on_every_backend(store):
+    """store.freshness on SQLite and PostgreSQL: a failure keeps the last success."""
+    from datetime import datetime, timezone
+
+    from caltac_inbox.store.freshness import record_poll
+    from caltac_inbox.store.read import mailbox_polls
+
+    first = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+    later = datetime(2026, 12, 8, 6, 0, tzinfo=timezone.utc)
+    with store.session() as session:
+        record_poll(session, "district", first)
+    with store.session() as session:
+        record_poll(session, "district", later, "mailbox 'district': login refused")
+    with store.session(readonly=True) as session:
+        [row] = mailbox_polls(session)
+    assert (row["attempted_at"], row["succeeded_at"], row["error"]) == (later, first, "mailbox 'district': login refused")
