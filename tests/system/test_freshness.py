@@ -14,8 +14,6 @@ from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.system.test_imap_dovecot import SAMPLES, WRONG_PASSWORD, Poller, sample_bytes
 
 
-
-
 def _configure(poller: Poller, max_age: str | None) -> None:
     top = f"max_age = {max_age}\n" if max_age is not None else ""
     poller.config_file.write_text(top + poller.server.mailbox_toml())
