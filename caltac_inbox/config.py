@@ -233,6 +233,23 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
                   digest=_parse_digest(_table(data["digest"], "[digest]", where), where) if "digest" in data else None)
 
 
+def parse_max_age(value: Any) -> timedelta:
+    """A `max_age` setting: a number of hours, or a string like "26h", "2d", "90m". Raises
+    ValueError saying what is allowed."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
+    if isinstance(value, (int, float)):
+        hours = float(value)
+    elif isinstance(value, str) and value.strip()[:-1].replace(".", "", 1).isdigit() and value.strip()[-1:] in "mhd":
+        text = value.strip()
+        hours = float(text[:-1]) * {"m": 1 / 60, "h": 1.0, "d": 24.0}[text[-1]]
+    else:
+        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
+    if hours < 0:
+        raise ValueError("must not be negative")
+    return timedelta(hours=hours)
+
+
 _DIGEST_KEYS = ("to", "from", "host", "port", "security", "username", "password_env", "password_command", "sendmail",
                 "timeout")
 
@@ -288,8 +305,6 @@ def _parse_digest(table: dict[str, Any], where: str) -> DigestConfig:
 def _max_age(value: Any, where: str) -> timedelta:
     if value is None:
         return DEFAULT_MAX_AGE
-    from caltac_inbox.freshness import parse_max_age
-
     try:
         return parse_max_age(value)
     except ValueError as exc:
@@ -578,5 +593,6 @@ __all__ = [
     "is_loopback",
     "load_config",
     "parse_config",
+    "parse_max_age",
     "secret_from",
 ]

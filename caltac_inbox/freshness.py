@@ -117,22 +117,5 @@ def records_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[PollRecord]:
                        error=r["error"]) for r in rows]
 
 
-def parse_max_age(value: Any) -> timedelta:
-    """A `max_age` setting: a number of hours, or a string like "26h", "2d", "90m". Raises
-    ValueError saying what is allowed."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
-    if isinstance(value, (int, float)):
-        hours = float(value)
-    elif isinstance(value, str) and value.strip()[:-1].replace(".", "", 1).isdigit() and value.strip()[-1:] in "mhd":
-        text = value.strip()
-        hours = float(text[:-1]) * {"m": 1 / 60, "h": 1.0, "d": 24.0}[text[-1]]
-    else:
-        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
-    if hours < 0:
-        raise ValueError("must not be negative")
-    return timedelta(hours=hours)
-
-
-__all__ = ["DEFAULT_MAX_AGE", "MailboxFreshness", "PollRecord", "ago", "assess", "checked_line", "parse_max_age",
+__all__ = ["DEFAULT_MAX_AGE", "MailboxFreshness", "PollRecord", "ago", "assess", "checked_line",
            "records_from_rows", "warning_lines"]

@@ -53,7 +53,7 @@ SPAN_REACH = timedelta(days=32)
 # Every read query joins at most this many ids into one IN list (SQLite limits bound
 # parameters; 500 stays far below every version's limit).
 ID_CHUNK = 500
-# The run_id prefix of the timeline changes a coordinator's correction made (corrections_cli):
+# The run_id prefix of the timeline changes a coordinator's correction made (cli.corrections):
 # `changes --since last-poll` skips them.
 CORRECTION_RUN = "correction-"
 

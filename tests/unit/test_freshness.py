@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from caltac_inbox.config import ConfigError, parse_config
-from caltac_inbox.freshness import PollRecord, ago, assess, checked_line, parse_max_age, warning_lines
+from caltac_inbox.config import ConfigError, parse_config, parse_max_age
+from caltac_inbox.freshness import PollRecord, ago, assess, checked_line, warning_lines
 
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=timezone.utc)
 
