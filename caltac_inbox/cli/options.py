@@ -125,6 +125,14 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
     if width is None:
         _print_plain_table(headers, cells)
         return
+    _print_fitted_table(*_fitted_table(rows, headers, cells, width, narrow, compact))
+
+
+def _fitted_table(rows: list[dict[str, Any]], headers: list[str], cells: list[list[str]], width: int,
+                  narrow: Sequence[Column] | None, compact: Sequence[Column] | None
+                  ) -> tuple[list[str], list[list[str]], list[int | None]]:
+    """(headers, cells, widths) of a table that fits `width`: the `narrow` columns when the
+    natural ones are too wide, the `compact` ones when `what` would keep under WHAT_ROOM."""
     natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     if narrow is not None and table_length(natural) > width:
         cells = [[cell(get(row)) for _, get in narrow] for row in rows]
@@ -133,7 +141,7 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         headers = [name for name, _ in compact]
         cells = [[cell(get(row)) for _, get in compact] for row in rows]
         fitted = fit_columns(headers, cells, width, ELASTIC, room=WHAT_ROOM, keep_first=True)
-    _print_fitted_table(headers, cells, fitted)
+    return headers, cells, fitted
 
 
 def _print_plain_table(headers: list[str], cells: list[list[str]]) -> None:
