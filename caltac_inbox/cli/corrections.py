@@ -103,6 +103,7 @@ def _find_entry(session: Any, entry: str) -> dict[str, Any]:
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
+    from caltac_inbox.store.read import CORRECTION_RUN
 
     with _open_existing(app) as store:
         try:
@@ -110,6 +111,7 @@ def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
                 result = work(session)
         except NotFound:
             raise
+        store.run_id = CORRECTION_RUN + store.run_id  # not a poll: `changes --since last-poll` skips it
         changes = store.refresh()
     return result, changes
 
@@ -259,21 +261,30 @@ def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str
             option = DATE_FIELD.get(kind)
             if option and given.get(option) is None and lead["when"]:
                     given[option] = parse_when(lead["when"])
+        chosen = [p.upper() for p in programs] or (stored.lead_programs(session, lead) if lead else [])
         try:
             values = field_values(kind, given)
-            fact = added_fact(kind, values, [p.upper() for p in programs])
+            fact = added_fact(kind, values, chosen)
         except CorrectionError as exc:
             raise click.UsageError(str(exc)) from None
         new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
+        repeats: list[dict[str, Any]] = []
         if lead is not None:
             new_values["evidence"] = lead["sentence"]
+            key = next((str(new_values[n]) for n in ("due", "start", "at") if new_values.get(n)), None)
+            repeats = stored.same_notice_entries(session, lead, key)
         row = stored.add_correction(session, target="", action="add", made_by=_by(by),
                                     mailbox=mailbox or (lead["mailbox"] if lead else None),
                                     new_values=new_values, reason=reason,
+                                    old_values={"notice": lead["message"]} if lead else None,
                                     lead=lead["identity"] if lead else None)
-        return stored.correction_json(row)
+        return stored.correction_json(row), repeats
 
-    data, _ = _store_and_refresh(app, work)
+    (data, repeats), _ = _store_and_refresh(app, work)
+    for other in repeats:  # the same date from another sentence of the same notice
+        click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
+                   f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
+                   f"{data['id']}` if the new entry repeats it", err=True)
     with _open_existing(app) as store, store.session(readonly=True) as session:
         data["entry_id"] = stored.find_entry(session, data["target"])["id"]
     _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
@@ -298,8 +309,12 @@ def undo(app: Any, correction_id: str, json_output: bool) -> None:
         raise InputError(f"no correction with id {correction_id!r}; list them with `caltac-inbox corrections`")
 
     def work(session: Any) -> Any:
+        from caltac_inbox.timeline.corrections import CorrectionError
+
         try:
             return stored.correction_json(stored.undo(session, int(wanted)))
+        except CorrectionError as exc:
+            raise InputError(str(exc)) from None
         except stored.NotFound:
             raise InputError(f"no correction with id {correction_id!r}; list them with "
                              "`caltac-inbox corrections`") from None
@@ -428,8 +443,9 @@ def _plain(value: Any) -> str:
 
 
 def _mailbox_of(item: dict[str, Any]) -> str | None:
-    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
-    return mailboxes[0] if mailboxes else None
+    from caltac_inbox.store.corrections import mailbox_of
+
+    return mailbox_of(item)
 
 
 def _short(value: str | None) -> str:

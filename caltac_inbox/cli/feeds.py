@@ -36,7 +36,8 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
                              answers 304 when nothing changed since the last fetch
     GET /?token=TOKEN        the timeline by week, each entry with its evidence
                              and sources; the token is then kept in a cookie
-    GET /healthz             database reachable and schema at head (JSON)
+    GET /healthz             database reachable and schema at head, each
+                             mailbox's last successful poll and `stale` (JSON)
 
     Reads the same database as the other commands and writes nothing. Listens on
     127.0.0.1 by default: put a TLS proxy (nginx, Caddy) in front of it to reach
@@ -57,8 +58,11 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
     from caltac_inbox.web.app import ServeSettings, create_app
 
     app = current_app()
+    config = app.config()
     application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
-                                           base_url=base_url.rstrip("/") if base_url else None))
+                                           base_url=base_url.rstrip("/") if base_url else None,
+                                           mailboxes=tuple(mb.name for mb in config.mailboxes),
+                                           max_age=config.max_age))
     access = logging.getLogger(ACCESS_LOGGER)
     if not access.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -147,6 +147,7 @@ class Entry:
     corrections: tuple[dict[str, Any], ...] = ()
     # changes unverified notices asked of this verified entry, not applied (see PendingChange)
     pending: tuple[PendingChange, ...] = ()
+    done: bool = False  # the coordinator marked it done (a `done` correction in force)
     # filled in by the store (defaults for pure reconcile results)
     entry_id: int | None = None
     sequence: int = 0
@@ -188,6 +189,8 @@ class Entry:
         out.pop("unverified", None)  # the entry's own flag (all sources unverified) is in to_json()
         if self.fact.kind == "downtime":
             out["status"] = self.status
+        if self.done:
+            out["done"] = True
         if self.corrections:
             out["corrections"] = [dict(c) for c in self.corrections]
         if self.pending:
@@ -212,12 +215,14 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         out = self.fields()
+        out.pop("done", None)
         out.update(
             id=self.entry_id,
             uid=self.uid,
             status=self.status,
             sources=self.source_notices(),
             unverified=self.unverified,
+            done=self.done,
         )
         if self.reminder_date is not None:
             out["reminder_date"] = self.reminder_date.isoformat()

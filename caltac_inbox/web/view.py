@@ -26,6 +26,7 @@ class SourceView:
     forwarded_by: str | None
     evidence: str
     unverified: bool
+    message_pk: int | None = None  # the archived message: /notice/<message_pk> shows it
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,19 @@ def correction_marks(entry: Entry) -> tuple[str, ...]:
     active = {m.get("action") for m in entry.corrections if m.get("state") == "active"}
     marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand"), ("confirm", "confirmed"),
                                        ("reject", "rejected")) if action in active]
-    if any(m.get("state") == "superseded" for m in entry.corrections):
+    if entry.done:
+        marks.insert(0, "done")
+    if any(m.get("state") == "superseded" and m.get("action") != "done" for m in entry.corrections):
         marks.append("correction superseded")
+    if not entry.done and any(m.get("state") == "superseded" and m.get("action") == "done" for m in entry.corrections):
+        marks.append("reopened")
     return tuple(marks)
 
 
 def source_view(source: SourceRef) -> SourceView:
     return SourceView(subject=source.subject or "(no subject)", sent=moment(source.sent) if source.sent else "undated",
                       message_id=source.message_id or "", forwarded_by=source.forwarded_by,
-                      evidence=source.evidence, unverified=source.unverified)
+                      evidence=source.evidence, unverified=source.unverified, message_pk=source.message_pk)
 
 
 def when_text(entry: Entry) -> str:
