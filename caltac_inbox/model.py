@@ -10,6 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 FACT_KINDS = ("downtime", "designation", "credential", "retention", "deadline")
+# What a timeline entry can be: a fact's kind, or a checklist task.
+KINDS = (*FACT_KINDS, "task")
 PROGRAMS = ("CAASPP", "ELPAC")
 # A downtime's status as a notice states it, and a downtime entry's after reconcile.
 DOWNTIME_STATUSES = ("scheduled", "extended", "rescheduled", "cancelled")
@@ -214,6 +216,8 @@ class RawMessage:
     # authserv-ids of the receiving server whose Authentication-Results are trusted;
     # None: the source names none (the parser's default)
     authserv_ids: tuple[str, ...] | None = None
+    # domains or addresses whose forwards of a notice keep the outer message's verdict
+    trusted_forwarders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
