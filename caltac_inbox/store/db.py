@@ -230,7 +230,9 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
         return
     import fcntl
 
-    with os.fdopen(os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock:
+    from caltac_inbox.private_files import open_lock_file
+
+    with os.fdopen(open_lock_file(Path(f"{path}.migrate-lock")), "r+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
