@@ -544,6 +544,9 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
         report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
+    skipped = report.skipped_warning()
+    if skipped:
+        click.echo(f"{PROG}: warning: {printable(skipped)}", err=True)
     if json_output:
         click.echo(json.dumps(report.to_json()))
     else:

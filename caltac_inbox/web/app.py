@@ -36,7 +36,7 @@ from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
 from caltac_inbox.store.read import timeline_entries, timeline_version
-from caltac_inbox.web.access import LOG_NOTES, AccessLog
+from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
 from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
                                    without_param)
 from caltac_inbox.web.reader import TimelineReader
@@ -56,6 +56,7 @@ class ServeSettings:
     db_url: str | None = None
     open_access: bool = False  # the page without a token (a trusted LAN); feeds always need one
     base_url: str | None = None  # of subscription links; default: the URL the request came to
+    allowed_hosts: frozenset[str] | None = None  # Host header names answered (web.http.allowed_hosts); None: any
 
 
 class CalendarCache:
@@ -198,7 +199,7 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
     )
-    return AccessLog(app)
+    return AccessLog(HostGuard(app, settings.allowed_hosts))
 
 
 def unavailable(request: Request, exc: Exception) -> Response:
