@@ -96,3 +96,158 @@ def test_the_host_rules(tmp_path: Path):
     assert not host_allowed("evil.example", local) and not host_allowed("", local)
     lan = allowed_hosts("https://caltac.example.org/", "0.0.0.0", True)
     assert host_allowed("CalTAC.example.org", lan) and not host_allowed("caltac.example.org.evil.example", lan)
+
+
+# -- the database behind serve: hung, replaced, read-only, its timeline left behind ------------
+
+def _calendar_events(base: str, token: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/calendar/{token}.ics", timeout=10) as response:
+        return response.read().count(b"BEGIN:VEVENT")
+
+
+def _healthz(base: str) -> tuple[int, dict, float]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=20) as response:
+            return response.status, json.loads(response.read()), time.monotonic() - started
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), time.monotonic() - started
+
+
+def _leave_timeline_behind(db_file: Path) -> None:
+    """What an ingest killed between storing its facts and rebuilding the timeline leaves."""
+    import sqlite3
+
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("DELETE FROM entry_sources")
+        conn.execute("DELETE FROM entries")
+        conn.execute("UPDATE timeline_state SET facts_generation = timeline_generation + 1")
+
+
+def test_serve_rebuilds_a_timeline_left_behind_by_a_dead_ingest(tmp_path):
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    ingest(url, *EXTENSIONS)
+    token = create_feed(url)["token"]
+    with serving(url, tmp_path / "first.log") as server:
+        events = _calendar_events(server.base, token)
+    assert events > 0
+    _leave_timeline_behind(tmp_path / "caltac.db")
+    with serving(url, tmp_path / "serve.log") as server:
+        assert _calendar_events(server.base, token) == events
+        status, health, _ = _healthz(server.base)
+        assert status == 200 and health["timeline"] == "current"
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """chattr +i: even root cannot write the file or add one to the directory."""
+    import shutil
+    import subprocess
+
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr")
+    made: list[Path] = []
+
+    def freeze(path: Path) -> None:
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"chattr +i not permitted here: {done.stderr.decode().strip()}")
+        made.append(path)
+
+    yield freeze
+    for path in reversed(made):
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_serve_reads_a_read_only_copy_and_says_when_its_timeline_is_behind(tmp_path, immutable):
+    import shutil
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    ingest(url, *EXTENSIONS)
+    token = create_feed(url)["token"]
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    with sqlite3.connect(tmp_path / "caltac.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(tmp_path / "caltac.db", copy_dir / "caltac.db")
+    immutable(copy_dir / "caltac.db")
+    immutable(copy_dir)
+    copy_url = f"sqlite:///{copy_dir / 'caltac.db'}"
+    with serving(copy_url, tmp_path / "serve.log") as server:
+        assert _calendar_events(server.base, token) > 0
+        status, health, _ = _healthz(server.base)
+        assert status == 200 and health["status"] == "ok"
+    stale_dir = tmp_path / "stale"
+    stale_dir.mkdir()
+    shutil.copy(tmp_path / "caltac.db", stale_dir / "caltac.db")
+    _leave_timeline_behind(stale_dir / "caltac.db")
+    immutable(stale_dir / "caltac.db")
+    immutable(stale_dir)
+    log = tmp_path / "stale.log"
+    import subprocess
+
+    from tests.demo import SOURCE_CLI
+
+    process = subprocess.Popen([*SOURCE_CLI, "--db", f"sqlite:///{stale_dir / 'caltac.db'}", "serve", "--port", "0"],
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        from tests.web import _wait_for_port
+
+        base = _wait_for_port(process, log, 60)
+        status, health, _ = _healthz(base)
+        assert status == 503 and health["timeline"] == "behind"  # cannot be rebuilt here: said so
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_healthz_fails_when_the_database_file_is_no_database_any_more(tmp_path):
+    import os
+
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    ingest(url, *EXTENSIONS)
+    with serving(url, tmp_path / "serve.log") as server:
+        assert _healthz(server.base)[0] == 200
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(b"this is not a database\n" * 200)
+        os.replace(garbage, tmp_path / "caltac.db")
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"caltac.db{suffix}").unlink(missing_ok=True)
+        status, health, _ = _healthz(server.base)
+        assert status == 503 and health["database"] == "unreachable"
+
+
+@pytest.mark.postgres
+def test_healthz_and_feeds_answer_fast_while_postgresql_hangs(tmp_path):
+    import psycopg
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        ingest(url, *EXTENSIONS)
+        token = create_feed(url)["token"]
+        with serving(url, tmp_path / "serve.log") as server:
+            assert _calendar_events(server.base, token) > 0
+            conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(conninfo) as blocker:
+                # another connection holds every table the server reads: its queries wait
+                blocker.execute("LOCK TABLE alembic_version, timeline_state, feed_tokens, entries "
+                                "IN ACCESS EXCLUSIVE MODE")
+                status, health, took = _healthz(server.base)
+                assert status == 503 and took < 2.0, (health, took)
+                started = time.monotonic()
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(f"{server.base}/calendar/{token}.ics", timeout=30)
+                assert refused.value.code == 503 and time.monotonic() - started < 15
+                blocker.rollback()
+            status, _, _ = _healthz(server.base)
+            assert status == 200
