@@ -118,8 +118,8 @@ class TimelineReader:
                 return "unreachable", None, False
             conn = open_sqlite_reader(self.url)
             if conn is None:  # not at the schema head, or not a database at all
-                stamped = _stamp_of(self._file)
-                return ("unreachable", None, False) if stamped is None else ("reachable", stamped, False)
+                stamp = _stamp_of(self._file)
+                return ("unreachable", None, False) if stamp is None else ("reachable", stamp, False)
             try:
                 return "reachable", db.SCHEMA_HEAD, timeline_behind(conn)
             except sqlite3.Error:

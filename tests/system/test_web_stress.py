@@ -226,9 +226,10 @@ def test_healthz_fails_when_the_database_file_is_no_database_any_more(tmp_path):
 
 @pytest.mark.postgres
 def test_healthz_and_feeds_answer_fast_while_postgresql_hangs(tmp_path):
-    import psycopg
     import urllib.error
     import urllib.request
+
+    import psycopg
 
     from tests.conftest import pg_database
 
