@@ -32,6 +32,7 @@ from caltac_inbox.changes_cli import notify, notify_option, print_changes, resol
 from caltac_inbox.errors import InputError, UserError
 
 PROG = "caltac-inbox"
+MAX_LIMIT = 2**62  # a database integer: a larger --limit is a usage error, not an overflow
 # model.FACT_KINDS and "task", model.PROGRAMS: spelled out here because every command,
 # a poll too, imports this module, and a poll that finds nothing new imports no model.
 KINDS = ("downtime", "designation", "credential", "retention", "deadline", "task")
@@ -864,7 +865,7 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
 @main.command()
 @click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
 @click.option("--search", metavar="TEXT", help="Only messages whose subject or sender contains TEXT (any case).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the N archived last.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), metavar="N", help="Only the N archived last.")
 @_mailbox_option
 @output_options
 @pass_app
