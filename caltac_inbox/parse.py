@@ -137,8 +137,10 @@ def repair_header_block(raw: bytes) -> tuple[bytes, str | None]:
             break  # the end of the header block
         if _FIELD_LINE.match(text) or text[:1] in (b" ", b"\t") or (number == 0 and text.startswith(b"From ")):
             continue
-        if not _fields_follow(lines, number + 1):
-            break  # the body, after a header block that lacks its blank line
+        if number == 0 or not _fields_follow(lines, number + 1):
+            # the first line: a saved body (see _parse_headerless), which the email package
+            # handles; else the body, after a header block that lacks its blank line
+            break
         damaged.append(number)
     if not damaged:
         return raw, None

@@ -177,6 +177,8 @@ def _sniff(path: Path) -> str:
         return "mail"
     if head.startswith(b"From ") and len(_MAIL_HEADER.findall(head)) >= 2:
         return "mbox"  # an mbox whose first postmark we do not know the form of
+    if len(_MAIL_HEADER.findall(head.split(b"\n\n", 1)[0])) >= 2:
+        return "mail"  # mail headers below a damaged first line: the parser decides, and a failure is archived
     return "other"
 
 

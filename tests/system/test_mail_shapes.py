@@ -183,3 +183,27 @@ def test_an_encoded_word_with_raw_8bit_bytes_is_decoded():
     latin = ("From: CalTAC <caltac@ets.org>\nSubject: =?iso-8859-1?Q?d\u00e9j\u00e0_vu?=\n"
              "Date: Tue, 1 Jan 2019 10:00:00 -0800\n\nhello\n").encode("latin-1")
     assert parse_message(latin, "x").subject == "d\u00e9j\u00e0 vu"
+
+
+def test_a_file_that_looks_like_mail_below_a_damaged_first_line_is_archived(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from caltac_inbox import cli
+
+    monkeypatch.delenv("CALTAC_INBOX_DB", raising=False)
+    monkeypatch.setenv("CALTAC_INBOX_CONFIG", str(tmp_path / "no-config.toml"))
+    (tmp_path / "no-config.toml").write_text("")
+    raw = lf((SAMPLES / "2019-03-18-credential-reminder.eml").read_bytes())
+    (tmp_path / "saved.msg").write_bytes(b"%%% exported by some mail client %%%\n" + raw)
+    db = f"sqlite:///{tmp_path / 'caltac.db'}"
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["--db", db, "ingest", str(tmp_path / "saved.msg")], catch_exceptions=False)
+    assert result.exit_code == 1 and "saved.msg" in result.stderr  # it fails to parse ...
+    listed = runner.invoke(cli.main, ["--db", db, "messages", "--failed", "--json"], catch_exceptions=False)
+    rows = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    [row] = rows if isinstance(rows[0], dict) else rows[0]
+    assert row["parse_status"] == "failed" and row["source"].endswith("saved.msg")  # ... but it is archived
+    reparsed = runner.invoke(cli.main, ["--db", db, "reparse", "--failed"], catch_exceptions=False)
+    assert "saved.msg" in reparsed.output  # and reparse sees it
