@@ -153,24 +153,17 @@ def test_a_folder_too_large_for_one_search_reply_backfills(tmp_path):
         assert all(len(c) < 1000 for c in searches)
 
 
-def test_a_uidvalidity_that_is_not_a_number_is_a_connection_error(tmp_path):
+@pytest.mark.parametrize("fault, said", [
+    ({"uidvalidity": b"abc"}, "UIDVALIDITY"),  # not a number
+    ({"search_extra": [b"1" + b"0" * 23]}, "not an IMAP UID"),  # a UID over 32 bits
+])
+def test_numbers_no_imap_server_may_send_are_a_connection_error(tmp_path, fault, said):
     notices = three_notices()
-    script = Script(uids=sorted(notices), body=notices.__getitem__, uidvalidity=b"abc")
+    script = Script(uids=sorted(notices), body=notices.__getitem__, **fault)
     with FakeImapServer(script) as server:
         poll = Poll(tmp_path, server)
         code, report, stderr, _ = poll.run()
     assert code == 4, (report, stderr)
     [line] = stderr.splitlines()
-    assert line.startswith("caltac-inbox: error: ") and "UIDVALIDITY" in line
-
-
-def test_a_uid_over_32_bits_in_search_is_a_connection_error(tmp_path):
-    notices = three_notices()
-    script = Script(uids=sorted(notices), body=notices.__getitem__, search_extra=[b"1" + b"0" * 23])
-    with FakeImapServer(script) as server:
-        poll = Poll(tmp_path, server)
-        code, report, stderr, _ = poll.run()
-    assert code == 4, (report, stderr)
-    [line] = stderr.splitlines()
-    assert line.startswith("caltac-inbox: error: ") and "not an IMAP UID" in line
+    assert line.startswith("caltac-inbox: error: ") and said in line
     assert not poll.db_file.exists() or poll.last_uid() is None
