@@ -770,7 +770,7 @@ class _FolderScan:
 
     def _boundaries(self, exists: int) -> list[int]:
         """The UIDs of every SEARCH_CHUNK-th message (none in a folder smaller than that)."""
-        numbers = boundary_sequence_numbers(exists)
+        numbers = boundary_sequence_numbers(exists, SEARCH_CHUNK)
         if not numbers:
             return []
         _arm(self.client, self.mb, self.deadline)
