@@ -65,7 +65,11 @@ def raise_open_files_limit(wanted: int) -> int:
 
 
 def quiet_accept_errors() -> None:
-    logging.getLogger("asyncio").addFilter(OncePerSecond())
+    """asyncio's "socket.accept() out of system resource" (and anything else it logs)
+    at most once a second, without its traceback."""
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, OncePerSecond) for f in asyncio_log.filters):
+        asyncio_log.addFilter(OncePerSecond())
 
 
 def guarded_protocol(max_connections: int, head_timeout: float = HEAD_TIMEOUT) -> type:
@@ -73,7 +77,8 @@ def guarded_protocol(max_connections: int, head_timeout: float = HEAD_TIMEOUT) -
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     refusals = logging.getLogger(SERVER_LOGGER)
-    refusals.addFilter(OncePerSecond())
+    if not any(isinstance(f, OncePerSecond) for f in refusals.filters):
+        refusals.addFilter(OncePerSecond())
 
     class GuardedH11Protocol(H11Protocol):  # type: ignore[misc]
         _head_timer: asyncio.TimerHandle | None = None

@@ -252,3 +252,47 @@ def test_healthz_and_feeds_answer_fast_while_postgresql_hangs(tmp_path):
                 blocker.rollback()
             status, _, _ = _healthz(server.base)
             assert status == 200
+
+
+def test_connections_beyond_the_cap_are_refused_with_one_log_line_a_second(caplog):
+    """The connection cap itself, on a uvicorn server in this process with a cap of 5."""
+    import asyncio
+    import logging
+    import threading
+
+    import uvicorn
+
+    from caltac_inbox.web.server import SERVER_LOGGER, guarded_protocol
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, http=guarded_protocol(5, head_timeout=30), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
+    caplog.set_level(logging.WARNING, logger=SERVER_LOGGER)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
+        extra = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+        for sock in extra:  # closed by the server at once
+            assert sock.recv(10) == b""
+        refusals = [r for r in caplog.records if r.name == SERVER_LOGGER]
+        assert 1 <= len(refusals) <= 2 and "refusing new ones" in refusals[0].getMessage()
+        assert all(r.exc_info is None for r in refusals)
+        for sock in idle + extra:
+            sock.close()
+        time.sleep(0.3)
+        assert _get(f"http://127.0.0.1:{port}", "/")[0] == 200  # room again once they are gone
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
