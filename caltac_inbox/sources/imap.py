@@ -6,18 +6,22 @@ I/O and yields, storing nothing itself (caltac_inbox.poll stores what it yields)
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
   -> checkpoint (uidvalidity, last_uid) read from the store -> UID SEARCH UID last+1:*
-  (SINCE `since` on every scan) -> drop UIDs <= last (`n:*` always matches the highest
-  message) and UIDs already recorded -> headers and RFC822.SIZE of the new UIDs ->
+  (SINCE `since` on every scan), in UID ranges of SEARCH_CHUNK messages in a large
+  folder (cut at the UIDs of every SEARCH_CHUNK-th message) -> drop UIDs <= last (`n:*`
+  always matches the highest message) and UIDs already recorded -> headers and
+  RFC822.SIZE of the new UIDs ->
   after a UIDVALIDITY change, a Checkpoint recording the UIDs whose Message-ID and size
   match a UID recorded before, without a download -> bodies (BODY.PEEK[]) of the
   candidates in FETCHes bounded by count and by declared bytes (`body_fetch_groups`),
   yielded as RawMessages -> a Checkpoint past the examined UIDs, which the pipeline
-  stores in the transaction of the messages before it.
+  stores in the transaction of the messages before it. A UID the server's replies left
+  out (no reply, no body, another UID) and still lists is reported and held: no
+  Checkpoint passes it, so the next poll asks for it again.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
 reset, timeout, server gone) reconnect with backoff and resume from the checkpoint.
 The whole mailbox has a deadline, checked before every command and between every two
-messages, and the socket timeout of every reply. A folder that cannot be opened is
+messages, and a total budget for every read from the socket (_DeadlineReader). A folder that cannot be opened is
 reported and the others are still polled. Secrets are fetched at login and never kept.
 """
 from __future__ import annotations
