@@ -919,7 +919,7 @@ def test_a_folder_is_searched_in_uid_ranges_on_a_real_server(poller, dovecot, mo
     """UID SEARCH by ranges (issue 25): the UIDs of every 3rd message (a sequence-set
     search), then one UID SEARCH per range; every message stored once, the checkpoint at
     the end, and a second poll finds nothing new."""
-    import caltac_inbox.sources.imap as imap
+    from caltac_inbox.sources import imap
 
     messages = copies(10)
     dovecot.append(messages)

@@ -225,7 +225,12 @@ def test_a_host_that_does_not_exist_fails_at_once_without_retries(monkeypatch):
 
 
 def test_a_large_folder_is_searched_in_uid_ranges_of_bounded_size():
-    from caltac_inbox.sources.imap import SEARCH_CHUNK, boundary_sequence_numbers, invalid_uid, uid_ranges
+    from caltac_inbox.sources.imap import (
+        SEARCH_CHUNK,
+        boundary_sequence_numbers,
+        invalid_uid,
+        uid_ranges,
+    )
 
     assert boundary_sequence_numbers(SEARCH_CHUNK) == []  # a folder of one chunk: one search
     assert boundary_sequence_numbers(3 * SEARCH_CHUNK + 1) == [SEARCH_CHUNK, 2 * SEARCH_CHUNK, 3 * SEARCH_CHUNK]
