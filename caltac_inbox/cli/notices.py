@@ -10,10 +10,10 @@ import click
 from caltac_inbox.budget import DEFAULT_BUDGET, MAX_MESSAGE_MB, ReadBudget
 from caltac_inbox.cli.app import App, pass_app, read_timeline
 from caltac_inbox.cli.columns import FACT_COLUMNS, FACT_COLUMNS_NARROW, MESSAGE_COLUMNS
-from caltac_inbox.cli.options import (authserv_id_option, budget_options, emit, notify_option, output_options,
-                                      print_error)
+from caltac_inbox.cli.options import (MAX_LIMIT, PROG, authserv_id_option, budget_options, emit, notify_option,
+                                      output_options, print_error)
 from caltac_inbox.cli.selection import mailbox_option
-from caltac_inbox.display import json_line
+from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.export.notify import change_lines, notify, resolve_notify
 from caltac_inbox.pipeline import extract as run_extract
@@ -121,6 +121,9 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
         report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
+    skipped = report.skipped_warning()
+    if skipped:
+        click.echo(f"{PROG}: warning: {printable(skipped)}", err=True)
     if json_output:
         click.echo(json.dumps(report.to_json()))
     else:
@@ -139,7 +142,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
 @click.command()
 @click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
 @click.option("--search", metavar="TEXT", help="Only messages whose subject or sender contains TEXT (any case).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the N archived last.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), metavar="N", help="Only the N archived last.")
 @mailbox_option
 @output_options
 @pass_app

@@ -41,7 +41,7 @@ from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
 from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
-from caltac_inbox.web.access import LOG_NOTES, AccessLog
+from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
 from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
                                    without_param)
 from caltac_inbox.web.reader import TimelineReader
@@ -64,6 +64,7 @@ class ServeSettings:
     # freshness (caltac_inbox.freshness): the configured mailboxes and how old their last poll may be
     mailboxes: tuple[str, ...] = ()
     max_age: timedelta = DEFAULT_MAX_AGE
+    allowed_hosts: frozenset[str] | None = None  # Host header names answered (web.http.allowed_hosts); None: any
 
 
 class CalendarCache:
@@ -240,7 +241,7 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
     )
-    return AccessLog(app)
+    return AccessLog(HostGuard(app, settings.allowed_hosts))
 
 
 def mailbox_freshness(source: object, settings: ServeSettings) -> list[MailboxFreshness]:
