@@ -394,7 +394,8 @@ def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None,
     """The task as the words around the date say it: a last day's task, a list item's label, "the
     deadline to X is", "have until <date> to X", else the clause before the date."""
     if last_day:
-        return _imperative_of(last_day.group("what"))
+        # "the last day for LEAs to set up a window": the act is what comes after the doer
+        return _imperative_of(_DOER_FIRST_RE.sub("", last_day.group("what")))
     if lead is not None:
         # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
         item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
@@ -411,12 +412,25 @@ def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None,
     return _clause_phrase(before, form_closes)
 
 
+# "for local educational agencies (LEAs) to set up a window": the doer before the act
+_DOER_FIRST_RE = re.compile(
+    r"^(?:for\s+)?(?:the\s+|all\s+|each\s+)?(?:[\w-]+\s+){0,3}?(?:LEAs?|agencies|schools|districts|coordinators"
+    r"|administrators|users|educators|staff|you)(?:\s*\([A-Z]{2,6}s?\))?\s+to\s+(?=[a-z])", re.I)
+# a short sentence adverb before the clause proper: "Either way,", "In addition,", "As a reminder,"
+_SENTENCE_ADVERB_RE = re.compile(
+    r"^\W*(?:either\s+way|in\s+(?:any|either)\s+case|also|in\s+addition|additionally|finally|again|otherwise"
+    r"|as\s+a\s+reminder|meanwhile|then|next),\s*(?=\S)", re.I)
+# "... by completing the form": the means said in a clause whose main verb is no task verb
+_MEANS_IN_CLAUSE_RE = re.compile(r"\bby\s+(?P<means>[a-z]{3,}ing\b.+)$")
+
+
 def _clause_phrase(before: str, form_closes: bool) -> str | None:
     """The clause before the date said as an act: an imperative, a passive turned active, the verb
     phrase after a modal, "X are due" -> "submit X", "X closes" -> "complete X"."""
     head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
     clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
     clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
+    clause = _SENTENCE_ADVERB_RE.sub("", clause)  # "Either way, submit ..." -> "submit ..."
     if _IMPERATIVE_RE.match(clause):
         return _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
     passive = _PASSIVE_RE.match(clause)
@@ -432,6 +446,9 @@ def _clause_phrase(before: str, form_closes: bool) -> str | None:
         closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
         if closes:
             return f"complete {_object(closes.group('subj'))}"
+    means = _MEANS_IN_CLAUSE_RE.search(clause)
+    if means and _imperative_of(means.group("means")) != means.group("means"):
+        return _imperative_of(means.group("means"))  # "tell ETS what you did by completing the form"
     return None
 
 
@@ -645,6 +662,9 @@ def _in_paragraph(action: str, doc: Doc, s: Sentence) -> str:
 _BY_MEANS_RE = re.compile(r"^(?P<aim>[A-Za-z]+\b.*?)\s+by\s+(?P<means>[a-z]{3,}ing\b.*)$")
 
 
+_REPORTING_AIM_RE = re.compile(r"^(?:tell|inform|notify|let)\b", re.I)
+
+
 def _means_first(phrase: str) -> str:
     """ "confirm the order by emailing the warehouse" -> "email the warehouse to confirm the order"."""
     by = _BY_MEANS_RE.match(phrase)
@@ -654,6 +674,8 @@ def _means_first(phrase: str) -> str:
     words = means.split()
     if len(words) < 2 or _PRONOUN_RE.match(words[1]) or means == by.group("means"):
         return phrase  # "by emailing it": the thing is in the aim; no verb turned: not a means
+    if _REPORTING_AIM_RE.match(by.group("aim")):
+        return means  # "tell ETS which option you chose by submitting the form": the form is the telling
     return f"{means} to {_lower_first(by.group('aim'))}"
 
 
@@ -700,8 +722,10 @@ def place_from_paragraph(action: str, doc: Doc, s: Sentence) -> str:
         if not 0 <= near < len(doc.sentences) or doc.sentences[near].line != s.line:
             continue  # only the same paragraph speaks of the same thing
         found = pattern.search(doc.sentences[near].plain_text)
-        if found and find_systems(found.group("place")):
-            place = _abbreviate(found.group("place")).strip()
+        codes = find_systems(found.group("place")) if found else []
+        if found and codes:
+            # one system with a short code: "in TOMS", the name a coordinator reads in the system itself
+            place = codes[0] if len(codes) == 1 and codes[0].isupper() else _abbreviate(found.group("place")).strip()
             return f"{action} in {place}"
     return action
 
