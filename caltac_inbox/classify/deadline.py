@@ -478,6 +478,22 @@ def _submit_phrase(subj: str) -> str | None:
     return None
 
 
+# "complete the survey on the one percent threshold": a generic noun described, not named
+_DESCRIBED_OBJECT_RE = re.compile(
+    r"^(?P<verb>[a-z]+(?:\s+(?:up|out|in))?)\s+the\s+(?P<noun>[a-z]{4,})\s+(?:on|about|regarding)\s+\S.*$")
+
+
+def _named_by_topic(phrase: str, topic: str | None) -> str:
+    """ "complete the survey on the one percent threshold" under the heading "1.0 Percent Threshold Survey"
+    -> "complete the 1.0 Percent Threshold Survey": the heading names what the sentence describes."""
+    described = _DESCRIBED_OBJECT_RE.match(phrase)
+    if not described or not topic or not topic.split()[-1][:1].isupper():
+        return phrase
+    if not re.search(rf"\b{described.group('noun')}s?$", topic, re.I):
+        return phrase
+    return f"{described.group('verb')} the {topic}"
+
+
 def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str, subject: str, near: int) -> str:
     """The phrase tidied: no possessives, contacts or pronoun objects; the means first; vague objects
     named in full; the whole sentence when the phrase is too short or too long."""
@@ -489,6 +505,7 @@ def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str,
         if not topic:
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
+    phrase = _named_by_topic(phrase, topic)
     phrase = _abbreviate(_expand_object(phrase, notice_text, subject, near))
     phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
@@ -863,6 +880,7 @@ def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fac
     action = " ".join(s.plain_text.split())[:200]
     if phrase and 2 <= len(phrase.split()) and len(phrase) <= 160:
         phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
+        phrase = _named_by_topic(phrase, topic_of(s.heading, ctx.notice.subject))
         phrase = _abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin))
         action = _in_paragraph(_lower_first(phrase), ctx.doc, s)
     lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None

@@ -287,3 +287,15 @@ def test_place_from_paragraph_uses_the_short_system_code():
     [f] = facts("Each roster must be uploaded by March 22. Rosters are uploaded in the Test Operations Management "
                 "System for the spring tests.\n", "deadline")
     assert f.action == "upload each roster in TOMS"
+
+
+def test_heading_names_a_described_object():
+    [f] = facts("Now Open: Spring Device Readiness Questionnaire\n\nThis year's questionnaire about device readiness "
+                "for the spring tests is open and will stay open until March 22.\n", "deadline")
+    assert f.action == "complete the Spring Device Readiness Questionnaire"
+
+
+def test_heading_names_a_described_object_in_an_imperative():
+    [f] = facts("Reminder: Winter Staffing Survey\n\nPlease complete the survey on winter staffing levels by "
+                "March 22.\n", "deadline")
+    assert f.action == "complete the Winter Staffing Survey"
