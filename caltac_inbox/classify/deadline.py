@@ -506,7 +506,7 @@ def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str,
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
     phrase = _named_by_topic(phrase, topic)
-    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, near))
+    phrase = _plain_task(_abbreviate(_expand_object(phrase, notice_text, subject, near)))
     phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
@@ -639,6 +639,27 @@ def _abbreviate(phrase: str) -> str:
             return f"{m.group(0)[:4]}{m.group('abbr')}"
         return m.group("abbr")
     return _NAME_WITH_ABBREVIATION_RE.sub(short, phrase)
+
+
+# "kindergarten through grade two (K–2)": the grade span as coordinators write it
+_GRADE_SPAN_RE = re.compile(
+    r"\b(?:kindergarten|grades?\s+\w+)\s+through\s+grade\s+\w+\s+\((?P<span>(?:K|\d{1,2})[–-]\d{1,2})\)", re.I)
+# "schedule all books for pick up" -> "schedule pickup of all books": the event is what is scheduled
+_SCHEDULE_FOR_RE = re.compile(
+    r"^schedule\s+(?P<what>.+?)\s+for\s+(?:a\s+|the\s+)?(?P<event>pick[\s-]?up|delivery|collection)\b(?P<rest>.*)$", re.I)
+# why the task is done, not the task: "... to ETS for scoring"
+_PURPOSE_TAIL_RE = re.compile(r",?\s+(?:for\s+(?:scoring|processing)|to\s+be\s+(?:scored|processed))$", re.I)
+
+
+def _plain_task(phrase: str) -> str:
+    """The task in a coordinator's words: grade spans short, the scheduled event first, no purpose tail."""
+    phrase = _GRADE_SPAN_RE.sub(lambda m: m.group("span"), phrase)
+    phrase = _PURPOSE_TAIL_RE.sub("", phrase)
+    scheduled = _SCHEDULE_FOR_RE.match(phrase)
+    if scheduled:
+        event = re.sub(r"[\s-]", "", scheduled.group("event").lower())
+        phrase = f"schedule {event} of {scheduled.group('what')}{scheduled.group('rest')}"
+    return phrase
 
 
 # "apply to take part in the panel" asks to apply to the panel
@@ -881,7 +902,7 @@ def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fac
     if phrase and 2 <= len(phrase.split()) and len(phrase) <= 160:
         phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
         phrase = _named_by_topic(phrase, topic_of(s.heading, ctx.notice.subject))
-        phrase = _abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin))
+        phrase = _plain_task(_abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin)))
         action = _in_paragraph(_lower_first(phrase), ctx.doc, s)
     lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None
     parts = [lead_sentence, s] if lead_sentence is not None else [s]

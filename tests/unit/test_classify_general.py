@@ -299,3 +299,14 @@ def test_heading_names_a_described_object_in_an_imperative():
     [f] = facts("Reminder: Winter Staffing Survey\n\nPlease complete the survey on winter staffing levels by "
                 "March 22.\n", "deadline")
     assert f.action == "complete the Winter Staffing Survey"
+
+
+def test_grade_span_is_short_and_purpose_tail_goes():
+    [f] = facts("Districts must mail the graded grades three through grade eight (3–8) Reading Booklets to the "
+                "warehouse for processing by March 22.\n", "deadline")
+    assert f.action == "mail the graded 3–8 Reading Booklets to the warehouse"
+
+
+def test_schedule_for_an_event_puts_the_event_first():
+    [f] = facts("Each Braille Test Kit must be scheduled for collection by March 22.\n", "deadline")
+    assert f.action == "schedule collection of each Braille Test Kit"
