@@ -1,0 +1,48 @@
+"""The kind classifiers decide by short ordered rule tables (classify.rules): each rule is reachable
+and decides as named. Sentences are written for these tests, not copied from notices."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from caltac_inbox.classify import classify, credential
+from caltac_inbox.classify.rules import KindRule, always, first_rule
+from caltac_inbox.model import Notice
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def facts(text, kind):
+    notice = Notice(source="t.eml", text=text, subject="CAASPP: Update", sender="caltac@ets.org",
+                    sent=datetime(2021, 5, 3, 9, tzinfo=LA))
+    return [f for f in classify(notice) if f.kind == kind]
+
+
+def test_first_rule_takes_the_first_that_holds_and_needs_a_last_rule():
+    table = (KindRule("odd", lambda n: n % 2 == 1, "odd"), KindRule("else", always, "even"))
+    assert first_rule(table, 3).name == "odd" and first_rule(table, 4).outcome == "even"
+    with pytest.raises(ValueError):
+        first_rule(table[:1], 4)
+
+
+def test_credential_tables_end_with_a_rule_that_always_holds():
+    assert credential.RULES[-1].holds is always and credential.ACTION_RULES[-1].holds is always
+
+
+def test_credential_rule_no_sis_named():
+    text = "Counselors should generate fresh credentials for the lab laptops by June 1.\n"
+    assert facts(text, "credential") == []
+
+
+def test_credential_rule_reminder_and_regenerate_action():
+    text = ("Your district's student information system partner needs a new secret key: please regenerate "
+            "the score-report credentials in TOMS before June 1.\n")
+    [f] = facts(text, "credential")
+    assert f.action == "regenerate"
+
+
+def test_credential_rule_generate_action():
+    text = ("Generate the score-report credentials your SIS vendor needs, a user name and a secret key, "
+            "before June 1.\n")
+    [f] = facts(text, "credential")
+    assert f.action == "generate"
