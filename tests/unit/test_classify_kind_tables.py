@@ -46,3 +46,19 @@ def test_credential_rule_generate_action():
             "before June 1.\n")
     [f] = facts(text, "credential")
     assert f.action == "generate"
+
+
+def test_designation_due_rules():
+    from caltac_inbox.classify import designation
+    names = [r.name for r in designation.DUE_RULES]
+    assert names[-1] == "no due cue" and designation.DUE_RULES[-1].holds is always
+    # a due word before the date
+    [f] = facts("Each district has to designate its 2021–22 LEA CAASPP coordinator no later than June 14, 2021.\n",
+                "designation")
+    assert f.due.isoformat() == "2021-06-14"
+    # when something was sent: never the due date
+    assert facts("Designate the LEA ELPAC coordinator using the steps mailed on April 2, 2021.\n", "designation") == []
+    # the end of the term, not the due date
+    [g] = facts("The LEA coordinator you designate by June 14, 2021, holds the duties through June 30, 2022.\n",
+                "designation")
+    assert g.due.isoformat() == "2021-06-14"
