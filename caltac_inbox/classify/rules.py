@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 Subject = TypeVar("Subject")
 Outcome = TypeVar("Outcome")
+Value = TypeVar("Value")
 
 
 @dataclass(frozen=True)
@@ -37,4 +38,21 @@ def first_rule(table: tuple[KindRule[Subject, Outcome], ...], subject: Subject) 
     raise ValueError(f"rule table without a last rule that always holds: {[r.name for r in table]}")
 
 
-__all__ = ["KindRule", "always", "first_rule"]
+@dataclass(frozen=True)
+class Source(Generic[Subject, Value]):
+    """Where a kind looks for a value (a removal time, say): `find` gives it, or None."""
+
+    name: str
+    find: Callable[[Subject], Value | None]
+
+
+def first_found(table: tuple[Source[Subject, Value], ...], subject: Subject) -> tuple[str, Value] | None:
+    """(name, value) of the first source in `table` that finds a value for `subject`, else None."""
+    for source in table:
+        value = source.find(subject)
+        if value is not None:
+            return source.name, value
+    return None
+
+
+__all__ = ["KindRule", "Source", "always", "first_found", "first_rule"]
