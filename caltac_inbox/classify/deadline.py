@@ -7,7 +7,8 @@ A date counts when a deadline word stands right before it ("by", "no later than"
 "Certification Completion: By August 8, 2025" label line). Sentences about designation,
 credentials or data removal belong to their own kinds; "do not ..." sentences, ranges
 (testing windows, trainings) and dates of releases or events never count. "The survey
-closes on May 5" and "The deadline to submit X is May 5" count too.
+closes on May 5" and "The deadline to submit X is May 5" count too. Which dates of an asking
+sentence are passed over is the ordered rule table `PASS_OVER_RULES` (classify.rules).
 
 `action` is a short imperative phrase read from the sentence's grammar: the imperative
 itself ("Complete the course by ..."), the verb phrase after a modal ("LEAs must set up
@@ -15,7 +16,11 @@ the window by ...") or after "have until <date> to", a passive turned active ("T
 is to be completed by ..." -> "complete the course"), "X are due" -> "submit X"/"apply
 for X". "make sure X is done" is said as the act, a means goes first ("email Y to confirm X"), and
 the paragraph fills in what the sentence leaves out: the things a generic "materials" stands for,
-the system where the thing is done. When no form fits, the whole sentence is the action.
+the system where the thing is done (its short code: "in TOMS"). A heading names a described object
+("the survey on X" -> "the X Survey"), the doer goes ("the last day for LEAs to set up" -> "set up"),
+grade spans are short ("K–2"), a scheduled event goes first ("schedule pickup of X"), and a purpose
+tail ("for scoring") or a reporting aim ("to tell ETS ...") is dropped. When no form fits, the whole
+sentence is the action.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from dataclasses import dataclass, replace
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
+from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.classify.topics import (designation_by_heading, designation_in_context, is_credential,
@@ -180,18 +186,62 @@ def _read_sentence(ctx: Context, s: Sentence, first: dates.Mention) -> _Sentence
     return _SentenceReading(label, lead, lead_sentence, support_end, form_closes) if asks else None
 
 
+@dataclass(frozen=True)
+class _DateClause:
+    """A written date and the clause around it, as the pass-over rules read them."""
+
+    text: str  # the notice's text
+    date_begin: int
+    clause_begin: int
+    clause: str
+    before_date: str
+    lead: str | None
+
+
+def _told_not_to(d: _DateClause) -> bool:
+    return bool(_NEGATIVE_RE.search(d.clause))
+
+
+def _optional_sign_up(d: _DateClause) -> bool:
+    return bool(_OPTIONAL_RE.search(d.clause)) and not _MUST_RE.search(d.clause)
+
+
+def _reference_date(d: _DateClause) -> bool:
+    return is_reference_date(d.text, d.date_begin, d.clause_begin)
+
+
+def _earliest_day(d: _DateClause) -> bool:
+    return bool(_NOT_BEFORE_RE.search(d.before_date))
+
+
+def _offset(d: _DateClause) -> bool:
+    return bool(_OFFSET_RE.search(d.before_date))
+
+
+def _event_not_task(d: _DateClause) -> bool:
+    return bool(_EVENT_RE.search(d.clause) and not _STRONG_RE.search(d.clause) and not _imperative(d.clause)
+                and not d.lead)
+
+
+# whether a date in a sentence that asks for something is passed over: the first rule that holds decides
+PASS_OVER_RULES: tuple[KindRule[_DateClause, bool], ...] = (
+    KindRule("told not to", _told_not_to, True),
+    KindRule("an optional sign-up", _optional_sign_up, True),
+    KindRule("a reference date", _reference_date, True),
+    KindRule("an earliest day", _earliest_day, True),
+    KindRule("an offset from the date", _offset, True),
+    KindRule("an event, not a task", _event_not_task, True),
+    KindRule("a date to act by", always, False),
+)
+
+
 def _point_passed_over(doc: Doc, s: Sentence, m: dates.Mention, lead: str | None) -> bool:
     """A date in a clause that says not to, offers an optional sign-up, cites a reference date,
-    an earliest day or an offset, or tells of an event rather than a task."""
+    an earliest day or an offset, or tells of an event rather than a task (`PASS_OVER_RULES`)."""
     c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
     clause = plain(doc.text[c_begin:c_end])
-    if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
-        return True
     before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
-    if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
-            or _OFFSET_RE.search(before_date)):
-        return True
-    return bool(_EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead)
+    return first_rule(PASS_OVER_RULES, _DateClause(doc.text, m.begin, c_begin, clause, before_date, lead)).outcome
 
 
 def _point_cue(doc: Doc, s: Sentence, m: dates.Mention, reading: _SentenceReading, points_alone: bool

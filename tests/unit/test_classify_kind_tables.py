@@ -85,3 +85,20 @@ def test_retention_time_sources_in_order():
     [d] = facts(DOWNTIME + "Once the downtime begins:\n\n- Archived student score data files will be purged from the ORS.\n",
                 "retention")
     assert d.at.isoformat().startswith("2021-07-09T18:00") and "Once the downtime begins" in d.evidence
+
+
+@pytest.mark.parametrize("sentence", [
+    "Do not ship the spare toner cartridges to the depot by June 1, 2021.",  # told not to
+    "Proctors may register for the optional item-review webinar by June 1, 2021.",  # an optional sign-up
+    "Upload the seating charts no earlier than June 1, 2021.",  # an earliest day
+    "Return the headphones two weeks after June 1, 2021.",  # an offset from the date
+])
+def test_deadline_pass_over_rules(sentence):
+    from caltac_inbox.classify import deadline
+    assert deadline.PASS_OVER_RULES[-1].holds is always
+    assert facts(sentence + "\n", "deadline") == []
+
+
+def test_deadline_pass_over_rules_keep_a_date_to_act_by():
+    [f] = facts("Upload the seating charts by June 1, 2021.\n", "deadline")
+    assert f.due.isoformat() == "2021-06-01"
