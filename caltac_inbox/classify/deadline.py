@@ -696,7 +696,8 @@ _GRADE_SPAN_RE = re.compile(
     r"\b(?:kindergarten|grades?\s+\w+)\s+through\s+grade\s+\w+\s+\((?P<span>(?:K|\d{1,2})[–-]\d{1,2})\)", re.I)
 # "schedule all books for pick up" -> "schedule pickup of all books": the event is what is scheduled
 _SCHEDULE_FOR_RE = re.compile(
-    r"^schedule\s+(?P<what>.+?)\s+for\s+(?:a\s+|the\s+)?(?P<event>pick[\s-]?up|delivery|collection)\b(?P<rest>.*)$", re.I)
+    r"^schedule\s+(?P<what>.+?)\s+for\s+(?:a\s+|the\s+)?(?P<event>pick[\s-]?up|delivery|collection)\b(?P<rest>.*)$",
+    re.I)
 # why the task is done, not the task: "... to ETS for scoring"
 _PURPOSE_TAIL_RE = re.compile(r",?\s+(?:for\s+(?:scoring|processing)|to\s+be\s+(?:scored|processed))$", re.I)
 

@@ -212,6 +212,10 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
 def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention], facts: list[Fact],
                         used_items: set[int]) -> None:
     """Adds to `facts` the windows sentence `s` states (the ones before it may pair with its dates)."""
+    shared = _shared_end_windows(ctx, s, mentions)
+    if shared:
+        facts.extend(shared)
+        return
     reading = _read_down(ctx, s, mentions)
     if reading.row and reading.down_context and not any(m.is_range for m in mentions):
         mentions = _row_range(s, mentions)
@@ -230,6 +234,55 @@ def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention]
             found = _point_fact(ctx, s, m, reading, mentions, facts, used_items)
             if found is not None:
                 facts.append(found)
+
+
+# "... both run through Monday, September 4": one end for the systems the sentence before started
+_SHARED_END_RE = re.compile(
+    r"\b(?:both|all|each)\s+(?:(?:will\s+)?(?:run|last|continue|stay\s+down|remain\s+(?:down|unavailable|offline)"
+    r"|return|come\s+back|be\s+back|are\s+back|be\s+restored|reopen))\s+(?:on|through|until|till|thru)"
+    r"(?:\s+\w+day,?)?\s*$", re.I)
+# "... starts in ART on August 22, and in TOMS on August 30": a system and the day its window starts
+_SYSTEM_STARTS_ON_RE = re.compile(
+    r"\b(?:in|for|of)\s+(?:the\s+)?(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,5})\s+(?:on|at|starting)"
+    r"(?:\s+\w+day,?)?\s*$")
+_STARTS_RE = re.compile(r"\b(?:starts?|begins?|starting|beginning|go(?:es)?\s+(?:away|down|offline)|from)\b", re.I)
+
+
+def _shared_end_windows(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> list[Fact]:
+    """ "X goes down on A, and Y on B. Both return on C.": one window per system, each from its own
+    start to the shared end; nothing unless every start of the sentence before names one system."""
+    doc = ctx.doc
+    ends = [m for m in mentions if not m.is_range]
+    if len(ends) != 1 or len(mentions) != 1 or not s.index or doc.sentences[s.index - 1].line != s.line:
+        return []
+    prev = doc.sentences[s.index - 1]
+    if not _SHARED_END_RE.search(" ".join(plain(doc.text[s.begin:ends[0].begin]).split())):
+        return []
+    if not (_is_down(s.text) or _is_down(prev.text)):
+        return []
+    end = ends[0].point.when
+    program = ctx.program_near(prev.text, s.text, s.heading)
+    return [Fact(kind="downtime", evidence=evidence(doc, [prev, s]), program=program, start=start, end=end,
+                 systems=(code,), status=status_of(f"{prev.text} {s.text}"),
+                 school_year=_school_year(prev) or _school_year(s))
+            for start, code in _system_starts(ctx, prev) if _ok_window(start, end)]
+
+
+def _system_starts(ctx: Context, s: Sentence) -> list[tuple[date | datetime, str]]:
+    """(start, system) for every date of "starts in ART on A, and in TOMS on B"; none unless every
+    date of the sentence has its one system."""
+    starts = ctx.mentions(s)
+    if len(starts) < 2 or any(m.is_range for m in starts) or not _STARTS_RE.search(s.plain_text):
+        return []
+    found: list[tuple[date | datetime, str]] = []
+    for m in starts:
+        named = _SYSTEM_STARTS_ON_RE.search(" ".join(plain(ctx.doc.text[s.begin:m.begin]).split()))
+        name = named.group("name") if named else ""
+        codes = find_systems(name) or ([name] if name.isupper() and 2 <= len(name) <= 6 else [])
+        if len(codes) != 1:
+            return []
+        found.append((m.point.when, codes[0]))
+    return found
 
 
 @dataclass(frozen=True)
