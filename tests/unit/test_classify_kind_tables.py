@@ -102,3 +102,14 @@ def test_deadline_pass_over_rules(sentence):
 def test_deadline_pass_over_rules_keep_a_date_to_act_by():
     [f] = facts("Upload the seating charts by June 1, 2021.\n", "deadline")
     assert f.due.isoformat() == "2021-06-01"
+
+
+def test_downtime_context_rules():
+    from caltac_inbox.classify import downtime
+    assert downtime.DOWN_CONTEXT_RULES[-1].holds is always
+    # it refers back to a sentence that says the system is down
+    [a] = facts("CERS will be offline for a database upgrade. This is planned from June 3, 2021, to June 5, 2021.\n",
+                "downtime")
+    assert (a.start.isoformat(), a.end.isoformat(), a.systems) == ("2021-06-03", "2021-06-05", ("CERS",))
+    # nothing says systems are down: a window of dates is no downtime
+    assert facts("CERS reports are planned from June 3, 2021, to June 5, 2021.\n", "downtime") == []
