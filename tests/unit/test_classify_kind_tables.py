@@ -64,14 +64,16 @@ def test_designation_due_rules():
     assert g.due.isoformat() == "2021-06-14"
 
 
-DOWNTIME = "The Online Reporting System (ORS) will be unavailable from 6 p.m. on July 9, 2021, to 6 a.m. on July 12, 2021.\n\n"
+DOWNTIME = ("The Online Reporting System (ORS) will be unavailable from 6 p.m. on July 9, 2021, to 6 a.m. on "
+            "July 12, 2021.\n\n")
 
 
 def test_retention_time_sources_in_order():
     from caltac_inbox.classify import retention
     assert [s.name for s in retention.TIME_SOURCES][-1] == retention.LEAD_IN
     # the downtime the sentence points at
-    [a] = facts(DOWNTIME + "Last year's student score data files will be purged from the ORS during the downtime.\n", "retention")
+    [a] = facts(DOWNTIME + "Last year's student score data files will be purged from the ORS during the downtime.\n",
+                "retention")
     assert a.at.isoformat().startswith("2021-07-09T18:00")
     # when the system it names goes offline
     two = DOWNTIME + "TOMS will be unavailable from 6 p.m. on August 6, 2021, to 6 a.m. on August 9, 2021.\n\n"
@@ -82,7 +84,8 @@ def test_retention_time_sources_in_order():
     [c] = facts("Archived student score data files will be purged from the ORS on August 20, 2021.\n", "retention")
     assert c.at.isoformat() == "2021-08-20"
     # the downtime a lead-in names, and the lead-in is quoted
-    [d] = facts(DOWNTIME + "Once the downtime begins:\n\n- Archived student score data files will be purged from the ORS.\n",
+    [d] = facts(DOWNTIME + "Once the downtime begins:\n\n"
+                "- Archived student score data files will be purged from the ORS.\n",
                 "retention")
     assert d.at.isoformat().startswith("2021-07-09T18:00") and "Once the downtime begins" in d.evidence
 
