@@ -52,10 +52,7 @@ class Guard:
         fold(plain(text)) when the caller already has it."""
         if self.ignores_case:
             text = fold(text) if folded is None else folded
-        for word in self.words:  # noqa: SIM110 - a loop: cheaper than any() on this hot path
-            if word in text:
-                return True
-        return False
+        return any(word in text for word in self.words)
 
     def search(self, text: str, folded: str | None = None) -> re.Match[str] | None:
         return self.pattern.search(text) if self.possible(text, folded) else None

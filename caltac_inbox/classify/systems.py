@@ -71,6 +71,14 @@ def find_systems(text: str) -> list[str]:
     return out
 
 
+def normalize_system(name: str) -> str:
+    """One system name as written -> its code, or the cleaned name when it has none."""
+    codes = find_systems(name)
+    if codes:
+        return codes[0]
+    return clean_name(name)
+
+
 def clean_name(name: str) -> str:
     text = re.sub(r"\([^)]*\)", " ", name)
     text = re.sub(r"[*_]+", " ", text)

@@ -30,7 +30,7 @@ TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 READONLY_OPTION = "caltac_readonly"
 # The revision that creates the tables schema.py describes, i.e. what this code reads and
 # writes. Bump it with every new file in migrations/versions (tests/system/test_packaging.py checks).
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0011"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
@@ -41,6 +41,16 @@ def default_url() -> str:
     from platformdirs import user_data_path
 
     return f"sqlite:///{user_data_path(APP_NAME) / 'caltac-inbox.db'}"
+
+
+def as_database_url(given: str | None) -> str | None:
+    """What --db, CALTAC_INBOX_DB or [database] url say, as a URL: a plain path
+    (`caltac.db`, `~/caltac.db`: what most people type) is that SQLite file."""
+    if not given or "://" in given or given.startswith("file:"):
+        return given or None
+    from urllib.parse import quote
+
+    return "sqlite:///" + quote(str(Path(given).expanduser().absolute()), safe="/")
 
 
 def resolve_url(url: str | None) -> str:
@@ -113,8 +123,12 @@ def sqlite_path(url: str | None) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str) -> "Engine":
-    """An Engine for `url` with the per-backend settings above. Raises DatabaseError."""
+def make_engine(url: str, *, connect_timeout: float | None = None, statement_timeout: float | None = None) -> "Engine":
+    """An Engine for `url` with the per-backend settings above. Raises DatabaseError.
+
+    `connect_timeout` and `statement_timeout` (seconds; PostgreSQL) bound how long a
+    connection attempt and one statement (a lock wait included) may take: a server that
+    hangs then costs a request an error, not the whole web server its threads."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -135,8 +149,14 @@ def make_engine(url: str) -> "Engine":
         # SQLite reports what is wrong with the path when it opens it
         with contextlib.suppress(OSError):
             private_file(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the mode)
+    connect_args: dict[str, object] = {}
+    if url.startswith("postgresql"):
+        if connect_timeout is not None:
+            connect_args["connect_timeout"] = max(1, round(connect_timeout))
+        if statement_timeout is not None:
+            connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         if isinstance(exc, ImportError) and url.startswith("postgresql"):  # psycopg: an optional extra
             raise DatabaseError(f"PostgreSQL support is not installed ({exc}); {INSTALL_POSTGRES}") from None
@@ -193,6 +213,11 @@ def migrations_dir() -> Path:
     try:
         found = files(MIGRATIONS_PACKAGE)
     except ModuleNotFoundError:
+        # `python -m caltac_inbox` inside a checkout imports the source tree, where the
+        # migrations are the repository's migrations/ beside the package
+        checkout = Path(__file__).resolve().parents[2] / "migrations"
+        if MIGRATIONS_PACKAGE == "caltac_inbox._migrations" and (checkout / "env.py").is_file():
+            return checkout
         raise DatabaseError(f"this installation has no database migrations (package {MIGRATIONS_PACKAGE} "
                             f"is missing); {REINSTALL}") from None
     if not isinstance(found, Path):  # e.g. imported from a zip archive: Alembic needs real files
@@ -242,7 +267,9 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
         return
     import fcntl
 
-    with os.fdopen(os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock:
+    from caltac_inbox.private_files import open_lock_file
+
+    with os.fdopen(open_lock_file(Path(f"{path}.migrate-lock")), "r+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -230,7 +230,9 @@ def replace_facts(
 
 
 def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
-    """Remember a fetched UID and advance the folder checkpoint (same transaction)."""
+    """Remember a fetched UID. The folder checkpoint moves only with the poll's
+    Checkpoints, which never pass a UID the server left out of its reply (issue 25);
+    a UID recorded here above the checkpoint is skipped by the next poll all the same."""
     if raw.mailbox is None or raw.folder is None or raw.uidvalidity is None or raw.uid is None:
         return
     session.execute(
@@ -239,7 +241,6 @@ def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_p
              message_pk=message_pk, status=status, seen_at=utcnow(),
              message_id=raw.declared_message_id, size=raw.declared_size),
     )
-    advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
 
 
 def record_recognised_uids(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,
@@ -354,7 +355,9 @@ def refresh_timeline(session: Session, now: datetime | None = None, *, run_id: s
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
-    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session)), now)
+    from caltac_inbox.store.corrections import decisions
+
+    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session), decisions(session)), now)
     existing = {e.uid: e for e in session.execute(select(EntryRow)).scalars()}
     linked: dict[int, set[int]] = {}
     for entry_id, fact_id in session.execute(select(EntrySourceRow.entry_id, EntrySourceRow.fact_id)):

@@ -17,7 +17,7 @@ from caltac_inbox.store.schema import Base, FactRow, MessageRow
 
 LA = ZoneInfo("America/Los_Angeles")
 TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "feed_tokens",
-          "timeline_state", "timeline_changes", "corrections", "leads"}
+          "timeline_state", "timeline_changes", "corrections", "leads", "mailbox_polls", "digests"}
 
 
 def _tables(engine) -> set[str]:
@@ -146,6 +146,8 @@ def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
                              mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             raw = RawMessage(b"", "imap", mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             write.record_imap_uid(s, raw, message_pk=pk, status=status)
+            # recording a UID does not move the checkpoint (issue 25): the poll's Checkpoint does
+            write.advance_imap_state(s, "district", "INBOX", uidvalidity, uid)
 
     assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (None, 0)
     record(7, 5)
