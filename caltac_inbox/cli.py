@@ -1035,6 +1035,10 @@ from caltac_inbox.web.cli import feed_commands, serve_command  # noqa: E402 - li
 main.add_command(serve_command)
 main.add_command(feed_commands(output_options, _kind_option, _program_option, _mailbox_option))
 
+from caltac_inbox.editor_cli import editor_commands  # noqa: E402 - light module (click only)
+
+main.add_command(editor_commands(output_options, _mailbox_option))
+
 from caltac_inbox.corrections_cli import make_commands as correction_commands  # noqa: E402 - light module
 
 for _command in correction_commands(output_options, emit, pass_app, _program_option, _mailbox_option, KINDS[:-1]):

@@ -248,6 +248,21 @@ class FeedToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
+class Editor(Base):
+    """A person who may act from the web page (`caltac-inbox editor add`): mark done,
+    dismiss, correct, add. Only the sha256 of the sign-in token is kept; `name` is what
+    their corrections record as `by`; `mailbox`, when set, is all they see and change."""
+
+    __tablename__ = "editors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
 class Correction(Base):
     """What a coordinator decided about the timeline (`dismiss`, `correct`, `add`), kept
     apart from the extracted facts so that no reparse or upgrade touches it. `target` is the
@@ -316,5 +331,5 @@ class TimelineChangeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-__all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
+__all__ = ["Base", "Correction", "Editor", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
            "LeadRow", "Message", "TimelineChangeRow", "TimelineState"]

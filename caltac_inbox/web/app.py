@@ -4,7 +4,8 @@
                                 mailbox narrow it), with ETag / Last-Modified and 304s
     GET /?token=<token>         the timeline page; the token moves into a cookie
     GET /healthz                database reachable and at the schema head (JSON)
-    GET /static/...             CSS, the copy button's script, the icon
+    GET /static/...             CSS, the page's scripts, the icon
+    /sign-in, /review, /edit/*  an editor's session and actions (web/actions.py)
 
 `create_app(settings)` builds the ASGI application (Starlette under AccessLog); `serve`
 in web/cli.py runs it on uvicorn. Handlers are plain functions (Starlette runs them in
@@ -18,10 +19,11 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,9 +39,13 @@ from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
 from caltac_inbox.store.read import timeline_entries, timeline_version
 from caltac_inbox.web.access import LOG_NOTES, AccessLog
+from caltac_inbox.web.actions import EditorRoutes, saved_change
+from caltac_inbox.web.editing import (ADD_KINDS, EditorSettings, Editors, SignedIn, correct_fields, for_editor,
+                                      set_session_cookie, undo_buttons)
 from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
                                    without_param)
 from caltac_inbox.web.reader import TimelineReader
+from caltac_inbox.web.session import SessionSigner, session_key
 from caltac_inbox.web.view import build_weeks
 
 COOKIE = "caltac_token"
@@ -56,6 +62,9 @@ class ServeSettings:
     db_url: str | None = None
     open_access: bool = False  # the page without a token (a trusted LAN); feeds always need one
     base_url: str | None = None  # of subscription links; default: the URL the request came to
+    trusted_user_header: str | None = None  # set by a proxy that signs users in (X-Forwarded-User)
+    editors: tuple[str, ...] = ()  # that header's users who may act on the page
+    session_key: str | None = None  # signs editor sessions (CALTAC_INBOX_SESSION_KEY); default: random
 
 
 class CalendarCache:
@@ -103,10 +112,12 @@ class CalendarCache:
 
 
 def templates() -> Environment:
-    """Autoescaped everywhere, and every printed value loses its control characters first."""
+    """Autoescaped everywhere, and every printed value loses its control characters first
+    (but a macro's output, already escaped markup, is printed as it is)."""
     return Environment(loader=PackageLoader("caltac_inbox.web", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       finalize=lambda value: printable(value) if isinstance(value, str) else value)
+                       finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(
+                           value, Markup) else value)
 
 
 def not_found(request: Request | None = None, exc: Exception | None = None) -> Response:
@@ -120,6 +131,8 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
     reader = reader or TimelineReader(settings.db_url)
     env = templates()
     cache = CalendarCache()
+    editors = Editors(EditorSettings(settings.trusted_user_header, settings.editors), reader,
+                      SessionSigner(session_key(settings.session_key)))
 
     def note(request: Request, **fields: object) -> None:
         request.scope.setdefault(LOG_NOTES, {}).update(fields)
@@ -148,8 +161,9 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         params = request.query_params.multi_items()
         if "token" in request.query_params:
             return take_token(request, params)
+        signed = editors.signed_in(request)
         token = request.cookies.get(COOKIE)
-        if not token and not settings.open_access:
+        if not token and not settings.open_access and signed is None:
             return html(env, "locked.html", status=401)
         try:
             form = PageForm.parse(params)
@@ -157,17 +171,39 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             return html(env, "locked.html", status=400, problem=str(exc))
         with reader.snapshot() as source:
             feed = find_feed(source, token) if token else None
-            if token and feed is None:
+            if token and feed is None and signed is None:
                 return forget_token(not_found())
-            selection = narrow(feed.filter if feed else FeedFilter(), form.filter)
+            granted = feed.filter if feed else FeedFilter()
+            if signed is not None:  # an editor sees what they may change (all, or their mailbox)
+                granted = FeedFilter(mailbox=signed.mailbox)
+            selection = narrow(granted, form.filter)
             entries = [] if selection is None else timeline_entries(
-                source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox)
+                source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox,
+                include_dismissed=signed is not None)
         if feed is not None:
             note(request, feed=feed.id)
+        if signed is not None:
+            note(request, editor=signed.log_id)
         base = (settings.base_url or f"{request.url.scheme}://{request.url.netloc}").rstrip("/")
-        return html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
-                    kinds=feed.filter.kinds if feed and feed.filter.kinds else KINDS, programs=PROGRAMS,
-                    day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None)
+        response = html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
+                        kinds=feed.filter.kinds if feed and feed.filter.kinds and signed is None else KINDS,
+                        programs=PROGRAMS, day_choices=DAY_CHOICES,
+                        subscription=subscription(base, token, form.filter) if token and feed else None,
+                        tab="timeline", **editor_context(request, signed, entries))
+        if signed is not None:
+            for_editor(response)
+            if signed.new_cookie:
+                set_session_cookie(response, request, signed.new_cookie)
+        return response
+
+    def editor_context(request: Request, signed: SignedIn | None, entries: list[Any]) -> dict[str, Any]:
+        """What the page's forms need: nothing for a viewer."""
+        if signed is None:
+            return {"editor": None}
+        return {"editor": signed, "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                "edit_fields": {e.uid: correct_fields(e.kind, e.fact.to_json()) for e in entries},
+                "undo_buttons": {e.uid: undo_buttons(e) for e in entries}, "add_kinds": ADD_KINDS,
+                "saved": saved_change(reader, request, signed)}
 
     def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
         """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
@@ -189,8 +225,10 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         return Response(json.dumps(health.to_json()), status_code=200 if health.ok else 503,
                         media_type="application/json", headers={"Cache-Control": "no-store"})
 
+    editor_routes = EditorRoutes(env, reader, editors, settings.base_url, note, not_found)
     app = Starlette(
         routes=[
+            *editor_routes.routes(),
             Route("/", page, methods=["GET"]),
             Route("/calendar/{name}", calendar, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),

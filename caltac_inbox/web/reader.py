@@ -1,4 +1,5 @@
-"""The store as the web server reads it: never created, migrated or written.
+"""The store as the web server reads it: never created or migrated, and written only by
+an editor's action (through `store`, as the command line writes).
 
 An existing SQLite file is read per request through store.light's sqlite3 reader (one
 read transaction, so the feed's generation and its entries come from one snapshot; in
@@ -18,6 +19,7 @@ from caltac_inbox.store.db import plain_sqlite_file
 from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
 
 if TYPE_CHECKING:
+    from caltac_inbox.pipeline import Store
     from caltac_inbox.store.read import RowSource
 
 UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
@@ -68,6 +70,11 @@ class TimelineReader:
             return
         with self._store.session(readonly=True) as session:
             yield session
+
+    @property
+    def store(self) -> "Store":
+        """The full store, for what an editor does on the page (store.edits, then a refresh)."""
+        return self._store
 
     def health(self) -> Health:
         """Whether the database answers and is stamped with the schema this code reads.

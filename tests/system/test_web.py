@@ -214,7 +214,8 @@ def test_hostile_mail_text_is_escaped_everywhere(db_url, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in body
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body)
     assert "[31m" not in body and "&lt;script&gt;" in body  # the escape sequence removed whole, not obeyed
-    assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/copy.js" defer>']  # no inline script
+    assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/copy.js" defer>',
+                                                    '<script src="/static/page.js" defer>']  # no inline script
     assert "style=" not in body  # no inline style either
     ics = calendar.content.decode()
     assert "\x1b" not in ics and "\x07" not in ics and "[31m" not in ics and "<script>" in ics.replace("\r\n ", "")
