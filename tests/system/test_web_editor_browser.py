@@ -140,6 +140,12 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
             expect(fold).not_to_have_attribute("open", re.compile(".*"))
             fold.locator("summary").click()
         expect(page.locator("#program")).to_be_visible()
+        # labels beside their fields; the kinds' hint is their description; bar labels break between words
+        label, field = page.locator('label[for="program"]').bounding_box(), page.locator("#program").bounding_box()
+        assert field["x"] > label["x"] + label["width"] - 1 and abs(label["y"] - field["y"]) < field["height"]
+        expect(page.get_by_role("checkbox", name="downtime")).to_have_accessible_description(
+            "No kind ticked shows every kind.")
+        assert page.locator(".bar").first.evaluate("e => getComputedStyle(e).overflowWrap") == "normal"
         entry = page.locator(f"#entry-{downtime['id']}")
         entry.locator("summary").click()
         expect(entry.get_by_role("button", name="Undo the dismissal")).to_be_visible()

@@ -55,6 +55,8 @@ def sign_in(client: TestClient, token: str) -> str:
     assert moved.status_code == 303 and moved.headers["location"] == "/signed-in"
     page = client.get("/", params={"as_of": AS_OF})
     assert page.status_code == 200 and "Signed in as <strong>Pat Lee</strong>" in page.text
+    # its forms' POSTs carry their Origin (under no-referrer a browser sends "null")
+    assert page.headers["referrer-policy"] == "same-origin" and 'content="same-origin"' in page.text
     return csrf_of(page.text)
 
 
@@ -225,6 +227,7 @@ def test_forged_posts_are_403_and_change_nothing(client, editor, samples_db, acc
         viewer.cookies.set(COOKIE, feed["token"])
         page = viewer.get("/", params={"as_of": AS_OF})
         assert page.status_code == 200 and "<form" in page.text and 'method="post"' not in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
         assert "Signed in as" not in page.text and "/review" not in page.text
         refused = post(viewer, "dismiss", csrf, entry=target)  # a viewer's cookie, even with a token
         assert refused.status_code == 403 and refused.text.startswith("Forbidden: only a signed-in editor")
