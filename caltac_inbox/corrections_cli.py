@@ -13,6 +13,9 @@ import click
 
 from caltac_inbox.display import json_line, printable
 
+# also store.edits's (which the command modules must not import at start-up: it loads SQLAlchemy)
+ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
+LEAD_HINT = "list leads with `caltac-inbox review`"
 
 
 def _today() -> date:
@@ -291,6 +294,11 @@ def _plain(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(none)"
     return str(value)
+
+
+def _mailbox_of(item: dict[str, Any]) -> str | None:
+    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
+    return mailboxes[0] if mailboxes else None
 
 
 def _short(value: str | None) -> str:

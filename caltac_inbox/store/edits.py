@@ -69,6 +69,7 @@ def entry_mailboxes(item: dict[str, Any]) -> list[str]:
 
 
 def _mailbox_of(item: dict[str, Any]) -> str | None:
+    """The mailbox a correction of the entry is recorded under: its first source's, by name."""
     mailboxes = entry_mailboxes(item)
     return mailboxes[0] if mailboxes else None
 
