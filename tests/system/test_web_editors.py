@@ -57,6 +57,8 @@ def sign_in(client: TestClient, token: str) -> str:
     assert page.status_code == 200 and "Signed in as <strong>Pat Lee</strong>" in page.text
     # its forms' POSTs carry their Origin (under no-referrer a browser sends "null")
     assert page.headers["referrer-policy"] == "same-origin" and 'content="same-origin"' in page.text
+    assert "style=" not in page.text and re.findall(r"<script[^>]*>", page.text) == [
+        '<script src="/static/copy.js" defer>', '<script src="/static/page.js" defer>']  # the CSP holds
     return csrf_of(page.text)
 
 
