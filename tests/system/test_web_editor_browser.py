@@ -138,6 +138,7 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
         fold = page.locator("details.filters-fold")
         if width == "phone":  # folded away, one tap opens it
             expect(fold).not_to_have_attribute("open", re.compile(".*"))
+            page.screenshot(path=str(SCREENSHOTS / "web-editor-phone-first-screen.png"))
             fold.locator("summary").click()
         expect(page.locator("#program")).to_be_visible()
         # labels beside their fields; the kinds' hint is their description; bar labels break between words
