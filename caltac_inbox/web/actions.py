@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from caltac_inbox.model import PROGRAMS
 from caltac_inbox.store import edits
 from caltac_inbox.timeline.corrections import CorrectionError
 from caltac_inbox.web.editing import (ADD_KINDS, LEAD_DAYS, ActionError, Editors, FormError, Outcome, SignedIn,
@@ -89,7 +90,6 @@ def add(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
     return Outcome(data, added=data["target"])
 
 
-PROGRAMS = ("CAASPP", "ELPAC")
 ACTIONS: dict[str, Action] = {"dismiss": dismiss, "undo": undo, "correct": correct, "add": add,
                               "dismiss-lead": dismiss_lead}
 
