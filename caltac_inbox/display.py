@@ -96,14 +96,14 @@ def table_length(widths: Sequence[int | None], gap: int = 2) -> int:
 
 
 def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, elastic: Sequence[str],
-                *, gap: int = 2, room: int = 20) -> list[int | None]:
+                *, gap: int = 2, room: int = 20, keep_first: bool = False) -> list[int | None]:
     """Column widths for a table of `rows` that fits in `width` characters.
 
     Only the columns named in `elastic` (the summary, a subject: text that stays
     readable cut short) are narrowed, never a date or an id: a column empty in every
     row is left out (None), then the first elastic column is narrowed to `room`, the
-    others to half of it, then all to their header. A table whose other columns alone
-    are wider than `width` stays wider."""
+    others to half of it, then all to their header (with `keep_first`, the first one
+    last). A table whose other columns alone are wider than `width` stays wider."""
     widths: list[int | None] = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     if table_length(widths, gap) <= width:
         return widths
@@ -117,7 +117,7 @@ def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: in
             widths[i] = max(least, current - excess)
 
     floors = [(order[:1], lambda h: max(len(h), room)), (order[1:], lambda h: max(len(h), room // 2)),
-              (order, len)]
+              (order[1:] + order[:1] if keep_first else order, len)]
     for columns, least in floors:
         for i in columns:
             narrow(i, max(least(headers[i]), 2))

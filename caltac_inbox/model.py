@@ -216,6 +216,8 @@ class RawMessage:
     # authserv-ids of the receiving server whose Authentication-Results are trusted;
     # None: the source names none (the parser's default)
     authserv_ids: tuple[str, ...] | None = None
+    # domains or addresses whose forwards of a notice keep the outer message's verdict
+    trusted_forwarders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,14 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
 # --------------------------------------------------------------------------- entry point
 
 
-def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> Notice:
+def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = (),
+                  trusted_forwarders: Sequence[str] = ()) -> Notice:
     """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice).
 
     `authenticated` comes only from Authentication-Results headers written by a server
-    named in `authserv_ids` (see authres); with none named it is None."""
+    named in `authserv_ids` (see authres); with none named it is None. A forwarded
+    notice keeps that verdict only when its forwarder is one of `trusted_forwarders`
+    (domains or addresses); a forward by anyone else is not verified."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError(f"{source}: message is {type(raw).__name__}, not bytes")
     raw = bytes(raw)
@@ -64,7 +67,7 @@ def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> 
             f"{MAX_RAW_BYTES // 2**20} MB parse limit"
         )
     try:
-        return _parse(raw, source, tuple(authserv_ids))
+        return _parse(raw, source, tuple(authserv_ids), tuple(trusted_forwarders))
     except ParseError:
         raise
     except RecursionError:
@@ -96,13 +99,17 @@ _MAIL_HEADERS = (
 )
 
 
-def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...]) -> Notice:
+def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...], trusted_forwarders: tuple[str, ...] = ()) -> Notice:
     msg, mp = _build_message(raw)
     if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
         return _parse_headerless(raw, source)
     outer_sender = _sender_of(msg, mp)[0]
     authenticated = _authenticated(msg, outer_sender, authserv_ids)
     layer, notes, forwarded = _unwrap(msg, mp, depth=0)
+    if forwarded:
+        from caltac_inbox.authres import forwarder_trusted
+
+        authenticated = forwarder_trusted(outer_sender, authenticated, trusted_forwarders)
     return Notice(
         source=source,
         text=layer.text,

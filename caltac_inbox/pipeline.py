@@ -76,7 +76,9 @@ def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier, budget:
     """(notice, facts, error): parse then classify one message, never raising. In a
     worker process, `budget` bounds the time and memory they take (caltac_inbox.budget);
     the error then says which was exceeded, and by which step."""
-    trust = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
+    trust: dict[str, tuple[str, ...]] = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
+    if raw.trusted_forwarders:
+        trust["trusted_forwarders"] = raw.trusted_forwarders
     notice: Notice | None = None
     step = "parse"
     try:
@@ -603,10 +605,12 @@ class Store:
         progress: Progress | None = None,
         workers: int | None = None,
         trust: Callable[[str | None], tuple[str, ...] | None] | None = None,
+        forwarders: Callable[[str | None], tuple[str, ...]] | None = None,
     ) -> ReparseReport:
         """Re-run parse + classify over archived raw bytes; idempotent. `trust(mailbox)`
         names the authserv-ids trusted for a message of that mailbox; where it names
         none, the message keeps the authentication verdict it was stored with.
+        `forwarders(mailbox)` names who may forward a notice of it and keep it verified.
 
         Like ingest: messages are read in batches from read-only snapshots and parsed
         and classified in worker processes within the budget, outside any write
@@ -619,7 +623,8 @@ class Store:
         report = ReparseReport()
         with self.session(readonly=True) as s:
             wanted = read.archived_sizes(s, failed_only=failed_only)
-        readings = self._readings(self._archived(wanted, trust), lambda item: True, parser, classifier, workers)
+        readings = self._readings(self._archived(wanted, trust, forwarders), lambda item: True, parser, classifier,
+                                  workers)
         batch = _Batch()
         try:
             with contextlib.closing(readings):
@@ -637,7 +642,8 @@ class Store:
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],
-                  trust: Callable[[str | None], tuple[str, ...] | None] | None) -> Iterator["_Archived"]:
+                  trust: Callable[[str | None], tuple[str, ...] | None] | None,
+                  forwarders: Callable[[str | None], tuple[str, ...]] | None = None) -> Iterator["_Archived"]:
         """The archived messages (id, size) `wanted`, loaded a batch at a time, each told
         which receiving server's Authentication-Results to trust."""
         from sqlalchemy import select
@@ -650,7 +656,8 @@ class Store:
                                  .where(Message.id.in_(group)).order_by(Message.id)).all()
             for row in rows:
                 yield _Archived(raw=bytes(row.raw), source=row.source, mailbox=row.mailbox, pk=row.id,
-                                authserv_ids=trust(row.mailbox) if trust else None)
+                                authserv_ids=trust(row.mailbox) if trust else None,
+                                trusted_forwarders=forwarders(row.mailbox) if forwarders else ())
 
     def _store_reparsed(self, batch: list[_Prepared], report: ReparseReport, progress: Progress | None) -> None:
         from sqlalchemy import select

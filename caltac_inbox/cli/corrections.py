@@ -1,4 +1,5 @@
-"""The coordinator's last word: `dismiss`, `correct`, `add`, `undo`, `corrections`, `review`.
+"""The coordinator's last word: `dismiss`, `correct`, `add`, `undo`, `corrections`, `review`,
+and `confirm`/`reject` of what an unverified notice asked of a verified entry.
 
 Thin: read the options, store a correction (caltac_inbox.store.corrections), rebuild the
 timeline (which applies every correction on top of the notices: timeline.corrections),
@@ -99,6 +100,7 @@ def _open_existing(app: Any) -> Any:
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
+    from caltac_inbox.store.read import CORRECTION_RUN
 
     with _open_existing(app) as store:
         try:
@@ -106,6 +108,7 @@ def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
                 result = work(session)
         except NotFound:
             raise
+        store.run_id = CORRECTION_RUN + store.run_id  # not a poll: `changes --since last-poll` skips it
         changes = store.refresh()
     return result, changes
 
@@ -209,8 +212,12 @@ def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str
     kind = kind.lower()
     given = _given(start=start, end=end, due=due, at=at, systems=systems, what=what)
 
-    data, _ = _store_and_refresh(app, _usage_errors(lambda session: edits.add(
+    (data, repeats), _ = _store_and_refresh(app, _usage_errors(lambda session: edits.add(
         session, kind, given, _by(by), programs=programs, from_lead=from_lead, mailbox=mailbox, reason=reason)))
+    for other in repeats:  # the same date from another sentence of the same notice
+        click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
+                   f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
+                   f"{data['id']}` if the new entry repeats it", err=True)
     with _open_existing(app) as store, store.session(readonly=True) as session:
         data["entry_id"] = stored.find_entry(session, data["target"])["id"]
     _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
@@ -232,6 +239,54 @@ def undo(app: Any, correction_id: str, json_output: bool) -> None:
 
     data, _ = _store_and_refresh(app, lambda session: edits.undo(session, correction_id))
     _say(app, json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
+
+
+def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Store the coordinator's `action` (confirm or reject) on the entry's pending changes."""
+    from caltac_inbox.store import edits
+
+    (data, entry_id), _ = _store_and_refresh(app, lambda session: edits.decide(session, entry, action, _by(by),
+                                                                                reason))
+    changes = "; ".join(data["values"].get("changes") or [])
+    _say(app, json_output, data, f"{action}ed on entry {entry_id}: {changes} (correction {data['id']}; "
+                                 f"`caltac-inbox undo {data['id']}` reverts it)")
+
+
+def _decision(f: Callable) -> click.Command:
+    """A command on an entry's pending changes: ID, --reason, --by, --json."""
+    for option in (pass_app, _json_option, _by_option,
+                   click.option("--reason", metavar="TEXT", help="Why (kept with the decision)."),
+                   click.argument("entry", metavar="ID")):
+        f = option(f)
+    return click.command()(f)
+
+
+@_decision
+def confirm(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Accept what unverified notices changed on an entry (flagged "... by an unverified notice: check").
+
+    The entry then shows the change (cancelled, extended, moved) as if a
+    verified notice had said it. Reparsing keeps the decision; `undo` reverts it.
+
+    \b
+    Example:
+      caltac-inbox confirm 7 --reason "CalTAC confirmed by phone"
+    """
+    _decide(app, entry, "confirm", reason, by, json_output)
+
+
+@_decision
+def reject(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Refuse what unverified notices changed on an entry; it keeps its verified values.
+
+    The flag goes away; the notice stays listed as a source. Reparsing keeps
+    the decision; `undo` reverts it.
+
+    \b
+    Example:
+      caltac-inbox reject 7 --reason "forged: CalTAC never sent it"
+    """
+    _decide(app, entry, "reject", reason, by, json_output)
 
 
 @click.command("corrections")
@@ -297,8 +352,9 @@ def _plain(value: Any) -> str:
 
 
 def _mailbox_of(item: dict[str, Any]) -> str | None:
-    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
-    return mailboxes[0] if mailboxes else None
+    from caltac_inbox.store.corrections import mailbox_of
+
+    return mailbox_of(item)
 
 
 def _short(value: str | None) -> str:
@@ -314,7 +370,8 @@ CORRECTION_COLUMNS = [
     ("state", lambda c: c["state"] + (f" by {c['superseded_by']}" if c.get("superseded_by") else "")),
     ("by", lambda c: c["by"]),
     ("at", lambda c: _short(c["at"])),
-    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items() if k != "evidence")
+    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items()
+                                   if k not in ("evidence", "pending"))
      or c.get("reason") or ""),
 ]
 
@@ -327,4 +384,4 @@ LEAD_COLUMNS = [
 ]
 
 
-__all__ = ["add", "correct", "corrections", "dismiss", "read_when", "review", "undo"]
+__all__ = ["add", "confirm", "correct", "corrections", "dismiss", "read_when", "reject", "review", "undo"]

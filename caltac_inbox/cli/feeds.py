@@ -45,7 +45,8 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
                              answers 304 when nothing changed since the last fetch
     GET /?token=TOKEN        the timeline by week, each entry with its evidence
                              and sources; the token is then kept in a cookie
-    GET /healthz             database reachable and schema at head (JSON)
+    GET /healthz             database reachable and schema at head, each
+                             mailbox's last successful poll and `stale` (JSON)
 
     GET /sign-in?token=T     an editor's sign-in link (`editor add`): dismiss,
                              correct and add on the page, review leads
@@ -76,11 +77,13 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
     from caltac_inbox.web.session import SESSION_KEY_ENV, SessionKeyError
 
     app = current_app()
+    config = app.config()
     try:
         application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
                                                base_url=base_url.rstrip("/") if base_url else None,
-                                               trusted_user_header=trusted_user_header, editors=editors,
-                                               session_key=os.environ.get(SESSION_KEY_ENV)))
+                                               mailboxes=tuple(mb.name for mb in config.mailboxes),
+                                               max_age=config.max_age, trusted_user_header=trusted_user_header,
+                                               editors=editors, session_key=os.environ.get(SESSION_KEY_ENV)))
     except SessionKeyError as exc:
         raise ConfigError(str(exc)) from None
     access = logging.getLogger(ACCESS_LOGGER)

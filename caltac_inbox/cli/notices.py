@@ -22,12 +22,15 @@ from caltac_inbox.store import read as queries
 from caltac_inbox.terminal import IngestProgress
 
 
-def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Iterable[Any]:
-    """Input items told which receiving server's Authentication-Results to trust."""
+def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None,
+              forwarders: Sequence[str] = ()) -> Iterable[Any]:
+    """Input items told which receiving server's Authentication-Results to trust, and whose
+    forwards keep a notice verified."""
     if authserv_ids is None:
         return items
     ids = tuple(a.lower() for a in authserv_ids)
-    return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
+    return (replace(i, authserv_ids=ids, trusted_forwarders=tuple(forwarders)) if hasattr(i, "raw") else i
+            for i in items)
 
 
 @click.command()
@@ -103,7 +106,8 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     items = iter_paths(list(paths))
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
-    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
+    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox),
+                      app.config().trusted_forwarders_for(mailbox))
     notify_argv = resolve_notify(notify_command, app.config())
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it
     with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
@@ -168,7 +172,8 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
       caltac-inbox reparse --all
     """
     with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for)
+        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for,
+                               forwarders=app.config().trusted_forwarders_for)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

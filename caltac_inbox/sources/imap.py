@@ -31,6 +31,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
+from caltac_inbox.authres import sender_matches
 from caltac_inbox.budget import FETCH_BYTES
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
@@ -64,28 +65,16 @@ _NOTICE_SUBJECT = re.compile(r"\b(?:caaspp|elpac|caltac|toms|calpads|smarter bal
 # -- pure planning -------------------------------------------------------------------
 
 
-def sender_matches(address: str | None, senders: Sequence[str]) -> bool:
-    """`address` is one of `senders`: an exact address, or a domain incl. its subdomains."""
-    if not address or "@" not in address:
-        return False
-    address = address.strip().strip("<>").lower()
-    domain = address.rsplit("@", 1)[1]
-    for wanted in senders:
-        wanted = wanted.lower().lstrip("@")
-        if "@" in wanted:
-            if address == wanted:
-                return True
-        elif domain == wanted or domain.endswith("." + wanted):
-            return True
-    return False
-
-
-def sender_filter(senders: Sequence[str]) -> Callable[[Notice], bool]:
-    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping,
-    so a colleague's forward of a CalTAC notice passes and the colleague's own mail not."""
-    wanted = tuple(senders)
+def sender_filter(senders: Sequence[str], forwarders: Sequence[str] = ()) -> Callable[[Notice], bool]:
+    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping
+    when a trusted forwarder (a colleague) forwarded it, so their forward of a CalTAC
+    notice passes and their own mail not; a forward by anyone else is judged by its outer
+    (delivering) sender, so an outsider cannot bring in a notice by forwarding it."""
+    wanted, trusted = tuple(senders), tuple(forwarders)
 
     def accept(notice: Notice) -> bool:
+        if notice.forwarded_by and not sender_matches(notice.forwarded_by, trusted):
+            return sender_matches(notice.forwarded_by, wanted)
         return sender_matches(notice.sender, wanted)
 
     return accept
@@ -728,7 +717,7 @@ class _FolderScan:
                     source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
                     mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
                     declared_message_id=found.message_id, declared_size=found.size,
-                    authserv_ids=self.mb.authserv_ids,
+                    authserv_ids=self.mb.authserv_ids, trusted_forwarders=self.mb.forwarders,
                 )
         return True
 

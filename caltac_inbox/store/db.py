@@ -43,6 +43,16 @@ def default_url() -> str:
     return f"sqlite:///{user_data_path(APP_NAME) / 'caltac-inbox.db'}"
 
 
+def as_database_url(given: str | None) -> str | None:
+    """What --db, CALTAC_INBOX_DB or [database] url say, as a URL: a plain path
+    (`caltac.db`, `~/caltac.db`: what most people type) is that SQLite file."""
+    if not given or "://" in given or given.startswith("file:"):
+        return given or None
+    from urllib.parse import quote
+
+    return "sqlite:///" + quote(str(Path(given).expanduser().absolute()), safe="/")
+
+
 def resolve_url(url: str | None) -> str:
     """The URL to use: the given one (normalized) or the default SQLite file. Raises
     ConfigError for an in-memory SQLite database."""
@@ -191,6 +201,11 @@ def migrations_dir() -> Path:
     try:
         found = files(MIGRATIONS_PACKAGE)
     except ModuleNotFoundError:
+        # `python -m caltac_inbox` inside a checkout imports the source tree, where the
+        # migrations are the repository's migrations/ beside the package
+        checkout = Path(__file__).resolve().parents[2] / "migrations"
+        if MIGRATIONS_PACKAGE == "caltac_inbox._migrations" and (checkout / "env.py").is_file():
+            return checkout
         raise DatabaseError(f"this installation has no database migrations (package {MIGRATIONS_PACKAGE} "
                             f"is missing); {REINSTALL}") from None
     if not isinstance(found, Path):  # e.g. imported from a zip archive: Alembic needs real files

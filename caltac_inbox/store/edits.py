@@ -68,10 +68,7 @@ def entry_mailboxes(item: dict[str, Any]) -> list[str]:
     return sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
 
 
-def _mailbox_of(item: dict[str, Any]) -> str | None:
-    """The mailbox a correction of the entry is recorded under: its first source's, by name."""
-    mailboxes = entry_mailboxes(item)
-    return mailboxes[0] if mailboxes else None
+_mailbox_of = stored.mailbox_of  # the mailbox a correction of the entry is recorded under
 
 
 def find_entry(session: Session, entry: str, mailbox: str | None = None) -> dict[str, Any]:
@@ -140,9 +137,11 @@ def correct(session: Session, entry: str, given: Given, by: str, reason: str | N
 
 def add(session: Session, kind: str, given: Given, by: str, *, programs: Sequence[str] = (),
         from_lead: str | None = None, mailbox: str | None = None, reason: str | None = None,
-        within: str | None = None) -> dict[str, Any]:
-    """Add an entry (from a lead, whose date is the default for the kind's date field);
-    `within`: the mailbox an editor is limited to (the entry is added for it)."""
+        within: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Add an entry (from a lead, whose date is the default for the kind's date field, whose
+    notice's programs are the default programs, and whose notice becomes its source);
+    `within`: the mailbox an editor is limited to (the entry is added for it). The
+    correction, and the entries of the lead's notice on the same day (it may repeat one)."""
     options = given.options()
     lead = None
     if from_lead is not None:
@@ -152,15 +151,34 @@ def add(session: Session, kind: str, given: Given, by: str, *, programs: Sequenc
             from caltac_inbox.model import parse_when
 
             options[option] = parse_when(lead["when"])
+    chosen = [p.upper() for p in programs] or (stored.lead_programs(session, lead) if lead else [])
     values = field_values(kind, options)
-    fact = added_fact(kind, values, [p.upper() for p in programs])
+    fact = added_fact(kind, values, chosen)
     new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
+    repeats: list[dict[str, Any]] = []
     if lead is not None:
         new_values["evidence"] = lead["sentence"]
+        key = next((str(new_values[n]) for n in ("due", "start", "at") if new_values.get(n)), None)
+        repeats = stored.same_notice_entries(session, lead, key)
     row = stored.add_correction(session, target="", action="add", made_by=by,
                                 mailbox=within or mailbox or (lead["mailbox"] if lead else None),
-                                new_values=new_values, reason=reason, lead=lead["identity"] if lead else None)
-    return stored.correction_json(row)
+                                new_values=new_values, reason=reason,
+                                old_values={"notice": lead["message"]} if lead else None,
+                                lead=lead["identity"] if lead else None)
+    return stored.correction_json(row), repeats
+
+
+def decide(session: Session, entry: str, action: str, by: str, reason: str | None,
+           mailbox: str | None = None) -> tuple[dict[str, Any], int]:
+    """Confirm or reject (`action`) what unverified notices asked of an entry and is held
+    as pending; the correction and the entry's id."""
+    item = find_entry(session, entry, mailbox)
+    try:
+        row = stored.decide_pending(session, item, action, made_by=by, mailbox=_mailbox_of(item), reason=reason)
+    except stored.NothingPending:
+        raise InputError(f"entry {entry} has no change from an unverified notice to {action}; "
+                         "`caltac-inbox show ID` lists what an entry has pending") from None
+    return stored.correction_json(row), item["id"]
 
 
 def undo(session: Session, correction_id: str, mailbox: str | None = None) -> dict[str, Any]:
@@ -177,9 +195,11 @@ def undo(session: Session, correction_id: str, mailbox: str | None = None) -> di
             raise missing
     try:
         return stored.correction_json(stored.undo(session, int(wanted)))
+    except CorrectionError as exc:  # already undone
+        raise InputError(str(exc)) from None
     except stored.NotFound:
         raise missing from None
 
 
-__all__ = ["ENTRY_HINT", "Given", "LEAD_HINT", "add", "correct", "dismiss", "dismiss_lead", "entry_mailboxes",
+__all__ = ["ENTRY_HINT", "Given", "LEAD_HINT", "add", "correct", "decide", "dismiss", "dismiss_lead", "entry_mailboxes",
            "find_entry", "find_lead", "read_given", "undo"]

@@ -352,7 +352,9 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
-    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session)), now)
+    from caltac_inbox.store.corrections import decisions
+
+    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session), decisions(session)), now)
     existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
     linked: dict[int, set[int]] = {}
     for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):

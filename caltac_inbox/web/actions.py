@@ -85,8 +85,8 @@ def add(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
     if kind not in ADD_KINDS:
         raise CorrectionError("choose the kind of entry to add: " + ", ".join(ADD_KINDS))
     program = form.get("program", "")
-    data = edits.add(session, kind, _given(form), signed.name, programs=[program] if program in PROGRAMS else [],
-                     from_lead=text_field(form, "lead"), reason=text_field(form, "reason"), within=signed.mailbox)
+    data, _ = edits.add(session, kind, _given(form), signed.name, programs=[program] if program in PROGRAMS else [],
+                        from_lead=text_field(form, "lead"), reason=text_field(form, "reason"), within=signed.mailbox)
     return Outcome(data, added=data["target"])
 
 

@@ -3,7 +3,9 @@
     GET /calendar/<token>.ics   the calendar of `export-ics` for that feed (kind, program,
                                 mailbox narrow it), with ETag / Last-Modified and 304s
     GET /?token=<token>         the timeline page; the token moves into a cookie
-    GET /healthz                database reachable and at the schema head (JSON)
+    GET /notice/<id>            a source notice as text (same token as the page)
+    GET /healthz                database reachable and at the schema head, each mailbox's
+                                last successful poll and whether it is stale (JSON)
     GET /static/...             CSS, the page's scripts, the icon
     /sign-in, /review, /edit/*  an editor's session and actions (web/actions.py)
 
@@ -31,13 +33,16 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+from caltac_inbox.export.notice import readable_notice
+from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
-from caltac_inbox.store.read import timeline_entries, timeline_version
+from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
 from caltac_inbox.web.access import LOG_NOTES, AccessLog
 from caltac_inbox.web.actions import EditorRoutes, saved_change
 from caltac_inbox.web.editing import (ADD_KINDS, EditorSettings, Editors, SignedIn, correct_fields, for_editor,
@@ -62,6 +67,9 @@ class ServeSettings:
     db_url: str | None = None
     open_access: bool = False  # the page without a token (a trusted LAN); feeds always need one
     base_url: str | None = None  # of subscription links; default: the URL the request came to
+    # freshness (caltac_inbox.freshness): the configured mailboxes and how old their last poll may be
+    mailboxes: tuple[str, ...] = ()
+    max_age: timedelta = DEFAULT_MAX_AGE
     trusted_user_header: str | None = None  # set by a proxy that signs users in (X-Forwarded-User)
     editors: tuple[str, ...] = ()  # that header's users who may act on the page
     session_key: str | None = None  # signs editor sessions (CALTAC_INBOX_SESSION_KEY); default: random
@@ -180,6 +188,7 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             entries = [] if selection is None else timeline_entries(
                 source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox,
                 include_dismissed=signed is not None)
+            freshness = mailbox_freshness(source, settings)
         if feed is not None:
             note(request, feed=feed.id)
         if signed is not None:
@@ -189,7 +198,8 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
                         kinds=feed.filter.kinds if feed and feed.filter.kinds and signed is None else KINDS,
                         programs=PROGRAMS, day_choices=DAY_CHOICES,
                         subscription=subscription(base, token, form.filter) if token and feed else None,
-                        tab="timeline", **editor_context(request, signed, entries))
+                        checked=checked_line(freshness), stale=warning_lines(freshness), tab="timeline",
+                        **editor_context(request, signed, entries))
         if signed is not None:
             for_editor(response)
             if signed.new_cookie:
@@ -204,6 +214,31 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
                 "edit_fields": {e.uid: correct_fields(e.kind, e.fact.to_json()) for e in entries},
                 "undo_buttons": {e.uid: undo_buttons(e) for e in entries}, "add_kinds": ADD_KINDS,
                 "saved": saved_change(reader, request, signed)}
+
+    def notice(request: Request) -> Response:
+        """One source notice as text, under the page's token or an editor's session: only a
+        notice some entry rests on, and of the feed's (or the editor's) mailbox when it has one."""
+        token = request.cookies.get(COOKIE)
+        signed = editors.signed_in(request)
+        if not token and not settings.open_access and signed is None:
+            return html(env, "locked.html", status=401)
+        wanted = request.path_params["message"]
+        if not wanted.isdigit() or len(wanted) > 18:
+            return not_found()
+        with reader.snapshot() as source:
+            feed = find_feed(source, token) if token else None
+            if token and feed is None and signed is None:
+                return forget_token(not_found())
+            found = source_notice(source, int(wanted))
+        limit = signed.mailbox if signed is not None else feed.filter.mailbox if feed is not None else None
+        if found is None or (limit and found["mailbox"] != limit):
+            return not_found()
+        if feed is not None:
+            note(request, feed=feed.id)
+        readable = readable_notice(found["raw"], f"message {found['id']}")
+        subject = dict(readable.headers).get("Subject") or "Notice"
+        response = html(env, "notice.html", notice=readable, notice_subject=subject, editor=signed)
+        return for_editor(response) if signed is not None else response
 
     def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
         """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
@@ -222,7 +257,16 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
 
     def healthz(request: Request) -> Response:
         health = reader.health()
-        return Response(json.dumps(health.to_json()), status_code=200 if health.ok else 503,
+        report = health.to_json()
+        if health.ok:  # each mailbox's last successful poll: the data's health, apart from the server's
+            try:
+                with reader.snapshot() as source:
+                    freshness = mailbox_freshness(source, settings)
+                report["mailboxes"] = [state.to_json() for state in freshness]
+                report["stale"] = any(state.stale for state in freshness)
+            except DatabaseError as exc:
+                note(request, error=str(exc))
+        return Response(json.dumps(report), status_code=200 if health.ok else 503,
                         media_type="application/json", headers={"Cache-Control": "no-store"})
 
     editor_routes = EditorRoutes(env, reader, editors, settings.base_url, note, not_found)
@@ -232,11 +276,17 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             Route("/", page, methods=["GET"]),
             Route("/calendar/{name}", calendar, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/notice/{message}", notice, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("caltac_inbox.web", "static")]), name="static"),
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
     )
     return AccessLog(app)
+
+
+def mailbox_freshness(source: object, settings: ServeSettings) -> list[MailboxFreshness]:
+    return assess(records_from_rows(mailbox_polls(source)), settings.mailboxes,  # type: ignore[arg-type]
+                  datetime.now(LOS_ANGELES), settings.max_age)
 
 
 def unavailable(request: Request, exc: Exception) -> Response:

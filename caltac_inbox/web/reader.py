@@ -47,8 +47,11 @@ class TimelineReader:
             raise DatabaseError(f"database {self._file} does not exist; ingest or poll notices into it first, "
                                 "or point --db at the database the poller writes")
         from caltac_inbox.pipeline import Store
+        from caltac_inbox.store.read import CORRECTION_RUN
 
         self._store = Store(db.make_engine(self.url))
+        # what it writes is an editor's correction, never a poll (`changes --since last-poll` skips it)
+        self._store.run_id = CORRECTION_RUN + self._store.run_id
         health = self.health()
         if not health.ok:
             self.close()

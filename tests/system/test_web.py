@@ -249,7 +249,7 @@ def test_healthz_reports_database_and_schema(client, samples_db):
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "reachable", "schema": db.SCHEMA_HEAD,
-                             "expected_schema": db.SCHEMA_HEAD}
+                             "expected_schema": db.SCHEMA_HEAD, "mailboxes": [], "stale": False}
     engine = db.make_engine(samples_db)
     try:
         db.downgrade(engine, "0004")
@@ -460,3 +460,12 @@ def test_an_unexpected_error_is_a_500_and_one_log_line_without_secrets(access_lo
     line = json.loads(record.getMessage())
     assert line["error"] == "RuntimeError: boom at /calendar/[redacted].ics second line"
     assert secret not in access_log.text and "Traceback" not in access_log.text
+
+
+def test_a_bad_as_of_says_what_to_fix_not_to_open_a_private_link(samples_db):
+    """D5: a 400 for a bad day is about the day, not about the token."""
+    with TestClient(create_app(ServeSettings(db_url=samples_db, open_access=True))) as lan:
+        page = lan.get("/", params={"as_of": "2020-13-01"})
+    assert page.status_code == 400
+    assert "Open your private link" not in page.text
+    assert "<h1>This page cannot show that</h1>" in page.text and "as_of must be a day, YYYY-MM-DD" in page.text

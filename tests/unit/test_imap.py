@@ -50,13 +50,23 @@ def test_sender_exact_address():
     assert not sender_matches("other@district.k12.ca.us", senders)
 
 
-def test_sender_filter_judges_the_original_notice():
-    accept = sender_filter(SENDERS)
+def test_sender_filter_judges_the_original_notice_of_a_trusted_forwarder():
+    accept = sender_filter(SENDERS, ("district.k12.ca.us",))
     forwarded = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="colleague@district.k12.ca.us")
     colleague = Notice(source="x", text="", sender="colleague@district.k12.ca.us")
     assert accept(forwarded)
     assert not accept(colleague)
     assert not accept(Notice(source="x", text="", sender=None))
+
+
+def test_sender_filter_judges_any_other_forward_by_its_outer_sender():
+    outsider = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="friend@outsider.example")
+    assert not sender_filter(SENDERS, ("district.k12.ca.us",))(outsider)
+    assert not sender_filter(SENDERS)(outsider)
+    colleague = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="colleague@district.k12.ca.us")
+    assert not sender_filter(SENDERS)(colleague)  # no forwarder trusted: a colleague is an outsider too
+    caltac_forward = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="helpdesk@cde.ca.gov")
+    assert sender_filter(SENDERS)(caltac_forward)  # forwarded by one of the senders themselves
 
 
 def headers(sender: str, subject: str | None = "Lunch", content_type: str = "text/plain") -> bytes:
