@@ -5,7 +5,7 @@
     GET  /signed-in         a page that moves on to the timeline (see `signed_in`)
     POST /sign-out          ends the session
     GET  /review            leads as `caltac-inbox review` lists them, with their forms
-    POST /edit/ACTION       dismiss, undo, correct, add, dismiss-lead
+    POST /edit/ACTION       dismiss, undo, correct, add, dismiss-lead, confirm, reject
 
 What each action does is in store.edits (shared with the command line); who may act is
 decided in web/editing.py.
@@ -43,10 +43,12 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "correct": ("entry", *WHEN_OPTIONS, "reason"),
     "add": ("lead", "kind", *WHEN_OPTIONS, "program", "reason"),
     "dismiss-lead": ("lead", "reason"),
+    "confirm": ("entry", "reason"),
+    "reject": ("entry", "reason"),
 }
 HIDDEN_FIELDS = frozenset({"entry", "correction", "lead"})
 ACTION_TITLES = {"dismiss": "Dismiss", "undo": "Undo", "correct": "Correct", "add": "Add an entry",
-                 "dismiss-lead": "Dismiss the lead"}
+                 "dismiss-lead": "Dismiss the lead", "confirm": "Confirm the change", "reject": "Reject the change"}
 
 Action = Callable[["Session", SignedIn, Mapping[str, str]], Outcome]
 
@@ -90,8 +92,22 @@ def add(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
     return Outcome(data, added=data["target"])
 
 
+def confirm(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
+    return _decide(session, signed, form, "confirm")
+
+
+def reject(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
+    return _decide(session, signed, form, "reject")
+
+
+def _decide(session: Session, signed: SignedIn, form: Mapping[str, str], action: str) -> Outcome:
+    data, entry_id = edits.decide(session, form.get("entry", ""), action, signed.name, text_field(form, "reason"),
+                                  signed.mailbox)
+    return Outcome(data, f"#entry-{entry_id}")
+
+
 ACTIONS: dict[str, Action] = {"dismiss": dismiss, "undo": undo, "correct": correct, "add": add,
-                              "dismiss-lead": dismiss_lead}
+                              "dismiss-lead": dismiss_lead, "confirm": confirm, "reject": reject}
 
 
 @dataclass(frozen=True)
@@ -258,10 +274,13 @@ def saved_text(action: str, target: str, state: str) -> str:
     from caltac_inbox.store.corrections import LEAD_TARGET, lead_label
 
     what = f"lead {lead_label(target.removeprefix(LEAD_TARGET))}" if target.startswith(LEAD_TARGET) else "the entry"
-    done = {"dismiss": f"Dismissed {what}", "correct": "Corrected the entry", "add": "Added the entry"}
+    done = {"dismiss": f"Dismissed {what}", "correct": "Corrected the entry", "add": "Added the entry",
+            "confirm": "Confirmed the change from an unverified notice",
+            "reject": "Rejected the change from an unverified notice"}
     if state == "undone":
         return {"dismiss": f"Undid the dismissal of {what}", "correct": "Undid the correction",
-                "add": "Removed the added entry"}.get(action, "Undone")
+                "add": "Removed the added entry", "confirm": "Undid the confirmation",
+                "reject": "Undid the rejection"}.get(action, "Undone")
     return done.get(action, "Saved")
 
 

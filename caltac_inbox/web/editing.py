@@ -50,6 +50,8 @@ FIELD_LABELS = {"start": "Start", "end": "End", "due": "Due", "at": "Removed on"
                 "what": "What"}
 ADD_KINDS = tuple(FIELDS)
 LEAD_DAYS = (30, 60, 90, 365)
+UNDO_LABELS = {"dismiss": "Undo the dismissal", "add": "Remove this added entry",
+               "confirm": "Undo the confirmation", "reject": "Undo the rejection"}
 # fact field -> what the page calls it
 FIELD_NAMES = {"start": "start", "end": "end", "due": "due date", "at": "removal date", "systems": "systems",
                "data": "what", "action": "what"}
@@ -246,7 +248,7 @@ def undo_buttons(entry: Entry) -> tuple[UndoButton, ...]:
         if action == "correct":
             label = "Undo the correction of " + ", ".join(FIELD_NAMES.get(f, f) for f in mark.get("fields") or [])
         else:
-            label = {"dismiss": "Undo the dismissal", "add": "Remove this added entry"}.get(str(action), "Undo")
+            label = UNDO_LABELS.get(str(action), "Undo")
         out.append(UndoButton(mark["correction"], label))
     return tuple(out)
 

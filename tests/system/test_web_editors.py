@@ -294,6 +294,8 @@ def test_expired_revoked_and_signed_out_sessions_end(samples_db, editor):
     ("add", ("lead", "kind", "start", "end", "due", "at", "systems", "what", "program", "reason")),
     ("dismiss-lead", ("lead", "reason")),
     ("undo", ("correction",)),
+    ("confirm", ("entry", "reason")),
+    ("reject", ("entry", "reason")),
 ])
 def test_hostile_text_in_every_echoed_field_is_escaped(client, editor, samples_db, action, fields):
     csrf = sign_in(client, editor["token"])
@@ -387,3 +389,31 @@ def test_serve_options_go_together(samples_db):
 
     done = CliRunner().invoke(main, ["--db", samples_db, "serve", "--trust-user-header", "X-Forwarded-User"])
     assert done.exit_code == 2 and "--trust-user-header and --editors go together" in done.output
+
+
+def test_confirm_or_reject_a_change_held_from_an_unverified_notice(db_url, tmp_path):
+    from tests.system.test_trust import EXTENDED_NOTE, FORGED_EXTENSION, VERIFIED
+
+    ingest(db_url, VERIFIED)
+    (tmp_path / "forged.eml").write_bytes(FORGED_EXTENSION)
+    ingest(db_url, tmp_path / "forged.eml")
+    editor = add_editor(db_url, "Pat Lee")
+    downtime = str(entries(db_url)["downtime"]["id"])
+    with TestClient(create_app(ServeSettings(db_url=db_url, session_key=KEY))) as client:
+        csrf = sign_in(client, editor["token"])
+        page = client.get("/", params={"as_of": AS_OF}).text
+        assert f'<span class="flag warn">{EXTENDED_NOTE}</span>' in page and 'formaction="/edit/reject"' in page
+        rejected = post(client, "reject", csrf, entry=downtime, reason="forged: CalTAC never sent it")
+        assert rejected.status_code == 303
+        page = client.get(rejected.headers["location"]).text
+        assert "Rejected the change from an unverified notice (correction 1)." in page
+        assert EXTENDED_NOTE not in page and "Undo the rejection" in page
+        assert entries(db_url)["downtime"]["end"] == "2020-08-20T08:00:00-07:00"
+        assert post(client, "undo", csrf, correction="1").status_code == 303
+        assert EXTENDED_NOTE in client.get("/", params={"as_of": AS_OF}).text  # held again
+        assert post(client, "confirm", csrf, entry=downtime, reason="CalTAC confirmed by phone").status_code == 303
+        assert entries(db_url)["downtime"]["end"] == "2020-08-21T08:00:00-07:00"
+        nothing = post(client, "confirm", csrf, entry=downtime)
+        assert nothing.status_code == 400 and "has no change from an unverified notice to confirm" in nothing.text
+    assert [(c["action"], c["by"], c["state"]) for c in corrections(db_url)] == [
+        ("reject", "Pat Lee", "undone"), ("confirm", "Pat Lee", "active")]
