@@ -66,7 +66,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
                           "Check the configuration, the database, the calendar feeds and every mailbox, and say "
                           "what to fix."),
     "editor": LazyCommand("caltac_inbox.cli.editors:editor_group",
-                          "People who may act from the web page: dismiss, correct, add, review leads."),
+                          "People who may act from the web page: mark done, dismiss, correct, add, review."),
     "export-ics": LazyCommand("caltac_inbox.cli.timeline:export_ics",
                               "Write the timeline as an iCalendar (.ics) file to subscribe to."),
     "extract": LazyCommand("caltac_inbox.cli.notices:extract", "Print the facts in notices without storing anything."),

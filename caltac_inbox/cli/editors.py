@@ -15,7 +15,7 @@ from caltac_inbox.web.doctor import BASE_URL_ENV
 
 @click.group("editor")
 def editor_group() -> None:
-    """People who may act from the web page: dismiss, correct, add, review leads.
+    """People who may act from the web page: mark done, dismiss, correct, add, review.
 
     Each editor gets a private sign-in link; only a hash of it is stored, so the
     link is shown once, when the editor is added. Opening it in a browser signs

@@ -48,8 +48,9 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
     GET /healthz             database reachable and schema at head, each
                              mailbox's last successful poll and `stale` (JSON)
 
-    GET /sign-in?token=T     an editor's sign-in link (`editor add`): dismiss,
-                             correct and add on the page, review leads
+    GET /sign-in?token=T     an editor's sign-in link (`editor add`): mark done,
+                             dismiss, correct, add, confirm or reject on the
+                             page, review leads
 
     Reads the same database as the other commands; writes only what an editor
     does on the page, as the correction commands would. Listens on

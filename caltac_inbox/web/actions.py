@@ -5,7 +5,7 @@
     GET  /signed-in         a page that moves on to the timeline (see `signed_in`)
     POST /sign-out          ends the session
     GET  /review            leads as `caltac-inbox review` lists them, with their forms
-    POST /edit/ACTION       dismiss, undo, correct, add, dismiss-lead, confirm, reject
+    POST /edit/ACTION       done, dismiss, undo, correct, add, dismiss-lead, confirm, reject
 
 What each action does is in store.edits (shared with the command line); who may act is
 decided in web/editing.py.
@@ -39,6 +39,7 @@ WHEN_OPTIONS = ("start", "end", "due", "at", "systems", "what")
 # The fields each action's form has, in order: shown again (escaped) when it is not saved.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "dismiss": ("entry", "reason"),
+    "done": ("entry", "note"),
     "undo": ("correction",),
     "correct": ("entry", *WHEN_OPTIONS, "reason"),
     "add": ("lead", "kind", *WHEN_OPTIONS, "program", "reason"),
@@ -47,7 +48,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "reject": ("entry", "reason"),
 }
 HIDDEN_FIELDS = frozenset({"entry", "correction", "lead"})
-ACTION_TITLES = {"dismiss": "Dismiss", "undo": "Undo", "correct": "Correct", "add": "Add an entry",
+ACTION_TITLES = {"dismiss": "Dismiss", "done": "Mark done", "undo": "Undo", "correct": "Correct", "add": "Add an entry",
                  "dismiss-lead": "Dismiss the lead", "confirm": "Confirm the change", "reject": "Reject the change"}
 
 Action = Callable[["Session", SignedIn, Mapping[str, str]], Outcome]
@@ -61,6 +62,15 @@ def dismiss(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outc
     data, what = edits.dismiss(session, form.get("entry", ""), signed.name, text_field(form, "reason"),
                                signed.mailbox)
     return Outcome(data, "#entry-" + what.removeprefix("entry ") if what.startswith("entry ") else "")
+
+
+def done(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
+    """Mark the entry done (`caltac-inbox done`); undoing the mark reopens it."""
+    from caltac_inbox.store import corrections as stored
+
+    item = edits.find_entry(session, form.get("entry", ""), signed.mailbox)
+    row, _ = stored.mark_done(session, str(item["id"]), made_by=signed.name, note=text_field(form, "note"))
+    return Outcome(stored.correction_json(row), f"#entry-{item['id']}")
 
 
 def dismiss_lead(session: Session, signed: SignedIn, form: Mapping[str, str]) -> Outcome:
@@ -106,7 +116,7 @@ def _decide(session: Session, signed: SignedIn, form: Mapping[str, str], action:
     return Outcome(data, f"#entry-{entry_id}")
 
 
-ACTIONS: dict[str, Action] = {"dismiss": dismiss, "undo": undo, "correct": correct, "add": add,
+ACTIONS: dict[str, Action] = {"dismiss": dismiss, "done": done, "undo": undo, "correct": correct, "add": add,
                               "dismiss-lead": dismiss_lead, "confirm": confirm, "reject": reject}
 
 
@@ -229,7 +239,7 @@ class EchoedField:
     hidden: bool
 
 
-LABELS = {"entry": "Entry", "correction": "Correction", "lead": "Lead", "reason": "Reason", "kind": "Kind",
+LABELS = {"entry": "Entry", "note": "Note", "correction": "Correction", "lead": "Lead", "reason": "Reason", "kind": "Kind",
           "program": "Program", "start": "Start", "end": "End", "due": "Due", "at": "Removed on",
           "systems": "Systems", "what": "What"}
 
@@ -274,11 +284,11 @@ def saved_text(action: str, target: str, state: str) -> str:
     from caltac_inbox.store.corrections import LEAD_TARGET, lead_label
 
     what = f"lead {lead_label(target.removeprefix(LEAD_TARGET))}" if target.startswith(LEAD_TARGET) else "the entry"
-    done = {"dismiss": f"Dismissed {what}", "correct": "Corrected the entry", "add": "Added the entry",
+    done = {"done": "Marked the entry done", "dismiss": f"Dismissed {what}", "correct": "Corrected the entry", "add": "Added the entry",
             "confirm": "Confirmed the change from an unverified notice",
             "reject": "Rejected the change from an unverified notice"}
     if state == "undone":
-        return {"dismiss": f"Undid the dismissal of {what}", "correct": "Undid the correction",
+        return {"done": "Reopened the entry", "dismiss": f"Undid the dismissal of {what}", "correct": "Undid the correction",
                 "add": "Removed the added entry", "confirm": "Undid the confirmation",
                 "reject": "Undid the rejection"}.get(action, "Undone")
     return done.get(action, "Saved")

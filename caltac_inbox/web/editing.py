@@ -50,7 +50,7 @@ FIELD_LABELS = {"start": "Start", "end": "End", "due": "Due", "at": "Removed on"
                 "what": "What"}
 ADD_KINDS = tuple(FIELDS)
 LEAD_DAYS = (30, 60, 90, 365)
-UNDO_LABELS = {"dismiss": "Undo the dismissal", "add": "Remove this added entry",
+UNDO_LABELS = {"done": "Reopen (undo done)", "dismiss": "Undo the dismissal", "add": "Remove this added entry",
                "confirm": "Undo the confirmation", "reject": "Undo the rejection"}
 # fact field -> what the page calls it
 FIELD_NAMES = {"start": "start", "end": "end", "due": "due date", "at": "removal date", "systems": "systems",

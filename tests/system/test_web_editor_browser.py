@@ -1,8 +1,8 @@
 """An editor on the web page in a real browser: Debian's Chromium, headless, driven by
 Playwright, against a real `caltac-inbox serve` on the sample database. The editor signs
 in with the link (also from a page of another site, where a SameSite=Strict cookie is
-easily lost), corrects the designation's time, dismisses the 2020-08-14 downtime and a
-lead; the page shows each change, `show` and `corrections` name the editor, the feed's
+easily lost), marks the 2020-08-14 downtime done, corrects the designation's time and
+dismisses a lead; the page shows each change, `show` and `corrections` name the editor, the feed's
 SEQUENCE goes up. A viewer sees no forms; forged POSTs get 403 and change nothing.
 Screenshots at phone and desktop widths go to out/screenshots/web-editor-*.png.
 """
@@ -80,14 +80,14 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
     expect(entry.locator("summary")).to_contain_text("Mon, Jul 1, 2019, 5:00 p.m.")
     expect(entry.locator("summary")).to_contain_text("corrected")
 
-    # dismiss the 2020-08-14 downtime
+    # mark the 2020-08-14 downtime done
     page.goto(f"{running.base}/?as_of={DOWNTIME_AS_OF}")
     entry = page.locator(f"#entry-{downtime['id']}")
     entry.locator("summary").click()
-    entry.get_by_label("Reason").first.fill("not our district")
-    entry.get_by_role("button", name="Dismiss").click()
-    expect(page.locator(".saved")).to_contain_text("Dismissed the entry")
-    expect(entry.locator("summary")).to_contain_text("dismissed")
+    entry.get_by_label("Note").fill("told the test sites")
+    entry.get_by_role("button", name="Mark done").click()
+    expect(page.locator(".saved")).to_contain_text("Marked the entry done")
+    expect(entry.locator("summary .flag").first).to_have_text("done")  # in words, not only a colour
 
     # dismiss a lead on the Review tab
     page.get_by_role("link", name="Review").click()
@@ -103,12 +103,12 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
     assert shown["due"] == "2019-07-01T17:00:00-07:00" and shown["corrections"][0]["by"] == "Pat Lee"
     made = [json.loads(line) for line in cli(db_url, "corrections", "--json").splitlines()]
     assert [(c["action"], c["entry"], c["by"]) for c in made] == [
-        ("correct", designation["uid"], "Pat Lee"), ("dismiss", downtime["uid"], "Pat Lee"),
+        ("correct", designation["uid"], "Pat Lee"), ("done", downtime["uid"], "Pat Lee"),
         ("dismiss", lead_id, "Pat Lee")]
     assert "Pat Lee" in cli(db_url, "corrections")
     sequence_after = sequences(running.base, feed)
     assert sequence_after[designation["uid"]] > sequence_before[designation["uid"]]
-    assert downtime["uid"] not in sequence_after  # dismissed: off the calendar
+    assert json.loads(cli(db_url, "show", str(downtime["id"]), "--json"))["done"] is True
 
     # forged POSTs: no CSRF token, another site's Origin; nothing changes
     csrf = page.locator('form.sign-out input[name="csrf"]').get_attribute("value")
@@ -129,7 +129,7 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
     assert viewer.request.post(action, form={"correction": "2", "csrf": csrf}, headers=origin).status == 403
     viewer.close()
     assert len([json.loads(line) for line in cli(db_url, "corrections", "--json").splitlines()]) == 3
-    assert json.loads(cli(db_url, "show", str(downtime["id"]), "--json"))["status"] == "dismissed"
+    assert json.loads(cli(db_url, "show", str(downtime["id"]), "--json"))["done"] is True
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, viewport in VIEWPORTS.items():
@@ -149,7 +149,7 @@ def test_an_editor_acts_from_the_page(browser, site):  # noqa: F811 - the fixtur
         assert page.locator(".bar").first.evaluate("e => getComputedStyle(e).overflowWrap") == "normal"
         entry = page.locator(f"#entry-{downtime['id']}")
         entry.locator("summary").click()
-        expect(entry.get_by_role("button", name="Undo the dismissal")).to_be_visible()
+        expect(entry.get_by_role("button", name="Reopen (undo done)")).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / f"web-editor-{width}.png"), full_page=True)
         page.goto(f"{running.base}/review?as_of={DOWNTIME_AS_OF}&days=365")
         page.screenshot(path=str(SCREENSHOTS / f"web-editor-review-{width}.png"), full_page=True)

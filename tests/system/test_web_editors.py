@@ -294,6 +294,7 @@ def test_expired_revoked_and_signed_out_sessions_end(samples_db, editor):
     ("add", ("lead", "kind", "start", "end", "due", "at", "systems", "what", "program", "reason")),
     ("dismiss-lead", ("lead", "reason")),
     ("undo", ("correction",)),
+    ("done", ("entry", "note")),
     ("confirm", ("entry", "reason")),
     ("reject", ("entry", "reason")),
 ])
@@ -417,3 +418,21 @@ def test_confirm_or_reject_a_change_held_from_an_unverified_notice(db_url, tmp_p
         assert nothing.status_code == 400 and "has no change from an unverified notice to confirm" in nothing.text
     assert [(c["action"], c["by"], c["state"]) for c in corrections(db_url)] == [
         ("reject", "Pat Lee", "undone"), ("confirm", "Pat Lee", "active")]
+
+
+def test_mark_done_and_reopen_from_the_page(client, editor, samples_db, access_log):
+    csrf = sign_in(client, editor["token"])
+    downtime = entries(samples_db)["downtime"]
+    marked = post(client, "done", csrf, entry=str(downtime["id"]), note="told the test sites")
+    assert marked.status_code == 303 and marked.headers["location"].endswith(f"#entry-{downtime['id']}")
+    page = client.get(marked.headers["location"]).text
+    assert "Marked the entry done (correction 1)." in page and '<span class="flag">done</span>' in page
+    assert "Reopen (undo done)" in page
+    shown = json.loads(cli(samples_db, "show", str(downtime["id"]), "--json"))
+    assert shown["done"] is True and shown["corrections"][0]["by"] == "Pat Lee"
+    again = post(client, "done", csrf, entry=str(downtime["id"]))
+    assert again.status_code == 400 and "is already done" in again.text
+    reopened = post(client, "undo", csrf, correction="1")
+    assert "Reopened the entry (correction 1)." in client.get(reopened.headers["location"]).text
+    assert not json.loads(cli(samples_db, "show", str(downtime["id"]), "--json")).get("done")
+    assert [(c["action"], c["by"], c["state"]) for c in corrections(samples_db)] == [("done", "Pat Lee", "undone")]
