@@ -25,9 +25,8 @@ from caltac_inbox.timeline.corrections import CorrectionError
 from caltac_inbox.timeline.time import LOS_ANGELES
 from caltac_inbox.user_dates import DateInputError, read_day_or_time
 
-# also store.edits's (which the command modules must not import at start-up: it loads SQLAlchemy)
+# also store.edits's (which cli/week.py must not import at start-up: it loads SQLAlchemy)
 ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
-LEAD_HINT = "list leads with `caltac-inbox review`"
 
 
 def _today() -> date:
@@ -349,12 +348,6 @@ def _plain(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(none)"
     return str(value)
-
-
-def _mailbox_of(item: dict[str, Any]) -> str | None:
-    from caltac_inbox.store.corrections import mailbox_of
-
-    return mailbox_of(item)
 
 
 def _short(value: str | None) -> str:
