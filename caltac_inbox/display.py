@@ -12,8 +12,8 @@ live spreadsheet formula. Every output edge passes text through here:
 - `csv_cell(value)`: a number stays as it is (a negative number too: it is data, not
   a formula); text starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`
   (OWASP CSV injection).
-- `json_line(value)`: JSON with DEL and C1 controls escaped as well (`json.dumps`
-  escapes C0 only), so a terminal showing it sees no control character.
+- `json_line(value)`: JSON with DEL, C1 controls and bidirectional controls escaped as
+  well (`json.dumps` escapes C0 only), so a terminal showing it sees no control character.
 - `fit_columns(headers, rows, width, elastic)` and `clip(text, width)`: a table cut to
   a terminal's width by its summary column ("…"), never by its dates or ids.
 
@@ -45,7 +45,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "break": re.compile(r"\r\n?|[\n\t\v\f]"),
         "line_break": re.compile(r"\r\n?"),
         "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
-        "json_unescaped": re.compile(r"[\x7f-\x9f]"),
+        # DEL, C1, and the bidirectional marks, embeddings, overrides and isolates
+        # (U+202E turns "exe.txt" into "txt.exe" on screen): escaped as \uXXXX
+        "json_unescaped": re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"),
     }
 
 

@@ -41,6 +41,7 @@ class Notice:
     forward_note: str = ""  # the forwarder's own words above the forwarded notice
     authenticated: bool | None = None
     html: bool = False  # text came from an HTML part
+    damage: str | None = None  # what was wrong with the message and passed over (status "partial")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,11 @@ def default_classifier() -> Classifier:
     return classify_keeping_leads  # facts, and the leads store.write.replace_leads keeps
 
 
+def parse_status(notice: Notice | None) -> str:
+    """"ok", or "partial" when the parser passed over something damaged (notice.damage)."""
+    return "partial" if notice is not None and notice.damage else "ok"
+
+
 def naming_source(source: str, message: str) -> str:
     """`message`, prefixed with the source unless it already names it."""
     return message if message.startswith(source) else f"{source}: {message}"
@@ -128,7 +133,7 @@ def _picklable(value: Any) -> bool:
 @dataclass(frozen=True)
 class _Prepared:
     """One input item, read, before it is stored. `action`: "error" (a SourceError,
-    nothing stored), "skip" (over the size limit: archived unparsed), "ignore" (rejected
+    nothing stored), "skipped" (a file in a directory that is not mail), "skip" (over the size limit: archived unparsed), "ignore" (rejected
     by `accept`: only its IMAP UID is recorded), "store", "checkpoint" (a source's
     Checkpoint, stored with the messages before it)."""
 
@@ -144,7 +149,8 @@ def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool
     if isinstance(item, Checkpoint):
         return _Prepared(item, "checkpoint")
     if not _is_raw(item):
-        return _Prepared(item, "error", error=naming_source(item.source, item.message))
+        action = "skipped" if getattr(item, "skipped", False) else "error"
+        return _Prepared(item, action, error=naming_source(item.source, item.message))
     if reading is None:
         # Kept, not parsed: the raw bytes stay for `reparse --all`.
         return _Prepared(item, "skip", error=(
@@ -277,6 +283,8 @@ def extract(
     parser = parser or default_parser()
     classifier = classifier or default_classifier()
     for item, reading in read_messages(raws, _is_raw, parser, classifier, budget, workers):
+        if reading is None and getattr(item, "skipped", False):
+            continue  # a file in a directory that is not mail
         if reading is None:
             yield Extraction(source=item.source, notice=None, error=naming_source(item.source, item.message))
             continue
@@ -298,6 +306,7 @@ class IngestReport:
     facts: int = 0  # facts stored by this run
     failed: int = 0  # archived with parse_status "failed"
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, one-line message)
+    skipped: list[str] = field(default_factory=list)  # files in a directory that are not mail
     timeline_changes: int = 0
     changes: list[Any] = field(default_factory=list)  # timeline.changes.TimelineChange a reader sees
 
@@ -311,13 +320,24 @@ class IngestReport:
             head += f"; {self.failed} failed to parse (see `caltac-inbox messages --failed`)"
         if self.errors and len(self.errors) > self.failed:
             head += f"; {len(self.errors) - self.failed} input error(s)"
+        if self.skipped:
+            head += f"; {len(self.skipped)} file(s) skipped (not mail)"
         return head
+
+    def skipped_warning(self) -> str | None:
+        """One line naming the files skipped as not mail, None when there are none."""
+        if not self.skipped:
+            return None
+        shown = ", ".join(self.skipped[:3]) + (f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else "")
+        return (f"skipped {len(self.skipped)} file(s) that are neither mail nor an mbox: {shown}; "
+                "save a notice as .eml (or an mbox) to ingest it")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fetched": self.fetched, "new": self.new, "duplicates": self.duplicates,
             "ignored": self.ignored, "facts": self.facts, "failed": self.failed,
             "errors": [{"source": s, "error": m} for s, m in self.errors],
+            "skipped": list(self.skipped),
             "changes": [c.to_json() for c in self.changes],
         }
 
@@ -476,6 +496,10 @@ class Store:
         for done in stored:  # committed: count and tell
             if done is None:  # a checkpoint
                 continue
+            if done.outcome == "skipped":
+                report.skipped.append(done.source)
+                note(done)
+                continue
             if done.outcome != "error":
                 report.fetched += 1
             if done.outcome in ("new", "failed"):
@@ -497,8 +521,8 @@ class Store:
             return None
         raw: RawMessage = prepared.item
         stored = functools.partial(Stored, raw.source, folder=getattr(raw, "folder", None))
-        if prepared.action == "error":
-            return stored("error", error=prepared.error)
+        if prepared.action in ("error", "skipped"):
+            return stored(prepared.action, error=prepared.error)
         if prepared.action == "ignore":
             with conn.begin_nested():
                 write.record_imap_uid(conn, raw, message_pk=None, status="ignored")
@@ -514,7 +538,8 @@ class Store:
                 notice, error = prepared.notice, prepared.error
                 pk, is_new = write.archive_message(
                     conn, raw, notice=notice, origin=origin,
-                    parse_status="failed" if error else "ok", parse_error=error,
+                    parse_status="failed" if error else parse_status(notice),
+                    parse_error=error or (notice.damage if notice is not None else None),
                 )
                 facts = 0
                 if is_new and not error:
@@ -684,7 +709,7 @@ class Store:
                     added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                     write.replace_leads(s, item.pk, (), mailbox=msg.mailbox)
                 else:
-                    msg.parse_status, msg.parse_error = "ok", None
+                    msg.parse_status, msg.parse_error = parse_status(notice), notice.damage
                     for key, value in write.notice_columns(notice).items():
                         setattr(msg, key, value)
                     report.ok += 1

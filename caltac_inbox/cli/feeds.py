@@ -72,8 +72,10 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
 
     import uvicorn
 
+    from caltac_inbox.web import server
     from caltac_inbox.web.access import ACCESS_LOGGER
     from caltac_inbox.web.app import ServeSettings, create_app
+    from caltac_inbox.web.http import allowed_hosts
 
     from caltac_inbox.web.session import SESSION_KEY_ENV, SessionKeyError
 
@@ -83,8 +85,10 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
         application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
                                                base_url=base_url.rstrip("/") if base_url else None,
                                                mailboxes=tuple(mb.name for mb in config.mailboxes),
-                                               max_age=config.max_age, trusted_user_header=trusted_user_header,
-                                               editors=editors, session_key=os.environ.get(SESSION_KEY_ENV)))
+                                               max_age=config.max_age,
+                                               allowed_hosts=allowed_hosts(base_url, host, open_access),
+                                               trusted_user_header=trusted_user_header, editors=editors,
+                                               session_key=os.environ.get(SESSION_KEY_ENV)))
     except SessionKeyError as exc:
         raise ConfigError(str(exc)) from None
     access = logging.getLogger(ACCESS_LOGGER)
@@ -99,9 +103,13 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None,
     if trusted_user_header:
         click.echo(f"caltac-inbox: warning: --trust-user-header: whoever reaches {host}:{port} directly can claim "
                    f"to be an editor in {trusted_user_header}; let only the signing-in proxy reach it", err=True)
+    connections = server.raise_open_files_limit(server.DEFAULT_MAX_CONNECTIONS)
+    server.quiet_accept_errors()
     # uvicorn's access log prints raw request lines, tokens included: ours replaces it.
     uvicorn.run(application, host=host, port=port, access_log=False, proxy_headers=True, server_header=False,
-                log_level="info")
+                log_level="info", http=server.guarded_protocol(connections), limit_concurrency=connections,
+                timeout_keep_alive=server.KEEP_ALIVE_TIMEOUT,
+                h11_max_incomplete_event_size=server.MAX_REQUEST_HEAD)
 
 
 @click.group("feed")

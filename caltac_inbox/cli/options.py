@@ -20,6 +20,7 @@ from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printab
 from caltac_inbox.terminal import colour_wanted, table_width
 
 PROG = "caltac-inbox"
+MAX_LIMIT = 2**62  # a database integer: a larger --limit is a usage error, not an overflow
 
 
 def print_error(message: str) -> None:

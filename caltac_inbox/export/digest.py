@@ -8,7 +8,7 @@ multipart/alternative message for `digest --send` (caltac_inbox.mail_out sends i
 "What needs a look" is whatever the coordinator should check before trusting the list:
 mailboxes not polled within max_age (caltac_inbox.freshness), entries that rest only on
 notices whose sender could not be verified, pending changes from unverified notices
-(issue 25a adds them: `pending`), and leads (dated sentences that gave no entry, as
+(`pending`, until `confirm` or `reject`), and leads (dated sentences that gave no entry, as
 `review` lists them).
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Digest:
     since_last_digest: bool
     stale: tuple[str, ...] = ()  # freshness.warning_lines
     leads: tuple[dict[str, Any], ...] = ()  # store.corrections.review rows
-    pending: tuple[dict[str, Any], ...] = ()  # issue 25a: pending changes from unverified notices
+    pending: tuple[dict[str, Any], ...] = ()  # pending_changes: what unverified notices asked of verified entries
 
     @property
     def unverified(self) -> tuple[dict[str, Any], ...]:
@@ -143,13 +143,23 @@ def collect_digest(session: Session, *, as_of: date, days: int, freshness_lines:
     return Digest(as_of=as_of, days=days, coming=tuple(read.upcoming(session, as_of, days)), changes=tuple(changes),
                   changes_since=since, since_last_digest=last is not None, stale=tuple(freshness_lines),
                   leads=tuple(corrections.review(session, as_of=as_of, days=LEAD_DAYS)),
-                  pending=tuple(pending_changes(session)))
+                  pending=tuple(pending_changes(session, as_of)))
 
 
-def pending_changes(session: Session) -> list[dict[str, Any]]:
-    """Changes held as pending because their notice is unverified (issue 25a). This
-    version holds none; 25a's query goes here, each item with a readable `line`."""
-    return []
+def pending_changes(session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Changes unverified notices asked of verified entries that still matter (the entry
+    has not ended before `as_of`), held until `confirm`/`reject` or a verified notice:
+    each change's JSON with a readable `line` ('#5 ... downtime ...: cancelled by an
+    unverified notice: check (confirm 5 / reject 5)')."""
+    from caltac_inbox.store import read
+
+    out: list[dict[str, Any]] = []
+    for entry in read.timeline_entries(session, from_=as_of, include_cancelled=True):
+        for change in entry.pending:
+            line = (f"{entry_line(entry.to_json())}: {change.note()} "
+                    f"(caltac-inbox confirm {entry.entry_id} / reject {entry.entry_id})")
+            out.append({**change.to_json(), "entry": entry.entry_id, "line": line})
+    return out
 
 
 def digest_message(digest: Digest, *, sender: str, to: Sequence[str]) -> EmailMessage:

@@ -106,7 +106,7 @@ class Message(Base):
     sent: Mapped[datetime | None] = mapped_column(Timestamp())
     forwarded_by: Mapped[str | None] = mapped_column(Text)
     authenticated: Mapped[bool | None] = mapped_column(Boolean)
-    parse_status: Mapped[str] = mapped_column(String(16))  # "ok" | "failed" | "skipped"
+    parse_status: Mapped[str] = mapped_column(String(16))  # "ok" | "partial" | "failed" | "skipped"
     parse_error: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime] = mapped_column(Timestamp())
 

@@ -225,7 +225,9 @@ def replace_facts(
 
 
 def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
-    """Remember a fetched UID and advance the folder checkpoint (same transaction)."""
+    """Remember a fetched UID. The folder checkpoint moves only with the poll's
+    Checkpoints, which never pass a UID the server left out of its reply (issue 25);
+    a UID recorded here above the checkpoint is skipped by the next poll all the same."""
     if raw.mailbox is None or raw.folder is None or raw.uidvalidity is None or raw.uid is None:
         return
     session.execute(
@@ -234,7 +236,6 @@ def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_p
              message_pk=message_pk, status=status, seen_at=utcnow(),
              message_id=raw.declared_message_id, size=raw.declared_size),
     )
-    advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
 
 
 def record_recognised_uids(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,

@@ -43,7 +43,7 @@ from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
 from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
-from caltac_inbox.web.access import LOG_NOTES, AccessLog
+from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
 from caltac_inbox.web.actions import EditorRoutes, saved_change
 from caltac_inbox.web.editing import (ADD_KINDS, EditorSettings, Editors, SignedIn, correct_fields, for_editor,
                                       set_session_cookie, undo_buttons)
@@ -70,6 +70,7 @@ class ServeSettings:
     # freshness (caltac_inbox.freshness): the configured mailboxes and how old their last poll may be
     mailboxes: tuple[str, ...] = ()
     max_age: timedelta = DEFAULT_MAX_AGE
+    allowed_hosts: frozenset[str] | None = None  # Host header names answered (web.http.allowed_hosts); None: any
     trusted_user_header: str | None = None  # set by a proxy that signs users in (X-Forwarded-User)
     editors: tuple[str, ...] = ()  # that header's users who may act on the page
     session_key: str | None = None  # signs editor sessions (CALTAC_INBOX_SESSION_KEY); default: random
@@ -281,7 +282,7 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
     )
-    return AccessLog(app)
+    return AccessLog(HostGuard(app, settings.allowed_hosts))
 
 
 def mailbox_freshness(source: object, settings: ServeSettings) -> list[MailboxFreshness]:

@@ -99,6 +99,9 @@ def test_a_forged_cancel_is_flagged_everywhere_and_the_coordinator_decides(cli, 
     [sent] = json.loads(notified.read_text())
     assert sent["uid"] == entry["uid"] and sent["after"]["pending"][0]["note"] == CANCELLED_NOTE
     assert CANCELLED_NOTE in _page(db_url)
+    digest = cli("digest", "--as-of", "2020-08-10")
+    assert re.search(rf"Pending change from an unverified notice: #{entry['id']} .*downtime.*{CANCELLED_NOTE} "
+                     rf"\(caltac-inbox confirm {entry['id']} / reject {entry['id']}\)", digest)
 
     confirmed = json.loads(cli("confirm", entry["id"], "--by", "pat", "--json"))
     assert confirmed["action"] == "confirm" and confirmed["by"] == "pat"
@@ -119,6 +122,7 @@ def test_a_forged_cancel_is_flagged_everywhere_and_the_coordinator_decides(cli, 
     assert re.search(r"scheduled .*rejected", cli("upcoming", "--as-of", "2020-08-01"))
     assert "Rejected by" in _event(cli, entry["uid"]) and "[check]" not in _event(cli, entry["uid"])
     assert "has no change from an unverified notice to reject" in cli("reject", entry["id"], code=1)
+    assert "Pending change" not in cli("digest", "--as-of", "2020-08-10")
 
 
 @pytest.mark.slow

@@ -249,7 +249,8 @@ def test_healthz_reports_database_and_schema(client, samples_db):
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "reachable", "schema": db.SCHEMA_HEAD,
-                             "expected_schema": db.SCHEMA_HEAD, "mailboxes": [], "stale": False}
+                             "expected_schema": db.SCHEMA_HEAD, "timeline": "current", "mailboxes": [],
+                             "stale": False}
     engine = db.make_engine(samples_db)
     try:
         db.downgrade(engine, "0004")

@@ -232,3 +232,22 @@ def test_a_host_that_does_not_exist_fails_at_once_without_retries(monkeypatch):
     monkeypatch.setattr(imapclient, "IMAPClient", try_again)
     with pytest.raises(TransientFault):
         open_connection(mb)
+
+
+def test_a_large_folder_is_searched_in_uid_ranges_of_bounded_size():
+    from caltac_inbox.sources.imap import (
+        SEARCH_CHUNK,
+        boundary_sequence_numbers,
+        invalid_uid,
+        uid_ranges,
+    )
+
+    assert boundary_sequence_numbers(SEARCH_CHUNK) == []  # a folder of one chunk: one search
+    assert boundary_sequence_numbers(3 * SEARCH_CHUNK + 1) == [SEARCH_CHUNK, 2 * SEARCH_CHUNK, 3 * SEARCH_CHUNK]
+    assert uid_ranges(0, []) == [(0, None)]
+    assert uid_ranges(0, [500, 900]) == [(0, 500), (500, 900), (900, None)]
+    assert uid_ranges(700, [500, 900]) == [(700, 900), (900, None)]  # only above the checkpoint
+    assert uid_ranges(900, [500, 900]) == [(900, None)]
+    assert search_criteria(500, None, 900) == ["UID", "501:900"]
+    assert invalid_uid([1, 2, 2 ** 32 - 1]) is None
+    assert invalid_uid([1, 10 ** 23]) == 10 ** 23 and invalid_uid([0]) == 0
