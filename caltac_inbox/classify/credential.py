@@ -2,15 +2,18 @@
 
 One fact per notice. `school_year` is the reporting year the credentials prepare for:
 a school year written beside "reporting" or the score reports, else the school year the
-notice was sent in.
+notice was sent in. Whether the notice is a reminder (`RULES`) and what it asks for
+(`ACTION_RULES`) are ordered rule tables (classify.rules).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, cue_before
+from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.classify.topics import CREDENTIAL_ACT_RE, is_credential
 from caltac_inbox.model import Fact
@@ -51,14 +54,39 @@ def _due(ctx: Context, hits: list[Sentence]) -> date | datetime | None:
     return due
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What the credential rules read: the notice's credential sentences and its text."""
+
+    hits: tuple[Sentence, ...]
+    text: str
+
+
+def _asks_regenerate(first: Sentence) -> bool:
+    m = CREDENTIAL_ACT_RE.search(first.plain_text)
+    return bool(m and (m.group(1) or m.group(2)))
+
+
+# whether the notice is a credential reminder: the first rule that holds decides
+RULES: tuple[KindRule[_Reading, bool], ...] = (
+    KindRule("no sentence about score-report credentials", lambda r: not r.hits, False),
+    KindRule("no SIS, vendor, user name or secret key named", lambda r: not _SIS_RE.search(r.text), False),
+    KindRule("a credential reminder", always, True),
+)
+# what the first credential sentence asks for
+ACTION_RULES: tuple[KindRule[Sentence, str], ...] = (
+    KindRule("asks to regenerate or to generate again", _asks_regenerate, "regenerate"),
+    KindRule("asks to generate", always, "generate"),
+)
+
+
 def classify_credentials(ctx: Context) -> list[Fact]:
     doc = ctx.doc
     hits = [s for s in doc.sentences if is_credential(s)]
-    if not hits or not _SIS_RE.search(doc.text):
+    if not first_rule(RULES, _Reading(tuple(hits), doc.text)).outcome:
         return []
     first = hits[0]
-    m = CREDENTIAL_ACT_RE.search(first.plain_text)
-    action = "regenerate" if m and (m.group(1) or m.group(2)) else "generate"
+    action = first_rule(ACTION_RULES, first).outcome
     school_year = _reporting_year(ctx, hits)
     vendors = _vendors(doc.text)
     due = _due(ctx, hits)

@@ -332,11 +332,11 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
         if past:
             return base - timedelta(days=(base.weekday() - raw.weekday) % 7)  # type: ignore[operator]
         return base + timedelta(days=(raw.weekday - base.weekday()) % 7)  # type: ignore[operator]
-    y = raw.year or year
-    if y is None:
+    written_year = raw.year or year
+    if written_year is None:
         return resolve_year(raw.month, raw.day, sent, raw.weekday, past, spoken_past)
     try:
-        d = date(y, raw.month, raw.day)
+        d = date(written_year, raw.month, raw.day)
     except ValueError:
         return None
     if raw.weekday is not None and d.weekday() != raw.weekday:

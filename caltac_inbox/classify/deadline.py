@@ -7,7 +7,8 @@ A date counts when a deadline word stands right before it ("by", "no later than"
 "Certification Completion: By August 8, 2025" label line). Sentences about designation,
 credentials or data removal belong to their own kinds; "do not ..." sentences, ranges
 (testing windows, trainings) and dates of releases or events never count. "The survey
-closes on May 5" and "The deadline to submit X is May 5" count too.
+closes on May 5" and "The deadline to submit X is May 5" count too. Which dates of an asking
+sentence are passed over is the ordered rule table `PASS_OVER_RULES` (classify.rules).
 
 `action` is a short imperative phrase read from the sentence's grammar: the imperative
 itself ("Complete the course by ..."), the verb phrase after a modal ("LEAs must set up
@@ -15,7 +16,11 @@ the window by ...") or after "have until <date> to", a passive turned active ("T
 is to be completed by ..." -> "complete the course"), "X are due" -> "submit X"/"apply
 for X". "make sure X is done" is said as the act, a means goes first ("email Y to confirm X"), and
 the paragraph fills in what the sentence leaves out: the things a generic "materials" stands for,
-the system where the thing is done. When no form fits, the whole sentence is the action.
+the system where the thing is done (its short code: "in TOMS"). A heading names a described object
+("the survey on X" -> "the X Survey"), the doer goes ("the last day for LEAs to set up" -> "set up"),
+grade spans are short ("K–2"), a scheduled event goes first ("schedule pickup of X"), and a purpose
+tail ("for scoring") or a reporting aim ("to tell ETS ...") is dropped. When no form fits, the whole
+sentence is the action.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from dataclasses import dataclass, replace
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
+from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.classify.topics import (designation_by_heading, designation_in_context, is_credential,
@@ -180,18 +186,62 @@ def _read_sentence(ctx: Context, s: Sentence, first: dates.Mention) -> _Sentence
     return _SentenceReading(label, lead, lead_sentence, support_end, form_closes) if asks else None
 
 
+@dataclass(frozen=True)
+class _DateClause:
+    """A written date and the clause around it, as the pass-over rules read them."""
+
+    text: str  # the notice's text
+    date_begin: int
+    clause_begin: int
+    clause: str
+    before_date: str
+    lead: str | None
+
+
+def _told_not_to(d: _DateClause) -> bool:
+    return bool(_NEGATIVE_RE.search(d.clause))
+
+
+def _optional_sign_up(d: _DateClause) -> bool:
+    return bool(_OPTIONAL_RE.search(d.clause)) and not _MUST_RE.search(d.clause)
+
+
+def _reference_date(d: _DateClause) -> bool:
+    return is_reference_date(d.text, d.date_begin, d.clause_begin)
+
+
+def _earliest_day(d: _DateClause) -> bool:
+    return bool(_NOT_BEFORE_RE.search(d.before_date))
+
+
+def _offset(d: _DateClause) -> bool:
+    return bool(_OFFSET_RE.search(d.before_date))
+
+
+def _event_not_task(d: _DateClause) -> bool:
+    return bool(_EVENT_RE.search(d.clause) and not _STRONG_RE.search(d.clause) and not _imperative(d.clause)
+                and not d.lead)
+
+
+# whether a date in a sentence that asks for something is passed over: the first rule that holds decides
+PASS_OVER_RULES: tuple[KindRule[_DateClause, bool], ...] = (
+    KindRule("told not to", _told_not_to, True),
+    KindRule("an optional sign-up", _optional_sign_up, True),
+    KindRule("a reference date", _reference_date, True),
+    KindRule("an earliest day", _earliest_day, True),
+    KindRule("an offset from the date", _offset, True),
+    KindRule("an event, not a task", _event_not_task, True),
+    KindRule("a date to act by", always, False),
+)
+
+
 def _point_passed_over(doc: Doc, s: Sentence, m: dates.Mention, lead: str | None) -> bool:
     """A date in a clause that says not to, offers an optional sign-up, cites a reference date,
-    an earliest day or an offset, or tells of an event rather than a task."""
+    an earliest day or an offset, or tells of an event rather than a task (`PASS_OVER_RULES`)."""
     c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
     clause = plain(doc.text[c_begin:c_end])
-    if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
-        return True
     before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
-    if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
-            or _OFFSET_RE.search(before_date)):
-        return True
-    return bool(_EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead)
+    return first_rule(PASS_OVER_RULES, _DateClause(doc.text, m.begin, c_begin, clause, before_date, lead)).outcome
 
 
 def _point_cue(doc: Doc, s: Sentence, m: dates.Mention, reading: _SentenceReading, points_alone: bool
@@ -394,7 +444,8 @@ def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None,
     """The task as the words around the date say it: a last day's task, a list item's label, "the
     deadline to X is", "have until <date> to X", else the clause before the date."""
     if last_day:
-        return _imperative_of(last_day.group("what"))
+        # "the last day for LEAs to set up a window": the act is what comes after the doer
+        return _imperative_of(_DOER_FIRST_RE.sub("", last_day.group("what")))
     if lead is not None:
         # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
         item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
@@ -411,12 +462,25 @@ def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None,
     return _clause_phrase(before, form_closes)
 
 
+# "for local educational agencies (LEAs) to set up a window": the doer before the act
+_DOER_FIRST_RE = re.compile(
+    r"^(?:for\s+)?(?:the\s+|all\s+|each\s+)?(?:[\w-]+\s+){0,3}?(?:LEAs?|agencies|schools|districts|coordinators"
+    r"|administrators|users|educators|staff|you)(?:\s*\([A-Z]{2,6}s?\))?\s+to\s+(?=[a-z])", re.I)
+# a short sentence adverb before the clause proper: "Either way,", "In addition,", "As a reminder,"
+_SENTENCE_ADVERB_RE = re.compile(
+    r"^\W*(?:either\s+way|in\s+(?:any|either)\s+case|also|in\s+addition|additionally|finally|again|otherwise"
+    r"|as\s+a\s+reminder|meanwhile|then|next),\s*(?=\S)", re.I)
+# "... by completing the form": the means said in a clause whose main verb is no task verb
+_MEANS_IN_CLAUSE_RE = re.compile(r"\bby\s+(?P<means>[a-z]{3,}ing\b.+)$")
+
+
 def _clause_phrase(before: str, form_closes: bool) -> str | None:
     """The clause before the date said as an act: an imperative, a passive turned active, the verb
     phrase after a modal, "X are due" -> "submit X", "X closes" -> "complete X"."""
     head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
     clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
     clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
+    clause = _SENTENCE_ADVERB_RE.sub("", clause)  # "Either way, submit ..." -> "submit ..."
     if _IMPERATIVE_RE.match(clause):
         return _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
     passive = _PASSIVE_RE.match(clause)
@@ -432,6 +496,9 @@ def _clause_phrase(before: str, form_closes: bool) -> str | None:
         closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
         if closes:
             return f"complete {_object(closes.group('subj'))}"
+    means = _MEANS_IN_CLAUSE_RE.search(clause)
+    if means and _imperative_of(means.group("means")) != means.group("means"):
+        return _imperative_of(means.group("means"))  # "tell ETS what you did by completing the form"
     return None
 
 
@@ -461,6 +528,22 @@ def _submit_phrase(subj: str) -> str | None:
     return None
 
 
+# "complete the survey on the one percent threshold": a generic noun described, not named
+_DESCRIBED_OBJECT_RE = re.compile(
+    r"^(?P<verb>[a-z]+(?:\s+(?:up|out|in))?)\s+the\s+(?P<noun>[a-z]{4,})\s+(?:on|about|regarding)\s+\S.*$")
+
+
+def _named_by_topic(phrase: str, topic: str | None) -> str:
+    """ "complete the survey on the one percent threshold" under the heading "1.0 Percent Threshold Survey"
+    -> "complete the 1.0 Percent Threshold Survey": the heading names what the sentence describes."""
+    described = _DESCRIBED_OBJECT_RE.match(phrase)
+    if not described or not topic or not topic.split()[-1][:1].isupper():
+        return phrase
+    if not re.search(rf"\b{described.group('noun')}s?$", topic, re.I):
+        return phrase
+    return f"{described.group('verb')} the {topic}"
+
+
 def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str, subject: str, near: int) -> str:
     """The phrase tidied: no possessives, contacts or pronoun objects; the means first; vague objects
     named in full; the whole sentence when the phrase is too short or too long."""
@@ -472,7 +555,8 @@ def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str,
         if not topic:
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
-    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, near))
+    phrase = _named_by_topic(phrase, topic)
+    phrase = _plain_task(_abbreviate(_expand_object(phrase, notice_text, subject, near)))
     phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
@@ -607,6 +691,28 @@ def _abbreviate(phrase: str) -> str:
     return _NAME_WITH_ABBREVIATION_RE.sub(short, phrase)
 
 
+# "kindergarten through grade two (K–2)": the grade span as coordinators write it
+_GRADE_SPAN_RE = re.compile(
+    r"\b(?:kindergarten|grades?\s+\w+)\s+through\s+grade\s+\w+\s+\((?P<span>(?:K|\d{1,2})[–-]\d{1,2})\)", re.I)
+# "schedule all books for pick up" -> "schedule pickup of all books": the event is what is scheduled
+_SCHEDULE_FOR_RE = re.compile(
+    r"^schedule\s+(?P<what>.+?)\s+for\s+(?:a\s+|the\s+)?(?P<event>pick[\s-]?up|delivery|collection)\b(?P<rest>.*)$",
+    re.I)
+# why the task is done, not the task: "... to ETS for scoring"
+_PURPOSE_TAIL_RE = re.compile(r",?\s+(?:for\s+(?:scoring|processing)|to\s+be\s+(?:scored|processed))$", re.I)
+
+
+def _plain_task(phrase: str) -> str:
+    """The task in a coordinator's words: grade spans short, the scheduled event first, no purpose tail."""
+    phrase = _GRADE_SPAN_RE.sub(lambda m: m.group("span"), phrase)
+    phrase = _PURPOSE_TAIL_RE.sub("", phrase)
+    scheduled = _SCHEDULE_FOR_RE.match(phrase)
+    if scheduled:
+        event = re.sub(r"[\s-]", "", scheduled.group("event").lower())
+        phrase = f"schedule {event} of {scheduled.group('what')}{scheduled.group('rest')}"
+    return phrase
+
+
 # "apply to take part in the panel" asks to apply to the panel
 _TAKE_PART_RE = re.compile(r"^(?P<verb>apply|register|sign\s+up)\s+to\s+(?:take\s+part|participate)\s+in\s+", re.I)
 # an action already says where it is done: "... in TOMS", "... through the ORS"
@@ -645,6 +751,9 @@ def _in_paragraph(action: str, doc: Doc, s: Sentence) -> str:
 _BY_MEANS_RE = re.compile(r"^(?P<aim>[A-Za-z]+\b.*?)\s+by\s+(?P<means>[a-z]{3,}ing\b.*)$")
 
 
+_REPORTING_AIM_RE = re.compile(r"^(?:tell|inform|notify|let)\b", re.I)
+
+
 def _means_first(phrase: str) -> str:
     """ "confirm the order by emailing the warehouse" -> "email the warehouse to confirm the order"."""
     by = _BY_MEANS_RE.match(phrase)
@@ -654,6 +763,8 @@ def _means_first(phrase: str) -> str:
     words = means.split()
     if len(words) < 2 or _PRONOUN_RE.match(words[1]) or means == by.group("means"):
         return phrase  # "by emailing it": the thing is in the aim; no verb turned: not a means
+    if _REPORTING_AIM_RE.match(by.group("aim")):
+        return means  # "tell ETS which option you chose by submitting the form": the form is the telling
     return f"{means} to {_lower_first(by.group('aim'))}"
 
 
@@ -700,8 +811,10 @@ def place_from_paragraph(action: str, doc: Doc, s: Sentence) -> str:
         if not 0 <= near < len(doc.sentences) or doc.sentences[near].line != s.line:
             continue  # only the same paragraph speaks of the same thing
         found = pattern.search(doc.sentences[near].plain_text)
-        if found and find_systems(found.group("place")):
-            place = _abbreviate(found.group("place")).strip()
+        codes = find_systems(found.group("place")) if found else []
+        if found and codes:
+            # one system with a short code: "in TOMS", the name a coordinator reads in the system itself
+            place = codes[0] if len(codes) == 1 and codes[0].isupper() else _abbreviate(found.group("place")).strip()
             return f"{action} in {place}"
     return action
 
@@ -839,7 +952,8 @@ def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fac
     action = " ".join(s.plain_text.split())[:200]
     if phrase and 2 <= len(phrase.split()) and len(phrase) <= 160:
         phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
-        phrase = _abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin))
+        phrase = _named_by_topic(phrase, topic_of(s.heading, ctx.notice.subject))
+        phrase = _plain_task(_abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin)))
         action = _in_paragraph(_lower_first(phrase), ctx.doc, s)
     lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None
     parts = [lead_sentence, s] if lead_sentence is not None else [s]

@@ -6,10 +6,12 @@ written after a deadline word. Without such a date, an instruction to designate 
 heading or in a sentence tied to the downtime ("Prior to Downtime on August 14") is due
 at that downtime's start. "By default, the superintendent ... has now been designated"
 marks the fact defaulted; "responsibilities through June 30, 2020" is the term end.
+Whether a written date is the due date is the ordered rule table `DUE_RULES` (classify.rules).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, opens_sentence,
                                           programs_in)
 from caltac_inbox.classify.guard import Guard
+from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.text import Sentence, evidence, plain
 from caltac_inbox.classify.topics import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.model import Fact
@@ -70,14 +73,52 @@ def _dated_dues(ctx: Context, s: Sentence) -> list[tuple[object, tuple[str, ...]
     points = [m for m in ctx.mentions(s) if not m.is_range]
     dues: list[tuple[object, tuple[str, ...]]] = []
     for m in points:
-        dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-        this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
-        happened = _EVENT_BEFORE_RE.search(doc.text, max(s.begin, m.begin - 30), m.begin)
-        if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m) \
-                and not happened:
+        if first_rule(DUE_RULES, _DatedMention(doc.text, s, m, len(points))).outcome:
             c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
             dues.append((m.point.when, programs_in(doc.text[c_begin:c_end])))
     return dues
+
+
+@dataclass(frozen=True)
+class _DatedMention:
+    """A date written in a sentence about designating a coordinator, as the due rules read it."""
+
+    text: str
+    sentence: Sentence
+    mention: dates.Mention
+    points: int  # single dates written in the sentence
+
+
+def _term_end_here(d: _DatedMention) -> bool:
+    return _is_term(d.text, d.sentence, d.mention)  # "responsibilities through June 30"
+
+
+def _sent_on(d: _DatedMention) -> bool:
+    return bool(_EVENT_BEFORE_RE.search(d.text, max(d.sentence.begin, d.mention.begin - 30), d.mention.begin))
+
+
+def _due_cue(d: _DatedMention) -> bool:
+    return cue_before(d.text, d.mention.begin) in _CUES
+
+
+def _dated_label(d: _DatedMention) -> bool:
+    return bool(opens_sentence(d.text, d.sentence, d.mention)
+                and _DATED_LABEL_RE.match(d.text[d.mention.end:d.sentence.end]))
+
+
+def _the_only_date_named_this_date(d: _DatedMention) -> bool:
+    return d.points == 1 and bool(THIS_DATE_RE.search(d.sentence.plain_text))
+
+
+# whether a date in a designation sentence is the due date: the first rule that holds decides
+DUE_RULES: tuple[KindRule[_DatedMention, bool], ...] = (
+    KindRule("the end of the coordinator's term", _term_end_here, False),
+    KindRule("when something was sent", _sent_on, False),
+    KindRule("a due word before the date", _due_cue, True),
+    KindRule("a date labelled as the deadline", _dated_label, True),
+    KindRule("the one date, then called this date", _the_only_date_named_this_date, True),
+    KindRule("no due cue", always, False),
+)
 
 
 def _instructed_due(ctx: Context, s: Sentence) -> list[tuple[object, tuple[str, ...]]]:

@@ -12,7 +12,10 @@ downtime period through 11:59 p.m. on Tuesday, September 13, 2016"). A start in 
 sentence ("will begin at 5 p.m. on Friday, March 8") pairs with an end a few sentences
 later, or at the top of the next paragraph ("available again at 8 a.m. on Monday"), when
 no other date stands between. A one-day downtime cancelled or rescheduled to one date
-(no time of day) gives that date as start and end.
+(no time of day) gives that date as start and end. Per-system starts in one sentence with a
+shared end in the next ("... both run through September 4") give one window per system.
+Whether what surrounds a dated sentence says systems are down is the ordered rule table
+`DOWN_CONTEXT_RULES` (classify.rules).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.systems import find_systems, systems_of_item
 from caltac_inbox.classify.text import Doc, Line, Sentence, evidence, plain
 from caltac_inbox.model import Fact
@@ -212,6 +216,10 @@ def classify_downtimes(ctx: Context) -> list[Fact]:
 def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention], facts: list[Fact],
                         used_items: set[int]) -> None:
     """Adds to `facts` the windows sentence `s` states (the ones before it may pair with its dates)."""
+    shared = _shared_end_windows(ctx, s, mentions)
+    if shared:
+        facts.extend(shared)
+        return
     reading = _read_down(ctx, s, mentions)
     if reading.row and reading.down_context and not any(m.is_range for m in mentions):
         mentions = _row_range(s, mentions)
@@ -232,6 +240,55 @@ def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention]
                 facts.append(found)
 
 
+# "... both run through Monday, September 4": one end for the systems the sentence before started
+_SHARED_END_RE = re.compile(
+    r"\b(?:both|all|each)\s+(?:(?:will\s+)?(?:run|last|continue|stay\s+down|remain\s+(?:down|unavailable|offline)"
+    r"|return|come\s+back|be\s+back|are\s+back|be\s+restored|reopen))\s+(?:on|through|until|till|thru)"
+    r"(?:\s+\w+day,?)?\s*$", re.I)
+# "... starts in ART on August 22, and in TOMS on August 30": a system and the day its window starts
+_SYSTEM_STARTS_ON_RE = re.compile(
+    r"\b(?:in|for|of)\s+(?:the\s+)?(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,5})\s+(?:on|at|starting)"
+    r"(?:\s+\w+day,?)?\s*$")
+_STARTS_RE = re.compile(r"\b(?:starts?|begins?|starting|beginning|go(?:es)?\s+(?:away|down|offline)|from)\b", re.I)
+
+
+def _shared_end_windows(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> list[Fact]:
+    """ "X goes down on A, and Y on B. Both return on C.": one window per system, each from its own
+    start to the shared end; nothing unless every start of the sentence before names one system."""
+    doc = ctx.doc
+    ends = [m for m in mentions if not m.is_range]
+    if len(ends) != 1 or len(mentions) != 1 or not s.index or doc.sentences[s.index - 1].line != s.line:
+        return []
+    prev = doc.sentences[s.index - 1]
+    if not _SHARED_END_RE.search(" ".join(plain(doc.text[s.begin:ends[0].begin]).split())):
+        return []
+    if not (_is_down(s.text) or _is_down(prev.text)):
+        return []
+    end = ends[0].point.when
+    program = ctx.program_near(prev.text, s.text, s.heading)
+    return [Fact(kind="downtime", evidence=evidence(doc, [prev, s]), program=program, start=start, end=end,
+                 systems=(code,), status=status_of(f"{prev.text} {s.text}"),
+                 school_year=_school_year(prev) or _school_year(s))
+            for start, code in _system_starts(ctx, prev) if _ok_window(start, end)]
+
+
+def _system_starts(ctx: Context, s: Sentence) -> list[tuple[date | datetime, str]]:
+    """(start, system) for every date of "starts in ART on A, and in TOMS on B"; none unless every
+    date of the sentence has its one system."""
+    starts = ctx.mentions(s)
+    if len(starts) < 2 or any(m.is_range for m in starts) or not _STARTS_RE.search(s.plain_text):
+        return []
+    found: list[tuple[date | datetime, str]] = []
+    for m in starts:
+        named = _SYSTEM_STARTS_ON_RE.search(" ".join(plain(ctx.doc.text[s.begin:m.begin]).split()))
+        name = named.group("name") if named else ""
+        codes = find_systems(name) or ([name] if name.isupper() and 2 <= len(name) <= 6 else [])
+        if len(codes) != 1:
+            return []
+        found.append((m.point.when, codes[0]))
+    return found
+
+
 @dataclass(frozen=True)
 class _DownReading:
     """What a sentence says about systems being down, once for all its dates."""
@@ -243,17 +300,48 @@ class _DownReading:
     extends_here: bool  # it extends a window
 
 
+@dataclass(frozen=True)
+class _DatedSentence:
+    """A sentence with dates, as the down-context rules read it."""
+
+    ctx: Context
+    sentence: Sentence
+    mentions: tuple[dates.Mention, ...]
+    prev: Sentence | None
+    row: bool
+    heading: str | None  # the heading right above, if any
+    down_here: bool
+
+
+def _refers_back_to_down(d: _DatedSentence) -> bool:
+    return d.prev is not None and bool(_REFERS_RE.match(d.sentence.plain_text)) and _is_down(d.prev.text)
+
+
+def _bare_in_down_section(d: _DatedSentence) -> bool:
+    return _in_down_section(d.ctx, d.sentence) and bool(
+        _bare(d.sentence, list(d.mentions)) or (d.row and find_systems(d.sentence.text)))
+
+
+# whether what surrounds a sentence says systems are down: the first rule that holds decides
+DOWN_CONTEXT_RULES: tuple[KindRule[_DatedSentence, bool], ...] = (
+    KindRule("the sentence or its row's intro says so", lambda d: d.down_here, True),
+    KindRule("it refers back to a sentence that says so", _refers_back_to_down, True),
+    KindRule("its heading says so", lambda d: _is_down(d.heading), True),
+    KindRule("the next sentence says so", lambda d: _next_says_down(d.ctx.doc, d.sentence), True),
+    KindRule("a bare date or a system's row in a downtime section", _bare_in_down_section, True),
+    KindRule("nothing says systems are down", always, False),
+)
+
+
 def _read_down(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> _DownReading:
     doc = ctx.doc
     prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
     row = s.kind == "item" or s.row
     heading = s.heading if s.near_heading else None
-    down_here = _is_down(s.text) or (row and _is_down(s.intro, heading, " ".join(s.header)))
-    refers_back = prev is not None and _REFERS_RE.match(s.plain_text)
-    down_context = bool(down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
-                        or _is_down(heading) or _next_says_down(doc, s)
-                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
-    return _DownReading(prev, row, bool(down_here), down_context, bool(_EXTEND_RE.search(s.text)))
+    down_here = bool(_is_down(s.text) or (row and _is_down(s.intro, heading, " ".join(s.header))))
+    down_context = first_rule(DOWN_CONTEXT_RULES,
+                              _DatedSentence(ctx, s, tuple(mentions), prev, row, heading, down_here)).outcome
+    return _DownReading(prev, row, down_here, down_context, bool(_EXTEND_RE.search(s.text)))
 
 
 def _range_facts(ctx: Context, s: Sentence, m: dates.Mention, row: bool, used_items: set[int]) -> list[Fact]:

@@ -6,15 +6,18 @@ it, or the downtime it is tied to ("during the downtime", "as soon as the downti
 starts", "before the downtime on June 30", a "During the Downtime" heading), which
 resolves to the downtime's start. A sentence that starts "This file ..." takes its
 data, school year and system from the sentence before it. Work to finish before the
-removal (hand scoring) belongs to this fact, not to a deadline.
+removal (hand scoring) belongs to this fact, not to a deadline. Where the time comes from is
+the ordered table `TIME_SOURCES` (classify.rules): the first source that gives a time decides.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, program_of_systems
+from caltac_inbox.classify.rules import Source, first_found
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Sentence, evidence, plain, strip_item_mark
 from caltac_inbox.classify.topics import DATA_RE, REMOVAL_RE, is_retention
@@ -96,24 +99,53 @@ def _anchor_of(ctx: Context, s: Sentence, prev: Sentence | None) -> tuple[dates.
     return anchor, at
 
 
+@dataclass(frozen=True)
+class _Removal:
+    """A sentence that says data is removed, as the removal-time sources read it."""
+
+    ctx: Context
+    sentence: Sentence
+    prev: Sentence | None  # the sentence before, in the same paragraph
+    near_systems: tuple[str, ...]  # systems named where the data goes from
+
+
+def _pointed_at(r: _Removal) -> date | datetime | None:
+    anchor, at = _anchor_of(r.ctx, r.sentence, r.prev)
+    return r.ctx.anchor_time(anchor, r.sentence, list(r.near_systems)) if anchor is not None and at is None else at
+
+
+def _system_offline(r: _Removal) -> date | datetime | None:
+    return _when_system_goes_offline(r.ctx, r.sentence.plain_text)
+
+
+def _written_date(r: _Removal) -> date | datetime | None:
+    return _date_with_the_removal(r.ctx, r.sentence)
+
+
+def _named_in(context: str | None, r: _Removal) -> date | datetime | None:
+    return r.ctx.anchor_time(dates.relative_anchor(plain(context), r.ctx.sent), r.sentence) if context else None
+
+
+LEAD_IN = "the downtime its list's lead-in names"
+# when the data goes: the first source that gives a time decides; none, no fact
+TIME_SOURCES: tuple[Source[_Removal, date | datetime], ...] = (
+    Source("when the system it names goes offline", _system_offline),  # before a downtime the words leave open
+    Source("the downtime or moment the sentence points at", _pointed_at),
+    Source("a date written with the removal", _written_date),
+    Source("the downtime its heading names", lambda r: _named_in(r.sentence.heading, r)),  # "Prior to Downtime on ..."
+    Source(LEAD_IN, lambda r: _named_in(r.sentence.lead_in, r)),  # "During the downtime:"
+)
+
+
 def _removal_time(ctx: Context, s: Sentence, prev: Sentence | None,
                   place: re.Match[str] | None) -> tuple[date | datetime | None, str | None]:
     """(when the data goes, the lead-in that said it when that is where it came from)."""
-    text = s.plain_text
-    near_systems = [c for c in find_systems(place.group("place") if place else text) if c != "ALL"]
-    anchor, at = _anchor_of(ctx, s, prev)
-    if anchor is not None and at is None:
-        at = ctx.anchor_time(anchor, s, near_systems)
-    if at is None:
-        at = _when_system_goes_offline(ctx, text)
-    if at is None:
-        at = _date_with_the_removal(ctx, s)
-    for context in (s.heading, s.lead_in):  # "Prior to Downtime on August 14", "During the downtime:"
-        if at is None and context:
-            at = ctx.anchor_time(dates.relative_anchor(plain(context), ctx.sent), s)
-            if at is not None:
-                return at, context if context is s.lead_in else None
-    return at, None
+    near_systems = tuple(c for c in find_systems(place.group("place") if place else s.plain_text) if c != "ALL")
+    found = first_found(TIME_SOURCES, _Removal(ctx, s, prev, near_systems))
+    if found is None:
+        return None, None
+    name, at = found
+    return at, s.lead_in if name == LEAD_IN else None
 
 
 def _date_with_the_removal(ctx: Context, s: Sentence) -> date | datetime | None:

@@ -47,7 +47,7 @@ _ABBR_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\b")
 
 def find_systems(text: str) -> list[str]:
     """Codes of every system named in `text`, in order of first appearance, no repeats."""
-    hits: list[tuple[int, str]] = []
+    hits: list[tuple[float, str]] = []
     covered: list[tuple[int, int]] = []
     folded = fold(text)
     present = {w for w in _GUARD_WORDS if w in folded}  # each word looked for once, not once per pattern

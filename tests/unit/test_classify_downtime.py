@@ -187,3 +187,17 @@ def test_start_and_end_in_consecutive_sentences():
 
 def test_unavailable_then_results_available_is_not_a_window():
     assert downtimes("TOMS will be unavailable starting March 20. Results will be available on March 25.\n") == []
+
+
+def test_per_system_starts_with_a_shared_end_in_the_next_sentence():
+    text = ("Scheduled maintenance begins for CERS on Thursday, June 3, 2021, and for the ORS on Saturday, "
+            "June 5, 2021. The outages for CERS and the ORS both last until Wednesday, June 9, 2021.\n")
+    got = sorted((f.start, f.end, f.systems) for f in downtimes(text))
+    assert got == [(date(2021, 6, 3), date(2021, 6, 9), ("CERS",)), (date(2021, 6, 5), date(2021, 6, 9), ("ORS",))]
+
+
+def test_shared_end_needs_a_system_for_every_start():
+    text = ("Scheduled maintenance begins for CERS on Thursday, June 3, 2021, and on Saturday, June 5, 2021. "
+            "The outages both last until Wednesday, June 9, 2021.\n")
+    assert all(f.systems != ("CERS",) or f.start != date(2021, 6, 3) or f.end != date(2021, 6, 9)
+               for f in downtimes(text))

@@ -263,3 +263,50 @@ def test_action_keeps_the_full_name_a_nearer_mention_only_shortens():
     [f] = facts("Send back used Grade 3 Science Braille Booklets each week. The warehouse counts the Science Braille "
                 "Booklets it receives. To be counted, all Booklets must be returned by March 22.\n", "deadline")
     assert f.action == "return all Grade 3 Science Braille Booklets"
+
+
+def test_last_day_for_a_doer_to_act_is_the_act():
+    [f] = facts("March 22 is the final day for school districts to enter their accommodations for the spring "
+                "field test.\n", "deadline")
+    assert f.action == "enter the accommodations for the spring field test"
+
+
+def test_sentence_adverb_and_means_in_a_clause_without_a_task_verb():
+    [f] = facts("In any case, let the warehouse know how many cartons you packed by filling out the Carton Count "
+                "Sheet no later than March 22.\n", "deadline")
+    assert f.action == "fill out the Carton Count Sheet"
+
+
+def test_means_that_reports_drops_the_reporting_aim():
+    [f] = facts("Tell the regional office which devices failed by submitting the Device Readiness Log no later "
+                "than March 22.\n", "deadline")
+    assert f.action == "submit the Device Readiness Log"
+
+
+def test_place_from_paragraph_uses_the_short_system_code():
+    [f] = facts("Each roster must be uploaded by March 22. Rosters are uploaded in the Test Operations Management "
+                "System for the spring tests.\n", "deadline")
+    assert f.action == "upload each roster in TOMS"
+
+
+def test_heading_names_a_described_object():
+    [f] = facts("Now Open: Spring Device Readiness Questionnaire\n\nThis year's questionnaire about device readiness "
+                "for the spring tests is open and will stay open until March 22.\n", "deadline")
+    assert f.action == "complete the Spring Device Readiness Questionnaire"
+
+
+def test_heading_names_a_described_object_in_an_imperative():
+    [f] = facts("Reminder: Winter Staffing Survey\n\nPlease complete the survey on winter staffing levels by "
+                "March 22.\n", "deadline")
+    assert f.action == "complete the Winter Staffing Survey"
+
+
+def test_grade_span_is_short_and_purpose_tail_goes():
+    [f] = facts("Districts must mail the graded grades three through grade eight (3–8) Reading Booklets to the "
+                "warehouse for processing by March 22.\n", "deadline")
+    assert f.action == "mail the graded 3–8 Reading Booklets to the warehouse"
+
+
+def test_schedule_for_an_event_puts_the_event_first():
+    [f] = facts("Each Braille Test Kit must be scheduled for collection by March 22.\n", "deadline")
+    assert f.action == "schedule collection of each Braille Test Kit"
