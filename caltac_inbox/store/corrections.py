@@ -126,7 +126,16 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
     if action == "add" and target == "":
         row.target = f"manual-{row.id}"
         session.flush()
+    _entry_changed(session, row.target)
     return row
+
+
+def _entry_changed(session: Session, target: str) -> None:
+    """The corrected entry is recomputed by the next timeline refresh (store.incremental)."""
+    from caltac_inbox.store.write import mark_entries_pending
+
+    if not target.startswith(LEAD_TARGET):
+        mark_entries_pending(session, [target])
 
 
 def undo(session: Session, correction_id: int) -> Correction:
@@ -136,6 +145,7 @@ def undo(session: Session, correction_id: int) -> Correction:
     if row.state != "undone":
         row.state, row.changed_at = "undone", datetime.now(timezone.utc)
         session.flush()
+        _entry_changed(session, row.target)
     return row
 
 
