@@ -1019,6 +1019,11 @@ def db_upgrade(app: App) -> None:
     click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
 
 
+from caltac_inbox.timeline_cli import rebuild_timeline_command  # noqa: E402 - light module (click only)
+
+db.add_command(rebuild_timeline_command(pass_app))
+
+
 # ----------------------------------------------------------------------------- poll / doctor
 
 from caltac_inbox.poll import doctor_command, poll_command  # noqa: E402 - light module (click only)

@@ -5,7 +5,7 @@ groups of the timeline it touched (`timeline_pending`, see timeline.scope and
 store.write.mark_pending). `refresh_pending_scopes` reads exactly those groups' facts,
 replays them through the same `reconcile` and `apply_corrections` as the full rebuild,
 and writes the difference with the same `write.write_entries`, so both give the same
-rows (tests/unit/test_incremental_timeline.py proves it on random histories).
+rows (tests/system/test_incremental_timeline.py proves it on random histories).
 
 It gives way to the full rebuild (returns None) when that is what is asked ("*"),
 when the facts changed without saying where (a database from before migration 0028,

@@ -397,7 +397,7 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or utcnow()).astimezone(timezone.utc)
     if not full:
         done = refresh_pending_scopes(session, now, run_id=run_id, mailbox=mailbox)
         if done is not None:
