@@ -19,7 +19,7 @@ from caltac_inbox.cli import KINDS, PROGRAMS
 from caltac_inbox.store.feeds import FeedFilter, normalized_filter
 
 # query parameters whose values a log may show; any other parameter's value is hidden
-LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days"})
+LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days", "from"})
 REDACTED = "[redacted]"
 # A path segment this long could be a token pasted into the wrong place.
 SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
