@@ -447,7 +447,20 @@ class Store:
                     rebuilt = self.rebuild(mailbox=mailbox)
                 if rebuilt is not None:
                     report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
+        self._analyze(messages=report.new, facts=report.facts, leads=report.new, entries=report.timeline_changes,
+                      entry_sources=report.timeline_changes)
         return report
+
+    def _analyze(self, **changed: int) -> None:
+        """Fresh planner statistics after a run that changed a good part of a table (PostgreSQL)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from caltac_inbox.store.db import analyze_changed
+
+        try:
+            analyze_changed(self.engine, changed)
+        except SQLAlchemyError:  # statistics are an optimisation: the run itself succeeded
+            pass
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
                   classifier: Classifier, workers: int | None) -> Iterator[tuple[Any, Reading | None]]:
@@ -652,7 +665,9 @@ class Store:
                 if pending:
                     self._store_reparsed(pending, report, progress)
             finally:
-                self.rebuild(full=not failed_only)
+                rebuilt = self.rebuild(full=not failed_only)
+        self._analyze(facts=report.facts_added + report.facts_removed, leads=report.messages,
+                      entries=rebuilt.count, entry_sources=rebuilt.count)
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],

@@ -26,6 +26,8 @@ from caltac_inbox.timeline.scope import DOWNTIME, REACH, fact_scope, merge_windo
 
 # Beyond this many pending groups a full replay is cheaper than finding them one by one.
 MAX_PENDING_SCOPES = 400
+# The uids of entries a coordinator added (store.corrections), never numbered by reconcile.
+_ADDED = "manual-"
 # Bound parameters per IN list (SQLite allows 32,766 per statement).
 _CHUNK = 500
 
@@ -67,7 +69,9 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
     for row in session.execute(select(Entry).where(Entry.id.in_(scoped_entries))).scalars():
         existing[row.uid] = row
     reconciled = reconcile(sourced)
-    if _uid_taken_outside(session, {e.uid for e in reconciled}, {row.id for row in existing.values()}):
+    if _uid_taken_outside(session, {e.uid for e in reconciled} | {uid for uid, row in existing.items()
+                                                                  if not uid.startswith(_ADDED)},
+                          {row.id for row in existing.values()}):
         return None
     targets = set(existing) | {e.uid for e in reconciled} | uids
     entries = apply_stored_corrections(session, reconciled, now, targets=sorted(targets))
@@ -125,12 +129,14 @@ def _rows(session: Session, model: Any, column: Any, values: Iterable[Any]) -> I
 
 
 def _uid_taken_outside(session: Session, uids: set[str], inside: set[int]) -> bool:
-    """Whether an entry outside the groups has one of `uids`, or a numbered copy of one
-    ("<uid>-2"): reconcile numbered those in the order of the whole replay."""
-    bases = sorted({_base(uid) for uid in uids})
-    for chunk in _chunks(bases, 50):
-        like = [Entry.uid.like(base.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\") for base in chunk]
-        for entry_id in session.execute(select(Entry.id).where(or_(Entry.uid.in_(chunk), *like))).scalars():
+    """Whether reconcile's numbering of repeated uids ("<uid>-2": in the order of the whole
+    replay) may involve an entry outside the groups: a numbered uid among `uids` (the
+    groups' entries, old and new), or an entry outside with one of their uids or its "-2"."""
+    if any(uid != _base(uid) for uid in uids):
+        return True
+    wanted = sorted({uid for base in uids for uid in (base, base + "-2")})
+    for chunk in _chunks(wanted):
+        for entry_id in session.execute(select(Entry.id).where(Entry.uid.in_(chunk))).scalars():
             if entry_id not in inside:
                 return True
     return False
@@ -138,7 +144,7 @@ def _uid_taken_outside(session: Session, uids: set[str], inside: set[int]) -> bo
 
 def _base(uid: str) -> str:
     """"<kind>-<date>-<hash>" of an entry uid (reconcile adds "-<n>" to a repeated one)."""
-    return "-".join(uid.split("-")[:3])
+    return uid if uid.startswith(_ADDED) else "-".join(uid.split("-")[:3])
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
