@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from caltac_inbox.store.schema import Entry, EntrySource, FactRow, TimelinePending
-from caltac_inbox.timeline.scope import DOWNTIME, REACH, fact_scope, merge_windows
+from caltac_inbox.timeline.scope import MOVING, REACH, SLACK, WINDOWS, fact_scope, merge_windows
 
 # Beyond this many pending groups a full replay is cheaper than finding them one by one.
 MAX_PENDING_SCOPES = 400
@@ -50,17 +50,16 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
         return Rebuilt(0)
     if len(pending) > MAX_PENDING_SCOPES or any(p.scope == FULL_SCOPE for p in pending):
         return None
-    keys = {p.scope for p in pending if p.scope != DOWNTIME and not p.scope.startswith(ENTRY_SCOPE)}
-    windows = [(date.fromisoformat(p.span_first), date.fromisoformat(p.span_last))
-               for p in pending if p.scope == DOWNTIME]
+    keys = {p.scope for p in pending if p.scope not in WINDOWS and not p.scope.startswith(ENTRY_SCOPE)}
+    windows = [_window(p.scope, p.span_first, p.span_last) for p in pending if p.scope in WINDOWS]
     uids = {p.scope.removeprefix(ENTRY_SCOPE) for p in pending if p.scope.startswith(ENTRY_SCOPE)}
 
     existing = {row.uid: row for row in _rows(session, Entry, Entry.uid, uids)}
     for key, first, last in _source_scopes(session, [row.id for row in existing.values()]):
         if key is None:
             return None
-        if key == DOWNTIME:
-            windows.append((date.fromisoformat(first), date.fromisoformat(last)))
+        if key in WINDOWS:
+            windows.append(_window(key, first, last))
         else:
             keys.add(key)
     in_scope = _scope_condition(keys, _closed_windows(session, windows))
@@ -84,24 +83,34 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
     return rebuilt
 
 
-def _scope_condition(keys: set[str], windows: Sequence[tuple[date, date]]) -> Any:
-    """The facts of the groups `keys` and of the downtime windows within REACH of `windows`."""
+def _window(key: str, first: str, last: str) -> tuple[date, date, bool]:
+    return date.fromisoformat(first), date.fromisoformat(last), key == MOVING
+
+
+def _scope_condition(keys: set[str], windows: Sequence[tuple[date, date, bool]]) -> Any:
+    """The facts of the groups `keys`, and the downtime windows that meet `windows`: a
+    window that moves meets every window within REACH, the others one they overlap (or,
+    within REACH, one that moves)."""
     parts: list[Any] = [FactRow.scope.in_(sorted(keys))] if keys else []
-    for first, last in windows:
-        parts.append(and_(FactRow.scope == DOWNTIME, FactRow.span_last >= (first - REACH).isoformat(),
-                          FactRow.span_first <= (last + REACH).isoformat()))
+    for first, last, moves in windows:
+        near = SLACK if not moves else REACH
+        parts.append(and_(FactRow.scope.in_(WINDOWS), FactRow.span_last >= (first - near).isoformat(),
+                          FactRow.span_first <= (last + near).isoformat()))
+        if not moves:
+            parts.append(and_(FactRow.scope == MOVING, FactRow.span_last >= (first - REACH).isoformat(),
+                              FactRow.span_first <= (last + REACH).isoformat()))
     return or_(*parts) if parts else false()
 
 
-def _closed_windows(session: Session, windows: list[tuple[date, date]]) -> list[tuple[date, date]]:
-    """`windows` grown until no stored downtime window within REACH of one lies outside it:
-    a chain of windows each near the next is one group."""
+def _closed_windows(session: Session, windows: list[tuple[date, date, bool]]) -> list[tuple[date, date, bool]]:
+    """`windows` and every stored downtime window they meet, and every one those meet, ...:
+    a chain of windows each meeting the next is one group."""
     merged = merge_windows(windows)
     while merged:
         grown = list(merged)
-        for first, last in session.execute(select(FactRow.span_first, FactRow.span_last)
-                                           .where(_scope_condition(set(), merged))):
-            grown.append((date.fromisoformat(first), date.fromisoformat(last)))
+        for key, first, last in session.execute(select(FactRow.scope, FactRow.span_first, FactRow.span_last)
+                                                .where(_scope_condition(set(), merged))):
+            grown.append(_window(key, first, last))
         grown = merge_windows(grown)
         if grown == merged:
             break

@@ -74,7 +74,7 @@ def test_the_read_queries_use_indexes(filled: Store) -> None:
 
 
 def test_the_incremental_refresh_queries_use_indexes(filled: Store) -> None:
-    condition = _scope_condition({'["deadline", "2021-03-01"]'}, [(date(2021, 3, 1), date(2021, 3, 2))])
+    condition = _scope_condition({'["deadline", "2021-03-01"]'}, [(date(2021, 3, 1), date(2021, 3, 2), False), (date(2021, 4, 1), date(2021, 4, 2), True)])
     _no_scan(_plan(filled, _compiled(filled, sa.select(FactRow.id).where(condition))))
     entries = sa.select(EntrySource.entry_id).join(FactRow, FactRow.id == EntrySource.fact_id).where(condition)
     _no_scan(_plan(filled, _compiled(filled, sa.select(Entry.id).where(Entry.id.in_(entries)))))
