@@ -10,6 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 FACT_KINDS = ("downtime", "designation", "credential", "retention", "deadline")
+# What a timeline entry can be: a fact's kind, or a checklist task.
+KINDS = (*FACT_KINDS, "task")
 PROGRAMS = ("CAASPP", "ELPAC")
 # A downtime's status as a notice states it, and a downtime entry's after reconcile.
 DOWNTIME_STATUSES = ("scheduled", "extended", "rescheduled", "cancelled")

@@ -7,7 +7,7 @@
     GET /static/...             CSS, the copy button's script, the icon
 
 `create_app(settings)` builds the ASGI application (Starlette under AccessLog); `serve`
-in web/cli.py runs it on uvicorn. Handlers are plain functions (Starlette runs them in
+in cli/feeds.py runs it on uvicorn. Handlers are plain functions (Starlette runs them in
 its thread pool, so a slow query never blocks another request); what they compute is
 in web/http.py and web/view.py.
 """
@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from caltac_inbox.cli import KINDS, PROGRAMS
+from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_entries, timed_years
 from caltac_inbox.display import printable

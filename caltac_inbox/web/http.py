@@ -15,7 +15,7 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from caltac_inbox import __version__
-from caltac_inbox.cli import KINDS, PROGRAMS
+from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.store.feeds import FeedFilter, normalized_filter
 
 # query parameters whose values a log may show; any other parameter's value is hidden

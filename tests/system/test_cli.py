@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from caltac_inbox import cli
+from caltac_inbox.cli.app import App
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, DatabaseError, UserError
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 
@@ -50,7 +51,9 @@ def run(monkeypatch, tmp_path):
 
 
 def _all_commands(group: click.Group, prefix=()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from _all_commands(command, prefix + (name,))
@@ -66,6 +69,24 @@ def test_every_command_has_help_with_an_example(run):
         result = run(*path, "--help")
         assert result.exit_code == 0, path
         assert command.help and "Example" in result.output, f"{' '.join(path)} --help has no example"
+
+
+@pytest.mark.parametrize("limit", [20, 45, 60, 200])
+def test_root_help_lists_each_command_by_the_first_paragraph_of_its_own_help(limit):
+    """The root `--help` lists the lazy commands from cli.LAZY_COMMANDS without importing
+    them: each summary says what the command's own help begins with."""
+    for name, lazy in cli.LAZY_COMMANDS.items():
+        summary = click.Command(name, help=lazy.summary).get_short_help_str(limit)
+        assert summary == cli.load_command(name).get_short_help_str(limit), name
+
+
+def test_root_help_imports_no_command_module():
+    code = ("import sys; from caltac_inbox.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('caltac_inbox.cli.') and m != 'caltac_inbox.cli.options'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "upcoming" in done.stdout and "What is coming" in done.stdout
 
 
 def test_help_does_not_import_heavy_modules():
@@ -116,9 +137,9 @@ def test_database_error_exit_code(run):
 def test_db_option_precedence(run, monkeypatch, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/from-config.db"\n')
-    app = cli.App(config_option=str(cfg))
+    app = App(config_option=str(cfg))
     assert app.db_url() == f"sqlite:///{tmp_path}/from-config.db"
-    assert cli.App(db_option="sqlite:///flag.db", config_option=str(cfg)).db_url() == "sqlite:///flag.db"
+    assert App(db_option="sqlite:///flag.db", config_option=str(cfg)).db_url() == "sqlite:///flag.db"
     monkeypatch.setenv("CALTAC_INBOX_DB", f"sqlite:///{tmp_path}/env.db")
     result = run("--config", cfg, "db", "upgrade")
     assert result.exit_code == 0 and "env.db" in result.output

@@ -350,8 +350,8 @@ def poll_in_process(poller: Poller, monkeypatch, **options) -> PollTrace:
     from imapclient import IMAPClient
 
     from caltac_inbox.config import load_config
-    from caltac_inbox.poll import LazyPollStore
-    from caltac_inbox.poll import poll_mailbox
+    from caltac_inbox.cli.mailbox import LazyPollStore
+    from caltac_inbox.cli.mailbox import poll_mailbox
     from caltac_inbox.sources.imap import FETCH_BODY
 
     body_fetches: list[BodyFetch] = []

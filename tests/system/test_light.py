@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from caltac_inbox import cli
+from caltac_inbox.cli.app import App
 from caltac_inbox.export.ics import calendar_entries, calendar_ics
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
@@ -142,7 +143,7 @@ def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_conf
         def no_store(app):
             raise AssertionError("the light path must not open the SQLAlchemy store")
 
-        m.setattr(cli.App, "open_store", no_store)
+        m.setattr(App, "open_store", no_store)
         for args in commands:
             result = _cli("--db", filled_url, *args)
             light_outputs.append((result.exit_code, result.stdout_bytes, result.stderr))

@@ -1,4 +1,4 @@
-"""The store a poll uses (poll.LazyPollStore): checkpoints read with the standard library
+"""The store a poll uses (cli.mailbox.LazyPollStore): checkpoints read with the standard library
 while the database is an existing SQLite file at head, the SQLAlchemy Store opened only
 to write or when the light reader cannot serve (new file, old schema, PostgreSQL).
 (That a no-op poll then imports no SQLAlchemy is checked end to end in
@@ -12,7 +12,7 @@ import pytest
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.model import Checkpoint, RawMessage
 from caltac_inbox.pipeline import open_store
-from caltac_inbox.poll import LazyPollStore
+from caltac_inbox.cli.mailbox import LazyPollStore
 from caltac_inbox.store import db, write
 from tests import queries
 from tests.fakes import fake_classify, fake_parse, make_eml

@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from caltac_inbox.cli import main
-from caltac_inbox.poll import _print_report
+from caltac_inbox.cli.mailbox import _print_report
 from caltac_inbox.sources.imap import MailboxReport
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -92,7 +92,7 @@ def test_an_ingest_that_stores_nothing_new_still_catches_up(db_url, monkeypatch)
 
 
 def test_a_no_op_poll_catches_up(tmp_path, monkeypatch):
-    from caltac_inbox.poll import LazyPollStore
+    from caltac_inbox.cli.mailbox import LazyPollStore
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     _crash_before_the_refresh(url, monkeypatch)

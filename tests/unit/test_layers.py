@@ -1,6 +1,8 @@
 """The layers import only what they may: the timeline package is pure (the model and the
-standard library), so what a kind of fact means can be read and tested on its own.
-(system/test_startup.py checks the same by importing it in a fresh interpreter.)"""
+standard library), so what a kind of fact means can be read and tested on its own; no
+layer below the command line imports it; and no chain of imports runs in a circle.
+Imports inside functions count. (system/test_startup.py checks what a command imports
+by running it in a fresh interpreter.)"""
 from __future__ import annotations
 
 import ast
@@ -35,3 +37,88 @@ def test_timeline_imports_only_the_model_and_the_standard_library():
                 assert name.startswith("caltac_inbox.timeline") or name in TIMELINE_MAY_IMPORT, (path.name, name)
             else:
                 assert top in sys.stdlib_module_names or top == "__future__", (path.name, name)
+
+
+def _module_name(path: Path) -> str:
+    parts = ["caltac_inbox", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _internal_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The caltac_inbox modules a file imports, also inside functions: `from a.b import c`
+    counts as a.b.c when that is a module, else as a.b."""
+    found = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = next(iter(_imports_of(node, path)))
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name in modules)
+    return found
+
+
+def _imports_of(node: ast.ImportFrom, path: Path) -> set[str]:
+    if node.level:
+        base = ".".join(["caltac_inbox", *path.parent.relative_to(PACKAGE).parts][: None if node.level == 1
+                                                                                  else 1 - node.level])
+        return {f"{base}.{node.module}" if node.module else base}
+    return {node.module or ""}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _internal_imports(path, modules) - {name} for name, path in modules.items()}
+
+
+def test_no_lower_layer_imports_the_command_line():
+    """Only the CLI package imports the CLI: the web server, the pipeline, the store and
+    the pure layers stand without it (imports inside functions count too)."""
+    for name, imported in _import_graph().items():
+        if name in ("caltac_inbox.cli", "caltac_inbox.__main__") or name.startswith("caltac_inbox.cli."):
+            continue  # the CLI itself, and `python -m caltac_inbox` that runs it
+        assert not {i for i in imported if i == "caltac_inbox.cli" or i.startswith("caltac_inbox.cli.")}, name
+
+
+def test_cli_options_is_a_leaf_of_the_command_line():
+    imported = _import_graph()["caltac_inbox.cli.options"]
+    assert not {i for i in imported if i.startswith("caltac_inbox.cli")}, imported
+
+
+def test_the_import_graph_has_no_circle():
+    """No module imports, through any chain and also from inside a function, a module that
+    imports it back: each layer can be read, tested and changed from the bottom up."""
+    graph = _import_graph()
+    circles = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(graph.get(name, ())):
+            if state.get(target) == 1:
+                circles.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    assert not circles, "\n".join(" -> ".join(c) for c in circles)
+
+
+def test_the_import_graph_sees_imports_inside_functions():
+    """The checks above would pass vacuously if they missed a function-level import."""
+    graph = _import_graph()
+    assert "caltac_inbox.pipeline" in graph["caltac_inbox.cli.app"]  # App.open_store imports it when called
+    assert "caltac_inbox.cli.app" in graph["caltac_inbox.cli"]  # main() imports App when it runs

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from caltac_inbox.cli import entry_status, entry_until_narrow
+from caltac_inbox.cli.columns import entry_status, entry_until_narrow
 from caltac_inbox.display import clip, fit_columns, table_length
 from caltac_inbox.terminal import colour_wanted, table_width
 from caltac_inbox.timeline.time import LOS_ANGELES

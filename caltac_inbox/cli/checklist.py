@@ -1,7 +1,7 @@
 """`caltac-inbox checklist import FILE`: the CDE coordinator checklist into the timeline.
 
 Thin: read the file, parse it (caltac_inbox.checklist), hand bytes and facts to
-`Store.import_checklist`, print what happened. Registered on the root group in cli.py.
+`Store.import_checklist`, print what happened.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from caltac_inbox.checklist import checklist_text, checklist_title, parse_checklist
 from caltac_inbox.errors import InputError
 
 
@@ -47,8 +48,6 @@ def import_checklist(ctx: click.Context, file: str, json_output: bool) -> None:
       caltac-inbox checklist import checklist-2026-27.docx
       caltac-inbox upcoming --as-of 2026-11-15 --kind task
     """
-    from caltac_inbox.checklist import checklist_text, checklist_title, parse_checklist
-
     path = Path(file)
     try:
         raw = path.read_bytes()

@@ -1,16 +1,14 @@
-"""The `poll` and `doctor` commands: configuration + store + IMAP source, and their output.
+"""The `poll`, `doctor` and `db` commands: configuration + store + IMAP source, and their output.
 
 `poll_mailbox` is the poll's pipeline: the IMAP source yields messages and checkpoints,
 `Store.ingest` parses, classifies and stores them with the checkpoints and refreshes
-the timeline.
-
-Kept out of cli.py so that module stays thin; cli.py registers `poll_command` and
-`doctor_command`. Heavy imports happen inside the functions.
+the timeline. A poll that finds nothing new never imports SQLAlchemy (LazyPollStore).
 """
 from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
@@ -18,25 +16,30 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
 
-from caltac_inbox.budget import FETCH_BYTES
-from caltac_inbox.changes_cli import notify_option, resolve_notify, verbose_option
+from caltac_inbox.budget import DEFAULT_BUDGET, FETCH_BYTES, ReadBudget
+from caltac_inbox.cli.app import App, pass_app
+from caltac_inbox.cli.options import notify_option, verbose_option
+from caltac_inbox.config import Config, MailboxConfig, config_path, load_config
 from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import ConfigError, UserError
+from caltac_inbox.export.notify import change_lines, notify, resolve_notify
+from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
+from caltac_inbox.sources.imap import (DEADLINE_EXIT, MailboxReport, check_mailbox, finish, list_folders,
+                                       mailbox_messages, sender_filter)
+from caltac_inbox.store import db as dbmod
+from caltac_inbox.store import read
+from caltac_inbox.store.light import open_sqlite_reader
+from caltac_inbox.web.doctor import feed_doctor_lines
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from caltac_inbox.budget import ReadBudget
-    from caltac_inbox.config import Config, MailboxConfig
     from caltac_inbox.pipeline import IngestReport, Store, Stored
-    from caltac_inbox.sources.imap import MailboxReport
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
 LOCK_HUNG = "another poll holds the lock past its deadline; not polled"
 
 
 def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
-    """(--config FILE, --db URL) given before the command; cli.py keeps them in an App."""
+    """(--config FILE, --db URL) given before the command, kept in the root's App."""
     app = ctx.find_root().obj
     return getattr(app, "config_option", None), getattr(app, "db_option", None)
 
@@ -92,8 +95,6 @@ class LazyPollStore:
     @classmethod
     def open(cls, url: str | None, budget: "ReadBudget | None" = None) -> "LazyPollStore":
         """`budget`: what reading one message may take (default: caltac_inbox.budget's)."""
-        from caltac_inbox.store.light import open_sqlite_reader
-
         reader = open_sqlite_reader(url)
         return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
@@ -117,11 +118,7 @@ class LazyPollStore:
     def _read(self, query: str, *args: Any) -> Any:
         """store.read's `query` on the light reader while it is open, else in a read-only
         session of the full store."""
-        from caltac_inbox.store import read
-
         if self._reader is not None:
-            import sqlite3
-
             try:
                 return getattr(read, query)(self._reader, *args)
             except sqlite3.Error:
@@ -136,12 +133,8 @@ class LazyPollStore:
         """Rebuild the timeline if an earlier run died before refreshing it (a poll
         that finds nothing new would otherwise leave it behind until the next notice)."""
         if self._reader is not None:
-            import sqlite3
-
-            from caltac_inbox.store.read import timeline_behind
-
             try:
-                if not timeline_behind(self._reader):
+                if not read.timeline_behind(self._reader):
                     return
             except sqlite3.Error:
                 pass  # the full store reports it, or copes
@@ -172,8 +165,6 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
     """One mailbox: the IMAP source's messages and checkpoints (sources.imap) stored by
     the pipeline (parse, classify, store, refresh), counted per folder. Never raises a
     UserError: the reason the poll stopped is in report.error/exit_code."""
-    from caltac_inbox.sources.imap import MailboxReport, finish, mailbox_messages, sender_filter
-
     report = MailboxReport(mailbox=mb.name)
     items = mailbox_messages(store, mb, report, progress=progress, clock=clock, sleep=sleep,
                              body_budget=body_budget)
@@ -204,8 +195,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
 
 
 def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
-    from caltac_inbox.budget import DEFAULT_BUDGET
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.pipeline import open_store  # SQLAlchemy: only when the poll must write
 
     return open_store(url, budget=budget or DEFAULT_BUDGET)
 
@@ -215,25 +205,18 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
              notify_command: Sequence[str] | None = None) -> int:
     """Poll the configured mailboxes; prints the report(s) and the timeline changes, runs
     `notify_command` with the changes (if any); returns the exit code."""
-    from caltac_inbox.lock import LockHeld, lock_path, mailbox_lock
-    from caltac_inbox.sources.imap import DEADLINE_EXIT, MailboxReport
-
     if interactive is None:
         interactive = sys.stdout.isatty()
     if not config.mailboxes:
         where = config.path or "the configuration file"
         raise ConfigError(f"no [[mailbox]] configured in {where}; add one (see README, "
                           "'Configuring a mailbox') or pass --config FILE")
-    from caltac_inbox.budget import ReadBudget
-
     mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
     store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
     code = 0
     changes: list[Any] = []
     try:
-        from caltac_inbox.store.db import sqlite_path
-
-        sqlite_file = sqlite_path(db_url)
+        sqlite_file = dbmod.sqlite_path(db_url)
         for mb in mailboxes:
             bars = _ProgressBars() if interactive and not as_json else None
             try:
@@ -255,8 +238,6 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
     finally:
         store.close()
     if changes and notify_command:
-        from caltac_inbox.changes_cli import notify
-
         try:
             notify(notify_command, changes)
         except UserError as exc:
@@ -276,9 +257,8 @@ def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool, 
         click.echo(json_line(report.to_json()))
         return
     if report.changes:
-        from caltac_inbox.changes_cli import print_changes
-
-        print_changes(report.changes)
+        for line in change_lines(report.changes):
+            click.echo(line)
     if report.skipped:
         # Another poll holds the lock: normal during a long backfill, so cron stays quiet.
         if interactive or verbose:
@@ -321,8 +301,6 @@ Example:
 @click.pass_context
 def poll_command(ctx: click.Context, mailboxes: tuple[str, ...], as_json: bool, verbose: bool,
                  notify_command: str | None) -> None:
-    from caltac_inbox.config import load_config
-
     try:
         config_option, db_option = _global_options(ctx)
         config = load_config(config_option)
@@ -353,8 +331,6 @@ class Check:
 
 def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
     """Every check, in order, each with what to fix. Reads only (EXAMINE, no migration)."""
-    from caltac_inbox.config import config_path, load_config
-
     checks: list[Check] = []
     file, _named = config_path(config_arg)
     try:
@@ -382,16 +358,14 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
 
 
 def _check_migrations() -> Check:
-    from caltac_inbox.store import db
-
     try:
-        head = db.installed_schema_head()
+        head = dbmod.installed_schema_head()
     except UserError as exc:
         return Check(False, "migrations", str(exc), exc.exit_code)
-    return Check(True, "migrations", f"{db.migrations_dir()}: up to revision {head}, as this version expects")
+    return Check(True, "migrations", f"{dbmod.migrations_dir()}: up to revision {head}, as this version expects")
 
 
-def _check_authserv_id(mb) -> Check:
+def _check_authserv_id(mb: MailboxConfig) -> Check:
     what = f"mailbox {mb.name} sender verification"
     if mb.authserv_ids:
         return Check(True, what, "trusting the Authentication-Results written by " + ", ".join(mb.authserv_ids))
@@ -401,15 +375,13 @@ def _check_authserv_id(mb) -> Check:
 
 
 def _check_database(url: str | None) -> Check:
-    from caltac_inbox.store import db
-
     try:
-        resolved = db.resolve_url(url)
+        resolved = dbmod.resolve_url(url)
     except ConfigError as exc:
         return Check(False, "database", str(exc), exc.exit_code)
-    shown = db.display_url(resolved)
+    shown = dbmod.display_url(resolved)
     try:
-        path = db.sqlite_path(resolved)
+        path = dbmod.sqlite_path(resolved)
     except Exception:
         return Check(False, "database", f"invalid URL {shown}; use sqlite:///PATH or postgresql+psycopg://...", 5)
     if path is not None and not path.exists():
@@ -419,17 +391,17 @@ def _check_database(url: str | None) -> Check:
                          "choose a writable place with --db or [database] url", 5)
         return Check(True, "database", f"{shown}: not created yet; the first ingest or poll creates it")
     try:
-        engine = db.make_engine(resolved)
+        engine = dbmod.make_engine(resolved)
         try:
             with engine.connect() as conn:
-                current = db.current_revision(conn)
+                current = dbmod.current_revision(conn)
         finally:
             engine.dispose()
-        head = db.head_revision()
+        head = dbmod.head_revision()
     except UserError as exc:
         return Check(False, "database", str(exc), exc.exit_code)
     except Exception as exc:  # driver errors: unreachable server, unreadable file
-        return Check(False, "database", str(db.describe_db_error(resolved, exc, "open")), 5)
+        return Check(False, "database", str(dbmod.describe_db_error(resolved, exc, "open")), 5)
     if current == head:
         return Check(True, "database", f"{shown}: reachable, schema up to date ({head})")
     return Check(True, "database", f"{shown}: reachable, schema at {current or 'empty'}, code expects {head}; "
@@ -437,14 +409,10 @@ def _check_database(url: str | None) -> Check:
 
 
 def _check_feeds(url: str | None) -> list[Check]:
-    from caltac_inbox.web.cli import feed_doctor_lines
-
     return [Check(ok, "feeds", detail, code) for ok, detail, code in feed_doctor_lines(url)]
 
 
-def _check_mailbox(mb) -> list[Check]:
-    from caltac_inbox.sources.imap import check_mailbox
-
+def _check_mailbox(mb: MailboxConfig) -> list[Check]:
     what = f"mailbox {mb.name}"
     try:
         folders = check_mailbox(mb)
@@ -456,8 +424,6 @@ def _check_mailbox(mb) -> list[Check]:
                             0 if folder.ok else ConfigError.exit_code))
     if any(not f.ok for f in folders):
         try:
-            from caltac_inbox.sources.imap import list_folders
-
             names = ", ".join(list_folders(mb))
             checks.append(Check(False, what, f"folders on the server: {names}", ConfigError.exit_code))
         except Exception:
@@ -497,3 +463,62 @@ def doctor_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{len(failed)} problem(s) found; fix them and run `caltac-inbox doctor` again", err=True)
         sys.exit(max(c.exit_code for c in failed) or 1)
     click.echo("all checks passed")
+
+
+# -- db ---------------------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance.
+
+    \b
+    Example:
+      caltac-inbox --db postgresql+psycopg://me@dbhost/caltac db upgrade
+    """
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Create or migrate the database schema to the latest version.
+
+    Runs automatically on first use; run it explicitly after an upgrade or to
+    check that the database is reachable.
+
+    \b
+    Example:
+      caltac-inbox db upgrade
+      caltac-inbox --db sqlite:///out/demo.db db upgrade
+    """
+    url = dbmod.resolve_url(app.db_url())
+    engine = dbmod.connect(url)
+    try:
+        with engine.connect() as conn:
+            revision = dbmod.current_revision(conn)
+    finally:
+        engine.dispose()
+    click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
+
+
+@db.command("rebuild-timeline")
+@pass_app
+def db_rebuild_timeline(app: App) -> None:
+    """Rebuild the whole timeline from the stored facts and corrections.
+
+    Every ingest, poll and correction already updates the entries it touches;
+    this replays everything, the way `reparse --all` ends. It prints how many
+    entries changed (0 when the timeline was in line with the facts).
+
+    \b
+    Example:
+      caltac-inbox db rebuild-timeline
+    """
+    from caltac_inbox.store.light import missing_database_error
+
+    missing = missing_database_error(app.db_url())
+    if missing is not None:
+        raise missing
+    with app.open_store() as store:
+        rebuilt = store.rebuild(full=True)
+    click.echo(f"timeline rebuilt: {rebuilt.count} entr{'y' if rebuilt.count == 1 else 'ies'} changed")

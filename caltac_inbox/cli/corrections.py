@@ -1,0 +1,399 @@
+"""The coordinator's last word: `dismiss`, `correct`, `add`, `undo`, `corrections`, `review`.
+
+Thin: read the options, store a correction (caltac_inbox.store.corrections), rebuild the
+timeline (which applies every correction on top of the notices: timeline.corrections),
+print what happened. The store's correction queries (SQLAlchemy) are imported by the
+commands that run them, so `--help` stays light.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any, Callable
+
+import getpass
+
+import click
+
+from caltac_inbox.cli.app import pass_app
+from caltac_inbox.cli.options import emit, output_options
+from caltac_inbox.cli.selection import mailbox_option, program_option
+from caltac_inbox.display import json_line, printable
+from caltac_inbox.errors import InputError
+from caltac_inbox.model import FACT_KINDS, Fact, parse_when
+from caltac_inbox.store.light import missing_database_error
+from caltac_inbox.timeline.corrections import DATE_FIELD, CorrectionError, added_fact, corrected_fact, field_values
+from caltac_inbox.timeline.time import LOS_ANGELES
+from caltac_inbox.user_dates import DateInputError, read_user_date
+
+ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
+LEAD_HINT = "list leads with `caltac-inbox review`"
+_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
+
+
+def _today() -> date:
+    return datetime.now(LOS_ANGELES).date()
+
+
+def read_when(text: str | None, option: str) -> date | datetime | None:
+    """A day (the rules of `--as-of`: YYYY-MM-DD, today, +7d, next monday ...) or
+    "YYYY-MM-DD HH:MM" in America/Los_Angeles. A usage error when it cannot be read."""
+    if text is None:
+        return None
+    m = _DATETIME.fullmatch(text.strip())
+    try:
+        if m:
+            day = read_user_date(m.group(1), _today()).day
+            hour, minute = int(m.group(2)), int(m.group(3))
+            if hour > 23 or minute > 59:
+                raise DateInputError(f"{text!r} has no such time of day; use HH:MM from 00:00 to 23:59")
+            return datetime.combine(day, time(hour, minute), LOS_ANGELES)
+        return read_user_date(text, _today()).day
+    except DateInputError as exc:
+        raise click.UsageError(f"{option}: {exc}") from None
+
+
+def _systems(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _by(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "unknown"
+
+
+def _say(app: Any, json_output: bool, data: dict[str, Any], line: str) -> None:
+    click.echo(json_line(data) if json_output else printable(line))
+
+
+def _by_option(f: Callable) -> Callable:
+    return click.option("--by", metavar="NAME", help="Who decided (default: the OS user).")(f)
+
+
+def _json_option(f: Callable) -> Callable:
+    return click.option("--json", "json_output", is_flag=True, help="Print the result as one JSON object.")(f)
+
+
+def _open_existing(app: Any) -> Any:
+    """The store of a database that exists: a correction, like a query, never creates
+    one (a mistyped --db must not look like an empty timeline)."""
+    missing = missing_database_error(app.db_url())
+    if missing is not None:
+        raise missing
+    return app.open_store()
+
+
+def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
+    """`work(session)` in one transaction, then the timeline rebuilt with it."""
+    from caltac_inbox.store.corrections import NotFound
+
+    with _open_existing(app) as store:
+        try:
+            with store.session() as session:
+                result = work(session)
+        except NotFound:
+            raise
+        changes = store.refresh()
+    return result, changes
+
+
+@click.command()
+@click.argument("entry", metavar="ID")
+@click.option("--reason", metavar="TEXT", help="Why (kept with the dismissal).")
+@_by_option
+@_json_option
+@pass_app
+def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Hide an entry (or a lead) that does not concern this LEA.
+
+    The entry leaves `upcoming`, `timeline` and the calendar; `timeline
+    --include-dismissed` still lists it, and `undo` brings it back. ID is an
+    entry's id or uid, or a lead's id from `review` (L...). Reparsing never
+    brings a dismissed entry back.
+
+    \b
+    Example:
+      caltac-inbox dismiss 7 --reason "not our district"
+      caltac-inbox dismiss L3f2a9c01
+    """
+    from caltac_inbox.store import corrections as stored
+
+    def work(session: Any) -> Any:
+        if stored.is_lead_id(entry):
+            try:
+                lead = stored.find_lead(session, entry)
+            except stored.NotFound:
+                raise InputError(f"no lead with id {entry!r}; {LEAD_HINT}") from None
+            row = stored.add_correction(session, target=stored.LEAD_TARGET + lead["identity"], action="dismiss",
+                                        made_by=_by(by), mailbox=lead["mailbox"], reason=reason,
+                                        old_values={"sentence": lead["sentence"], "when": lead["when"]})
+            return stored.correction_json(row), f"lead {lead['id']}"
+        try:
+            item = stored.find_entry(session, entry)
+        except stored.NotFound:
+            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        if item["status"] == "dismissed":
+            raise InputError(f"entry {entry} is already dismissed; `caltac-inbox corrections` lists the "
+                             "dismissal, `caltac-inbox undo ID` reverts it")
+        row = stored.add_correction(session, target=item["uid"], action="dismiss", made_by=_by(by),
+                                    mailbox=_mailbox_of(item), reason=reason,
+                                    old_values={"status": item["status"]}, basis_sent=stored.newest_sent(item))
+        return stored.correction_json(row), f"entry {item['id']}"
+
+    (data, what), _ = _store_and_refresh(app, work)
+    _say(app, json_output, data, f"dismissed {what} (correction {data['id']}; `caltac-inbox undo {data['id']}` "
+                                 "reverts it)")
+
+
+@click.command()
+@click.argument("entry", metavar="ID")
+@click.option("--start", metavar="WHEN", help="Downtime start: YYYY-MM-DD or \"YYYY-MM-DD HH:MM\" (Los Angeles).")
+@click.option("--end", metavar="WHEN", help="Downtime end: YYYY-MM-DD or \"YYYY-MM-DD HH:MM\" (Los Angeles).")
+@click.option("--due", metavar="WHEN", help="Due date of a deadline, designation or credential.")
+@click.option("--at", "at", metavar="WHEN", help="When retention data is removed.")
+@click.option("--systems", metavar="LIST", help="Downtime systems, comma-separated.")
+@click.option("--what", metavar="TEXT", help="What a deadline asks (its action), what retention removes.")
+@click.option("--reason", metavar="TEXT", help="Why (kept with the correction).")
+@_by_option
+@_json_option
+@pass_app
+def correct(app: Any, entry: str, start: str | None, end: str | None, due: str | None, at: str | None,
+            systems: str | None, what: str | None, reason: str | None, by: str | None,
+            json_output: bool) -> None:
+    """Override fields of an entry the tool got wrong.
+
+    The entry shows the corrected values, marked as corrected (table, JSON,
+    calendar DESCRIPTION); its calendar UID stays and its SEQUENCE goes up.
+    If a later notice changes a corrected field (an extension), the notice
+    wins and the correction is marked superseded. Reparsing keeps it.
+
+    \b
+    Example:
+      caltac-inbox correct 5 --end "2016-09-13 23:59"
+      caltac-inbox correct 3 --due 2020-08-21 --reason "CalTAC phone call"
+    """
+    from caltac_inbox.store import corrections as stored
+
+    given = {"start": read_when(start, "--start"), "end": read_when(end, "--end"),
+             "due": read_when(due, "--due"), "at": read_when(at, "--at"), "systems": _systems(systems),
+             "what": what}
+    if all(v is None for v in given.values()):
+        raise click.UsageError("say what to correct: --start, --end, --due, --at, --systems or --what")
+
+    def work(session: Any) -> Any:
+        try:
+            item = stored.find_entry(session, entry)
+        except stored.NotFound:
+            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        try:
+            values = field_values(item["kind"], given)
+            corrected_fact(Fact.from_json(item), values)  # an end before the start stops here
+        except CorrectionError as exc:
+            raise click.UsageError(str(exc)) from None
+        row = stored.add_correction(session, target=item["uid"], action="correct", made_by=_by(by),
+                                    mailbox=_mailbox_of(item), new_values=values,
+                                    old_values={k: item.get(k) for k in values},
+                                    basis_sent=stored.newest_sent(item), reason=reason)
+        return stored.correction_json(row), item["id"]
+
+    (data, entry_id), _ = _store_and_refresh(app, work)
+    changes = ", ".join(f"{k} {_plain(data['before'].get(k))} -> {_plain(v)}" for k, v in data["values"].items())
+    _say(app, json_output, data, f"corrected entry {entry_id}: {changes} (correction {data['id']})")
+
+
+@click.command()
+@click.option("--kind", "kind", type=click.Choice(FACT_KINDS, case_sensitive=False), help="What kind of entry.")
+@click.option("--start", metavar="WHEN", help="Downtime start: YYYY-MM-DD or \"YYYY-MM-DD HH:MM\".")
+@click.option("--end", metavar="WHEN", help="Downtime end: YYYY-MM-DD or \"YYYY-MM-DD HH:MM\".")
+@click.option("--due", metavar="WHEN", help="Due date (deadline, designation, credential).")
+@click.option("--at", "at", metavar="WHEN", help="When retention data is removed.")
+@click.option("--systems", metavar="LIST", help="Downtime systems, comma-separated.")
+@click.option("--what", metavar="TEXT", help="What is due (a deadline's action) or removed (retention).")
+@click.option("--from-lead", "from_lead", metavar="LEAD_ID",
+              help="The lead (from `review`) this entry comes from; its date is the default.")
+@click.option("--reason", metavar="TEXT", help="Where the date came from (an attachment, a call).")
+@program_option
+@mailbox_option
+@_by_option
+@_json_option
+@pass_app
+def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str | None, at: str | None,
+        systems: str | None, what: str | None, from_lead: str | None, reason: str | None,
+        programs: tuple[str, ...], mailbox: str | None, by: str | None, json_output: bool) -> None:
+    """Add an entry no notice gave (an attachment, a phone call, a lead).
+
+    \b
+    Example:
+      caltac-inbox add --kind deadline --due 2026-12-01 --what "submit the test site list"
+      caltac-inbox add --from-lead L3f2a9c01 --kind deadline --what "return the survey"
+    """
+    from caltac_inbox.store import corrections as stored
+
+    if kind is None:
+        raise click.UsageError("say which --kind of entry to add")
+    kind = kind.lower()
+    given = {"start": read_when(start, "--start"), "end": read_when(end, "--end"),
+             "due": read_when(due, "--due"), "at": read_when(at, "--at"), "systems": _systems(systems),
+             "what": what}
+
+    def work(session: Any) -> Any:
+        lead = None
+        if from_lead is not None:
+            try:
+                lead = stored.find_lead(session, from_lead) if stored.is_lead_id(from_lead) else None
+            except stored.NotFound:
+                lead = None
+            if lead is None:
+                raise InputError(f"no lead with id {from_lead!r}; {LEAD_HINT}")
+            option = DATE_FIELD.get(kind)
+            if option and given.get(option) is None and lead["when"]:
+                    given[option] = parse_when(lead["when"])
+        try:
+            values = field_values(kind, given)
+            fact = added_fact(kind, values, [p.upper() for p in programs])
+        except CorrectionError as exc:
+            raise click.UsageError(str(exc)) from None
+        new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
+        if lead is not None:
+            new_values["evidence"] = lead["sentence"]
+        row = stored.add_correction(session, target="", action="add", made_by=_by(by),
+                                    mailbox=mailbox or (lead["mailbox"] if lead else None),
+                                    new_values=new_values, reason=reason,
+                                    lead=lead["identity"] if lead else None)
+        return stored.correction_json(row)
+
+    data, _ = _store_and_refresh(app, work)
+    with _open_existing(app) as store, store.session(readonly=True) as session:
+        data["entry_id"] = stored.find_entry(session, data["target"])["id"]
+    _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
+                                 f"{data['id']})")
+
+
+@click.command()
+@click.argument("correction_id", metavar="CORRECTION_ID")
+@_json_option
+@pass_app
+def undo(app: Any, correction_id: str, json_output: bool) -> None:
+    """Revert a correction, dismissal or added entry (ids from `corrections`).
+
+    \b
+    Example:
+      caltac-inbox undo 4
+    """
+    from caltac_inbox.store import corrections as stored
+
+    wanted = correction_id.strip()
+    if not wanted.isdigit() or len(wanted) > 18:
+        raise InputError(f"no correction with id {correction_id!r}; list them with `caltac-inbox corrections`")
+
+    def work(session: Any) -> Any:
+        try:
+            return stored.correction_json(stored.undo(session, int(wanted)))
+        except stored.NotFound:
+            raise InputError(f"no correction with id {correction_id!r}; list them with "
+                             "`caltac-inbox corrections`") from None
+
+    data, _ = _store_and_refresh(app, work)
+    _say(app, json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
+
+
+@click.command("corrections")
+@mailbox_option
+@output_options
+@pass_app
+def corrections(app: Any, mailbox: str | None, output: str) -> None:
+    """List every correction, dismissal and added entry, with its state.
+
+    State is active, undone, or superseded (a later notice changed what was
+    corrected, or a later correction replaced it).
+
+    \b
+    Example:
+      caltac-inbox corrections
+      caltac-inbox corrections --json
+    """
+    from caltac_inbox.store import corrections as stored
+
+    with _open_existing(app) as store, store.session(readonly=True) as session:
+        rows = stored.list_corrections(session, mailbox=mailbox)
+    emit(rows, output, CORRECTION_COLUMNS, empty="No corrections.")
+
+
+@click.command()
+@click.option("--days", type=click.IntRange(min=0, max=36_525), default=30, show_default=True,
+              help="Leads of the notices sent in this many days.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Count back from this day (default today).")
+@click.option("--include-dismissed", is_flag=True, help="Also list dismissed leads and those added.")
+@mailbox_option
+@output_options
+@pass_app
+def review(app: Any, days: int, as_of: str | None, include_dismissed: bool, mailbox: str | None,
+           output: str) -> None:
+    """Dated sentences of recent notices that gave no entry: what the tool was unsure of.
+
+    Newest notice first. Turn one into an entry with `add --from-lead ID`, or
+    hide it with `dismiss ID`. Reparsing rebuilds the leads and keeps what you
+    decided.
+
+    \b
+    Example:
+      caltac-inbox review
+      caltac-inbox review --days 90 --json
+    """
+    from caltac_inbox.store import corrections as stored
+
+    day = read_when(as_of, "--as-of") if as_of else _today()
+    if isinstance(day, datetime):
+        day = day.date()
+    with _open_existing(app) as store, store.session(readonly=True) as session:
+        rows = stored.review(session, as_of=day, days=days, mailbox=mailbox,
+                             include_dismissed=include_dismissed)
+    emit(rows, output, LEAD_COLUMNS, empty=f"No leads in the {days} days to {day}.")
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+def _mailbox_of(item: dict[str, Any]) -> str | None:
+    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
+    return mailboxes[0] if mailboxes else None
+
+
+def _short(value: str | None) -> str:
+    if not value:
+        return ""
+    return value[:16].replace("T", " ") if len(value) > 10 else value
+
+
+CORRECTION_COLUMNS = [
+    ("id", lambda c: c["id"]),
+    ("action", lambda c: c["action"]),
+    ("entry", lambda c: c["entry"]),
+    ("state", lambda c: c["state"] + (f" by {c['superseded_by']}" if c.get("superseded_by") else "")),
+    ("by", lambda c: c["by"]),
+    ("at", lambda c: _short(c["at"])),
+    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items() if k != "evidence")
+     or c.get("reason") or ""),
+]
+
+LEAD_COLUMNS = [
+    ("id", lambda r: r["id"]),
+    ("sent", lambda r: _short(r["sent"])),
+    ("date", lambda r: _short(r["when"]) or "?"),
+    ("reason", lambda r: r["reason"]),
+    ("sentence", lambda r: r["sentence"]),
+]
+
+
+__all__ = ["add", "correct", "corrections", "dismiss", "read_when", "review", "undo"]
