@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, delete, false, or_, select, update
+from sqlalchemy import and_, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from caltac_inbox.store.schema import Entry, EntrySource, FactRow, TimelinePending
@@ -28,6 +28,8 @@ from caltac_inbox.timeline.scope import MOVING, REACH, SLACK, WINDOWS, fact_scop
 MAX_PENDING_SCOPES = 400
 # The uids of entries a coordinator added (store.corrections), never numbered by reconcile.
 _ADDED = "manual-"
+# Downtime windows a group is followed through one by one before it is taken by its span.
+MAX_WINDOWS = 40
 # Bound parameters per IN list (SQLite allows 32,766 per statement).
 _CHUNK = 500
 
@@ -104,18 +106,29 @@ def _scope_condition(keys: set[str], windows: Sequence[tuple[date, date, bool]])
 
 def _closed_windows(session: Session, windows: list[tuple[date, date, bool]]) -> list[tuple[date, date, bool]]:
     """`windows` and every stored downtime window they meet, and every one those meet, ...:
-    a chain of windows each meeting the next is one group."""
+    a chain of windows each meeting the next is one group. Beyond MAX_WINDOWS windows the
+    group is taken as every window within REACH of their first and last day, grown the
+    same way (more than the chain, never less: a query stays a handful of terms)."""
     merged = merge_windows(windows)
-    while merged:
+    while merged and len(merged) <= MAX_WINDOWS:
         grown = list(merged)
         for key, first, last in session.execute(select(FactRow.scope, FactRow.span_first, FactRow.span_last)
                                                 .where(_scope_condition(set(), merged))):
             grown.append(_window(key, first, last))
         grown = merge_windows(grown)
         if grown == merged:
-            break
+            return merged
         merged = grown
-    return merged
+    if not merged:
+        return merged
+    hull = (min(w[0] for w in merged), max(w[1] for w in merged))
+    while True:
+        first, last = session.execute(select(func.min(FactRow.span_first), func.max(FactRow.span_last))
+                                      .where(_scope_condition(set(), [(*hull, True)]))).one()
+        grown = (min(hull[0], date.fromisoformat(first)), max(hull[1], date.fromisoformat(last)))
+        if grown == hull:
+            return [(*hull, True)]
+        hull = grown
 
 
 def _source_scopes(session: Session, entry_ids: list[int]) -> Iterable[tuple[str | None, str | None, str | None]]:
