@@ -46,33 +46,21 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
     facts_generation, timeline_generation = generations(session)
     pending = session.execute(select(TimelinePending.id, TimelinePending.scope, TimelinePending.span_first,
                                      TimelinePending.span_last)).all()
-    if not pending:
-        if facts_generation != timeline_generation:
-            return None  # facts changed without saying where
-        return Rebuilt(0)
-    if len(pending) > MAX_PENDING_SCOPES or any(p.scope == FULL_SCOPE for p in pending):
+    if not pending:  # in line, unless facts changed without saying where
+        return Rebuilt(0) if facts_generation == timeline_generation else None
+    if len(pending) > MAX_PENDING_SCOPES or FULL_SCOPE in {p.scope for p in pending}:
         return None
-    keys = {p.scope for p in pending if p.scope not in WINDOWS and not p.scope.startswith(ENTRY_SCOPE)}
-    windows = [_window(p.scope, p.span_first, p.span_last) for p in pending if p.scope in WINDOWS]
     uids = {p.scope.removeprefix(ENTRY_SCOPE) for p in pending if p.scope.startswith(ENTRY_SCOPE)}
-
     existing = {row.uid: row for row in _rows(session, Entry, Entry.uid, uids)}
-    for key, first, last in _source_scopes(session, [row.id for row in existing.values()]):
-        if key is None:
-            return None
-        if key in WINDOWS:
-            windows.append(_window(key, first, last))
-        else:
-            keys.add(key)
-    in_scope = _scope_condition(keys, _closed_windows(session, windows))
-    sourced = load_sourced_facts(session, in_scope)
+    in_scope = _pending_condition(session, [(p.scope, p.span_first, p.span_last) for p in pending
+                                            if not p.scope.startswith(ENTRY_SCOPE)], existing)
+    if in_scope is None:
+        return None
     scoped_entries = select(EntrySource.entry_id).join(FactRow, FactRow.id == EntrySource.fact_id).where(in_scope)
     for row in session.execute(select(Entry).where(Entry.id.in_(scoped_entries))).scalars():
         existing[row.uid] = row
-    reconciled = reconcile(sourced)
-    if _uid_taken_outside(session, {e.uid for e in reconciled} | {uid for uid, row in existing.items()
-                                                                  if not uid.startswith(_ADDED)},
-                          {row.id for row in existing.values()}):
+    reconciled = reconcile(load_sourced_facts(session, in_scope))
+    if _uid_taken_outside(session, {e.uid for e in reconciled} | set(existing), {row.id for row in existing.values()}):
         return None
     targets = set(existing) | {e.uid for e in reconciled} | uids
     entries = apply_stored_corrections(session, reconciled, now, targets=sorted(targets))
@@ -85,7 +73,23 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
     return rebuilt
 
 
-def _window(key: str, first: str, last: str) -> tuple[date, date, bool]:
+def _pending_condition(session: Session, scopes: list[tuple[str, str, str]], entries: dict[str, Entry]) -> Any:
+    """The facts of the pending `scopes` (scope, first, last) and of the groups of `entries`;
+    None when an entry rests on a fact stored before migration 0028 (no scope yet)."""
+    keys = {scope for scope, _, _ in scopes if scope not in WINDOWS}
+    windows = [_window(scope, first, last) for scope, first, last in scopes if scope in WINDOWS]
+    for key, first, last in _source_scopes(session, [row.id for row in entries.values()]):
+        if key is None:
+            return None
+        if key in WINDOWS:
+            windows.append(_window(key, first, last))
+        else:
+            keys.add(key)
+    return _scope_condition(keys, _closed_windows(session, windows))
+
+
+def _window(key: str | None, first: str | None, last: str | None) -> tuple[date, date, bool]:
+    assert first is not None and last is not None  # a downtime window's days
     return date.fromisoformat(first), date.fromisoformat(last), key == MOVING
 
 
@@ -121,14 +125,15 @@ def _closed_windows(session: Session, windows: list[tuple[date, date, bool]]) ->
         merged = grown
     if not merged:
         return merged
-    hull = (min(w[0] for w in merged), max(w[1] for w in merged))
+    lowest, highest = min(w[0] for w in merged), max(w[1] for w in merged)
     while True:
         first, last = session.execute(select(func.min(FactRow.span_first), func.max(FactRow.span_last))
-                                      .where(_scope_condition(set(), [(*hull, True)]))).one()
-        grown = (min(hull[0], date.fromisoformat(first)), max(hull[1], date.fromisoformat(last)))
-        if grown == hull:
-            return [(*hull, True)]
-        hull = grown
+                                      .where(_scope_condition(set(), [(lowest, highest, True)]))).one()
+        wider = (min(lowest, date.fromisoformat(first or lowest.isoformat())),
+                 max(highest, date.fromisoformat(last or highest.isoformat())))
+        if wider == (lowest, highest):
+            return [(lowest, highest, True)]
+        lowest, highest = wider
 
 
 def _source_scopes(session: Session, entry_ids: list[int]) -> Iterable[tuple[str | None, str | None, str | None]]:
@@ -154,6 +159,7 @@ def _uid_taken_outside(session: Session, uids: set[str], inside: set[int]) -> bo
     """Whether reconcile's numbering of repeated uids ("<uid>-2": in the order of the whole
     replay) may involve an entry outside the groups: a numbered uid among `uids` (the
     groups' entries, old and new), or an entry outside with one of their uids or its "-2"."""
+    uids = {uid for uid in uids if not uid.startswith(_ADDED)}
     if any(uid != _base(uid) for uid in uids):
         return True
     wanted = sorted({uid for base in uids for uid in (base, base + "-2")})
