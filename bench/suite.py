@@ -26,14 +26,14 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as base  # noqa: E402 - bench/run.py: the launcher, the notices, the synthetic timeline
 
-from run import CLI, MB, PYTHON, ROOT, SHARED, Bench, fact_templates, fill_timeline, make_notices  # noqa: E402
+from run import CLI, MB, PYTHON, ROOT, SHARED, Bench, fact_templates, fill_timeline  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 REGRESSION = 0.15
@@ -294,7 +294,7 @@ def against_baseline(s: Suite, floor: float) -> None:
     source.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE], capture_output=True, check=False)
     if archive.returncode != 0:
-        s.target(f"--help / bbe6bca's", None, None, f"skipped: git archive {BASELINE} failed")
+        s.target("--help / bbe6bca's", None, None, f"skipped: git archive {BASELINE} failed")
         return
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
     # its source tree (bbe6bca reads its migrations from there), compiled as an install would be
@@ -354,8 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="caltac-bench-"))
     b = Bench(tmp, quick=args.small, verbose=True)
     s = Suite(b, args.reps, args.small)
-    sizes = dict(backfill=120, archives=(10, 1_000, 5_000), events=500, feed=5_000, pg=5_000) if args.small else \
-        dict(backfill=600, archives=(10, 10_000, 50_000), events=5_000, feed=100_000, pg=50_000)
+    small = dict(backfill=120, archives=(10, 1_000, 5_000), events=500, feed=5_000, pg=5_000)
+    full = dict(backfill=600, archives=(10, 10_000, 50_000), events=5_000, feed=100_000, pg=50_000)
+    sizes: dict[str, Any] = small if args.small else full
     factory = base.postgres_factory(b)
     pg, drop = factory if factory is not None else (None, lambda: None)
     try:
