@@ -265,23 +265,20 @@ def _fold(line: str) -> str:
             rest = rest[cut:]
         chunks.append(rest)
         return "\r\n ".join(chunks)
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if current and size + width >= _FOLD + 1:
-            if len(current) > 1 and current[-1] in "\\^":
-                held = current.pop()
-                out.append("".join(current))
-                current, size = [held], len(held.encode("utf-8"))
-            else:
-                out.append("".join(current))
-                current, size = [], 0
-        current.append(char)
-        size += width
-    out.append("".join(current))
-    return "\r\n ".join(out)
+    data = line.encode("utf-8")
+    if len(data) <= _FOLD:
+        return line
+    pieces, begin = [], 0
+    while len(data) - begin > _FOLD:
+        cut = begin + _FOLD
+        while data[cut] & 0xC0 == 0x80:  # never inside a character
+            cut -= 1
+        if data[cut - 1] in b"\\^":
+            cut -= 1
+        pieces.append(data[begin:cut].decode("utf-8"))
+        begin = cut
+    pieces.append(data[begin:].decode("utf-8"))
+    return "\r\n ".join(pieces)
 
 
 def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
