@@ -1,11 +1,13 @@
-"""The timeline refresh that costs what changed, not what is archived.
+"""What the incremental timeline refresh reads: the facts, entries and corrections of
+the groups a change touched, and nothing else.
 
 Every write that changes facts or corrections records, in its own transaction, the
 groups of the timeline it touched (`timeline_pending`, see timeline.scope and
-store.write.mark_pending). `refresh_pending_scopes` reads exactly those groups' facts,
-replays them through the same `reconcile` and `apply_corrections` as the full rebuild,
-and writes the difference with the same `write.write_entries`, so both give the same
-rows (tests/system/test_incremental_timeline.py proves it on random histories).
+store.write.mark_pending). `store.write.refresh_pending_scopes` reads exactly those
+groups' facts (`pending_condition`), replays them through the same `reconcile` and
+`apply_corrections` as the full rebuild, and writes the difference with the same
+`write.write_entries`, so both give the same rows
+(tests/system/test_incremental_timeline.py proves it on random histories).
 
 It gives way to the full rebuild (returns None) when that is what is asked ("*"),
 when the facts changed without saying where (a database from before migration 0028,
@@ -15,7 +17,7 @@ entry outside them has (reconcile numbers such uids in the order of the whole re
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, delete, false, func, or_, select, update
@@ -34,46 +36,7 @@ MAX_WINDOWS = 40
 _CHUNK = 500
 
 
-def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | None,
-                           mailbox: str | None) -> Any:
-    """Recompute the pending groups of the timeline (the caller holds the timeline lock).
-    Returns write.Rebuilt, or None when only the full rebuild will do."""
-    from caltac_inbox.store.read import generations
-    from caltac_inbox.store.write import (ENTRY_SCOPE, FULL_SCOPE, Rebuilt, apply_stored_corrections,
-                                          load_sourced_facts, timeline_rebuilt_from, write_entries)
-    from caltac_inbox.timeline.reconcile import reconcile
-
-    facts_generation, timeline_generation = generations(session)
-    pending = session.execute(select(TimelinePending.id, TimelinePending.scope, TimelinePending.span_first,
-                                     TimelinePending.span_last)).all()
-    if not pending:  # in line, unless facts changed without saying where
-        return Rebuilt(0) if facts_generation == timeline_generation else None
-    if len(pending) > MAX_PENDING_SCOPES or FULL_SCOPE in {p.scope for p in pending}:
-        return None
-    uids = {p.scope.removeprefix(ENTRY_SCOPE) for p in pending if p.scope.startswith(ENTRY_SCOPE)}
-    existing = {row.uid: row for row in _rows(session, Entry, Entry.uid, uids)}
-    in_scope = _pending_condition(session, [(p.scope, p.span_first, p.span_last) for p in pending
-                                            if not p.scope.startswith(ENTRY_SCOPE)], existing)
-    if in_scope is None:
-        return None
-    scoped_entries = select(EntrySource.entry_id).join(FactRow, FactRow.id == EntrySource.fact_id).where(in_scope)
-    for row in session.execute(select(Entry).where(Entry.id.in_(scoped_entries))).scalars():
-        existing[row.uid] = row
-    reconciled = reconcile(load_sourced_facts(session, in_scope))
-    if _uid_taken_outside(session, {e.uid for e in reconciled} | set(existing), {row.id for row in existing.values()}):
-        return None
-    targets = set(existing) | {e.uid for e in reconciled} | uids
-    entries = apply_stored_corrections(session, reconciled, now, targets=sorted(targets))
-    linked: dict[int, set[int]] = {}
-    for entry_id, fact_id in _pairs(session, [row.id for row in existing.values()]):
-        linked.setdefault(entry_id, set()).add(fact_id)
-    rebuilt = write_entries(session, entries, existing, linked, now, run_id=run_id, mailbox=mailbox)
-    session.execute(delete(TimelinePending).where(TimelinePending.id.in_([p.id for p in pending])))
-    timeline_rebuilt_from(session, facts_generation)
-    return rebuilt
-
-
-def _pending_condition(session: Session, scopes: list[tuple[str, str, str]], entries: dict[str, Entry]) -> Any:
+def pending_condition(session: Session, scopes: list[tuple[str, str, str]], entries: dict[str, Entry]) -> Any:
     """The facts of the pending `scopes` (scope, first, last) and of the groups of `entries`;
     None when an entry rests on a fact stored before migration 0028 (no scope yet)."""
     keys = {scope for scope, _, _ in scopes if scope not in WINDOWS}
@@ -144,18 +107,18 @@ def _source_scopes(session: Session, entry_ids: list[int]) -> Iterable[tuple[str
         ).all()
 
 
-def _pairs(session: Session, entry_ids: list[int]) -> Iterable[tuple[int, int]]:
+def source_pairs(session: Session, entry_ids: list[int]) -> Iterable[tuple[int, int]]:
     for chunk in _chunks(entry_ids):
         yield from session.execute(select(EntrySource.entry_id, EntrySource.fact_id)
                                    .where(EntrySource.entry_id.in_(chunk))).all()
 
 
-def _rows(session: Session, model: Any, column: Any, values: Iterable[Any]) -> Iterable[Any]:
+def rows_where(session: Session, model: Any, column: Any, values: Iterable[Any]) -> Iterable[Any]:
     for chunk in _chunks(sorted(values)):
         yield from session.execute(select(model).where(column.in_(chunk))).scalars()
 
 
-def _uid_taken_outside(session: Session, uids: set[str], inside: set[int]) -> bool:
+def uid_taken_outside(session: Session, uids: set[str], inside: set[int]) -> bool:
     """Whether reconcile's numbering of repeated uids ("<uid>-2": in the order of the whole
     replay) may involve an entry outside the groups: a numbered uid among `uids` (the
     groups' entries, old and new), or an entry outside with one of their uids or its "-2"."""
@@ -197,4 +160,5 @@ def fill_in_scopes(session: Session) -> None:
             span_last=scope.last.isoformat() if scope.last else None))
 
 
-__all__ = ["MAX_PENDING_SCOPES", "clear_pending", "fill_in_scopes", "refresh_pending_scopes"]
+__all__ = ["MAX_PENDING_SCOPES", "clear_pending", "fill_in_scopes", "pending_condition", "rows_where",
+           "source_pairs", "uid_taken_outside"]

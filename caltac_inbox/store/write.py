@@ -389,10 +389,9 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
     """Bring `entries` in line with the stored facts and corrections, recording each change
     a reader sees in `timeline_changes` (with `run_id` and `mailbox`, the poll's or
     ingest's) in the same transaction. Only the groups marked pending since the last
-    refresh are recomputed (store.incremental.refresh_pending_scopes); `full` replays
+    refresh are recomputed (refresh_pending_scopes); `full` replays
     every stored fact (`db rebuild-timeline`, `reparse --all`)."""
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
-    from caltac_inbox.store.incremental import refresh_pending_scopes
 
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
@@ -403,6 +402,45 @@ def rebuild_timeline(session: Session, now: datetime | None = None, *, run_id: s
         if done is not None:
             return done
     return rebuild_all(session, now, run_id=run_id, mailbox=mailbox)
+
+
+def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | None,
+                           mailbox: str | None) -> Any:
+    """Recompute the pending groups of the timeline (the caller holds the timeline lock):
+    only their facts, entries and corrections are read (store.incremental). Returns what
+    changed, or None when only the full rebuild will do."""
+    from caltac_inbox.store.incremental import (MAX_PENDING_SCOPES, pending_condition, rows_where, source_pairs,
+                                                uid_taken_outside)
+    from caltac_inbox.store.read import generations
+
+    facts_generation, timeline_generation = generations(session)
+    pending = session.execute(select(TimelinePending.id, TimelinePending.scope, TimelinePending.span_first,
+                                     TimelinePending.span_last)).all()
+    if not pending:  # in line, unless facts changed without saying where
+        return Rebuilt(0) if facts_generation == timeline_generation else None
+    if len(pending) > MAX_PENDING_SCOPES or FULL_SCOPE in {p.scope for p in pending}:
+        return None
+    uids = {p.scope.removeprefix(ENTRY_SCOPE) for p in pending if p.scope.startswith(ENTRY_SCOPE)}
+    existing = {row.uid: row for row in rows_where(session, Entry, Entry.uid, uids)}
+    in_scope = pending_condition(session, [(p.scope, p.span_first, p.span_last) for p in pending
+                                            if not p.scope.startswith(ENTRY_SCOPE)], existing)
+    if in_scope is None:
+        return None
+    scoped_entries = select(EntrySource.entry_id).join(FactRow, FactRow.id == EntrySource.fact_id).where(in_scope)
+    for row in session.execute(select(Entry).where(Entry.id.in_(scoped_entries))).scalars():
+        existing[row.uid] = row
+    reconciled = reconcile(load_sourced_facts(session, in_scope))
+    if uid_taken_outside(session, {e.uid for e in reconciled} | set(existing), {row.id for row in existing.values()}):
+        return None
+    targets = set(existing) | {e.uid for e in reconciled} | uids
+    entries = apply_stored_corrections(session, reconciled, now, targets=sorted(targets))
+    linked: dict[int, set[int]] = {}
+    for entry_id, fact_id in source_pairs(session, [row.id for row in existing.values()]):
+        linked.setdefault(entry_id, set()).add(fact_id)
+    rebuilt = write_entries(session, entries, existing, linked, now, run_id=run_id, mailbox=mailbox)
+    session.execute(delete(TimelinePending).where(TimelinePending.id.in_([p.id for p in pending])))
+    timeline_rebuilt_from(session, facts_generation)
+    return rebuilt
 
 
 def rebuild_all(session: Session, now: datetime, *, run_id: str | None, mailbox: str | None) -> Rebuilt:
@@ -618,6 +656,6 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 
 
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "mark_entries_pending",
-           "mark_pending", "record_checkpoint", "rebuild_all", "rebuild_timeline",
+           "mark_pending", "record_checkpoint", "rebuild_all", "rebuild_timeline", "refresh_pending_scopes",
            "write_entries", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
            "replace_leads", "settle_uidvalidity"]

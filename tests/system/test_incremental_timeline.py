@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from caltac_inbox.model import Fact, RawMessage
 from caltac_inbox.pipeline import Store, open_store
-from caltac_inbox.store import corrections, incremental, write
+from caltac_inbox.store import corrections, write
 from caltac_inbox.store.schema import Message
 from tests import queries
 from tests.fakes import fake_classify, fake_parse, make_eml
@@ -97,9 +97,9 @@ class _History:
     def _mode(self) -> Iterator[None]:
         with self.monkeypatch.context() as patch:
             if self.full:
-                patch.setattr(incremental, "refresh_pending_scopes", lambda *a, **k: None)
+                patch.setattr(write, "refresh_pending_scopes", lambda *a, **k: None)
             else:
-                patch.setattr(incremental, "refresh_pending_scopes", self._counting(incremental.refresh_pending_scopes))
+                patch.setattr(write, "refresh_pending_scopes", self._counting(write.refresh_pending_scopes))
             patch.setattr(write, "utcnow", lambda: NOW)
             patch.setattr(corrections, "datetime", _FixedClock)
             yield
