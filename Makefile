@@ -13,7 +13,7 @@ DEMO_AS_OF ?= 2020-08-01
 # repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
-.PHONY: demo test test-deps eval bench bench-detail venv install clean
+.PHONY: demo test test-deps eval eval-split bench bench-detail venv install clean
 # the browser the web timeline's test drives (Debian's package chromium)
 CHROMIUM ?= /usr/bin/chromium
 
@@ -86,6 +86,11 @@ eval: install
 	@echo "== samples/"
 	@$(CLI) extract samples --json > out/samples.jsonl || true
 	@$(PYTHON) $(SHARED)/tools/score.py samples/expected.jsonl out/samples.jsonl
+
+# The same scores on fixed parts of the corpus (all, the 28 newest notices, halves A and B):
+# develop on one half, read the other at first sight (bench/eval_split.py).
+eval-split: install
+	@$(BIN)/python bench/eval_split.py --shared $(SHARED)
 
 # The targets as ratios to floors of the same run (bench/suite.py, under 5 minutes), on the
 # wheel installed in its own venv as users install it; fails on a FAIL or a ratio 15 % worse

@@ -9,7 +9,9 @@ end, a due date, a retention date). Recall = caught / missed.
 With today's extractor few labelled facts are missed, so the script also asks the
 counterfactual: for each labelled fact that extraction found, had it been left out (the
 same notice classified, that one fact dropped), would a lead on its day have appeared?
-That is the safety net's recall for the facts a cautious extractor might drop.
+That is the safety net's recall for the facts a cautious extractor might drop. A dropped fact
+the arbiter makes again from its own rules (classify.arbiter) is counted apart
+(`dropped_remade_by_arbiter`); `counterfactual_recall_with_arbiter` counts both.
 
 Run: python bench/leads.py [SHARED_DIR] [--json] [--verbose]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,16 +36,26 @@ def _scorer(shared: Path):
     return module
 
 
+_ALSO_DAY = re.compile(r"; also (\d{4}-\d\d-\d\d):")
+
+
+def _days_of(leads) -> set[str]:
+    """The days a notice's leads name: each lead's day, and the other days its reason lists
+    (a lead is one sentence; "...; also 2026-05-09: no cue" names a second undecided date)."""
+    days = {str(lead.when)[:10] for lead in leads if lead.when is not None}
+    return days | {day for lead in leads for day in _ALSO_DAY.findall(lead.reason)}
+
+
 def measure(shared: Path, verbose: bool = False) -> dict:
     from caltac_inbox.classify import classify_with_leads
+    from caltac_inbox.classify.arbiter import arbiter_facts, decide, leads_of
     from caltac_inbox.classify.context import Context
-    from caltac_inbox.classify.leads import find_leads
     from caltac_inbox.parse import parse_message
 
     score = _scorer(shared)
     corpus = shared / "corpus"
     labels = [json.loads(line) for line in (corpus / "labels.jsonl").read_text().splitlines() if line.strip()]
-    notices = leads_total = missed = caught = labelled = found_facts = dropped_caught = 0
+    notices = leads_total = missed = caught = labelled = found_facts = dropped_caught = dropped_remade = 0
     reasons: Counter[str] = Counter()
     per_notice: list[int] = []
     for row in labels:
@@ -55,7 +68,7 @@ def measure(shared: Path, verbose: bool = False) -> dict:
         reasons.update(lead.reason for lead in leads)
         predicted = [f.to_json() for f in facts]
         used: set[int] = set()
-        lead_days = {str(lead.when)[:10] for lead in leads if lead.when is not None}
+        lead_days = _days_of(leads)
         for fact in row.get("facts", []):
             labelled += 1
             hit = next((i for i, p in enumerate(predicted) if i not in used and score.matches(fact, p)), None)
@@ -65,8 +78,11 @@ def measure(shared: Path, verbose: bool = False) -> dict:
                 kept = [f for i, f in enumerate(facts) if i != hit]
                 ctx = Context.of(notice)
                 days = {str(fact[k])[:10] for k in KEY_DATES.get(fact["kind"], ()) if fact.get(k)}
-                new_leads = set(find_leads(ctx, kept)) - set(leads)
-                dropped_caught += bool(days & {str(lead.when)[:10] for lead in new_leads if lead.when is not None})
+                decisions = decide(ctx, kept)
+                new_leads = set(leads_of(ctx, decisions)) - set(leads)
+                remade = {str(f.due or f.at or f.start)[:10] for f in arbiter_facts(decisions)}
+                dropped_caught += bool(days & _days_of(new_leads))
+                dropped_remade += bool(days & remade) and not days & _days_of(new_leads)
                 continue
             missed += 1
             days = {str(fact[k])[:10] for k in KEY_DATES.get(fact["kind"], ()) if fact.get(k)}
@@ -90,6 +106,9 @@ def measure(shared: Path, verbose: bool = False) -> dict:
         "found_by_extract": found_facts,
         "dropped_found_as_leads": dropped_caught,
         "counterfactual_recall": round(dropped_caught / found_facts, 3) if found_facts else None,
+        "dropped_remade_by_arbiter": dropped_remade,
+        "counterfactual_recall_with_arbiter": (round((dropped_caught + dropped_remade) / found_facts, 3)
+                                               if found_facts else None),
     }
 
 

@@ -1,12 +1,19 @@
 """Whether a message's sender is authenticated, from the Authentication-Results header
 (RFC 8601) written by the server that received it for us, and by no one else.
 
-Anyone can write an Authentication-Results header into a message they send. Only the
-header(s) carrying the authserv-id of our own receiving server count, and of those only
-the topmost run (a receiving server prepends its own above whatever the message
-brought). A pass is DKIM with a signing domain (header.d, or header.i) aligned with the
-From domain, or DMARC with header.from aligned with it; `dkim=pass` without a domain is
-not a pass.
+Anyone can write an Authentication-Results header into a message they send, also one
+with our server's name, placed right below our server's real one. Only the header(s)
+carrying the authserv-id of our own receiving server count, and of those only the
+topmost run (a receiving server prepends its own above whatever the message brought;
+the run ends at the first other header). Within the run:
+- Gmail and Microsoft 365 write exactly one header per message: a second one of theirs
+  is the sender's, and it and everything below it are ignored;
+- a server with one header per filter (OpenDKIM, OpenDMARC) reports each method once:
+  a method is read from the topmost header that reports it, never from one below;
+- `dmarc=fail` says the From domain was not authenticated, whatever else passes.
+A pass is DKIM with a signing domain (header.d, or header.i) aligned with the From
+domain, or DMARC with header.from aligned with it; `dkim=pass` without a domain is not
+a pass.
 
 Pure functions over header values; the trusted authserv-ids come from the configuration.
 """
@@ -29,6 +36,8 @@ HOST_DEFAULTS = {
     "imap-mail.outlook.com": (MICROSOFT_365,),
 }
 HEADER = "authentication-results"
+# servers that write exactly one Authentication-Results header per message they receive
+ONE_HEADER_SERVERS = frozenset((GMAIL, MICROSOFT_365))
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _RESULT = re.compile(r"\s*([a-z0-9_-]+)\s*=\s*([a-z]+)", re.I)
@@ -82,14 +91,14 @@ def parse_header(value: str) -> AuthenticationResults:
     return AuthenticationResults(authserv_id, tuple(results))
 
 
-def _is_trusted(header: AuthenticationResults, trusted: Sequence[str]) -> bool:
-    name = header.authserv_id if header.authserv_id is not None else MICROSOFT_365
-    return name in trusted
+def _writer(header: AuthenticationResults) -> str:
+    return header.authserv_id if header.authserv_id is not None else MICROSOFT_365
 
 
 def trusted_headers(fields: Iterable[tuple[str, str]], trusted: Sequence[str]) -> list[AuthenticationResults]:
     """The topmost run of consecutive Authentication-Results fields written by a trusted
-    server, from a message's header fields (name, value) in their order."""
+    server, from a message's header fields (name, value) in their order; for a server
+    that writes one header per message (ONE_HEADER_SERVERS), only its first."""
     wanted = tuple(t.strip().lower() for t in trusted)
     run: list[AuthenticationResults] = []
     for name, value in fields:
@@ -98,11 +107,25 @@ def trusted_headers(fields: Iterable[tuple[str, str]], trusted: Sequence[str]) -
                 break
             continue
         header = parse_header(value)
-        if _is_trusted(header, wanted):
-            run.append(header)
-        elif run:
-            break
+        writer = _writer(header)
+        if writer not in wanted or (writer in ONE_HEADER_SERVERS and any(_writer(h) == writer for h in run)):
+            if run:
+                break
+            continue
+        run.append(header)
     return run
+
+
+def counted_results(headers: Sequence[AuthenticationResults]) -> list[Result]:
+    """The results of a run of headers, each method from the topmost header reporting it:
+    a header below may add a method, never overrule one reported above it."""
+    seen: set[str] = set()
+    out: list[Result] = []
+    for header in headers:
+        reported = {r.method for r in header.results}
+        out.extend(r for r in header.results if r.method not in seen)
+        seen |= reported
+    return out
 
 
 def aligned(domain: str, from_domain: str) -> bool:
@@ -127,6 +150,32 @@ def _passes(result: Result, from_domain: str) -> bool:
     return domain is not None and aligned(domain, from_domain)
 
 
+def sender_matches(address: str | None, senders: Sequence[str]) -> bool:
+    """`address` is one of `senders`: an exact address, or a domain incl. its subdomains."""
+    if not address or "@" not in address:
+        return False
+    address = address.strip().strip("<>").lower()
+    domain = address.rsplit("@", 1)[1]
+    for wanted in senders:
+        wanted = wanted.lower().lstrip("@")
+        if "@" in wanted:
+            if address == wanted:
+                return True
+        elif domain == wanted or domain.endswith("." + wanted):
+            return True
+    return False
+
+
+def forwarder_trusted(forwarded_by: str | None, outer_authenticated: bool | None,
+                      trusted_forwarders: Sequence[str]) -> bool | None:
+    """The verdict of a forwarded notice: the outer message's, when a trusted internal
+    sender forwarded it; else False (a forward by anyone else is never verified; the
+    original's own signature cannot be checked once forwarded) and None stays None."""
+    if outer_authenticated is True and not sender_matches(forwarded_by, trusted_forwarders):
+        return False
+    return outer_authenticated
+
+
 def authenticated(fields: Iterable[tuple[str, str]], sender: str | None, trusted: Sequence[str]) -> bool | None:
     """True when our receiving server reports an aligned DKIM or DMARC pass for the From
     address `sender`; False when it reports none; None when no trusted server is named
@@ -137,8 +186,12 @@ def authenticated(fields: Iterable[tuple[str, str]], sender: str | None, trusted
     if not headers:
         return None
     from_domain = sender.rsplit("@", 1)[1].strip(" .>") if sender and "@" in sender else ""
-    return bool(from_domain) and any(_passes(r, from_domain) for h in headers for r in h.results)
+    results = counted_results(headers)
+    if any(r.method == "dmarc" and r.result == "fail" for r in results):
+        return False
+    return bool(from_domain) and any(_passes(r, from_domain) for r in results)
 
 
-__all__ = ["GMAIL", "MICROSOFT_365", "AuthenticationResults", "aligned", "authenticated", "default_authserv_ids",
-           "parse_header", "trusted_headers"]
+__all__ = ["GMAIL", "MICROSOFT_365", "ONE_HEADER_SERVERS", "AuthenticationResults", "aligned", "authenticated",
+           "counted_results", "default_authserv_ids", "forwarder_trusted", "parse_header", "sender_matches",
+           "trusted_headers"]

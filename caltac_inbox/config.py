@@ -20,7 +20,7 @@ import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ DEFAULT_FOLDERS = ("INBOX",)
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 SECRET_COMMAND_TIMEOUT = 60.0
 MAX_MESSAGE_MB_LIMIT = 1024
+# How old the last successful poll may be before the timeline counts as stale (freshness).
+DEFAULT_MAX_AGE = timedelta(hours=26)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,15 @@ class MailboxConfig:
     deadline: float = 1800.0  # seconds for the whole poll of this mailbox
     max_message_mb: int = MAX_MESSAGE_MB  # larger messages are archived, not parsed
     authserv_id: tuple[str, ...] | None = None  # as configured; see authserv_ids
+    trusted_forwarders: tuple[str, ...] | None = None  # as configured; see forwarders
+
+    @property
+    def forwarders(self) -> tuple[str, ...]:
+        """Who may forward a notice into this mailbox and keep it verified (domains or
+        addresses): as configured, else the domain of the mailbox's own address."""
+        if self.trusted_forwarders is not None:
+            return self.trusted_forwarders
+        return (self.username.rsplit("@", 1)[1].lower(),) if "@" in self.username else ()
 
     @property
     def authserv_ids(self) -> tuple[str, ...]:
@@ -104,6 +115,23 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class DigestConfig:
+    """[digest]: where `digest --send` mails the weekly digest. Through SMTP (`host`), or
+    through a local `sendmail` command. Holds where the password comes from, never it."""
+
+    to: tuple[str, ...]
+    sender: str  # the From address (key `from`)
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"  # ssl | starttls | plain (plain only to a loopback address)
+    username: str | None = None
+    password_env: str | None = None
+    password_command: tuple[str, ...] | None = None
+    sendmail: tuple[str, ...] | None = None  # e.g. ("/usr/sbin/sendmail", "-t", "-oi")
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = None  # the file it came from; None when no file exists
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -121,6 +149,17 @@ class Config:
     # run after a poll or ingest that changed the timeline, the changes as JSON on its
     # stdin; its secrets come from its environment, never from this file
     notify_command: tuple[str, ...] | None = None
+    trusted_forwarders: tuple[str, ...] = ()  # top level: for notices ingested from files
+
+    def trusted_forwarders_for(self, mailbox: str | None) -> tuple[str, ...]:
+        """Who may forward a notice of `mailbox` and keep it verified: the configured
+        mailbox's forwarders, else the top-level `trusted_forwarders`."""
+        for mb in self.mailboxes:
+            if mb.name == mailbox:
+                return mb.forwarders
+        return self.trusted_forwarders
+    max_age: timedelta = DEFAULT_MAX_AGE  # a mailbox polled longer ago is stale (caltac_inbox.freshness)
+    digest: DigestConfig | None = None  # [digest]: where `digest --send` mails it
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mb in self.mailboxes:
@@ -176,6 +215,9 @@ def load_config(path: str | None = None) -> Config:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start + 1} cannot be read); save the configuration "
+                          "file as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the configuration file: {exc.strerror}") from None
     return parse_config(data, str(file))
@@ -183,7 +225,9 @@ def load_config(path: str | None = None) -> Config:
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document. Pure apart from checking that ca_file exists."""
-    _reject_unknown(data, ("database", "mailbox", "authserv_id", "limits", "notify_command"), where, "top level")
+    _reject_unknown(data, ("database", "mailbox", "authserv_id", "trusted_forwarders", "limits", "notify_command",
+                           "max_age", "digest"),
+                    where, "top level")
     database = DatabaseConfig()
     if "database" in data:
         table = _table(data["database"], "[database]", where)
@@ -207,7 +251,87 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         notify = notify_argv(_str(data["notify_command"], "notify_command", where), f"{where}: notify_command")
     return Config(path=where, database=database, mailboxes=tuple(mailboxes), authserv_id=authserv_id,
                   limits=_parse_limits(_table(data.get("limits", {}), "[limits]", where), where),
-                  notify_command=notify)
+                  notify_command=notify, max_age=_max_age(data.get("max_age"), where),
+                  trusted_forwarders=_forwarders(data.get("trusted_forwarders", []), "trusted_forwarders", where),
+                  digest=_parse_digest(_table(data["digest"], "[digest]", where), where) if "digest" in data else None)
+
+
+def parse_max_age(value: Any) -> timedelta:
+    """A `max_age` setting: a number of hours, or a string like "26h", "2d", "90m". Raises
+    ValueError saying what is allowed."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
+    if isinstance(value, (int, float)):
+        hours = float(value)
+    elif isinstance(value, str) and value.strip()[:-1].replace(".", "", 1).isdigit() and value.strip()[-1:] in "mhd":
+        text = value.strip()
+        hours = float(text[:-1]) * {"m": 1 / 60, "h": 1.0, "d": 24.0}[text[-1]]
+    else:
+        raise ValueError("must be a number of hours or a string like \"26h\", \"2d\", \"90m\"")
+    if hours < 0:
+        raise ValueError("must not be negative")
+    return timedelta(hours=hours)
+
+
+_DIGEST_KEYS = ("to", "from", "host", "port", "security", "username", "password_env", "password_command", "sendmail",
+                "timeout")
+
+
+def _digest_password_env(table: dict[str, Any], where: str) -> str | None:
+    if "password_env" in table and "password_command" in table:
+        raise ConfigError(f"{where}: [digest]: set one of password_env and password_command, not both")
+    if "password_env" not in table:
+        return None
+    password_env = _str(table["password_env"], "[digest] password_env", where)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise ConfigError(f"{where}: [digest]: password_env must be the NAME of an environment variable")
+    return password_env
+
+
+def _parse_digest(table: dict[str, Any], where: str) -> DigestConfig:
+    label = "[digest]"
+    for key in _FORBIDDEN_SECRET_KEYS:
+        if key in table:
+            raise ConfigError(f"{where}: {label}: '{key}' is not allowed, secrets are never stored in the "
+                              "configuration file; set password_env = \"CALTAC_SMTP_PASSWORD\" (and export it) or "
+                              "password_command = \"pass show smtp\"")
+    _reject_unknown(table, _DIGEST_KEYS, where, label)
+    for key in ("to", "from"):
+        if key not in table:
+            raise ConfigError(f"{where}: {label}: missing required key '{key}' (who gets the digest, who sends it)")
+    to = (_str(table["to"], f"{label} to", where),) if isinstance(table["to"], str) else \
+        _str_list(table["to"], f"{label} to", where)
+    if "host" not in table and "sendmail" not in table:
+        raise ConfigError(f"{where}: {label}: say how to send it: host = \"smtp.example.org\" (SMTP) or "
+                          "sendmail = \"/usr/sbin/sendmail -t -oi\"")
+    security = _str(table.get("security", "starttls"), f"{label} security", where).lower()
+    if security not in SECURITY_MODES:
+        raise ConfigError(f"{where}: {label}: security = {security!r} is not one of ssl, starttls, plain")
+    host = _str(table["host"], f"{label} host", where) if "host" in table else None
+    if host is not None and security == "plain" and not is_loopback(host):
+        raise ConfigError(f"{where}: {label}: security = \"plain\" is only allowed to a loopback address, not "
+                          f"{host!r}; use \"starttls\" (port 587) or \"ssl\" (port 465)")
+    password_env = _digest_password_env(table, where)
+    default_port = {"ssl": 465, "starttls": 587, "plain": 25}[security]
+    return DigestConfig(
+        to=to, sender=_str(table["from"], f"{label} from", where), host=host,
+        port=_int(table.get("port", default_port), f"{label} port", where, 1, 65535), security=security,
+        username=_str(table["username"], f"{label} username", where) if "username" in table else None,
+        password_env=password_env,
+        password_command=_command(table["password_command"], f"{label} password_command", where)
+        if "password_command" in table else None,
+        sendmail=_command(table["sendmail"], f"{label} sendmail", where) if "sendmail" in table else None,
+        timeout=_number(table.get("timeout", 60.0), f"{label} timeout", where),
+    )
+
+
+def _max_age(value: Any, where: str) -> timedelta:
+    if value is None:
+        return DEFAULT_MAX_AGE
+    try:
+        return parse_max_age(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: max_age {exc}, e.g. max_age = \"26h\"") from None
 
 
 def notify_argv(command: str, label: str) -> tuple[str, ...]:
@@ -237,7 +361,7 @@ def _parse_limits(table: dict[str, Any], where: str) -> LimitsConfig:
 _MAILBOX_KEYS = (
     "name", "host", "port", "security", "username", *SECRET_KEYS, "folders", "senders",
     "since", "ca_file", "connect_timeout", "read_timeout", "batch_size", "retries",
-    "retry_delay", "deadline", "max_message_mb", "authserv_id",
+    "retry_delay", "deadline", "max_message_mb", "authserv_id", "trusted_forwarders",
 )
 _FORBIDDEN_SECRET_KEYS = ("password", "pass", "passwd", "secret", "token", "oauth2_token", "access_token")
 
@@ -321,6 +445,7 @@ def _parse_mailbox(table: dict[str, Any], index: int, where: str) -> MailboxConf
                             where, 1, MAX_MESSAGE_MB_LIMIT),
         authserv_id=_authserv_ids(table["authserv_id"], f"{label} authserv_id", where) if "authserv_id" in table
         else None,
+        trusted_forwarders=_forwarders(table.get("trusted_forwarders"), f"{label} trusted_forwarders", where),
     )
 
 
@@ -339,38 +464,46 @@ def is_loopback(host: str) -> bool:
 
 def fetch_secret(mb: MailboxConfig) -> str:
     """The password or OAuth2 token for `mb`, fetched now. Never logged, never in an error."""
-    if mb.password_env:
-        value = os.environ.get(mb.password_env)
+    command = mb.password_command or mb.oauth2_token_command
+    key = "password_command" if mb.password_command else "oauth2_token_command"
+    return secret_from(f"mailbox {mb.name!r}", mb.password_env, command, key)
+
+
+def secret_from(owner: str, password_env: str | None, command: tuple[str, ...] | None,
+                key: str = "password_command") -> str:
+    """A secret from the environment variable `password_env`, else printed by `command`
+    (run without a shell). `owner` names what needs it in errors ("mailbox 'x'",
+    "[digest]"); the secret is never in one."""
+    if password_env:
+        value = os.environ.get(password_env)
         if not value:
             raise ConfigError(
-                f"mailbox {mb.name!r}: environment variable {mb.password_env} (password_env) is "
+                f"{owner}: environment variable {password_env} (password_env) is "
                 "not set or empty; export it in the environment that runs caltac-inbox "
                 "(for cron: in the crontab or an EnvironmentFile)"
             )
         return value
-    command = mb.password_command or mb.oauth2_token_command
     assert command is not None
-    key = "password_command" if mb.password_command else "oauth2_token_command"
     try:
         done = subprocess.run(
             list(command), shell=False, stdin=subprocess.DEVNULL, capture_output=True,
             timeout=SECRET_COMMAND_TIMEOUT, check=False,
         )
     except FileNotFoundError:
-        raise ConfigError(f"mailbox {mb.name!r}: {key}: program {command[0]!r} not found; "
+        raise ConfigError(f"{owner}: {key}: program {command[0]!r} not found; "
                           "give a full path or install it") from None
     except PermissionError:
-        raise ConfigError(f"mailbox {mb.name!r}: {key}: program {command[0]!r} is not executable") from None
+        raise ConfigError(f"{owner}: {key}: program {command[0]!r} is not executable") from None
     except subprocess.TimeoutExpired:
-        raise AuthError(f"mailbox {mb.name!r}: {key} did not finish within "
+        raise AuthError(f"{owner}: {key} did not finish within "
                         f"{SECRET_COMMAND_TIMEOUT:.0f} s; run it by hand to check") from None
     # stderr and stdout are deliberately not quoted: either may contain the secret.
     if done.returncode != 0:
-        raise AuthError(f"mailbox {mb.name!r}: {key} {command[0]!r} exited with status "
+        raise AuthError(f"{owner}: {key} {command[0]!r} exited with status "
                         f"{done.returncode}; run it by hand to see why")
     value = done.stdout.decode("utf-8", "replace").strip()
     if not value:
-        raise AuthError(f"mailbox {mb.name!r}: {key} {command[0]!r} printed nothing; "
+        raise AuthError(f"{owner}: {key} {command[0]!r} printed nothing; "
                         "it must print the secret on standard output")
     return value
 
@@ -421,6 +554,20 @@ def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{where}: {label} must be a non-empty list of strings")
     return tuple(_str(item, label, where) for item in value)
+
+
+def _forwarders(value: Any, label: str, where: str) -> Any:
+    """Domains or addresses (a list, possibly empty; None: not configured), lowercase."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ConfigError(f"{where}: {label} must be a list of domains or addresses like [\"district.k12.ca.us\"]")
+    out = tuple(_str(item, label, where).strip().lower().lstrip("@") for item in value)
+    for item in out:
+        if not item or any(c.isspace() or c in ",;<>()" for c in item) or "." not in item:
+            raise ConfigError(f"{where}: {label}: {item!r} is not a domain or an address; write "
+                              "\"district.k12.ca.us\" or \"pat@district.k12.ca.us\"")
+    return out
 
 
 def _authserv_ids(value: Any, label: str, where: str) -> tuple[str, ...]:
@@ -474,6 +621,7 @@ def _type_name(value: Any) -> str:
 __all__ = [
     "Config",
     "DatabaseConfig",
+    "DigestConfig",
     "LimitsConfig",
     "MailboxConfig",
     "config_path",
@@ -483,4 +631,6 @@ __all__ = [
     "is_loopback",
     "load_config",
     "parse_config",
+    "parse_max_age",
+    "secret_from",
 ]

@@ -12,8 +12,8 @@ live spreadsheet formula. Every output edge passes text through here:
 - `csv_cell(value)`: a number stays as it is (a negative number too: it is data, not
   a formula); text starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`
   (OWASP CSV injection).
-- `json_line(value)`: JSON with DEL and C1 controls escaped as well (`json.dumps`
-  escapes C0 only), so a terminal showing it sees no control character.
+- `json_line(value)`: JSON with DEL, C1 controls and bidirectional controls escaped as
+  well (`json.dumps` escapes C0 only), so a terminal showing it sees no control character.
 - `fit_columns(headers, rows, width, elastic)` and `clip(text, width)`: a table cut to
   a terminal's width by its summary column ("…"), never by its dates or ids.
 
@@ -45,7 +45,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "break": re.compile(r"\r\n?|[\n\t\v\f]"),
         "line_break": re.compile(r"\r\n?"),
         "other_control": re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
-        "json_unescaped": re.compile(r"[\x7f-\x9f]"),
+        # DEL, C1, and the bidirectional marks, embeddings, overrides and isolates
+        # (U+202E turns "exe.txt" into "txt.exe" on screen): escaped as \uXXXX
+        "json_unescaped": re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"),
     }
 
 
@@ -96,14 +98,14 @@ def table_length(widths: Sequence[int | None], gap: int = 2) -> int:
 
 
 def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, elastic: Sequence[str],
-                *, gap: int = 2, room: int = 20) -> list[int | None]:
+                *, gap: int = 2, room: int = 20, keep_first: bool = False) -> list[int | None]:
     """Column widths for a table of `rows` that fits in `width` characters.
 
     Only the columns named in `elastic` (the summary, a subject: text that stays
     readable cut short) are narrowed, never a date or an id: a column empty in every
     row is left out (None), then the first elastic column is narrowed to `room`, the
-    others to half of it, then all to their header. A table whose other columns alone
-    are wider than `width` stays wider."""
+    others to half of it, then all to their header (with `keep_first`, the first one
+    last). A table whose other columns alone are wider than `width` stays wider."""
     widths: list[int | None] = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     if table_length(widths, gap) <= width:
         return widths
@@ -117,7 +119,7 @@ def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: in
             widths[i] = max(least, current - excess)
 
     floors = [(order[:1], lambda h: max(len(h), room)), (order[1:], lambda h: max(len(h), room // 2)),
-              (order, len)]
+              (order[1:] + order[:1] if keep_first else order, len)]
     for columns, least in floors:
         for i in columns:
             narrow(i, max(least(headers[i]), 2))

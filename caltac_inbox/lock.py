@@ -156,8 +156,10 @@ def mailbox_lock(path: Path, *, deadline: float = 1800.0,
     key = os.path.abspath(path)
     if key in _HELD_HERE:
         raise LockHeld(path, Holder.me(deadline, clock()), clock())
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    from caltac_inbox.private_files import open_lock_file, private_directory
+
+    private_directory(path.parent)
+    fd = open_lock_file(path)
     try:
         try:
             import fcntl

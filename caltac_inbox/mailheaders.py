@@ -9,6 +9,7 @@ decodes it. Standard library only, imported where headers are read.
 """
 from __future__ import annotations
 
+import re
 from email.message import Message
 from typing import Callable, Iterator
 
@@ -58,7 +59,7 @@ def bound_message(msg: Message) -> Message:
 def decoded(name: str, value: str, decode_bytes: Callable[[bytes, str | None], str] | None = None) -> str:
     """A header value with its RFC 2047 encoded words decoded, cut first (see module doc).
     `decode_bytes(chunk, charset)` decodes the words the fallback decoder returns as bytes."""
-    value = bounded(value)
+    value = _escape_raw_8bit_words(bounded(value))
     try:
         # policy.default keeps the space after an encoded word on a folded line, which
         # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
@@ -76,6 +77,47 @@ def decoded(name: str, value: str, decode_bytes: Callable[[bytes, str | None], s
         )
     except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
         return value
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
+
+
+def _escape_raw_8bit_words(value: str) -> str:
+    """Encoded words with raw 8-bit text inside ("=?utf-8?Q?réunion?=", which no decoder
+    accepts) rewritten as proper Q words, the raw characters encoded in the word's own
+    charset (UTF-8 when that cannot hold them)."""
+    if value.isascii():
+        return value
+
+    def escape(match: re.Match[str]) -> str:
+        charset, kind, text = match.groups()
+        if text.isascii():
+            return match.group(0)
+        if kind in "Bb":  # base64 cannot hold raw text: take the raw part as it is
+            return text
+        try:
+            "".encode(charset)
+            encoding = charset
+        except LookupError:
+            encoding = "utf-8"
+
+        def byte_escapes(char: str) -> str:
+            if char.isascii():
+                return char
+            try:
+                data = char.encode(encoding)
+            except UnicodeEncodeError:
+                data = char.encode("utf-8")
+            return "".join(f"={b:02X}" for b in data)
+
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError:
+                charset = encoding = "utf-8"
+        return f"=?{charset}?Q?{''.join(byte_escapes(c) for c in text)}?="
+
+    return _ENCODED_WORD.sub(escape, value)
 
 
 def _decode_chunk(chunk: bytes, charset: str | None) -> str:

@@ -41,6 +41,7 @@ class Notice:
     forward_note: str = ""  # the forwarder's own words above the forwarded notice
     authenticated: bool | None = None
     html: bool = False  # text came from an HTML part
+    damage: str | None = None  # what was wrong with the message and passed over (status "partial")
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ class RawMessage:
     # authserv-ids of the receiving server whose Authentication-Results are trusted;
     # None: the source names none (the parser's default)
     authserv_ids: tuple[str, ...] | None = None
+    # domains or addresses whose forwards of a notice keep the outer message's verdict
+    trusted_forwarders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,17 +42,20 @@ MAX_MIME_PARTS = 1_000
 MAX_FORWARD_DEPTH = 8  # forwards of forwards of ...
 STUB_PLAIN_CHARS = 200  # a text/plain part shorter than this may be a "see HTML" stub
 
-_EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
+_EARLIEST_YEAR, _LATEST_YEAR = 1900, 2100  # RFC 5322: years from 1900
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> Notice:
+def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = (),
+                  trusted_forwarders: Sequence[str] = ()) -> Notice:
     """Parse one raw RFC 5322 message into a Notice (the innermost forwarded notice).
 
     `authenticated` comes only from Authentication-Results headers written by a server
-    named in `authserv_ids` (see authres); with none named it is None."""
+    named in `authserv_ids` (see authres); with none named it is None. A forwarded
+    notice keeps that verdict only when its forwarder is one of `trusted_forwarders`
+    (domains or addresses); a forward by anyone else is not verified."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise ParseError(f"{source}: message is {type(raw).__name__}, not bytes")
     raw = bytes(raw)
@@ -64,7 +67,7 @@ def parse_message(raw: bytes, source: str, authserv_ids: Sequence[str] = ()) -> 
             f"{MAX_RAW_BYTES // 2**20} MB parse limit"
         )
     try:
-        return _parse(raw, source, tuple(authserv_ids))
+        return _parse(raw, source, tuple(authserv_ids), tuple(trusted_forwarders))
     except ParseError:
         raise
     except RecursionError:
@@ -96,13 +99,18 @@ _MAIL_HEADERS = (
 )
 
 
-def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...]) -> Notice:
+def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...], trusted_forwarders: tuple[str, ...] = ()) -> Notice:
+    raw, damage = repair_header_block(raw)
     msg, mp = _build_message(raw)
     if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
         return _parse_headerless(raw, source)
     outer_sender = _sender_of(msg, mp)[0]
     authenticated = _authenticated(msg, outer_sender, authserv_ids)
     layer, notes, forwarded = _unwrap(msg, mp, depth=0)
+    if forwarded:
+        from caltac_inbox.authres import forwarder_trusted
+
+        authenticated = forwarder_trusted(outer_sender, authenticated, trusted_forwarders)
     return Notice(
         source=source,
         text=layer.text,
@@ -115,7 +123,49 @@ def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...]) -> Notice:
         forward_note=_join_notes(notes),
         authenticated=authenticated,
         html=layer.html,
+        damage=damage,
     )
+
+
+_FIELD_LINE = re.compile(rb"^[!-9;-~]+:")  # an RFC 5322 field name and its colon
+_HEADER_SCAN_LINES = 2000
+
+
+def repair_header_block(raw: bytes) -> tuple[bytes, str | None]:
+    """`raw` without the damaged lines of its header block (a line that is neither a
+    field nor a continuation, with fields after it), and what was skipped; the email
+    package would end the headers at such a line and lose the From, Subject and Date
+    below it."""
+    lines = raw.split(b"\n", _HEADER_SCAN_LINES)
+    damaged: list[int] = []
+    for number, line in enumerate(lines[:_HEADER_SCAN_LINES]):
+        text = line.rstrip(b"\r")
+        if not text:
+            break  # the end of the header block
+        if _FIELD_LINE.match(text) or text[:1] in (b" ", b"\t") or (number == 0 and text.startswith(b"From ")):
+            continue
+        if number == 0 or not _fields_follow(lines, number + 1):
+            # the first line: a saved body (see _parse_headerless), which the email package
+            # handles; else the body, after a header block that lacks its blank line
+            break
+        damaged.append(number)
+    if not damaged:
+        return raw, None
+    kept = [line for number, line in enumerate(lines) if number not in set(damaged)]
+    first = lines[damaged[0]].rstrip(b"\r").decode("utf-8", "replace")[:60]
+    more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+    return b"\n".join(kept), f"damaged header line {damaged[0] + 1} skipped ({first!r}){more}"
+
+
+def _fields_follow(lines: list[bytes], start: int) -> bool:
+    """A header field comes before the blank line in the next few lines."""
+    for line in lines[start:start + 20]:
+        text = line.rstrip(b"\r")
+        if not text:
+            return False
+        if _FIELD_LINE.match(text):
+            return True
+    return False
 
 
 def _build_message(raw: bytes) -> tuple[Message, Any]:
@@ -353,7 +403,10 @@ def _collect_parts(msg: Message) -> tuple[list[str], list[str], list[Message]]:
             ctype = "text/plain"
         payload = part.get_payload()
         if ctype == "message/rfc822" or (ctype.startswith("message/") and isinstance(payload, list)):
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            inner = _encoded_message(part, payload) if ctype == "message/rfc822" else None
+            if inner is not None:
+                attached.append(inner)
+            elif isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 attached.append(payload[0])
             continue
         if isinstance(payload, list):
@@ -368,6 +421,39 @@ def _collect_parts(msg: Message) -> tuple[list[str], list[str], list[Message]]:
         else:
             plain.append(_unflow(text, part))
     return plain, html, attached
+
+
+def _encoded_message(part: Message, payload: Any) -> Message | None:
+    """An attached message sent with a base64 or quoted-printable transfer encoding,
+    which the email package parses as a headerless text: decoded and parsed. None
+    for an attached message sent as it is."""
+    encoding = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+    if encoding not in ("base64", "quoted-printable"):
+        return None
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        encoded = payload[0].get_payload()
+        if not isinstance(encoded, str):
+            return None
+    elif isinstance(payload, str):
+        encoded = payload
+    else:
+        return None
+    try:
+        data = encoded.encode("ascii", "ignore")
+        if encoding == "base64":
+            import binascii
+
+            data = binascii.a2b_base64(data)
+        else:
+            import quopri
+
+            data = quopri.decodestring(data)
+    except (ValueError, TypeError):
+        return None
+    if not data.strip() or len(data) > MAX_RAW_BYTES:
+        return None
+    inner = _bounded_message(data)
+    return inner if any(inner.get(name) is not None for name in _MAIL_HEADERS) else None
 
 
 def _is_attachment(part: Message) -> bool:

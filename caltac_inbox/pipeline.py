@@ -63,6 +63,11 @@ def default_classifier() -> Classifier:
     return classify_keeping_leads  # facts, and the leads store.write.replace_leads keeps
 
 
+def parse_status(notice: Notice | None) -> str:
+    """"ok", or "partial" when the parser passed over something damaged (notice.damage)."""
+    return "partial" if notice is not None and notice.damage else "ok"
+
+
 def naming_source(source: str, message: str) -> str:
     """`message`, prefixed with the source unless it already names it."""
     return message if message.startswith(source) else f"{source}: {message}"
@@ -76,7 +81,9 @@ def read_notice(raw: RawMessage, parser: Parser, classifier: Classifier, budget:
     """(notice, facts, error): parse then classify one message, never raising. In a
     worker process, `budget` bounds the time and memory they take (caltac_inbox.budget);
     the error then says which was exceeded, and by which step."""
-    trust = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
+    trust: dict[str, tuple[str, ...]] = {} if raw.authserv_ids is None else {"authserv_ids": raw.authserv_ids}
+    if raw.trusted_forwarders:
+        trust["trusted_forwarders"] = raw.trusted_forwarders
     notice: Notice | None = None
     step = "parse"
     try:
@@ -126,7 +133,7 @@ def _picklable(value: Any) -> bool:
 @dataclass(frozen=True)
 class _Prepared:
     """One input item, read, before it is stored. `action`: "error" (a SourceError,
-    nothing stored), "skip" (over the size limit: archived unparsed), "ignore" (rejected
+    nothing stored), "skipped" (a file in a directory that is not mail), "skip" (over the size limit: archived unparsed), "ignore" (rejected
     by `accept`: only its IMAP UID is recorded), "store", "checkpoint" (a source's
     Checkpoint, stored with the messages before it)."""
 
@@ -142,7 +149,8 @@ def _prepare(item: Any, reading: Reading | None, accept: Callable[[Notice], bool
     if isinstance(item, Checkpoint):
         return _Prepared(item, "checkpoint")
     if not _is_raw(item):
-        return _Prepared(item, "error", error=naming_source(item.source, item.message))
+        action = "skipped" if getattr(item, "skipped", False) else "error"
+        return _Prepared(item, action, error=naming_source(item.source, item.message))
     if reading is None:
         # Kept, not parsed: the raw bytes stay for `reparse --all`.
         return _Prepared(item, "skip", error=(
@@ -275,6 +283,8 @@ def extract(
     parser = parser or default_parser()
     classifier = classifier or default_classifier()
     for item, reading in read_messages(raws, _is_raw, parser, classifier, budget, workers):
+        if reading is None and getattr(item, "skipped", False):
+            continue  # a file in a directory that is not mail
         if reading is None:
             yield Extraction(source=item.source, notice=None, error=naming_source(item.source, item.message))
             continue
@@ -296,6 +306,7 @@ class IngestReport:
     facts: int = 0  # facts stored by this run
     failed: int = 0  # archived with parse_status "failed"
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, one-line message)
+    skipped: list[str] = field(default_factory=list)  # files in a directory that are not mail
     timeline_changes: int = 0
     changes: list[Any] = field(default_factory=list)  # timeline.changes.TimelineChange a reader sees
 
@@ -309,13 +320,24 @@ class IngestReport:
             head += f"; {self.failed} failed to parse (see `caltac-inbox messages --failed`)"
         if self.errors and len(self.errors) > self.failed:
             head += f"; {len(self.errors) - self.failed} input error(s)"
+        if self.skipped:
+            head += f"; {len(self.skipped)} file(s) skipped (not mail)"
         return head
+
+    def skipped_warning(self) -> str | None:
+        """One line naming the files skipped as not mail, None when there are none."""
+        if not self.skipped:
+            return None
+        shown = ", ".join(self.skipped[:3]) + (f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else "")
+        return (f"skipped {len(self.skipped)} file(s) that are neither mail nor an mbox: {shown}; "
+                "save a notice as .eml (or an mbox) to ingest it")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fetched": self.fetched, "new": self.new, "duplicates": self.duplicates,
             "ignored": self.ignored, "facts": self.facts, "failed": self.failed,
             "errors": [{"source": s, "error": m} for s, m in self.errors],
+            "skipped": list(self.skipped),
             "changes": [c.to_json() for c in self.changes],
         }
 
@@ -503,6 +525,10 @@ class Store:
         for done in stored:  # committed: count and tell
             if done is None:  # a checkpoint
                 continue
+            if done.outcome == "skipped":
+                report.skipped.append(done.source)
+                note(done)
+                continue
             if done.outcome != "error":
                 report.fetched += 1
             if done.outcome in ("new", "failed"):
@@ -525,8 +551,8 @@ class Store:
             return None
         raw: RawMessage = prepared.item
         stored = functools.partial(Stored, raw.source, folder=getattr(raw, "folder", None))
-        if prepared.action == "error":
-            return stored("error", error=prepared.error)
+        if prepared.action in ("error", "skipped"):
+            return stored(prepared.action, error=prepared.error)
         if prepared.action == "ignore":
             with conn.begin_nested():
                 write.record_imap_uid(conn, raw, message_pk=None, status="ignored")
@@ -542,7 +568,8 @@ class Store:
                 notice, error = prepared.notice, prepared.error
                 pk, is_new = write.archive_message(
                     conn, raw, notice=notice, origin=origin,
-                    parse_status="failed" if error else "ok", parse_error=error,
+                    parse_status="failed" if error else parse_status(notice),
+                    parse_error=error or (notice.damage if notice is not None else None),
                 )
                 facts = 0
                 if is_new and not error:
@@ -635,10 +662,12 @@ class Store:
         progress: Progress | None = None,
         workers: int | None = None,
         trust: Callable[[str | None], tuple[str, ...] | None] | None = None,
+        forwarders: Callable[[str | None], tuple[str, ...]] | None = None,
     ) -> ReparseReport:
         """Re-run parse + classify over archived raw bytes; idempotent. `trust(mailbox)`
         names the authserv-ids trusted for a message of that mailbox; where it names
         none, the message keeps the authentication verdict it was stored with.
+        `forwarders(mailbox)` names who may forward a notice of it and keep it verified.
 
         Like ingest: messages are read in batches from read-only snapshots and parsed
         and classified in worker processes within the budget, outside any write
@@ -651,7 +680,8 @@ class Store:
         report = ReparseReport()
         with self.session(readonly=True) as s:
             wanted = read.archived_sizes(s, failed_only=failed_only)
-        readings = self._readings(self._archived(wanted, trust), lambda item: True, parser, classifier, workers)
+        readings = self._readings(self._archived(wanted, trust, forwarders), lambda item: True, parser, classifier,
+                                  workers)
         batch = _Batch()
         try:
             with contextlib.closing(readings):
@@ -671,7 +701,8 @@ class Store:
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],
-                  trust: Callable[[str | None], tuple[str, ...] | None] | None) -> Iterator["_Archived"]:
+                  trust: Callable[[str | None], tuple[str, ...] | None] | None,
+                  forwarders: Callable[[str | None], tuple[str, ...]] | None = None) -> Iterator["_Archived"]:
         """The archived messages (id, size) `wanted`, loaded a batch at a time, each told
         which receiving server's Authentication-Results to trust."""
         from sqlalchemy import select
@@ -684,7 +715,8 @@ class Store:
                                  .where(Message.id.in_(group)).order_by(Message.id)).all()
             for row in rows:
                 yield _Archived(raw=bytes(row.raw), source=row.source, mailbox=row.mailbox, pk=row.id,
-                                authserv_ids=trust(row.mailbox) if trust else None)
+                                authserv_ids=trust(row.mailbox) if trust else None,
+                                trusted_forwarders=forwarders(row.mailbox) if forwarders else ())
 
     def _store_reparsed(self, batch: list[_Prepared], report: ReparseReport, progress: Progress | None) -> None:
         from sqlalchemy import select
@@ -711,7 +743,7 @@ class Store:
                     added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                     write.replace_leads(s, item.pk, (), mailbox=msg.mailbox)
                 else:
-                    msg.parse_status, msg.parse_error = "ok", None
+                    msg.parse_status, msg.parse_error = parse_status(notice), notice.damage
                     for key, value in write.notice_columns(notice).items():
                         setattr(msg, key, value)
                     report.ok += 1

@@ -71,7 +71,7 @@ class CourierServer:
             "[[mailbox]]", f'name = "{name}"', f'host = "{self.host}"', f"port = {self.port}",
             'security = "plain"', f'username = "{self.user}"', 'password_env = "CALTAC_TEST_IMAP_PASSWORD"',
             "connect_timeout = 5", "read_timeout = 10", "retries = 1", "retry_delay = 0.1",
-            'authserv_id = "mx.district.k12.ca.us"', extra, ""])
+            'authserv_id = "mx.district.k12.ca.us"', 'trusted_forwarders = ["district.k12.ca.us"]', extra, ""])
 
     # -- the stand-in for courier-authlib ------------------------------------------------
 

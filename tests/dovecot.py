@@ -305,6 +305,7 @@ service anvil {{
             "retries = 1",
             "retry_delay = 0.1",
             'authserv_id = "mx.district.k12.ca.us"',  # the receiving server the samples name
+            'trusted_forwarders = ["district.k12.ca.us"]',  # the samples' colleagues who forward notices
         ]
         if ca_file:
             lines.append(f'ca_file = "{self.cert_file}"')

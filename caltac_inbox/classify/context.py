@@ -95,45 +95,59 @@ class Context:
             return None
         starts = [f.start for f in self.downtimes if f.start is not None]
         if systems and anchor.day is None:
-            theirs = {f.start for f in self.downtimes if f.start is not None and set(systems) & set(f.systems)}
-            if not theirs:
-                # a window that names no system (or all of them) over one that names only others
-                theirs = {f.start for f in self.downtimes if f.start is not None
-                          and (not f.systems or "ALL" in f.systems)}
+            theirs = self._starts_taking_down(systems)
             if len(theirs) == 1:
                 return theirs.pop()
         if anchor.day is not None:
-            for s in starts:
-                d = s.date() if isinstance(s, datetime) else s
-                if d == anchor.day:
-                    return s
-            if anchor.edge != "start":
-                return None
-            # a downtime the notice names only by its day: the time said with it anywhere
-            refs = sorted(self._refs_by_day().get(anchor.day, ()), key=str)
-            timed = [w for w in refs if isinstance(w, datetime)]
-            if len(timed) == 1:
-                return timed[0]
-            return refs[0] if len(refs) == 1 else None
+            return self._start_on_day(anchor, starts)
         if not starts:
-            # no window the notice states whole, but one it names by its start ("the downtime that
-            # begins on Friday, August 1, at 5 p.m."): that start
-            by_day = self._refs_by_day()
-            if anchor.edge == "start" and len(by_day) == 1:
-                whens = sorted(next(iter(by_day.values())), key=str)
-                timed = [w for w in whens if isinstance(w, datetime)]
-                return timed[0] if len(timed) == 1 else (whens[0] if len(whens) == 1 else None)
-            return None
+            return self._start_named_only(anchor)
         distinct = sorted({s for s in starts}, key=str)
         if len(distinct) == 1:
             return distinct[0]
-        if near is None or not distinct:
-            return None
+        return self._start_described_near(near) if near is not None else None
+
+    def _start_described_near(self, near: Sentence) -> date | datetime | None:
+        """The start of the window described last before sentence `near`, else first after it."""
         placed = sorted((self._position(f), f.start) for f in self.downtimes if f.start is not None)
         before = [start for pos, start in placed if pos is not None and pos <= near.index]
         after = [start for pos, start in placed if pos is not None and pos > near.index]
         chosen = before[-1:] or after[:1]
         return chosen[0] if chosen else None
+
+    def _starts_taking_down(self, systems: list[str] | tuple[str, ...]) -> set[date | datetime]:
+        """The starts of the windows that take down one of `systems`, else of those that name no
+        system (or all of them) over ones that name only others."""
+        theirs = {f.start for f in self.downtimes if f.start is not None and set(systems) & set(f.systems)}
+        if not theirs:
+            theirs = {f.start for f in self.downtimes if f.start is not None
+                      and (not f.systems or "ALL" in f.systems)}
+        return theirs
+
+    def _start_on_day(self, anchor: dates.Anchor, starts: list[date | datetime]) -> date | datetime | None:
+        """The window that starts on the anchor's day; or a downtime the notice names only by its
+        day: the time said with it anywhere."""
+        for s in starts:
+            d = s.date() if isinstance(s, datetime) else s
+            if d == anchor.day:
+                return s
+        if anchor.edge != "start":
+            return None
+        refs = sorted(self._refs_by_day().get(anchor.day, ()), key=str)  # type: ignore[arg-type]
+        timed = [w for w in refs if isinstance(w, datetime)]
+        if len(timed) == 1:
+            return timed[0]
+        return refs[0] if len(refs) == 1 else None
+
+    def _start_named_only(self, anchor: dates.Anchor) -> date | datetime | None:
+        """No window the notice states whole, but one it names by its start ("the downtime that
+        begins on Friday, August 1, at 5 p.m."): that start."""
+        by_day = self._refs_by_day()
+        if anchor.edge == "start" and len(by_day) == 1:
+            whens = sorted(next(iter(by_day.values())), key=str)
+            timed = [w for w in whens if isinstance(w, datetime)]
+            return timed[0] if len(timed) == 1 else (whens[0] if len(whens) == 1 else None)
+        return None
 
     def _refs_by_day(self) -> dict[date, set[date | datetime]]:
         by_day = self.__dict__.get("_refs_by_day_cache")

@@ -7,28 +7,48 @@ notice was sent in.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context, cue_before
-from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.topics import CREDENTIAL_ACT_RE, is_credential
 from caltac_inbox.model import Fact
 
-_ACT_RE = re.compile(
-    r"\b(re)?generat\w*\b[^.]{0,80}\bcredentials?\b|\bcredentials?\b[^.]{0,80}\b(re)?generat\w*", re.I)
 _SIS_RE = re.compile(r"\b(?:SIS|student\s+information\s+system|vendors?|secret\s+key|user\s+name)\b", re.I)
 _VENDORS_RE = re.compile(
     r"\bdesignated\s+(?P<names>.+?)\s+as\s+(?:your|the|its)\s+(?:student\s+information\s+system|SIS)", re.I)
 _REPORTING_YEAR_RE = re.compile(
-    r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?)",
+    r"((?:19|20)\d{2}\s*[–—-]\s*(?:19|20)?\d{2})\s+(?:reporting|SSRs?|Student\s+Score\s+Reports?|score\s+reports?|results)",
     re.I)
 
 
-_ACT_GUARD = Guard(_ACT_RE, ("credential",))
+def _reporting_year(ctx: Context, hits: list[Sentence]) -> str | None:
+    """The reporting year named near the credentials, else the sent date's school year."""
+    for s in ctx.doc.sentences:
+        ym = _REPORTING_YEAR_RE.search(s.text)
+        if ym and (s in hits or _SIS_RE.search(s.text) or "credential" in s.text.lower()):
+            return dates.normalize_school_year(ym.group(1))
+    return dates.school_year_of(ctx.sent) if ctx.sent is not None else None
 
 
-def is_credential(s: Sentence) -> bool:
-    return bool(s.search(_ACT_GUARD))
+def _vendors(text: str) -> tuple[str, ...]:
+    vm = _VENDORS_RE.search(plain(text))
+    if not vm:
+        return ()
+    names = re.split(r",\s*(?:and\s+)?|\s+and\s+", vm.group("names"))
+    return tuple(n.strip() for n in names if n.strip() and len(n.split()) <= 6)
+
+
+def _due(ctx: Context, hits: list[Sentence]) -> date | datetime | None:
+    """The first due date of the last credential sentence that has one."""
+    due: date | datetime | None = None
+    for s in hits:
+        for mention in ctx.mentions(s):
+            if not mention.is_range and cue_before(ctx.doc.text, mention.begin) in {"by", "no", "not", "before", "due"}:
+                due = mention.point.when
+                break
+    return due
 
 
 def classify_credentials(ctx: Context) -> list[Fact]:
@@ -37,27 +57,11 @@ def classify_credentials(ctx: Context) -> list[Fact]:
     if not hits or not _SIS_RE.search(doc.text):
         return []
     first = hits[0]
-    m = _ACT_RE.search(first.plain_text)
+    m = CREDENTIAL_ACT_RE.search(first.plain_text)
     action = "regenerate" if m and (m.group(1) or m.group(2)) else "generate"
-    school_year = None
-    for s in doc.sentences:
-        ym = _REPORTING_YEAR_RE.search(s.text)
-        if ym and (s in hits or _SIS_RE.search(s.text) or "credential" in s.text.lower()):
-            school_year = dates.normalize_school_year(ym.group(1))
-            break
-    if school_year is None and ctx.sent is not None:
-        school_year = dates.school_year_of(ctx.sent)
-    vendors: tuple[str, ...] = ()
-    vm = _VENDORS_RE.search(plain(doc.text))
-    if vm:
-        names = re.split(r",\s*(?:and\s+)?|\s+and\s+", vm.group("names"))
-        vendors = tuple(n.strip() for n in names if n.strip() and len(n.split()) <= 6)
-    due = None
-    for s in hits:
-        for mention in ctx.mentions(s):
-            if not mention.is_range and cue_before(doc.text, mention.begin) in {"by", "no", "not", "before", "due"}:
-                due = mention.point.when
-                break
+    school_year = _reporting_year(ctx, hits)
+    vendors = _vendors(doc.text)
+    due = _due(ctx, hits)
     parts = hits[:1]
     return [Fact(
         kind="credential",

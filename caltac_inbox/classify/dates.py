@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -155,6 +155,13 @@ CONNECTOR_RE = re.compile(rf"^{_CONNECTOR}$", re.I)
 # the end of a range may put its time first: "5 p.m. on Friday, March 29, through 8 a.m. on Monday"
 CONNECTOR_TIME_RE = re.compile(rf"^{_CONNECTOR}$|^{_CONNECTOR}(?P<clock>@)\s*,?\s*(?:on\s+)?$", re.I)
 BARE_DAY_END_RE = re.compile(rf"\s*(?P<day>\d{{1,2}}){_ORD}(?!\d|:\d)(?!\s*[ap]\.?m)(?:,?\s+(?P<year>{_YEAR}))?\b")
+# a verb right before a date that speaks of it as past: "ended May 29", "were due Monday, March 27"
+PAST_BEFORE_DATE_RE = re.compile(
+    r"\b(?:ended|expired|closed|passed|began|opened|was\s+due|were\s+due|was|were)(?:\s+(?:on|at))?\s*,?\s*$", re.I)
+# "The May 6 deadline to set up windows has passed": the date of a deadline said to be over
+PAST_AFTER_DATE_RE = re.compile(
+    r"\s*,?\s*(?:deadline|due\s+date|cut-?off(?:\s+date)?)\b[^.;]{0,160}?\b(?:has|have|had)\s+(?:now\s+|already\s+)?"
+    r"(?:passed|ended|expired|closed)\b", re.I)
 PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
@@ -266,8 +273,10 @@ def _clock_of(m: re.Match[str]) -> time | None:
 
 
 def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: int | None = None,
-                 past: bool = False) -> date | None:
-    """The year for a date written without one (see the module docstring)."""
+                 past: bool = False, spoken_past: bool = False) -> date | None:
+    """The year for a date written without one (see the module docstring). `spoken_past`: the
+    date is spoken of as past ("ended May 29", "was due Monday, March 27"): the nearest such
+    date on or before the sent day."""
     if sent is None:
         return None
     base = sent.date() if isinstance(sent, datetime) else sent
@@ -281,6 +290,8 @@ def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: in
     earlier = [c for c in candidates if base - grace <= c < base]
     later = [c for c in candidates if c >= base]
     ordered = earlier[-1:] + later[:1]
+    if spoken_past:
+        ordered = [c for c in candidates if c <= base][-1:]
     if weekday is None:
         return ordered[0] if ordered else None
     for c in ordered:
@@ -290,7 +301,7 @@ def resolve_year(month: int, day: int, sent: date | datetime | None, weekday: in
 
 
 def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | None = None,
-            after: date | None = None) -> date | None:
+            after: date | None = None, spoken_past: bool = False) -> date | None:
     """The calendar date of a written date; None when impossible or the weekday disagrees.
 
     A weekday written alone is the first such day on or after `after` (the date written
@@ -323,7 +334,7 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
         return base + timedelta(days=(raw.weekday - base.weekday()) % 7)  # type: ignore[operator]
     y = raw.year or year
     if y is None:
-        return resolve_year(raw.month, raw.day, sent, raw.weekday, past)
+        return resolve_year(raw.month, raw.day, sent, raw.weekday, past, spoken_past)
     try:
         d = date(y, raw.month, raw.day)
     except ValueError:
@@ -394,15 +405,13 @@ def _ordinal_dates(text: str, taken: list[tuple[int, int]]) -> list[list[_Raw]]:
     return out
 
 
-def _written_dates(text: str) -> list[list[_Raw]]:
-    groups: list[list[_Raw]] = []
-    if not _DIGIT_RE.search(text):
-        groups = _ordinal_dates(text, [])
-        groups.sort(key=lambda g: g[0].begin)
-        return groups
-    taken: list[tuple[int, int]] = []
-    month_named = _MONTH_NAME_GUARDS[0].possible(text)  # the three guards share their words
-    for m in DATE_RE.finditer(text) if month_named else ():
+def _overlaps(m: re.Match[str], taken: list[tuple[int, int]]) -> bool:
+    return any(a <= m.start() < b or a < m.end() <= b for a, b in taken)
+
+
+def _month_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
+    """ "Friday, May 5, 2023", "May 5 and 12": a group of days per match."""
+    for m in DATE_RE.finditer(text):
         month = _month(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else None
         days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
@@ -415,28 +424,42 @@ def _written_dates(text: str) -> list[list[_Raw]]:
             groups.append([_Raw(m.start(), m.end(), month, d, year, wd if i == 0 else None)
                            for i, d in enumerate(days)])
         taken.append((m.start(), m.end()))
-    for m in DAY_FIRST_RE.finditer(text) if month_named else ():
-        if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
+
+
+_NOT_A_DAY_BEFORE_RE = re.compile(
+    r"\b(?:grades?|levels?|versions?|no\.?|numbers?)\s*$|\d\s*(?:through|thru|to|and|or|[–—-])\s*$", re.I)
+
+
+def _day_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
+    """ "Friday, 5 May 2023", and a bare "5 May" only with its weekday or year."""
+    for m in DAY_FIRST_RE.finditer(text):
+        if _overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None,
                             _weekday(m.group("wd") or m.group("wd2")))])
         taken.append((m.start(), m.end()))
-    for m in BARE_DAY_FIRST_RE.finditer(text) if month_named else ():
-        if (any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31
+    for m in BARE_DAY_FIRST_RE.finditer(text):
+        if (_overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31
                 or not (m.group("wd") or m.group("year"))
-                or re.search(r"\b(?:grades?|levels?|versions?|no\.?|numbers?)\s*$|\d\s*(?:through|thru|to|and|or|[–—-])\s*$",
-                             text[max(0, m.start() - 12):m.start()], re.I)):
+                or _NOT_A_DAY_BEFORE_RE.search(text[max(0, m.start() - 12):m.start()])):
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
-    groups.extend(_ordinal_dates(text, taken))
-    for m in WEEKDAY_THE_DAY_RE.finditer(text) if "the" in text else ():
-        if any(a <= m.start() < b or a < m.end() <= b for a, b in taken) or not 1 <= int(m.group("day")) <= 31:
+
+
+def _weekday_the_day_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
+    """ "Friday the 28th": a day of a month the passage gives."""
+    for m in WEEKDAY_THE_DAY_RE.finditer(text):
+        if _overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), DAY_OF_MONTH_ONLY, int(m.group("day")), None, _weekday(m.group("wd")))])
         taken.append((m.start(), m.end()))
+
+
+def _numeric_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
+    """ "5/12/2023", "Friday, 5/12"."""
     for m in NUMERIC_DATE_GUARD.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
@@ -444,6 +467,22 @@ def _written_dates(text: str) -> list[list[_Raw]]:
         y = None if not year else (int(year) + 2000 if len(year) == 2 else int(year))
         groups.append([_Raw(m.start(), m.end(), int(m.group("mon")), int(m.group("day")), y,
                             _weekday(m.group("wd")))])
+
+
+def _written_dates(text: str) -> list[list[_Raw]]:
+    groups: list[list[_Raw]] = []
+    if not _DIGIT_RE.search(text):
+        groups = _ordinal_dates(text, [])
+        groups.sort(key=lambda g: g[0].begin)
+        return groups
+    taken: list[tuple[int, int]] = []
+    if _MONTH_NAME_GUARDS[0].possible(text):  # the three guards share their words
+        _month_first_dates(text, groups, taken)
+        _day_first_dates(text, groups, taken)
+    groups.extend(_ordinal_dates(text, taken))
+    if "the" in text:
+        _weekday_the_day_dates(text, groups, taken)
+    _numeric_dates(text, groups, taken)
     groups.sort(key=lambda g: g[0].begin)
     return groups
 
@@ -542,72 +581,101 @@ def find_mentions(text: str, sent: date | datetime | None, after: date | None = 
     groups = _raw_dates(text)
     if not groups:
         return []
-    clocks = _Clocks(text)
-    past = bool(PAST_RE.search(text))
-    zone_default = clocks.zone
-    out: list[Mention] = []
-    last_day = after  # the date a weekday written alone counts from
+    reader = _MentionReader(text, sent, _Clocks(text), bool(PAST_RE.search(text)), after)
     i = 0
     while i < len(groups):
-        group = groups[i]
         nxt = groups[i + 1] if i + 1 < len(groups) else None
-        first = group[0]
-        last = group[-1]
-        # a point with its time
-        clock_after = clocks.after(last.end)
-        before = clocks.span_before(first.begin)
+        i += reader.read(groups[i], nxt)
+    out = reader.out
+    if len(out) == 1 and out[0].stop is None and out[0].point.clock is None:
+        # "Saturday, March 14: TOMS maintenance window from 6 a.m. to 6 p.m.": the sentence's one
+        # date takes the one time range written apart from it
+        return [_with_time_range(out[0], reader.clocks, text)]
+    return out
+
+
+@dataclass
+class _MentionReader:
+    """Reads a sentence's date groups in order into `out`; `last_day` is the date a weekday written
+    alone counts from."""
+
+    text: str
+    sent: date | datetime | None
+    clocks: _Clocks
+    past: bool
+    last_day: date | None
+    out: list[Mention] = field(default_factory=list)
+
+    def read(self, group: list[_Raw], nxt: list[_Raw] | None) -> int:
+        """Reads `group` (and `nxt` when the two make a range); returns how many groups it took."""
+        first, last = group[0], group[-1]
+        clock_after = self.clocks.after(last.end)
+        before = self.clocks.span_before(first.begin)
         start_end = clock_after.end if clock_after else last.end
-        # range to another written date
-        if len(group) == 1 and nxt is not None and len(nxt) == 1:
-            conn_from = start_end
-            gap = text[conn_from:nxt[0].begin]
-            gap_clock = clocks.between(conn_from, nxt[0].begin)
-            if gap_clock is not None:
-                masked = text[conn_from:gap_clock.begin] + "@" + text[gap_clock.end:nxt[0].begin]
-            between = re.search(r"\bbetween\s+(?:\S+\s+){0,3}$", text[max(0, first.begin - 30):first.begin]) or (
-                before is not None and re.search(r"\bbetween\s*$", text[max(0, before[0].begin - 12):before[0].begin]))
-            and_gap = between and re.fullmatch(r"\s*,?\s*and\s*(?:@\s*,?\s*(?:on\s+)?)?",
-                                               masked if gap_clock is not None else gap)
-            if len(gap) <= 2 * MAX_GAP and (CONNECTOR_RE.match(gap) or (
-                    gap_clock is not None and CONNECTOR_TIME_RE.match(masked)) or and_gap):
-                end_raw = nxt[0]
-                end_after = clocks.after(end_raw.end) if gap_clock is None else gap_clock
-                mention = _range(first, before, clock_after, end_raw, end_after, sent, past, zone_default, last_day)
-                if mention is not None:
-                    out.append(mention)
-                    last_day = mention.stop.day  # type: ignore[union-attr]
-                i += 2
-                continue
-        # range to a bare day: "August 11–13", "November 15 through 17, 2022"
-        if len(group) == 1 and not first.relative:
-            conn = _BARE_DAY_CONNECTOR_RE.match(text, start_end)
-            if conn:
-                bare = BARE_DAY_END_RE.match(text, conn.end())
-                if bare:
-                    end_raw = _Raw(conn.end(), bare.end(), first.month, int(bare.group("day")),
-                                   int(bare.group("year")) if bare.group("year") else None, None)
-                    end_after = clocks.after(end_raw.end)
-                    mention = _range(first, before, clock_after, end_raw, end_after, sent, past, zone_default,
-                                     last_day)
-                    if mention is not None:
-                        out.append(mention)
-                        last_day = mention.stop.day  # type: ignore[union-attr]
-                    i += 1
-                    continue
+        if len(group) == 1 and nxt is not None and len(nxt) == 1 and self._range_to(first, before, clock_after,
+                                                                                    start_end, nxt[0]):
+            return 2
+        if len(group) == 1 and not first.relative and self._range_to_bare_day(first, before, clock_after, start_end):
+            return 1
         # a time range after the date: "Saturday, May 4, from 6 a.m. to noon"
         if clock_after is not None and before is None:
-            nxt_clock = clocks.following(clock_after)
+            nxt_clock = self.clocks.following(clock_after)
             if (nxt_clock is not None and nxt_clock.begin - clock_after.end <= MAX_GAP
-                    and _CLOCK_RANGE_GAP_RE.fullmatch(text, clock_after.end, nxt_clock.begin)):
+                    and _CLOCK_RANGE_GAP_RE.fullmatch(self.text, clock_after.end, nxt_clock.begin)):
                 before = (clock_after, nxt_clock)
                 clock_after = None
-        # points (a list of days shares its year and its time span)
-        shared_year = last.year
+        self._points(group, before, clock_after)
+        return 1
+
+    def _add_range(self, first: _Raw, before, clock_after: _Clock | None, end_raw: _Raw,
+                   end_after: _Clock | None) -> None:
+        mention = _range(first, before, clock_after, end_raw, end_after, self.sent, self.past, self.clocks.zone,
+                         self.last_day)
+        if mention is not None:
+            self.out.append(mention)
+            self.last_day = mention.stop.day  # type: ignore[union-attr]
+
+    def _range_to(self, first: _Raw, before, clock_after: _Clock | None, start_end: int, end_raw: _Raw) -> bool:
+        """A range to another written date: "May 1 to May 5", "between May 1 at 6 p.m. and May 2"."""
+        text, clocks = self.text, self.clocks
+        gap = text[start_end:end_raw.begin]
+        gap_clock = clocks.between(start_end, end_raw.begin)
+        masked = ""
+        if gap_clock is not None:
+            masked = text[start_end:gap_clock.begin] + "@" + text[gap_clock.end:end_raw.begin]
+        between = re.search(r"\bbetween\s+(?:\S+\s+){0,3}$", text[max(0, first.begin - 30):first.begin]) or (
+            before is not None and re.search(r"\bbetween\s*$", text[max(0, before[0].begin - 12):before[0].begin]))
+        and_gap = between and re.fullmatch(r"\s*,?\s*and\s*(?:@\s*,?\s*(?:on\s+)?)?",
+                                           masked if gap_clock is not None else gap)
+        if not (len(gap) <= 2 * MAX_GAP and (CONNECTOR_RE.match(gap) or (
+                gap_clock is not None and CONNECTOR_TIME_RE.match(masked)) or and_gap)):
+            return False
+        end_after = clocks.after(end_raw.end) if gap_clock is None else gap_clock
+        self._add_range(first, before, clock_after, end_raw, end_after)
+        return True
+
+    def _range_to_bare_day(self, first: _Raw, before, clock_after: _Clock | None, start_end: int) -> bool:
+        """A range to a bare day: "August 11–13", "November 15 through 17, 2022"."""
+        conn = _BARE_DAY_CONNECTOR_RE.match(self.text, start_end)
+        bare = BARE_DAY_END_RE.match(self.text, conn.end()) if conn else None
+        if conn is None or bare is None:
+            return False
+        end_raw = _Raw(conn.end(), bare.end(), first.month, int(bare.group("day")),
+                       int(bare.group("year")) if bare.group("year") else None, None)
+        self._add_range(first, before, clock_after, end_raw, self.clocks.after(end_raw.end))
+        return True
+
+    def _points(self, group: list[_Raw], before, clock_after: _Clock | None) -> None:
+        """The group's days (a list of days shares its year and its time span)."""
+        shared_year = group[-1].year
+        zone_default = self.clocks.zone
         for raw in group:
-            d = _settle(raw, sent, past, shared_year, last_day)
+            spoken_past = bool(PAST_BEFORE_DATE_RE.search(self.text, max(0, group[0].begin - 30), group[0].begin)
+                               or PAST_AFTER_DATE_RE.match(self.text, group[-1].end))
+            d = _settle(raw, self.sent, self.past, shared_year, self.last_day, spoken_past)
             if d is None:
                 continue
-            last_day = d
+            self.last_day = d
             written = raw.year is not None or shared_year is not None
             if before and before[1] is not None:
                 s_clock, e_clock = before
@@ -615,20 +683,14 @@ def find_mentions(text: str, sent: date | datetime | None, after: date | None = 
                 sp = Point(raw.begin, raw.end, d, s_clock.value, zone, written)
                 ep = Point(raw.begin, raw.end, _day_after(d, s_clock.value, e_clock.value), e_clock.value, zone,
                            written)
-                out.append(Mention(min(s_clock.begin, raw.begin), max(raw.end, e_clock.end), sp, ep))
+                self.out.append(Mention(min(s_clock.begin, raw.begin), max(raw.end, e_clock.end), sp, ep))
             else:
                 c = clock_after or (before[0] if before else None)
                 zone = (c.zone if c else None) or zone_default or PACIFIC.key
                 p = Point(raw.begin, raw.end, d, c.value if c else None, zone, written)
                 b = min(raw.begin, c.begin) if c else raw.begin
                 e = max(raw.end, c.end) if c else raw.end
-                out.append(Mention(b, e, p, None))
-        i += 1
-    if len(out) == 1 and out[0].stop is None and out[0].point.clock is None:
-        # "Saturday, March 14: TOMS maintenance window from 6 a.m. to 6 p.m.": the sentence's one
-        # date takes the one time range written apart from it
-        return [_with_time_range(out[0], clocks, text)]
-    return out
+                self.out.append(Mention(b, e, p, None))
 
 
 def _with_time_range(m: Mention, clocks: "_Clocks", text: str) -> Mention:
@@ -662,36 +724,67 @@ def dropped_dates(text: str, sent: date | datetime | None) -> list[str]:
     return out
 
 
-def _range(first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
-           sent, past: bool, zone_default: str | None, last_day: date | None = None) -> Mention | None:
-    start_clock = after or (before[0] if before and before[1] is None else None)
+def _day_of(when: date | datetime) -> date:
+    return when.date() if isinstance(when, datetime) else when
+
+
+def _on_or_before(raw: _Raw, end: date) -> date:
+    """The last (month, day) of `raw` on or before `end` (a window's start before its end)."""
+    year = end.year if (raw.month, raw.day) <= (end.month, end.day) else end.year - 1
+    try:
+        return date(year, raw.month, raw.day)
+    except ValueError:
+        return end
+
+
+def _start_year(first: _Raw, end_raw: _Raw, sent, past: bool) -> int | None:
+    """The start borrows the year from the end; with neither written, a window under way (its
+    start before the sent day, its end after) ends on the nearest such day and began before it."""
+    start_year = first.year
+    end_known = end_raw.year
+    if start_year is None and end_known is None and not first.relative and not end_raw.relative:
+        end_first = _settle(end_raw, sent, past)
+        if end_first is not None and sent is not None and end_first >= _day_of(sent) > _on_or_before(first, end_first):
+            end_known = end_first.year
+    if start_year is None and end_known is not None and not first.relative:
+        start_year = end_known if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_known - 1
+    return start_year
+
+
+def _range_days(first: _Raw, end_raw: _Raw, start_clock: _Clock | None, end_after: _Clock | None, sent,
+                past: bool, last_day: date | None) -> tuple[date, date | None] | None:
+    """The start and end days of a range; None when the start does not settle."""
     if first.weekday_only and not end_raw.relative:
         # "from Friday at 5 p.m. through Tuesday, August 18": the start is the last such day before the end
         end_day = _settle(end_raw, sent, past)
         if end_day is None:
             return None
-        start_day = end_day - timedelta(days=(end_day.weekday() - first.weekday) % 7)  # type: ignore[operator]
-    else:
-        # the start borrows the year from the end
-        start_year = first.year
-        if start_year is None and end_raw.year is not None and not first.relative:
-            start_year = end_raw.year if (first.month, first.day) <= (end_raw.month, end_raw.day) else end_raw.year - 1
-        start_day = _settle(first, sent, past, start_year, last_day)
-        if start_day is None:
-            return None
-        if end_raw.relative:
-            end_day = _settle(end_raw, sent, past, None, start_day)
-            if end_day is not None and end_day == start_day and end_raw.weekday_only:
-                end_day = _day_after(start_day, start_clock.value if start_clock else None,
-                                     end_after.value if end_after else None)
-                if end_day != start_day:
-                    end_day = start_day + timedelta(days=7)
-        else:
-            end_year = end_raw.year
-            if end_year is None:
-                end_year = start_day.year if (end_raw.month, end_raw.day) >= (first.month, first.day) \
-                    else start_day.year + 1
-            end_day = _settle(end_raw, sent, past, end_year)
+        return end_day - timedelta(days=(end_day.weekday() - first.weekday) % 7), end_day  # type: ignore[operator]
+    start_year = _start_year(first, end_raw, sent, past)
+    start_day = _settle(first, sent, past, start_year, last_day)
+    if start_day is None:
+        return None
+    if end_raw.relative:
+        end_day = _settle(end_raw, sent, past, None, start_day)
+        if end_day is not None and end_day == start_day and end_raw.weekday_only:
+            end_day = _day_after(start_day, start_clock.value if start_clock else None,
+                                 end_after.value if end_after else None)
+            if end_day != start_day:
+                end_day = start_day + timedelta(days=7)
+        return start_day, end_day
+    end_year = end_raw.year
+    if end_year is None:
+        end_year = start_day.year if (end_raw.month, end_raw.day) >= (first.month, first.day) else start_day.year + 1
+    return start_day, _settle(end_raw, sent, past, end_year)
+
+
+def _range(first: _Raw, before, after: _Clock | None, end_raw: _Raw, end_after: _Clock | None,
+           sent, past: bool, zone_default: str | None, last_day: date | None = None) -> Mention | None:
+    start_clock = after or (before[0] if before and before[1] is None else None)
+    days = _range_days(first, end_raw, start_clock, end_after, sent, past, last_day)
+    if days is None:
+        return None
+    start_day, end_day = days
     if end_day is None or end_day < start_day:
         return None
     if start_clock is not None and start_clock.midnight:

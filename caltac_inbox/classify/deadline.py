@@ -20,16 +20,15 @@ the system where the thing is done. When no form fits, the whole sentence is the
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
-from caltac_inbox.classify.credential import is_credential
-from caltac_inbox.classify.designation import designation_by_heading, designation_in_context, is_designation
-from caltac_inbox.classify.retention import is_retention
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
+from caltac_inbox.classify.topics import (designation_by_heading, designation_in_context, is_credential,
+                                         is_designation, is_retention)
 from caltac_inbox.model import Fact
 
 _REQUIRED_RE = re.compile(
@@ -126,77 +125,125 @@ def classify_deadlines(ctx: Context) -> list[Fact]:
             continue
         if s.text.rstrip().endswith(":") and doc.list_after(s.line):
             continue  # a lead-in ("Before 5 p.m. on July 25, the coordinator should:"): its items say what
-        text = s.plain_text
-        before = doc.sentences[s.index - 1] if s.index else None
-        if (is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
-                or designation_in_context(s, before, ctx.notice.subject or "")
-                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text)):
+        if _other_kind_or_law(ctx, s):
             continue
-        lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
-                else None)
-        lead_sentence = doc.lead_sentence(s) if lead is not None else None
-        if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
-                                          or is_retention(lead_sentence)):
-            continue
-        label = _LABEL_LINE_RE.match(text)
-        support_end = _SUPPORT_END_RE.search(text)
-        form_closes = _FORM_CLOSES_RE.search(text)
-        last_day = _LAST_DAY_WORDS_RE.search(text)
-        asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
-                    or lead or _dated_instruction(doc.text, s, points[0]))
-        if not asks:
+        reading = _read_sentence(ctx, s, points[0])
+        if reading is None:
             continue
         for m in points:
-            c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
-            clause = plain(doc.text[c_begin:c_end])
-            if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
+            fact = _point_deadline(ctx, s, m, reading)
+            if fact is None or fact.due in seen_due:
                 continue
-            before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
-            if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
-                    or _OFFSET_RE.search(before_date)):
-                continue
-            if _EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead:
-                continue
-            cue = cue_before(doc.text, m.begin)
-            dated_label = None
-            last_day_here = None
-            if opens_sentence(doc.text, s, m):
-                dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-            if dated_label:
-                label = dated_label
-            elif support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
-                pass
-            elif cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
-                pass
-            elif (last_day_here := _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(
-                    plain(doc.text[m.end:c_end]))):
-                pass
-            elif cue is None and lead is not None:
-                pass  # "Deadlines:" over "- June 14: Post-Test Survey"
-            elif len(points) == 1 and THIS_DATE_RE.search(text):
-                pass  # "- March 23: version 17 must be installed by this date."
-            elif cue is None and (dated_rest := _dated_instruction(doc.text, s, m)):
-                label = dated_rest  # "1. Monday, December 1 -- Set up your window in TOMS."
-            elif cue not in _CUES or (cue == "closes" and not form_closes):
-                continue
-            if cue == "before" and re.search(r"\bdowntime\b", text, re.I):
-                continue
-            due = m.point.when
-            if due in seen_due:
-                continue
-            seen_due.add(due)
-            parts = [lead_sentence, s] if lead_sentence is not None else [s]
-            facts.append(Fact(
-                kind="deadline",
-                evidence=evidence(doc, parts),
-                program=ctx.program_near(s.text, s.heading),
-                due=due,
-                action=_in_paragraph(_action(s, label, m, bool(form_closes), last_day_here, lead,
-                                             topic_of(s.heading, ctx.notice.subject), doc.text,
-                                             ctx.notice.subject or ""), doc, s),
-                school_year=_school_year(ctx, s),
-            ))
+            seen_due.add(fact.due)
+            facts.append(fact)
     return facts
+
+
+def _other_kind_or_law(ctx: Context, s: Sentence) -> bool:
+    """A sentence about designation, credentials or data removal (their own kinds), the law's terms,
+    or a choice of dates ("whichever comes first")."""
+    text = s.plain_text
+    before = ctx.doc.sentences[s.index - 1] if s.index else None
+    return bool(is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
+                or designation_in_context(s, before, ctx.notice.subject or "")
+                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text))
+
+
+@dataclass(frozen=True)
+class _SentenceReading:
+    """What a sentence says once for all its dates: its label line, its lead-in, its cues."""
+
+    label: re.Match[str] | None
+    lead: str | None
+    lead_sentence: Sentence | None
+    support_end: re.Match[str] | None
+    form_closes: re.Match[str] | None
+
+
+def _read_sentence(ctx: Context, s: Sentence, first: dates.Mention) -> _SentenceReading | None:
+    """None when the sentence asks for nothing (no requirement, imperative, label, support end,
+    form that closes, last day, due lead-in or dated instruction)."""
+    doc = ctx.doc
+    text = s.plain_text
+    lead = (s.lead_in if s.label_like and not _REQUIRED_RE.search(text) and _DUE_LEAD_RE.search(s.lead_in or "")
+            else None)
+    lead_sentence = doc.lead_sentence(s) if lead is not None else None
+    if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
+                                      or is_retention(lead_sentence)):
+        return None
+    label = _LABEL_LINE_RE.match(text)
+    support_end = _SUPPORT_END_RE.search(text)
+    form_closes = _FORM_CLOSES_RE.search(text)
+    last_day = _LAST_DAY_WORDS_RE.search(text)
+    asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
+                or lead or _dated_instruction(doc.text, s, first))
+    return _SentenceReading(label, lead, lead_sentence, support_end, form_closes) if asks else None
+
+
+def _point_passed_over(doc: Doc, s: Sentence, m: dates.Mention, lead: str | None) -> bool:
+    """A date in a clause that says not to, offers an optional sign-up, cites a reference date,
+    an earliest day or an offset, or tells of an event rather than a task."""
+    c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+    clause = plain(doc.text[c_begin:c_end])
+    if _NEGATIVE_RE.search(clause) or (_OPTIONAL_RE.search(clause) and not _MUST_RE.search(clause)):
+        return True
+    before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
+    if (is_reference_date(doc.text, m.begin, c_begin) or _NOT_BEFORE_RE.search(before_date)
+            or _OFFSET_RE.search(before_date)):
+        return True
+    return bool(_EVENT_RE.search(clause) and not _STRONG_RE.search(clause) and not _imperative(clause) and not lead)
+
+
+def _point_cue(doc: Doc, s: Sentence, m: dates.Mention, reading: _SentenceReading, points_alone: bool
+               ) -> tuple[bool, re.Match[str] | None, re.Match[str] | None]:
+    """(whether the words around the date make it a due date, the label that names the task,
+    the "last day to ..." phrase)."""
+    c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+    before_date = " ".join(plain(doc.text[c_begin:m.begin]).split())
+    cue = cue_before(doc.text, m.begin)
+    label = reading.label
+    dated_label = _DATED_LABEL_RE.match(doc.text[m.end:s.end]) if opens_sentence(doc.text, s, m) else None
+    if dated_label:
+        return True, dated_label, None
+    support_end = reading.support_end
+    if support_end and _support_cue(doc.text, m.begin) and m.begin > s.begin + support_end.start():
+        return True, label, None
+    if cue in ("is", "was") and _DEADLINE_IS_RE.search(before_date):
+        return True, label, None
+    last_day_here = _LAST_DAY_RE.search(before_date) or _LAST_DAY_AFTER_RE.match(plain(doc.text[m.end:c_end]))
+    if last_day_here:
+        return True, label, last_day_here
+    if cue is None and reading.lead is not None:
+        return True, label, None  # "Deadlines:" over "- June 14: Post-Test Survey"
+    if points_alone and THIS_DATE_RE.search(s.plain_text):
+        return True, label, None  # "- March 23: version 17 must be installed by this date."
+    if cue is None and (dated_rest := _dated_instruction(doc.text, s, m)):
+        return True, dated_rest, None  # "1. Monday, December 1 -- Set up your window in TOMS."
+    ok = cue in _CUES and not (cue == "closes" and not reading.form_closes)
+    return ok, label, None
+
+
+def _point_deadline(ctx: Context, s: Sentence, m: dates.Mention, reading: _SentenceReading) -> Fact | None:
+    doc = ctx.doc
+    if _point_passed_over(doc, s, m, reading.lead):
+        return None
+    points_alone = len([p for p in ctx.mentions(s) if not p.is_range]) == 1
+    ok, label, last_day_here = _point_cue(doc, s, m, reading, points_alone)
+    if not ok:
+        return None
+    if cue_before(doc.text, m.begin) == "before" and re.search(r"\bdowntime\b", s.plain_text, re.I):
+        return None
+    parts = [reading.lead_sentence, s] if reading.lead_sentence is not None else [s]
+    return Fact(
+        kind="deadline",
+        evidence=evidence(doc, parts),
+        program=ctx.program_near(s.text, s.heading),
+        due=m.point.when,
+        action=_in_paragraph(_action(s, label, m, bool(reading.form_closes), last_day_here, reading.lead,
+                                     topic_of(s.heading, ctx.notice.subject), doc.text,
+                                     ctx.notice.subject or ""), doc, s),
+        school_year=_school_year(ctx, s),
+    )
 
 
 # "Before it closes, make sure every test is finished": the close the sentence before gave a date
@@ -322,12 +369,11 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
             last_day: re.Match[str] | None = None, lead: str | None = None, topic: str | None = None,
             notice_text: str = "", subject: str = "") -> str:
     """A short imperative phrase: "set up the 2023–24 CAASPP test administration window in TOMS"."""
-    whole = " ".join(s.plain_text.split())[:200]
     if s.row and " | " in s.text and not label:
         # "June 7, 2024 | Final pickup | All Answer Books must be scheduled ... by this date": the last cell says it
         cell_begin = s.text.rindex(" | ") + 3
         s = replace(s, text=s.text[cell_begin:], begin=s.begin + cell_begin)
-        whole = " ".join(s.plain_text.split())[:200]
+    whole = " ".join(s.plain_text.split())[:200]
     if label:
         named = label.group("label").strip()
         final = _LAST_DAY_RE.search(named + " is")
@@ -335,61 +381,89 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         return _lower_first(_expand_object(verb, notice_text, subject, s.begin)) if verb else named
     before = " ".join(plain(s.text[:max(0, m.begin - s.begin)]).split())
     after = " ".join(plain(s.text[max(0, m.end - s.begin):]).split())
-    phrase = None
-    until = re.search(r"\b(?:have|has)\s+until\s*$", before, re.I)
-    deadline_is = _DEADLINE_IS_RE.search(before)
-    if last_day:
-        phrase = _imperative_of(last_day.group("what"))
-    elif lead is not None:
-        # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
-        item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
-        phrase = item_label if len(item_label.split()) >= 2 else None
-    elif deadline_is:
-        what = deadline_is.group("what")
-        if re.match(r"(?:to\s+)?[a-z]", what) and (re.match(r"\w+ing\b", what) or " to " in deadline_is.group(0)):
-            phrase = _imperative_of(what)
-    elif until:
-        vp = _HAVE_UNTIL_RE.match(after)
-        if vp:
-            phrase = re.sub(r"^(\w+(?:\s+up)?)\s+(?:a|an)\s+", r"\1 ", vp.group("vp"), flags=re.I)
-    else:
-        head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
-        clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
-        clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
-        imperative = _IMPERATIVE_RE.match(clause)
-        passive = _PASSIVE_RE.match(clause)
-        modal = _MODAL_RE.match(clause)
-        if imperative:
-            phrase = _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
-        elif passive:
-            subj = passive.group("subj")
-            words = subj.split()
-            if _PRONOUN_RE.match(words[-1]) or words[-1].lower() in ("and", "but"):
-                # "LEA certification is required ..., and it must be completed": the first clause's subject
-                subj = _leading_subject(head) if (len(words) == 1 or words[-1].lower() in ("and", "but")
-                                                  or words[-2].lower() in ("and", "but")) else None
-            if subj:
-                # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
-                subj = re.sub(r"^(?:for|in|during|after|before|as|with|under|to)\b[^,]{1,80},\s*", "", subj, flags=re.I)
-            if subj and not _PRONOUN_RE.match(subj):
-                phrase = f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
-        elif modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
-            phrase = modal.group("vp")
-        elif due := re.match(r"^(?P<subj>.+?)\s+(?:is|are|will\s+be)\s+due\s*$", head, re.I):
-            subj = due.group("subj")
-            applied = re.match(r"^(?:the\s+)?applications?\s+(?P<rest>(?:to|for)\s+.+)$", subj, re.I)
-            if applied:
-                phrase = f"apply {applied.group('rest')}"
-            elif not _PRONOUN_RE.match(subj) and len(subj.split()) <= 12:
-                phrase = f"submit {_object(subj)}"
-        elif form_closes:
-            closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
-            if closes:
-                phrase = f"complete {_object(closes.group('subj'))}"
+    phrase = _phrase_before_date(before, after, last_day, lead, form_closes)
     if phrase and _BARE_REPLY_RE.fullmatch(phrase.strip(" .,;")) and topic:
         phrase = f"{phrase.strip(' .,;')} to the {topic}"  # "Please respond by ..." under "Flexibility Survey"
     if not phrase:
         return whole
+    return _finish_phrase(phrase, whole, topic, notice_text, subject, s.begin)
+
+
+def _phrase_before_date(before: str, after: str, last_day: re.Match[str] | None, lead: str | None,
+                        form_closes: bool) -> str | None:
+    """The task as the words around the date say it: a last day's task, a list item's label, "the
+    deadline to X is", "have until <date> to X", else the clause before the date."""
+    if last_day:
+        return _imperative_of(last_day.group("what"))
+    if lead is not None:
+        # "- ELPAC: April 1, 2024" under "... are due as follows:": the item's label, else the lead-in
+        item_label = strip_item_mark(before).strip(" :—–-|") or after.strip(" :—–-|.")
+        return item_label if len(item_label.split()) >= 2 else None
+    deadline_is = _DEADLINE_IS_RE.search(before)
+    if deadline_is:
+        what = deadline_is.group("what")
+        if re.match(r"(?:to\s+)?[a-z]", what) and (re.match(r"\w+ing\b", what) or " to " in deadline_is.group(0)):
+            return _imperative_of(what)
+        return None
+    if re.search(r"\b(?:have|has)\s+until\s*$", before, re.I):
+        vp = _HAVE_UNTIL_RE.match(after)
+        return re.sub(r"^(\w+(?:\s+up)?)\s+(?:a|an)\s+", r"\1 ", vp.group("vp"), flags=re.I) if vp else None
+    return _clause_phrase(before, form_closes)
+
+
+def _clause_phrase(before: str, form_closes: bool) -> str | None:
+    """The clause before the date said as an act: an imperative, a passive turned active, the verb
+    phrase after a modal, "X are due" -> "submit X", "X closes" -> "complete X"."""
+    head = _TRAILING_CUE_RE.sub("", before).strip(" ,")
+    clause = re.split(r"[;:]\s+|,\s+(?:and|but|so)\s+", head)[-1]
+    clause = _INTRO_CLAUSE_RE.sub("", clause)  # "If you have not yet, please finish ..." -> "please finish ..."
+    if _IMPERATIVE_RE.match(clause):
+        return _without_make_sure(re.sub(r"^\W*(?:please\s+)?", "", clause, flags=re.I))
+    passive = _PASSIVE_RE.match(clause)
+    if passive:
+        return _active_of(passive, head)
+    modal = _MODAL_RE.match(clause)
+    if modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
+        return modal.group("vp")
+    due = re.match(r"^(?P<subj>.+?)\s+(?:is|are|will\s+be)\s+due\s*$", head, re.I)
+    if due:
+        return _submit_phrase(due.group("subj"))
+    if form_closes:
+        closes = re.match(r"^(?P<subj>.+?)\s+(?:window\s+)?(?:will\s+)?closes?\s*$", head, re.I)
+        if closes:
+            return f"complete {_object(closes.group('subj'))}"
+    return None
+
+
+def _active_of(passive: re.Match[str], head: str) -> str | None:
+    """ "The course is to be completed by ..." -> "complete the course"."""
+    subj: str | None = passive.group("subj")
+    words = subj.split()  # type: ignore[union-attr]
+    if _PRONOUN_RE.match(words[-1]) or words[-1].lower() in ("and", "but"):
+        # "LEA certification is required ..., and it must be completed": the first clause's subject
+        subj = _leading_subject(head) if (len(words) == 1 or words[-1].lower() in ("and", "but")
+                                          or words[-2].lower() in ("and", "but")) else None
+    if subj:
+        # "For the 2016–17 administration, the form must be submitted": the subject is "the form"
+        subj = re.sub(r"^(?:for|in|during|after|before|as|with|under|to)\b[^,]{1,80},\s*", "", subj, flags=re.I)
+    if subj and not _PRONOUN_RE.match(subj):
+        return f"{_PARTICIPLES[passive.group('verb').lower()]} {_object(subj)}{passive.group('rest')}"
+    return None
+
+
+def _submit_phrase(subj: str) -> str | None:
+    """ "Applications to the panel are due" -> "apply to the panel"; "X are due" -> "submit X"."""
+    applied = re.match(r"^(?:the\s+)?applications?\s+(?P<rest>(?:to|for)\s+.+)$", subj, re.I)
+    if applied:
+        return f"apply {applied.group('rest')}"
+    if not _PRONOUN_RE.match(subj) and len(subj.split()) <= 12:
+        return f"submit {_object(subj)}"
+    return None
+
+
+def _finish_phrase(phrase: str, whole: str, topic: str | None, notice_text: str, subject: str, near: int) -> str:
+    """The phrase tidied: no possessives, contacts or pronoun objects; the means first; vague objects
+    named in full; the whole sentence when the phrase is too short or too long."""
     phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
     phrase = _CONTACT_RE.sub("", phrase)  # "... by emailing SCOE at elpac@scoe.net": the address is no action
     phrase = _means_first(phrase)
@@ -398,7 +472,7 @@ def _action(s: Sentence, label: re.Match[str] | None, m: dates.Mention, form_clo
         if not topic:
             return whole
         phrase = f"{pronoun.group('verb')} the {topic}{pronoun.group('rest') or ''}"
-    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, s.begin))
+    phrase = _abbreviate(_expand_object(phrase, notice_text, subject, near))
     phrase = _TAKE_PART_RE.sub(lambda t: f"{t.group('verb')} to ", phrase)
     if len(phrase.split()) < 2 or len(phrase) > 160:
         return whole
@@ -456,6 +530,24 @@ _NAME_NOUNS = (r"(?:certification|training|assessment|assessments|administration
                r"|writing|answer|materials|data|score|student|item|writer|window|return|destruction)")
 
 
+def _best_name(name: re.Pattern[str], text: str, head: str, obj: str, nearest_last: bool) -> str:
+    """The fullest name for `obj` in `text` (with `nearest_last`, the last one there)."""
+    best = ""
+    for found in name.finditer(text):
+        candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
+        words = candidate.split()
+        named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
+        if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
+            continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
+        # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
+        # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
+        shortens = best.lower().endswith(" " + candidate.lower())
+        if len(candidate.split()) > len(obj.split()) and (
+                (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
+            best = candidate
+    return best
+
+
 def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -> str:
     """A vague object named in full elsewhere in the notice: "complete the course" in a notice about
     "the Summative ELPAC LEA Certification Course" -> "complete the Summative ELPAC LEA Certification Course"."""
@@ -472,18 +564,7 @@ def _expand_object(phrase: str, notice_text: str, subject: str, near: int = 0) -
     best = ""
     start = max(0, near - 20_000)
     for text, nearest_last in ((subject, False), (notice_text[start:near], True), (notice_text[near:near + 20_000], False)):
-        for found in name.finditer(text):
-            candidate = _DETERMINER_RE.sub("", f"{found.group(1)}{head}")
-            words = candidate.split()
-            named = any(_ACRONYM_RE.fullmatch(w) for w in words) or sum(w[:1].isupper() for w in words[1:]) >= 2
-            if _IMPERATIVE_RE.match(candidate) or not candidate.lower().endswith(obj.lower()) or not named:
-                continue  # "Return K–2 Answer Books" is an instruction, "Roughly 150 Books" no name
-            # a nearer name that only shortens the one before ("Writing Answer Books" after "Summative
-            # ELPAC K–2 Writing Answer Books") is the same thing: the full name stays
-            shortens = best.lower().endswith(" " + candidate.lower())
-            if len(candidate.split()) > len(obj.split()) and (
-                    (nearest_last and not shortens) or len(candidate.split()) > len(best.split())):
-                best = candidate
+        best = _best_name(name, text, head, obj, nearest_last)
         if best:
             break
     if len(best.split()) <= len(obj.split()):
@@ -660,3 +741,107 @@ def _school_year(ctx: Context, s: Sentence) -> str | None:
         if found:
             return found[0]
     return None
+
+
+
+# --- deadlines the arbiter decided (classify.arbiter): the action from the clause before the date ---
+
+# the due marker and time words that end the clause before a date: "... by the last pickup date of"
+_MARKER_TAIL_RE = re.compile(
+    r"(?:(?:\s*,\s*|\s+|^)(?:by|before|no\s+later\s+than|not\s+later\s+than|on\s+or\s+before|prior\s+to|until|through"
+    r"|due(?:\s+(?:on|by))?|closes?|will\s+close|(?:has\s+been\s+|was\s+|is\s+)?(?:extended|moved|changed|postponed)"
+    r"\s+(?:to|until|through)|the\s+(?:[\w-]+\s+){0,3}(?:date|day|deadline)(?:\s+of)?|the\s+close\s+of\s+business"
+    r"|close\s+of\s+business|end\s+of\s+(?:the\s+)?day|on|at|of|the|\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon"
+    r"|midnight|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b\.?)+\s*,?$", re.I)
+# where the task's own clause begins: "..., provided they are shipped to ETS"
+_TASK_CLAUSE_BREAK_RE = re.compile(r"[;:]\s+|,\s+(?:provided(?:\s+that)?|as\s+long\s+as|so|and|but)\s+", re.I)
+_FORM_SUBJECT_RE = re.compile(
+    r"^(?P<subj>.+?)(?:\s*,\s*which\b|\s+(?:is|are)\s+(?:now\s+)?open\b|\s+(?:will\s+)?(?:stays?|remains?|closes?"
+    r"|close|be\s+open|be\s+available|is\s+available|are\s+available)\b)", re.I)
+_RECOMMENDED_RE = re.compile(r"\b(?:recommends?|recommended|encourages?|encouraged)\s+(?:that\s+)?"
+                             r"(?:(?:all\s+)?(?:LEAs?|you|schools?|districts?|coordinators?|sites?)\s+)?(?:to\s+)?(?P<vp>.+)$",
+                             re.I)
+_LOOSE_PASSIVE_RE = re.compile(
+    r"^(?P<subj>.+?)\s+(?:(?:must|should|shall|may|can|will|needs?\s+to|has\s+to|have\s+to)\s+)?(?:still\s+)?"
+    r"(?:be|is|are)\s+(?P<verb>" + "|".join(sorted(map(re.escape, _PARTICIPLES), key=len, reverse=True))
+    + r"|shipped|posted|received)\b(?P<rest>.*)$", re.I)
+_MORE_PARTICIPLES = {"shipped": "ship", "posted": "post", "received": "deliver"}
+# "Late kits received after May 2 may still ...": the subject, without what qualifies it
+_SENTENCE_SUBJECT_RE = re.compile(r"^(?P<np>[^;:]{2,120}?)\s+(?:may|must|should|can|will|shall|is|are|were|was)\b", re.I)
+_PARTICIPLE_PHRASE_RE = re.compile(r"\s+\w+ed\s+(?:after|before|by|in|on|during|from|through)\b.*$", re.I)
+_RELATIVE_TAIL_RE = re.compile(r",\s*(?:which|that)\s+.*$", re.I)
+_MOVED_SUBJECT_RE = re.compile(rf"\b{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>.+?)\s+(?:has|have|was|is)\b", re.I)
+
+
+def _task_clause(before: str) -> str:
+    head = _MARKER_TAIL_RE.sub("", " ".join(before.split())).strip(" ,")
+    return _TASK_CLAUSE_BREAK_RE.split(head)[-1].strip()
+
+
+def _form_action(clause: str, s: Sentence) -> str | None:
+    m = _FORM_SUBJECT_RE.match(clause)
+    if not m:
+        return None
+    subj = re.sub(r"^(?:this|next|last)\s+year['’]s\s+", "the ", m.group("subj").strip(), flags=re.I)
+    return f"complete {_object(subj)}"
+
+
+def _passive_action(clause: str, s: Sentence) -> str | None:
+    m = _LOOSE_PASSIVE_RE.match(clause)
+    if not m:
+        return None
+    subj = strip_item_mark(m.group("subj")).strip()
+    if _PRONOUN_RE.match(subj):  # "they are shipped": what the sentence began with
+        first = _SENTENCE_SUBJECT_RE.match(strip_item_mark(s.plain_text).strip())
+        subj = _PARTICIPLE_PHRASE_RE.sub("", first.group("np")) if first else ""
+    if not subj or _PRONOUN_RE.match(subj):
+        return None
+    verb = m.group("verb").lower()
+    return f"{_PARTICIPLES.get(verb) or _MORE_PARTICIPLES[verb]} {_object(subj)}{m.group('rest')}"
+
+
+def _recommended_action(clause: str, s: Sentence) -> str | None:
+    m = _RECOMMENDED_RE.search(clause)
+    return m.group("vp") if m else None
+
+
+def _required_action(clause: str, s: Sentence) -> str | None:
+    clause = _RELATIVE_TAIL_RE.sub("", clause)
+    modal = _MODAL_RE.match(clause)
+    if modal and not re.match(r"(?:be|have)\b", modal.group("vp"), re.I):
+        return modal.group("vp")
+    imperative = _imperative(clause)
+    return _INTRO_CLAUSE_RE.sub("", clause).removeprefix("please ").removeprefix("Please ") if imperative else None
+
+
+def _moved_action(clause: str, s: Sentence) -> str | None:
+    m = _MOVED_SUBJECT_RE.search(clause)
+    return _imperative_of(m.group("what")) if m else _required_action(clause, s)
+
+
+def _label_action(clause: str, s: Sentence) -> str | None:
+    for label in (s.heading, s.lead_in, " ".join(s.header) or None):
+        if label:
+            return _verb_of_noun(plain(label)) or plain(label)
+    return None
+
+
+_ACTION_FORMS = (_recommended_action, _required_action, _form_action, _passive_action, _moved_action, _label_action)
+
+
+def deadline_at(ctx: Context, s: Sentence, m: dates.Mention, before: str) -> Fact:
+    """The deadline fact the arbiter decided on for date `m` of sentence `s`; `before` is the
+    clause up to the date. The action is the first form that reads the clause: a form that
+    closes, a recommendation, a passive, a modal or imperative, a moved date, the heading or
+    label over the date; else the sentence."""
+    clause = _task_clause(before)
+    phrase = next((p for form in _ACTION_FORMS if (p := form(clause, s))), None)
+    action = " ".join(s.plain_text.split())[:200]
+    if phrase and 2 <= len(phrase.split()) and len(phrase) <= 160:
+        phrase = re.sub(r"\s+(?:their|its|your)\s+", " the ", f" {phrase} ").strip().rstrip(" .,;")
+        phrase = _abbreviate(_expand_object(phrase, ctx.doc.text, ctx.notice.subject or "", s.begin))
+        action = _in_paragraph(_lower_first(phrase), ctx.doc, s)
+    lead_sentence = ctx.doc.lead_sentence(s) if s.label_like else None
+    parts = [lead_sentence, s] if lead_sentence is not None else [s]
+    return Fact(kind="deadline", evidence=evidence(ctx.doc, parts), program=ctx.program_near(s.text, s.heading),
+                due=(m.stop or m.point).when, action=action, school_year=_school_year(ctx, s))

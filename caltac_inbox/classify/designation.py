@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, opens_sentence,
                                           programs_in)
 from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.text import Sentence, evidence, plain
+from caltac_inbox.classify.topics import designation_by_heading, designation_in_context, is_designation
 from caltac_inbox.model import Fact
 
-TOPIC_RE = re.compile(r"\bdesignat\w*\b", re.I)
-COORDINATOR_RE = re.compile(r"\bcoordinators?\b|\bdesignation\s+(?:process|form|deadline)\b", re.I)
 _INSTRUCTION_RE = re.compile(
     r"\b(?:ensure|make\s+sure|be\s+sure|must|should|need\s+to|needs\s+to|designate|complete|confirm|verify|check)\b",
     re.I)
@@ -33,61 +33,12 @@ _DATED_LABEL_RE = re.compile(r"^\s*[:—–-]\s*[^.]*\b(?:deadline|due)\b", re.I
 _CUES = {"by", "was", "is", "deadline", "no", "not", "until", "due", "on", "before"}
 
 
-_DESIGNATION_DUE_RE = re.compile(r"\bdesignations?\b[^.]{0,60}\b(?:due|deadlines?)\b", re.I)
-# "The following deadlines apply to 2026–27 designations:"
-_DUE_FOR_DESIGNATION_RE = re.compile(r"\b(?:due\s+dates?|deadlines?)\b[^.]{0,60}\bdesignations?\b", re.I)
-
-
-# "select a primary LEA CAASPP coordinator", "coordinators must be appointed"
-_CHOOSE_RE = re.compile(
-    r"\b(?:appoint|select|nam|choos)\w*\s+(?:an?\s+|the\s+|your\s+)?(?:\d{4}\s*[–-]\s*\d{2,4}\s+)?(?:primary\s+)?LEA\s+(?:CAASPP\s+|ELPAC\s+)?"
-    r"coordinators?\b|\bcoordinators?\b[^.;:]{0,60}?\s+(?:is|are|must\s+be|should\s+be|has\s+been"
-    r"|have\s+been|was|were|to\s+be)\s+(?:not\s+)?(?:appointed|selected|named|chosen)\b",
-    re.I)
-
-
-_TOPIC_GUARD = Guard(TOPIC_RE, ("designat",))
-_COORDINATOR_GUARD = Guard(COORDINATOR_RE, ("coordinator", "designation"))
-_DESIGNATION_DUE_GUARD = Guard(_DESIGNATION_DUE_RE, ("designation",))
-_DUE_FOR_DESIGNATION_GUARD = Guard(_DUE_FOR_DESIGNATION_RE, ("designation",))
-_CHOOSE_GUARD = Guard(_CHOOSE_RE, ("coordinator",))
 _DEFAULT_GUARD = Guard(_DEFAULT_RE, ("default",))
-
-
-# "The form is now posted. It must be completed by Monday, July 3." under a heading about naming
-# the coordinator: the pronoun is the designation
-_VAGUE_SUBJECT_RE = re.compile(r"^\W*(?:it|this|the\s+(?:form|designation|process|appointment))\s+(?:must|should|is|has)\b",
-                               re.I)
-
-
-_DESIGNATION_NOUN_RE = re.compile(r"\bdesignations?\b", re.I)
-_REQUIREMENT_RE = re.compile(r"\b(?:must|shall|required|due|no\s+later\s+than)\b", re.I)
-
-
-def designation_in_context(s: Sentence, before: Sentence | None, subject: str) -> bool:
-    """ "For 2019–20, that designation is made in TOMS, and it must be finished no later than July 1."
-    after a sentence (or under a heading or subject) about the coordinator."""
-    if not (_DESIGNATION_NOUN_RE.search(s.plain_text) and _REQUIREMENT_RE.search(s.plain_text)):
-        return False
-    return any(t and _COORDINATOR_GUARD.search(t) for t in (before.plain_text if before else None, s.heading, subject))
-
-
-def designation_by_heading(s: Sentence) -> bool:
-    if not s.heading or not _VAGUE_SUBJECT_RE.match(s.plain_text):
-        return False
-    h = s.heading
-    return bool((_TOPIC_GUARD.search(h) or _CHOOSE_RE.search(h)) and _COORDINATOR_GUARD.search(h))
-
-
-def is_designation(s: Sentence) -> bool:
-    return (bool(s.search(_TOPIC_GUARD) and s.search(_COORDINATOR_GUARD)) or bool(s.search(_DESIGNATION_DUE_GUARD))
-            or bool(s.search(_DUE_FOR_DESIGNATION_GUARD))
-            or bool(s.search(_CHOOSE_GUARD)))
 
 
 def classify_designations(ctx: Context) -> list[Fact]:
     doc = ctx.doc
-    found: list[tuple[Sentence, object, Sentence | None, tuple[str, ...]]] = []
+    found: list[tuple[Sentence, Any, Sentence | None, tuple[str, ...]]] = []
     seen_due: set[object] = set()
     for s in doc.sentences:
         if s.masthead:
@@ -104,35 +55,52 @@ def classify_designations(ctx: Context) -> list[Fact]:
         if not (is_designation(s) or designation_by_heading(s)
                 or designation_in_context(s, before, ctx.notice.subject or "")):
             continue
-        points = [m for m in ctx.mentions(s) if not m.is_range]
-        dues: list[tuple[object, tuple[str, ...]]] = []
-        for m in points:
-            dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
-            this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
-            happened = _EVENT_BEFORE_RE.search(doc.text, max(s.begin, m.begin - 30), m.begin)
-            if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m) \
-                    and not happened:
-                # "the ELPAC coordinator by April 1, and the CAASPP coordinator by July 1": each its program
-                c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
-                dues.append((m.point.when, programs_in(doc.text[c_begin:c_end])))
-        if not dues and _INSTRUCTION_RE.search(s.text) and not s.text.lstrip().lower().startswith("if"):
-            anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
-                                       for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
-            due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
-            if due is None and (lead := doc.lead_sentence(s)) is not None:
-                due = _lead_in_due(ctx, lead)  # "Before 5 p.m. on July 25, the coordinator should:"
-            if due is not None:
-                dues.append((due, ()))
+        dues = _dated_dues(ctx, s) or _instructed_due(ctx, s)
         for due, program in dues:
             if due not in seen_due:
                 seen_due.add(due)
                 found.append((s, due, None, program if len(dues) > 1 else ()))
+    return _designation_facts(ctx, found)
+
+
+def _dated_dues(ctx: Context, s: Sentence) -> list[tuple[object, tuple[str, ...]]]:
+    """The sentence's due dates, each with the programs its clause names ("the ELPAC coordinator by
+    April 1, and the CAASPP coordinator by July 1")."""
+    doc = ctx.doc
+    points = [m for m in ctx.mentions(s) if not m.is_range]
+    dues: list[tuple[object, tuple[str, ...]]] = []
+    for m in points:
+        dated_label = opens_sentence(doc.text, s, m) and _DATED_LABEL_RE.match(doc.text[m.end:s.end])
+        this_date = len(points) == 1 and THIS_DATE_RE.search(s.plain_text)
+        happened = _EVENT_BEFORE_RE.search(doc.text, max(s.begin, m.begin - 30), m.begin)
+        if (cue_before(doc.text, m.begin) in _CUES or dated_label or this_date) and not _is_term(doc.text, s, m) \
+                and not happened:
+            c_begin, c_end = clause_around(doc.text, s.begin, s.end, m.begin)
+            dues.append((m.point.when, programs_in(doc.text[c_begin:c_end])))
+    return dues
+
+
+def _instructed_due(ctx: Context, s: Sentence) -> list[tuple[object, tuple[str, ...]]]:
+    """An instruction without a date of its own: the downtime it comes before, or the date of the
+    list's lead-in ("Before 5 p.m. on July 25, the coordinator should:")."""
+    if not _INSTRUCTION_RE.search(s.text) or s.text.lstrip().lower().startswith("if"):
+        return []
+    anchor = next((a for a in (dates.relative_anchor(plain(t), ctx.sent)
+                               for t in (s.text, s.heading, s.intro) if t) if a is not None), None)
+    due = ctx.anchor_time(anchor) if anchor is not None and anchor.before else None
+    if due is None and (lead := ctx.doc.lead_sentence(s)) is not None:
+        due = _lead_in_due(ctx, lead)
+    return [(due, ())] if due is not None else []
+
+
+def _designation_facts(ctx: Context, found: list[tuple[Sentence, Any, Sentence | None, tuple[str, ...]]]
+                       ) -> list[Fact]:
     facts = []
     default = _default(ctx)
     for s, due, lead, program in found:
         school_year = _school_year(ctx, lead or s, due)
         parts = [lead, s] if lead is not None else [s]
-        extra = {}
+        extra: dict[str, Any] = {}
         if default is not None:
             who, term_end, default_sentence = default
             extra = {"defaulted": True, "default_designee": who, "term_end": term_end}
@@ -140,7 +108,7 @@ def classify_designations(ctx: Context) -> list[Fact]:
                 parts.append(default_sentence)
         facts.append(Fact(
             kind="designation",
-            evidence=evidence(doc, parts),
+            evidence=evidence(ctx.doc, parts),
             program=program or programs_in(s.text) or ctx.program_near(*(p.text for p in parts)),
             due=due,
             school_year=school_year,

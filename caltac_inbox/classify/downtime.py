@@ -17,6 +17,7 @@ no other date stands between. A one-day downtime cancelled or rescheduled to one
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from caltac_inbox.classify import dates
@@ -194,76 +195,108 @@ def _ok_window(start: date | datetime | None, end: date | datetime) -> bool:
 
 
 def classify_downtimes(ctx: Context) -> list[Fact]:
-    doc = ctx.doc
     facts: list[Fact] = []
     used_items: set[int] = set()
-    for s in doc.sentences:
+    for s in ctx.doc.sentences:
         if s.line in used_items or s.masthead:
             continue
         mentions = ctx.mentions(s)
-        if not mentions:
-            continue
-        prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
-        row = s.kind == "item" or s.row
-        intro = s.intro
-        heading = s.heading if s.near_heading else None
-        down_here = _is_down(s.text) or (row and _is_down(intro, heading, " ".join(s.header)))
-        refers_back = prev and _REFERS_RE.match(s.plain_text)
-        down_context = (down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
-                        or _is_down(heading) or _next_says_down(doc, s)
-                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
-        if row and down_context and not any(m.is_range for m in mentions):
-            mentions = _row_range(s, mentions)
-        if down_here and not any(m.is_range for m in mentions):
-            changed = _changed_day(ctx, s, mentions) or _one_day(ctx, s, mentions)
-            if changed is not None:
-                facts.append(changed)
-                continue
-        # a start paired with an end said elsewhere needs a sentence of few dates (a list of days is none)
-        pairing = sum(1 for m in mentions if not m.is_range) <= MAX_POINTS_TO_PAIR
-        extends_here = bool(_EXTEND_RE.search(s.text))
-        for m in _current(s, mentions):
-            if m.is_range:
-                if not down_context:
-                    continue
-                start, end = m.start.when, m.stop.when  # type: ignore[union-attr]
-                if not _ok_window(start, end):
-                    continue
-                if row:
-                    summary = _summary_before(ctx, s)
-                    if summary is not None:
-                        start = _borrow(m.start, summary.start)  # type: ignore[arg-type]
-                        end = _borrow(m.stop, summary.stop)  # type: ignore[arg-type]
-                    facts.append(_row_fact(ctx, s, m, start, end))
-                    continue
-                per_system = _per_system_windows(ctx, s, m, used_items)
-                if per_system:
-                    facts.extend(per_system)
-                    continue
-                facts.append(_fact(ctx, s, start, end, used_items))
-            elif not pairing:
-                continue
-            elif m.stop is None and prev is not None and not extends_here and (
-                    extended := _extension_end(ctx, s, m, prev)):
-                facts.append(extended)
-            elif m.stop is None and not m.is_range and down_here and not extends_here:
-                split = (_back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m)
-                         or _end_under_a_start(ctx, s, m))
-                if split is not None:
-                    facts.append(split)
-            elif m.stop is None and extends_here and _is_down(s.text):
-                head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
-                if _OPEN_END_RE.search(head) or _BACK_RE.search(head):  # "through ...", "will now return at"
-                    # "CALPADS went down on April 6, and the downtime has been extended until April 18"
-                    began = [p for p in mentions if not p.is_range and p.end <= m.begin
-                             and _BEGAN_RE.search(ctx.doc.text, max(s.begin, p.begin - 40), p.begin)]
-                    start = began[-1].point.when if len(began) == 1 else None
-                    facts.append(_fact(ctx, s, start, m.start.when, used_items)  # type: ignore[union-attr]
-                                 .with_changes(status="extended"))
+        if mentions:
+            _sentence_downtimes(ctx, s, mentions, facts, used_items)
     facts = [f for f in _merge(facts) if f.systems or _about_systems(ctx, f)]
     ctx.downtime_refs = _downtime_references(ctx)
     assembled = _referenced_window(ctx, facts)
     return facts + ([assembled] if assembled is not None else [])
+
+
+def _sentence_downtimes(ctx: Context, s: Sentence, mentions: list[dates.Mention], facts: list[Fact],
+                        used_items: set[int]) -> None:
+    """Adds to `facts` the windows sentence `s` states (the ones before it may pair with its dates)."""
+    reading = _read_down(ctx, s, mentions)
+    if reading.row and reading.down_context and not any(m.is_range for m in mentions):
+        mentions = _row_range(s, mentions)
+    if reading.down_here and not any(m.is_range for m in mentions):
+        changed = _changed_day(ctx, s, mentions) or _one_day(ctx, s, mentions)
+        if changed is not None:
+            facts.append(changed)
+            return
+    # a start paired with an end said elsewhere needs a sentence of few dates (a list of days is none)
+    pairing = sum(1 for m in mentions if not m.is_range) <= MAX_POINTS_TO_PAIR
+    for m in _current(s, mentions):
+        if m.is_range:
+            if reading.down_context:
+                facts.extend(_range_facts(ctx, s, m, reading.row, used_items))
+        elif pairing:
+            found = _point_fact(ctx, s, m, reading, mentions, facts, used_items)
+            if found is not None:
+                facts.append(found)
+
+
+@dataclass(frozen=True)
+class _DownReading:
+    """What a sentence says about systems being down, once for all its dates."""
+
+    prev: Sentence | None  # the sentence before, in the same paragraph
+    row: bool  # a list item or table row
+    down_here: bool  # the sentence (or the row's intro, heading or header) says systems are down
+    down_context: bool  # so does the sentence or what it refers to, its heading, the next one or its section
+    extends_here: bool  # it extends a window
+
+
+def _read_down(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> _DownReading:
+    doc = ctx.doc
+    prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
+    row = s.kind == "item" or s.row
+    heading = s.heading if s.near_heading else None
+    down_here = _is_down(s.text) or (row and _is_down(s.intro, heading, " ".join(s.header)))
+    refers_back = prev is not None and _REFERS_RE.match(s.plain_text)
+    down_context = bool(down_here or (refers_back and _is_down(prev.text))  # type: ignore[union-attr]
+                        or _is_down(heading) or _next_says_down(doc, s)
+                        or (_in_down_section(ctx, s) and (_bare(s, mentions) or (row and find_systems(s.text)))))
+    return _DownReading(prev, row, bool(down_here), down_context, bool(_EXTEND_RE.search(s.text)))
+
+
+def _range_facts(ctx: Context, s: Sentence, m: dates.Mention, row: bool, used_items: set[int]) -> list[Fact]:
+    """The window a range states: a row's (its times borrowed from the summary above it), one per
+    system when the systems have windows of their own, else one."""
+    start, end = m.start.when, m.stop.when  # type: ignore[union-attr]
+    if not _ok_window(start, end):
+        return []
+    if row:
+        summary = _summary_before(ctx, s)
+        if summary is not None:
+            start = _borrow(m.start, summary.start)  # type: ignore[arg-type]
+            end = _borrow(m.stop, summary.stop)  # type: ignore[arg-type]
+        return [_row_fact(ctx, s, m, start, end)]
+    per_system = _per_system_windows(ctx, s, m, used_items)
+    return per_system or [_fact(ctx, s, start, end, used_items)]
+
+
+def _point_fact(ctx: Context, s: Sentence, m: dates.Mention, reading: _DownReading, mentions: list[dates.Mention],
+                facts: list[Fact], used_items: set[int]) -> Fact | None:
+    """A window from one date point: an extension of the window before, a start paired with an end
+    said elsewhere, or an extended end."""
+    if m.stop is None and reading.prev is not None and not reading.extends_here:
+        extended = _extension_end(ctx, s, m, reading.prev)
+        if extended:
+            return extended
+    if m.stop is None and not m.is_range and reading.down_here and not reading.extends_here:
+        return _back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m) or _end_under_a_start(ctx, s, m)
+    if m.stop is None and reading.extends_here and _is_down(s.text):
+        return _extended_to(ctx, s, m, mentions, used_items)
+    return None
+
+
+def _extended_to(ctx: Context, s: Sentence, m: dates.Mention, mentions: list[dates.Mention],
+                 used_items: set[int]) -> Fact | None:
+    """ "CALPADS went down on April 6, and the downtime has been extended until April 18"."""
+    head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
+    if not (_OPEN_END_RE.search(head) or _BACK_RE.search(head)):  # "through ...", "will now return at"
+        return None
+    began = [p for p in mentions if not p.is_range and p.end <= m.begin
+             and _BEGAN_RE.search(ctx.doc.text, max(s.begin, p.begin - 40), p.begin)]
+    start = began[-1].point.when if len(began) == 1 else None
+    return _fact(ctx, s, start, m.start.when, used_items).with_changes(status="extended")  # type: ignore[union-attr]
 
 
 # a downtime named by its day elsewhere in the notice: "the system downtime that begins on August 2",
@@ -354,37 +387,41 @@ def _split_range(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | None:
         return _window(ctx, s, m.point.when, end_point.point.when, [s], [])
     if len(points) != 1:
         return None
-    # the end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS will be
-    # unavailable. All systems will be available again at 8 a.m. on Monday."); the sentences between
-    # must carry no date of their own
-    sentences = ctx.doc.sentences
-    nxt = None
-    for x in sentences[s.index + 1:s.index + 4]:
-        if x.line != s.line:
-            break
-        if _BACK_RE.search(x.text) or _end_point(ctx, x) is not None:
-            nxt = x
-            break
-        if ctx.mentions(x):
-            return None
-    last_of_line = s.index + 1 == len(sentences) or sentences[s.index + 1].line != s.line
-    if nxt is None and last_of_line:
-        # or it opens the next paragraph ("TOMS will be available again at 8 a.m. on Monday, March 11.")
-        following = ctx.doc.next_nonblank(s.line)
-        if following is not None and following.kind == "para":
-            first = ctx.doc.line_sentences(following.index)[:1]
-            if first and _BACK_RE.search(first[0].text):
-                nxt = first[0]
-    if nxt is None and m.point.clock is not None and not _DOWNTIME_REF_RE.search(_preceding(ctx, m)):
-        nxt = _return_further_on(ctx, s)  # a start with its time, not "the downtime on October 21"
+    nxt = _sentence_with_the_end(ctx, s, m)
     if nxt is None:
         return None
     ends = [x for x in ctx.mentions(nxt) if not x.is_range]
     end = ends[0] if len(ends) == 1 else _end_point(ctx, nxt)
     if end is None:
         return None
-    between = sentences[s.index + 1:nxt.index]
+    between = list(ctx.doc.sentences[s.index + 1:nxt.index])
     return _window(ctx, s, m.point.when, end.point.when, [s, nxt], between)
+
+
+def _sentence_with_the_end(ctx: Context, s: Sentence, m: dates.Mention) -> Sentence | None:
+    """The end may stand a few sentences later in the paragraph ("During this time, TOMS and TDS
+    will be unavailable. All systems will be available again at 8 a.m. on Monday."), the sentences
+    between carrying no date of their own; or open the next paragraph; or, for a start with its
+    time, come further on."""
+    sentences = ctx.doc.sentences
+    for x in sentences[s.index + 1:s.index + 4]:
+        if x.line != s.line:
+            break
+        if _BACK_RE.search(x.text) or _end_point(ctx, x) is not None:
+            return x
+        if ctx.mentions(x):
+            return None
+    last_of_line = s.index + 1 == len(sentences) or sentences[s.index + 1].line != s.line
+    if last_of_line:
+        # "TOMS will be available again at 8 a.m. on Monday, March 11." opening the next paragraph
+        following = ctx.doc.next_nonblank(s.line)
+        if following is not None and following.kind == "para":
+            first = ctx.doc.line_sentences(following.index)[:1]
+            if first and _BACK_RE.search(first[0].text):
+                return first[0]
+    if m.point.clock is not None and not _DOWNTIME_REF_RE.search(_preceding(ctx, m)):
+        return _return_further_on(ctx, s)  # a start with its time, not "the downtime on October 21"
+    return None
 
 
 def _end_point(ctx: Context, x: Sentence) -> dates.Mention | None:
@@ -571,42 +608,14 @@ def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
     doc = ctx.doc
     parts: list[Sentence | Line] = [s]
     systems: list[str] = []
-    line_sents = doc.line_sentences(s.line)
-    listed: list[Line] = []
-    if s.kind != "item":
-        # a list right after the paragraph names the systems ("... these systems will be unavailable:"),
-        # or a list under a short "Affected systems:" line right after it
-        last = line_sents[-1]
-        if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
-            listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
-        if not listed:
-            nxt = doc.next_nonblank(s.line)
-            if (nxt is not None and nxt.kind == "para" and nxt.text.rstrip().endswith(":")
-                    and len(doc.line_sentences(nxt.index)) == 1 and re.search(r"\bsystems?\b", nxt.text, re.I)
-                    and not ctx.mentions(doc.line_sentences(nxt.index)[0])):
-                listed = doc.list_after(nxt.index)
-        if (listed and _names_systems(listed)
-                and not any(ctx.mentions(x) for i in listed for x in doc.line_sentences(i.index))):
-            for item in listed:
-                systems.extend(c for c in systems_of_item(item.text) if c not in systems)
-                used_items.add(item.index)
-            parts = [s, *listed]
-        else:
-            listed = []
-    if not listed:
-        systems.extend(c for c in _systems_in(s.text) if c not in systems)
-        before = doc.sentences[s.index - 1] if s.index else None
-        if not systems and before is not None and before.line == s.line and _REFERS_RE.match(s.plain_text):
-            systems.extend(_systems_in(before.text))  # "CALPADS is moving to the cloud. It will be offline ..."
-        for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
-            if later.line != s.line:
-                break
-            if "web page" in later.text.lower():
-                continue
-            if _DURING_RE.search(later.text) or (
-                    (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
-                systems.extend(c for c in _systems_in(later.text) if c not in systems)
-                parts.append(later)
+    listed = _system_list(ctx, s) if s.kind != "item" else []
+    if listed:
+        for item in listed:
+            systems.extend(c for c in systems_of_item(item.text) if c not in systems)
+            used_items.add(item.index)
+        parts = [s, *listed]
+    else:
+        _systems_in_paragraph(ctx, s, systems, parts)
     return Fact(
         kind="downtime",
         evidence=evidence(doc, parts),
@@ -615,6 +624,46 @@ def _window_base(ctx: Context, s: Sentence, used_items: set[int]) -> Fact:
         status=status_of(s.text),
         school_year=_school_year(s),
     )
+
+
+def _system_list(ctx: Context, s: Sentence) -> list[Line]:
+    """A list right after the paragraph that names the systems ("... these systems will be
+    unavailable:"), or a list under a short "Affected systems:" line right after it; [] when the
+    list is no list of systems or carries dates of its own."""
+    doc = ctx.doc
+    listed: list[Line] = []
+    last = doc.line_sentences(s.line)[-1]
+    if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
+        listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
+    if not listed:
+        nxt = doc.next_nonblank(s.line)
+        if (nxt is not None and nxt.kind == "para" and nxt.text.rstrip().endswith(":")
+                and len(doc.line_sentences(nxt.index)) == 1 and re.search(r"\bsystems?\b", nxt.text, re.I)
+                and not ctx.mentions(doc.line_sentences(nxt.index)[0])):
+            listed = doc.list_after(nxt.index)
+    if (listed and _names_systems(listed)
+            and not any(ctx.mentions(x) for i in listed for x in doc.line_sentences(i.index))):
+        return listed
+    return []
+
+
+def _systems_in_paragraph(ctx: Context, s: Sentence, systems: list[str], parts: list[Sentence | Line]) -> None:
+    """Adds the systems the sentence names, else the one it refers back to, and those the next
+    sentences of the paragraph name while saying what is down (with those sentences, to `parts`)."""
+    doc = ctx.doc
+    systems.extend(c for c in _systems_in(s.text) if c not in systems)
+    before = doc.sentences[s.index - 1] if s.index else None
+    if not systems and before is not None and before.line == s.line and _REFERS_RE.match(s.plain_text):
+        systems.extend(_systems_in(before.text))  # "CALPADS is moving to the cloud. It will be offline ..."
+    for later in doc.sentences[s.index + 1:s.index + 1 + FOLLOWING_REACH]:
+        if later.line != s.line:
+            break
+        if "web page" in later.text.lower():
+            continue
+        if _DURING_RE.search(later.text) or (
+                (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
+            systems.extend(c for c in _systems_in(later.text) if c not in systems)
+            parts.append(later)
 
 
 _INTRO_RE = re.compile(r"\b(?:systems?|following|these|unavailable|affected|offline|down|not\s+be\s+available)\b", re.I)
@@ -655,11 +704,11 @@ def _systems_in(text: str) -> list[str]:
     colon names each of its items, known or not."""
     listed = _COLON_LIST_RE.search(plain(text))
     if listed:
-        out = []
+        items: list[str] = []
         for item in listed.group("items").split(";"):
-            out.extend(c for c in systems_of_item(item) if c not in out)
-        if out:
-            return out
+            items.extend(c for c in systems_of_item(item) if c not in items)
+        if items:
+            return items
     clauses = re.split(r"[;.]\s+|,\s+(?:but|while|and)\s+|\s+(?:but|while|whereas)\s+", text)
     out: list[str] = []
     for clause in clauses:

@@ -8,7 +8,8 @@ whitespace, so evidence is always a substring of the whitespace-collapsed text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from caltac_inbox.classify.guard import Guard, fold
@@ -195,7 +196,7 @@ def plain(text: str) -> str:
 ELISION = " … "
 
 
-def evidence(doc: Doc, parts: list[Sentence] | list[Line]) -> str:
+def evidence(doc: Doc, parts: Sequence[Sentence | Line]) -> str:
     """The parts' text, verbatim and whitespace-collapsed. Parts with other lines between them
     (a list's lead-in and one of its items) are joined by " … " rather than quoting what lies
     between, so each piece is a substring of the collapsed text."""
@@ -316,6 +317,32 @@ def _cells(text: str) -> tuple[str, ...]:
 
 
 def build_doc(text: str) -> Doc:
+    lines = _lines(text)
+    plain_doc = Doc(text, tuple(lines), ())
+    rows = [plain_doc.is_table_row(ln.index) for ln in lines]
+    # a table row is never a heading, however short ("System | Start | End", "TOMS: May 3–5")
+    lines = [replace(ln, kind="para") if rows[ln.index] and ln.kind == "heading" else ln for ln in lines]
+    headers = _table_headers(lines, rows)
+    walk = _BlockWalk()
+    sentences: list[Sentence] = []
+    for ln in lines:
+        if ln.kind == "blank":
+            continue
+        row = rows[ln.index]
+        parent, lead_line = walk.enter(ln, row)
+        lead = len(ln.text) - len(ln.text.lstrip())
+        for b, e in split_sentences(ln.text.strip(), ln.begin + lead):
+            masthead = walk.nonblank_seen <= MASTHEAD_LINES and _is_masthead(text[b:e])
+            sentences.append(Sentence(len(sentences), b, e, text[b:e], ln.index, ln.kind,
+                                      walk.heading if ln.kind != "heading" else None,
+                                      walk.intro if ln.kind == "item" or row else None,
+                                      walk.heading is not None and walk.paras_since_heading <= 1,
+                                      parent, headers.get(ln.index, ()), row, masthead, lead_line))
+    return Doc(text, tuple(lines), tuple(sentences), tuple(rows))
+
+
+def _lines(text: str) -> list[Line]:
+    """The text's lines, each of its pieces (a line can hold several blocks) a Line of its kind."""
     raw_lines = text.split("\n")
     next_nonblank: list[str | None] = [None] * len(raw_lines)  # the first non-blank line after each
     following: str | None = None
@@ -331,11 +358,11 @@ def build_doc(text: str) -> Doc:
             lines.append(Line(len(lines), pos + b, pos + e, raw[b:e], kind if n == 0 else "para",
                               _line_indent(raw) if n == 0 else 0))
         pos += len(raw) + 1
-    plain_doc = Doc(text, tuple(lines), ())
-    rows = [plain_doc.is_table_row(ln.index) for ln in lines]
-    # a table row is never a heading, however short ("System | Start | End", "TOMS: May 3–5")
-    lines = [replace(ln, kind="para") if rows[ln.index] and ln.kind == "heading" else ln for ln in lines]
-    # each table's header row: a first row of " | " cells without a digit, above rows with one
+    return lines
+
+
+def _table_headers(lines: list[Line], rows: list[bool]) -> dict[int, tuple[str, ...]]:
+    """Each table row's header: a first row of " | " cells without a digit, above rows with one."""
     headers: dict[int, tuple[str, ...]] = {}
     table_header: tuple[str, ...] = ()
     for ln in lines:
@@ -350,45 +377,43 @@ def build_doc(text: str) -> Doc:
                 table_header = _cells(ln.text)
                 continue
         headers[ln.index] = table_header
-    sentences: list[Sentence] = []
+    return headers
+
+
+@dataclass
+class _BlockWalk:
+    """What governs the line being read: its heading, the paragraph that introduces its list or
+    table, the items it is nested under."""
+
     heading: str | None = None
     intro: str | None = None
     intro_line: int | None = None
     last_para: Line | None = None
-    paras_since_heading = 0
-    open_items: list[Line] = []  # the items above the current one, outermost first
-    nonblank_seen = 0
-    for ln in lines:
-        if ln.kind == "blank":
-            continue
-        nonblank_seen += 1
+    paras_since_heading: int = 0
+    open_items: list[Line] = field(default_factory=list)  # the items above the current one, outermost first
+    nonblank_seen: int = 0
+
+    def enter(self, ln: Line, row: bool) -> tuple[str | None, int | None]:
+        """Moves to non-blank line `ln`; returns (the item it is nested under, its lead line)."""
+        self.nonblank_seen += 1
         if ln.kind == "heading":
-            heading = plain(ln.text)
-            last_para = None
-            paras_since_heading = 0
-        row = rows[ln.index]
+            self.heading = plain(ln.text)
+            self.last_para = None
+            self.paras_since_heading = 0
         if ln.kind == "para" and not row:
-            last_para = ln
-            intro = intro_line = None
-            paras_since_heading += 1
-        if (ln.kind == "item" or row) and intro is None and last_para is not None:
-            intro, intro_line = last_para.text, last_para.index
+            self.last_para = ln
+            self.intro = self.intro_line = None
+            self.paras_since_heading += 1
+        if (ln.kind == "item" or row) and self.intro is None and self.last_para is not None:
+            self.intro, self.intro_line = self.last_para.text, self.last_para.index
         parent = None
-        lead_line = intro_line if ln.kind == "item" or row else None
-        if ln.kind == "item":
-            while open_items and open_items[-1].indent >= ln.indent:
-                open_items.pop()
-            if open_items:
-                parent, lead_line = plain(open_items[-1].text), open_items[-1].index
-            open_items.append(ln)
-        else:
-            open_items = []
-        lead = len(ln.text) - len(ln.text.lstrip())
-        for b, e in split_sentences(ln.text.strip(), ln.begin + lead):
-            masthead = nonblank_seen <= MASTHEAD_LINES and _is_masthead(text[b:e])
-            sentences.append(Sentence(len(sentences), b, e, text[b:e], ln.index, ln.kind,
-                                      heading if ln.kind != "heading" else None,
-                                      intro if ln.kind == "item" or row else None,
-                                      heading is not None and paras_since_heading <= 1,
-                                      parent, headers.get(ln.index, ()), row, masthead, lead_line))
-    return Doc(text, tuple(lines), tuple(sentences), tuple(rows))
+        lead_line = self.intro_line if ln.kind == "item" or row else None
+        if ln.kind != "item":
+            self.open_items = []
+            return parent, lead_line
+        while self.open_items and self.open_items[-1].indent >= ln.indent:
+            self.open_items.pop()
+        if self.open_items:
+            parent, lead_line = plain(self.open_items[-1].text), self.open_items[-1].index
+        self.open_items.append(ln)
+        return parent, lead_line

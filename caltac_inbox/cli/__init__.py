@@ -11,7 +11,8 @@ formats and `emit`), `selection` (the options that choose entries, dates as type
 `app` (App, read_timeline) and `columns` (how rows show), then one module per command
 group: `notices` (extract, ingest, messages, reparse), `timeline` (upcoming, timeline,
 show, export-ics), `corrections` (dismiss, correct, add, undo, corrections, review),
-`mailbox` (poll, doctor, db), `changes`, `feeds` (serve, feed) and `checklist`. This
+`mailbox` (poll, doctor, db), `changes`, `feeds` (serve, feed), `checklist` and
+`week` (done, read, digest). This
 module holds the root group only: a lazy group (click's "Lazily Loading Subcommands")
 that imports a command's module when the command runs, so `caltac-inbox --help`
 imports none of them. `LAZY_COMMANDS` names each command's module and the first
@@ -49,12 +50,18 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
                            "Show again what polls and ingests changed in the timeline."),
     "checklist": LazyCommand("caltac_inbox.cli.checklist:checklist",
                              "The CDE LEA CAASPP Coordinator Checklist, month by month."),
+    "confirm": LazyCommand("caltac_inbox.cli.corrections:confirm",
+                           "Accept what unverified notices changed on an entry (flagged \"... by an unverified "
+                           "notice: check\")."),
     "correct": LazyCommand("caltac_inbox.cli.corrections:correct", "Override fields of an entry the tool got wrong."),
     "corrections": LazyCommand("caltac_inbox.cli.corrections:corrections",
                                "List every correction, dismissal and added entry, with its state."),
     "db": LazyCommand("caltac_inbox.cli.mailbox:db", "Database maintenance."),
     "dismiss": LazyCommand("caltac_inbox.cli.corrections:dismiss",
                            "Hide an entry (or a lead) that does not concern this LEA."),
+    "digest": LazyCommand("caltac_inbox.cli.week:digest",
+                          "A weekly summary: what is coming, what changed, what needs a look."),
+    "done": LazyCommand("caltac_inbox.cli.week:done", "Check off an entry: what it asks is done."),
     "doctor": LazyCommand("caltac_inbox.cli.mailbox:doctor_command",
                           "Check the configuration, the database, the calendar feeds and every mailbox, and say "
                           "what to fix."),
@@ -68,8 +75,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
                             "List archived messages with their parse status and error, oldest first."),
     "poll": LazyCommand("caltac_inbox.cli.mailbox:poll_command",
                         "Fetch new notices from the configured IMAP mailboxes."),
+    "read": LazyCommand("caltac_inbox.cli.week:read_command",
+                        "Read a stored notice: From, To, Date, Subject, then its text."),
     "reparse": LazyCommand("caltac_inbox.cli.notices:reparse",
                            "Parse and classify archived messages again (after an upgrade or a fix)."),
+    "reject": LazyCommand("caltac_inbox.cli.corrections:reject",
+                          "Refuse what unverified notices changed on an entry; it keeps its verified values."),
     "review": LazyCommand("caltac_inbox.cli.corrections:review",
                           "Dated sentences of recent notices that gave no entry: what the tool was unsure of."),
     "serve": LazyCommand("caltac_inbox.cli.feeds:serve_command",
@@ -183,7 +194,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 @click.group(cls=CaltacGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="URL", envvar="CALTAC_INBOX_DB",
-              help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/dbname. "
+              help="Database URL: sqlite:///path.db (or just the path) or postgresql+psycopg://user@host/dbname. "
                    "Env: CALTAC_INBOX_DB; else [database] url in the config file; else a SQLite "
                    "file in the user data directory.")
 @click.option("--config", "config_path", metavar="FILE",

@@ -34,11 +34,14 @@ class App:
         return self._config
 
     def db_url(self) -> str | None:
-        """--db > CALTAC_INBOX_DB > config [database] url > None (the default SQLite file)."""
+        """--db > CALTAC_INBOX_DB > config [database] url > None (the default SQLite file); a
+        plain path is a SQLite file."""
+        from caltac_inbox.store.db import as_database_url
+
         if self.db_option:
-            return self.db_option
+            return as_database_url(self.db_option)
         database = getattr(self.config(), "database", None)
-        return getattr(database, "url", None) or None
+        return as_database_url(getattr(database, "url", None) or None)
 
     def budget(self, seconds: float | None = None, memory_mb: int | None = None) -> ReadBudget:
         """The ReadBudget of one message: the options given, else [limits] in the config file."""

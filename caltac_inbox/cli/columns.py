@@ -21,8 +21,8 @@ def short_when(value: str | None) -> str:
 
 def entry_when(e: dict[str, Any]) -> str:
     kind = e.get("kind")
-    if kind == "downtime":
-        return short_when(e.get("start") or e.get("end"))
+    if kind == "downtime":  # a window whose start no stored notice gave: its end is under `until`
+        return short_when(e.get("start")) if e.get("start") or not e.get("end") else "?"
     if kind == "task":
         return e.get("month") or "ongoing"
     return short_when(e.get("due") or e.get("at") or e.get("reminder_date"))
@@ -70,12 +70,17 @@ def statuses_at(rows: list[dict[str, Any]], at: datetime, output: str) -> list[d
     entry's own status (docs/facts.md)."""
     if output == "json":
         return rows
-    return [{**row, "status": entry_status(row, at)} for row in rows]
+    return [{**row, "status": "done" if row.get("done") else entry_status(row, at)} for row in rows]
 
 
 def flags(e: dict[str, Any]) -> str:
     return ", ".join(f for f, on in (("unverified", e.get("unverified")), ("review", e.get("needs_review")),
-                                     *correction_flags(e)) if on)
+                                     *correction_flags(e), *pending_flags(e)) if on)
+
+
+def pending_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
+    """What unverified notices asked of a verified entry: "cancelled by an unverified notice: check"."""
+    return [(str(p.get("note")), True) for p in e.get("pending") or []]
 
 
 def correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -83,7 +88,10 @@ def correction_flags(e: dict[str, Any]) -> list[tuple[str, bool]]:
     marks = e.get("corrections") or []
     active = {m.get("action") for m in marks if m.get("state") == "active"}
     return [("corrected", "correct" in active), ("added", "add" in active), ("dismissed", "dismiss" in active),
-            ("superseded", any(m.get("state") == "superseded" for m in marks))]
+            ("confirmed", "confirm" in active), ("rejected", "reject" in active),
+            ("superseded", any(m.get("state") == "superseded" and m.get("action") != "done" for m in marks)),
+            ("reopened", any(m.get("state") == "superseded" and m.get("action") == "done" for m in marks)
+             and not e.get("done"))]
 
 
 ENTRY_COLUMNS: list[Column] = [
@@ -99,6 +107,14 @@ ENTRY_COLUMNS: list[Column] = [
 
 ENTRY_COLUMNS_NARROW: list[Column] = [
     (name, entry_until_narrow if name == "until" else get) for name, get in ENTRY_COLUMNS]
+
+# A narrow terminal (80 columns): `what` keeps options.WHAT_ROOM characters; kind and
+# program go (what names the thing; `show ID` has the rest) and a status is shortened,
+# "scheduled" (the usual one) to nothing.
+STATUS_SHORT = {"scheduled": "", "extended": "ext", "cancelled": "canc", "rescheduled": "moved"}
+ENTRY_COLUMNS_COMPACT: list[Column] = [
+    (name, (lambda e: STATUS_SHORT.get(e.get("status") or "", e.get("status"))) if name == "status" else get)
+    for name, get in ENTRY_COLUMNS_NARROW if name not in ("kind", "program")]
 
 
 def fact_when(f: dict[str, Any]) -> str:

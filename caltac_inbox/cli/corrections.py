@@ -1,4 +1,5 @@
-"""The coordinator's last word: `dismiss`, `correct`, `add`, `undo`, `corrections`, `review`.
+"""The coordinator's last word: `dismiss`, `correct`, `add`, `undo`, `corrections`, `review`,
+and `confirm`/`reject` of what an unverified notice asked of a verified entry.
 
 Thin: read the options, store a correction (caltac_inbox.store.corrections), rebuild the
 timeline (which applies every correction on top of the notices: timeline.corrections),
@@ -89,9 +90,20 @@ def _open_existing(app: Any) -> Any:
     return app.open_store()
 
 
+def _find_entry(session: Any, entry: str) -> dict[str, Any]:
+    """The entry `entry` (an id or uid) as `show` gives it; an InputError naming it when none."""
+    from caltac_inbox.store import corrections as stored
+
+    try:
+        return stored.find_entry(session, entry)
+    except stored.NotFound:
+        raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+
+
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
     """`work(session)` in one transaction, then the timeline rebuilt with it."""
     from caltac_inbox.store.corrections import NotFound
+    from caltac_inbox.store.read import CORRECTION_RUN
 
     with _open_existing(app) as store:
         try:
@@ -99,6 +111,7 @@ def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
                 result = work(session)
         except NotFound:
             raise
+        store.run_id = CORRECTION_RUN + store.run_id  # not a poll: `changes --since last-poll` skips it
         changes = store.refresh()
     return result, changes
 
@@ -134,10 +147,7 @@ def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
                                         made_by=_by(by), mailbox=lead["mailbox"], reason=reason,
                                         old_values={"sentence": lead["sentence"], "when": lead["when"]})
             return stored.correction_json(row), f"lead {lead['id']}"
-        try:
-            item = stored.find_entry(session, entry)
-        except stored.NotFound:
-            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        item = _find_entry(session, entry)
         if item["status"] == "dismissed":
             raise InputError(f"entry {entry} is already dismissed; `caltac-inbox corrections` lists the "
                              "dismissal, `caltac-inbox undo ID` reverts it")
@@ -187,10 +197,7 @@ def correct(app: Any, entry: str, start: str | None, end: str | None, due: str |
         raise click.UsageError("say what to correct: --start, --end, --due, --at, --systems or --what")
 
     def work(session: Any) -> Any:
-        try:
-            item = stored.find_entry(session, entry)
-        except stored.NotFound:
-            raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
+        item = _find_entry(session, entry)
         try:
             values = field_values(item["kind"], given)
             corrected_fact(Fact.from_json(item), values)  # an end before the start stops here
@@ -254,21 +261,30 @@ def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str
             option = DATE_FIELD.get(kind)
             if option and given.get(option) is None and lead["when"]:
                     given[option] = parse_when(lead["when"])
+        chosen = [p.upper() for p in programs] or (stored.lead_programs(session, lead) if lead else [])
         try:
             values = field_values(kind, given)
-            fact = added_fact(kind, values, [p.upper() for p in programs])
+            fact = added_fact(kind, values, chosen)
         except CorrectionError as exc:
             raise click.UsageError(str(exc)) from None
         new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
+        repeats: list[dict[str, Any]] = []
         if lead is not None:
             new_values["evidence"] = lead["sentence"]
+            key = next((str(new_values[n]) for n in ("due", "start", "at") if new_values.get(n)), None)
+            repeats = stored.same_notice_entries(session, lead, key)
         row = stored.add_correction(session, target="", action="add", made_by=_by(by),
                                     mailbox=mailbox or (lead["mailbox"] if lead else None),
                                     new_values=new_values, reason=reason,
+                                    old_values={"notice": lead["message"]} if lead else None,
                                     lead=lead["identity"] if lead else None)
-        return stored.correction_json(row)
+        return stored.correction_json(row), repeats
 
-    data, _ = _store_and_refresh(app, work)
+    (data, repeats), _ = _store_and_refresh(app, work)
+    for other in repeats:  # the same date from another sentence of the same notice
+        click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
+                   f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
+                   f"{data['id']}` if the new entry repeats it", err=True)
     with _open_existing(app) as store, store.session(readonly=True) as session:
         data["entry_id"] = stored.find_entry(session, data["target"])["id"]
     _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
@@ -293,14 +309,75 @@ def undo(app: Any, correction_id: str, json_output: bool) -> None:
         raise InputError(f"no correction with id {correction_id!r}; list them with `caltac-inbox corrections`")
 
     def work(session: Any) -> Any:
+        from caltac_inbox.timeline.corrections import CorrectionError
+
         try:
             return stored.correction_json(stored.undo(session, int(wanted)))
+        except CorrectionError as exc:
+            raise InputError(str(exc)) from None
         except stored.NotFound:
             raise InputError(f"no correction with id {correction_id!r}; list them with "
                              "`caltac-inbox corrections`") from None
 
     data, _ = _store_and_refresh(app, work)
     _say(app, json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
+
+
+def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Store the coordinator's `action` (confirm or reject) on the entry's pending changes."""
+    from caltac_inbox.store import corrections as stored
+
+    def work(session: Any) -> Any:
+        item = _find_entry(session, entry)
+        try:
+            row = stored.decide_pending(session, item, action, made_by=_by(by), mailbox=_mailbox_of(item),
+                                        reason=reason)
+        except stored.NothingPending:
+            raise InputError(f"entry {entry} has no change from an unverified notice to {action}; "
+                             "`caltac-inbox show ID` lists what an entry has pending") from None
+        return stored.correction_json(row), item["id"]
+
+    (data, entry_id), _ = _store_and_refresh(app, work)
+    changes = "; ".join(data["values"].get("changes") or [])
+    _say(app, json_output, data, f"{action}ed on entry {entry_id}: {changes} (correction {data['id']}; "
+                                 f"`caltac-inbox undo {data['id']}` reverts it)")
+
+
+def _decision(f: Callable) -> click.Command:
+    """A command on an entry's pending changes: ID, --reason, --by, --json."""
+    for option in (pass_app, _json_option, _by_option,
+                   click.option("--reason", metavar="TEXT", help="Why (kept with the decision)."),
+                   click.argument("entry", metavar="ID")):
+        f = option(f)
+    return click.command()(f)
+
+
+@_decision
+def confirm(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Accept what unverified notices changed on an entry (flagged "... by an unverified notice: check").
+
+    The entry then shows the change (cancelled, extended, moved) as if a
+    verified notice had said it. Reparsing keeps the decision; `undo` reverts it.
+
+    \b
+    Example:
+      caltac-inbox confirm 7 --reason "CalTAC confirmed by phone"
+    """
+    _decide(app, entry, "confirm", reason, by, json_output)
+
+
+@_decision
+def reject(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
+    """Refuse what unverified notices changed on an entry; it keeps its verified values.
+
+    The flag goes away; the notice stays listed as a source. Reparsing keeps
+    the decision; `undo` reverts it.
+
+    \b
+    Example:
+      caltac-inbox reject 7 --reason "forged: CalTAC never sent it"
+    """
+    _decide(app, entry, "reject", reason, by, json_output)
 
 
 @click.command("corrections")
@@ -366,8 +443,9 @@ def _plain(value: Any) -> str:
 
 
 def _mailbox_of(item: dict[str, Any]) -> str | None:
-    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
-    return mailboxes[0] if mailboxes else None
+    from caltac_inbox.store.corrections import mailbox_of
+
+    return mailbox_of(item)
 
 
 def _short(value: str | None) -> str:
@@ -383,7 +461,8 @@ CORRECTION_COLUMNS = [
     ("state", lambda c: c["state"] + (f" by {c['superseded_by']}" if c.get("superseded_by") else "")),
     ("by", lambda c: c["by"]),
     ("at", lambda c: _short(c["at"])),
-    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items() if k != "evidence")
+    ("values", lambda c: "; ".join(f"{k} {_plain(v)}" for k, v in c["values"].items()
+                                   if k not in ("evidence", "pending"))
      or c.get("reason") or ""),
 ]
 
@@ -396,4 +475,4 @@ LEAD_COLUMNS = [
 ]
 
 
-__all__ = ["add", "correct", "corrections", "dismiss", "read_when", "review", "undo"]
+__all__ = ["add", "confirm", "correct", "corrections", "dismiss", "read_when", "reject", "review", "undo"]

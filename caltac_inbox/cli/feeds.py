@@ -36,7 +36,8 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
                              answers 304 when nothing changed since the last fetch
     GET /?token=TOKEN        the timeline by week, each entry with its evidence
                              and sources; the token is then kept in a cookie
-    GET /healthz             database reachable and schema at head (JSON)
+    GET /healthz             database reachable and schema at head, each
+                             mailbox's last successful poll and `stale` (JSON)
 
     Reads the same database as the other commands and writes nothing. Listens on
     127.0.0.1 by default: put a TLS proxy (nginx, Caddy) in front of it to reach
@@ -53,12 +54,18 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
 
     import uvicorn
 
+    from caltac_inbox.web import server
     from caltac_inbox.web.access import ACCESS_LOGGER
     from caltac_inbox.web.app import ServeSettings, create_app
+    from caltac_inbox.web.http import allowed_hosts
 
     app = current_app()
+    config = app.config()
     application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
-                                           base_url=base_url.rstrip("/") if base_url else None))
+                                           base_url=base_url.rstrip("/") if base_url else None,
+                                           mailboxes=tuple(mb.name for mb in config.mailboxes),
+                                           max_age=config.max_age,
+                                           allowed_hosts=allowed_hosts(base_url, host, open_access)))
     access = logging.getLogger(ACCESS_LOGGER)
     if not access.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -68,9 +75,13 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
         access.propagate = False
     if open_access:
         click.echo(f"caltac-inbox: warning: --open: anyone who can reach {host}:{port} sees the timeline", err=True)
+    connections = server.raise_open_files_limit(server.DEFAULT_MAX_CONNECTIONS)
+    server.quiet_accept_errors()
     # uvicorn's access log prints raw request lines, tokens included: ours replaces it.
     uvicorn.run(application, host=host, port=port, access_log=False, proxy_headers=True, server_header=False,
-                log_level="info")
+                log_level="info", http=server.guarded_protocol(connections), limit_concurrency=connections,
+                timeout_keep_alive=server.KEEP_ALIVE_TIMEOUT,
+                h11_max_incomplete_event_size=server.MAX_REQUEST_HEAD)
 
 
 @click.group("feed")

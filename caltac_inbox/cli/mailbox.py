@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import click
@@ -46,7 +47,9 @@ def _global_options(ctx: click.Context) -> tuple[str | None, str | None]:
 
 def database_url(db_option: str | None, config: "Config") -> str | None:
     """--db (or $CALTAC_INBOX_DB), else [database] url, else None (the default file)."""
-    return db_option or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+    from caltac_inbox.store.db import as_database_url
+
+    return as_database_url(db_option or os.environ.get("CALTAC_INBOX_DB") or config.database.url)
 
 
 def _fail(error: UserError) -> None:
@@ -140,6 +143,22 @@ class LazyPollStore:
                 pass  # the full store reports it, or copes
         self._full().catch_up_timeline()
 
+    def record_poll(self, mailbox: str, error: str | None, now: datetime | None = None) -> None:
+        """Store this poll of `mailbox` (store.freshness): on the light reader's file while
+        only it is open, so a quiet poll stays free of SQLAlchemy."""
+        from caltac_inbox.store.freshness import record_poll, record_poll_sqlite
+
+        at = now or datetime.now(timezone.utc)
+        if self._reader is not None:
+            from caltac_inbox.store.db import plain_sqlite_file
+
+            path = plain_sqlite_file(self._url)
+            if path is not None:
+                record_poll_sqlite(path, mailbox, at, error)
+                return
+        with self._full().session() as session:
+            record_poll(session, mailbox, at, error)
+
     def close(self) -> None:
         self._close_reader()
         if self._store is not None:
@@ -183,7 +202,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
             folder.errors.append((stored.source, stored.error))
 
     try:
-        ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders),
+        ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders, mb.forwarders),
                                 max_size=mb.max_message_bytes, progress=count)
         report.changes = list(ingested.changes)
     except UserError as exc:
@@ -231,6 +250,8 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
             finally:
                 if bars:
                     bars.close()
+            if report.skipped is None or report.error:  # a poll another run holds the lock for is its to record
+                _record_poll(store, mb.name, report)
             _print_report(report, as_json=as_json, interactive=interactive, verbose=verbose)
             changes.extend((mb.name, c) for c in report.changes)
             code = max(code, report.exit_code, 1 if report.message_errors else 0)
@@ -244,6 +265,17 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
             click.echo(f"caltac-inbox: error: {printable(str(exc))}", err=True)
             code = max(code, exc.exit_code)
     return code
+
+
+def _record_poll(store: LazyPollStore, mailbox: str, report: "MailboxReport") -> None:
+    """Keep when `mailbox` was polled and how it went; a database that cannot take it
+    is said on stderr, and the poll's own outcome stands."""
+    error = (report.error or f"the poll stopped with exit code {report.exit_code}") if report.exit_code else None
+    try:
+        store.record_poll(mailbox, error)
+    except Exception as exc:  # noqa: BLE001 - freshness is a note; the poll's outcome is reported anyway
+        click.echo(f"caltac-inbox: warning: cannot record the poll of mailbox {mailbox!r}: "
+                   f"{printable(' '.join(str(exc).split()))}", err=True)
 
 
 def _print_report(report: "MailboxReport", *, as_json: bool, interactive: bool, verbose: bool = False) -> None:
@@ -337,24 +369,79 @@ def doctor_checks(config_arg: str | None, db_arg: str | None) -> list[Check]:
         config = load_config(config_arg)
     except ConfigError as exc:
         return [Check(False, "config", str(exc), exc.exit_code)]
-    if config.path is None:
-        checks.append(Check(False, "config", f"no configuration file at {file}; create it (see README, "
-                            "'Configuring a mailbox') or pass --config FILE", ConfigError.exit_code))
+    if config.path is None:  # someone who only ingests files needs none
+        checks.append(Check(True, "config", f"no configuration file at {file}; no mailbox configured (poll needs "
+                            "one: see README, 'Configuring a mailbox')"))
     elif not config.mailboxes:
-        checks.append(Check(False, "config", f"{config.path}: no [[mailbox]] table; add one to poll",
-                            ConfigError.exit_code))
+        checks.append(Check(True, "config", f"{config.path}: no mailbox configured (poll needs one: add a "
+                            "[[mailbox]] table)"))
     else:
         names = ", ".join(mb.name for mb in config.mailboxes)
         checks.append(Check(True, "config", f"{config.path}: mailboxes {names}"))
     checks.append(_check_migrations())
-    url = db_arg or os.environ.get("CALTAC_INBOX_DB") or config.database.url
+    url = database_url(db_arg, config)
     checks.append(database := _check_database(url))
     if database.ok:
         checks.extend(_check_feeds(url))
     for mb in config.mailboxes:
         checks.extend(_check_mailbox(mb))
         checks.append(_check_authserv_id(mb))
+    if database.ok and config.mailboxes:
+        checks.extend(_check_freshness(config, url))
     return checks
+
+
+STALE_EXIT = 1
+
+
+def _check_freshness(config: "Config", url: str | None) -> list[Check]:
+    """A mailbox not polled successfully within max_age fails: a monitoring job (or a
+    second cron line running doctor) then alerts before the calendar goes quietly stale."""
+    from datetime import datetime, timezone
+
+    from caltac_inbox.freshness import ago, assess, records_from_rows, warning_lines
+
+    try:
+        polls = _stored_polls(url)
+    except Exception as exc:  # noqa: BLE001 - the database check above says what is wrong with it
+        return [Check(False, "freshness", f"cannot read the poll times: {' '.join(str(exc).split())}", 5)]
+    states = assess(records_from_rows(polls), [mb.name for mb in config.mailboxes], datetime.now(timezone.utc),
+                    config.max_age)
+    checks = []
+    for state in states:
+        what = f"mailbox {state.mailbox} freshness"
+        if state.stale:
+            checks.append(Check(False, what, warning_lines([state])[0], STALE_EXIT))
+        elif state.attempted_at is None:
+            checks.append(Check(True, what, "not polled yet; each poll records its time here"))
+        else:
+            assert state.age is not None
+            checks.append(Check(True, what, f"polled successfully {ago(state.age)} ago (max_age "
+                                            f"{ago(state.max_age)})"))
+    return checks
+
+
+def _stored_polls(url: str | None) -> list[dict[str, Any]]:
+    """store.read.mailbox_polls, without creating or migrating anything: none before the
+    table exists."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    from caltac_inbox.store import db
+    from caltac_inbox.store.read import mailbox_polls
+
+    resolved = db.resolve_url(url)
+    path = db.sqlite_path(resolved)
+    if path is not None and not path.exists():
+        return []
+    engine = db.make_engine(resolved)
+    try:
+        if not inspect(engine).has_table("mailbox_polls"):
+            return []
+        with Session(engine) as session:
+            return mailbox_polls(session)
+    finally:
+        engine.dispose()
 
 
 def _check_migrations() -> Check:

@@ -10,10 +10,10 @@ import click
 from caltac_inbox.budget import DEFAULT_BUDGET, MAX_MESSAGE_MB, ReadBudget
 from caltac_inbox.cli.app import App, pass_app, read_timeline
 from caltac_inbox.cli.columns import FACT_COLUMNS, FACT_COLUMNS_NARROW, MESSAGE_COLUMNS
-from caltac_inbox.cli.options import (authserv_id_option, budget_options, emit, notify_option, output_options,
-                                      print_error)
+from caltac_inbox.cli.options import (MAX_LIMIT, PROG, authserv_id_option, budget_options, emit, notify_option,
+                                      output_options, print_error)
 from caltac_inbox.cli.selection import mailbox_option
-from caltac_inbox.display import json_line
+from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.export.notify import change_lines, notify, resolve_notify
 from caltac_inbox.pipeline import extract as run_extract
@@ -22,12 +22,15 @@ from caltac_inbox.store import read as queries
 from caltac_inbox.terminal import IngestProgress
 
 
-def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Iterable[Any]:
-    """Input items told which receiving server's Authentication-Results to trust."""
+def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None,
+              forwarders: Sequence[str] = ()) -> Iterable[Any]:
+    """Input items told which receiving server's Authentication-Results to trust, and whose
+    forwards keep a notice verified."""
     if authserv_ids is None:
         return items
     ids = tuple(a.lower() for a in authserv_ids)
-    return (replace(i, authserv_ids=ids) if hasattr(i, "raw") else i for i in items)
+    return (replace(i, authserv_ids=ids, trusted_forwarders=tuple(forwarders)) if hasattr(i, "raw") else i
+            for i in items)
 
 
 @click.command()
@@ -35,9 +38,11 @@ def _trusting(items: Iterable[Any], authserv_ids: Sequence[str] | None) -> Itera
 @authserv_id_option
 @output_options
 @budget_options
+@click.option("--explain", is_flag=True,
+              help="Instead of the facts: every dated sentence, the cues each date fired and the decision.")
 @click.pass_context
 def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str, ...], output: str,
-            time_limit: float | None, memory_limit: int | None) -> None:
+            time_limit: float | None, memory_limit: int | None, explain: bool) -> None:
     """Print the facts in notices without storing anything.
 
     PATH is an .eml file, a directory of them (recursive), an mbox file, a
@@ -50,6 +55,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
     Example:
       caltac-inbox extract samples/ --json
       caltac-inbox extract notice.eml
+      caltac-inbox extract --explain notice.eml
     """
     failed = 0
     rows: list[dict[str, Any]] = []
@@ -58,11 +64,15 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
         if extraction.error:
             failed += 1
             print_error(extraction.error)
-        if output == "json":
+        if explain:
+            from caltac_inbox.classify.explain import explain_lines
+
+            click.echo("\n".join([extraction.source, *(explain_lines(extraction.notice) if extraction.notice else [])]))
+        elif output == "json":
             click.echo(json_line(extraction.to_json()))
         else:
             rows.extend({"source": extraction.source, **fact.to_json()} for fact in extraction.facts)
-    if output != "json":
+    if output != "json" and not explain:
         emit(rows, output, FACT_COLUMNS, empty="No facts found.", narrow=FACT_COLUMNS_NARROW)
     if failed:
         ctx.exit(1)
@@ -103,13 +113,17 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     items = iter_paths(list(paths))
     if mailbox:
         items = (replace(i, mailbox=mailbox) if hasattr(i, "raw") else i for i in items)
-    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox))
+    items = _trusting(items, authserv_ids or app.config().authserv_ids_for(mailbox),
+                      app.config().trusted_forwarders_for(mailbox))
     notify_argv = resolve_notify(notify_command, app.config())
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it
     with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
         report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
+    skipped = report.skipped_warning()
+    if skipped:
+        click.echo(f"{PROG}: warning: {printable(skipped)}", err=True)
     if json_output:
         click.echo(json.dumps(report.to_json()))
     else:
@@ -128,7 +142,7 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
 @click.command()
 @click.option("--failed", is_flag=True, help="Only messages that failed to parse.")
 @click.option("--search", metavar="TEXT", help="Only messages whose subject or sender contains TEXT (any case).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the N archived last.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIMIT), metavar="N", help="Only the N archived last.")
 @mailbox_option
 @output_options
 @pass_app
@@ -168,7 +182,8 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
       caltac-inbox reparse --all
     """
     with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for)
+        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for,
+                               forwarders=app.config().trusted_forwarders_for)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

@@ -20,6 +20,7 @@ from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printab
 from caltac_inbox.terminal import colour_wanted, table_width
 
 PROG = "caltac-inbox"
+MAX_LIMIT = 2**62  # a database integer: a larger --limit is a usage error, not an overflow
 
 
 def print_error(message: str) -> None:
@@ -84,6 +85,8 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 # The columns a table narrows to fit a terminal (display.fit_columns), first the first.
 ELASTIC = ("what", "subject", "error", "source", "sender", "name", "flags", "kinds", "mailbox", "program", "status")
 KEEP_END = frozenset({"source"})  # a path: cut from the left, so the file name shows
+# Characters of `what` a table keeps before it drops kind and program and abbreviates status.
+WHAT_ROOM = 30
 # How a coloured table shows a status (click.style arguments); headers are bold.
 STYLES: dict[tuple[str, str], dict[str, Any]] = {
     ("status", "now"): {"fg": "yellow", "bold": True},
@@ -93,13 +96,14 @@ STYLES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "",
-         narrow: Sequence[Column] | None = None) -> None:
+         narrow: Sequence[Column] | None = None, compact: Sequence[Column] | None = None) -> None:
     """Print rows as JSON Lines (the whole dict), CSV or a table (the given columns).
     Mail text never reaches the terminal or a spreadsheet raw (see caltac_inbox.display).
 
     A table fits the terminal (or COLUMNS; caltac_inbox.terminal): when it is too
-    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; on a
-    terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
+    wide it takes the `narrow` columns, if given, and cuts the ELASTIC ones; when that
+    would leave `what` under WHAT_ROOM characters, it takes the `compact` columns (fewer,
+    abbreviated), if given; on a terminal it is coloured unless NO_COLOR is set. To a pipe or a file without
     COLUMNS it is printed as it always was, cells cut at 60 characters."""
     if output == "json":
         for row in rows:
@@ -122,10 +126,23 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
     if width is None:
         _print_plain_table(headers, cells)
         return
+    _print_fitted_table(*_fitted_table(rows, headers, cells, width, narrow, compact))
+
+
+def _fitted_table(rows: list[dict[str, Any]], headers: list[str], cells: list[list[str]], width: int,
+                  narrow: Sequence[Column] | None, compact: Sequence[Column] | None
+                  ) -> tuple[list[str], list[list[str]], list[int | None]]:
+    """(headers, cells, widths) of a table that fits `width`: the `narrow` columns when the
+    natural ones are too wide, the `compact` ones when `what` would keep under WHAT_ROOM."""
     natural = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     if narrow is not None and table_length(natural) > width:
         cells = [[cell(get(row)) for _, get in narrow] for row in rows]
-    _print_fitted_table(headers, cells, width)
+    fitted = fit_columns(headers, cells, width, ELASTIC)
+    if compact is not None and "what" in headers and (fitted[headers.index("what")] or 0) < WHAT_ROOM:
+        headers = [name for name, _ in compact]
+        cells = [[cell(get(row)) for _, get in compact] for row in rows]
+        fitted = fit_columns(headers, cells, width, ELASTIC, room=WHAT_ROOM, keep_first=True)
+    return headers, cells, fitted
 
 
 def _print_plain_table(headers: list[str], cells: list[list[str]]) -> None:
@@ -137,8 +154,7 @@ def _print_plain_table(headers: list[str], cells: list[list[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
 
 
-def _print_fitted_table(headers: list[str], cells: list[list[str]], width: int) -> None:
-    fitted = fit_columns(headers, cells, width, ELASTIC)
+def _print_fitted_table(headers: list[str], cells: list[list[str]], fitted: list[int | None]) -> None:
     colour = colour_wanted(sys.stdout)
     shown = [(i, w) for i, w in enumerate(fitted) if w is not None]
 

@@ -10,8 +10,10 @@ from typing import Any, Callable
 import click
 
 from caltac_inbox.cli.app import App, pass_app, read_timeline
-from caltac_inbox.cli.columns import ENTRY_COLUMNS, ENTRY_COLUMNS_NARROW, entry_summary, short_when, statuses_at
+from caltac_inbox.cli.columns import (ENTRY_COLUMNS, ENTRY_COLUMNS_COMPACT, ENTRY_COLUMNS_NARROW, entry_summary,
+                                      short_when, statuses_at)
 from caltac_inbox.cli.options import cell, emit, output_options
+from caltac_inbox.cli.freshness import tell_freshness
 from caltac_inbox.cli.selection import (DATE, DATE_FORMS, MAX_DAYS, GivenDate, check_range, day_of,
                                         include_dismissed_option, kind_option, mailbox_option, program_option,
                                         selection_text, tell_dates)
@@ -31,10 +33,11 @@ from caltac_inbox.timeline.time import LOS_ANGELES, instant
 @program_option
 @mailbox_option
 @include_dismissed_option
+@click.option("--include-done", is_flag=True, help="Also list entries marked done.")
 @output_options
 @pass_app
 def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...], programs: tuple[str, ...],
-             mailbox: str | None, output: str, include_dismissed: bool = False) -> None:
+             mailbox: str | None, output: str, include_dismissed: bool = False, include_done: bool = False) -> None:
     """What is coming: entries starting or due in the next N days.
 
     Windows that began earlier and are still open are included; cancelled
@@ -46,14 +49,15 @@ def upcoming(app: App, as_of: GivenDate | None, days: int, kinds: tuple[str, ...
       caltac-inbox upcoming --kind downtime --program ELPAC --json
     """
     tell_dates(("as of", as_of))
-    rows = read_timeline(app, lambda source: queries.upcoming(
+    rows, polls = read_timeline(app, lambda source: (queries.upcoming(
         source, day_of(as_of), days, [k.lower() for k in kinds], [p.upper() for p in programs], mailbox,
-        include_dismissed=include_dismissed))
+        include_dismissed=include_dismissed, include_done=include_done), queries.mailbox_polls(source)))
     first = day_of(as_of) or datetime.now(LOS_ANGELES).date()
     rows = statuses_at(rows, instant(first) if as_of else datetime.now(LOS_ANGELES), output)
     empty = f"Nothing coming up between {first} and {first + timedelta(days=days)}"
-    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW, compact=ENTRY_COLUMNS_COMPACT,
          empty=f"{empty}{selection_text(kinds, programs, mailbox)}.")
+    tell_freshness(app, polls, output)
 
 
 @click.command()
@@ -78,14 +82,15 @@ def timeline(app: App, from_: GivenDate | None, to: GivenDate | None, kinds: tup
     """
     check_range(from_, to)
     tell_dates(("from", from_), ("to", to))
-    rows = read_timeline(app, lambda source: queries.timeline(
+    rows, polls = read_timeline(app, lambda source: (queries.timeline(
         source, day_of(from_), day_of(to), [k.lower() for k in kinds], [p.upper() for p in programs], include_cancelled,
-        mailbox, include_dismissed=include_dismissed))
+        mailbox, include_dismissed=include_dismissed), queries.mailbox_polls(source)))
     period = (f" from {from_.day} to {to.day}" if from_ and to else f" from {from_.day} on" if from_
               else f" up to {to.day}" if to else "")
     rows = statuses_at(rows, datetime.now(LOS_ANGELES), output)
-    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW,
+    emit(rows, output, ENTRY_COLUMNS, narrow=ENTRY_COLUMNS_NARROW, compact=ENTRY_COLUMNS_COMPACT,
          empty=f"No entries{period}{selection_text(kinds, programs, mailbox, include_cancelled)}.")
+    tell_freshness(app, polls, output)
 
 
 @click.command()
@@ -113,7 +118,7 @@ def show(app: App, entry: str, json_output: bool) -> None:
     def say(line: str) -> None:  # each line holds mail text: one printable line
         click.echo(printable(line).rstrip())
 
-    skip = {"sources", "source_details", "history", "evidence", "id", "corrections"}
+    skip = {"sources", "source_details", "history", "evidence", "id", "corrections", "pending"}
     say(f"Entry {item['id']}: {item.get('kind')} — {entry_summary(item)}")
     for key, value in item.items():
         if key not in skip and value not in (None, [], ""):
@@ -123,21 +128,44 @@ def show(app: App, entry: str, json_output: bool) -> None:
     details = item.get("source_details") or []
     say("Sources:")
     for src in details or item.get("sources", []):
-        say(f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}")
-        if src.get("forwarded_by"):
-            say(f"    forwarded by {src['forwarded_by']}")
-        if src.get("unverified"):
-            say("    UNVERIFIED: the sender could not be authenticated")
-        if src.get("evidence"):
-            say(f"    \"{src['evidence']}\"")
-    history = item.get("history") or []
-    if history:
-        say("History:")
-        for h in history:
-            change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
-            say(f"  - {short_when(h.get('at'))}  {change}")
-    for line in correction_history(item.get("corrections") or []):
+        for line in source_lines(src):
+            say(line)
+    for line in [*history_lines(item.get("history") or []), *pending_lines(item.get("pending") or []),
+                 *correction_history(item.get("corrections") or [])]:
         say(line)
+
+
+def source_lines(src: dict[str, Any]) -> list[str]:
+    """`show`'s lines for one source notice, ending with the command that prints it."""
+    lines = [f"  - {short_when(src.get('sent'))}  {src.get('subject') or '(no subject)'}  {src.get('message_id') or ''}"]
+    if src.get("forwarded_by"):
+        lines.append(f"    forwarded by {src['forwarded_by']}")
+    if src.get("unverified"):
+        lines.append("    UNVERIFIED: the sender could not be authenticated")
+    if src.get("evidence"):
+        lines.append(f"    \"{src['evidence']}\"")
+    if src.get("message_id") or src.get("message_pk"):
+        lines.append(f"    read it: caltac-inbox read {(src.get('message_id') or '').strip('<>') or src['message_pk']}")
+    return lines
+
+
+def history_lines(history: list[dict[str, Any]]) -> list[str]:
+    """`show`'s lines for how the notices changed an entry."""
+    lines = ["History:"] if history else []
+    for h in history:
+        change = f"{h.get('change')}" + (f": {h.get('from')} -> {h.get('to')}" if h.get("from") else "")
+        lines.append(f"  - {short_when(h.get('at'))}  {change}")
+    return lines
+
+
+def pending_lines(pending: list[dict[str, Any]]) -> list[str]:
+    """`show`'s lines for the changes unverified notices asked of a verified entry."""
+    lines = ["Pending (the values above are the verified ones; `caltac-inbox confirm ID` or `reject ID`):"
+             ] if pending else []
+    for p in pending:
+        lines.append(f"  - {short_when(p.get('sent'))}  {p.get('note')}  \"{p.get('subject') or '(no subject)'}\" "
+                     f"{p.get('message_id') or ''}")
+    return lines
 
 
 def correction_history(marks: list[dict[str, Any]]) -> list[str]:
@@ -145,6 +173,8 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
     lines = ["Corrections:"] if marks else []
     for m in marks:
         what = m.get("action")
+        if what in ("confirm", "reject"):
+            what = f"{what}ed " + "; ".join(m.get("changes") or [])
         if what == "correct":
             what = "corrected " + ", ".join(
                 f"{name} {short_when(cell((m.get('before') or {}).get(name))) or '(none)'} -> "
@@ -153,7 +183,7 @@ def correction_history(marks: list[dict[str, Any]]) -> list[str]:
         if m.get("superseded_by"):
             state = f"superseded by {m['superseded_by']}"
         lines.append(f"  - {short_when(m.get('at'))}  #{m.get('correction')} {what} by {m.get('by')}: {state}"
-                     + (f" ({m['reason']})" if m.get("reason") else ""))
+                     + (f" ({m.get('reason') or m.get('note')})" if m.get("reason") or m.get("note") else ""))
     return lines
 
 

@@ -66,6 +66,8 @@ def summary(entry: Entry) -> str:
         text = text[: SUMMARY_LIMIT - 1].rstrip() + "…"
     if entry.status == "cancelled":
         text = "Cancelled: " + text
+    if entry.pending:
+        text = "[check] " + text
     if entry.unverified:
         text = "[unverified] " + text
     return text
@@ -76,8 +78,10 @@ def description(entry: Entry) -> str:
     lines: list[str] = []
     if entry.unverified:
         lines.append("Unverified: no source notice passed sender authentication.")
+    lines.extend(pending_lines(entry))
     if f.kind == "downtime":
         lines.append(f"Systems: {', '.join(f.systems) if f.systems else 'not named'}")
+        lines.extend(_unknown_start(entry))
     if f.kind == "designation" and f.defaulted:
         who = f.default_designee or "a default designee"
         until = f" until {f.term_end.isoformat()}" if f.term_end else ""
@@ -104,7 +108,9 @@ def correction_lines(entry: Entry) -> list[str]:
     lines = []
     for mark in entry.corrections:
         who = f"{mark.get('by')} on {str(mark.get('at') or '')[:10]}"
-        if mark.get("state") == "superseded":
+        if mark.get("action") == "done":
+            lines.append(done_line(mark, who))
+        elif mark.get("state") == "superseded":
             lines.append(f"Correction by {who} superseded by {mark.get('superseded_by') or 'a later notice'}.")
         elif mark.get("action") == "correct":
             before = mark.get("before") or {}
@@ -114,7 +120,17 @@ def correction_lines(entry: Entry) -> list[str]:
             lines.append(f"Added by {who}" + (f": {mark['reason']}" if mark.get("reason") else "") + ".")
         elif mark.get("action") == "dismiss":
             lines.append(f"Dismissed by {who}.")
+        elif mark.get("action") in ("confirm", "reject"):
+            changes = "; ".join(map(str, mark.get("changes") or []))
+            lines.append(f"{str(mark['action']).capitalize()}ed by {who}: {changes}.")
     return lines
+
+
+def done_line(mark: dict, who: str) -> str:
+    """A `done` mark: "Done (marked by ana on 2020-08-03): note." or how a notice reopened it."""
+    if mark.get("state") == "superseded":
+        return f"Marked done by {who}; reopened by {mark.get('superseded_by') or 'a later notice'}."
+    return f"Done (marked by {who})" + (f": {mark['note']}" if mark.get("note") else "") + "."
 
 
 def _text(value: object) -> str:
@@ -283,15 +299,19 @@ def _fold(line: str) -> str:
 
 def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
     """DTSTART/DTEND. Dates stay all-day (DTEND = next day); times are in Los Angeles.
-    No DTEND: an instant (a deadline, a removal, the end of a window whose start no
-    notice gave), written as a zero-length event at that time."""
+    No DTEND: an instant (a deadline, a removal), written as a zero-length event at that
+    time. A window whose start no stored notice gave (an extension) runs from its
+    earliest notice to its end."""
     f = entry.fact
     if f.kind == "downtime":
         start, end = f.start, f.end
-        if start is None:  # an extension whose window we never saw: mark its end
+        if start is None:  # an extension whose window we never saw: under way from its notice to the end
             if end is None:
                 return None
-            return (end, end + timedelta(days=1)) if not isinstance(end, datetime) else (_la(end), None)
+            if not isinstance(end, datetime):
+                return end, end + timedelta(days=1)
+            noticed = _earliest_notice(entry)
+            return (_la(noticed), _la(end)) if noticed is not None and noticed < end else (_la(end), None)
         if not isinstance(start, datetime) and (end is None or not isinstance(end, datetime)):
             return start, (end or start) + timedelta(days=1)
         if end is None:
@@ -304,6 +324,27 @@ def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None
     if isinstance(key, datetime):
         return _la(key), None
     return key, key + timedelta(days=1)
+
+
+def pending_lines(entry: Entry) -> list[str]:
+    """The changes unverified notices asked of the entry: shown, not applied."""
+    return [f"Check: {p.what()} (\"{p.subject or '(no subject)'}\", "
+            f"{p.sent.astimezone(LOS_ANGELES).date().isoformat() if p.sent else 'undated'}); "
+            "this event keeps the verified value." for p in entry.pending]
+
+
+def _unknown_start(entry: Entry) -> list[str]:
+    """A window whose start no stored notice gave (_span shows it from its notice): say so."""
+    noticed = _earliest_notice(entry)
+    if entry.fact.start is not None or not isinstance(entry.fact.end, datetime) or noticed is None:
+        return []
+    return [f"Start not known (the notice that announced it is not stored): shown from the notice of "
+            f"{noticed.astimezone(LOS_ANGELES).date().isoformat()} that says it is under way."]
+
+
+def _earliest_notice(entry: Entry) -> datetime | None:
+    sent = [s.sent for s in entry.sources if s.sent is not None]
+    return min(sent) if sent else None
 
 
 def readable(iso: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:

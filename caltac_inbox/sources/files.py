@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,10 +25,20 @@ _MAILDIR_PARTS = ("cur", "new")
 
 @dataclass(frozen=True)
 class SourceError:
-    """An input path that yielded no message: missing, unreadable or not mail."""
+    """An input path that yielded no message: missing, unreadable or not mail.
+    `skipped`: a file in a directory that is not mail, passed over (a warning, not an
+    error)."""
 
     source: str
     message: str
+    skipped: bool = False
+
+
+_BOM = b"\xef\xbb\xbf"
+# Header names that make a file mail whatever its name (a header line alone, "Note: ...",
+# does not).
+_MAIL_HEADER = re.compile(rb"^(?:from|date|subject|message-id|received|return-path|mime-version|"
+                          rb"delivered-to|to|cc|sender|reply-to|x-mozilla-status):", re.IGNORECASE | re.MULTILINE)
 
 
 def iter_paths(
@@ -49,7 +59,7 @@ def iter_paths(
 
 def _iter_stdin(fh: BinaryIO) -> Iterator[RawMessage | SourceError]:
     try:
-        first = fh.readline()
+        first = fh.readline().removeprefix(_BOM)
         if not first:
             yield SourceError("-", "standard input is empty; pipe one message or an mbox into it")
             return
@@ -71,7 +81,7 @@ def _iter_path(path: str) -> Iterator[RawMessage | SourceError]:
         if p.is_dir():
             found = False
             for item in _iter_directory(p, seen=set()):
-                found = True
+                found = found or not (isinstance(item, SourceError) and item.skipped)
                 yield item
             if not found:
                 yield SourceError(path, "no mail found in this directory (.eml files, mbox files or a Maildir)")
@@ -129,18 +139,22 @@ def _iter_directory(directory: Path, seen: set[str]) -> Iterator[RawMessage | So
                 continue
             if name.startswith(".") or not entry.is_file():
                 continue
-            suffix = entry.suffix.lower()
-            if suffix == ".eml":
-                yield _read_message(entry, str(entry))
-            elif suffix in ("", ".mbox", ".mbx"):
-                kind = _sniff(entry)
-                if kind == "mbox":
-                    yield from _iter_mbox_file(entry, str(entry))
-                elif kind == "mail":
-                    yield _read_message(entry, str(entry))
-            # anything else (labels.jsonl, .txt, .pdf, ...) is not mail: skipped silently
+            yield from _directory_file(entry)
         except OSError as exc:
             yield SourceError(str(entry), f"cannot read: {_reason(exc)}")
+
+
+def _directory_file(entry: Path) -> Iterator[RawMessage | SourceError]:
+    """A file found in a directory: tried whatever its name (.txt, .msg, numbered
+    files ...); one that is not mail is reported as skipped."""
+    kind = _sniff(entry)
+    if kind == "mbox":
+        yield from _iter_mbox_file(entry, str(entry))
+    elif kind == "mail" or (kind != "empty" and entry.suffix.lower() == ".eml"):
+        yield _read_message(entry, str(entry))
+    else:
+        why = "empty" if kind == "empty" else "not mail (no mail headers and not an mbox)"
+        yield SourceError(str(entry), f"skipped: {why}", skipped=True)
 
 
 def _is_maildir(directory: Path) -> bool:
@@ -151,14 +165,21 @@ def _sniff(path: Path) -> str:
     """'mbox', 'mail', 'empty' or 'other' from the first bytes of a file."""
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
+    head = head.removeprefix(_BOM)
     if not head.strip():
         return "empty"
-    if head.startswith(b"From "):
+    if head.startswith(b"From ") and is_postmark(head.split(b"\n", 1)[0]):
         return "mbox"
     if b"\x00" in head:
         return "other"
     first = head.lstrip(b"\r\n").split(b"\n", 1)[0]
-    return "mail" if _HEADER_LINE.match(first) else "other"
+    if _HEADER_LINE.match(first) and len(_MAIL_HEADER.findall(head.split(b"\n\n", 1)[0])) >= 2:
+        return "mail"
+    if head.startswith(b"From ") and len(_MAIL_HEADER.findall(head)) >= 2:
+        return "mbox"  # an mbox whose first postmark we do not know the form of
+    if len(_MAIL_HEADER.findall(head.split(b"\n\n", 1)[0])) >= 2:
+        return "mail"  # mail headers below a damaged first line: the parser decides, and a failure is archived
+    return "other"
 
 
 def _read_message(path: Path, source: str) -> RawMessage | SourceError:
@@ -166,7 +187,7 @@ def _read_message(path: Path, source: str) -> RawMessage | SourceError:
         size = path.stat().st_size
         if size > MAX_MESSAGE_BYTES:
             return SourceError(source, f"message file is {size // 2**20} MB, over {MAX_MESSAGE_BYTES // 2**20} MB")
-        return RawMessage(raw=path.read_bytes(), source=source)
+        return RawMessage(raw=path.read_bytes().removeprefix(_BOM), source=source)
     except OSError as exc:
         return SourceError(source, f"cannot read: {_reason(exc)}")
 
@@ -179,56 +200,148 @@ def _iter_mbox_file(path: Path, source: str) -> Iterator[RawMessage | SourceErro
         return
     with fh:
         try:
-            yield from _mbox_messages(fh, source)
+            first = fh.readline().removeprefix(_BOM)
+            yield from _mbox_messages(_chain([first], fh), source)
         except OSError as exc:
             yield SourceError(source, f"read failed part-way through the mbox: {_reason(exc)}")
 
 
 _ESCAPED_FROM = re.compile(rb"^>(>*From )")
+_MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+# "From sender date": the date as ctime() writes it ("Fri Sep  9 17:11:00 2016"), as
+# Gmail's export does ("Fri Sep 09 17:11:00 +0000 2016") or with the day first. A body
+# line such as "From 5 p.m. on Friday, September 9 ..." is none of these.
+_POSTMARK = re.compile(rb"^From \S+ +(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +)?"
+                       rb"(?:" + _MONTH + rb" +\d{1,2}|\d{1,2} +" + _MONTH + rb")\b.*\d{1,2}:\d\d")
+_CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d{1,12})[ \t]*\r?$", re.IGNORECASE)
+_BLANK = (b"\n", b"\r\n")
+
+
+def is_postmark(line: bytes) -> bool:
+    """An mbox "From " separator line: a sender and a date."""
+    return bool(_POSTMARK.match(line))
+
+
+class _MboxMessage:
+    """One message being read from an mbox: its lines, and its Content-Length (mboxcl2)."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.lines: list[bytes] = []
+        self.size = 0
+        self.oversized = False
+        self.in_headers = True
+        self.content_length: int | None = None
+        self.body_left: int | None = None  # bytes of a Content-Length body still to read
+        self.body_start = 0  # index in lines where the body starts
+        self.length_held = False  # the Content-Length ended right before a "From " line
+
+    def add(self, line: bytes, *, literal: bool = False) -> None:
+        if self.oversized:
+            return
+        self.size += len(line)
+        if self.size > MAX_MESSAGE_BYTES:
+            self.oversized, self.lines = True, []
+            return
+        self.lines.append(line if literal else _ESCAPED_FROM.sub(rb"\1", line))
+
+    def header_line(self, line: bytes) -> None:
+        """A line of the header block; at its end, start counting a Content-Length body."""
+        if line in _BLANK:
+            self.in_headers = False
+            self.body_start = len(self.lines)
+            if self.content_length is not None and self.content_length <= MAX_MESSAGE_BYTES:
+                self.body_left = self.content_length
+            return
+        found = _CONTENT_LENGTH.match(line)
+        if found:
+            self.content_length = int(found.group(1))
+
+    def finish(self, source: str) -> RawMessage | SourceError:
+        name = f"{source}#{self.number}"
+        if self.oversized:
+            return SourceError(name, f"message is over {MAX_MESSAGE_BYTES // 2**20} MB; skipped")
+        if self.lines and self.lines[-1] in _BLANK:
+            self.lines.pop()  # the blank line that separates mbox messages
+        return RawMessage(raw=b"".join(self.lines), source=name)
 
 
 def _mbox_messages(lines: Iterable[bytes], source: str) -> Iterator[RawMessage | SourceError]:
-    """Split an mbox stream at "From " lines that start the file or follow a blank line.
+    """Split an mbox stream into its messages (the mbox family, see mbox(5)):
 
-    The "From " separator line is not part of the message; one level of ">From "
-    quoting (mboxrd) is undone.
-    """
-    buf: list[bytes] = []
-    size = 0
-    oversized = False
+    - a message starts at a "From " postmark line (a sender and a date) at the start
+      of the file or after a blank line; a body line that merely starts with "From "
+      (Thunderbird does not escape them) never splits a message;
+    - a Content-Length header (mboxcl2) is honoured when the next line after that many
+      body bytes is a "From " line (or the blank line before one, or the end): its
+      body is taken as it is, "From " lines and all;
+    - one level of ">From " quoting (mboxrd) is undone elsewhere.
+
+    The separator line is not part of the message."""
+    pushed: list[bytes] = []  # lines read ahead and given back, last first
+    stream = iter(lines)
+
+    def next_line() -> bytes | None:
+        return pushed.pop() if pushed else next(stream, None)
+
+    current: _MboxMessage | None = None
     number = 0
     previous_blank = True
-
-    def finish() -> RawMessage | SourceError | None:
-        if number == 0:
-            return None
-        name = f"{source}#{number}"
-        if oversized:
-            return SourceError(name, f"message is over {MAX_MESSAGE_BYTES // 2**20} MB; skipped")
-        if buf and buf[-1] in (b"\n", b"\r\n"):
-            buf.pop()  # the blank line that separates mbox messages
-        return RawMessage(raw=b"".join(buf), source=name)
-
-    for line in lines:
-        if line.startswith(b"From ") and previous_blank:
-            done = finish()
-            if done is not None:
-                yield done
-            buf, size, oversized = [], 0, False
+    while (line := next_line()) is not None:
+        if current is not None and current.body_left is not None:
+            current.add(line, literal=True)
+            current.body_left -= len(line)
+            if current.body_left <= 0:
+                _end_counted_body(current, next_line, pushed)
+            continue
+        starts = line.startswith(b"From ") and (
+            number == 0 or (current is not None and current.length_held) or (previous_blank and is_postmark(line)))
+        if starts:
+            if current is not None:
+                yield current.finish(source)
             number += 1
+            current = _MboxMessage(number)
             previous_blank = False
             continue
-        previous_blank = line in (b"\n", b"\r\n")
-        if number == 0 or oversized:
+        previous_blank = line in _BLANK
+        if current is None:
             continue
-        size += len(line)
-        if size > MAX_MESSAGE_BYTES:
-            oversized, buf = True, []
-            continue
-        buf.append(_ESCAPED_FROM.sub(rb"\1", line))
-    done = finish()
-    if done is not None:
-        yield done
+        if current.length_held and not previous_blank:
+            current.length_held = False
+        if current.in_headers:
+            current.header_line(line)
+        current.add(line)
+        if current.body_left is not None and current.body_left <= 0:
+            _end_counted_body(current, next_line, pushed)
+    if current is not None:
+        yield current.finish(source)
+
+
+def _end_counted_body(message: _MboxMessage, next_line: Callable[[], bytes | None], pushed: list[bytes]) -> None:
+    """A Content-Length body has been read: keep it when a "From " line (or a blank line
+    and one, or the end) follows, else give its lines back to be split the usual way."""
+    message.body_left = None
+    ahead: list[bytes] = []
+    for _ in range(2):
+        line = next_line()
+        if line is None:
+            break
+        ahead.append(line)
+        if line not in _BLANK:
+            break
+    pushed.extend(reversed(ahead))
+    following = next((line for line in ahead if line not in _BLANK), None)
+    if following is None and (len(ahead) < 2):
+        message.length_held = True  # the end of the file
+        return
+    if following is not None and following.startswith(b"From "):
+        message.length_held = True
+        return
+    body = message.lines[message.body_start:]  # not mboxcl2 after all
+    del message.lines[message.body_start:]
+    message.size -= sum(len(line) for line in body)
+    message.content_length = None
+    pushed.extend(reversed(body))
 
 
 def _chain(first: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:

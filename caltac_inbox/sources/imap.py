@@ -6,24 +6,30 @@ I/O and yields, storing nothing itself (caltac_inbox.poll stores what it yields)
 
   connect (TLS always verified) -> LOGIN or XOAUTH2 -> per folder: EXAMINE (read-only)
   -> checkpoint (uidvalidity, last_uid) read from the store -> UID SEARCH UID last+1:*
-  (SINCE `since` on every scan) -> drop UIDs <= last (`n:*` always matches the highest
-  message) and UIDs already recorded -> headers and RFC822.SIZE of the new UIDs ->
+  (SINCE `since` on every scan), in UID ranges of SEARCH_CHUNK messages in a large
+  folder (cut at the UIDs of every SEARCH_CHUNK-th message) -> drop UIDs <= last (`n:*`
+  always matches the highest message) and UIDs already recorded -> headers and
+  RFC822.SIZE of the new UIDs ->
   after a UIDVALIDITY change, a Checkpoint recording the UIDs whose Message-ID and size
   match a UID recorded before, without a download -> bodies (BODY.PEEK[]) of the
   candidates in FETCHes bounded by count and by declared bytes (`body_fetch_groups`),
   yielded as RawMessages -> a Checkpoint past the examined UIDs, which the pipeline
-  stores in the transaction of the messages before it.
+  stores in the transaction of the messages before it. A UID the server's replies left
+  out (no reply, no body, another UID) and still lists is reported and held: no
+  Checkpoint passes it, so the next poll asks for it again.
 
 Nothing here stores flags, moves, deletes or expunges. Transient faults (connection
 reset, timeout, server gone) reconnect with backoff and resume from the checkpoint.
 The whole mailbox has a deadline, checked before every command and between every two
-messages, and the socket timeout of every reply. A folder that cannot be opened is
+messages, and a total budget for every read from the socket (_DeadlineReader). A folder that cannot be opened is
 reported and the others are still polled. Secrets are fetched at login and never kept.
 """
 from __future__ import annotations
 
 import contextlib
+import io
 import re
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import quote
 
+from caltac_inbox.authres import sender_matches
 from caltac_inbox.budget import FETCH_BYTES
 from caltac_inbox.config import MailboxConfig, fetch_secret
 from caltac_inbox.errors import AuthError, ConfigError, ConnectionFailure, UserError
@@ -64,28 +71,16 @@ _NOTICE_SUBJECT = re.compile(r"\b(?:caaspp|elpac|caltac|toms|calpads|smarter bal
 # -- pure planning -------------------------------------------------------------------
 
 
-def sender_matches(address: str | None, senders: Sequence[str]) -> bool:
-    """`address` is one of `senders`: an exact address, or a domain incl. its subdomains."""
-    if not address or "@" not in address:
-        return False
-    address = address.strip().strip("<>").lower()
-    domain = address.rsplit("@", 1)[1]
-    for wanted in senders:
-        wanted = wanted.lower().lstrip("@")
-        if "@" in wanted:
-            if address == wanted:
-                return True
-        elif domain == wanted or domain.endswith("." + wanted):
-            return True
-    return False
-
-
-def sender_filter(senders: Sequence[str]) -> Callable[[Notice], bool]:
-    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping,
-    so a colleague's forward of a CalTAC notice passes and the colleague's own mail not."""
-    wanted = tuple(senders)
+def sender_filter(senders: Sequence[str], forwarders: Sequence[str] = ()) -> Callable[[Notice], bool]:
+    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping
+    when a trusted forwarder (a colleague) forwarded it, so their forward of a CalTAC
+    notice passes and their own mail not; a forward by anyone else is judged by its outer
+    (delivering) sender, so an outsider cannot bring in a notice by forwarding it."""
+    wanted, trusted = tuple(senders), tuple(forwarders)
 
     def accept(notice: Notice) -> bool:
+        if notice.forwarded_by and not sender_matches(notice.forwarded_by, trusted):
+            return sender_matches(notice.forwarded_by, wanted)
         return sender_matches(notice.sender, wanted)
 
     return accept
@@ -162,11 +157,12 @@ def sniff_is_candidate(text_start: bytes | None, senders: Sequence[str]) -> bool
     return any(s.lower().lstrip("@").encode("ascii", "ignore") in lowered for s in senders)
 
 
-def search_criteria(last_uid: int, since: date | None) -> list[Any]:
-    """UID SEARCH criteria for everything after `last_uid` delivered on or after `since`.
-    SINCE is kept on every scan, not only the first: a message delivered (or moved into
-    the folder) with an older date after the checkpoint passed still gets a higher UID."""
-    criteria: list[Any] = ["UID", f"{last_uid + 1}:*"]
+def search_criteria(last_uid: int, since: date | None, up_to: int | None = None) -> list[Any]:
+    """UID SEARCH criteria for everything after `last_uid` (up to UID `up_to`, else to the
+    end) delivered on or after `since`. SINCE is kept on every scan, not only the first:
+    a message delivered (or moved into the folder) with an older date after the
+    checkpoint passed still gets a higher UID."""
+    criteria: list[Any] = ["UID", f"{last_uid + 1}:{'*' if up_to is None else up_to}"]
     if since is not None:
         criteria += ["SINCE", since]
     return criteria
@@ -176,6 +172,34 @@ def new_uids(found: Iterable[int], last_uid: int) -> list[int]:
     """Sorted UIDs above the checkpoint. `UID n:*` also returns the highest UID when it
     is below n, so the server's answer alone is not enough."""
     return sorted({int(uid) for uid in found if int(uid) > last_uid})
+
+
+MAX_UID = 2 ** 32 - 1  # RFC 9051: a UID is a 32-bit number
+SEARCH_CHUNK = 20_000  # messages per UID SEARCH reply: ~220 KB, far below imaplib's 1 MB line limit
+
+
+def boundary_sequence_numbers(exists: int, chunk: int = SEARCH_CHUNK) -> list[int]:
+    """Message sequence numbers chunk, 2*chunk, ... below `exists`: the UIDs of these
+    messages cut the folder into UID ranges of at most `chunk` messages each."""
+    return list(range(chunk, exists, chunk))
+
+
+def uid_ranges(last_uid: int, boundaries: Sequence[int]) -> list[tuple[int, int | None]]:
+    """(after, up_to) UID ranges covering everything above `last_uid`, cut at the
+    `boundaries` (UIDs, ascending); the last range is open (`up_to` None)."""
+    ranges: list[tuple[int, int | None]] = []
+    after = last_uid
+    for boundary in sorted(boundaries):
+        if boundary > after:
+            ranges.append((after, boundary))
+            after = boundary
+    ranges.append((after, None))
+    return ranges
+
+
+def invalid_uid(uids: Iterable[int]) -> int | None:
+    """The first UID in `uids` that no IMAP server may send (0, negative, over 32 bits)."""
+    return next((uid for uid in uids if not 0 < uid <= MAX_UID), None)
 
 
 def resume_point(stored: tuple[int | None, int], uidvalidity: int) -> tuple[int, bool]:
@@ -478,6 +502,10 @@ def examine(client: "IMAPClient", mb: MailboxConfig, folder: str) -> dict[bytes,
     except imaplib.IMAP4.error as exc:
         raise FolderUnavailable(f"{_where(mb)}: folder {folder!r} cannot be opened ({_reason(exc)}); "
                                 "fix 'folders' in the configuration (`caltac-inbox doctor` lists them)") from None
+    except ValueError as exc:  # imapclient could not read a number in the reply
+        raise ConnectionFailure(f"{_where(mb)}: folder {folder!r}: the server's answer to EXAMINE cannot be read "
+                                f"(a UIDVALIDITY, EXISTS or UIDNEXT that is not a number: {_reason(exc)[:80]}); "
+                                "ask the server's administrator") from None
 
 
 def search_uids(client: "IMAPClient", criteria: list[Any], charset: str | None = None) -> list[int]:
@@ -533,6 +561,45 @@ class _Deadline:
         return self.at - self.clock()
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as imaplib reads it, each read bounded by read_timeout and by what is
+    left of the deadline: a total budget across reads, so a server that trickles a
+    byte at a time cannot keep a reply (or the poll) going past the deadline."""
+
+    def __init__(self, sock: socket.socket, read_timeout: float, deadline: _Deadline) -> None:
+        self._sock = sock
+        self._read_timeout = read_timeout
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise TimeoutError("the poll's deadline passed while the server was still answering")
+        self._sock.settimeout(min(self._read_timeout, remaining))
+        return self._sock.recv_into(buffer)
+
+
+def _bound_reads(client: "IMAPClient", mb: MailboxConfig, deadline: _Deadline) -> None:
+    """Make every read of `client` go through a _DeadlineReader (after the greeting and
+    STARTTLS, when nothing of the server's is buffered yet)."""
+    import imaplib
+
+    imap = client._imap
+    reader = io.BufferedReader(_DeadlineReader(imap.sock, mb.read_timeout, deadline))
+
+    def readline() -> bytes:
+        line = reader.readline(imaplib._MAXLINE + 1)  # type: ignore[attr-defined]
+        if len(line) > imaplib._MAXLINE:  # type: ignore[attr-defined]
+            raise imap.error(f"got more than {imaplib._MAXLINE} bytes")  # type: ignore[attr-defined]
+        return line
+
+    imap.readline = readline
+    imap.read = reader.read
+
+
 def _arm(client: "IMAPClient", mb: MailboxConfig, deadline: _Deadline) -> None:
     """Before a command: no reply may take longer than read_timeout or what is left of the
     deadline, so a server that stalls in the middle of a long FETCH cannot hold the poll."""
@@ -580,6 +647,18 @@ class _Yielded:
 
     last: dict[str, tuple[int, int]] = field(default_factory=dict)
     recognising: set[str] = field(default_factory=set)
+    # folder -> (uidvalidity, the lowest UID the server left out of a reply this run):
+    # no checkpoint may pass it, so the next poll asks for it again
+    held: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def hold(self, folder: str, uidvalidity: int, uid: int) -> None:
+        stood = self.held.get(folder)
+        if stood is None or stood[0] != uidvalidity or uid < stood[1]:
+            self.held[folder] = (uidvalidity, uid)
+
+    def below_held(self, folder: str, uidvalidity: int, uid: int) -> int:
+        stood = self.held.get(folder)
+        return uid if stood is None or stood[0] != uidvalidity else min(uid, stood[1] - 1)
 
     def passed(self, folder: str, uidvalidity: int, uid: int) -> None:
         stood = self.last.get(folder)
@@ -599,7 +678,7 @@ def _folder_items(client: "IMAPClient", state: MailState, mb: MailboxConfig, fol
     is recorded like that one without downloading its body."""
     _arm(client, mb, deadline)
     info = examine(client, mb, folder)
-    uidvalidity = int(info[b"UIDVALIDITY"])
+    uidvalidity = _uidvalidity(info, mb, folder)
     last_uid, rescan = resume_point(yielded.last.get(folder) or state.imap_checkpoint(mb.name, folder), uidvalidity)
     changes = state.uidvalidity_changes(mb.name, folder)
     report.uidvalidity = uidvalidity
@@ -613,6 +692,19 @@ def _folder_items(client: "IMAPClient", state: MailState, mb: MailboxConfig, fol
     finished = yield from scan.run(last_uid, exists=int(info.get(b"EXISTS", 1)))
     if finished and changes and not rescan:
         yield scan.checkpoint(settled=True)
+
+
+def _uidvalidity(info: Mapping[bytes, Any], mb: MailboxConfig, folder: str) -> int:
+    try:
+        value = int(info[b"UIDVALIDITY"])
+    except (KeyError, TypeError, ValueError):
+        value = 0
+    if not 0 < value <= MAX_UID:
+        said = info.get(b"UIDVALIDITY")
+        raise ConnectionFailure(f"{_where(mb)}: folder {folder!r}: the server sent no valid UIDVALIDITY "
+                                f"({server_text(str(said))[:40]!r}); without it the poll cannot tell new "
+                                "messages from old ones; ask the server's administrator")
+    return value
 
 
 @dataclass
@@ -634,28 +726,56 @@ class _FolderScan:
 
         if last_uid is not None:
             self.yielded.passed(self.folder, self.uidvalidity, last_uid)
+            last_uid = self.yielded.below_held(self.folder, self.uidvalidity, last_uid)
         return Checkpoint(self.mb.name, self.folder, self.uidvalidity, last_uid, **what)
 
     def run(self, last_uid: int, exists: int) -> Generator[RawMessage | Checkpoint, None, bool]:
-        """Everything above `last_uid`; returns False when the deadline stopped it."""
+        """Everything above `last_uid`, one UID range of at most SEARCH_CHUNK messages at a
+        time (so a folder of any size is searched in bounded replies, and held in bounded
+        memory); returns False when the deadline stopped it."""
         if exists == 0:
             return True
-        _arm(self.client, self.mb, self.deadline)
-        uids = new_uids(search_uids(self.client, search_criteria(last_uid, self.mb.since)), last_uid)
-        if not uids:
-            return True
-        # recognised by an interrupted rescan, without the checkpoint passing them yet
-        recorded = self.state.known_uids(self.mb.name, self.folder, self.uidvalidity, above=last_uid)
-        todo = [uid for uid in uids if uid not in recorded]
-        if not todo:
-            yield self.checkpoint(uids[-1])
-            return True
-        tick = self.progress(len(todo), f"{self.mb.name}/{self.folder}") if self.progress else (lambda n: None)
-        for header_batch in chunked(todo, HEADER_BATCH):
-            if self.deadline.passed() or not (yield from self._batch(header_batch, tick)):
-                self.report.deadline_reached = True
-                return False
+        ranges = uid_ranges(last_uid, self._boundaries(exists))
+        recorded: set[int] | None = None
+        tick: Callable[[int], None] | None = None
+        for after, up_to in ranges:
+            _arm(self.client, self.mb, self.deadline)
+            uids = self._valid(new_uids(search_uids(self.client, search_criteria(after, self.mb.since, up_to)),
+                                        after))
+            if not uids:
+                continue
+            if recorded is None:  # recognised by an interrupted rescan, without the checkpoint passing them yet
+                recorded = self.state.known_uids(self.mb.name, self.folder, self.uidvalidity, above=last_uid)
+            todo = [uid for uid in uids if uid not in recorded]
+            if not todo:
+                yield self.checkpoint(uids[-1])
+                continue
+            if tick is None:
+                total = len(todo) + SEARCH_CHUNK * (len(ranges) - 1 - ranges.index((after, up_to)))
+                tick = self.progress(total, f"{self.mb.name}/{self.folder}") if self.progress else (lambda n: None)
+            for header_batch in chunked(todo, HEADER_BATCH):
+                if self.deadline.passed() or not (yield from self._batch(header_batch, tick)):
+                    self.report.deadline_reached = True
+                    return False
+            if todo[-1] != uids[-1]:  # recorded before, above the last one fetched now
+                yield self.checkpoint(uids[-1])
         return True
+
+    def _boundaries(self, exists: int) -> list[int]:
+        """The UIDs of every SEARCH_CHUNK-th message (none in a folder smaller than that)."""
+        numbers = boundary_sequence_numbers(exists, SEARCH_CHUNK)
+        if not numbers:
+            return []
+        _arm(self.client, self.mb, self.deadline)
+        return self._valid(search_uids(self.client, [",".join(str(n) for n in numbers)]))
+
+    def _valid(self, uids: list[int]) -> list[int]:
+        bad = invalid_uid(uids)
+        if bad is not None:
+            raise ConnectionFailure(f"{_where(self.mb)}: folder {self.folder!r}: the server answered UID SEARCH "
+                                    f"with {str(bad)[:30]}, which is not an IMAP UID; ask the server's "
+                                    "administrator (the next run tries again)")
+        return uids
 
     def _batch(self, header_batch: list[int], tick: Callable[[int], None]) -> Generator[Any, None, bool]:
         """Headers, then bodies of the candidates; False when the deadline cut it short."""
@@ -665,9 +785,11 @@ class _FolderScan:
         candidates, doubtful = [], []
         declared: dict[int, Declared] = {}
         sizes: dict[int, int] = {}
+        absent: dict[int, str] = {}
         for uid in header_batch:
             data = headers.get(uid)
-            if data is None:  # expunged meanwhile
+            if data is None:  # expunged meanwhile, or left out by the server: checked below
+                absent[uid] = "no FETCH reply for its UID"
                 tick(1)
                 continue
             block = _item(data, b"BODY[HEADER")
@@ -694,41 +816,70 @@ class _FolderScan:
         report.examined += len(header_batch)
         if candidates:
             groups = body_fetch_groups(candidates, sizes, self.body_budget, mb.batch_size)
-            if not (yield from self._bodies(groups, declared, tick)):
+            if not (yield from self._bodies(groups, declared, tick, absent)):
                 return False
-        # Every UID of this batch is now stored, ignored or recorded: move past them all.
+        self._hold_left_out(absent)
+        # Every UID of this batch is now stored, ignored or recorded, or held for the next
+        # poll: move past all of them up to the first one held.
         yield self.checkpoint(header_batch[-1])
         return True
 
+    def _hold_left_out(self, absent: Mapping[int, str]) -> None:
+        """UIDs the server's replies left out: those it still lists were not expunged
+        meanwhile, so they are reported and held (the checkpoint stops before them)."""
+        if not absent:
+            return
+        _arm(self.client, self.mb, self.deadline)
+        still_there = set(search_uids(self.client, ["UID", ",".join(str(uid) for uid in sorted(absent))]))
+        for uid in sorted(still_there & set(absent)):
+            self.yielded.hold(self.folder, self.uidvalidity, uid)
+            source = message_source(self.mb.name, self.folder, self.uidvalidity, uid)
+            self.report.errors.append((source, (f"{source}: the server's answer left this message out "
+                                                f"({absent[uid]}); the next poll asks for it again")))
+
     def _bodies(self, groups: list[list[int]], declared: Mapping[int, Declared],
-                tick: Callable[[int], None]) -> Generator[RawMessage, None, bool]:
+                tick: Callable[[int], None], absent: dict[int, str]) -> Generator[RawMessage | Checkpoint, None, bool]:
         """The bodies of the candidate UIDs, one FETCH per group (see body_fetch_groups);
         False when it stopped at the first message boundary after the deadline."""
         from caltac_inbox.model import RawMessage
+
+        last = 0  # the last UID handed on
+
+        def stopped() -> Checkpoint | None:
+            """At the deadline: past what was handed on, up to the first UID left out."""
+            upto = min([last, *(uid - 1 for uid in absent)])
+            return self.checkpoint(upto) if upto > 0 else None
 
         for group in groups:
             try:
                 _arm(self.client, self.mb, self.deadline)
             except DeadlineReached:
+                if (checkpoint := stopped()) is not None:
+                    yield checkpoint
                 return False
             response = self.client.fetch(group, [FETCH_BODY])
             for uid in group:
                 if self.deadline.passed():
+                    if (checkpoint := stopped()) is not None:
+                        yield checkpoint
                     return False
                 # popped: the response must not keep a body alive once it is stored
-                raw = response.pop(uid, {}).get(BODY_KEY)
+                data = response.pop(uid, None)
+                raw = None if data is None else data.get(BODY_KEY)
                 tick(1)
-                if raw is None:  # expunged meanwhile: nothing to keep
+                if raw is None:  # expunged meanwhile, or left out by the server: checked after the batch
+                    absent[uid] = "no FETCH reply for its UID" if data is None else "a FETCH reply without its body"
                     continue
                 self.report.fetched += 1
                 self.yielded.passed(self.folder, self.uidvalidity, uid)
+                last = uid
                 found = declared.get(uid, Declared(None, None))
                 yield RawMessage(
                     raw=bytes(raw),
                     source=message_source(self.mb.name, self.folder, self.uidvalidity, uid),
                     mailbox=self.mb.name, folder=self.folder, uidvalidity=self.uidvalidity, uid=uid,
                     declared_message_id=found.message_id, declared_size=found.size,
-                    authserv_ids=self.mb.authserv_ids,
+                    authserv_ids=self.mb.authserv_ids, trusted_forwarders=self.mb.forwarders,
                 )
         return True
 
@@ -808,6 +959,7 @@ def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport,
         client = None
         try:
             client = open_connection(mb)
+            _bound_reads(client, mb, deadline)
             login(client, mb)
             for folder in mb.folders:
                 if folder in done:

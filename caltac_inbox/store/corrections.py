@@ -21,6 +21,7 @@ from caltac_inbox.store.schema import Correction, LeadRow, Message
 
 LEAD_PREFIX = "L"
 LEAD_TARGET = "lead:"
+PENDING_ACTIONS = ("confirm", "reject")  # the coordinator's word on a change an unverified notice asked
 
 
 class NotFound(LookupError):
@@ -91,6 +92,40 @@ def review(session: Session, *, as_of: date, days: int, mailbox: str | None = No
     return out
 
 
+def lead_programs(session: Session, lead: dict[str, Any]) -> list[str]:
+    """The programs a lead's notice is about: those of the facts read from it, else those
+    its subject and sentence name (classify.context.programs_in)."""
+    from caltac_inbox.classify.context import programs_in
+    from caltac_inbox.store.schema import FactRow
+
+    found: set[str] = set()
+    for program in session.execute(select(FactRow.program).where(FactRow.message_pk == lead["message"])).scalars():
+        found.update(program or ())
+    if not found:
+        found.update(programs_in(f"{lead.get('subject') or ''}\n{lead['sentence']}"))
+    return sorted(found)
+
+
+def same_notice_entries(session: Session, lead: dict[str, Any], key: str | None) -> list[dict[str, Any]]:
+    """Entries on the day of `key` (an ISO date or time) that rest on the lead's notice:
+    what an entry added from the lead may repeat."""
+    if not key:
+        return []
+    from caltac_inbox.store.schema import Entry as EntryRow
+    from caltac_inbox.store.schema import EntrySource, FactRow
+
+    rows = session.execute(select(EntryRow.id, EntryRow.fields).join(EntrySource, EntrySource.entry_id == EntryRow.id)
+                           .join(FactRow, FactRow.id == EntrySource.fact_id)
+                           .where(FactRow.message_pk == lead["message"])).all()
+    out, seen = [], set()
+    for entry_id, fields in rows:
+        when = next((fields.get(n) for n in ("due", "start", "at") if fields.get(n)), None)
+        if when and str(when)[:10] == key[:10] and entry_id not in seen:
+            seen.add(entry_id)
+            out.append({"id": entry_id, **fields})
+    return out
+
+
 def find_entry(session: Session, entry_id: str) -> dict[str, Any]:
     """The entry as `show` gives it (dismissed ones too)."""
     item = read.show(session, entry_id)
@@ -138,15 +173,75 @@ def _entry_changed(session: Session, target: str) -> None:
         mark_entries_pending(session, [target])
 
 
+class NothingPending(LookupError):
+    """The entry has no change from an unverified notice waiting for a decision."""
+
+
+def decide_pending(session: Session, item: dict[str, Any], action: str, *, made_by: str,
+                   mailbox: str | None = None, reason: str | None = None) -> Correction:
+    """Confirm or reject (`action`) every change unverified notices asked of the entry
+    `item` (as find_entry gives it) and that is still pending: a correction naming them by
+    their pending keys, so the decision outlives reparses (timeline.reconcile applies it)."""
+    pending = item.get("pending") or []
+    if not pending:
+        raise NothingPending(str(item.get("id")))
+    row = add_correction(session, target=item["uid"], action=action, made_by=made_by, mailbox=mailbox,
+                         new_values={"pending": [p["key"] for p in pending],
+                                     "changes": [str(p["note"]).removesuffix(": check") for p in pending]},
+                         old_values={"status": item.get("status"), "start": item.get("start"), "end": item.get("end")},
+                         basis_sent=newest_sent(item), reason=reason)
+    return row
+
+
+def decisions(session: Session) -> dict[str, str]:
+    """The coordinator's word on pending changes: pending key -> "confirm" | "reject" (a
+    later decision on the same change wins)."""
+    out: dict[str, str] = {}
+    for action, values in session.execute(
+            select(Correction.action, Correction.new_values).where(
+                Correction.action.in_(PENDING_ACTIONS), Correction.state == "active").order_by(Correction.id)):
+        for key in (values or {}).get("pending") or []:
+            out[str(key)] = action
+    return out
+
+
 def undo(session: Session, correction_id: int) -> Correction:
+    """Mark the correction undone. Raises NotFound, or CorrectionError when it already is."""
+    from caltac_inbox.timeline.corrections import CorrectionError
+
     row = session.get(Correction, correction_id)
     if row is None:
         raise NotFound(str(correction_id))
-    if row.state != "undone":
-        row.state, row.changed_at = "undone", datetime.now(timezone.utc)
-        session.flush()
-        _entry_changed(session, row.target)
+    if row.state == "undone":
+        raise CorrectionError(f"correction {correction_id} is already undone; nothing changed "
+                              "(`caltac-inbox corrections` lists what is in force)")
+    row.state, row.changed_at = "undone", datetime.now(timezone.utc)
+    session.flush()
+    _entry_changed(session, row.target)
     return row
+
+
+def mailbox_of(item: dict[str, Any]) -> str | None:
+    """The mailbox an entry (as `show` gives it) came from: its first source's, by name."""
+    mailboxes = sorted({s.get("mailbox") for s in item.get("source_details") or [] if s.get("mailbox")})
+    return mailboxes[0] if mailboxes else None
+
+
+def mark_done(session: Session, entry_id: str, *, made_by: str, note: str | None = None
+              ) -> tuple[Correction, dict[str, Any]]:
+    """Store a `done` correction of the entry `entry_id` (an id or uid) and return it with
+    the entry as it was. Raises NotFound, or CorrectionError when the entry is done
+    already. The mark rests on the entry's dates now (timeline.corrections.done_basis):
+    a later notice that changes them reopens the entry."""
+    from caltac_inbox.timeline.corrections import CorrectionError, done_basis
+
+    item = find_entry(session, entry_id)
+    if item.get("done"):
+        raise CorrectionError(f"entry {item['id']} is already done; `caltac-inbox corrections` lists the mark, "
+                              "`caltac-inbox undo ID` reopens it")
+    row = add_correction(session, target=item["uid"], action="done", made_by=made_by, mailbox=mailbox_of(item),
+                         old_values=done_basis(item), basis_sent=newest_sent(item), reason=note)
+    return row, item
 
 
 def _shown(at: datetime) -> str:
@@ -179,5 +274,7 @@ def lead_count(session: Session) -> int:
     return session.execute(select(func.count(LeadRow.id))).scalar_one()
 
 
-__all__ = ["LEAD_TARGET", "NotFound", "add_correction", "correction_json", "find_entry", "find_lead",
-           "handled_leads", "is_lead_id", "lead_label", "list_corrections", "newest_sent", "review", "undo"]
+__all__ = ["LEAD_TARGET", "NotFound", "NothingPending", "PENDING_ACTIONS", "add_correction", "correction_json",
+           "decide_pending", "decisions", "find_entry", "find_lead", "handled_leads", "is_lead_id", "lead_label",
+           "lead_programs", "list_corrections", "mailbox_of", "mark_done", "newest_sent", "review",
+           "same_notice_entries", "undo"]

@@ -43,6 +43,16 @@ def default_url() -> str:
     return f"sqlite:///{user_data_path(APP_NAME) / 'caltac-inbox.db'}"
 
 
+def as_database_url(given: str | None) -> str | None:
+    """What --db, CALTAC_INBOX_DB or [database] url say, as a URL: a plain path
+    (`caltac.db`, `~/caltac.db`: what most people type) is that SQLite file."""
+    if not given or "://" in given or given.startswith("file:"):
+        return given or None
+    from urllib.parse import quote
+
+    return "sqlite:///" + quote(str(Path(given).expanduser().absolute()), safe="/")
+
+
 def resolve_url(url: str | None) -> str:
     """The URL to use: the given one (normalized) or the default SQLite file. Raises
     ConfigError for an in-memory SQLite database."""
@@ -113,8 +123,12 @@ def sqlite_path(url: str | None) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str) -> "Engine":
-    """An Engine for `url` with the per-backend settings above. Raises DatabaseError."""
+def make_engine(url: str, *, connect_timeout: float | None = None, statement_timeout: float | None = None) -> "Engine":
+    """An Engine for `url` with the per-backend settings above. Raises DatabaseError.
+
+    `connect_timeout` and `statement_timeout` (seconds; PostgreSQL) bound how long a
+    connection attempt and one statement (a lock wait included) may take: a server that
+    hangs then costs a request an error, not the whole web server its threads."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -134,8 +148,14 @@ def make_engine(url: str) -> "Engine":
             private_file(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the mode)
         except OSError:
             pass  # SQLite reports what is wrong with the path when it opens it
+    connect_args: dict[str, object] = {}
+    if url.startswith("postgresql"):
+        if connect_timeout is not None:
+            connect_args["connect_timeout"] = max(1, round(connect_timeout))
+        if statement_timeout is not None:
+            connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         if isinstance(exc, ImportError) and url.startswith("postgresql"):  # psycopg: an optional extra
             raise DatabaseError(f"PostgreSQL support is not installed ({exc}); {INSTALL_POSTGRES}") from None
@@ -191,6 +211,11 @@ def migrations_dir() -> Path:
     try:
         found = files(MIGRATIONS_PACKAGE)
     except ModuleNotFoundError:
+        # `python -m caltac_inbox` inside a checkout imports the source tree, where the
+        # migrations are the repository's migrations/ beside the package
+        checkout = Path(__file__).resolve().parents[2] / "migrations"
+        if MIGRATIONS_PACKAGE == "caltac_inbox._migrations" and (checkout / "env.py").is_file():
+            return checkout
         raise DatabaseError(f"this installation has no database migrations (package {MIGRATIONS_PACKAGE} "
                             f"is missing); {REINSTALL}") from None
     if not isinstance(found, Path):  # e.g. imported from a zip archive: Alembic needs real files
@@ -230,7 +255,9 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
         return
     import fcntl
 
-    with os.fdopen(os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock:
+    from caltac_inbox.private_files import open_lock_file
+
+    with os.fdopen(open_lock_file(Path(f"{path}.migrate-lock")), "r+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

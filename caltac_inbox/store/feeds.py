@@ -28,6 +28,14 @@ TOKEN_BYTES = 32
 FEED_COLUMNS = "id, name, kinds, programs, mailbox, created_at, revoked_at"
 
 
+def _shown(at: datetime | None) -> str | None:
+    """A time as everything a user reads it: in Los Angeles."""
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    shown = in_los_angeles(at)
+    return shown.isoformat() if shown else None
+
+
 @dataclass(frozen=True)
 class FeedFilter:
     """What a feed (or a request) selects; empty means all. Kinds lower case, programs
@@ -49,8 +57,7 @@ class Feed:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "kinds": list(self.filter.kinds),
                 "programs": list(self.filter.programs), "mailbox": self.filter.mailbox,
-                "created_at": self.created_at.isoformat() if self.created_at else None,
-                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
+                "created_at": _shown(self.created_at), "revoked_at": _shown(self.revoked_at)}
 
 
 def token_digest(token: str) -> str:

@@ -53,6 +53,9 @@ SPAN_REACH = timedelta(days=32)
 # Every read query joins at most this many ids into one IN list (SQLite limits bound
 # parameters; 500 stays far below every version's limit).
 ID_CHUNK = 500
+# The run_id prefix of the timeline changes a coordinator's correction made (cli.corrections):
+# `changes --since last-poll` skips them.
+CORRECTION_RUN = "correction-"
 
 
 # ----------------------------------------------------------------------------- rows
@@ -234,10 +237,59 @@ def known_mailboxes(source: RowSource) -> list[str]:
                                                 "ORDER BY mailbox")]
 
 
+def archived_messages(source: RowSource, wanted: str) -> list[dict[str, Any]]:
+    """The archived messages `wanted` names, with their raw bytes, oldest first: a
+    Message-ID (with or without its <>, as `show` lists it), else an archive id (the `id`
+    of `messages`). Copies of one notice share its Message-ID."""
+    text = wanted.strip()
+    bare = text.removeprefix("<").removesuffix(">")
+    found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.message_id IN (:bare, :bracketed) ORDER BY m.id",
+                 {"bare": bare, "bracketed": f"<{bare}>"})
+    if not found and text.isdigit() and int(text) < 2**63:
+        found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.id = :id", {"id": int(text)})
+    return [_archived(r) for r in found]
+
+
+_ARCHIVED = "m.id, m.raw, m.source, m.mailbox, m.message_id, m.subject, m.sender, m.sent, m.forwarded_by"
+
+
+def _archived(row: Mapping[str, Any]) -> dict[str, Any]:
+    item = dict(row)
+    item["raw"], item["sent"] = bytes(item["raw"]), _instant(item["sent"])
+    return item
+
+
+def source_notice(source: RowSource, message_pk: int) -> dict[str, Any] | None:
+    """The archived message `message_pk` (as archived_messages gives it) when a fact of
+    the timeline came from it, else None."""
+    if message_pk >= 2**63:
+        return None
+    found = rows(source, f"SELECT {_ARCHIVED} FROM messages m WHERE m.id = :id "
+                         "AND EXISTS (SELECT 1 FROM facts f WHERE f.message_pk = m.id)", {"id": message_pk})
+    return _archived(found[0]) if found else None
+
+
+def last_digest(source: RowSource) -> datetime | None:
+    """When the last digest was sent (`digest --send`), or None."""
+    found = _first(source, "SELECT max(sent_at) AS sent_at FROM digests")
+    return _instant(found["sent_at"]) if found else None
+
+
+def mailbox_polls(source: RowSource) -> list[dict[str, Any]]:
+    """Each mailbox's last poll attempt, its error and its last success (store.freshness),
+    times aware; by mailbox name."""
+    out = []
+    for r in rows(source, "SELECT mailbox, attempted_at, succeeded_at, error FROM mailbox_polls ORDER BY mailbox"):
+        item = dict(r)
+        item["attempted_at"], item["succeeded_at"] = _instant(item["attempted_at"]), _instant(item["succeeded_at"])
+        out.append(item)
+    return out
+
+
 def timeline_changes(source: RowSource, since: date | None, mailbox: str | None = None) -> list[dict[str, Any]]:
     """Recorded timeline changes (store.write.rebuild_timeline), oldest first: those
     recorded on or after the Los Angeles day `since`, or with `since` None those of the
-    last run that recorded any. `recorded_at` in Los Angeles time."""
+    last poll or ingest that recorded any. `recorded_at` in Los Angeles time."""
     from caltac_inbox.timeline.time import in_los_angeles, instant
 
     where, params = [], {}
@@ -248,8 +300,11 @@ def timeline_changes(source: RowSource, since: date | None, mailbox: str | None 
         where.append("c.recorded_at >= :since")
         params["since"] = instant(since)
     else:
-        scope = " WHERE mailbox = :mailbox" if mailbox else ""
-        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes{scope} ORDER BY id DESC LIMIT 1)")
+        # the last poll or ingest: a coordinator's correction is not one (CORRECTION_RUN)
+        scope = " AND mailbox = :mailbox" if mailbox else ""
+        where.append(f"c.run_id = (SELECT run_id FROM timeline_changes WHERE run_id NOT LIKE :correction{scope} "
+                     "ORDER BY id DESC LIMIT 1)")
+        params["correction"] = CORRECTION_RUN + "%"
     sql = ("SELECT c.id, c.run_id, c.generation, c.mailbox, c.uid, c.kind, c.change, c.summary, c.reason, "
            "c.program, c.entry_when, c.before, c.after, c.recorded_at FROM timeline_changes c WHERE " + " AND ".join(where)
            + " ORDER BY c.id")
@@ -275,10 +330,11 @@ def upcoming(
     programs: Iterable[str] = (),
     mailbox: str | None = None,
     include_dismissed: bool = False,
+    include_done: bool = False,
 ) -> list[dict[str, Any]]:
-    """Entries not cancelled (nor dismissed) whose span overlaps [as_of, as_of + days]; as_of defaults
-    to now (a date means 00:00 that day). A downtime that began earlier and is still
-    going shows; one that ended does not."""
+    """Entries not cancelled (nor dismissed, nor done unless asked) whose span overlaps
+    [as_of, as_of + days]; as_of defaults to now (a date means 00:00 that day). A
+    downtime that began earlier and is still going shows; one that ended does not."""
     from caltac_inbox.timeline.time import LOS_ANGELES, instant
 
     if as_of is None:
@@ -292,7 +348,7 @@ def upcoming(
         upper = instant(as_of + timedelta(days=days + 1))
     entries = _select(source, kinds, programs, mailbox, include_cancelled=False, lower=lower, upper=upper,
                       include_dismissed=include_dismissed)
-    return [e.to_json() for e in entries if e.overlaps(lower, upper)]
+    return [e.to_json() for e in entries if e.overlaps(lower, upper) and (include_done or not e.done)]
 
 
 def timeline(source: RowSource, *selection: Any, **named: Any) -> list[dict[str, Any]]:
@@ -350,7 +406,11 @@ def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None
         needs_review=entry.needs_review,
         history=[c.to_json() for c in entry.history],
         updated_at=in_los_angeles(entry.updated_at).isoformat() if entry.updated_at else None,
-        source_details=_source_details(source, row["id"]),
+        source_details=_source_details(source, row["id"]) or [
+            {"evidence": s.evidence, "mailbox": None, "unverified": s.unverified, "message_pk": s.message_pk,
+             "source": None, "message_id": s.message_id, "subject": s.subject, "sender": None,
+             "sent": s.sent.isoformat() if s.sent else None, "forwarded_by": s.forwarded_by, "fact_id": None}
+            for s in entry.sources],  # an entry added from a lead: the lead's notice
     )
     return out
 
@@ -443,11 +503,12 @@ def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, d
 
 def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry]:
     from caltac_inbox.model import Fact
-    from caltac_inbox.timeline.entry import Change, Entry
+    from caltac_inbox.timeline.entry import Change, Entry, PendingChange
     from caltac_inbox.timeline.kinds import dated_by_notice
     from caltac_inbox.timeline.time import local_date
 
     sources = _source_refs(source, [r["id"] for r in found])
+    _add_lead_notices(source, found, sources)
     out = []
     for row in found:
         fields = dict(_json(row["fields"]))
@@ -465,12 +526,43 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 # the entry's key date, stored as key_at, is then its notice's day
                 reminder_date=local_date(key_at) if dated_by_notice(fact) and key_at is not None else None,
                 corrections=tuple(fields.get("corrections") or ()),
+                pending=tuple(PendingChange.from_json(p) for p in fields.get("pending") or ()),
+                done=bool(fields.get("done")),
                 entry_id=row["id"],
                 sequence=row["sequence"] or 0,
                 updated_at=_utc(_instant(row["updated_at"])),
             )
         )
     return out
+
+
+def _lead_notice(row: Mapping[str, Any]) -> int | None:
+    """The notice (message row) of the lead an entry was added from (`add --from-lead`)."""
+    for mark in (_json(row["fields"]) or {}).get("corrections") or ():
+        if mark.get("action") == "add" and mark.get("notice") is not None:
+            return int(mark["notice"])
+    return None
+
+
+def _add_lead_notices(source: RowSource, found: list[Mapping[str, Any]], sources: dict[int, list[SourceRef]]) -> None:
+    """An entry added from a lead rests on the lead's notice: its one source."""
+    from caltac_inbox.timeline.entry import SourceRef
+    from caltac_inbox.timeline.time import in_los_angeles
+
+    wanted = {row["id"]: pk for row in found if not sources.get(row["id"]) and (pk := _lead_notice(row)) is not None}
+    if not wanted:
+        return
+    names, params = _in_list("message", sorted(set(wanted.values())))
+    notices = {r["id"]: r for r in rows(source, "SELECT id, message_id, subject, sent, forwarded_by, authenticated "
+                                                f"FROM messages WHERE id IN {names}", params)}
+    for row in found:
+        notice = notices.get(wanted.get(row["id"], -1))
+        if notice is not None:
+            sources[row["id"]] = [SourceRef(
+                fact_id=None, message_pk=notice["id"], message_id=notice["message_id"], subject=notice["subject"],
+                sent=in_los_angeles(_instant(notice["sent"])), forwarded_by=notice["forwarded_by"],
+                evidence=(_json(row["fields"]) or {}).get("evidence") or "",
+                unverified=not _flag(notice["authenticated"]))]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -538,6 +630,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["RowSource", "archived_sizes", "generations", "imap_checkpoint", "known_uids", "list_messages", "rows",
+__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids",
+           "last_digest", "list_messages", "mailbox_polls", "rows", "source_notice",
            "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
            "uidvalidity_changes", "upcoming"]

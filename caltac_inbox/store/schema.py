@@ -106,7 +106,7 @@ class Message(Base):
     sent: Mapped[datetime | None] = mapped_column(Timestamp())
     forwarded_by: Mapped[str | None] = mapped_column(Text)
     authenticated: Mapped[bool | None] = mapped_column(Boolean)
-    parse_status: Mapped[str] = mapped_column(String(16))  # "ok" | "failed" | "skipped"
+    parse_status: Mapped[str] = mapped_column(String(16))  # "ok" | "partial" | "failed" | "skipped"
     parse_error: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime] = mapped_column(Timestamp())
 
@@ -341,5 +341,29 @@ class TimelineChangeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
-__all__ = ["Base", "Correction", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage", "ImapState",
-           "LeadRow", "Message", "TimelineChangeRow", "TimelinePending", "TimelineState"]
+class MailboxPoll(Base):
+    """How fresh a mailbox's notices are: its last poll attempt (with the error that stopped
+    it, None when it succeeded) and its last successful poll (store.freshness)."""
+
+    __tablename__ = "mailbox_polls"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attempted_at: Mapped[datetime] = mapped_column(Timestamp())
+    succeeded_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestRow(Base):
+    """A digest sent (`digest --send`): the next one lists the changes recorded since."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp())
+    as_of: Mapped[str] = mapped_column(String(10))  # the day it counted from, YYYY-MM-DD
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
+
+
+__all__ = ["Base", "Correction", "DigestRow", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage",
+           "ImapState", "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelinePending",
+           "TimelineState"]

@@ -246,7 +246,9 @@ def replace_facts(
 
 
 def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
-    """Remember a fetched UID and advance the folder checkpoint (same transaction)."""
+    """Remember a fetched UID. The folder checkpoint moves only with the poll's
+    Checkpoints, which never pass a UID the server left out of its reply (issue 25);
+    a UID recorded here above the checkpoint is skipped by the next poll all the same."""
     if raw.mailbox is None or raw.folder is None or raw.uidvalidity is None or raw.uid is None:
         return
     session.execute(
@@ -255,7 +257,6 @@ def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_p
              message_pk=message_pk, status=status, seen_at=utcnow(),
              message_id=raw.declared_message_id, size=raw.declared_size),
     )
-    advance_imap_state(session, raw.mailbox, raw.folder, raw.uidvalidity, raw.uid)
 
 
 def record_recognised_uids(session: Session | Connection, mailbox: str, folder: str, uidvalidity: int,
@@ -429,7 +430,9 @@ def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | Non
     scoped_entries = select(EntrySource.entry_id).join(FactRow, FactRow.id == EntrySource.fact_id).where(in_scope)
     for row in session.execute(select(Entry).where(Entry.id.in_(scoped_entries))).scalars():
         existing[row.uid] = row
-    reconciled = reconcile(load_sourced_facts(session, in_scope))
+    from caltac_inbox.store.corrections import decisions
+
+    reconciled = reconcile(load_sourced_facts(session, in_scope), decisions(session))
     if uid_taken_outside(session, {e.uid for e in reconciled} | set(existing), {row.id for row in existing.values()}):
         return None
     targets = set(existing) | {e.uid for e in reconciled} | uids
@@ -450,9 +453,11 @@ def rebuild_all(session: Session, now: datetime, *, run_id: str | None, mailbox:
 
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
+    from caltac_inbox.store.corrections import decisions
+
     clear_pending(session)
     fill_in_scopes(session)
-    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session)), now)
+    reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session), decisions(session)), now)
     existing = {e.uid: e for e in session.execute(select(Entry)).scalars()}
     linked: dict[int, set[int]] = {}
     for entry_id, fact_id in session.execute(select(EntrySource.entry_id, EntrySource.fact_id)):

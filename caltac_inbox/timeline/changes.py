@@ -24,6 +24,7 @@ CHANGE_TYPES = (NEW, CHANGED, CANCELLED, REMOVED)
 _NOT_COMPARED = ("evidence", "history", "corrections")  # corrections: their effect (status, dates) is compared
 # the history steps that explain a change in a word
 _REASONS = ("extended", "rescheduled", "cancelled", "reinstated")
+REOPENED = "reopened"  # a done entry whose dates a later notice changed
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def diff_entry(uid: str, before: Mapping[str, Any] | None, after: Mapping[str, A
     if not changed:
         return None
     reason = _reason(before.get("history") or [], after.get("history") or [])
+    if old.get("done") and not new.get("done"):  # a notice moved what was marked done
+        reason = f"{reason}, {REOPENED}" if reason else REOPENED
     kind_of_change = CANCELLED if new.get("status") == "cancelled" != old.get("status") else CHANGED
     return TimelineChange(change=kind_of_change, before={k: old.get(k) for k in changed},
                           after={k: new.get(k) for k in changed}, reason=reason, **base)
@@ -146,13 +149,26 @@ def change_line(change: TimelineChange) -> str:
         return head + ": no longer in any stored notice"
     parts = []
     for name in change.after:
-        if name == "status" and change.reason == change.after.get("status"):
+        if name == "status" and change.after.get("status") in (change.reason or "").split(", "):
             continue  # the reason says it
+        if name == "pending":
+            parts.append(pending_text(change.after.get("pending")))
+            continue
+        if name == "done":
+            if change.after.get("done"):
+                parts.append("marked done")
+            continue  # undone: the reason says "reopened" (or `undo` was asked)
         parts.append(f"{name} {short(change.before.get(name))} → {short(change.after.get(name))}")
     detail = ", ".join(parts)
     if change.reason and change.reason != change.change:
         detail += f" ({change.reason})"
     return head + (f": {detail}" if detail else "")
+
+
+def pending_text(pending: Any) -> str:
+    """What a change in an entry's pending changes says: their notes, or that none is left."""
+    notes = [str(p.get("note")) for p in pending or [] if isinstance(p, Mapping)]
+    return "; ".join(notes) if notes else "no change from an unverified notice pending"
 
 
 _WHEN_LABELS = {"downtime": "from", "designation": "due", "credential": "due", "deadline": "due", "retention": "on"}
@@ -164,5 +180,5 @@ def _new_detail(after: Mapping[str, Any]) -> str:
     return ""
 
 
-__all__ = ["CANCELLED", "CHANGED", "CHANGE_TYPES", "NEW", "REMOVED", "TimelineChange", "change_line", "diff_entry",
-           "short", "snapshot"]
+__all__ = ["CANCELLED", "CHANGED", "CHANGE_TYPES", "NEW", "REMOVED", "REOPENED", "TimelineChange", "change_line",
+           "diff_entry", "short", "snapshot"]

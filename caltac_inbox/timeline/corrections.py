@@ -1,18 +1,21 @@
 """The coordinator's corrections on top of reconciliation. Pure.
 
-A correction names an entry by its stable uid and says one of three things:
+A correction names an entry by its stable uid and says one of four things:
 - dismiss: the entry does not concern this LEA (its status becomes "dismissed"; the
   queries hide it unless asked);
 - correct: some of its fields have other values (`new_values`, in the docs/facts.md
   shape; `old_values` are what they were when the coordinator corrected them);
-- add: an entry no notice gave (`new_values` is its whole fact; `target` its uid).
+- add: an entry no notice gave (`new_values` is its whole fact; `target` its uid);
+- done: the coordinator has done what the entry asks (`Entry.done`; `reason` holds the note,
+  `old_values` the entry's dates when it was marked).
 
 A correction wins over the notices it was made against, not over later ones: when a
 notice sent after the newest one the entry rested on (`basis_sent`) changes a corrected
 field (an extension after a manual end correction), the entry shows the notice's value
 and the correction is superseded "by notice of DATE". Every applied or superseded
 correction is listed on the entry (`Entry.corrections`), so the table, the JSON and the
-calendar say so.
+calendar say so. A done entry whose dates a later notice changes is reopened the same way:
+the done mark is superseded and the change lines say "reopened".
 """
 from __future__ import annotations
 
@@ -24,8 +27,12 @@ from caltac_inbox.model import Fact
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.time import LOS_ANGELES
 
-ACTIONS = ("dismiss", "correct", "add")
+ACTIONS = ("dismiss", "correct", "add", "done")
+# confirm or reject what unverified notices asked of a verified entry (timeline.reconcile)
+PENDING_DECISIONS = ("confirm", "reject")
 DISMISSED = "dismissed"
+# The fields whose change by a later notice reopens a done entry (those the entry has).
+DATE_FIELDS = ("start", "end", "due", "at", "month", "term_end")
 # The fields `correct` and `add` may set, per kind (option name -> fact field).
 FIELDS: dict[str, dict[str, str]] = {
     "downtime": {"start": "start", "end": "end", "systems": "systems"},
@@ -67,16 +74,27 @@ class Correction:
     def mark(self, state: str | None = None, superseded_by: str | None = None) -> dict[str, Any]:
         """How the entry lists this correction."""
         out: dict[str, Any] = {"correction": self.id, "action": self.action, "by": self.made_by,
-                               "at": self.made_at.isoformat(), "state": state or self.state}
+                               "at": _in_los_angeles(self.made_at).isoformat(), "state": state or self.state}
+        if self.action == "add" and self.old_values.get("notice") is not None:
+            out["notice"] = self.old_values["notice"]  # the lead's notice (message row): the entry's source
         if self.action == "correct":
             out["fields"] = sorted(self.new_values)
             out["values"] = dict(self.new_values)
             out["before"] = dict(self.old_values)
+        if self.action in PENDING_DECISIONS:
+            out["changes"] = list(self.new_values.get("changes") or [])
         if self.reason:
-            out["reason"] = self.reason
+            out["reason" if self.action != "done" else "note"] = self.reason
         if superseded_by or self.superseded_by:
             out["superseded_by"] = superseded_by or self.superseded_by
         return out
+
+
+def _in_los_angeles(at: datetime) -> datetime:
+    """A correction's time as everything a user reads it (a naive time is UTC, as stored)."""
+    from datetime import timezone
+
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(LOS_ANGELES)
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,12 @@ def current_values(entry: Entry, names: Iterable[str]) -> dict[str, Any]:
     return {name: data.get(name) for name in names}
 
 
+def done_basis(fields: dict[str, Any]) -> dict[str, Any]:
+    """The dates of an entry (its JSON fields) that a `done` mark rests on: a later notice
+    that changes one of them reopens the entry."""
+    return {name: fields.get(name) for name in DATE_FIELDS if fields.get(name) is not None}
+
+
 def newest_sent(entry: Entry) -> datetime | None:
     sent = [s.sent for s in entry.sources if s.sent is not None]
     return max(sent) if sent else None
@@ -181,6 +205,9 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
         entry = by_uid.get(c.target)
         if entry is None:  # the entry is gone (a reparse changed its notice): nothing to apply it to
             continue
+        if c.action in PENDING_DECISIONS:  # reconcile applied it (its `decisions`); the entry lists it
+            marks.setdefault(c.target, []).append(c.mark())
+            continue
         if c.action == "dismiss":
             by_uid[c.target] = replace(entry, status=DISMISSED)
             marks.setdefault(c.target, []).append(c.mark())
@@ -189,6 +216,14 @@ def apply_corrections(entries: Sequence[Entry], corrections: Sequence[Correction
             marks.setdefault(c.target, []).append(c.mark())
             continue
         by_notice = _superseding_notice(entry, c)
+        if c.action == "done":
+            if by_notice is not None:
+                superseded.append(Superseded(c.id, by_notice))
+                marks.setdefault(c.target, []).append(c.mark("superseded", by_notice))
+            else:
+                by_uid[c.target] = replace(entry, done=True)
+                marks.setdefault(c.target, []).append(c.mark())
+            continue
         if by_notice is not None:
             superseded.append(Superseded(c.id, by_notice))
             marks.setdefault(c.target, []).append(c.mark("superseded", by_notice))
@@ -213,11 +248,14 @@ def _superseding_notice(entry: Entry, c: Correction) -> str | None:
     newer = [s.sent for s in entry.sources if s.sent is not None and (c.basis_sent is None or s.sent > c.basis_sent)]
     if not newer:
         return None
-    now = current_values(entry, c.new_values)
-    if all(now[name] == c.old_values.get(name) for name in c.new_values):
+    compared = c.old_values if c.action == "done" else c.new_values  # done: the dates it was marked on
+    now = current_values(entry, compared)
+    if all(now[name] == c.old_values.get(name) for name in compared):
         return None
     return f"notice of {max(newer).astimezone(LOS_ANGELES).date().isoformat()}"
 
 
-__all__ = ["ACTIONS", "Correction", "CorrectionError", "DATE_FIELD", "DISMISSED", "FIELDS", "Superseded", "added_fact",
-           "apply_corrections", "corrected_fact", "current_values", "field_values", "newest_sent"]
+__all__ = ["ACTIONS", "Correction", "CorrectionError", "DATE_FIELD", "DATE_FIELDS", "DISMISSED", "FIELDS",
+           "PENDING_DECISIONS", "Superseded", "added_fact", "apply_corrections", "corrected_fact", "current_values",
+           "done_basis", "field_values",
+           "newest_sent"]

@@ -2,6 +2,7 @@
 current values, status, the notices it rests on and how it got there. Pure."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -84,6 +85,52 @@ class Change:
         }
 
 
+PENDING_WORDS = {"cancelled": "cancelled", "extended": "extended to {to}", "rescheduled": "moved to {to}",
+                 "reinstated": "reinstated"}
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change an unverified notice asked of a verified entry, held until the coordinator
+    confirms or rejects it (`confirm`/`reject`) or a later verified notice settles it."""
+
+    key: str  # names the change across reparses (timeline.reconcile.pending_key)
+    change: str  # cancelled, extended, rescheduled, reinstated
+    before: str | None
+    after: str | None
+    message_id: str | None
+    subject: str | None
+    sent: datetime | None
+
+    def what(self) -> str:
+        """'cancelled by an unverified notice', 'extended to 2016-09-13 23:59 by an unverified notice'."""
+        word = PENDING_WORDS.get(self.change, self.change).format(to=_short_times(self.after or "?"))
+        return f"{word} by an unverified notice"
+
+    def note(self) -> str:
+        """What the table, `show`, `changes` and the page flag: `what()` and what to do."""
+        return self.what() + ": check"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "change": self.change, "from": self.before, "to": self.after,
+                "note": self.note(), "message_id": self.message_id, "subject": self.subject,
+                "sent": self.sent.isoformat() if self.sent else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PendingChange":
+        sent = data.get("sent")
+        return cls(str(data.get("key") or ""), str(data.get("change") or ""), data.get("from"), data.get("to"),
+                   data.get("message_id"), data.get("subject"), datetime.fromisoformat(sent) if sent else None)
+
+
+_ISO_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?")
+
+
+def _short_times(text: str) -> str:
+    """ISO moments as a line shows them: '2016-09-13T23:59:00-07:00' -> '2016-09-13 23:59'."""
+    return _ISO_MOMENT.sub(r"\1 \2", text)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One timeline entry: current values (`fact`), status, sources and history."""
@@ -98,6 +145,9 @@ class Entry:
     reminder_date: date | None = None  # kinds.dated_by_notice: the day of the reminder's notice
     # the coordinator's corrections of this entry (timeline.corrections: Correction.mark)
     corrections: tuple[dict[str, Any], ...] = ()
+    # changes unverified notices asked of this verified entry, not applied (see PendingChange)
+    pending: tuple[PendingChange, ...] = ()
+    done: bool = False  # the coordinator marked it done (a `done` correction in force)
     # filled in by the store (defaults for pure reconcile results)
     entry_id: int | None = None
     sequence: int = 0
@@ -139,8 +189,12 @@ class Entry:
         out.pop("unverified", None)  # the entry's own flag (all sources unverified) is in to_json()
         if self.fact.kind == "downtime":
             out["status"] = self.status
+        if self.done:
+            out["done"] = True
         if self.corrections:
             out["corrections"] = [dict(c) for c in self.corrections]
+        if self.pending:
+            out["pending"] = [p.to_json() for p in self.pending]
         return out
 
     def notice_sources(self) -> list[SourceRef]:
@@ -161,12 +215,14 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         out = self.fields()
+        out.pop("done", None)
         out.update(
             id=self.entry_id,
             uid=self.uid,
             status=self.status,
             sources=self.source_notices(),
             unverified=self.unverified,
+            done=self.done,
         )
         if self.reminder_date is not None:
             out["reminder_date"] = self.reminder_date.isoformat()
@@ -194,4 +250,4 @@ def entry_sort_key(entry: Entry) -> tuple:
             kinds.sort_position(entry.fact), entry.uid)
 
 
-__all__ = ["Change", "Entry", "SourceRef", "SourcedFact", "entry_sort_key", "notice_key"]
+__all__ = ["Change", "Entry", "PendingChange", "SourceRef", "SourcedFact", "entry_sort_key", "notice_key"]

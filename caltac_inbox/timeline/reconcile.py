@@ -20,17 +20,24 @@ Rules (see README "Timeline"):
 - rescheduled: moves the nearest matching window whose start is within MAX_SHIFT.
 - cancelled: marks the matching window(s) cancelled (kept; the queries hide them).
 - anything that matches nothing becomes its own entry with the fact's status.
+
+Trust propagates: a notice that is not verified never overrides what a verified one
+said. Its restatement of a verified entry is only a source; its change to one (cancel,
+extend, reschedule, reinstate) is held as a `PendingChange` beside the verified value,
+unless the coordinator decided on it (`decisions`: pending key -> "confirm" applies it,
+"reject" drops it). The next verified notice about the entry settles what is pending.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from caltac_inbox.model import DOWNTIME_STATUSES, Fact, When
-from caltac_inbox.timeline.entry import Change, Entry, SourcedFact, SourceRef, entry_sort_key
+from caltac_inbox.timeline.entry import Change, Entry, PendingChange, SourcedFact, SourceRef, entry_sort_key, notice_key
 from caltac_inbox.timeline.kinds import (
     dated_by_notice,
+    digest,
     history_text,
     canonical_json,
     match_key,
@@ -44,11 +51,14 @@ from caltac_inbox.timeline.kinds import (
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant, iso, local_date
 
 MAX_SHIFT = timedelta(weeks=6)
+CONFIRM, REJECT = "confirm", "reject"
 
 
-def reconcile(facts: Sequence[SourcedFact] | Iterable[SourcedFact]) -> list[Entry]:
-    """All facts -> the timeline, independent of the order the facts are given in."""
-    working = _Replay()
+def reconcile(facts: Sequence[SourcedFact] | Iterable[SourcedFact],
+              decisions: Mapping[str, str] | None = None) -> list[Entry]:
+    """All facts -> the timeline, independent of the order the facts are given in.
+    `decisions`: the coordinator's word on pending changes, pending key -> CONFIRM | REJECT."""
+    working = _Replay(decisions or {})
     for sf in sorted(facts, key=_replay_key):
         _apply(working, sf)
     entries: list[Entry] = []
@@ -71,7 +81,8 @@ def reconcile(facts: Sequence[SourcedFact] | Iterable[SourcedFact]) -> list[Entr
 class _Replay:
     """The entries built so far, indexed by the day a restatement must share with them."""
 
-    def __init__(self) -> None:
+    def __init__(self, decisions: Mapping[str, str]) -> None:
+        self.decisions = decisions
         self.entries: list[_Working] = []
         self.downtimes: list[_Working] = []
         self._by_key: dict[tuple, list[_Working]] = {}
@@ -117,6 +128,7 @@ class _Working:
     sources: list[SourceRef] = field(default_factory=list)
     history: list[Change] = field(default_factory=list)
     windows: list[tuple[When | None, When | None]] = field(default_factory=list)
+    pending: list[PendingChange] = field(default_factory=list)
 
     def base_uid(self) -> str:
         return uid_base(self.root, self.root_sent)
@@ -132,9 +144,15 @@ class _Working:
             unverified=all(s.unverified for s in self.sources),
             needs_review=self.fact.needs_review,
             reminder_date=reminder,
+            pending=tuple(self.pending),
         )
 
+    def verified(self) -> bool:
+        return any(not s.unverified for s in self.sources)
+
     def add_source(self, sf: SourcedFact) -> None:
+        if not _unverified(sf):
+            self.pending.clear()  # a verified notice about the entry settles what was pending
         self.sources.append(_source_ref(sf))
 
     def log(self, sf: SourcedFact, change: str, before: str | None, after: str | None) -> None:
@@ -152,65 +170,92 @@ def _apply(working: _Replay, sf: SourcedFact) -> None:
         return
 
     status = f.status or "scheduled"
-    for w in working.candidates(f):  # a restatement of a window an entry has (or had) is only a source
-        if w.fact.kind == "downtime" and programs_compatible(w.fact, f) and (
-            any(_same_window(win, (f.start, f.end)) for win in w.windows)
-        ):
-            if status == "cancelled" and w.status != "cancelled":
-                break
-            if status == "scheduled" and w.status == "cancelled" and _same_window(_window(w.fact), (f.start, f.end)):
-                _restate(working, w, sf)
-                w.status = "scheduled"
-                w.log(sf, "reinstated", "cancelled", "scheduled")
-                return
-            _restate(working, w, sf, update_dates=_same_window(_window(w.fact), (f.start, f.end)))
-            return
-
+    if _restates_a_window(working, sf, status):
+        return
     if status == "scheduled":
         _new(working, sf, status)
         return
     live = [w for w in working.downtimes if w.status != "cancelled"
             and programs_compatible(w.fact, f) and _systems_overlap(w.fact, f)]
-    if status == "extended":
-        targets = [w for w in live if _extends(w.fact, f)]
-        # the same extension said again (a forward, a reminder): windows already end there
-        restated = [w for w in live if w not in targets and w.status == "extended"
-                    and same_when(w.fact.end, f.end)]
-        for w in restated:
-            w.add_source(sf)
-        if restated and not targets:
-            return
-        for w in targets:
-            before = iso(w.fact.end)
-            w.fact = replace(w.fact, end=f.end)  # the window keeps its own program and systems
-            w.status = "extended"
-            working.add_window(w, _window(w.fact))
-            w.add_source(sf)
-            w.log(sf, "extended", before, iso(f.end))
-        if targets:
-            return
-    elif status == "rescheduled" and f.start is not None:
-        near = [w for w in live if w.fact.start is not None
-                and abs(instant(w.fact.start) - instant(f.start)) <= MAX_SHIFT]
-        if near:
-            w = min(near, key=lambda w: abs(instant(w.fact.start) - instant(f.start)))
-            before = window_text(w.fact)
-            w.fact = replace(w.fact, start=f.start, end=f.end, program=union_programs(w.fact, f),
-                             systems=_union(w.fact.systems, f.systems))
-            w.status = "rescheduled"
-            working.add_window(w, _window(w.fact))
-            w.add_source(sf)
-            w.log(sf, "rescheduled", before, window_text(w.fact))
-            return
-    elif status == "cancelled":
-        targets = [w for w in live if _cancels(w, f)]
-        for w in targets:
-            w.log(sf, "cancelled", w.status, "cancelled")
-            w.status = "cancelled"
-            w.add_source(sf)
-        if targets:
-            return
-    _new(working, sf, status if status in DOWNTIME_STATUSES else "scheduled")
+    change = _CHANGES.get(status)
+    if change is None or not change(working, live, sf):
+        _new(working, sf, status if status in DOWNTIME_STATUSES else "scheduled")
+
+
+def _restates_a_window(working: _Replay, sf: SourcedFact, status: str) -> bool:
+    """A restatement of a window an entry has (or had) is only a source (or reinstates a
+    cancelled window); whether `sf` was one."""
+    f = sf.fact
+    for w in working.candidates(f):
+        if w.fact.kind == "downtime" and programs_compatible(w.fact, f) and (
+            any(_same_window(win, (f.start, f.end)) for win in w.windows)
+        ):
+            if status == "cancelled" and w.status != "cancelled":
+                return False
+            if status == "scheduled" and w.status == "cancelled" and _same_window(_window(w.fact), (f.start, f.end)):
+                if not _held(working, w, sf, "reinstated", "cancelled", "scheduled"):
+                    _restate(working, w, sf)
+                    w.status = "scheduled"
+                    w.log(sf, "reinstated", "cancelled", "scheduled")
+                return True
+            _restate(working, w, sf, update_dates=_same_window(_window(w.fact), (f.start, f.end)))
+            return True
+    return False
+
+
+def _extend(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
+    f = sf.fact
+    targets = [w for w in live if _extends(w.fact, f)]
+    # the same extension said again (a forward, a reminder): windows already end there
+    restated = [w for w in live if w not in targets and w.status == "extended"
+                and same_when(w.fact.end, f.end)]
+    for w in restated:
+        w.add_source(sf)
+    for w in targets:
+        before = iso(w.fact.end)
+        if _held(working, w, sf, "extended", before, iso(f.end)):
+            continue
+        w.fact = replace(w.fact, end=f.end)  # the window keeps its own program and systems
+        w.status = "extended"
+        working.add_window(w, _window(w.fact))
+        w.add_source(sf)
+        w.log(sf, "extended", before, iso(f.end))
+    return bool(targets or restated)
+
+
+def _reschedule(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
+    f = sf.fact
+    if f.start is None:
+        return False
+    start = instant(f.start)
+    near = [w for w in live if w.fact.start is not None and abs(instant(w.fact.start) - start) <= MAX_SHIFT]
+    if not near:
+        return False
+    w = min(near, key=lambda w: abs(instant(w.fact.start) - start))
+    before = window_text(w.fact)
+    if _held(working, w, sf, "rescheduled", before, window_text(replace(w.fact, start=f.start, end=f.end))):
+        return True
+    w.fact = replace(w.fact, start=f.start, end=f.end, program=union_programs(w.fact, f),
+                     systems=_union(w.fact.systems, f.systems))
+    w.status = "rescheduled"
+    working.add_window(w, _window(w.fact))
+    w.add_source(sf)
+    w.log(sf, "rescheduled", before, window_text(w.fact))
+    return True
+
+
+def _cancel(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
+    targets = [w for w in live if _cancels(w, sf.fact)]
+    for w in targets:
+        if _held(working, w, sf, "cancelled", w.status, "cancelled"):
+            continue
+        w.log(sf, "cancelled", w.status, "cancelled")
+        w.status = "cancelled"
+        w.add_source(sf)
+    return bool(targets)
+
+
+_CHANGES = {"extended": _extend, "rescheduled": _reschedule, "cancelled": _cancel}
 
 
 def _new(working: _Replay, sf: SourcedFact, status: str) -> None:
@@ -224,34 +269,19 @@ def _new(working: _Replay, sf: SourcedFact, status: str) -> None:
 
 
 def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool = True) -> None:
-    """Another notice says the same thing: add it as a source, fill in what it adds."""
+    """Another notice says the same thing: add it as a source, fill in what it adds (an
+    unverified notice adds nothing to a verified entry but itself as a source)."""
+    if _unverified(sf) and w.verified():
+        w.add_source(sf)
+        return
     old, new = w.fact, sf.fact
-    merged = old
     changes: dict[str, Any] = {}
     if new.program and set(new.program) - set(old.program):
         changes["program"] = union_programs(old, new)
     if old.kind == "downtime":
-        systems = _union(old.systems, new.systems)
-        if systems != old.systems:
-            changes["systems"] = systems
-        if update_dates:
-            for name in ("start", "end"):
-                more = _more_precise(getattr(old, name), getattr(new, name))
-                if more != getattr(old, name):
-                    changes[name] = more
+        changes.update(_window_additions(old, new, update_dates))
     else:
-        for name in ("due", "at", "term_end"):
-            more = _more_precise(getattr(old, name), getattr(new, name))
-            if more != getattr(old, name):
-                changes[name] = more
-        for name in ("school_year", "defaulted", "default_designee", "action", "data", "system",
-                     "keep_years"):
-            if getattr(old, name) in (None, "") and getattr(new, name) not in (None, ""):
-                changes[name] = getattr(new, name)
-        if new.vendors:
-            vendors = _union(old.vendors, new.vendors)
-            if vendors != old.vendors:
-                changes["vendors"] = vendors
+        changes.update(_dated_additions(old, new))
     if old.school_year is None and new.school_year and "school_year" not in changes:
         changes["school_year"] = new.school_year
     if new.needs_review and not old.needs_review:
@@ -264,6 +294,68 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
             working.add_window(w, _window(merged))
         w.log(sf, "restated", history_text(old), history_text(merged))
     w.add_source(sf)
+
+
+def _window_additions(old: Fact, new: Fact, update_dates: bool) -> dict[str, Any]:
+    """What a restatement of a downtime window adds: systems, more precise times."""
+    changes: dict[str, Any] = {}
+    systems = _union(old.systems, new.systems)
+    if systems != old.systems:
+        changes["systems"] = systems
+    if update_dates:
+        for name in ("start", "end"):
+            more = _more_precise(getattr(old, name), getattr(new, name))
+            if more != getattr(old, name):
+                changes[name] = more
+    return changes
+
+
+def _dated_additions(old: Fact, new: Fact) -> dict[str, Any]:
+    """What a restatement of a deadline (designation, credential, retention) adds."""
+    changes: dict[str, Any] = {}
+    for name in ("due", "at", "term_end"):
+        more = _more_precise(getattr(old, name), getattr(new, name))
+        if more != getattr(old, name):
+            changes[name] = more
+    for name in ("school_year", "defaulted", "default_designee", "action", "data", "system",
+                 "keep_years"):
+        if getattr(old, name) in (None, "") and getattr(new, name) not in (None, ""):
+            changes[name] = getattr(new, name)
+    if new.vendors:
+        vendors = _union(old.vendors, new.vendors)
+        if vendors != old.vendors:
+            changes["vendors"] = vendors
+    return changes
+
+
+# --- trust ---------------------------------------------------------------------------
+
+
+def _unverified(sf: SourcedFact) -> bool:
+    return sf.unverified or sf.fact.unverified
+
+
+def pending_key(entry_uid: str, sf: SourcedFact, change: str, after: str | None) -> str:
+    """What names one unverified notice's change to one entry across reparses."""
+    return digest([entry_uid, list(notice_key(sf.message_id, sf.message_pk, sf.subject, iso(sf.sent))),
+                   change, after])[:16]
+
+
+def _held(working: _Replay, w: _Working, sf: SourcedFact, change: str, before: str | None,
+          after: str | None) -> bool:
+    """Whether `sf`'s change to `w` is kept from it: an unverified notice changing a verified
+    entry is held as pending (or dropped, if rejected), unless the coordinator confirmed it.
+    A held notice is still a source of the entry."""
+    if not (_unverified(sf) and w.verified()):
+        return False
+    key = pending_key(w.base_uid(), sf, change, after)
+    decision = working.decisions.get(key)
+    if decision == CONFIRM:
+        return False
+    if decision != REJECT:
+        w.pending.append(PendingChange(key, change, before, after, sf.message_id, sf.subject, sf.sent))
+    w.add_source(sf)
+    return True
 
 
 # --- matching (downtime windows) ------------------------------------------------
@@ -338,4 +430,4 @@ def _source_ref(sf: SourcedFact) -> SourceRef:
     )
 
 
-__all__ = ["MAX_SHIFT", "reconcile"]
+__all__ = ["CONFIRM", "MAX_SHIFT", "REJECT", "pending_key", "reconcile"]

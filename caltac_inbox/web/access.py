@@ -13,7 +13,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from caltac_inbox.web.http import REDACTED, SECRET_LIKE, loggable_target
+from caltac_inbox.web.http import (
+    REDACTED,
+    SECRET_LIKE,
+    host_allowed,
+    loggable_target,
+    loggable_text,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -74,6 +80,26 @@ class AccessLog:
                                                       time.perf_counter() - started, notes), ensure_ascii=False))
 
 
+class HostGuard:
+    """Answers 400 to a request whose Host header does not name this server (see
+    web.http.allowed_hosts: DNS rebinding); `allowed` None lets every request through."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.allowed is not None:
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if not host_allowed(host, self.allowed):
+                scope.setdefault(LOG_NOTES, {})["error"] = "Host header names another server"
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": b"Invalid host header"})
+                return
+        await self.app(scope, receive, send)
+
+
 def access_record(scope: Scope, status: int | None, size: int, seconds: float, notes: dict[str, Any]) -> dict[str, Any]:
     """The log line's fields. Never a header (Cookie holds the page's token), never the raw
     target (feed paths and ?token= hold one)."""
@@ -87,9 +113,9 @@ def access_record(scope: Scope, status: int | None, size: int, seconds: float, n
         "status": status,
         "bytes": size,
         "ms": round(seconds * 1000, 2),
-        "user_agent": headers.get(b"user-agent", b"").decode("latin-1")[:200] or None,
+        "user_agent": loggable_text(headers.get(b"user-agent", b"").decode("latin-1"))[:200] or None,
         **notes,
     }
 
 
-__all__ = ["ACCESS_LOGGER", "AccessLog", "CONTENT_SECURITY_POLICY", "LOG_NOTES", "access_record"]
+__all__ = ["ACCESS_LOGGER", "AccessLog", "HostGuard", "CONTENT_SECURITY_POLICY", "LOG_NOTES", "access_record"]

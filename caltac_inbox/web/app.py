@@ -3,7 +3,9 @@
     GET /calendar/<token>.ics   the calendar of `export-ics` for that feed (kind, program,
                                 mailbox narrow it), with ETag / Last-Modified and 304s
     GET /?token=<token>         the timeline page; the token moves into a cookie
-    GET /healthz                database reachable and at the schema head (JSON)
+    GET /notice/<id>            a source notice as text (same token as the page)
+    GET /healthz                database reachable and at the schema head, each mailbox's
+                                last successful poll and whether it is stale (JSON)
     GET /static/...             CSS, the copy button's script, the icon
 
 `create_app(settings)` builds the ASGI application (Starlette under AccessLog); `serve`
@@ -29,16 +31,19 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_entries, timed_years
+from caltac_inbox.export.notice import readable_notice
+from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
-from caltac_inbox.store.read import timeline_entries, timeline_version
-from caltac_inbox.web.access import LOG_NOTES, AccessLog
-from caltac_inbox.web.http import (FEED_HORIZON_MONTHS, BadRequest, FeedValidators, feed_start, feed_validators, narrow, not_modified,
-                                   requested_filter, without_param)
+from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
+from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
+from caltac_inbox.web.http import (FEED_HORIZON_MONTHS, BadRequest, FeedValidators, feed_start, feed_validators,
+                                   narrow, not_modified, requested_filter, without_param)
 from caltac_inbox.web.reader import TimelineReader
 from caltac_inbox.web.view import build_weeks
 
@@ -56,6 +61,10 @@ class ServeSettings:
     db_url: str | None = None
     open_access: bool = False  # the page without a token (a trusted LAN); feeds always need one
     base_url: str | None = None  # of subscription links; default: the URL the request came to
+    # freshness (caltac_inbox.freshness): the configured mailboxes and how old their last poll may be
+    mailboxes: tuple[str, ...] = ()
+    max_age: timedelta = DEFAULT_MAX_AGE
+    allowed_hosts: frozenset[str] | None = None  # Host header names answered (web.http.allowed_hosts); None: any
     # how far back a feed goes unless ?from= says (None: all of it); everything ahead is in it
     feed_horizon_months: int | None = FEED_HORIZON_MONTHS
 
@@ -207,12 +216,36 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             selection = narrow(feed.filter if feed else FeedFilter(), form.filter)
             entries = [] if selection is None else timeline_entries(
                 source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox)
+            freshness = mailbox_freshness(source, settings)
         if feed is not None:
             note(request, feed=feed.id)
         base = (settings.base_url or f"{request.url.scheme}://{request.url.netloc}").rstrip("/")
         return html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
                     kinds=feed.filter.kinds if feed and feed.filter.kinds else KINDS, programs=PROGRAMS,
-                    day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None)
+                    day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None,
+                    checked=checked_line(freshness), stale=warning_lines(freshness))
+
+    def notice(request: Request) -> Response:
+        """One source notice as text, under the page's token: only a notice some entry rests
+        on, and of the feed's mailbox when the feed has one."""
+        token = request.cookies.get(COOKIE)
+        if not token and not settings.open_access:
+            return html(env, "locked.html", status=401)
+        wanted = request.path_params["message"]
+        if not wanted.isdigit() or len(wanted) > 18:
+            return not_found()
+        with reader.snapshot() as source:
+            feed = find_feed(source, token) if token else None
+            if token and feed is None:
+                return forget_token(not_found())
+            found = source_notice(source, int(wanted))
+        if found is None or (feed is not None and feed.filter.mailbox and found["mailbox"] != feed.filter.mailbox):
+            return not_found()
+        if feed is not None:
+            note(request, feed=feed.id)
+        readable = readable_notice(found["raw"], f"message {found['id']}")
+        subject = dict(readable.headers).get("Subject") or "Notice"
+        return html(env, "notice.html", notice=readable, notice_subject=subject)
 
     def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
         """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
@@ -231,7 +264,16 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
 
     def healthz(request: Request) -> Response:
         health = reader.health()
-        return Response(json.dumps(health.to_json()), status_code=200 if health.ok else 503,
+        report = health.to_json()
+        if health.ok:  # each mailbox's last successful poll: the data's health, apart from the server's
+            try:
+                with reader.snapshot() as source:
+                    freshness = mailbox_freshness(source, settings)
+                report["mailboxes"] = [state.to_json() for state in freshness]
+                report["stale"] = any(state.stale for state in freshness)
+            except DatabaseError as exc:
+                note(request, error=str(exc))
+        return Response(json.dumps(report), status_code=200 if health.ok else 503,
                         media_type="application/json", headers={"Cache-Control": "no-store"})
 
     app = Starlette(
@@ -239,11 +281,17 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             Route("/", page, methods=["GET"]),
             Route("/calendar/{name}", calendar, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/notice/{message}", notice, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("caltac_inbox.web", "static")]), name="static"),
         ],
         exception_handlers={404: not_found, HTTPException: http_error, DatabaseError: unavailable},
     )
-    return AccessLog(app)
+    return AccessLog(HostGuard(app, settings.allowed_hosts))
+
+
+def mailbox_freshness(source: object, settings: ServeSettings) -> list[MailboxFreshness]:
+    return assess(records_from_rows(mailbox_polls(source)), settings.mailboxes,  # type: ignore[arg-type]
+                  datetime.now(LOS_ANGELES), settings.max_age)
 
 
 def unavailable(request: Request, exc: Exception) -> Response:

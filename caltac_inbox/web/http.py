@@ -21,8 +21,12 @@ from caltac_inbox.store.feeds import FeedFilter, normalized_filter
 # query parameters whose values a log may show; any other parameter's value is hidden
 LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days", "from"})
 REDACTED = "[redacted]"
-# A path segment this long could be a token pasted into the wrong place.
+# A run of token characters this long could be a token pasted into the wrong place.
 SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
+# A feed token (secrets.token_urlsafe(32): 43 characters) inside free text such as a
+# User-Agent, where shorter runs ("Google-Calendar-Importer") are ordinary words.
+TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-]{32,}")
+_FEED_PATH = re.compile(r"^/+calendar/")
 
 
 class BadRequest(ValueError):
@@ -141,10 +145,10 @@ def loggable_target(path: str, query_string: str) -> str:
     """The request target with every secret replaced: the token of a feed path, the
     `token` parameter, any other parameter's value but the filters, and any path segment
     long enough to be a token."""
-    if path.startswith("/calendar/"):
+    if _FEED_PATH.match(path):  # also "//calendar/...", which the router does not match
         shown = "/calendar/" + REDACTED + (".ics" if path.endswith(".ics") else "")
     else:
-        shown = "/".join(REDACTED if SECRET_LIKE.fullmatch(seg) else seg for seg in path.split("/"))
+        shown = SECRET_LIKE.sub(REDACTED, path)
     if not query_string:
         return shown
     pairs = parse_qsl(query_string, keep_blank_values=True)
@@ -153,11 +157,63 @@ def loggable_target(path: str, query_string: str) -> str:
     return f"{shown}?{urlencode(safe, safe='[]')}"
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_ANY_ADDRESS = frozenset({"", "0.0.0.0", "::"})
+
+
+def allowed_hosts(base_url: str | None, listen_host: str, open_access: bool) -> frozenset[str] | None:
+    """The Host header names the server answers, None for any. With --open (no token
+    guards the page) a web page on another site could otherwise reach the server through
+    a DNS name it points at this address (DNS rebinding): only the --base-url's host,
+    the address it listens on and, on loopback, the loopback names are answered; an IP
+    address given as the Host is always fine (rebinding needs a name)."""
+    if not open_access and not base_url:
+        return None
+    from urllib.parse import urlsplit
+
+    names = set(LOOPBACK_NAMES) if listen_host in LOOPBACK_NAMES or listen_host in _ANY_ADDRESS else set()
+    if listen_host not in _ANY_ADDRESS:
+        names.add(listen_host.strip("[]").lower())
+    if base_url:
+        host = urlsplit(base_url).hostname
+        if host:
+            names.add(host.lower())
+    return frozenset(names)
+
+
+def host_allowed(host_header: str | None, allowed: frozenset[str] | None) -> bool:
+    """Whether a request's Host header (name[:port]) names this server (see allowed_hosts)."""
+    if allowed is None:
+        return True
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [IPv6]:port
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host in allowed:
+        return True
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def loggable_text(text: str) -> str:
+    """Free text for the log (a User-Agent) with anything token-shaped replaced."""
+    return TOKEN_LIKE.sub(REDACTED, text)
+
+
 def without_param(params: Iterable[tuple[str, str]], name: str) -> str:
     """The query string of `params` less every `name` parameter ('' when none is left)."""
     kept = [(k, v) for k, v in params if k != name]
     return urlencode(kept)
 
 
-__all__ = ["BadRequest", "FEED_HORIZON_MONTHS", "FeedValidators", "feed_start", "feed_validators", "loggable_target", "narrow",
+__all__ = ["BadRequest", "FEED_HORIZON_MONTHS", "FeedValidators", "allowed_hosts", "feed_start", "feed_validators",
+           "host_allowed", "loggable_target", "loggable_text", "narrow",
            "not_modified", "requested_filter", "values", "without_param"]

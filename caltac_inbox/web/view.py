@@ -26,6 +26,7 @@ class SourceView:
     forwarded_by: str | None
     evidence: str
     unverified: bool
+    message_pk: int | None = None  # the archived message: /notice/<message_pk> shows it
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class EntryView:
     sources: tuple[SourceView, ...]
     history: tuple[str, ...]
     marks: tuple[str, ...] = ()  # what the coordinator's corrections did: corrected, added, superseded
+    pending: tuple[str, ...] = ()  # "cancelled by an unverified notice: check": held, not applied
     corrections: tuple[str, ...] = ()  # one line each, as in the .ics DESCRIPTION
 
 
@@ -146,6 +148,7 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
         sources=tuple(source_view(s) for s in entry.sources),
         history=tuple(history_text(c) for c in entry.history),
         marks=correction_marks(entry),
+        pending=tuple(p.note() for p in entry.pending),
         corrections=tuple(correction_lines(entry)),
     )
 
@@ -153,16 +156,21 @@ def entry_view(entry: Entry, began_earlier: bool = False) -> EntryView:
 def correction_marks(entry: Entry) -> tuple[str, ...]:
     """The flags a corrected entry carries on the page ("dismissed" is its status)."""
     active = {m.get("action") for m in entry.corrections if m.get("state") == "active"}
-    marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand")) if action in active]
-    if any(m.get("state") == "superseded" for m in entry.corrections):
+    marks = [word for action, word in (("correct", "corrected"), ("add", "added by hand"), ("confirm", "confirmed"),
+                                       ("reject", "rejected")) if action in active]
+    if entry.done:
+        marks.insert(0, "done")
+    if any(m.get("state") == "superseded" and m.get("action") != "done" for m in entry.corrections):
         marks.append("correction superseded")
+    if not entry.done and any(m.get("state") == "superseded" and m.get("action") == "done" for m in entry.corrections):
+        marks.append("reopened")
     return tuple(marks)
 
 
 def source_view(source: SourceRef) -> SourceView:
     return SourceView(subject=source.subject or "(no subject)", sent=moment(source.sent) if source.sent else "undated",
                       message_id=source.message_id or "", forwarded_by=source.forwarded_by,
-                      evidence=source.evidence, unverified=source.unverified)
+                      evidence=source.evidence, unverified=source.unverified, message_pk=source.message_pk)
 
 
 def when_text(entry: Entry) -> str:

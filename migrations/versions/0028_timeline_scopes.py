@@ -8,7 +8,7 @@ Not in batch mode (see 0007): on SQLite that copies facts and drops the old tabl
 with foreign keys on that deletes every entry_sources row.
 
 Revision ID: 0028
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0028'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -130,6 +130,21 @@ def test_authserv_ids_for_a_message_of_a_mailbox_or_of_files():
     assert Config().authserv_ids_for(None) is None
 
 
+def test_trusted_forwarders_per_mailbox_default_to_its_own_domain_and_for_files_to_none():
+    def forwarders(**table):
+        return parse_config(mailbox(**table)).mailboxes[0].forwarders
+
+    assert forwarders(username="Coordinator@District.K12.CA.US") == ("district.k12.ca.us",)
+    assert forwarders() == ()  # a username that is no address: nobody unless configured
+    assert forwarders(trusted_forwarders=["District.k12.ca.us", "@county.k12.ca.us", "Pat@Other.org"]) == (
+        "district.k12.ca.us", "county.k12.ca.us", "pat@other.org")
+    assert forwarders(username="c@district.k12.ca.us", trusted_forwarders=[]) == ()
+    config = parse_config({**mailbox(username="c@district.k12.ca.us"), "trusted_forwarders": ["county.k12.ca.us"]})
+    assert config.trusted_forwarders_for("m") == ("district.k12.ca.us",)
+    assert config.trusted_forwarders_for(None) == ("county.k12.ca.us",)  # files: the top-level key
+    assert Config().trusted_forwarders_for(None) == ()
+
+
 def test_invalid_toml(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[[mailbox]\nname = "))
@@ -168,6 +183,9 @@ def mailbox(**changes):
     (mailbox(authserv_id=[]), ["authserv_id", "\"mx.google.com\""]),
     (mailbox(authserv_id="mx.example.org; dkim=pass"), ["authserv_id", "not an authserv-id", "first word"]),
     ({"authserv_id": 5}, ["authserv_id", "string like"]),
+    (mailbox(trusted_forwarders="district.k12.ca.us"), ["trusted_forwarders", "must be a list"]),
+    (mailbox(trusted_forwarders=["pat smith"]), ["trusted_forwarders", "not a domain or an address"]),
+    ({"trusted_forwarders": ["localhost"]}, ["trusted_forwarders", "not a domain or an address"]),
     ({"mailbox": {"name": "m"}}, ["[[mailbox]] (double brackets)"]),
     ({"mailbox": [mailbox()["mailbox"][0], mailbox()["mailbox"][0]]}, ["two [[mailbox]] tables are named 'm'"]),
 ])

@@ -913,3 +913,30 @@ def test_poll_on_each_database_backend(tmp_path, dovecot, db_url, monkeypatch): 
         with mailbox_lock(path):
             code, report, _ = poller.poll_json()
         assert code == 0 and report.get("skipped")
+
+
+def test_a_folder_is_searched_in_uid_ranges_on_a_real_server(poller, dovecot, monkeypatch):  # noqa: F811
+    """UID SEARCH by ranges (issue 25): the UIDs of every 3rd message (a sequence-set
+    search), then one UID SEARCH per range; every message stored once, the checkpoint at
+    the end, and a second poll finds nothing new."""
+    from caltac_inbox.sources import imap
+
+    messages = copies(10)
+    dovecot.append(messages)
+    monkeypatch.setattr(imap, "SEARCH_CHUNK", 3)
+    searches: list[list] = []
+    real_search = imap.search_uids
+
+    def recording_search(client, criteria, charset=None):
+        searches.append(list(criteria))
+        return real_search(client, criteria, charset)
+
+    monkeypatch.setattr(imap, "search_uids", recording_search)
+    trace = poll_in_process(poller, monkeypatch)
+    assert (trace.report.new, trace.report.exit_code) == (10, 0)
+    assert searches[0] == ["3,6,9"]
+    assert [c[1] for c in searches[1:]] == ["1:3", "4:6", "7:9", "10:*"]
+    assert_exactly_once(poller, messages)
+    assert poller.query("SELECT last_uid FROM imap_state") == [(10,)]
+    again = poll_in_process(poller, monkeypatch)
+    assert (again.report.new, again.report.fetched) == (0, 0)

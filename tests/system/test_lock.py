@@ -133,3 +133,110 @@ def test_a_lock_record_is_trusted_only_for_the_same_live_process():
     assert not LockHeld(Path("x.lock"), gone, time.time()).overdue
     assert "just started" in LockHeld(Path("x.lock"), gone, time.time()).skipping()
     assert LockHeld(Path("x.lock"), me, time.time()).overdue
+
+
+# Locks never follow a symlink or a hard link, and live only in a directory the user owns
+# (issue 25): otherwise whoever can write to the database directory could make a root cron
+# poll create or empty any file.
+
+def _poll_config(tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text('[[mailbox]]\nname = "coordinator"\nhost = "127.0.0.1"\nport = 9\nsecurity = "plain"\n'
+                      'username = "u"\npassword_env = "CALTAC_TEST_PASSWORD"\nretries = 0\nconnect_timeout = 2\n')
+    return config
+
+
+def _one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("caltac-inbox: error: "), result.stderr
+    return lines[0]
+
+
+def test_a_symlinked_poll_lock_is_refused_and_its_target_left_alone(tmp_path):
+    from caltac_inbox.errors import ConfigError
+
+    victim = tmp_path / "system-file"
+    victim.write_text("precious\n")
+    path = lock_path("coordinator", tmp_path / "caltac.db")
+    path.symlink_to(victim)
+    with pytest.raises(ConfigError, match="symbolic link") as refused:
+        with mailbox_lock(path):
+            pass
+    assert str(path) in str(refused.value)
+    assert victim.read_text() == "precious\n"
+    path.unlink()
+    path.symlink_to(tmp_path / "created-by-the-lock")  # a dangling link is not followed either
+    with pytest.raises(ConfigError, match="symbolic link"):
+        with mailbox_lock(path):
+            pass
+    assert not (tmp_path / "created-by-the-lock").exists()
+
+
+def test_a_hard_linked_or_foreign_lock_file_is_refused(tmp_path):
+    from caltac_inbox.errors import ConfigError
+
+    victim = tmp_path / "system-file"
+    victim.write_text("precious\n")
+    path = lock_path("coordinator", tmp_path / "caltac.db")
+    os.link(victim, path)
+    with pytest.raises(ConfigError, match="hard link"):
+        with mailbox_lock(path):
+            pass
+    assert victim.read_text() == "precious\n"
+    path.unlink()
+    if os.geteuid() == 0:  # only root can give a file away
+        path.write_text("")
+        os.chown(path, 65534, 65534)
+        with pytest.raises(ConfigError, match="belongs to another user"):
+            with mailbox_lock(path):
+                pass
+        path.unlink()
+        os.chown(tmp_path, 65534, 65534)
+        try:
+            with pytest.raises(ConfigError, match="directory .* belongs to another user"):
+                with mailbox_lock(path):
+                    pass
+        finally:
+            os.chown(tmp_path, 0, 0)
+    with mailbox_lock(path):  # a fresh lock is created 0600 with O_EXCL
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_poll_with_a_symlinked_or_directory_lock_exits_2_with_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from caltac_inbox import cli
+
+    monkeypatch.delenv("CALTAC_INBOX_DB", raising=False)
+    monkeypatch.setenv("CALTAC_INBOX_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CALTAC_TEST_PASSWORD", "x")
+    config = _poll_config(tmp_path)
+    db = tmp_path / "caltac.db"
+    victim = tmp_path / "system-file"
+    victim.write_text("precious\n")
+    lock = lock_path("coordinator", db)
+    lock.symlink_to(victim)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["--config", str(config), "--db", f"sqlite:///{db}", "poll"])
+    line = _one_line_error(result, 2)
+    assert str(lock) in line and "symbolic link" in line
+    assert victim.read_text() == "precious\n"
+    lock.unlink()
+    lock.mkdir()
+    result = runner.invoke(cli.main, ["--config", str(config), "--db", f"sqlite:///{db}", "poll"])
+    line = _one_line_error(result, 2)
+    assert str(lock) in line and "is a directory" in line
+
+
+def test_the_migrate_lock_never_follows_a_symlink(tmp_path):
+    from caltac_inbox.errors import ConfigError
+    from caltac_inbox.store.db import make_engine, upgrade
+
+    victim = tmp_path / "system-file"
+    victim.write_text("precious\n")
+    db = tmp_path / "caltac.db"
+    Path(f"{db}.migrate-lock").symlink_to(victim)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        upgrade(make_engine(f"sqlite:///{db}"))
+    assert victim.read_text() == "precious\n"

@@ -52,7 +52,7 @@ def test_ingest_opens_the_full_store_and_passes_the_options(migrated_url):
         report = store.ingest([message], max_size=len(raw) - 1, parser=fake_parse, classifier=fake_classify)
         assert store.is_full_store_open
         assert (report.new, report.failed) == (1, 1)  # over the limit: archived, not parsed
-        assert store.imap_checkpoint("coordinator", "INBOX") == (7, 42)
+        assert store.known_uids("coordinator", "INBOX", 7) == {42}  # recorded: the next poll passes it
     finally:
         store.close()
 

@@ -65,7 +65,9 @@ def test_every_sample_has_expectations_and_vice_versa():
 
 @pytest.mark.parametrize("row", EXPECTED, ids=ids)
 def test_sample_parses_to_its_original_notice(row):
-    notice = parse_message((SAMPLES / row["file"]).read_bytes(), row["file"], authserv_ids=("mx.district.k12.ca.us",))
+    raw = (SAMPLES / row["file"]).read_bytes()
+    notice = parse_message(raw, row["file"], authserv_ids=("mx.district.k12.ca.us",),
+                           trusted_forwarders=("district.k12.ca.us",))
     assert notice.sender == row["sender"]
     assert notice.sent is not None and notice.sent == datetime.fromisoformat(row["sent"])
     assert notice.sent.isoformat() == row["sent"]
@@ -75,6 +77,9 @@ def test_sample_parses_to_its_original_notice(row):
     for sentence in row["text_contains"]:
         assert sentence in notice.text
     if row["forwarded_by"]:
+        # a colleague's forward is verified only when the colleague is a trusted forwarder
+        untrusted = parse_message(raw, row["file"], authserv_ids=("mx.district.k12.ca.us",))
+        assert untrusted.authenticated is (False if row["authenticated"] else row["authenticated"])
         assert notice.forward_note and notice.forward_note not in notice.text
         assert "From:" not in notice.text and "Sent:" not in notice.text
     else:

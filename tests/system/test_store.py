@@ -145,6 +145,8 @@ def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
                              mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             raw = RawMessage(b"", "imap", mailbox="district", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
             write.record_imap_uid(s, raw, message_pk=pk, status=status)
+            # recording a UID does not move the checkpoint (issue 25): the poll's Checkpoint does
+            write.advance_imap_state(s, "district", "INBOX", uidvalidity, uid)
 
     assert queries.read_state(store, "imap_checkpoint", "district", "INBOX") == (None, 0)
     record(7, 5)

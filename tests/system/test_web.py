@@ -249,7 +249,8 @@ def test_healthz_reports_database_and_schema(client, samples_db):
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "reachable", "schema": db.SCHEMA_HEAD,
-                             "expected_schema": db.SCHEMA_HEAD}
+                             "expected_schema": db.SCHEMA_HEAD, "timeline": "current", "mailboxes": [],
+                             "stale": False}
     engine = db.make_engine(samples_db)
     try:
         db.downgrade(engine, "0004")
@@ -484,3 +485,12 @@ def test_a_feed_shows_the_last_12_months_and_everything_ahead_unless_from_says(s
         assert horizon_client.get(feed["path"], params={"from": "last year"}).status_code == 400
     assert feed_start([], date(2026, 12, 7)) == date(2025, 12, 1)
     assert feed_start([], date(2026, 1, 31)) == date(2025, 1, 1)
+
+
+def test_a_bad_as_of_says_what_to_fix_not_to_open_a_private_link(samples_db):
+    """D5: a 400 for a bad day is about the day, not about the token."""
+    with TestClient(create_app(ServeSettings(db_url=samples_db, open_access=True))) as lan:
+        page = lan.get("/", params={"as_of": "2020-13-01"})
+    assert page.status_code == 400
+    assert "Open your private link" not in page.text
+    assert "<h1>This page cannot show that</h1>" in page.text and "as_of must be a day, YYYY-MM-DD" in page.text

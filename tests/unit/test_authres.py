@@ -90,3 +90,51 @@ def test_microsoft_365_header_names_no_authserv_id():
 def test_alignment():
     assert aligned("ets.org", "info.ets.org") and aligned("info.ets.org", "ets.org")
     assert not aligned("evil-ets.org", "ets.org") and not aligned("org", "ets.org")
+
+
+# Issue 25: a forged header of our server's name placed right below its real one.
+GMAIL_FAIL = ("mx.google.com; spf=softfail (google.com: domain of transitioning x@info.ets.org does not designate "
+              "6.6.6.6 as permitted sender) smtp.mailfrom=x@info.ets.org; dmarc=fail (p=NONE sp=NONE dis=NONE) "
+              "header.from=info.ets.org")
+M365_FAIL = ("spf=fail (sender IP is 6.6.6.6) smtp.mailfrom=info.ets.org; dkim=none (message not signed) "
+             "header.d=none;dmarc=fail action=none header.from=info.ets.org;compauth=fail reason=001")
+FORGED_PASS = "dkim=pass header.d=info.ets.org; dmarc=pass header.from=info.ets.org"
+
+
+@pytest.mark.parametrize(("real", "forged", "trusted"), [
+    (GMAIL_FAIL, f"mx.google.com; {FORGED_PASS}", (GMAIL,)),
+    (M365_FAIL, FORGED_PASS, (MICROSOFT_365,)),  # Exchange Online names no authserv-id, nor need a forger
+    (M365_FAIL, f"microsoft365; {FORGED_PASS}", (MICROSOFT_365,)),
+    # unsigned mail: our header reports no DKIM at all, the forger's reports a pass
+    ("mx.google.com; spf=pass smtp.mailfrom=x@info.ets.org", f"mx.google.com; {FORGED_PASS}", (GMAIL,)),
+])
+def test_a_forged_pass_right_below_the_defaults_own_header_is_not_read(real, forged, trusted):
+    gmail_like = [("Received", "from relay by mx.google.com"), ("Received-SPF", "softfail")]
+    assert authenticated(fields(real, forged, before=tuple(gmail_like)), SENDER, trusted) is False
+    assert authenticated(fields(real, forged), SENDER, trusted) is False
+    assert authenticated(fields(forged), SENDER, trusted) is True  # the same header on top is the server's
+
+
+def test_one_header_per_filter_reports_each_method_once():
+    dkim_milter = "mx.district.k12.ca.us; dkim=none (no signature)"
+    dmarc_milter = "mx.district.k12.ca.us; dmarc=fail header.from=info.ets.org"
+    forged = "mx.district.k12.ca.us; dkim=pass header.d=info.ets.org"
+    assert authenticated(fields(dkim_milter, forged), SENDER, OURS) is False  # dkim told above: not overruled
+    assert authenticated(fields(dmarc_milter, forged), SENDER, OURS) is False  # dmarc=fail vetoes any pass
+    spf_milter = "mx.district.k12.ca.us; spf=pass smtp.mailfrom=info.ets.org"
+    assert authenticated(fields(spf_milter, "mx.district.k12.ca.us; dkim=pass header.d=info.ets.org"), SENDER,
+                         OURS) is True
+
+
+def test_a_forward_is_verified_only_from_a_trusted_internal_forwarder():
+    from caltac_inbox.authres import forwarder_trusted
+
+    internal = ("district.k12.ca.us", "helpdesk@county.k12.ca.us")
+    assert forwarder_trusted("pat@district.k12.ca.us", True, internal) is True
+    assert forwarder_trusted("it@mail.district.k12.ca.us", True, internal) is True  # subdomain
+    assert forwarder_trusted("helpdesk@county.k12.ca.us", True, internal) is True
+    assert forwarder_trusted("other@county.k12.ca.us", True, internal) is False
+    assert forwarder_trusted("friend@outsider.example", True, internal) is False  # its own DKIM passed
+    assert forwarder_trusted("friend@outsider.example", True, ()) is False
+    assert forwarder_trusted("pat@district.k12.ca.us", False, internal) is False  # the outer message failed
+    assert forwarder_trusted("pat@district.k12.ca.us", None, internal) is None

@@ -206,3 +206,33 @@ def test_list_intro_ending_in_colon_anchors_items():
                 "System.\n")
     kinds = {(f.kind, f.due or f.at) for f in out if f.kind != "downtime"}
     assert kinds == {("designation", at(2021, 7, 30, 17)), ("retention", at(2021, 7, 30, 17))}
+
+
+def test_a_credential_reminder_that_names_the_secret_key_but_not_the_word_credential():
+    from datetime import datetime as _dt
+    from zoneinfo import ZoneInfo as _Zone
+
+    from caltac_inbox.classify import classify as _classify
+    from caltac_inbox.model import Notice as _Notice
+
+    n = _Notice(source="t.eml", sender="office@example.org", sent=_dt(2026, 2, 3, 9, tzinfo=_Zone("America/Los_Angeles")),
+                subject="Score data for your student information system",
+                text="So your SIS partner can keep pulling 2025–26 results, generate a fresh secret key in TOMS "
+                     "by February 27, 2026.\n")
+    [fact] = [f for f in _classify(n) if f.kind == "credential"]
+    assert fact.school_year == "2025-26" and fact.action == "generate"
+
+
+def test_data_that_will_not_be_accessible_after_a_date_is_removed_then():
+    from datetime import date as _date
+    from datetime import datetime as _dt
+    from zoneinfo import ZoneInfo as _Zone
+
+    from caltac_inbox.classify import classify as _classify
+    from caltac_inbox.model import Notice as _Notice
+
+    n = _Notice(source="t.eml", sender="office@example.org", sent=_dt(2026, 2, 3, 9, tzinfo=_Zone("America/Los_Angeles")),
+                subject="Spring reports",
+                text="Last year's roster export files in TOMS will not be accessible after April 30, 2026.\n")
+    [fact] = [f for f in _classify(n) if f.kind == "retention"]
+    assert fact.at == _date(2026, 4, 30)

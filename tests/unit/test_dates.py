@@ -43,13 +43,13 @@ def test_past_tense_reaches_further_back():
     assert resolved("The cutoff is July 1.", sent) == [(date(2022, 7, 1), None)]
 
 
-def test_weekday_must_agree_with_the_chosen_date():
+def test_weekday_must_agree_with_the_chosendate():
     # March 12, 2021 is a Friday
     assert resolved("Reply by Friday, March 12.", SENT) == [(date(2021, 3, 12), None)]
     assert resolved("Reply by Tuesday, March 12.", SENT) == []
 
 
-def test_weekday_contradicting_a_written_year_drops_the_date():
+def test_weekday_contradicting_a_written_year_drops_thedate():
     # December 5, 2026 is a Saturday
     assert resolved("Finish by Friday, December 5, 2026.", SENT) == []
     assert resolved("Finish by Saturday, December 5, 2026.", SENT) == [(date(2026, 12, 5), None)]
@@ -126,7 +126,7 @@ def test_named_zone_is_kept():
     assert value == datetime(2021, 3, 15, 16, tzinfo=ZoneInfo("America/New_York"))
 
 
-def test_time_before_the_date():
+def test_time_before_thedate():
     [(value, _)] = resolved("Access ends at 11:59 p.m. on Wednesday, March 31, 2021.", SENT)
     assert value == at(2021, 3, 31, 23, 59)
 
@@ -177,7 +177,7 @@ def test_start_borrows_am_pm_from_end():
     assert got == [(at(2021, 4, 6, 7), at(2021, 4, 6, 9))]
 
 
-def test_time_range_after_the_date():
+def test_time_range_after_thedate():
     got = resolved("The portal is down Saturday, April 10, from 6 a.m. to noon.", SENT)
     assert got == [(at(2021, 4, 10, 6), at(2021, 4, 10, 12))]
 
@@ -214,14 +214,14 @@ def test_keep_years(text, years):
 
 # --- relative anchors ----------------------------------------------------------------
 
-def test_relative_anchor_with_date():
+def test_relative_anchor_withdate():
     a = dates.relative_anchor("Prior to the Downtime on March 26", SENT)
     assert a is not None and a.day == date(2021, 3, 26)
     a = dates.relative_anchor("Export the files before the March 26 downtime.", SENT)
     assert a is not None and a.day == date(2021, 3, 26)
 
 
-def test_relative_anchor_without_date():
+def test_relative_anchor_withoutdate():
     for text in ("Finish scoring before the system downtime.", "Files are deleted during the downtime.",
                  "Responses are purged as soon as the downtime starts.", "Save reports before TOMS closes."):
         a = dates.relative_anchor(text, SENT)
@@ -284,7 +284,7 @@ def test_day_first_with_weekday_checks_the_weekday():
     assert resolved("on Thursday 12 March", SENT) == []
 
 
-def test_bare_day_before_month_is_no_date():
+def test_bare_day_before_month_is_nodate():
     assert resolved("Grade 8 March results", SENT) == []
     assert resolved("grade 8 May 2021 scores", SENT) == []
     assert resolved("students in grades 3 through 8 May 2021 testing", SENT) == []
@@ -314,7 +314,7 @@ def test_weekday_alone_counts_from_the_date_before_it_in_the_paragraph():
         == at(2022, 10, 24, 7)
 
 
-def test_today_tonight_tomorrow_and_an_appositive_date():
+def test_today_tonight_tomorrow_and_an_appositivedate():
     assert resolved("The survey closes tomorrow.", WED) == [(date(2022, 10, 6), None)]
     assert resolved("Maintenance starts tonight at 9 p.m.", WED) == [(at(2022, 10, 5, 21), None)]
     # the written date stands for "today": one mention, not two
@@ -358,3 +358,15 @@ def test_weekday_the_nth_finds_its_month():
 def test_dropped_dates_are_reported_for_review():
     assert dates.dropped_dates("Reply by Thursday, October 15.", WED) == ["Thursday, October 15"]
     assert dates.dropped_dates("Reply by Saturday, October 15.", WED) == []
+
+
+def test_a_window_under_way_began_before_the_notice_and_ends_after_it():
+    [m] = dates.find_mentions("The feedback form has been open from January 12 through April 3.", datetime(2026, 3, 2, 9))
+    assert (m.start.day, m.stop.day) == (date(2026, 1, 12), date(2026, 4, 3))  # not 2027
+
+
+def test_a_date_spoken_of_as_past_is_the_nearest_such_day_before_the_notice():
+    [m] = dates.find_mentions("Seat requests were due Friday, October 10.", datetime(2026, 3, 2, 9))
+    assert m.point.day == date(2025, 10, 10)
+    [m] = dates.find_mentions("The October 10 cutoff for seat requests has passed.", datetime(2026, 3, 2, 9))
+    assert m.point.day == date(2025, 10, 10)

@@ -182,7 +182,9 @@ def test_summary_for_a_lone_extension_and_an_unnamed_window():
                               EXTENSION_SENT, "<x>")])
     assert summary(lone[0]) == "ELPAC downtime (extended)"
     ev = next(iter(events(calendar_ics(lone, now=NOW)).values()))
-    assert ev.decoded("DTSTART") == datetime(2016, 9, 13, 23, 59, tzinfo=LA)
+    # D9: under way from the extension notice to its end, not a zero-length event at the end
+    assert ev.decoded("DTSTART") == EXTENSION_SENT.astimezone(LA)
+    assert ev.decoded("DTEND") == datetime(2016, 9, 13, 23, 59, tzinfo=LA) and "DURATION" not in ev
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -226,12 +228,14 @@ def test_timed_instants_are_zero_length_and_dates_all_day():
     assert windows and all("DURATION" not in ev and "DTEND" in ev for ev in windows)
 
 
-def test_lone_extension_is_an_instant_at_its_end():
+def test_lone_extension_runs_from_its_notice_to_its_end():
+    """D9 (issue 26): not a zero-length event; its description says the start is unknown."""
     lone = reconcile([sourced(Fact(kind="downtime", evidence="extended", program=("ELPAC",),
                                    end=parse_when("2016-09-13T23:59:00-07:00"), status="extended"),
                               EXTENSION_SENT, "<x>")])
     ev = next(iter(events(calendar_ics(lone, now=NOW)).values()))
-    assert ev.decoded("DURATION") == timedelta(0) and "DTEND" not in ev
+    assert "DURATION" not in ev and ev.decoded("DTEND") == datetime(2016, 9, 13, 23, 59, tzinfo=LA)
+    assert "Start not known" in str(ev["DESCRIPTION"])
 
 
 def _description_bytes(ics: bytes) -> list[int]:

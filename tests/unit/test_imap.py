@@ -50,13 +50,23 @@ def test_sender_exact_address():
     assert not sender_matches("other@district.k12.ca.us", senders)
 
 
-def test_sender_filter_judges_the_original_notice():
-    accept = sender_filter(SENDERS)
+def test_sender_filter_judges_the_original_notice_of_a_trusted_forwarder():
+    accept = sender_filter(SENDERS, ("district.k12.ca.us",))
     forwarded = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="colleague@district.k12.ca.us")
     colleague = Notice(source="x", text="", sender="colleague@district.k12.ca.us")
     assert accept(forwarded)
     assert not accept(colleague)
     assert not accept(Notice(source="x", text="", sender=None))
+
+
+def test_sender_filter_judges_any_other_forward_by_its_outer_sender():
+    outsider = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="friend@outsider.example")
+    assert not sender_filter(SENDERS, ("district.k12.ca.us",))(outsider)
+    assert not sender_filter(SENDERS)(outsider)
+    colleague = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="colleague@district.k12.ca.us")
+    assert not sender_filter(SENDERS)(colleague)  # no forwarder trusted: a colleague is an outsider too
+    caltac_forward = Notice(source="x", text="", sender="CalTAC@info.ets.org", forwarded_by="helpdesk@cde.ca.gov")
+    assert sender_filter(SENDERS)(caltac_forward)  # forwarded by one of the senders themselves
 
 
 def headers(sender: str, subject: str | None = "Lunch", content_type: str = "text/plain") -> bytes:
@@ -222,3 +232,22 @@ def test_a_host_that_does_not_exist_fails_at_once_without_retries(monkeypatch):
     monkeypatch.setattr(imapclient, "IMAPClient", try_again)
     with pytest.raises(TransientFault):
         open_connection(mb)
+
+
+def test_a_large_folder_is_searched_in_uid_ranges_of_bounded_size():
+    from caltac_inbox.sources.imap import (
+        SEARCH_CHUNK,
+        boundary_sequence_numbers,
+        invalid_uid,
+        uid_ranges,
+    )
+
+    assert boundary_sequence_numbers(SEARCH_CHUNK) == []  # a folder of one chunk: one search
+    assert boundary_sequence_numbers(3 * SEARCH_CHUNK + 1) == [SEARCH_CHUNK, 2 * SEARCH_CHUNK, 3 * SEARCH_CHUNK]
+    assert uid_ranges(0, []) == [(0, None)]
+    assert uid_ranges(0, [500, 900]) == [(0, 500), (500, 900), (900, None)]
+    assert uid_ranges(700, [500, 900]) == [(700, 900), (900, None)]  # only above the checkpoint
+    assert uid_ranges(900, [500, 900]) == [(900, None)]
+    assert search_criteria(500, None, 900) == ["UID", "501:900"]
+    assert invalid_uid([1, 2, 2 ** 32 - 1]) is None
+    assert invalid_uid([1, 10 ** 23]) == 10 ** 23 and invalid_uid([0]) == 0

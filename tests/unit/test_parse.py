@@ -281,7 +281,7 @@ Content-Type: text/plain; charset=utf-8
 def test_inline_forward_is_unwrapped(block):
     note = "For the binder - see the dates below."
     raw = mail(FORWARD_HEAD, f"{note}\n\n{block}\n{NOTICE_BODY}")
-    n = parse_message(raw, "x.eml", authserv_ids=OUR_SERVER)
+    n = parse_message(raw, "x.eml", authserv_ids=OUR_SERVER, trusted_forwarders=("district.k12.ca.us",))
     assert n.sender == "Do-Not-Reply@info.ets.org"
     assert n.sender_name == "CAASPP"
     assert n.sent == datetime(2020, 7, 15, 12, 39, tzinfo=LOS_ANGELES)
@@ -289,8 +289,9 @@ def test_inline_forward_is_unwrapped(block):
     assert n.forwarded_by == "dhuang@district.k12.ca.us"
     assert n.forward_note == note
     assert n.text == normalize_text(NOTICE_BODY)
-    assert n.authenticated is True  # describes the outer message
+    assert n.authenticated is True  # describes the outer message, from a trusted forwarder
     assert n.message_id == "<fw1@district.k12.ca.us>"
+    assert parse_message(raw, "x.eml", authserv_ids=OUR_SERVER).authenticated is False  # no forwarder trusted
 
 
 def test_outlook_html_forward_without_plain_part():
@@ -454,7 +455,12 @@ def test_corpus_notice_headers(path):
     ],
 )
 def test_corpus_authentication(name, expected):
-    assert parse_message((CORPUS / name).read_bytes(), name, authserv_ids=OUR_SERVER).authenticated is expected
+    raw = (CORPUS / name).read_bytes()
+    n = parse_message(raw, name, authserv_ids=OUR_SERVER, trusted_forwarders=("district.k12.ca.us",))
+    assert n.authenticated is expected
+    if n.forwarded_by:  # the same forward from a sender not trusted to forward is never verified
+        untrusted = parse_message(raw, name, authserv_ids=OUR_SERVER, trusted_forwarders=("other.k12.ca.us",))
+        assert untrusted.authenticated is (False if expected else expected)
 
 
 # --------------------------------------------------------------------------- robustness (issue 7)
