@@ -167,7 +167,7 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
 
 def _entry_changed(session: Session, target: str) -> None:
     """The corrected entry is recomputed by the next timeline refresh (store.incremental)."""
-    from caltac_inbox.store.write import mark_entries_pending
+    from caltac_inbox.store.pending import mark_entries_pending
 
     if not target.startswith(LEAD_TARGET):
         mark_entries_pending(session, [target])

@@ -10,12 +10,16 @@ The per-message inserts are Core statements on the tables, built once per dialec
 every value a bound parameter: SQLAlchemy compiles each once, and they skip the ORM's
 bulk-insert bookkeeping (together ~1 ms per stored message).
 
-`refresh_timeline(session)` replays ALL stored facts through the pure
+`rebuild_timeline(session)` brings `entries` in line with the stored facts and
+corrections inside the caller's transaction: every write here that changes facts marks
+the groups of the timeline it touched (`mark_pending`, timeline.scope), and
+`refresh_pending_scopes` replays only those groups' facts through the pure
 `caltac_inbox.timeline.reconcile.reconcile` (ordered by each notice's own sent date, so
-the result does not depend on arrival order) and upserts `entries` by uid inside the
-caller's transaction: a changed entry gets `sequence + 1` and a new `updated_at`;
-`entry_sources` follows; entries that no longer exist are deleted. The pipeline calls
-it after every ingest, checklist import and reparse.
+the result does not depend on arrival order); `full=True` (`rebuild_all`) replays ALL
+stored facts. Either way `write_entries` upserts `entries` by uid: a changed entry gets
+`sequence + 1` and a new `updated_at`; `entry_sources` follows; entries that no longer
+exist are deleted. The pipeline calls it after every ingest, checklist import, reparse
+and correction.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -38,14 +42,12 @@ from caltac_inbox.timeline.entry import Entry as TimelineEntry
 from caltac_inbox.timeline.entry import SourcedFact
 from caltac_inbox.timeline.kinds import fact_identity
 from caltac_inbox.timeline.reconcile import reconcile
+from caltac_inbox.store.pending import ENTRY_SCOPE, FULL_SCOPE, mark_entries_pending, mark_pending
 from caltac_inbox.timeline.scope import Scope, fact_scope
 from caltac_inbox.timeline.time import in_los_angeles, instant
 
 _DATE_FIELDS = ("start", "end", "due", "at", "term_end")
-# timeline_pending scopes besides timeline.scope's: the next refresh replays every fact
-# (a fact stored before migration 0028 has no scope yet), one entry by its uid
-FULL_SCOPE = "*"
-ENTRY_SCOPE = "entry:"
+
 
 
 def utcnow() -> datetime:
@@ -336,26 +338,6 @@ def record_checkpoint(session: Session | Connection, checkpoint: Checkpoint) -> 
 
 def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
-
-
-def mark_pending(session: Session | Connection, scopes: Sequence[Scope]) -> None:
-    """Record, in the transaction that changes facts of these groups, that the timeline
-    must recompute them (the next rebuild_timeline does, store.incremental)."""
-    rows = {(s.key, s.first.isoformat() if s.first else "", s.last.isoformat() if s.last else "") for s in scopes}
-    if rows:
-        session.execute(_pending_statement(_dialect(session)),
-                        [dict(scope=key, span_first=first, span_last=last) for key, first, last in sorted(rows)])
-
-
-def mark_entries_pending(session: Session | Connection, uids: Iterable[str]) -> None:
-    """The entries `uids` must be recomputed (a correction of them, or the loss of a source)."""
-    mark_pending(session, [Scope(ENTRY_SCOPE + uid) for uid in uids])
-
-
-@functools.lru_cache(maxsize=None)
-def _pending_statement(dialect_name: str):
-    return _dialect_insert(dialect_name)(TimelinePending.__table__).on_conflict_do_nothing(
-        index_elements=["scope", "span_first", "span_last"])
 
 
 def facts_changed(session: Session | Connection) -> None:
