@@ -457,15 +457,32 @@ class Store:
         finally:
             # Also after an interruption: what was read is stored, and what is stored
             # reaches the timeline.
+            mailbox = next(iter(mailboxes)) if len(mailboxes) == 1 else None
+            rebuilt = None
             try:
                 pending = batch.take()
                 if pending:
-                    self._store_batch(pending, report, note, origin)
+                    # the last batch (or the source's last checkpoint) commits with the refresh
+                    rebuilt = self._store_batch(pending, report, note, origin, refresh=True, mailbox=mailbox)
             finally:
-                if report.new or self.timeline_behind():
-                    rebuilt = self.rebuild(mailbox=next(iter(mailboxes)) if len(mailboxes) == 1 else None)
+                if rebuilt is None and (report.new or self.timeline_behind()):
+                    rebuilt = self.rebuild(mailbox=mailbox)
+                if rebuilt is not None:
                     report.timeline_changes, report.changes = rebuilt.count, list(rebuilt.changes)
+        self._analyze(messages=report.new, facts=report.facts, leads=report.new, entries=report.timeline_changes,
+                      entry_sources=report.timeline_changes)
         return report
+
+    def _analyze(self, **changed: int) -> None:
+        """Fresh planner statistics after a run that changed a good part of a table (PostgreSQL)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from caltac_inbox.store.db import analyze_changed
+
+        try:
+            analyze_changed(self.engine, changed)
+        except SQLAlchemyError:  # statistics are an optimisation: the run itself succeeded
+            pass
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
                   classifier: Classifier, workers: int | None) -> Iterator[tuple[Any, Reading | None]]:
@@ -486,13 +503,25 @@ class Store:
         except SQLAlchemyError as exc:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
-    def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
+    def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str,
+                     refresh: bool = False, mailbox: str | None = None) -> Any:
+        """Store the batch in one transaction; with `refresh` also the timeline refresh of
+        everything pending, its changes recorded for `mailbox` (store.write.Rebuilt, else None)."""
+        from sqlalchemy.orm import Session
+
         from caltac_inbox.store import write
 
+        rebuilt = None
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
             if any(done.facts for done in stored if done is not None):
                 write.facts_changed(conn)
+            if refresh:
+                from caltac_inbox.store.read import timeline_behind
+
+                with Session(bind=conn) as session:
+                    if timeline_behind(session):
+                        rebuilt = write.rebuild_timeline(session, run_id=self.run_id, mailbox=mailbox)
         for done in stored:  # committed: count and tell
             if done is None:  # a checkpoint
                 continue
@@ -511,6 +540,7 @@ class Store:
             if done.error:
                 report.errors.append((done.source, done.error))
             note(done)
+        return rebuilt
 
     @staticmethod
     def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> Stored | None:
@@ -594,16 +624,18 @@ class Store:
         return report
 
     def refresh(self) -> int:
-        """Rebuild the timeline in one transaction (serialized across processes)."""
+        """Bring the timeline in line with what changed, in one transaction (serialized
+        across processes)."""
         return self.rebuild().count
 
-    def rebuild(self, *, mailbox: str | None = None) -> Any:
-        """Rebuild the timeline in one transaction, recording what a reader sees change
-        (store.write.Rebuilt)."""
+    def rebuild(self, *, mailbox: str | None = None, full: bool = False) -> Any:
+        """Bring the timeline in line in one transaction, recording what a reader sees
+        change (store.write.Rebuilt): the groups marked pending, or with `full` every
+        stored fact replayed."""
         from caltac_inbox.store.write import rebuild_timeline
 
         with self.session() as s:
-            return rebuild_timeline(s, run_id=self.run_id, mailbox=mailbox)
+            return rebuild_timeline(s, run_id=self.run_id, mailbox=mailbox, full=full)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
@@ -663,7 +695,9 @@ class Store:
                 if pending:
                     self._store_reparsed(pending, report, progress)
             finally:
-                self.refresh()
+                rebuilt = self.rebuild(full=not failed_only)
+        self._analyze(facts=report.facts_added + report.facts_removed, leads=report.messages,
+                      entries=rebuilt.count, entry_sources=rebuilt.count)
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],

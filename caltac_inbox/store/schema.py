@@ -116,7 +116,11 @@ class FactRow(Base):
     timeline.kinds.fact_identity. Queries select entries, never facts, by date."""
 
     __tablename__ = "facts"
-    __table_args__ = (UniqueConstraint("message_pk", "identity"),)
+    __table_args__ = (
+        UniqueConstraint("message_pk", "identity"),
+        # the downtime windows near a changed one (store.incremental)
+        Index("ix_facts_scope_span_last", "scope", "span_last"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(
@@ -129,6 +133,11 @@ class FactRow(Base):
     identity: Mapped[str] = mapped_column(String(64), index=True)
     mailbox: Mapped[str | None] = mapped_column(String(200))
     unverified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # timeline.scope.fact_scope: the facts whose entries this one can change (null only
+    # for a row stored before migration 0013, until the first full rebuild)
+    scope: Mapped[str | None] = mapped_column(String(300))
+    span_first: Mapped[str | None] = mapped_column(String(10))  # a downtime's days, ISO
+    span_last: Mapped[str | None] = mapped_column(String(10))
 
 
 class Entry(Base):
@@ -229,6 +238,22 @@ class TimelineState(Base):
     timeline_generation: Mapped[int] = mapped_column(Integer)
     generation: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     changed_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class TimelinePending(Base):
+    """A group of the timeline that changed since it was last brought in line
+    (timeline.scope): written in the transaction that changed its facts or corrections,
+    removed by the refresh that recomputes it. `scope` "*" makes the next refresh a full
+    rebuild (facts from before migration 0013 have no scope; the timeline is not behind),
+    "entry:<uid>" names one entry; a downtime scope has its days, the others ""."""
+
+    __tablename__ = "timeline_pending"
+    __table_args__ = (UniqueConstraint("scope", "span_first", "span_last"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(300))
+    span_first: Mapped[str] = mapped_column(String(10))
+    span_last: Mapped[str] = mapped_column(String(10))
 
 
 class FeedToken(Base):
@@ -355,4 +380,4 @@ class DigestRow(Base):
 
 
 __all__ = ["Base", "Correction", "DigestRow", "Editor", "Entry", "EntrySource", "FactRow", "FeedToken", "ImapMessage",
-           "ImapState", "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelineState"]
+           "ImapState", "LeadRow", "MailboxPoll", "Message", "TimelineChangeRow", "TimelinePending", "TimelineState"]

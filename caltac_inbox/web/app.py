@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -29,14 +29,14 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_entries, timed_years
 from caltac_inbox.export.notice import readable_notice
 from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
@@ -47,8 +47,8 @@ from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
 from caltac_inbox.web.actions import EditorRoutes, saved_change
 from caltac_inbox.web.editing import (ADD_KINDS, EditorSettings, Editors, SignedIn, correct_fields, for_editor,
                                       set_session_cookie, undo_buttons)
-from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
-                                   without_param)
+from caltac_inbox.web.http import (FEED_HORIZON_MONTHS, BadRequest, FeedValidators, feed_start, feed_validators,
+                                   narrow, not_modified, requested_filter, without_param)
 from caltac_inbox.web.reader import TimelineReader
 from caltac_inbox.web.session import SessionSigner, session_key
 from caltac_inbox.web.view import build_weeks
@@ -74,27 +74,68 @@ class ServeSettings:
     trusted_user_header: str | None = None  # set by a proxy that signs users in (X-Forwarded-User)
     editors: tuple[str, ...] = ()  # that header's users who may act on the page
     session_key: str | None = None  # signs editor sessions (CALTAC_INBOX_SESSION_KEY); default: random
+    # how far back a feed goes unless ?from= says (None: all of it); everything ahead is in it
+    feed_horizon_months: int | None = FEED_HORIZON_MONTHS
+
+
+class SharedRender:
+    """One calendar being written (or written): its pieces are kept as they come, and every
+    request for it reads them, the first to need a piece not yet written writing it. So
+    any number of clients after a change cost one render and one copy of the calendar."""
+
+    def __init__(self, validators: FeedValidators, pieces: Iterator[bytes]) -> None:
+        self.validators = validators
+        self._source: Iterator[bytes] | None = pieces
+        self._pieces: list[bytes] = []
+        self._lock = threading.Lock()
+        self.size = 0
+
+    @property
+    def done(self) -> bool:
+        return self._source is None
+
+    def _piece(self, index: int) -> bytes | None:
+        with self._lock:
+            while index >= len(self._pieces) and self._source is not None:
+                try:
+                    piece = next(self._source)
+                except StopIteration:
+                    self._source = None
+                    break
+                self._pieces.append(piece)
+                self.size += len(piece)
+            return self._pieces[index] if index < len(self._pieces) else None
+
+    def stream(self) -> Iterator[bytes]:
+        index = 0
+        while (piece := self._piece(index)) is not None:
+            yield piece
+            index += 1
+
+    def body(self) -> bytes:
+        return b"".join(self.stream())
 
 
 class CalendarCache:
     """Rendered calendars by ETag (the ETag names the content, so an entry never goes
-    stale), each rendered once however many clients ask for it at the same time."""
+    stale), each rendered once however many clients ask for it at the same time, and
+    streamed to them as it is written."""
 
     def __init__(self, size: int = CACHED_CALENDARS) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[FeedValidators, bytes]] = OrderedDict()
+        self._items: OrderedDict[str, SharedRender] = OrderedDict()
         self._lock = threading.Lock()
         self._rendering: dict[str, threading.Lock] = {}
 
-    def get(self, etag: str) -> tuple[FeedValidators, bytes] | None:
+    def get(self, etag: str) -> SharedRender | None:
         with self._lock:
             found = self._items.get(etag)
             if found is not None:
                 self._items.move_to_end(etag)
             return found
 
-    def rendered(self, etag: str, render: Callable[[], tuple[FeedValidators, bytes]]) -> tuple[FeedValidators, bytes]:
-        """The calendar cached under `etag`, else what `render()` returns (its own
+    def rendered(self, etag: str, render: Callable[[], tuple[FeedValidators, Iterator[bytes]]]) -> SharedRender:
+        """The calendar cached under `etag`, else the one `render()` starts (with its own
         validators: the timeline may have moved on since `etag` was computed)."""
         found = self.get(etag)
         if found is not None:
@@ -102,20 +143,20 @@ class CalendarCache:
         with self._lock:
             turn = self._rendering.setdefault(etag, threading.Lock())
         try:
-            with turn:  # a second request for this calendar waits for the first one's render
+            with turn:  # a second request for this calendar waits for the first one's entries
                 found = self.get(etag)
                 if found is None:
-                    found = render()
-                    self._put(*found)
+                    found = SharedRender(*render())
+                    self._put(found)
                 return found
         finally:
             with self._lock:
                 self._rendering.pop(etag, None)
 
-    def _put(self, validators: FeedValidators, body: bytes) -> None:
+    def _put(self, shared: SharedRender) -> None:
         with self._lock:
-            self._items[validators.etag] = (validators, body)
-            self._items.move_to_end(validators.etag)
+            self._items[shared.validators.etag] = shared
+            self._items.move_to_end(shared.validators.etag)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
@@ -152,6 +193,8 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             return not_found()
         try:
             requested = requested_filter(request.query_params.multi_items())
+            start = feed_start(request.query_params.multi_items(), datetime.now(LOS_ANGELES).date(),
+                               settings.feed_horizon_months)
         except BadRequest as exc:
             return PlainTextResponse(str(exc), status_code=400)
         with reader.snapshot() as source:
@@ -160,11 +203,13 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
                 return not_found()
             note(request, feed=feed.id)
             selection = narrow(feed.filter, requested)
-            validators = feed_validators(*timeline_version(source), selection)
+            validators = feed_validators(*timeline_version(source), selection, start)
         if not_modified(validators, request.headers.get("if-none-match"), request.headers.get("if-modified-since")):
             return Response(status_code=304, headers=feed_headers(validators))
-        validators, body = cache.rendered(validators.etag, lambda: render_feed(reader, selection))
-        return Response(body, media_type=CALENDAR_TYPE, headers=feed_headers(validators))
+        shared = cache.rendered(validators.etag, lambda: render_feed(reader, selection, start))
+        if shared.done:
+            return Response(shared.body(), media_type=CALENDAR_TYPE, headers=feed_headers(shared.validators))
+        return StreamingResponse(shared.stream(), media_type=CALENDAR_TYPE, headers=feed_headers(shared.validators))
 
     def page(request: Request) -> Response:
         params = request.query_params.multi_items()
@@ -305,18 +350,19 @@ def http_error(request: Request, exc: Exception) -> Response:
                              headers=getattr(exc, "headers", None))
 
 
-def render_feed(reader: TimelineReader, selection: FeedFilter | None) -> tuple[FeedValidators, bytes]:
+def render_feed(reader: TimelineReader, selection: FeedFilter | None,
+                start: date | None = None) -> tuple[FeedValidators, Iterator[bytes]]:
     """The calendar of `export-ics` with the same filters (`--kind task` includes the
-    tasks), and its validators, read from one snapshot; rendered after it is closed, so
-    a long render holds no read transaction open."""
+    tasks) from the day `start` on, and its validators, read from one snapshot; written
+    (a piece per event) after it is closed, so a slow client holds no read transaction open."""
     entries = []
     with reader.snapshot() as source:
-        validators = feed_validators(*timeline_version(source), selection)
+        validators = feed_validators(*timeline_version(source), selection, start)
         if selection is not None:
             entries = calendar_entries(source, kinds=selection.kinds, programs=selection.programs,
-                                       mailbox=selection.mailbox)
-    tasks = selection is not None and "task" in selection.kinds
-    return validators, calendar_ics(entries, IcsOptions(tasks=tasks))
+                                       mailbox=selection.mailbox, from_=start)
+    options = IcsOptions(tasks=selection is not None and "task" in selection.kinds)
+    return validators, calendar_chunks(entries, options, years=timed_years(entries, options))
 
 
 def feed_headers(validators: FeedValidators) -> dict[str, str]:
