@@ -13,7 +13,7 @@ DEMO_AS_OF ?= 2020-08-01
 # repository, or SHARED=DIR / CALTAC_SHARED=DIR. `make eval` needs it; tests skip without it.
 SHARED ?= $(or $(CALTAC_SHARED),../shared)
 
-.PHONY: demo test test-deps lint eval eval-split bench venv install clean
+.PHONY: demo test test-deps lint eval eval-split bench bench-detail venv install clean
 # the browser the web timeline's test drives (Debian's package chromium)
 CHROMIUM ?= /usr/bin/chromium
 
@@ -102,10 +102,21 @@ eval: install
 eval-split: install
 	@$(BIN)/python bench/eval_split.py --shared $(SHARED)
 
-# Start-up, no-op poll, backfill and query timings against the targets (bench/run.py;
-# a few minutes; BENCH_ARGS=--quick for fewer runs, BENCH_ARGS=--json for JSON).
+# The targets as ratios to floors of the same run (bench/suite.py, under 5 minutes), on the
+# wheel installed in its own venv as users install it; fails on a FAIL or a ratio 15 % worse
+# than bench/results.json of the last run. BENCH_ARGS=--small while working on the bench.
+# `make bench-detail`: the older, longer table (bench/run.py) and the adversarial inputs.
 BENCH_ARGS ?=
-bench: test-deps
+BENCH_VENV := build/bench-venv
+bench: venv
+	@rm -rf build/bench-wheel
+	@$(BIN)/python -m pip wheel -q --no-deps -w build/bench-wheel .
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip install -q "$$(ls build/bench-wheel/caltac_inbox-*.whl)[postgres,web]"
+	@$(BENCH_VENV)/bin/python -m pip install -q --force-reinstall --no-deps build/bench-wheel/caltac_inbox-*.whl
+	@env -u PYTHONDONTWRITEBYTECODE $(BENCH_VENV)/bin/python bench/suite.py $(BENCH_ARGS)
+
+bench-detail: test-deps
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 	@echo "== adversarial inputs: parse + classify time and peak memory by size (must grow linearly)"
 	@$(BIN)/python bench/adversarial.py

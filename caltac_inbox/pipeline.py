@@ -459,15 +459,30 @@ class Store:
         finally:
             # Also after an interruption: what was read is stored, and what is stored
             # reaches the timeline.
+            mailbox = next(iter(mailboxes)) if len(mailboxes) == 1 else None
+            refreshed = None
             try:
                 pending = batch.take()
                 if pending:
-                    self._store_batch(pending, report, note, origin)
+                    # the last batch (or the source's last checkpoint) commits with the refresh
+                    refreshed = self._store_batch(pending, report, note, origin, refresh=True, mailbox=mailbox)
             finally:
-                if report.new or self.timeline_behind():
-                    refreshed = self.refresh_timeline(mailbox=next(iter(mailboxes)) if len(mailboxes) == 1 else None)
+                if refreshed is None and (report.new or self.timeline_behind()):
+                    refreshed = self.refresh_timeline(mailbox=mailbox)
+                if refreshed is not None:
                     report.timeline_changes, report.changes = refreshed.count, list(refreshed.changes)
+        self._analyze(messages=report.new, facts=report.facts, leads=report.new, entries=report.timeline_changes,
+                      entry_sources=report.timeline_changes)
         return report
+
+    def _analyze(self, **changed: int) -> None:
+        """Fresh planner statistics after a run that changed a good part of a table (PostgreSQL)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from caltac_inbox.store.db import analyze_changed
+
+        with contextlib.suppress(SQLAlchemyError):  # statistics are an optimisation: the run itself succeeded
+            analyze_changed(self.engine, changed)
 
     def _readings(self, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
                   classifier: Classifier, workers: int | None) -> Generator[tuple[Any, Reading | None], None, None]:
@@ -488,13 +503,25 @@ class Store:
         except SQLAlchemyError as exc:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
-    def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str) -> None:
+    def _store_batch(self, batch: list[_Prepared], report: IngestReport, note: Progress, origin: str,
+                     refresh: bool = False, mailbox: str | None = None) -> Refreshed | None:
+        """Store the batch in one transaction; with `refresh` also the timeline refresh of
+        everything pending, its changes recorded for `mailbox` (store.write.Refreshed, else None)."""
+        from sqlalchemy.orm import Session
+
         from caltac_inbox.store import write
 
+        refreshed = None
         with self._transaction() as conn:
             stored = [self._store_one(conn, prepared, origin) for prepared in batch]
             if any(done.facts for done in stored if done is not None):
                 write.facts_changed(conn)
+            if refresh:
+                from caltac_inbox.store.read import timeline_behind
+
+                with Session(bind=conn) as session:
+                    if timeline_behind(session):
+                        refreshed = write.refresh_timeline(session, run_id=self.run_id, mailbox=mailbox)
         for done in stored:  # committed: count and tell
             if done is None:  # a checkpoint
                 continue
@@ -513,6 +540,7 @@ class Store:
             if done.error:
                 report.errors.append((done.source, done.error))
             note(done)
+        return refreshed
 
     @staticmethod
     def _store_one(conn: "Connection", prepared: _Prepared, origin: str) -> Stored | None:
@@ -595,13 +623,14 @@ class Store:
             report.duplicates = 1
         return report
 
-    def refresh_timeline(self, *, mailbox: str | None = None) -> Refreshed:
-        """Bring the timeline in line with the stored facts in one transaction (serialized
-        across processes), recording what a reader sees change (store.write.Refreshed)."""
+    def refresh_timeline(self, *, mailbox: str | None = None, full: bool = False) -> Refreshed:
+        """Bring the timeline in line in one transaction (serialized across processes),
+        recording what a reader sees change (store.write.Refreshed): the groups marked
+        pending, or with `full` every stored fact replayed."""
         from caltac_inbox.store.write import refresh_timeline
 
         with self.session() as s:
-            return refresh_timeline(s, run_id=self.run_id, mailbox=mailbox)
+            return refresh_timeline(s, run_id=self.run_id, mailbox=mailbox, full=full)
 
     def timeline_behind(self) -> bool:
         """Whether facts were stored since the timeline was last rebuilt (a run died
@@ -662,7 +691,9 @@ class Store:
                 if pending:
                     self._store_reparsed(pending, report, progress)
             finally:
-                self.refresh_timeline()
+                refreshed = self.refresh_timeline(full=not failed_only)
+        self._analyze(facts=report.facts_added + report.facts_removed, leads=report.messages,
+                      entries=refreshed.count, entry_sources=refreshed.count)
         return report
 
     def _archived(self, wanted: list[tuple[int, int]],

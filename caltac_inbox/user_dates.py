@@ -16,6 +16,7 @@ _WEEKDAY_RE = re.compile(r"^(?:(?P<which>next|last|this|coming)\s+)?(?P<day>[a-z
 # Shaped like a day in numbers: read here, so a mistyped one (2020-13-01) is an error and
 # not whatever dateparser makes of it (2020-01-13).
 _NUMERIC_DAY_RE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
+_DAY_AND_TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
 _RELATIVE = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
@@ -55,6 +56,23 @@ def read_user_date(text: str, today: date) -> UserDate:
         raise DateInputError(f"cannot read {text!r} as a date; use YYYY-MM-DD, today, tomorrow, a weekday "
                              "(next monday), an offset (+7d, -2w, +1m) or words such as 'in 3 days'")
     return UserDate(_bounded(said, text), iso=False)
+
+
+def read_day_or_time(text: str, today: date) -> date | datetime:
+    """A day (the forms of `read_user_date`) or "YYYY-MM-DD HH:MM" in America/Los_Angeles:
+    what `correct`, `add` and the web page's editor forms take for a date."""
+    from datetime import time
+
+    from caltac_inbox.timeline.time import LOS_ANGELES
+
+    m = _DAY_AND_TIME_RE.fullmatch(text.strip())
+    if not m:
+        return read_user_date(text, today).day
+    day = read_user_date(m.group(1), today).day
+    hour, minute = int(m.group(2)), int(m.group(3))
+    if hour > 23 or minute > 59:
+        raise DateInputError(f"{text!r} has no such time of day; use HH:MM from 00:00 to 23:59")
+    return datetime.combine(day, time(hour, minute), LOS_ANGELES)
 
 
 def _bounded(day: date, text: str) -> date:
@@ -116,4 +134,4 @@ def _natural(raw: str, today: date) -> date | None:
     return found.date() if found is not None else None
 
 
-__all__ = ["DateInputError", "UserDate", "read_user_date"]
+__all__ = ["DateInputError", "UserDate", "read_day_or_time", "read_user_date"]

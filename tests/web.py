@@ -65,6 +65,12 @@ def create_feed(db_url: str, *args: str) -> dict:
     return json.loads(cli(db_url, "feed", "create", "--json", *args))
 
 
+def add_editor(db_url: str, name: str, *args: str) -> dict:
+    """`editor add NAME --json`, with the token of its sign-in link as `token`."""
+    added = json.loads(cli(db_url, "editor", "add", name, "--json", *args))
+    return {**added, "token": added["url"].split("token=", 1)[1]}
+
+
 @dataclass(frozen=True)
 class Server:
     base: str
@@ -128,5 +134,5 @@ def ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
-__all__ = ["EXTENSIONS", "HOSTILE_SUBJECT", "Server", "ci", "cli", "create_feed", "hostile_notice", "ingest",
+__all__ = ["EXTENSIONS", "HOSTILE_SUBJECT", "Server", "add_editor", "ci", "cli", "create_feed", "hostile_notice", "ingest",
            "original_2016_notice", "serving"]

@@ -11,8 +11,8 @@ formats and `emit`), `selection` (the options that choose entries, dates as type
 `app` (App, read_timeline) and `columns` (how rows show), then one module per command
 group: `notices` (extract, ingest, messages, reparse), `timeline` (upcoming, timeline,
 show), `calendar` (export-ics), `corrections` (dismiss, correct, add, undo, corrections, review,
-confirm, reject), `mailbox` (poll, doctor, db), `changes`, `feeds` (serve, feed), `checklist` and
-`week` (done, read, digest). This
+confirm, reject), `mailbox` (poll, doctor, db), `changes`, `feeds` (serve, feed), `editors` (editor),
+`checklist` and `week` (done, read, digest). This
 module holds the root group only: a lazy group (click's "Lazily Loading Subcommands")
 that imports a command's module when the command runs, so `caltac-inbox --help`
 imports none of them. `LAZY_COMMANDS` names each command's module and the first
@@ -66,6 +66,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "doctor": LazyCommand("caltac_inbox.cli.mailbox:doctor_command",
                           "Check the configuration, the database, the calendar feeds and every mailbox, and say "
                           "what to fix."),
+    "editor": LazyCommand("caltac_inbox.cli.editors:editor_group",
+                          "People who may act from the web page: mark done, dismiss, correct, add, review."),
     "export-ics": LazyCommand("caltac_inbox.cli.calendar:export_ics",
                               "Write the timeline as an iCalendar (.ics) file to subscribe to."),
     "extract": LazyCommand("caltac_inbox.cli.notices:extract", "Print the facts in notices without storing anything."),
@@ -85,7 +87,7 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "review": LazyCommand("caltac_inbox.cli.corrections:review",
                           "Dated sentences of recent notices that gave no entry: what the tool was unsure of."),
     "serve": LazyCommand("caltac_inbox.cli.feeds:serve_command",
-                         "Serve calendar feeds and the web timeline, read-only."),
+                         "Serve calendar feeds and the web timeline; editors can act on the page."),
     "show": LazyCommand("caltac_inbox.cli.timeline:show",
                         "Show one timeline entry: its fields, evidence, sources and history."),
     "timeline": LazyCommand("caltac_inbox.cli.timeline:timeline",

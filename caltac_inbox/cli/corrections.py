@@ -8,8 +8,7 @@ commands that run them, so `--help` stays light.
 """
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Callable
 
 import getpass
@@ -20,17 +19,15 @@ from caltac_inbox.cli.app import pass_app
 from caltac_inbox.cli.options import emit, output_options
 from caltac_inbox.cli.selection import mailbox_option, program_option
 from caltac_inbox.display import json_line, printable
-from caltac_inbox.errors import InputError
-from caltac_inbox.model import FACT_KINDS, Fact, parse_when
+from caltac_inbox.model import FACT_KINDS
 from caltac_inbox.store.light import missing_database_error
-from caltac_inbox.timeline.corrections import DATE_FIELD, CorrectionError, added_fact, corrected_fact, field_values
+from caltac_inbox.timeline.corrections import CorrectionError
 from caltac_inbox.timeline.time import LOS_ANGELES
 from caltac_inbox.timeline.wording import short_when
-from caltac_inbox.user_dates import DateInputError, read_user_date
+from caltac_inbox.user_dates import DateInputError, read_day_or_time
 
+# also store.edits's (which cli/week.py must not import at start-up: it loads SQLAlchemy)
 ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
-LEAD_HINT = "list leads with `caltac-inbox review`"
-_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})")
 
 
 def _today() -> date:
@@ -42,23 +39,10 @@ def read_when(text: str | None, option: str) -> date | datetime | None:
     "YYYY-MM-DD HH:MM" in America/Los_Angeles. A usage error when it cannot be read."""
     if text is None:
         return None
-    m = _DATETIME.fullmatch(text.strip())
     try:
-        if m:
-            day = read_user_date(m.group(1), _today()).day
-            hour, minute = int(m.group(2)), int(m.group(3))
-            if hour > 23 or minute > 59:
-                raise DateInputError(f"{text!r} has no such time of day; use HH:MM from 00:00 to 23:59")
-            return datetime.combine(day, time(hour, minute), LOS_ANGELES)
-        return read_user_date(text, _today()).day
+        return read_day_or_time(text, _today())
     except DateInputError as exc:
         raise click.UsageError(f"{option}: {exc}") from None
-
-
-def _systems(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
 def _by(by: str | None) -> str:
@@ -68,6 +52,28 @@ def _by(by: str | None) -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in this environment
         return "unknown"
+
+
+def _given(**texts: str | None) -> Any:
+    """The values typed, read as `correct` and `add` read them (a usage error when one cannot be)."""
+    from caltac_inbox.store.edits import read_given
+
+    try:
+        return read_given(texts, _today())
+    except CorrectionError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _usage_errors(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`work`, with values that do not fit the entry reported as a usage error."""
+
+    def guarded(session: Any) -> Any:
+        try:
+            return work(session)
+        except CorrectionError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return guarded
 
 
 def _say(app: Any, json_output: bool, data: dict[str, Any], line: str) -> None:
@@ -89,16 +95,6 @@ def _open_existing(app: Any) -> Any:
     if missing is not None:
         raise missing
     return app.open_store()
-
-
-def _find_entry(session: Any, entry: str) -> dict[str, Any]:
-    """The entry `entry` (an id or uid) as `show` gives it; an InputError naming it when none."""
-    from caltac_inbox.store import corrections as stored
-
-    try:
-        return stored.find_entry(session, entry)
-    except stored.NotFound:
-        raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
 
 
 def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
@@ -136,28 +132,9 @@ def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
       caltac-inbox dismiss 7 --reason "not our district"
       caltac-inbox dismiss L3f2a9c01
     """
-    from caltac_inbox.store import corrections as stored
+    from caltac_inbox.store import edits
 
-    def work(session: Any) -> Any:
-        if stored.is_lead_id(entry):
-            try:
-                lead = stored.find_lead(session, entry)
-            except stored.NotFound:
-                raise InputError(f"no lead with id {entry!r}; {LEAD_HINT}") from None
-            row = stored.add_correction(session, target=stored.LEAD_TARGET + lead["identity"], action="dismiss",
-                                        made_by=_by(by), mailbox=lead["mailbox"], reason=reason,
-                                        old_values={"sentence": lead["sentence"], "when": lead["when"]})
-            return stored.correction_json(row), f"lead {lead['id']}"
-        item = _find_entry(session, entry)
-        if item["status"] == "dismissed":
-            raise InputError(f"entry {entry} is already dismissed; `caltac-inbox corrections` lists the "
-                             "dismissal, `caltac-inbox undo ID` reverts it")
-        row = stored.add_correction(session, target=item["uid"], action="dismiss", made_by=_by(by),
-                                    mailbox=_mailbox_of(item), reason=reason,
-                                    old_values={"status": item["status"]}, basis_sent=stored.newest_sent(item))
-        return stored.correction_json(row), f"entry {item['id']}"
-
-    (data, what), _ = _store_and_refresh(app, work)
+    (data, what), _ = _store_and_refresh(app, lambda session: edits.dismiss(session, entry, _by(by), reason))
     _say(app, json_output, data, f"dismissed {what} (correction {data['id']}; `caltac-inbox undo {data['id']}` "
                                  "reverts it)")
 
@@ -189,28 +166,14 @@ def correct(app: Any, entry: str, start: str | None, end: str | None, due: str |
       caltac-inbox correct 5 --end "2016-09-13 23:59"
       caltac-inbox correct 3 --due 2020-08-21 --reason "CalTAC phone call"
     """
-    from caltac_inbox.store import corrections as stored
+    from caltac_inbox.store import edits
 
-    given = {"start": read_when(start, "--start"), "end": read_when(end, "--end"),
-             "due": read_when(due, "--due"), "at": read_when(at, "--at"), "systems": _systems(systems),
-             "what": what}
-    if all(v is None for v in given.values()):
+    given = _given(start=start, end=end, due=due, at=at, systems=systems, what=what)
+    if given.empty():
         raise click.UsageError("say what to correct: --start, --end, --due, --at, --systems or --what")
 
-    def work(session: Any) -> Any:
-        item = _find_entry(session, entry)
-        try:
-            values = field_values(item["kind"], given)
-            corrected_fact(Fact.from_json(item), values)  # an end before the start stops here
-        except CorrectionError as exc:
-            raise click.UsageError(str(exc)) from None
-        row = stored.add_correction(session, target=item["uid"], action="correct", made_by=_by(by),
-                                    mailbox=_mailbox_of(item), new_values=values,
-                                    old_values={k: item.get(k) for k in values},
-                                    basis_sent=stored.newest_sent(item), reason=reason)
-        return stored.correction_json(row), item["id"]
-
-    (data, entry_id), _ = _store_and_refresh(app, work)
+    (data, entry_id), _ = _store_and_refresh(
+        app, _usage_errors(lambda session: edits.correct(session, entry, given, _by(by), reason)))
     changes = ", ".join(f"{k} {_plain(data['before'].get(k))} -> {_plain(v)}" for k, v in data["values"].items())
     _say(app, json_output, data, f"corrected entry {entry_id}: {changes} (correction {data['id']})")
 
@@ -242,46 +205,15 @@ def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str
       caltac-inbox add --from-lead L3f2a9c01 --kind deadline --what "return the survey"
     """
     from caltac_inbox.store import corrections as stored
+    from caltac_inbox.store import edits
 
     if kind is None:
         raise click.UsageError("say which --kind of entry to add")
     kind = kind.lower()
-    given = {"start": read_when(start, "--start"), "end": read_when(end, "--end"),
-             "due": read_when(due, "--due"), "at": read_when(at, "--at"), "systems": _systems(systems),
-             "what": what}
+    given = _given(start=start, end=end, due=due, at=at, systems=systems, what=what)
 
-    def work(session: Any) -> Any:
-        lead = None
-        if from_lead is not None:
-            try:
-                lead = stored.find_lead(session, from_lead) if stored.is_lead_id(from_lead) else None
-            except stored.NotFound:
-                lead = None
-            if lead is None:
-                raise InputError(f"no lead with id {from_lead!r}; {LEAD_HINT}")
-            option = DATE_FIELD.get(kind)
-            if option and given.get(option) is None and lead["when"]:
-                    given[option] = parse_when(lead["when"])
-        chosen = [p.upper() for p in programs] or (stored.lead_programs(session, lead) if lead else [])
-        try:
-            values = field_values(kind, given)
-            fact = added_fact(kind, values, chosen)
-        except CorrectionError as exc:
-            raise click.UsageError(str(exc)) from None
-        new_values = {k: v for k, v in fact.to_json().items() if k != "evidence"}
-        repeats: list[dict[str, Any]] = []
-        if lead is not None:
-            new_values["evidence"] = lead["sentence"]
-            key = next((str(new_values[n]) for n in ("due", "start", "at") if new_values.get(n)), None)
-            repeats = stored.same_notice_entries(session, lead, key)
-        row = stored.add_correction(session, target="", action="add", made_by=_by(by),
-                                    mailbox=mailbox or (lead["mailbox"] if lead else None),
-                                    new_values=new_values, reason=reason,
-                                    old_values={"notice": lead["message"]} if lead else None,
-                                    lead=lead["identity"] if lead else None)
-        return stored.correction_json(row), repeats
-
-    (data, repeats), _ = _store_and_refresh(app, work)
+    (data, repeats), _ = _store_and_refresh(app, _usage_errors(lambda session: edits.add(
+        session, kind, given, _by(by), programs=programs, from_lead=from_lead, mailbox=mailbox, reason=reason)))
     for other in repeats:  # the same date from another sentence of the same notice
         click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
                    f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
@@ -303,42 +235,18 @@ def undo(app: Any, correction_id: str, json_output: bool) -> None:
     Example:
       caltac-inbox undo 4
     """
-    from caltac_inbox.store import corrections as stored
+    from caltac_inbox.store import edits
 
-    wanted = correction_id.strip()
-    if not wanted.isdigit() or len(wanted) > 18:
-        raise InputError(f"no correction with id {correction_id!r}; list them with `caltac-inbox corrections`")
-
-    def work(session: Any) -> Any:
-        from caltac_inbox.timeline.corrections import CorrectionError
-
-        try:
-            return stored.correction_json(stored.undo(session, int(wanted)))
-        except CorrectionError as exc:
-            raise InputError(str(exc)) from None
-        except stored.NotFound:
-            raise InputError(f"no correction with id {correction_id!r}; list them with "
-                             "`caltac-inbox corrections`") from None
-
-    data, _ = _store_and_refresh(app, work)
+    data, _ = _store_and_refresh(app, lambda session: edits.undo(session, correction_id))
     _say(app, json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
 
 
 def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | None, json_output: bool) -> None:
     """Store the coordinator's `action` (confirm or reject) on the entry's pending changes."""
-    from caltac_inbox.store import corrections as stored
+    from caltac_inbox.store import edits
 
-    def work(session: Any) -> Any:
-        item = _find_entry(session, entry)
-        try:
-            row = stored.decide_pending(session, item, action, made_by=_by(by), mailbox=_mailbox_of(item),
-                                        reason=reason)
-        except stored.NothingPending:
-            raise InputError(f"entry {entry} has no change from an unverified notice to {action}; "
-                             "`caltac-inbox show ID` lists what an entry has pending") from None
-        return stored.correction_json(row), item["id"]
-
-    (data, entry_id), _ = _store_and_refresh(app, work)
+    (data, entry_id), _ = _store_and_refresh(app, lambda session: edits.decide(session, entry, action, _by(by),
+                                                                                reason))
     changes = "; ".join(data["values"].get("changes") or [])
     _say(app, json_output, data, f"{action}ed on entry {entry_id}: {changes} (correction {data['id']}; "
                                  f"`caltac-inbox undo {data['id']}` reverts it)")
@@ -440,12 +348,6 @@ def _plain(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(none)"
     return str(value)
-
-
-def _mailbox_of(item: dict[str, Any]) -> str | None:
-    from caltac_inbox.store.corrections import mailbox_of
-
-    return mailbox_of(item)
 
 
 CORRECTION_COLUMNS = [

@@ -3,6 +3,7 @@ Jinja2: `serve` imports them when it runs."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -10,6 +11,7 @@ import click
 from caltac_inbox.cli.app import current_app, read_timeline
 from caltac_inbox.cli.options import emit, output_options
 from caltac_inbox.cli.selection import kind_option, mailbox_option, program_option
+from caltac_inbox.errors import ConfigError
 from caltac_inbox.store.feeds import create_feed, list_feeds, normalized_filter, revoke_feed
 from caltac_inbox.timeline.wording import short_when
 from caltac_inbox.web.doctor import BASE_URL_ENV, require_web
@@ -28,8 +30,15 @@ DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 @click.option("--base-url", metavar="URL", envvar=BASE_URL_ENV,
               help=f"Public URL of this server for subscription links, e.g. https://caltac.example.org "
                    f"(env {BASE_URL_ENV}); default: the URL each request came to.")
-def serve_command(host: str, port: int, open_access: bool, base_url: str | None) -> None:
-    """Serve calendar feeds and the web timeline, read-only.
+@click.option("--trust-user-header", "trusted_user_header", metavar="HEADER",
+              help="Behind a proxy that signs users in (oauth2-proxy): take the user from this request header, "
+                   "e.g. X-Forwarded-User. Only for a server that nothing but the proxy can reach.")
+@click.option("--editors", "editor_names", metavar="LIST",
+              help="With --trust-user-header: the users (comma-separated, as the proxy names them) who may change "
+                   "the timeline from the page.")
+def serve_command(host: str, port: int, open_access: bool, base_url: str | None, trusted_user_header: str | None,
+                  editor_names: str | None) -> None:
+    """Serve calendar feeds and the web timeline; editors can act on the page.
 
     \b
     GET /calendar/TOKEN.ics  the calendar of export-ics for a feed (see `feed
@@ -40,7 +49,12 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
     GET /healthz             database reachable and schema at head, each
                              mailbox's last successful poll and `stale` (JSON)
 
-    Reads the same database as the other commands and writes nothing. Listens on
+    GET /sign-in?token=T     an editor's sign-in link (`editor add`): mark done,
+                             dismiss, correct, add, confirm or reject on the
+                             page, review leads
+
+    Reads the same database as the other commands; writes only what an editor
+    does on the page, as the correction commands would. Listens on
     127.0.0.1 by default: put a TLS proxy (nginx, Caddy) in front of it to reach
     it from other machines (README, "Serving feeds and the web timeline"). Access
     logs are JSON lines on stderr, without tokens.
@@ -51,6 +65,10 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
       caltac-inbox --db postgresql+psycopg://me@dbhost/caltac serve --port 8025
     """
     require_web()
+    editors = tuple(n.strip() for n in (editor_names or "").split(",") if n.strip())
+    if bool(trusted_user_header) != bool(editors):
+        raise click.UsageError("--trust-user-header and --editors go together: the header names the user, "
+                               "--editors says which users may change the timeline")
     import logging
 
     import uvicorn
@@ -60,13 +78,20 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
     from caltac_inbox.web.app import ServeSettings, create_app
     from caltac_inbox.web.http import allowed_hosts
 
+    from caltac_inbox.web.session import SESSION_KEY_ENV, SessionKeyError
+
     app = current_app()
     config = app.config()
-    application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
-                                           base_url=base_url.rstrip("/") if base_url else None,
-                                           mailboxes=tuple(mb.name for mb in config.mailboxes),
-                                           max_age=config.max_age,
-                                           allowed_hosts=allowed_hosts(base_url, host, open_access)))
+    try:
+        application = create_app(ServeSettings(db_url=app.db_url(), open_access=open_access,
+                                               base_url=base_url.rstrip("/") if base_url else None,
+                                               mailboxes=tuple(mb.name for mb in config.mailboxes),
+                                               max_age=config.max_age,
+                                               allowed_hosts=allowed_hosts(base_url, host, open_access),
+                                               trusted_user_header=trusted_user_header, editors=editors,
+                                               session_key=os.environ.get(SESSION_KEY_ENV)))
+    except SessionKeyError as exc:
+        raise ConfigError(str(exc)) from None
     access = logging.getLogger(ACCESS_LOGGER)
     if not access.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -76,6 +101,9 @@ def serve_command(host: str, port: int, open_access: bool, base_url: str | None)
         access.propagate = False
     if open_access:
         click.echo(f"caltac-inbox: warning: --open: anyone who can reach {host}:{port} sees the timeline", err=True)
+    if trusted_user_header:
+        click.echo(f"caltac-inbox: warning: --trust-user-header: whoever reaches {host}:{port} directly can claim "
+                   f"to be an editor in {trusted_user_header}; let only the signing-in proxy reach it", err=True)
     connections = server.raise_open_files_limit(server.DEFAULT_MAX_CONNECTIONS)
     server.quiet_accept_errors()
     # uvicorn's access log prints raw request lines, tokens included: ours replaces it.

@@ -585,3 +585,26 @@ def db_upgrade(app: App) -> None:
     url = dbmod.resolve_url(app.db_url())
     revision = dbmod.revision_of(dbmod.connect(url))
     click.echo(f"database {dbmod.display_url(url)} is at revision {revision} (latest)")
+
+
+@db.command("rebuild-timeline")
+@pass_app
+def db_rebuild_timeline(app: App) -> None:
+    """Rebuild the whole timeline from the stored facts and corrections.
+
+    Every ingest, poll and correction already updates the entries it touches;
+    this replays everything, the way `reparse --all` ends. It prints how many
+    entries changed (0 when the timeline was in line with the facts).
+
+    \b
+    Example:
+      caltac-inbox db rebuild-timeline
+    """
+    from caltac_inbox.store.light import missing_database_error
+
+    missing = missing_database_error(app.db_url())
+    if missing is not None:
+        raise missing
+    with app.open_store() as store:
+        refreshed = store.refresh_timeline(full=True)
+    click.echo(f"timeline rebuilt: {refreshed.count} entr{'y' if refreshed.count == 1 else 'ies'} changed")

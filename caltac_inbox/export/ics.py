@@ -15,10 +15,11 @@ within 4 KB (export.evidence). Never ATTENDEE or ORGANIZER. Mail text loses its 
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 from caltac_inbox.display import printable
 from caltac_inbox.export.evidence import fit, sources_lines
@@ -137,8 +138,39 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def calendar_ics(entries: Sequence[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None) -> bytes:
+def calendar_ics(entries: Iterable[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None) -> bytes:
     """The whole calendar: VTIMEZONE for America/Los_Angeles, one VEVENT per dated entry."""
+    entries = sorted(entries, key=entry_sort_key)
+    return b"".join(calendar_chunks(entries, options, now=now, years=timed_years(entries, options)))
+
+
+def calendar_chunks(entries: Iterable[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None,
+                    years: tuple[int, int] | None = None) -> Iterator[bytes]:
+    """The calendar as it is written, a piece at a time: the head (with the VTIMEZONE
+    covering `years`, the first and last year of a timed event, see `timed_years`), then
+    one piece per event of `entries` (in timeline order) as it comes, then the end. Each
+    event is written on its own, as pre-folded lines, so memory does not grow with the
+    calendar."""
+    yield _head(years)
+    stamp_default = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    for entry in entries:
+        event = event_lines(entry, options, stamp_default)
+        if event:
+            yield event
+    yield b"END:VCALENDAR\r\n"
+
+
+def timed_years(entries: Iterable[Entry], options: IcsOptions = IcsOptions()) -> tuple[int, int] | None:
+    """The first and last year of a timed DTSTART or DTEND among the events of `entries`
+    (what the VTIMEZONE must cover), or None when every event is all-day."""
+    years = [value.year for entry in entries if (entry.kind != "task" or options.tasks)
+             and (span := _span(entry)) is not None for value in span if isinstance(value, datetime)]
+    return (min(years), max(years)) if years else None
+
+
+@functools.lru_cache(maxsize=16)
+def _head(years: tuple[int, int] | None) -> bytes:
+    """BEGIN:VCALENDAR, its properties and the VTIMEZONE, as icalendar writes them."""
     import icalendar
 
     cal = icalendar.Calendar()
@@ -150,22 +182,17 @@ def calendar_ics(entries: Sequence[Entry], options: IcsOptions = IcsOptions(), *
     # Hints for subscribing clients; most refresh far less often anyway (see README).
     cal.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT12H")
-    stamp_default = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
-    timed_years: list[int] = []
-    for entry in sorted(entries, key=entry_sort_key):
-        if entry.kind == "task" and not options.tasks:
-            continue
-        event = _event(entry, options, stamp_default)
-        if event is None:
-            continue
-        for name in ("dtstart", "dtend"):
-            value = event.get(name)
-            if value is not None and isinstance(value.dt, datetime):
-                timed_years.append(value.dt.year)
+    if years is not None:
+        # a placeholder event makes icalendar write the zone for these years
+        event = icalendar.Event()
+        event.add("dtstart", datetime(years[0], 7, 1, tzinfo=LOS_ANGELES))
         cal.add_component(event)
-    if timed_years:
-        cal.add_missing_timezones(first_date=date(min(timed_years), 1, 1), last_date=date(max(timed_years) + 1, 1, 1))
-    return cal.to_ical()
+        cal.add_missing_timezones(first_date=date(years[0], 1, 1), last_date=date(years[1] + 1, 1, 1))
+        cal.subcomponents = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
+    text = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert text.endswith(end)
+    return text[: -len(end)]
 
 
 def calendar_entries(
@@ -185,40 +212,86 @@ def calendar_entries(
     return timeline_entries(source, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
 
 
-def _event(entry: Entry, options: IcsOptions, stamp_default: datetime):
-    import icalendar
-
+def event_lines(entry: Entry, options: IcsOptions, stamp_default: datetime) -> bytes:
+    """One VEVENT (with its VALARM), folded and escaped as RFC 5545 and icalendar have it;
+    b"" for an entry with no date or a task left out."""
+    if entry.kind == "task" and not options.tasks:
+        return b""
     span = _span(entry)
     if span is None:
-        return None
+        return b""
     start, end = span
-    event = icalendar.Event()
-    event.add("uid", f"{entry.uid}@{UID_DOMAIN}")
     stamp = entry.updated_at.astimezone(timezone.utc).replace(microsecond=0) if entry.updated_at else stamp_default
-    event.add("dtstamp", stamp)
+    stamp_text = stamp.strftime("%Y%m%dT%H%M%SZ")
+    title = _escape(printable(summary(entry)))  # RFC 5545 TEXT holds no control characters
+    lines = ["BEGIN:VEVENT", "SUMMARY:" + title, "DTSTART" + _when(start)]
+    # an instant: without DTEND or DURATION, clients (khal, Thunderbird) show a one-hour meeting
+    lines.append("DTEND" + _when(end) if end is not None else "DURATION:" + _duration(timedelta(0)))
+    lines += ["DTSTAMP:" + stamp_text, f"UID:{_escape(entry.uid)}@{UID_DOMAIN}", f"SEQUENCE:{entry.sequence}",
+              "CATEGORIES:" + ",".join(_escape(printable(c)) for c in (entry.kind, *entry.program)),
+              "DESCRIPTION:" + _escape(fit(printable(description(entry), multiline=True)))]
     if entry.updated_at:
-        event.add("last-modified", stamp)
-    event.add("dtstart", start)
-    if end is not None:
-        event.add("dtend", end)
-    else:  # an instant: without DTEND or DURATION, clients (khal, Thunderbird) show a one-hour meeting
-        event.add("duration", timedelta(0))
-    event.add("sequence", entry.sequence)
-    # RFC 5545 TEXT holds no control characters (a description keeps its line breaks)
-    title = printable(summary(entry))
-    event.add("summary", title)
-    event.add("description", fit(printable(description(entry), multiline=True)))
-    event.add("categories", [printable(c) for c in (entry.kind, *entry.program)])
-    event.add("status", "CANCELLED" if entry.status == "cancelled" else "CONFIRMED")
-    event.add("transp", "TRANSPARENT")  # a downtime or a due date does not make anyone busy
+        lines.append("LAST-MODIFIED:" + stamp_text)
+    # a downtime or a due date does not make anyone busy
+    lines += ["STATUS:" + ("CANCELLED" if entry.status == "cancelled" else "CONFIRMED"), "TRANSP:TRANSPARENT"]
     alarm_before = options.alarm_downtime if entry.kind == "downtime" else options.alarm_deadline
     if alarm_before is not None and entry.status != "cancelled" and not dated_by_notice(entry.fact):
-        alarm = icalendar.Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", title)
-        alarm.add("trigger", -alarm_before)
-        event.add_component(alarm)
-    return event
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:" + title,
+                  "TRIGGER:" + _duration(-alarm_before), "END:VALARM"]
+    lines.append("END:VEVENT")
+    return "".join(_fold(line) + "\r\n" for line in lines).encode("utf-8")
+
+
+def _escape(text: str) -> str:
+    """RFC 5545 TEXT escaping, exactly as icalendar's vText (line ends become \\n)."""
+    return (text.replace(r"\N", "\n").replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,")
+            .replace("\r\n", r"\n").replace("\n", r"\n").replace("\r", r"\n"))
+
+
+def _when(value: date | datetime) -> str:
+    """";TZID=...:" + a Los Angeles time, or ";VALUE=DATE:" + a day."""
+    if isinstance(value, datetime):
+        return ";TZID=America/Los_Angeles:" + value.astimezone(LOS_ANGELES).strftime("%Y%m%dT%H%M%S")
+    return ";VALUE=DATE:" + value.strftime("%Y%m%d")
+
+
+@functools.lru_cache(maxsize=64)
+def _duration(value: timedelta) -> str:
+    import icalendar
+
+    return icalendar.vDuration(value).to_ical().decode("ascii")
+
+
+_FOLD = 74  # octets per folded line (icalendar's limit of 75 with the line end's first octet)
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 folding as icalendar does it: at most 74 octets a line, continuation lines
+    start with a space, and a backslash escape is never split from what it escapes."""
+    if line.isascii():
+        if len(line) <= _FOLD:
+            return line
+        chunks, rest = [], line
+        while len(rest) > _FOLD:
+            cut = _FOLD - 1 if rest[_FOLD - 1] in "\\^" else _FOLD
+            chunks.append(rest[:cut])
+            rest = rest[cut:]
+        chunks.append(rest)
+        return "\r\n ".join(chunks)
+    data = line.encode("utf-8")
+    if len(data) <= _FOLD:
+        return line
+    pieces, begin = [], 0
+    while len(data) - begin > _FOLD:
+        cut = begin + _FOLD
+        while data[cut] & 0xC0 == 0x80:  # never inside a character
+            cut -= 1
+        if data[cut - 1] in b"\\^":
+            cut -= 1
+        pieces.append(data[begin:cut].decode("utf-8"))
+        begin = cut
+    pieces.append(data[begin:].decode("utf-8"))
+    return "\r\n ".join(pieces)
 
 
 def _span(entry: Entry) -> tuple[date | datetime, date | datetime | None] | None:
@@ -275,5 +348,5 @@ def _la(value: datetime) -> datetime:
     return value.astimezone(LOS_ANGELES)
 
 
-__all__ = ["IcsOptions", "PRODID", "calendar_entries", "calendar_ics", "description", "parse_alarm",
-           "summary"]
+__all__ = ["IcsOptions", "PRODID", "calendar_chunks", "calendar_entries", "calendar_ics", "description",
+           "event_lines", "parse_alarm", "summary", "timed_years"]

@@ -161,7 +161,16 @@ def add_correction(session: Session, *, target: str, action: str, made_by: str, 
     if action == "add" and target == "":
         row.target = f"manual-{row.id}"
         session.flush()
+    _entry_changed(session, row.target)
     return row
+
+
+def _entry_changed(session: Session, target: str) -> None:
+    """The corrected entry is recomputed by the next timeline refresh (store.incremental)."""
+    from caltac_inbox.store.pending import mark_entries_pending
+
+    if not target.startswith(LEAD_TARGET):
+        mark_entries_pending(session, [target])
 
 
 class NothingPending(LookupError):
@@ -208,6 +217,7 @@ def undo(session: Session, correction_id: int) -> CorrectionRow:
                               "(`caltac-inbox corrections` lists what is in force)")
     row.state, row.changed_at = "undone", datetime.now(timezone.utc)
     session.flush()
+    _entry_changed(session, row.target)
     return row
 
 

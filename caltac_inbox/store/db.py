@@ -30,7 +30,7 @@ TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 READONLY_OPTION = "caltac_readonly"
 # The revision that creates the tables schema.py describes, i.e. what this code reads and
 # writes. Bump it with every new file in migrations/versions (tests/system/test_packaging.py checks).
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0013"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
@@ -385,7 +385,39 @@ def connect(url: str | None, *, migrate: bool = True) -> "Engine":
     return engine
 
 
-__all__ = [
+# ANALYZE a table once a run has changed more than this share of its rows (PostgreSQL;
+# autovacuum waits for 10 % and its next round, while plans go wrong from the first run).
+ANALYZE_SHARE = 0.05
+ANALYZED_TABLES = ("messages", "facts", "entries", "entry_sources", "leads", "timeline_pending")
+
+
+def analyze_changed(engine: "Engine", changed: dict[str, int]) -> list[str]:
+    """ANALYZE each table of `changed` (table -> rows a run inserted, updated or deleted)
+    whose statistics no longer describe it: never analyzed, or the change is more than
+    ANALYZE_SHARE of the rows they count. PostgreSQL only (SQLite plans without them).
+    Returns the tables analyzed."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    wanted = {table: rows for table, rows in changed.items() if rows > 0 and table in ANALYZED_TABLES}
+    if not wanted:
+        return []
+    with engine.connect() as conn:
+        counted = {str(name): float(rows) for name, rows in conn.execute(
+            text("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(:names) "
+                 "AND relkind = 'r' AND relnamespace = 'public'::regnamespace"), {"names": list(wanted)})}
+    stale = [table for table, rows in wanted.items()
+             if (known := counted.get(table)) is None or known < 0 or rows > ANALYZE_SHARE * max(known, 1)]
+    if stale:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in stale:
+                conn.execute(text(f"ANALYZE {table}"))
+    return stale
+
+
+__all__ = ["analyze_changed",
     "connect",
     "default_url",
     "display_url",

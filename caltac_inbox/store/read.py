@@ -178,9 +178,12 @@ def generations(source: RowSource) -> tuple[int, int]:
 
 
 def timeline_behind(source: RowSource) -> bool:
-    """Whether facts were stored since the timeline was last rebuilt (a run died in between)."""
+    """Whether facts or corrections changed since the timeline was last brought in line
+    with them (a run died in between, or its refresh is still to come)."""
     facts_generation, timeline_generation = generations(source)
-    return facts_generation != timeline_generation
+    # "*" only says the next refresh replays everything (facts stored before 0013 have no scope)
+    return facts_generation != timeline_generation or _first(
+        source, "SELECT 1 FROM timeline_pending WHERE scope <> '*' LIMIT 1") is not None
 
 
 def archived_sizes(source: RowSource, *, failed_only: bool) -> list[tuple[int, int]]:

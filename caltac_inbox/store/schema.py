@@ -116,7 +116,11 @@ class FactRow(Base):
     timeline.kinds.fact_identity. Queries select entries, never facts, by date."""
 
     __tablename__ = "facts"
-    __table_args__ = (UniqueConstraint("message_pk", "identity"),)
+    __table_args__ = (
+        UniqueConstraint("message_pk", "identity"),
+        # the downtime windows near a changed one (store.incremental)
+        Index("ix_facts_scope_span_last", "scope", "span_last"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(
@@ -129,6 +133,11 @@ class FactRow(Base):
     identity: Mapped[str] = mapped_column(String(64), index=True)
     mailbox: Mapped[str | None] = mapped_column(String(200))
     unverified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # timeline.scope.fact_scope: the facts whose entries this one can change (null only
+    # for a row stored before migration 0013, until the first full rebuild)
+    scope: Mapped[str | None] = mapped_column(String(300))
+    span_first: Mapped[str | None] = mapped_column(String(10))  # a downtime's days, ISO
+    span_last: Mapped[str | None] = mapped_column(String(10))
 
 
 class EntryRow(Base):
@@ -231,6 +240,22 @@ class TimelineStateRow(Base):
     changed_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
+class TimelinePendingRow(Base):
+    """A group of the timeline that changed since it was last brought in line
+    (timeline.scope): written in the transaction that changed its facts or corrections,
+    removed by the refresh that recomputes it. `scope` "*" makes the next refresh a full
+    rebuild (facts from before migration 0013 have no scope; the timeline is not behind),
+    "entry:<uid>" names one entry; a downtime scope has its days, the others ""."""
+
+    __tablename__ = "timeline_pending"
+    __table_args__ = (UniqueConstraint("scope", "span_first", "span_last"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(300))
+    span_first: Mapped[str] = mapped_column(String(10))
+    span_last: Mapped[str] = mapped_column(String(10))
+
+
 class FeedTokenRow(Base):
     """A private calendar feed (`caltac-inbox feed create`). Only the sha256 of its token
     is kept: the token itself is printed once and never stored."""
@@ -243,6 +268,21 @@ class FeedTokenRow(Base):
     # the feed's own filters (empty: all); query parameters can only narrow them
     kinds: Mapped[list[str]] = mapped_column(JSONType())
     programs: Mapped[list[str]] = mapped_column(JSONType())
+    mailbox: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+
+class EditorRow(Base):
+    """A person who may act from the web page (`caltac-inbox editor add`): mark done,
+    dismiss, correct, add. Only the sha256 of the sign-in token is kept; `name` is what
+    their corrections record as `by`; `mailbox`, when set, is all they see and change."""
+
+    __tablename__ = "editors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     mailbox: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Timestamp())
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
@@ -339,6 +379,6 @@ class DigestRow(Base):
     recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
 
 
-__all__ = ["Base", "CorrectionRow", "DigestRow", "EntryRow", "EntrySourceRow", "FactRow", "FeedTokenRow",
+__all__ = ["Base", "CorrectionRow", "DigestRow", "EditorRow", "EntryRow", "EntrySourceRow", "FactRow", "FeedTokenRow",
            "ImapMessageRow", "ImapStateRow", "LeadRow", "MailboxPollRow", "MessageRow", "TimelineChangeRow",
-           "TimelineStateRow"]
+           "TimelinePendingRow", "TimelineStateRow"]

@@ -10,19 +10,23 @@ The per-message inserts are Core statements on the tables, built once per dialec
 every value a bound parameter: SQLAlchemy compiles each once, and they skip the ORM's
 bulk-insert bookkeeping (together ~1 ms per stored message).
 
-`refresh_timeline(session)` replays ALL stored facts through the pure
+`refresh_timeline(session)` brings `entries` in line with the stored facts and
+corrections inside the caller's transaction: every write here that changes facts marks
+the groups of the timeline it touched (`mark_pending`, timeline.scope), and
+`refresh_pending_scopes` replays only those groups' facts through the pure
 `caltac_inbox.timeline.reconcile.reconcile` (ordered by each notice's own sent date, so
-the result does not depend on arrival order) and upserts `entries` by uid inside the
-caller's transaction: a changed entry gets `sequence + 1` and a new `updated_at`;
-`entry_sources` follows; entries that no longer exist are deleted. The pipeline calls
-it after every ingest, checklist import and reparse.
+the result does not depend on arrival order); `full=True` (`refresh_all`) replays ALL
+stored facts. Either way `write_entries` upserts `entries` by uid: a changed entry gets
+`sequence + 1` and a new `updated_at`; `entry_sources` follows; entries that no longer
+exist are deleted. The pipeline calls it after every ingest, checklist import, reparse
+and correction.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence, cast
 
 from sqlalchemy import delete, insert, select, text, update
@@ -35,14 +39,17 @@ if TYPE_CHECKING:
 from caltac_inbox.identity import message_identity
 from caltac_inbox.model import FIRST_DAY, LAST_DAY, Checkpoint, Fact, Lead, Notice, RawMessage
 from caltac_inbox.store.schema import (EntryRow, EntrySourceRow, FactRow, ImapMessageRow, ImapStateRow, MessageRow,
-                                       TimelineChangeRow, TimelineStateRow)
+                                       TimelineChangeRow, TimelinePendingRow, TimelineStateRow)
 from caltac_inbox.timeline.changes import TimelineChange, diff_entry, snapshot
 from caltac_inbox.timeline.entry import Entry, SourcedFact
 from caltac_inbox.timeline.kinds import fact_identity
 from caltac_inbox.timeline.reconcile import reconcile
+from caltac_inbox.store.pending import ENTRY_SCOPE, FULL_SCOPE, mark_entries_pending, mark_pending
+from caltac_inbox.timeline.scope import Scope, fact_scope
 from caltac_inbox.timeline.time import in_los_angeles, instant
 
 _DATE_FIELDS = ("start", "end", "due", "at", "term_end")
+
 
 
 def utcnow() -> datetime:
@@ -150,6 +157,7 @@ def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified:
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             raise ValueError(f"{fact.kind} {name} {value.isoformat()} is outside the supported days "
                              f"{FIRST_DAY} to {LAST_DAY}")
+    scope = fact_scope(fact)
     return dict(
         message_pk=message_pk,
         kind=fact.kind,
@@ -159,6 +167,9 @@ def fact_values(fact: Fact, *, message_pk: int, mailbox: str | None, unverified:
         identity=fact_identity(fact),
         mailbox=mailbox,
         unverified=bool(unverified or fact.unverified),
+        scope=scope.key,
+        span_first=scope.first.isoformat() if scope.first else None,
+        span_last=scope.last.isoformat() if scope.last else None,
     )
 
 
@@ -178,7 +189,10 @@ def insert_facts(
     # every call, so SQLAlchemy compiles it once (a multi-row .values(rows) is
     # recompiled for every message, ~2 ms each).
     stmt = _insert_facts_statement(_dialect(session))
-    return len(session.execute(stmt, rows).scalars().all())
+    added = len(session.execute(stmt, rows).scalars().all())
+    if added:
+        mark_pending(session, [fact_scope(f) for f in facts])
+    return added
 
 
 @functools.lru_cache(maxsize=None)
@@ -210,7 +224,16 @@ def replace_facts(
     )
     stale = [fid for ident, fid in existing.items() if ident not in wanted]
     if stale:
+        # their groups, and their entries (which lose these sources), are recomputed
+        mark_pending(session, [Scope(key or "*", _day(first), _day(last)) for key, first, last in session.execute(
+            select(FactRow.scope, FactRow.span_first, FactRow.span_last).where(FactRow.id.in_(stale)))])
+        mark_entries_pending(session, session.execute(
+            select(EntryRow.uid).join(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
+            .where(EntrySourceRow.fact_id.in_(stale))).scalars())
         session.execute(delete(FactRow).where(FactRow.id.in_(stale)))
+    kept = [fact for ident, fact in wanted.items() if ident in existing]
+    if kept:  # their evidence and flags may change what their entries show
+        mark_pending(session, [fact_scope(f) for f in kept])
     for ident, fact in wanted.items():
         if ident in existing:
             session.execute(
@@ -319,6 +342,10 @@ def record_checkpoint(session: Session | Connection, checkpoint: Checkpoint) -> 
         settle_uidvalidity(session, c.mailbox, c.folder)
 
 
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
 def facts_changed(session: Session | Connection) -> None:
     """Record, in the transaction that changed stored facts, that the timeline is now
     behind them (refresh_timeline catches up). Called last in its transaction: on
@@ -342,26 +369,94 @@ class Refreshed:
 
 
 def refresh_timeline(session: Session, now: datetime | None = None, *, run_id: str | None = None,
-                     mailbox: str | None = None) -> Refreshed:
-    """Bring `entries` in line with the stored facts, recording each change a reader sees
-    in `timeline_changes` (with `run_id` and `mailbox`, the poll's or ingest's) in the
-    same transaction."""
+                     mailbox: str | None = None, full: bool = False) -> Refreshed:
+    """Bring `entries` in line with the stored facts and corrections, recording each change
+    a reader sees in `timeline_changes` (with `run_id` and `mailbox`, the poll's or
+    ingest's) in the same transaction. Only the groups marked pending since the last
+    refresh are recomputed (refresh_pending_scopes); `full` replays
+    every stored fact (`db rebuild-timeline`, `reparse --all`)."""
     from caltac_inbox.store.db import TIMELINE_LOCK_KEY
-    from caltac_inbox.store.read import generations
 
     if session.get_bind().dialect.name == "postgresql":
         # Two refreshes at once would both insert the same new uid: take turns.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINE_LOCK_KEY})
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or utcnow()).astimezone(timezone.utc)
+    if not full:
+        done = refresh_pending_scopes(session, now, run_id=run_id, mailbox=mailbox)
+        if done is not None:
+            return done
+    return refresh_all(session, now, run_id=run_id, mailbox=mailbox)
+
+
+def refresh_pending_scopes(session: Session, now: datetime, *, run_id: str | None,
+                           mailbox: str | None) -> Refreshed | None:
+    """Recompute the pending groups of the timeline (the caller holds the timeline lock):
+    only their facts, entries and corrections are read (store.incremental). Returns what
+    changed, or None when only the full rebuild will do."""
+    from caltac_inbox.store.incremental import (MAX_PENDING_SCOPES, pending_condition, rows_where, source_pairs,
+                                                uid_taken_outside)
+    from caltac_inbox.store.read import generations
+
+    facts_generation, timeline_generation = generations(session)
+    pending = session.execute(select(TimelinePendingRow.id, TimelinePendingRow.scope, TimelinePendingRow.span_first,
+                                     TimelinePendingRow.span_last)).all()
+    if not pending:  # in line, unless facts changed without saying where
+        return Refreshed(0) if facts_generation == timeline_generation else None
+    if len(pending) > MAX_PENDING_SCOPES or FULL_SCOPE in {p.scope for p in pending}:
+        return None
+    uids = {p.scope.removeprefix(ENTRY_SCOPE) for p in pending if p.scope.startswith(ENTRY_SCOPE)}
+    existing = {row.uid: row for row in rows_where(session, EntryRow, EntryRow.uid, uids)}
+    in_scope = pending_condition(session, [(p.scope, p.span_first, p.span_last) for p in pending
+                                            if not p.scope.startswith(ENTRY_SCOPE)], existing)
+    if in_scope is None:
+        return None
+    scoped_entries = select(EntrySourceRow.entry_id).join(FactRow, FactRow.id == EntrySourceRow.fact_id).where(in_scope)
+    for row in session.execute(select(EntryRow).where(EntryRow.id.in_(scoped_entries))).scalars():
+        existing[row.uid] = row
+    from caltac_inbox.store.corrections import decisions
+
+    reconciled = reconcile(load_sourced_facts(session, in_scope), decisions(session))
+    if uid_taken_outside(session, {e.uid for e in reconciled} | set(existing), {row.id for row in existing.values()}):
+        return None
+    targets = set(existing) | {e.uid for e in reconciled} | uids
+    entries = apply_stored_corrections(session, reconciled, now, targets=sorted(targets))
+    linked: dict[int, set[int]] = {}
+    for entry_id, fact_id in source_pairs(session, [row.id for row in existing.values()]):
+        linked.setdefault(entry_id, set()).add(fact_id)
+    refreshed = write_entries(session, entries, existing, linked, now, run_id=run_id, mailbox=mailbox)
+    session.execute(delete(TimelinePendingRow).where(TimelinePendingRow.id.in_([p.id for p in pending])))
+    timeline_rebuilt_from(session, facts_generation)
+    return refreshed
+
+
+def refresh_all(session: Session, now: datetime, *, run_id: str | None, mailbox: str | None) -> Refreshed:
+    """Replay ALL stored facts (the caller holds the timeline lock)."""
+    from caltac_inbox.store.incremental import clear_pending, fill_in_scopes
+    from caltac_inbox.store.read import generations
+
     # Read before the facts: a change committed meanwhile leaves the timeline marked behind.
     facts_generation = generations(session)[0]
     from caltac_inbox.store.corrections import decisions
 
+    clear_pending(session)
+    fill_in_scopes(session)
     reconciled = apply_stored_corrections(session, reconcile(load_sourced_facts(session), decisions(session)), now)
     existing = {e.uid: e for e in session.execute(select(EntryRow)).scalars()}
     linked: dict[int, set[int]] = {}
     for entry_id, fact_id in session.execute(select(EntrySourceRow.entry_id, EntrySourceRow.fact_id)):
         linked.setdefault(entry_id, set()).add(fact_id)
+    refreshed = write_entries(session, reconciled, existing, linked, now, run_id=run_id, mailbox=mailbox)
+    timeline_rebuilt_from(session, facts_generation)
+    return refreshed
+
+
+def write_entries(session: Session, reconciled: Sequence[Entry], existing: dict[str, EntryRow],
+                  linked: dict[int, set[int]], now: datetime, *, run_id: str | None,
+                  mailbox: str | None) -> Refreshed:
+    """Make the rows `existing` (uid -> row; `linked`: their facts) exactly `reconciled`:
+    a changed entry gets `sequence + 1` and `updated_at` now, `entry_sources` follows, and
+    a row with no reconciled entry is deleted."""
+    existing = dict(existing)
     changed = 0
     sources_changed = False
     seen: list[TimelineChange] = []
@@ -393,7 +488,6 @@ def refresh_timeline(session: Session, now: datetime | None = None, *, run_id: s
         session.execute(delete(EntrySourceRow).where(EntrySourceRow.entry_id.in_(gone)))
         session.execute(delete(EntryRow).where(EntryRow.id.in_(gone)))
         changed += len(gone)
-    timeline_rebuilt_from(session, facts_generation)
     if changed or sources_changed:
         _bump_generation(session, now)
     if seen:
@@ -438,13 +532,12 @@ def _bump_generation(session: Session, now: datetime) -> None:
                                                      generation=1, changed_at=now))
 
 
-def load_sourced_facts(session: Session) -> list[SourcedFact]:
-    """Every stored fact with the metadata of its notice (input of `reconcile`)."""
-    rows = session.execute(
-        select(FactRow, MessageRow.message_id, MessageRow.subject, MessageRow.sent, MessageRow.forwarded_by).join(
-            MessageRow, MessageRow.id == FactRow.message_pk
-        )
-    ).all()
+def load_sourced_facts(session: Session, where: Any = None) -> list[SourcedFact]:
+    """Every stored fact (those `where` selects) with the metadata of its notice (input
+    of `reconcile`)."""
+    query = select(FactRow, MessageRow.message_id, MessageRow.subject, MessageRow.sent, MessageRow.forwarded_by).join(
+        MessageRow, MessageRow.id == FactRow.message_pk)
+    rows = session.execute(query if where is None else query.where(where)).all()
     out = []
     for row in rows:
         fact_row: FactRow = row.FactRow
@@ -480,15 +573,21 @@ def _entry_values(item: Entry) -> dict[str, Any]:
     )
 
 
-def apply_stored_corrections(session: Session, reconciled: list[Entry], now: datetime
-                             ) -> list[Entry]:
-    """The reconciled timeline with the coordinator's corrections on top
-    (timeline.corrections); a correction a later notice overrode is marked superseded."""
+def apply_stored_corrections(session: Session, reconciled: list[Entry], now: datetime,
+                             targets: Sequence[str] | None = None) -> list[Entry]:
+    """The reconciled timeline with the coordinator's corrections on top (only those of
+    the entries `targets`, when given; timeline.corrections); a correction a later notice
+    overrode is marked superseded."""
     from caltac_inbox.store.schema import CorrectionRow
     from caltac_inbox.timeline.corrections import Correction, apply_corrections
 
-    rows = session.execute(select(CorrectionRow).where(CorrectionRow.state.in_(("active", "superseded")),
-                                                      ~CorrectionRow.target.startswith("lead:"))).scalars().all()
+    query = select(CorrectionRow).where(CorrectionRow.state.in_(("active", "superseded")),
+                                        ~CorrectionRow.target.startswith("lead:"))
+    if targets is not None:
+        if not targets:
+            return reconciled
+        query = query.where(CorrectionRow.target.in_(sorted(targets)))
+    rows = session.execute(query).scalars().all()
     if not rows:
         return reconciled
     corrections = [Correction(id=r.id, target=r.target, action=r.action, new_values=dict(r.new_values),
@@ -547,6 +646,7 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
     return bool(missing or current - wanted)
 
 
-__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "record_checkpoint",
-           "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
+__all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "mark_entries_pending",
+           "mark_pending", "record_checkpoint", "refresh_all", "refresh_pending_scopes",
+           "write_entries", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
            "replace_leads", "settle_uidvalidity"]

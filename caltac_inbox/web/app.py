@@ -6,7 +6,8 @@
     GET /notice/<id>            a source notice as text (same token as the page)
     GET /healthz                database reachable and at the schema head, each mailbox's
                                 last successful poll and whether it is stale (JSON)
-    GET /static/...             CSS, the copy button's script, the icon
+    GET /static/...             CSS, the page's scripts, the icon
+    /sign-in, /review, /edit/*  an editor's session and actions (web/actions.py)
 
 `create_app(settings)` builds the ASGI application (Starlette under AccessLog); `serve`
 in cli/feeds.py runs it on uvicorn. Handlers are plain functions (Starlette runs them in
@@ -20,21 +21,22 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_entries, timed_years
 from caltac_inbox.export.notice import readable_notice
 from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
@@ -42,9 +44,13 @@ from caltac_inbox.timeline.time import LOS_ANGELES, instant
 from caltac_inbox.store.feeds import FeedFilter, find_feed
 from caltac_inbox.store.read import mailbox_polls, source_notice, timeline_entries, timeline_version
 from caltac_inbox.web.access import LOG_NOTES, AccessLog, HostGuard
-from caltac_inbox.web.http import (BadRequest, FeedValidators, feed_validators, narrow, not_modified, requested_filter,
-                                   without_param)
+from caltac_inbox.web.actions import EditorRoutes, saved_change
+from caltac_inbox.web.editing import (ADD_KINDS, EditorSettings, Editors, SignedIn, correct_fields, for_editor,
+                                      set_session_cookie, undo_buttons)
+from caltac_inbox.web.http import (FEED_HORIZON_MONTHS, BadRequest, FeedValidators, feed_start, feed_validators,
+                                   narrow, not_modified, requested_filter, without_param)
 from caltac_inbox.web.reader import TimelineReader
+from caltac_inbox.web.session import SessionSigner, session_key
 from caltac_inbox.web.view import build_weeks
 
 COOKIE = "caltac_token"
@@ -65,27 +71,71 @@ class ServeSettings:
     mailboxes: tuple[str, ...] = ()
     max_age: timedelta = DEFAULT_MAX_AGE
     allowed_hosts: frozenset[str] | None = None  # Host header names answered (web.http.allowed_hosts); None: any
+    trusted_user_header: str | None = None  # set by a proxy that signs users in (X-Forwarded-User)
+    editors: tuple[str, ...] = ()  # that header's users who may act on the page
+    session_key: str | None = None  # signs editor sessions (CALTAC_INBOX_SESSION_KEY); default: random
+    # how far back a feed goes unless ?from= says (None: all of it); everything ahead is in it
+    feed_horizon_months: int | None = FEED_HORIZON_MONTHS
+
+
+class SharedRender:
+    """One calendar being written (or written): its pieces are kept as they come, and every
+    request for it reads them, the first to need a piece not yet written writing it. So
+    any number of clients after a change cost one render and one copy of the calendar."""
+
+    def __init__(self, validators: FeedValidators, pieces: Iterator[bytes]) -> None:
+        self.validators = validators
+        self._source: Iterator[bytes] | None = pieces
+        self._pieces: list[bytes] = []
+        self._lock = threading.Lock()
+        self.size = 0
+
+    @property
+    def done(self) -> bool:
+        return self._source is None
+
+    def _piece(self, index: int) -> bytes | None:
+        with self._lock:
+            while index >= len(self._pieces) and self._source is not None:
+                try:
+                    piece = next(self._source)
+                except StopIteration:
+                    self._source = None
+                    break
+                self._pieces.append(piece)
+                self.size += len(piece)
+            return self._pieces[index] if index < len(self._pieces) else None
+
+    def stream(self) -> Iterator[bytes]:
+        index = 0
+        while (piece := self._piece(index)) is not None:
+            yield piece
+            index += 1
+
+    def body(self) -> bytes:
+        return b"".join(self.stream())
 
 
 class CalendarCache:
     """Rendered calendars by ETag (the ETag names the content, so an entry never goes
-    stale), each rendered once however many clients ask for it at the same time."""
+    stale), each rendered once however many clients ask for it at the same time, and
+    streamed to them as it is written."""
 
     def __init__(self, size: int = CACHED_CALENDARS) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[FeedValidators, bytes]] = OrderedDict()
+        self._items: OrderedDict[str, SharedRender] = OrderedDict()
         self._lock = threading.Lock()
         self._rendering: dict[str, threading.Lock] = {}
 
-    def get(self, etag: str) -> tuple[FeedValidators, bytes] | None:
+    def get(self, etag: str) -> SharedRender | None:
         with self._lock:
             found = self._items.get(etag)
             if found is not None:
                 self._items.move_to_end(etag)
             return found
 
-    def rendered(self, etag: str, render: Callable[[], tuple[FeedValidators, bytes]]) -> tuple[FeedValidators, bytes]:
-        """The calendar cached under `etag`, else what `render()` returns (its own
+    def rendered(self, etag: str, render: Callable[[], tuple[FeedValidators, Iterator[bytes]]]) -> SharedRender:
+        """The calendar cached under `etag`, else the one `render()` starts (with its own
         validators: the timeline may have moved on since `etag` was computed)."""
         found = self.get(etag)
         if found is not None:
@@ -93,29 +143,31 @@ class CalendarCache:
         with self._lock:
             turn = self._rendering.setdefault(etag, threading.Lock())
         try:
-            with turn:  # a second request for this calendar waits for the first one's render
+            with turn:  # a second request for this calendar waits for the first one's entries
                 found = self.get(etag)
                 if found is None:
-                    found = render()
-                    self._put(*found)
+                    found = SharedRender(*render())
+                    self._put(found)
                 return found
         finally:
             with self._lock:
                 self._rendering.pop(etag, None)
 
-    def _put(self, validators: FeedValidators, body: bytes) -> None:
+    def _put(self, shared: SharedRender) -> None:
         with self._lock:
-            self._items[validators.etag] = (validators, body)
-            self._items.move_to_end(validators.etag)
+            self._items[shared.validators.etag] = shared
+            self._items.move_to_end(shared.validators.etag)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
 
 def templates() -> Environment:
-    """Autoescaped everywhere, and every printed value loses its control characters first."""
+    """Autoescaped everywhere, and every printed value loses its control characters first
+    (but a macro's output, already escaped markup, is printed as it is)."""
     return Environment(loader=PackageLoader("caltac_inbox.web", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       finalize=lambda value: printable(value) if isinstance(value, str) else value)
+                       finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(
+                           value, Markup) else value)
 
 
 def not_found(request: Request | None = None, exc: Exception | None = None) -> Response:
@@ -129,6 +181,8 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
     reader = reader or TimelineReader(settings.db_url)
     env = templates()
     cache = CalendarCache()
+    editors = Editors(EditorSettings(settings.trusted_user_header, settings.editors), reader,
+                      SessionSigner(session_key(settings.session_key)))
 
     def note(request: Request, **fields: object) -> None:
         request.scope.setdefault(LOG_NOTES, {}).update(fields)
@@ -139,6 +193,8 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             return not_found()
         try:
             requested = requested_filter(request.query_params.multi_items())
+            start = feed_start(request.query_params.multi_items(), datetime.now(LOS_ANGELES).date(),
+                               settings.feed_horizon_months)
         except BadRequest as exc:
             return PlainTextResponse(str(exc), status_code=400)
         with reader.snapshot() as source:
@@ -147,18 +203,21 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
                 return not_found()
             note(request, feed=feed.id)
             selection = narrow(feed.filter, requested)
-            validators = feed_validators(*timeline_version(source), selection)
+            validators = feed_validators(*timeline_version(source), selection, start)
         if not_modified(validators, request.headers.get("if-none-match"), request.headers.get("if-modified-since")):
             return Response(status_code=304, headers=feed_headers(validators))
-        validators, body = cache.rendered(validators.etag, lambda: render_feed(reader, selection))
-        return Response(body, media_type=CALENDAR_TYPE, headers=feed_headers(validators))
+        shared = cache.rendered(validators.etag, lambda: render_feed(reader, selection, start))
+        if shared.done:
+            return Response(shared.body(), media_type=CALENDAR_TYPE, headers=feed_headers(shared.validators))
+        return StreamingResponse(shared.stream(), media_type=CALENDAR_TYPE, headers=feed_headers(shared.validators))
 
     def page(request: Request) -> Response:
         params = request.query_params.multi_items()
         if "token" in request.query_params:
             return take_token(request, params)
+        signed = editors.signed_in(request)
         token = request.cookies.get(COOKIE)
-        if not token and not settings.open_access:
+        if not token and not settings.open_access and signed is None:
             return html(env, "locked.html", status=401)
         try:
             form = PageForm.parse(params)
@@ -166,41 +225,66 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
             return html(env, "locked.html", status=400, problem=str(exc))
         with reader.snapshot() as source:
             feed = find_feed(source, token) if token else None
-            if token and feed is None:
+            if token and feed is None and signed is None:
                 return forget_token(not_found())
-            selection = narrow(feed.filter if feed else FeedFilter(), form.filter)
+            granted = feed.filter if feed else FeedFilter()
+            if signed is not None:  # an editor sees what they may change (all, or their mailbox)
+                granted = FeedFilter(mailbox=signed.mailbox)
+            selection = narrow(granted, form.filter)
             entries = [] if selection is None else timeline_entries(
-                source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox)
+                source, form.as_of, form.last_day, selection.kinds, selection.programs, False, selection.mailbox,
+                include_dismissed=signed is not None)
             freshness = mailbox_freshness(source, settings)
         if feed is not None:
             note(request, feed=feed.id)
+        if signed is not None:
+            note(request, editor=signed.log_id)
         base = (settings.base_url or f"{request.url.scheme}://{request.url.netloc}").rstrip("/")
-        return html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
-                    kinds=feed.filter.kinds if feed and feed.filter.kinds else KINDS, programs=PROGRAMS,
-                    day_choices=DAY_CHOICES, subscription=subscription(base, token, form.filter) if token else None,
-                    checked=checked_line(freshness), stale=warning_lines(freshness))
+        response = html(env, "timeline.html", weeks=build_weeks(entries, *form.range), form=form, feed=feed,
+                        kinds=feed.filter.kinds if feed and feed.filter.kinds and signed is None else KINDS,
+                        programs=PROGRAMS, day_choices=DAY_CHOICES,
+                        subscription=subscription(base, token, form.filter) if token and feed else None,
+                        checked=checked_line(freshness), stale=warning_lines(freshness), tab="timeline",
+                        **editor_context(request, signed, entries))
+        if signed is not None:
+            for_editor(response)
+            if signed.new_cookie:
+                set_session_cookie(response, request, signed.new_cookie)
+        return response
+
+    def editor_context(request: Request, signed: SignedIn | None, entries: list[Any]) -> dict[str, Any]:
+        """What the page's forms need: nothing for a viewer."""
+        if signed is None:
+            return {"editor": None}
+        return {"editor": signed, "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                "edit_fields": {e.uid: correct_fields(e.kind, e.fact.to_json()) for e in entries},
+                "undo_buttons": {e.uid: undo_buttons(e) for e in entries}, "add_kinds": ADD_KINDS,
+                "saved": saved_change(reader, request, signed)}
 
     def notice(request: Request) -> Response:
-        """One source notice as text, under the page's token: only a notice some entry rests
-        on, and of the feed's mailbox when the feed has one."""
+        """One source notice as text, under the page's token or an editor's session: only a
+        notice some entry rests on, and of the feed's (or the editor's) mailbox when it has one."""
         token = request.cookies.get(COOKIE)
-        if not token and not settings.open_access:
+        signed = editors.signed_in(request)
+        if not token and not settings.open_access and signed is None:
             return html(env, "locked.html", status=401)
         wanted = request.path_params["message"]
         if not wanted.isdigit() or len(wanted) > 18:
             return not_found()
         with reader.snapshot() as source:
             feed = find_feed(source, token) if token else None
-            if token and feed is None:
+            if token and feed is None and signed is None:
                 return forget_token(not_found())
             found = source_notice(source, int(wanted))
-        if found is None or (feed is not None and feed.filter.mailbox and found["mailbox"] != feed.filter.mailbox):
+        limit = signed.mailbox if signed is not None else feed.filter.mailbox if feed is not None else None
+        if found is None or (limit and found["mailbox"] != limit):
             return not_found()
         if feed is not None:
             note(request, feed=feed.id)
         readable = readable_notice(found["raw"], f"message {found['id']}")
         subject = dict(readable.headers).get("Subject") or "Notice"
-        return html(env, "notice.html", notice=readable, notice_subject=subject)
+        response = html(env, "notice.html", notice=readable, notice_subject=subject, editor=signed)
+        return for_editor(response) if signed is not None else response
 
     def take_token(request: Request, params: list[tuple[str, str]]) -> Response:
         """A valid ?token= goes into a cookie and out of the URL: off the address bar, the
@@ -231,8 +315,10 @@ def create_app(settings: ServeSettings, reader: TimelineReader | None = None) ->
         return Response(json.dumps(report), status_code=200 if health.ok else 503,
                         media_type="application/json", headers={"Cache-Control": "no-store"})
 
+    editor_routes = EditorRoutes(env, reader, editors, settings.base_url, note, not_found)
     app = Starlette(
         routes=[
+            *editor_routes.routes(),
             Route("/", page, methods=["GET"]),
             Route("/calendar/{name}", calendar, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
@@ -264,18 +350,19 @@ def http_error(request: Request, exc: Exception) -> Response:
                              headers=getattr(exc, "headers", None))
 
 
-def render_feed(reader: TimelineReader, selection: FeedFilter | None) -> tuple[FeedValidators, bytes]:
+def render_feed(reader: TimelineReader, selection: FeedFilter | None,
+                start: date | None = None) -> tuple[FeedValidators, Iterator[bytes]]:
     """The calendar of `export-ics` with the same filters (`--kind task` includes the
-    tasks), and its validators, read from one snapshot; rendered after it is closed, so
-    a long render holds no read transaction open."""
+    tasks) from the day `start` on, and its validators, read from one snapshot; written
+    (a piece per event) after it is closed, so a slow client holds no read transaction open."""
     entries = []
     with reader.snapshot() as source:
-        validators = feed_validators(*timeline_version(source), selection)
+        validators = feed_validators(*timeline_version(source), selection, start)
         if selection is not None:
             entries = calendar_entries(source, kinds=selection.kinds, programs=selection.programs,
-                                       mailbox=selection.mailbox)
-    tasks = selection is not None and "task" in selection.kinds
-    return validators, calendar_ics(entries, IcsOptions(tasks=tasks))
+                                       mailbox=selection.mailbox, from_=start)
+    options = IcsOptions(tasks=selection is not None and "task" in selection.kinds)
+    return validators, calendar_chunks(entries, options, years=timed_years(entries, options))
 
 
 def feed_headers(validators: FeedValidators) -> dict[str, str]:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Iterable
 from urllib.parse import parse_qsl, urlencode
@@ -19,7 +19,7 @@ from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.store.feeds import FeedFilter, normalized_filter
 
 # query parameters whose values a log may show; any other parameter's value is hidden
-LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days"})
+LOGGABLE_PARAMS = frozenset({"kind", "program", "mailbox", "as_of", "days", "from"})
 REDACTED = "[redacted]"
 # A run of token characters this long could be a token pasted into the wrong place.
 SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
@@ -65,6 +65,31 @@ def requested_filter(params: Iterable[tuple[str, str]]) -> FeedFilter:
     return normalized_filter(kinds, programs, mailboxes[0] if mailboxes else None)
 
 
+FEED_HORIZON_MONTHS = 12  # a feed shows this many months back (and everything ahead) unless ?from= says
+
+
+def feed_start(params: Iterable[tuple[str, str]], today: date,
+               horizon_months: int | None = FEED_HORIZON_MONTHS) -> date | None:
+    """The first day a feed shows: `?from=YYYY-MM-DD`, `?from=all` (None: everything), by
+    default the first day of the month `horizon_months` before `today` (so the feed, and
+    its ETag, changes once a month, not every day; None: everything). BadRequest for
+    anything else."""
+    given = values(list(params), "from")
+    if len(set(given)) > 1:
+        raise BadRequest("give at most one from")
+    if not given:
+        if horizon_months is None:
+            return None
+        months = today.year * 12 + today.month - 1 - horizon_months
+        return date(months // 12, months % 12 + 1, 1)
+    if given[0].strip().lower() == "all":
+        return None
+    try:
+        return date.fromisoformat(given[0].strip())
+    except ValueError:
+        raise BadRequest("from: give a day as YYYY-MM-DD, or all") from None
+
+
 def narrow(granted: FeedFilter, requested: FeedFilter) -> FeedFilter | None:
     """What a request may see: the feed's own filter narrowed by the request's, never
     widened. None when the two exclude each other (an empty calendar)."""
@@ -84,13 +109,15 @@ def _intersect(granted: tuple[str, ...], requested: tuple[str, ...]) -> tuple[st
     return both or None
 
 
-def feed_validators(generation: int, changed_at: datetime | None, selection: FeedFilter | None) -> FeedValidators:
-    """ETag and Last-Modified of a feed, from the timeline's generation and the selection
-    alone: the calendar is a function of the stored timeline (which the generation
-    names), the selection and this version's rendering, so nothing is rendered to
-    tell whether it changed."""
+def feed_validators(generation: int, changed_at: datetime | None, selection: FeedFilter | None,
+                    start: date | None = None) -> FeedValidators:
+    """ETag and Last-Modified of a feed, from the timeline's generation, the selection and
+    the first day shown alone: the calendar is a function of the stored timeline (which
+    the generation names), of these and of this version's rendering, so nothing is
+    rendered to tell whether it changed."""
     shape = json.dumps([__version__, None if selection is None else
-                        [selection.kinds, selection.programs, selection.mailbox]])
+                        [selection.kinds, selection.programs, selection.mailbox]]
+                       + ([start.isoformat()] if start is not None else []))
     digest = hashlib.sha256(shape.encode()).hexdigest()[:16]
     last_modified = changed_at.astimezone(timezone.utc).replace(microsecond=0) if changed_at else None
     return FeedValidators(etag=f'"{generation}-{digest}"', last_modified=last_modified)
@@ -187,6 +214,6 @@ def without_param(params: Iterable[tuple[str, str]], name: str) -> str:
     return urlencode(kept)
 
 
-__all__ = ["BadRequest", "FeedValidators", "allowed_hosts", "feed_validators", "host_allowed", "loggable_target",
-           "loggable_text", "narrow",
+__all__ = ["BadRequest", "FEED_HORIZON_MONTHS", "FeedValidators", "allowed_hosts", "feed_start", "feed_validators",
+           "host_allowed", "loggable_target", "loggable_text", "narrow",
            "not_modified", "requested_filter", "values", "without_param"]

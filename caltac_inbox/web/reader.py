@@ -1,4 +1,5 @@
-"""The store as the web server reads it: never created, migrated or written.
+"""The store as the web server reads it: never created or migrated, and written only by
+an editor's action (through `store`, as the command line writes).
 
 An existing SQLite file is read per request through store.light's sqlite3 reader (one
 read transaction, so the feed's generation and its entries come from one snapshot; in
@@ -22,6 +23,7 @@ from caltac_inbox.store.db import plain_sqlite_file
 from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
 
 if TYPE_CHECKING:
+    from caltac_inbox.pipeline import Store
     from pathlib import Path
 
     from caltac_inbox.store.read import RowSource
@@ -57,9 +59,12 @@ class TimelineReader:
             raise DatabaseError(f"database {self._file} does not exist; ingest or poll notices into it first, "
                                 "or point --db at the database the poller writes")
         from caltac_inbox.pipeline import Store
+        from caltac_inbox.store.read import CORRECTION_RUN
 
         self._store = Store(db.make_engine(self.url, connect_timeout=CONNECT_SECONDS,
                                            statement_timeout=STATEMENT_SECONDS))
+        # what it writes is an editor's correction, never a poll (`changes --since last-poll` skips it)
+        self._store.run_id = CORRECTION_RUN + self._store.run_id
         self._checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="caltac-health")
         self._behind_since: float | None = None
         self._repairing = False
@@ -87,6 +92,11 @@ class TimelineReader:
             return
         with self._store.session(readonly=True) as session:
             yield session
+
+    @property
+    def store(self) -> "Store":
+        """The full store, for what an editor does on the page (store.edits, then a refresh)."""
+        return self._store
 
     def health(self) -> Health:
         """Whether the database answers (within HEALTH_SECONDS), is stamped with the

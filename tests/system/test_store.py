@@ -17,7 +17,8 @@ from caltac_inbox.store.schema import Base, FactRow, MessageRow
 
 LA = ZoneInfo("America/Los_Angeles")
 TABLES = {"messages", "facts", "entries", "entry_sources", "imap_messages", "imap_state", "feed_tokens",
-          "timeline_state", "timeline_changes", "corrections", "leads", "mailbox_polls", "digests"}
+          "timeline_state", "timeline_changes", "corrections", "leads", "editors", "timeline_pending",
+          "mailbox_polls", "digests"}
 
 
 def _tables(engine) -> set[str]:

@@ -39,7 +39,8 @@ def feed(samples_db):
 
 @pytest.fixture
 def client(samples_db):
-    with TestClient(create_app(ServeSettings(db_url=samples_db))) as test_client:
+    # the samples are from 2016 to 2020: the feeds show all of it, not the last 12 months
+    with TestClient(create_app(ServeSettings(db_url=samples_db, feed_horizon_months=None))) as test_client:
         yield test_client
 
 
@@ -168,7 +169,7 @@ def test_page_takes_the_token_into_an_httponly_cookie(client, feed):
 
 
 def test_the_cookie_is_secure_behind_https(samples_db, feed):
-    with TestClient(create_app(ServeSettings(db_url=samples_db)), base_url="https://caltac.example.org") as client:
+    with TestClient(create_app(ServeSettings(db_url=samples_db, feed_horizon_months=None)), base_url="https://caltac.example.org") as client:
         moved = client.get("/", params={"token": feed["token"]}, follow_redirects=False)
         page = client.get("/")
     assert "; Secure" in moved.headers["set-cookie"]
@@ -202,7 +203,7 @@ def test_hostile_mail_text_is_escaped_everywhere(db_url, tmp_path):
     (tmp_path / "hostile.eml").write_bytes(hostile_notice())
     ingest(db_url, tmp_path / "hostile.eml")
     feed = create_feed(db_url)
-    with TestClient(create_app(ServeSettings(db_url=db_url))) as client:
+    with TestClient(create_app(ServeSettings(db_url=db_url, feed_horizon_months=None))) as client:
         client.cookies.set(COOKIE, feed["token"])
         page = client.get("/", params={"as_of": "2016-08-01"})
         calendar = client.get(feed["path"])
@@ -214,7 +215,8 @@ def test_hostile_mail_text_is_escaped_everywhere(db_url, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in body
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body)
     assert "[31m" not in body and "&lt;script&gt;" in body  # the escape sequence removed whole, not obeyed
-    assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/copy.js" defer>']  # no inline script
+    assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/copy.js" defer>',
+                                                    '<script src="/static/page.js" defer>']  # no inline script
     assert "style=" not in body  # no inline style either
     ics = calendar.content.decode()
     assert "\x1b" not in ics and "\x07" not in ics and "[31m" not in ics and "<script>" in ics.replace("\r\n ", "")
@@ -227,7 +229,7 @@ def test_the_page_marks_what_the_coordinator_corrected_or_added(db_url):
     cli(db_url, "correct", str(downtime["id"]), "--end", "2020-08-21 08:00", "--by", "pat")
     cli(db_url, "add", "--kind", "deadline", "--due", "2020-08-10", "--what", "order braille booklets", "--by", "pat")
     feed = create_feed(db_url)
-    with TestClient(create_app(ServeSettings(db_url=db_url))) as client:
+    with TestClient(create_app(ServeSettings(db_url=db_url, feed_horizon_months=None))) as client:
         client.cookies.set(COOKIE, feed["token"])
         body = client.get("/", params={"as_of": "2020-08-01"}).text
     assert '<span class="flag">corrected</span>' in body and '<span class="flag">added by hand</span>' in body
@@ -411,25 +413,31 @@ def test_a_calendar_is_rendered_once_for_simultaneous_requests():
 
     cache, renders = CalendarCache(), []
 
+    def pieces():
+        for n in range(3):
+            time.sleep(0.05)
+            yield b"piece %d;" % n
+
     def render():
         renders.append(1)
         time.sleep(0.2)
-        return FeedValidators('"1-x"', None), b"BEGIN:VCALENDAR"
+        return FeedValidators('"1-x"', None), pieces()
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.rendered('"1-x"', render))) for _ in range(5)]
+    threads = [threading.Thread(target=lambda: results.append(cache.rendered('"1-x"', render).body()))
+               for _ in range(5)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(renders) == 1 and len(results) == 5 and {body for _, body in results} == {b"BEGIN:VCALENDAR"}
+    assert len(renders) == 1 and results == [b"piece 0;piece 1;piece 2;"] * 5
 
 
 def test_a_database_gone_mid_run_is_503_and_one_log_line(tmp_path, access_log):
     url = f"sqlite:///{tmp_path / 'gone.db'}"
     ingest(url, SAMPLES)
     feed = create_feed(url)
-    with TestClient(create_app(ServeSettings(db_url=url))) as client:
+    with TestClient(create_app(ServeSettings(db_url=url, feed_horizon_months=None))) as client:
         assert client.get(feed["path"]).status_code == 200
         for suffix in ("", "-wal", "-shm"):
             (tmp_path / f"gone.db{suffix}").unlink(missing_ok=True)
@@ -460,6 +468,24 @@ def test_an_unexpected_error_is_a_500_and_one_log_line_without_secrets(access_lo
     line = json.loads(record.getMessage())
     assert line["error"] == "RuntimeError: boom at /calendar/[redacted].ics second line"
     assert secret not in access_log.text and "Traceback" not in access_log.text
+
+
+def test_a_feed_shows_the_last_12_months_and_everything_ahead_unless_from_says(samples_db, feed, export_ics):
+    from caltac_inbox.web.http import feed_start
+
+    with TestClient(create_app(ServeSettings(db_url=samples_db))) as horizon_client:
+        recent = horizon_client.get(feed["path"])
+        assert recent.status_code == 200 and icalendar.Calendar.from_ical(recent.content).walk("VEVENT") == []
+        since_2016 = horizon_client.get(feed["path"], params={"from": "2016-01-01"})
+        everything = horizon_client.get(feed["path"], params={"from": "all"})
+        assert normalize(since_2016.content) == normalize(everything.content) == normalize(export_ics(samples_db))
+        since_2020 = icalendar.Calendar.from_ical(horizon_client.get(feed["path"], params={"from": "2020-01-01"})
+                                                  .content).walk("VEVENT")
+        assert 0 < len(since_2020) < 7
+        assert len({recent.headers["etag"], since_2016.headers["etag"], everything.headers["etag"]}) == 3
+        assert horizon_client.get(feed["path"], params={"from": "last year"}).status_code == 400
+    assert feed_start([], date(2026, 12, 7)) == date(2025, 12, 1)
+    assert feed_start([], date(2026, 1, 31)) == date(2025, 1, 1)
 
 
 def test_a_bad_as_of_says_what_to_fix_not_to_open_a_private_link(samples_db):
