@@ -31,6 +31,7 @@ class Script:
     renumber: dict[int, int] = field(default_factory=dict)  # body FETCH replies name another UID
     search_extra: Sequence[bytes] = ()  # more numbers in every UID SEARCH reply
     trickle_bodies: bool = False  # body FETCH replies go out a byte at a time ...
+    trickle_greeting: bool = False  # the greeting too (before any command) ...
     trickle_for: float = 60.0  # ... for up to this many seconds, then the connection is closed
     trickle_gap: float = 0.05
     commands: list[bytes] = field(default_factory=list)  # every command line received
@@ -96,7 +97,8 @@ class FakeImapServer:
         with conn:
             file = conn.makefile("rb")
             try:
-                self._send(conn, b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n")
+                self._send(conn, b"* OK [CAPABILITY IMAP4rev1] fake ready" + b" " * 2000 + b"\r\n",
+                           slow=self.script.trickle_greeting)
                 while not self._stop.is_set():
                     line = file.readline()
                     if not line:

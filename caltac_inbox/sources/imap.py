@@ -582,6 +582,35 @@ class _DeadlineReader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
+@contextlib.contextmanager
+def _alarm_at(deadline: _Deadline) -> Iterator[None]:
+    """Hold the connect, the greeting and STARTTLS to the deadline too. They happen inside
+    IMAPClient's constructor, before _bound_reads can wrap the socket, so a server that
+    trickles its greeting a byte at a time would see only the per-read timeout: a SIGALRM
+    at the deadline raises DeadlineReached instead. Only the main thread gets signals; a
+    poll run from another thread keeps the per-read timeout alone there."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise DeadlineReached
+
+    def expire(signum: int, frame: object) -> None:
+        raise DeadlineReached
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, remaining)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _bound_reads(client: "IMAPClient", mb: MailboxConfig, deadline: _Deadline) -> None:
     """Make every read of `client` go through a _DeadlineReader (after the greeting and
     STARTTLS, when nothing of the server's is buffered yet)."""
@@ -959,7 +988,8 @@ def mailbox_messages(state: MailState, mb: MailboxConfig, report: MailboxReport,
     while True:
         client = None
         try:
-            client = open_connection(mb)
+            with _alarm_at(deadline):
+                client = open_connection(mb)
             _bound_reads(client, mb, deadline)
             login(client, mb)
             yield from _poll_folders(client, state, mb, folder_reports, done, deadline, progress, body_budget,

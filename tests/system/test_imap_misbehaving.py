@@ -132,6 +132,18 @@ def test_a_server_trickling_bytes_cannot_outlast_the_deadline(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_server_trickling_its_greeting_cannot_outlast_the_deadline(tmp_path):
+    # the greeting (before IMAPClient returns, before any command) goes out a byte each 50 ms
+    script = Script(uids=[], body=lambda uid: b"", trickle_greeting=True, trickle_for=60.0)
+    with FakeImapServer(script) as server:
+        poll = Poll(tmp_path, server)
+        poll.configure(deadline=4, read_timeout=3)
+        code, report, stderr, took = poll.run(timeout=100)
+    assert took < 4 + 8, f"the poll ran {took:.0f} s with deadline = 4"
+    assert code != 0 and "deadline" in stderr, (report, stderr)
+
+
+@pytest.mark.slow
 def test_a_folder_too_large_for_one_search_reply_backfills(tmp_path):
     notices = three_notices()
     friend = crlf(b"From: Pat Friend <pat@gmail.com>\nTo: coordinator@district.example\nSubject: Lunch?\n"

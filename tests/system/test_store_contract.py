@@ -42,7 +42,8 @@ def _fill(url: str) -> None:
                         Checkpoint("coordinator", "INBOX", 7, 44),  # never backwards
                         Checkpoint("coordinator", "INBOX", 7, recognised=((50, "<seen@ets>", 1234, None, "ignored"),))]
                      + [_imap(raw, uid, "Other", 9) for uid, raw in enumerate(fakes[3:], start=1)]
-                     + [Checkpoint("coordinator", "Other", 10, 1)],  # a new UIDVALIDITY
+                     + [Checkpoint("coordinator", "Other", 9, 2),  # a poll's checkpoint moves the folder, not a UID
+                        Checkpoint("coordinator", "Other", 10, 1)],  # a new UIDVALIDITY
                      parser=fake_parse, classifier=fake_classify, workers=0)
 
 

@@ -45,7 +45,7 @@ def timeline(db_url: str) -> list[dict]:
 
 
 def sequences(base: str, feed: dict) -> dict[str, int]:
-    with urllib.request.urlopen(base + feed["path"], timeout=30) as answer:
+    with urllib.request.urlopen(base + feed["path"] + "?from=all", timeout=30) as answer:
         calendar = icalendar.Calendar.from_ical(answer.read())
     return {str(e["UID"]).removesuffix("@caltac-inbox"): int(e.get("SEQUENCE", 0)) for e in calendar.walk("VEVENT")}
 

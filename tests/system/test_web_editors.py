@@ -88,7 +88,7 @@ def corrections(db_url: str) -> list[dict]:
 
 
 def sequences(client: TestClient, feed: dict) -> dict[str, int]:
-    calendar = icalendar.Calendar.from_ical(client.get(feed["path"]).content)
+    calendar = icalendar.Calendar.from_ical(client.get(feed["path"], params={"from": "all"}).content)
     return {str(e["UID"]): int(e.get("SEQUENCE", 0)) for e in calendar.walk("VEVENT")}
 
 
