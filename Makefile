@@ -29,7 +29,7 @@ install: venv
 demo: install
 	@mkdir -p out
 	@echo "== ingest samples/ into $(DEMO_DB)"
-	$(CLI) --db $(DEMO_URL) ingest --authserv-id mx.district.k12.ca.us samples/
+	$(CLI) --db $(DEMO_URL) ingest --authserv-id mx.district.k12.ca.us samples/*.eml
 	@echo "== upcoming as of $(DEMO_AS_OF)"
 	$(CLI) --db $(DEMO_URL) upcoming --as-of $(DEMO_AS_OF)
 	@if $(CLI) export-ics --help >/dev/null 2>&1; then \
