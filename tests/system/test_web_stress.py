@@ -103,7 +103,7 @@ def test_the_host_rules(tmp_path: Path):
 def _calendar_events(base: str, token: str) -> int:
     import urllib.request
 
-    with urllib.request.urlopen(f"{base}/calendar/{token}.ics", timeout=10) as response:
+    with urllib.request.urlopen(f"{base}/calendar/{token}.ics?from=all", timeout=10) as response:
         return response.read().count(b"BEGIN:VEVENT")
 
 
