@@ -24,6 +24,8 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 # A key date is a datetime (aware, with offset) when the notice gave a time of day,
 # and a date when it did not. Both serialise with isoformat().
 When = date | datetime
+# The fields of a fact that hold a When (stored as its isoformat()).
+WHEN_FIELDS = ("start", "end", "due", "at", "term_end")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class Fact:
         for name, value in data.items():
             if name not in known:
                 continue
-            if name in ("start", "end", "due", "at", "term_end") and isinstance(value, str):
+            if name in WHEN_FIELDS and isinstance(value, str):
                 value = parse_when(value)
             elif name == "program":
                 value = tuple([value] if isinstance(value, str) else (value or ()))
@@ -248,6 +250,7 @@ __all__ = [
     "Notice",
     "PROGRAMS",
     "RawMessage",
+    "WHEN_FIELDS",
     "When",
     "parse_when",
     "program_json",

@@ -25,7 +25,7 @@ from caltac_inbox.display import printable
 from caltac_inbox.export.evidence import fit, sources_lines
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.kinds import dated_by_notice
-from caltac_inbox.timeline.wording import history_sentence, readable, title
+from caltac_inbox.timeline.wording import field_value, history_sentence, title
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant
 
 PRODID = "-//caltac-inbox//CalTAC notices timeline//EN"
@@ -111,7 +111,8 @@ def correction_lines(entry: Entry) -> list[str]:
             lines.append(f"Correction by {who} superseded by {mark.get('superseded_by') or 'a later notice'}.")
         elif mark.get("action") == "correct":
             before = mark.get("before") or {}
-            changed = ", ".join(f"{name} (was {readable(_text(before.get(name)))})" for name in mark.get("fields", ()))
+            changed = ", ".join(f"{name} (was {field_value(name, before.get(name))})"
+                                for name in mark.get("fields", ()))
             lines.append(f"Corrected by {who}: {changed}.")
         elif mark.get("action") == "add":
             lines.append(f"Added by {who}" + (f": {mark['reason']}" if mark.get("reason") else "") + ".")
@@ -128,14 +129,6 @@ def done_line(mark: dict, who: str) -> str:
     if mark.get("state") == "superseded":
         return f"Marked done by {who}; reopened by {mark.get('superseded_by') or 'a later notice'}."
     return f"Done (marked by {who})" + (f": {mark['note']}" if mark.get("note") else "") + "."
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
 
 
 def calendar_ics(entries: Iterable[Entry], options: IcsOptions = IcsOptions(), *, now: datetime | None = None) -> bytes:

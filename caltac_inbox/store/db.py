@@ -30,7 +30,7 @@ TIMELINE_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 READONLY_OPTION = "caltac_readonly"
 # The revision that creates the tables schema.py describes, i.e. what this code reads and
 # writes. Bump it with every new file in migrations/versions (tests/system/test_packaging.py checks).
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"

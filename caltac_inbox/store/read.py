@@ -526,7 +526,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 fact=fact,
                 status=row["status"],
                 sources=tuple(sources.get(row["id"], [])),
-                history=tuple(Change.from_json(c) for c in _json(row["history"]) or []),
+                history=tuple(Change.from_stored(c) for c in _json(row["history"]) or []),
                 unverified=bool(row["unverified"]),
                 needs_review=bool(row["needs_review"]),
                 # the entry's key date, stored as key_at, is then its notice's day

@@ -507,7 +507,7 @@ def _row_snapshot(row: EntryRow) -> dict[str, Any]:
 
 def _item_snapshot(item: Entry) -> dict[str, Any]:
     return snapshot(item.fields(), status=item.status, unverified=item.unverified,
-                    history=[c.to_json() for c in item.history])
+                    history=[c.to_stored() for c in item.history])
 
 
 def _record_changes(session: Session, changes: Sequence[TimelineChange], now: datetime, *, run_id: str | None,
@@ -567,7 +567,7 @@ def _entry_values(item: Entry) -> dict[str, Any]:
         end_at=instant(end) if (end := item.end_date) is not None else None,
         status=item.status,
         fields=item.fields(),
-        history=[c.to_json() for c in item.history],
+        history=[c.to_stored() for c in item.history],
         unverified=item.unverified,
         needs_review=item.needs_review,
     )

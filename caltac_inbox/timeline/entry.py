@@ -9,6 +9,7 @@ from typing import Any
 
 from caltac_inbox.model import Fact, When
 from caltac_inbox.timeline import kinds
+from caltac_inbox.timeline.history import HistoryValue, from_stored, to_stored, value_text
 from caltac_inbox.timeline.time import LOS_ANGELES, instant
 
 
@@ -59,27 +60,37 @@ def notice_key(message_id: str | None, message_pk: int | None, subject: str | No
 
 @dataclass(frozen=True)
 class Change:
-    """One step of an entry's history, caused by one notice."""
+    """One step of an entry's history, caused by one notice: what the entry was
+    (`before`) and became (`after`), as values (timeline.history)."""
 
     at: datetime | None  # the causing notice's sent date
     change: str  # announced, restated, extended, rescheduled, cancelled, reinstated
-    before: str | None
-    after: str | None
+    before: HistoryValue | None
+    after: HistoryValue | None
     message_id: str | None
     subject: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The step as the JSON output shows it (values spelled by history.value_text)."""
+        return self._dict(value_text(self.before), value_text(self.after))
+
+    def to_stored(self) -> dict[str, Any]:
+        """The step as the entries.history column keeps it (values tagged, history.to_stored)."""
+        return self._dict(to_stored(self.before), to_stored(self.after))
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Change":
+    def from_stored(cls, data: dict[str, Any]) -> "Change":
         at = data.get("at")
         return cls(datetime.fromisoformat(at) if at else None, data.get("change", ""),
-                   data.get("from"), data.get("to"), data.get("message_id"), data.get("subject"))
+                   from_stored(data.get("from")), from_stored(data.get("to")), data.get("message_id"),
+                   data.get("subject"))
 
-    def to_json(self) -> dict[str, Any]:
+    def _dict(self, before: Any, after: Any) -> dict[str, Any]:
         return {
             "at": self.at.isoformat() if self.at else None,
             "change": self.change,
-            "from": self.before,
-            "to": self.after,
+            "from": before,
+            "to": after,
             "message_id": self.message_id,
             "subject": self.subject,
         }

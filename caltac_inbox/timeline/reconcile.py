@@ -47,7 +47,7 @@ from caltac_inbox.timeline.kinds import (
     union_programs,
 )
 from caltac_inbox.timeline.time import LOS_ANGELES, end_instant, instant, iso, local_date
-from caltac_inbox.timeline.wording import history_value, window_text
+from caltac_inbox.timeline.history import HistoryValue, stated, value_text, window
 
 MAX_SHIFT = timedelta(weeks=6)
 CONFIRM, REJECT = "confirm", "reject"
@@ -154,7 +154,7 @@ class _Working:
             self.pending.clear()  # a verified notice about the entry settles what was pending
         self.sources.append(_source_ref(sf))
 
-    def log(self, sf: SourcedFact, change: str, before: str | None, after: str | None) -> None:
+    def log(self, sf: SourcedFact, change: str, before: HistoryValue | None, after: HistoryValue | None) -> None:
         self.history.append(Change(sf.sent, change, before, after, sf.message_id, sf.subject))
 
 
@@ -210,14 +210,14 @@ def _extend(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
     for w in restated:
         w.add_source(sf)
     for w in targets:
-        before = iso(w.fact.end)
-        if _held(working, w, sf, "extended", before, iso(f.end)):
+        before = w.fact.end
+        if _held(working, w, sf, "extended", before, f.end):
             continue
         w.fact = replace(w.fact, end=f.end)  # the window keeps its own program and systems
         w.status = "extended"
         working.add_window(w, _window(w.fact))
         w.add_source(sf)
-        w.log(sf, "extended", before, iso(f.end))
+        w.log(sf, "extended", before, f.end)
     return bool(targets or restated)
 
 
@@ -230,15 +230,15 @@ def _reschedule(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool
     if not near:
         return False
     w = min(near, key=lambda w: abs(instant(w.fact.start) - start) if w.fact.start is not None else MAX_SHIFT)
-    before = window_text(w.fact)
-    if _held(working, w, sf, "rescheduled", before, window_text(replace(w.fact, start=f.start, end=f.end))):
+    before = window(w.fact)
+    if _held(working, w, sf, "rescheduled", before, window(replace(w.fact, start=f.start, end=f.end))):
         return True
     w.fact = replace(w.fact, start=f.start, end=f.end, program=union_programs(w.fact, f),
                      systems=_union(w.fact.systems, f.systems))
     w.status = "rescheduled"
     working.add_window(w, _window(w.fact))
     w.add_source(sf)
-    w.log(sf, "rescheduled", before, window_text(w.fact))
+    w.log(sf, "rescheduled", before, window(w.fact))
     return True
 
 
@@ -262,7 +262,7 @@ def _new(working: _Replay, sf: SourcedFact, status: str) -> None:
     if fact.kind == "downtime":
         w.windows.append(_window(fact))  # add() indexes it
     w.add_source(sf)
-    w.log(sf, "announced", None, history_value(fact))
+    w.log(sf, "announced", None, stated(fact))
     working.add(w)
 
 
@@ -290,7 +290,7 @@ def _restate(working: _Replay, w: _Working, sf: SourcedFact, update_dates: bool 
         w.fact = merged
         if old.kind == "downtime":
             working.add_window(w, _window(merged))
-        w.log(sf, "restated", history_value(old), history_value(merged))
+        w.log(sf, "restated", stated(old), stated(merged))
     w.add_source(sf)
 
 
@@ -339,19 +339,20 @@ def pending_key(entry_uid: str, sf: SourcedFact, change: str, after: str | None)
                    change, after])[:16]
 
 
-def _held(working: _Replay, w: _Working, sf: SourcedFact, change: str, before: str | None,
-          after: str | None) -> bool:
+def _held(working: _Replay, w: _Working, sf: SourcedFact, change: str, before: HistoryValue | None,
+          after: HistoryValue | None) -> bool:
     """Whether `sf`'s change to `w` is kept from it: an unverified notice changing a verified
     entry is held as pending (or dropped, if rejected), unless the coordinator confirmed it.
     A held notice is still a source of the entry."""
     if not (_unverified(sf) and w.verified()):
         return False
-    key = pending_key(w.base_uid(), sf, change, after)
+    key = pending_key(w.base_uid(), sf, change, value_text(after))
     decision = working.decisions.get(key)
     if decision == CONFIRM:
         return False
     if decision != REJECT:
-        w.pending.append(PendingChange(key, change, before, after, sf.message_id, sf.subject, sf.sent))
+        w.pending.append(PendingChange(key, change, value_text(before), value_text(after), sf.message_id, sf.subject,
+                                       sf.sent))
     w.add_source(sf)
     return True
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable
 
-from caltac_inbox.model import Fact
+from caltac_inbox.model import WHEN_FIELDS, Fact, When, parse_when
 from caltac_inbox.timeline.entry import Change
-from caltac_inbox.timeline.kinds import key_date
-from caltac_inbox.timeline.time import LOS_ANGELES, iso
+from caltac_inbox.timeline.history import HistoryValue, Window
+from caltac_inbox.timeline.time import LOS_ANGELES
 
 
 def short_when(value: str | None) -> str:
@@ -33,18 +33,6 @@ def short_value(value: Any) -> str:
         return ", ".join(short_value(v) for v in value)
     text = str(value)
     return short_when(text) if text[4:5] == "-" and text[10:11] == "T" else text
-
-
-def window_text(fact: Fact) -> str:
-    return f"{iso(fact.start)} to {iso(fact.end)}"
-
-
-def history_value(fact: Fact) -> str:
-    """What a step of an entry's history says the entry was, or became."""
-    if fact.kind == "downtime":
-        return window_text(fact) + (f" ({', '.join(fact.systems)})" if fact.systems else "")
-    key = None if fact.kind == "task" else key_date(fact)
-    return key.isoformat() if key is not None else (fact.school_year or fact.month or "")
 
 
 def what(fact: Fact) -> str:
@@ -95,23 +83,47 @@ def title(fact: Fact, status: str) -> str:
     return fact.kind
 
 
-def readable(text: str | None, show: Callable[[date | datetime], str] | None = None, between: str = " to ") -> str:
-    """A history value for reading: '2016-09-13T23:59:00-07:00' -> 'Tue 2016-09-13 23:59'
-    (or `show(value)`); windows 'A to B' part by part, joined by `between`."""
-    if not text:
+def readable(value: HistoryValue | None, show: Callable[[When], str] | None = None, between: str = " to ") -> str:
+    """A history value for reading: a moment as 'Tue 2016-09-13 23:59' (or `show(value)`),
+    a window's start and end each so, joined by `between`, a word as it is; '?' for none."""
+    if value is None or value == "":
         return "?"
-    if " to " in text:
-        head, _, rest = text.partition(" to ")
-        return f"{readable(head, show, between)}{between}{readable(rest, show, between)}"
-    try:
-        value = datetime.fromisoformat(text[:25]) if len(text) > 10 else date.fromisoformat(text)
-    except ValueError:
-        return text
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Window):
+        return f"{_window_part(value.start, show)}{between}{_window_end(value, show)}"
     if show is not None:
         return show(value)
     if isinstance(value, datetime):
         return value.astimezone(LOS_ANGELES).strftime("%a %Y-%m-%d %H:%M")
     return value.strftime("%a %Y-%m-%d")
+
+
+def _window_part(value: When | None, show: Callable[[When], str] | None) -> str:
+    return readable(value, show) if value is not None else "None"
+
+
+def _window_end(value: Window, show: Callable[[When], str] | None) -> str:
+    """The end of a window as the page has always shown it: the systems a step states
+    follow an end given as a day (or a missing end) and are left out after a time."""
+    if value.systems and not isinstance(value.end, datetime):
+        return f"{value.end.isoformat() if value.end is not None else 'None'} ({', '.join(value.systems)})"
+    return _window_part(value.end, show)
+
+
+def field_value(name: str, value: Any) -> str:
+    """A stored field value (Fact.to_json) for reading: a date field as `readable` shows
+    a moment, a list joined by commas, None as 'none', an empty value as '?', anything
+    else as it is."""
+    if value is None:
+        return "none"
+    if name in WHEN_FIELDS and isinstance(value, str):
+        try:
+            return readable(parse_when(value))
+        except ValueError:
+            return value
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text or "?"
 
 
 def history_sentence(change: Change) -> str | None:
@@ -155,5 +167,5 @@ def day_text(day: date) -> str:
     return f"{day.strftime('%a')}, {day.strftime('%b')} {day.day}, {day.year}"
 
 
-__all__ = ["day_text", "history_line", "history_row", "history_sentence", "history_value", "moment", "readable",
-           "short_value", "short_when", "title", "what", "window_text"]
+__all__ = ["day_text", "field_value", "history_line", "history_row", "history_sentence", "moment", "readable",
+           "short_value", "short_when", "title", "what"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from caltac_inbox.model import Fact
-from caltac_inbox.timeline import kinds, wording
+from caltac_inbox.timeline import history, kinds, wording
 from caltac_inbox.timeline.entry import Entry, entry_sort_key
 from caltac_inbox.timeline.time import LOS_ANGELES, after, end_instant, instant, local_date
 
@@ -65,4 +65,4 @@ def test_the_words_for_a_listing_and_for_a_calendar():
     designation = Fact("designation", "", due=date(2020, 7, 1), school_year="2020-21", defaulted=True)
     assert wording.what(designation) == "designate the LEA coordinator (defaulted to superintendent)"
     assert wording.title(designation, "scheduled") == "Designate LEA CAASPP coordinator (2020-21)"
-    assert wording.history_value(Fact("task", "", month="2026-11", school_year="2026-27")) == "2026-27"
+    assert history.stated(Fact("task", "", month="2026-11", school_year="2026-27")) == "2026-27"

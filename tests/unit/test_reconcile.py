@@ -72,10 +72,11 @@ def test_extension_moves_the_end_of_every_matching_window():
         assert entry.status == "extended"
         assert [s.message_id for s in entry.sources] == ["<update-164@cde>", "<ext@ets>"]
         assert [c.change for c in entry.history] == ["announced", "extended"]
-        assert entry.history[-1].after == "2016-09-13T23:59:00-07:00"
+        assert entry.history[-1].after == datetime(2016, 9, 13, 23, 59, tzinfo=LA)  # a value, not its text
+        assert entry.history[-1].to_json()["to"] == "2016-09-13T23:59:00-07:00"
     # each window keeps its own systems
     assert {e.fact.systems for e in entries} == {("TOMS", "ORS", "CSS"), ("TDS", "TAI", "ARMS", "IAVS", "IAHSS")}
-    assert entries[0].history[-1].before in ("2016-09-06", "2016-09-11T23:59:00-07:00")
+    assert entries[0].history[-1].before in (date(2016, 9, 6), datetime(2016, 9, 11, 23, 59, tzinfo=LA))
 
 
 @needs_shared("seeds", "labels.jsonl")
