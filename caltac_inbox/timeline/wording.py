@@ -1,5 +1,6 @@
 """How the timeline reads: an entry's "what" and title, a value in a line, a step of an
-entry's history, a moment. One home for these words, used by the tables (cli.columns),
+entry's history (its values, timeline.history, rendered as they are: never text split
+apart again), a moment. One home for these words, used by the tables (cli.columns),
 the change lines (timeline.changes), the calendar (export.ics) and the web page (web.view).
 
 Pure: the model, the standard library and Los Angeles time.
@@ -104,8 +105,10 @@ def _window_part(value: When | None, show: Callable[[When], str] | None) -> str:
 
 
 def _window_end(value: Window, show: Callable[[When], str] | None) -> str:
-    """The end of a window as the page has always shown it: the systems a step states
-    follow an end given as a day (or a missing end) and are left out after a time."""
+    """The end of a window as the page and the calendar have always shown it (kept so
+    they read the same as before history values were typed): the systems an announcement
+    or a restatement states follow an end given as a day (or a missing end) as they are,
+    and are left out after a time; a missing start or end reads 'None'."""
     if value.systems and not isinstance(value.end, datetime):
         return f"{value.end.isoformat() if value.end is not None else 'None'} ({', '.join(value.systems)})"
     return _window_part(value.end, show)
