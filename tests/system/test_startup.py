@@ -158,4 +158,5 @@ def test_importing_the_timeline_loads_nothing_else_of_the_package():
     ours = {m for m in modules if m.startswith("caltac_inbox.")}
     assert ours <= {"caltac_inbox.model", "caltac_inbox.timeline", "caltac_inbox.timeline.time",
                     "caltac_inbox.timeline.kinds", "caltac_inbox.timeline.entry",
-                    "caltac_inbox.timeline.reconcile", "caltac_inbox.timeline.wording"}, sorted(ours)
+                    "caltac_inbox.timeline.reconcile", "caltac_inbox.timeline.wording",
+                    "caltac_inbox.timeline.history"}, sorted(ours)
