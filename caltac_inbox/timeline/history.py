@@ -71,9 +71,10 @@ def to_stored(value: HistoryValue | None) -> dict[str, Any] | None:
 
 
 def from_stored(data: Any) -> HistoryValue | None:
-    """Inverse of `to_stored`."""
-    if data is None:
-        return None
+    """Inverse of `to_stored`. Untagged text (never written since migration 0014) reads
+    as a word, as it is."""
+    if data is None or isinstance(data, str):
+        return data
     if "when" in data:
         return parse_when(data["when"])
     if "word" in data:

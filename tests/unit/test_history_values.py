@@ -73,6 +73,12 @@ def test_a_stored_value_reads_back_as_the_same_value(value):
     assert stored["to"] == history.to_stored(value) and stored == change.to_stored()  # lists, as JSON has them
 
 
+def test_untagged_text_reads_as_it_is_never_split():
+    assert history.from_stored("2016-09-06 to 2016-09-13 (Path to Proficiency)") == (
+        "2016-09-06 to 2016-09-13 (Path to Proficiency)")
+    assert history.from_stored({"word": "when"}) == "when"  # a tag's name as a word is still a word
+
+
 def test_the_words_a_reader_sees():
     window = Window(None, END, ("TOMS",))
     assert history.value_text(window) == "None to 2016-09-13T23:59:00-07:00 (TOMS)"
