@@ -235,7 +235,8 @@ def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     from caltac_inbox.classify import classify
     from caltac_inbox.model import RawMessage
     from caltac_inbox.parse import parse_message
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.pipeline import ingest
+    from caltac_inbox.store.writer import open_store
 
     n = len(notices)
     raws = [RawMessage(raw=raw, source=f"bench/{i:05d}.eml") for i, raw in enumerate(notices)]
@@ -262,9 +263,9 @@ def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     stored_at: list[tuple[float, float]] = []  # (wall, cpu) when each message's batch had committed
     try:
         started, cpu = time.perf_counter(), time.process_time()
-        report = store.ingest(raws, parser=stub_parser, classifier=stub_classifier, workers=0,
-                              progress=lambda stored: stored_at.append((time.perf_counter(),
-                                                                        time.process_time())))
+        report = ingest(store, raws, parser=stub_parser, classifier=stub_classifier, workers=0,
+                        progress=lambda stored: stored_at.append((time.perf_counter(),
+                                                                  time.process_time())))
         ended, ended_cpu = time.perf_counter(), time.process_time()
     finally:
         store.close()

@@ -11,7 +11,7 @@ import pytest
 
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.model import Checkpoint, RawMessage
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.store.writer import open_store
 from caltac_inbox.cli.mailbox import LazyPollStore
 from caltac_inbox.store import db, write
 from tests import queries
