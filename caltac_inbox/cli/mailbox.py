@@ -108,10 +108,6 @@ class LazyPollStore:
             reader = None
         return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
-    @property
-    def is_full_store_open(self) -> bool:
-        return self._store is not None
-
     # imap.MailState: what the IMAP source reads
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
         return self._read("imap_checkpoint", mailbox, folder)

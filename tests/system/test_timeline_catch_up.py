@@ -93,23 +93,24 @@ def test_an_ingest_that_stores_nothing_new_still_catches_up(db_url, monkeypatch)
 
 
 def test_a_no_op_poll_catches_up(tmp_path, monkeypatch):
-    from caltac_inbox.cli.mailbox import LazyPollStore
+    from tests.system.test_poll_store import in_a_fresh_poll
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     _crash_before_the_refresh(url, monkeypatch)
-    store = LazyPollStore.open(url)
-    try:
-        assert not store.is_full_store_open  # read through the light reader
+    poll = f"""
+        from caltac_inbox.cli.mailbox import LazyPollStore
+
+        store = LazyPollStore.open({url!r})
+        print("opened light:", light())
         store.catch_up_timeline()
-    finally:
+        print("caught up light:", light())
         store.close()
+    """
+    # read through the light reader; the rebuild opens the SQLAlchemy store
+    assert in_a_fresh_poll(poll) == ["opened light: True", "caught up light: False"]
     assert _count(url, "entries") == 2
-    store = LazyPollStore.open(url)
-    try:
-        store.catch_up_timeline()
-        assert not store.is_full_store_open  # nothing to do: SQLAlchemy never loaded
-    finally:
-        store.close()
+    # nothing to do: SQLAlchemy never loaded
+    assert in_a_fresh_poll(poll) == ["opened light: True", "caught up light: True"]
 
 
 def test_the_migration_marks_a_timeline_missing_facts_as_behind(db_url):
