@@ -229,7 +229,7 @@ def bench_backfill(b: Bench, notices_dir: Path, count: int, url: str, label: str
 
 def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     """Where a backfill's time goes, in this process (CPU): parse, classify, then the
-    store alone (`Store.ingest` with parser and classifier stubbed by the results
+    store alone (`pipeline.ingest` with parser and classifier stubbed by the results
     computed before, workers=0: batched transactions, a savepoint per message) and the
     timeline refresh that ends an ingest."""
     from caltac_inbox.classify import classify

@@ -172,7 +172,7 @@ def extract(
     workers: int | None = None,
 ) -> Iterator[Extraction]:
     """One Extraction per input item, in input order; errors become `error` (no raise).
-    Each message is read within `budget`, as by `Store.ingest`."""
+    Each message is read within `budget`, as by `ingest`."""
     parser = parser or default_parser()
     classifier = classifier or default_classifier()
     for item, reading in read_messages(raws, _is_raw, parser, classifier, budget, workers):

@@ -88,7 +88,7 @@ def test_no_lower_layer_imports_the_command_line():
 
 
 def test_the_store_does_not_import_the_pipeline():
-    """The store writes what it is handed (store.ingest): reading sources, parsing and
+    """The store writes what it is handed (store.writer.Store.store_batch): reading sources, parsing and
     classifying are the pipeline's, which calls down into the store and never the reverse."""
     for name, imported in _import_graph().items():
         if name == "caltac_inbox.store" or name.startswith("caltac_inbox.store."):
