@@ -50,7 +50,7 @@ def test_a_concurrent_ingest_is_not_locked_out_while_reparse_parses(tmp_path, mo
         ingest(store, _messages(4, marked=2), **FAKES)
     outcome: dict[str, object] = {}
 
-    def reparse() -> None:
+    def reparse_slowly() -> None:
         with open_store(url) as store:
             try:
                 outcome["report"] = reparse(store, failed_only=False, parser=parse_slowly_after_saying_so,
@@ -58,7 +58,7 @@ def test_a_concurrent_ingest_is_not_locked_out_while_reparse_parses(tmp_path, mo
             except Exception as exc:  # noqa: BLE001 - reported below
                 outcome["error"] = exc
 
-    thread = threading.Thread(target=reparse)
+    thread = threading.Thread(target=reparse_slowly)
     thread.start()
     try:
         deadline = time.monotonic() + 30

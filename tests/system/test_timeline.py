@@ -10,7 +10,7 @@ import icalendar
 
 from tests.fakes import fake_classify, fake_parse, make_eml
 from caltac_inbox.model import Notice, RawMessage
-from caltac_inbox.pipeline import ingest, reparse
+from caltac_inbox import pipeline
 from tests import queries
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -50,7 +50,7 @@ def verified_parse(raw: bytes, source: str) -> Notice:
 
 def ingest(store, *messages: bytes):
     raws = [RawMessage(raw=m, source=f"m{i}.eml") for i, m in enumerate(messages)]
-    return ingest(store, raws, parser=verified_parse, classifier=fake_classify)
+    return pipeline.ingest(store, raws, parser=verified_parse, classifier=fake_classify)
 
 
 def downtimes(store):
@@ -192,13 +192,13 @@ def test_reparse_that_drops_a_fact_updates_and_removes_entries(store):
     def without_extension(notice):
         return tuple(f for f in fake_classify(notice) if f.status != "extended")
 
-    reparse(store, failed_only=False, parser=fake_parse, classifier=without_extension)
+    pipeline.reparse(store, failed_only=False, parser=fake_parse, classifier=without_extension)
     after = downtimes(store)
     assert {e["uid"] for e in after} == uids  # same windows, same calendar UIDs
     assert {e["status"] for e in after} == {"scheduled"}
     assert all(queries.show(store, e["uid"])["sequence"] == 1 for e in after)
 
-    reparse(store, failed_only=False, parser=fake_parse, classifier=lambda notice: ())
+    pipeline.reparse(store, failed_only=False, parser=fake_parse, classifier=lambda notice: ())
     assert queries.timeline(store, include_cancelled=True) == []
 
 
