@@ -483,7 +483,7 @@ def write_entries(session: Session, reconciled: Sequence[Entry], existing: dict[
     # Entries whose facts are gone (a reparse changed them) disappear with them.
     if existing:
         gone = [e.id for e in existing.values()]
-        for e in existing.values():
+        for e in sorted(existing.values(), key=lambda e: e.uid):  # by uid, as above: the same order in every writer
             _note(seen, diff_entry(e.uid, _row_snapshot(e), None))
         session.execute(delete(EntrySourceRow).where(EntrySourceRow.entry_id.in_(gone)))
         session.execute(delete(EntryRow).where(EntryRow.id.in_(gone)))
