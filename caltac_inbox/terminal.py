@@ -37,8 +37,9 @@ def table_width(stream: TextIO) -> int | None:
     if is_terminal(stream):
         # What shutil.get_terminal_size() answers once COLUMNS is ruled out, without
         # importing shutil (and its compression modules) for every table.
+        stdout = sys.__stdout__
         try:
-            return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+            return (os.get_terminal_size(stdout.fileno()).columns or 80) if stdout is not None else 80
         except (AttributeError, ValueError, OSError):
             return 80
     return None
