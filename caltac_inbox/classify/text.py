@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from caltac_inbox.classify.guard import Guard, fold
+from caltac_inbox.classify.guard import Guard, fold, word_mask
 
 _ITEM_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+|^\s+o\s+")  # "  o " : Outlook's nested bullet
 _MARKUP_RE = re.compile(r"[*_#>`]+")
@@ -82,13 +82,26 @@ class Sentence:
         """fold(text), for Guard.possible() on `text` or `plain_text`."""
         return fold(self.text)
 
+    @cached_property
+    def cue_mask(self) -> int:
+        """word_mask(folded): which guard words are in the sentence, for `Guard.possible_in`.
+        Every text cut from the sentence (a clause, the words before a date) holds no guard word
+        the sentence lacks, so this mask is a necessary condition for those too."""
+        return word_mask(self.folded)
+
     def search_text(self, *words: str) -> bool:
         """Whether one of these lowercase words is in the sentence (a cheap test before a regex)."""
         return any(w in self.folded for w in words)
 
+    def possible(self, guard: Guard) -> bool:
+        """False when `guard`'s pattern cannot match the sentence or any part of it."""
+        if guard.ignores_case:
+            return bool(guard.mask & self.cue_mask)
+        return guard.possible(self.text)
+
     def search(self, guard: Guard) -> re.Match[str] | None:
         """guard.pattern.search(plain_text); not run when none of the guard's words is here."""
-        if not guard.possible(self.text, self.folded):
+        if not self.possible(guard):
             return None
         return guard.pattern.search(self.plain_text)
 
