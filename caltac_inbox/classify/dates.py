@@ -135,6 +135,9 @@ NUMERIC_DATE_RE = re.compile(
 _MONTH_STARTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NAME_GUARDS = tuple(Guard(p, _MONTH_STARTS) for p in (DATE_RE, DAY_FIRST_RE, BARE_DAY_FIRST_RE))
 NUMERIC_DATE_GUARD = Guard(NUMERIC_DATE_RE, ("/",))
+# every ordinal day word ("second", "thirteenth", "twenty-first", "thirtieth") holds one of these
+_ORDINAL_GUARD = Guard(ORDINAL_DATE_RE, ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                                         "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth"))
 _DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences have none)
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
@@ -394,7 +397,9 @@ def month_named_any(text: str) -> bool:
 def _ordinal_dates(text: str, taken: list[tuple[int, int]]) -> list[list[_Raw]]:
     """Dates whose day is an ordinal word ("the second of January"), where no written date stands."""
     out: list[list[_Raw]] = []
-    for m in ORDINAL_DATE_RE.finditer(text) if month_named_any(text) else ():
+    if not (month_named_any(text) and _ORDINAL_GUARD.possible(text)):
+        return out
+    for m in ORDINAL_DATE_RE.finditer(text):
         month = m.group("mon1") or m.group("mon2")
         if not month[:1].isupper() or any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
             continue  # "may" the verb, or part of a date already read
