@@ -39,7 +39,7 @@ class Context:
             last_day = None
             for s in line:
                 if s.index not in cache:
-                    found = dates.find_mentions(_blank_markup(s.text), self.sent, last_day)
+                    found = dates.find_mentions(_blank_markup(s.text), self.sent, last_day, s.cue_mask)
                     cache[s.index] = [_shift(m, s.begin) for m in found]
                 if cache[s.index]:
                     last = cache[s.index][-1]

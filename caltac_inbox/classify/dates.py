@@ -169,6 +169,8 @@ PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
 )
+_PAST_GUARD = Guard(PAST_RE, ("was", "were", "began", "begun", "ended", "opened", "closed", "expired", "occurred",
+                              "had", "took", "been"))
 
 
 @dataclass(frozen=True)
@@ -347,9 +349,9 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
     return d
 
 
-def _raw_dates(text: str) -> list[list[_Raw]]:
+def _raw_dates(text: str, words: int | None = None) -> list[list[_Raw]]:
     """Written dates; a list like "May 3, 4, and 5, 2017" gives one group of three."""
-    groups = _written_dates(text)
+    groups = _written_dates(text, words)
     relative = _relative_dates(text, groups)
     if not relative:
         return groups
@@ -394,10 +396,11 @@ def month_named_any(text: str) -> bool:
     return any(start.lower() in folded for start in _MONTH_STARTS)
 
 
-def _ordinal_dates(text: str, taken: list[tuple[int, int]]) -> list[list[_Raw]]:
+def _ordinal_dates(text: str, taken: list[tuple[int, int]], words: int | None = None) -> list[list[_Raw]]:
     """Dates whose day is an ordinal word ("the second of January"), where no written date stands."""
     out: list[list[_Raw]] = []
-    if not (month_named_any(text) and _ORDINAL_GUARD.possible(text)):
+    ordinal = _ORDINAL_GUARD.possible(text) if words is None else _ORDINAL_GUARD.possible_in(words)
+    if not (ordinal and month_named_any(text)):
         return out
     for m in ORDINAL_DATE_RE.finditer(text):
         month = m.group("mon1") or m.group("mon2")
@@ -474,17 +477,17 @@ def _numeric_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, i
                             _weekday(m.group("wd")))])
 
 
-def _written_dates(text: str) -> list[list[_Raw]]:
+def _written_dates(text: str, words: int | None = None) -> list[list[_Raw]]:
     groups: list[list[_Raw]] = []
     if not _DIGIT_RE.search(text):
-        groups = _ordinal_dates(text, [])
+        groups = _ordinal_dates(text, [], words)
         groups.sort(key=lambda g: g[0].begin)
         return groups
     taken: list[tuple[int, int]] = []
     if _MONTH_NAME_GUARDS[0].possible(text):  # the three guards share their words
         _month_first_dates(text, groups, taken)
         _day_first_dates(text, groups, taken)
-    groups.extend(_ordinal_dates(text, taken))
+    groups.extend(_ordinal_dates(text, taken, words))
     if "the" in text:
         _weekday_the_day_dates(text, groups, taken)
     _numeric_dates(text, groups, taken)
@@ -578,15 +581,18 @@ def _day_after(day: date, start: time | None, end: time | None) -> date:
     return day
 
 
-def find_mentions(text: str, sent: date | datetime | None, after: date | None = None) -> list[Mention]:
+def find_mentions(text: str, sent: date | datetime | None, after: date | None = None,
+                  words: int | None = None) -> list[Mention]:
     """Every date point and range in `text` (one sentence), resolved; bad dates left out.
 
     `after`: the last date of the passage before this sentence, for a weekday written
-    alone ("The downtime starts Friday, May 19. Systems return Monday at 8 a.m.")."""
-    groups = _raw_dates(text)
+    alone ("The downtime starts Friday, May 19. Systems return Monday at 8 a.m.").
+    `words`: the guard words in `text` (guard.word_mask), when the caller has them."""
+    groups = _raw_dates(text, words)
     if not groups:
         return []
-    reader = _MentionReader(text, sent, _Clocks(text), bool(PAST_RE.search(text)), after)
+    past = _PAST_GUARD.possible(text) if words is None else _PAST_GUARD.possible_in(words)
+    reader = _MentionReader(text, sent, _Clocks(text), past and PAST_RE.search(text) is not None, after)
     i = 0
     while i < len(groups):
         nxt = groups[i + 1] if i + 1 < len(groups) else None

@@ -184,12 +184,13 @@ def _continues(doc: Doc, blank_line: int) -> bool:
 # "TOMS: August 26–September 6", "Sept. 8 (Mon.): Answer Books must be packed", "ELPAC ........ 4/1/2026"
 _ROW_RE = re.compile(r"^(?:[^:.!?|]{2,160}|[^:!?|]{2,24}):\s+[^!?]{1,200}$|^[^.:|]{2,60}?\s*\.{4,}\s*\S[^!?]{0,100}$")
 _SENTENCE_END_RE = re.compile(r"(?<![ap]\.m)(?<!\b[A-Z][a-z]{2})\.$")  # "8 a.m." and "Sept." end no sentence
+_ROW_GUARD = Guard(_ROW_RE, (":", "...."))  # most lines have neither, and the pattern backtracks on them
 
 
 def is_row(text: str) -> bool:
     """A table row ("TOMS | Aug 14 | Aug 20") or a two-cell row ("TOMS: August 14–20")."""
     t = text.strip()
-    return " | " in t or bool(_ROW_RE.match(t) and not _SENTENCE_END_RE.search(t))
+    return " | " in t or bool(_ROW_GUARD.match(t) and not _SENTENCE_END_RE.search(t))
 
 
 def strip_item_mark(text: str) -> str:
@@ -309,6 +310,8 @@ def _line_pieces(raw: str) -> list[tuple[int, int]]:
 
 _MASTHEAD_RE = re.compile(
     r"\b(?:update|newsletter|issue|edition|bulletin|communication|spotlight|digest|news)\b", re.I)
+_MASTHEAD_GUARD = Guard(_MASTHEAD_RE, ("update", "newsletter", "issue", "edition", "bulletin", "communication",
+                                       "spotlight", "digest", "news"))
 _DATE_ONLY_RE = re.compile(r"^[\W_]*(?:[A-Z][a-z]+day,?\s+)?[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}[\W_]*$"
                            r"|^[\W_]*[A-Z][a-z]+\s+\d{4}[\W_]*$")
 MASTHEAD_LINES = 3  # the title block: this many non-blank lines at the top
@@ -317,7 +320,7 @@ MASTHEAD_LINES = 3  # the title block: this many non-blank lines at the top
 def _is_masthead(sentence: str) -> bool:
     """ "CAASPP e-mail update, sent July 15, 2015." or a bare date under the title."""
     bare = plain(sentence)
-    return bool(_DATE_ONLY_RE.match(bare) or (_MASTHEAD_RE.search(bare) and re.search(r"\d", bare)
+    return bool(_DATE_ONLY_RE.match(bare) or (_MASTHEAD_GUARD.search(bare) and re.search(r"\d", bare)
                                               and len(bare) <= 200))
 
 
