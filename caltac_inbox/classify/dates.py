@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -140,7 +139,6 @@ NUMERIC_DATE_GUARD = Guard(NUMERIC_DATE_RE, ("/",))
 _ORDINAL_GUARD = Guard(ORDINAL_DATE_RE, ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
                                          "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth"))
 _DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences have none)
-
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
     rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
@@ -148,43 +146,6 @@ TIME_RE = re.compile(
     r"(?:\s*\([PECM][SD]?T\))?)?",
     re.I,
 )
-
-
-class StartScan:
-    """`pattern.finditer(text)`, the pattern tried only where a match can start: at a character of
-    the class `starts`. The date patterns open with optional parts (a weekday, "the") that the
-    regular expression engine tries at every position of a sentence; a class is found in one fast
-    pass. tests/unit/test_date_scans.py proves from each pattern's parse tree that every match
-    starts with a character of its class, and that it never matches the empty string, so the
-    matches are the same, in the same order."""
-
-    def __init__(self, pattern: re.Pattern[str], starts: str) -> None:
-        self.pattern = pattern
-        self.starts = re.compile(starts)
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        match = self.pattern.match
-        end = 0
-        for start in self.starts.finditer(text):
-            at = start.start()
-            if at < end:
-                continue
-            found = match(text, at)  # \b and lookbehinds still see the text before `at`
-            if found is not None:
-                end = found.end()
-                yield found
-
-
-_WEEKDAY_INITIALS = "FMSTW"
-DATE_SCAN = StartScan(DATE_RE, "[ADFJMNOSTW]")  # a weekday's or a month's capital
-DAY_FIRST_SCAN = StartScan(DAY_FIRST_RE, rf"[{_WEEKDAY_INITIALS}t\d]")
-BARE_DAY_FIRST_SCAN = StartScan(BARE_DAY_FIRST_RE, rf"[{_WEEKDAY_INITIALS}\d]")
-WEEKDAY_THE_DAY_SCAN = StartScan(WEEKDAY_THE_DAY_RE, rf"[{_WEEKDAY_INITIALS}]")
-NUMERIC_DATE_SCAN = StartScan(NUMERIC_DATE_RE, rf"[{_WEEKDAY_INITIALS}0-9]")
-TIME_SCAN = StartScan(TIME_RE, r"[\dmnMN]")
-WEEKDAY_ONLY_SCAN = StartScan(WEEKDAY_ONLY_RE, rf"[{_WEEKDAY_INITIALS}celnot]")
-
-
 _CONNECTOR = (
     r"\s*\)?\s*,?\s*(?:(?:and\s+)?(?:(?:will\s+)?(?:run|runs|ran|running|last|lasts|lasted|lasting|continue|continues"
     r"|continued|continuing|end|ends|ended|ending)\s+)?"
@@ -407,7 +368,7 @@ def _relative_dates(text: str, written: list[list[_Raw]]) -> list[_Raw]:
         return []
     starts = sorted(g[0].begin for g in written)
     out: list[_Raw] = []
-    for m in WEEKDAY_ONLY_SCAN.finditer(text) if has_weekday else ():
+    for m in WEEKDAY_ONLY_RE.finditer(text) if has_weekday else ():
         if _EVERY_RE.search(text[max(0, m.start() - 24):m.start()]) or _covered(m.start(), written):
             continue
         out.append(_Raw(m.start(), m.end(), 0, 0, None, WEEKDAYS[m.group("wd").lower()]))
@@ -458,7 +419,7 @@ def _overlaps(m: re.Match[str], taken: list[tuple[int, int]]) -> bool:
 
 def _month_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
     """ "Friday, May 5, 2023", "May 5 and 12": a group of days per match."""
-    for m in DATE_SCAN.finditer(text):
+    for m in DATE_RE.finditer(text):
         month = _month(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else None
         days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
@@ -479,14 +440,14 @@ _NOT_A_DAY_BEFORE_RE = re.compile(
 
 def _day_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
     """ "Friday, 5 May 2023", and a bare "5 May" only with its weekday or year."""
-    for m in DAY_FIRST_SCAN.finditer(text):
+    for m in DAY_FIRST_RE.finditer(text):
         if _overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), _month(m.group("mon")), int(m.group("day")),
                             int(m.group("year")) if m.group("year") else None,
                             _weekday(m.group("wd") or m.group("wd2")))])
         taken.append((m.start(), m.end()))
-    for m in BARE_DAY_FIRST_SCAN.finditer(text):
+    for m in BARE_DAY_FIRST_RE.finditer(text):
         if (_overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31
                 or not (m.group("wd") or m.group("year"))
                 or _NOT_A_DAY_BEFORE_RE.search(text[max(0, m.start() - 12):m.start()])):
@@ -498,7 +459,7 @@ def _day_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int,
 
 def _weekday_the_day_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
     """ "Friday the 28th": a day of a month the passage gives."""
-    for m in WEEKDAY_THE_DAY_SCAN.finditer(text):
+    for m in WEEKDAY_THE_DAY_RE.finditer(text):
         if _overlaps(m, taken) or not 1 <= int(m.group("day")) <= 31:
             continue
         groups.append([_Raw(m.start(), m.end(), DAY_OF_MONTH_ONLY, int(m.group("day")), None, _weekday(m.group("wd")))])
@@ -507,7 +468,7 @@ def _weekday_the_day_dates(text: str, groups: list[list[_Raw]], taken: list[tupl
 
 def _numeric_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, int]]) -> None:
     """ "5/12/2023", "Friday, 5/12"."""
-    for m in NUMERIC_DATE_SCAN.finditer(text) if NUMERIC_DATE_GUARD.possible(text) else ():
+    for m in NUMERIC_DATE_GUARD.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
         year = m.group("year")
@@ -536,7 +497,7 @@ def _written_dates(text: str, words: int | None = None) -> list[list[_Raw]]:
 
 def _clocks(text: str) -> list[_Clock]:
     out: list[_Clock] = []
-    for m in TIME_SCAN.finditer(text):
+    for m in TIME_RE.finditer(text):
         value = _clock_of(m)
         if value is not None:
             midnight = (m.group("noon") or "").lower() == "midnight"
