@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ROOT, SHARED, vary_notice  # noqa: E402
+from run import ROOT, SHARED, vary_notice
 
 
 def notices(count: int) -> list:

@@ -39,8 +39,8 @@ def run_everything(monkeypatch):
 
 # sentences and pieces that carry the guard words, near misses of them, case and markup
 # variants, and the four characters re.IGNORECASE matches to ASCII letters
-_SUBJECTS = ("LEAs", "Your district", "The LEA CAASPP coordinator", "Test examiners", "The CALPADS system", "TOMS",
-             "All CAASPP systems", "The survey", "Score reports", "Student data files", "The secret key",
+_SUBJECTS = ("LEAs", "Your district", "The LEA CAASPP coordinator", "Test examiners", "The CALPADS system",
+             "TOMS", "All CAASPP systems", "The survey", "Score reports", "Student data files", "The secret key",
              "Designations", "The testing window", "The webinar", "It", "Schools", "Kits", "The ſurvey", "TOMS users")
 _VERBS = ("must submit the roster", "should complete the course", "will be unavailable", "will be offline",
           "will go down for maintenance", "will be removed", "will no longer be available", "are due",
@@ -58,8 +58,8 @@ _DATES = ("by Friday, May 5", "no later than June 2, 2026", "on August 14 at 5 p
 _TAILS = ("", ".", ", whichever is earlier.", " (TOMS).", " per Education Code Section 60640.",
           " FYI.", " for the webcast.", " for students five years old.", "; the data will be purged.")
 _LINES = ("# Important dates", "## Designation of the LEA coordinator", "Deadline: May 5", "System | Start | End",
-          "TOMS | Aug 14 | Aug 20", "- ELPAC: April 1, 2026", "1. Return the kits", "CAASPP e-mail update, sent July 15",
-          "Due date", "ELPAC ........ 4/1/2026", "Heads up: roles go away June 30", "")
+          "TOMS | Aug 14 | Aug 20", "- ELPAC: April 1, 2026", "1. Return the kits",
+          "CAASPP e-mail update, sent July 15", "Due date", "ELPAC ........ 4/1/2026", "Heads up: roles go away June 30", "")
 
 
 def _sentence(rng: random.Random) -> str:
@@ -75,7 +75,8 @@ def _sentence(rng: random.Random) -> str:
 def _notice(rng: random.Random) -> Notice:
     lines = []
     for _ in range(rng.randint(3, 14)):
-        lines.append(rng.choice(_LINES) if rng.random() < 0.3 else " ".join(_sentence(rng) for _ in range(rng.randint(1, 3))))
+        line = " ".join(_sentence(rng) for _ in range(rng.randint(1, 3)))
+        lines.append(rng.choice(_LINES) if rng.random() < 0.3 else line)
     sent = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), 9, tzinfo=_PACIFIC)
     return Notice(source="t.eml", text="\n".join(lines), subject=rng.choice(("Reminder", "LEA coordinator designation",
                                                                                "TOMS downtime", None)),
@@ -94,7 +95,7 @@ def test_the_fast_path_finds_what_running_every_pattern_finds(run_everything):
     fast = [_everything(n) for n in notices]
     assert sum(len(f[0]) for f in fast) > 100 and sum(len(f[3]) for f in fast) > 500  # the notices are read
     run_everything()
-    for notice, found in zip(notices, fast):
+    for notice, found in zip(notices, fast, strict=True):
         assert _everything(notice) == found, notice.text
 
 
@@ -112,8 +113,8 @@ def test_a_sentence_mask_holds_exactly_the_words_in_it():
     assert len(words) > 150  # every case-insensitive guard of the classifiers registered its words
     noise = "abcdeilnorstu -'§:."
     for _ in range(5000):
-        parts = [rng.choice(words) if rng.random() < 0.3 else "".join(rng.choice(noise) for _ in range(rng.randint(0, 6)))
-                 for _ in range(rng.randint(0, 8))]
+        parts = [rng.choice(words) if rng.random() < 0.3
+                 else "".join(rng.choice(noise) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(0, 8))]
         text = fold(("" if rng.random() < 0.5 else " ").join(parts))
         expected = 0
         for word, bit in WORDS.bits.items():
