@@ -59,7 +59,8 @@ _TAILS = ("", ".", ", whichever is earlier.", " (TOMS).", " per Education Code S
           " FYI.", " for the webcast.", " for students five years old.", "; the data will be purged.")
 _LINES = ("# Important dates", "## Designation of the LEA coordinator", "Deadline: May 5", "System | Start | End",
           "TOMS | Aug 14 | Aug 20", "- ELPAC: April 1, 2026", "1. Return the kits",
-          "CAASPP e-mail update, sent July 15", "Due date", "ELPAC ........ 4/1/2026", "Heads up: roles go away June 30", "")
+          "CAASPP e-mail update, sent July 15", "Due date", "ELPAC ........ 4/1/2026",
+          "Heads up: roles go away June 30", "")
 
 
 def _sentence(rng: random.Random) -> str:
