@@ -198,9 +198,13 @@ def program_of_systems(systems: list[str] | tuple[str, ...], evidence: str,
     return default
 
 
+_CAASPP_RE = re.compile(r"\bCAASPP\b")
+_ELPAC_RE = re.compile(r"\bELPAC\b")
+
+
 def programs_in(text: str) -> tuple[str, ...]:
-    has_c = re.search(r"\bCAASPP\b", text) is not None
-    has_e = re.search(r"\bELPAC\b", text) is not None
+    has_c = "CAASPP" in text and _CAASPP_RE.search(text) is not None
+    has_e = "ELPAC" in text and _ELPAC_RE.search(text) is not None
     return tuple(p for p, ok in (("CAASPP", has_c), ("ELPAC", has_e)) if ok)
 
 

@@ -394,11 +394,15 @@ def cues_of(c: Candidate, per_sentence: dict[int, frozenset[str]] | None = None)
     each sentence read so far, so a sentence of many dates is read once."""
     index = c.sentence.index
     if per_sentence is None or index not in per_sentence:
-        sentence_wide = frozenset(name for name, cue in CUES if name in SENTENCE_CUES and cue(c))
+        sentence_wide = frozenset(name for name, cue in _SENTENCE_WIDE if cue(c))
         if per_sentence is None:
             per_sentence = {}
         per_sentence[index] = sentence_wide
-    return per_sentence[index] | frozenset(name for name, cue in CUES if name not in SENTENCE_CUES and cue(c))
+    return per_sentence[index] | frozenset(name for name, cue in _PER_DATE if cue(c))
+
+
+_SENTENCE_WIDE = tuple((name, cue) for name, cue in CUES if name in SENTENCE_CUES)
+_PER_DATE = tuple((name, cue) for name, cue in CUES if name not in SENTENCE_CUES)
 
 
 __all__ = ["CUES", "SENTENCE_CUES", "Cue", "cues_of"]

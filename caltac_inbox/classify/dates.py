@@ -139,6 +139,7 @@ NUMERIC_DATE_GUARD = Guard(NUMERIC_DATE_RE, ("/",))
 _ORDINAL_GUARD = Guard(ORDINAL_DATE_RE, ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
                                          "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth"))
 _DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences have none)
+_DAY_NUMBER_RE = re.compile(r"\d{1,2}")
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
     rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
@@ -422,7 +423,7 @@ def _month_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[in
     for m in DATE_RE.finditer(text):
         month = _month(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else None
-        days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
+        days = [int(x) for x in _DAY_NUMBER_RE.findall(m.group("days"))]
         if any(not 1 <= d <= 31 for d in days):
             continue
         wd = _weekday(m.group("wd") or m.group("wd2"))

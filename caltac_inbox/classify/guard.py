@@ -131,6 +131,7 @@ class Guard:
     words: tuple[str, ...]
     ignores_case: bool = field(init=False)
     mask: int = field(init=False, repr=False, compare=False)  # the words' bits (case-insensitive guards)
+    finder: re.Pattern[str] = field(init=False, repr=False, compare=False)  # finds any of the words
 
     def __post_init__(self) -> None:
         ignores_case = bool(self.pattern.flags & re.IGNORECASE)
@@ -141,13 +142,14 @@ class Guard:
         if ignores_case and not all(_caseless_word(w) for w in self.words):
             raise ValueError(f"a case-insensitive guard takes lowercase ASCII words: {self.words!r}")
         object.__setattr__(self, "mask", WORDS.mask_of(self.words) if ignores_case else 0)
+        object.__setattr__(self, "finder", re.compile("|".join(re.escape(w) for w in self.words)))
 
     def possible(self, text: str, folded: str | None = None) -> bool:
         """False when `pattern` cannot match `text`. `folded`: fold(text) or
         fold(plain(text)) when the caller already has it."""
         if self.ignores_case:
             text = fold(text) if folded is None else folded
-        return any(word in text for word in self.words)
+        return self.finder.search(text) is not None  # one of the words is a substring
 
     def possible_in(self, mask: int) -> bool:
         """For a case-insensitive guard: False when none of its words is in the text whose

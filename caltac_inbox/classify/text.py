@@ -246,6 +246,7 @@ MAX_SENTENCE_CHARS = 800  # a longer "sentence" is cut: no notice writes one, an
 MAX_LINE_CHARS = 4000  # a longer line is read as several paragraphs
 _LAST_TOKEN_RE = re.compile(r"\S+$")
 _CUT_RE = re.compile(r"[\s,;]")
+_DASH_RE = re.compile(r"[–—/-]")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -258,7 +259,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             continue  # dot leaders ("ELPAC ....... 4/1/2026") and ellipses end no sentence
         # the word that ends at the boundary's punctuation (never empty), read from a bounded window
         token = _LAST_TOKEN_RE.search(text, max(start, cut - 40), cut).group(0).lower()  # type: ignore[union-attr]
-        token = re.split(r"[–—/-]", token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
+        token = _DASH_RE.split(token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
         if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token) or (start == 0 and token.isdigit() and len(token) <= 2
                                                                        and not text[:cut - 1].strip(" 0123456789")):
             continue  # "1. Monday, December 1": a list number, not a sentence
