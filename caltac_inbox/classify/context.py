@@ -39,7 +39,7 @@ class Context:
             last_day = None
             for s in line:
                 if s.index not in cache:
-                    found = dates.find_mentions(_blank_markup(s.text), self.sent, last_day)
+                    found = dates.find_mentions(_blank_markup(s.text), self.sent, last_day, s.cue_mask)
                     cache[s.index] = [_shift(m, s.begin) for m in found]
                 if cache[s.index]:
                     last = cache[s.index][-1]
@@ -198,9 +198,13 @@ def program_of_systems(systems: list[str] | tuple[str, ...], evidence: str,
     return default
 
 
+_CAASPP_RE = re.compile(r"\bCAASPP\b")
+_ELPAC_RE = re.compile(r"\bELPAC\b")
+
+
 def programs_in(text: str) -> tuple[str, ...]:
-    has_c = re.search(r"\bCAASPP\b", text) is not None
-    has_e = re.search(r"\bELPAC\b", text) is not None
+    has_c = "CAASPP" in text and _CAASPP_RE.search(text) is not None
+    has_e = "ELPAC" in text and _ELPAC_RE.search(text) is not None
     return tuple(p for p, ok in (("CAASPP", has_c), ("ELPAC", has_e)) if ok)
 
 

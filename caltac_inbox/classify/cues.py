@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from caltac_inbox.classify.candidates import Candidate
 from caltac_inbox.classify.dates import PAST_AFTER_DATE_RE
+from caltac_inbox.classify.guard import Guard
 
 _TASK_VERBS = (r"complete|submit|finish|confirm|set\s+up|return|apply|email|send|ensure|enter|order|upload|sign"
                r"|respond|reply|verify|update|request|install|upgrade|file|schedule|ship|pack|place|review"
@@ -95,69 +96,125 @@ _SAID_DUE_RE = re.compile(r"\b(?:is|are|will\s+be|remains?)\s+(?:now\s+)?due(?:\
 _FORWARDING_RE = re.compile(r"^\W*(?:fyi|fwd?|heads\s+up|please\s+note|note)\b", re.I)
 
 
+# Each pattern with the words one of which is in every match of it (tests/unit/test_classify_guards.py
+# proves them): a cue whose words are not in the candidate's sentence does not run its pattern.
+_TASK_VERB_WORDS = tuple(dict.fromkeys(v.split("\\")[0] for v in _TASK_VERBS.split("|")))
+_TASK_VERB_GUARD = Guard(_TASK_VERB_RE, _TASK_VERB_WORDS)
+_PARTICIPLE_GUARD = Guard(_PARTICIPLE_RE, (
+    "completed", "submitted", "posted", "returned", "entered", "uploaded", "finished", "received", "shipped", "signed",
+    "certified", "set", "scheduled", "finalized", "sent", "updated", "verified", "reviewed", "designated", "assigned",
+    "done", "taken", "filed", "destroyed", "packed", "provided", "reported"))
+_DUE_MARKER_GUARD = Guard(_DUE_MARKER_RE, ("by", "due", "later", "before", "prior", "until", "through", "deadline",
+                                           "close", "end", "extended", "moved", "changed", "postponed", "last"))
+_ADDRESSEE_GUARD = Guard(_ADDRESSEE_RE, ("lea", "you", "coordinator", "district", "school", "charter", "site", "local",
+                                         "toms", "examiner"))
+_RECOMMENDATION_GUARD = Guard(_RECOMMENDATION_RE, ("recommend", "encourag", "suggest"))
+_MOVED_WORDS = ("extended", "moved", "changed", "postponed", "pushed", "rescheduled")
+_MOVED_GUARD = Guard(_MOVED_RE, _MOVED_WORDS)
+_MOVED_FROM_GUARD = Guard(_MOVED_FROM_RE, _MOVED_WORDS)
+_PAST_GUARD = Guard(_PAST_RE, ("ended", "was", "were", "passed", "expired", "closed", "occurred", "took"))
+_PAST_VERB_TAIL_GUARD = Guard(_PAST_VERB_TAIL_RE, ("ended", "expired", "passed", "closed", "was", "were"))
+_PAST_AFTER_DATE_GUARD = Guard(PAST_AFTER_DATE_RE, ("passed", "ended", "expired", "closed"))
+_ACTIVITY_WINDOW_GUARD = Guard(_ACTIVITY_WINDOW_RE, ("window", "period", "order", "testing", "viewing"))
+_WINDOW_LABEL_GUARD = Guard(_WINDOW_LABEL_RE, ("window", "period"))
+_RELEASE_GUARD = Guard(_RELEASE_RE, ("release", "available", "posted", "published", "appear"))
+_TRAINING_GUARD = Guard(_TRAINING_RE, ("webcast", "webinar", "training", "workshop", "office", "conference", "session",
+                                       "meeting", "coffee", "presentation"))
+_ELIGIBILITY_GUARD = Guard(_ELIGIBILITY_RE, ("old", "born", "eligib", "age"))
+_LEGAL_GUARD = Guard(_LEGAL_RE, ("code", "ccr", "\u00a7", "section", "statute", "bill"))
+_HISTORY_GUARD = Guard(_HISTORY_RE, ("19", "20", "last"))
+_RETENTION_GUARD = Guard(_RETENTION_RE, ("removed", "deleted", "purged", "cleared", "erased", "longer", "accessible",
+                                         "retained", "retention", "archived"))
+_UNAVAILABLE_GUARD = Guard(_UNAVAILABLE_RE, ("offline", "available", "down", "maintenance", "outage", "accessible",
+                                             "away"))
+_DESIGNATION_GUARD = Guard(_DESIGNATION_RE, ("coordinator",))
+_CREDENTIAL_GUARD = Guard(_CREDENTIAL_RE, ("credential", "secret", "generate"))
+_IMPERATIVE_GUARD = Guard(_IMPERATIVE_RE, _TASK_VERB_WORDS)
+_OFFSET_GUARD = Guard(_OFFSET_RE, ("before", "after", "prior", "ahead", "advance"))
+_CLOSES_GUARD = Guard(_CLOSES_RE, ("close", "open", "available", "accepted"))
+_FORM_GUARD = Guard(_FORM_RE, ("survey", "questionnaire", "form", "application", "nomination", "course",
+                               "certification", "request", "poll", "feedback", "registration", "sign", "rsvp"))
+_DEADLINE_NOUN_GUARD = Guard(_DEADLINE_NOUN_RE, ("deadline", "due", "cut", "last", "final"))
+_DUE_LABEL_GUARD = Guard(_DUE_LABEL_RE, ("deadline", "due", "cut", "last", "final", "date", "close"))
+_NEGATION_GUARD = Guard(_NEGATION_RE, ("not", "n't", "need"))
+_ANNOUNCED_GUARD = Guard(_ANNOUNCED_RE, ("will", "would"))
+_EARLIEST_GUARD = Guard(_EARLIEST_RE, ("before", "earlier", "sooner", "prior", "until"))
+_ALTERNATIVE_GUARD = Guard(_ALTERNATIVE_RE, ("whichever",))
+_SAID_DUE_GUARD = Guard(_SAID_DUE_RE, ("due",))
+_FORWARDING_GUARD = Guard(_FORWARDING_RE, ("fyi", "fw", "heads", "note"))
+
+
+def _hit(guard: Guard, c: Candidate, part: str) -> bool:
+    """guard.pattern.search(part) for `part` cut from the candidate's sentence (its text, clause,
+    the words before or after the date, its label), run only when a guard word is in the sentence."""
+    return bool(guard.mask & c.sentence.cue_mask) and guard.pattern.search(part) is not None
+
+
 def task_verb(c: Candidate) -> bool:
     """The clause asks for an act: "Complete the survey by May 5", "LEAs must return the kits
     by ...", "To order, submit the form before ..."."""
-    return bool(_TASK_VERB_RE.search(c.clause))
+    return _hit(_TASK_VERB_GUARD, c, c.clause)
 
 
 def passive_task(c: Candidate) -> bool:
     """A task said in the passive: "Scores should be entered in the portal by May 5", "All kits
     must be shipped no later than ...", "late kits count if they are shipped by ..."; not what
     the sender announces it will do ("the guide will be posted by May 1")."""
-    if not _PARTICIPLE_RE.search(c.clause):
+    if not _hit(_PARTICIPLE_GUARD, c, c.clause):
         return False
     # "the manual will be posted by May 1" announces what the sender does, unless someone must
-    return not _ANNOUNCED_RE.search(c.clause) or bool(_OBLIGATION_RE.search(c.clause))
+    return not _hit(_ANNOUNCED_GUARD, c, c.clause) or bool(_OBLIGATION_RE.search(c.clause))
 
 
 def due_marker(c: Candidate) -> bool:
     """A deadline word right before the date: "by", "due", "no later than", "before 5 p.m. on",
     "closes on", "extended to", "the deadline to reply is"."""
-    return bool(_DUE_MARKER_RE.search(c.before))
+    return _hit(_DUE_MARKER_GUARD, c, c.before)
 
 
 def addressee(c: Candidate) -> bool:
     """The sentence speaks to the coordinator or the LEA: "LEAs should ...", "Your district must ..."."""
-    return bool(_ADDRESSEE_RE.search(c.text))
+    return _hit(_ADDRESSEE_GUARD, c, c.text)
 
 
 def recommendation(c: Candidate) -> bool:
     """A date the sender recommends: "The department recommends that LEAs finish ... by June 2"."""
-    return bool(_RECOMMENDATION_RE.search(c.text))
+    return _hit(_RECOMMENDATION_GUARD, c, c.text)
 
 
 def moved_date(c: Candidate) -> bool:
     """A date that replaces another: "the due date has been extended to May 9", "moved to Friday"."""
-    return bool(_MOVED_RE.search(c.before))
+    return _hit(_MOVED_GUARD, c, c.before)
 
 
 def moved_range(c: Candidate) -> bool:
     """A window that is really a date moved from one day to another: "the cutoff was pushed back
     from May 6 to May 20". The new date is the window's end."""
-    return c.mention.is_range and bool(_MOVED_FROM_RE.search(c.before))
+    return c.mention.is_range and _hit(_MOVED_FROM_GUARD, c, c.before)
 
 
 def past_tense(c: Candidate) -> bool:
     """The date is spoken of as past: "the window ended March 3", "forms were due January 8"."""
-    return bool(_PAST_RE.search(c.before))
+    return _hit(_PAST_GUARD, c, c.before)
 
 
 def past_deadline(c: Candidate) -> bool:
     """A deadline the notice speaks of as past: "the cutoff to reserve kits passed on May 2",
     "entries were due April 3", "the June 9 deadline to reply has passed"."""
-    if _PAST_VERB_TAIL_RE.search(c.before) and _DEADLINE_NOUN_RE.search(c.clause):
+    if _hit(_PAST_VERB_TAIL_GUARD, c, c.before) and _hit(_DEADLINE_NOUN_GUARD, c, c.clause):
         return True
-    return bool(PAST_AFTER_DATE_RE.match(c.after))  # "The May 6 deadline to order kits has passed"
+    # "The May 6 deadline to order kits has passed"
+    return bool(c.sentence.possible(_PAST_AFTER_DATE_GUARD) and PAST_AFTER_DATE_RE.match(c.after))
 
 
 def activity_window(c: Candidate) -> bool:
     """A window for something the LEA may do: "the testing window opens August 20", "the ordering
     period runs through May 1", a column "Ordering closes" over a date. Its opening or close is
     no deadline."""
-    if c.label and _WINDOW_LABEL_RE.search(c.label):
+    if c.label and _hit(_WINDOW_LABEL_GUARD, c, c.label):
         return True  # "Window closes: June 17": what may be done until then, not what is due
-    return any(t and _ACTIVITY_WINDOW_RE.search(t) for t in (c.clause, *_column_labels(c)))
+    return _hit(_ACTIVITY_WINDOW_GUARD, c, c.clause) or any(t and _ACTIVITY_WINDOW_GUARD.search(t)
+                                                            for t in _column_labels(c))
 
 
 def _column_labels(c: Candidate) -> tuple[str | None, ...]:
@@ -174,78 +231,78 @@ def release(c: Candidate) -> bool:
     """Something that reaches the LEA: "results will be released on July 2", "score reports are
     available in the portal on ..."."""
     # "scores should be posted to CALPADS by ..." is a task of the LEA, not a release to it
-    return bool(_RELEASE_RE.search(c.clause) and not _OBLIGATION_RE.search(c.clause))
+    return _hit(_RELEASE_GUARD, c, c.clause) and not _OBLIGATION_RE.search(c.clause)
 
 
 def training(c: Candidate) -> bool:
     """An event to attend: "a webinar on May 3", "office hours every Tuesday"."""
-    return bool(_TRAINING_RE.search(c.clause))
+    return _hit(_TRAINING_GUARD, c, c.clause)
 
 
 def eligibility(c: Candidate) -> bool:
     """A date about students, not a task: "children five years old on or before September 1"."""
-    return bool(_ELIGIBILITY_RE.search(c.clause))
+    return _hit(_ELIGIBILITY_GUARD, c, c.clause)
 
 
 def legal_citation(c: Candidate) -> bool:
     """A law's terms: "under Education Code Section 60640, ..."."""
-    return bool(_LEGAL_RE.search(c.text))
+    return _hit(_LEGAL_GUARD, c, c.text)
 
 
 def history(c: Candidate) -> bool:
     """What happened before: "in 2021 we moved the portal", "since 2019 ..."."""
-    return bool(_HISTORY_RE.search(c.clause))
+    return _hit(_HISTORY_GUARD, c, c.clause)
 
 
 def retention_verb(c: Candidate) -> bool:
     """Data that goes away: "files will be purged after June 30", "cleared from the system on ..."."""
-    return bool(_RETENTION_RE.search(c.text))
+    return _hit(_RETENTION_GUARD, c, c.text)
 
 
 def unavailability(c: Candidate) -> bool:
     """A system that is down: "the portal will be offline from ...", "maintenance on Saturday"."""
-    return bool(_UNAVAILABLE_RE.search(c.text))
+    return _hit(_UNAVAILABLE_GUARD, c, c.text)
 
 
 def designation(c: Candidate) -> bool:
     """Naming the LEA's coordinator: "designate your LEA coordinator by ...", "superintendents
     designate a coordinator"."""
-    return bool(_DESIGNATION_RE.search(c.text) or (c.block and _DESIGNATION_RE.search(c.block)))
+    return _hit(_DESIGNATION_GUARD, c, c.text) or bool(c.block and _DESIGNATION_GUARD.search(c.block))
 
 
 def credential(c: Candidate) -> bool:
     """Score-report credentials: "regenerate the secret key for your vendor"."""
-    return bool(_CREDENTIAL_RE.search(c.text))
+    return _hit(_CREDENTIAL_GUARD, c, c.text)
 
 
 def offset(c: Candidate) -> bool:
     """A time counted from another the notice leaves to the reader: "two weeks before June 1"."""
-    return bool(_OFFSET_RE.search(c.before))
+    return _hit(_OFFSET_GUARD, c, c.before)
 
 
 def form_closes(c: Candidate) -> bool:
     """A form, survey, course or application that closes on the date: "the feedback poll closes
     May 9", "registration stays open through June 1". Closing is a deadline to complete it."""
-    return bool(_CLOSES_RE.search(c.clause) and _FORM_RE.search(c.clause + " " + c.block))
+    return _hit(_CLOSES_GUARD, c, c.clause) and _FORM_GUARD.search(c.clause + " " + c.block) is not None
 
 
 def date_label(c: Candidate) -> bool:
     """The date follows a label that names a deadline: "Due: May 5", "Deadline: Friday, June 2"."""
-    if c.label and _DUE_LABEL_RE.search(c.label):
+    if c.label and _hit(_DUE_LABEL_GUARD, c, c.label):
         return True
-    return bool(c.sentence.row and c.header and _DUE_LABEL_RE.search(c.header))
+    return bool(c.sentence.row and c.header and _DUE_LABEL_GUARD.search(c.header))
 
 
 def task_in_heading(c: Candidate) -> bool:
     """The heading, lead-in or table header over the date names the task: a heading "Return the
     kits" over "Due: May 5"."""
-    return bool(c.block and (_TASK_VERB_RE.search(c.block) or _FORM_RE.search(c.block)))
+    return bool(c.block and (_TASK_VERB_GUARD.search(c.block) or _FORM_GUARD.search(c.block)))
 
 
 def task_nearby(c: Candidate) -> bool:
     """The heading over the date or the sentence just before it names the task: "Please return the
     loaner kits." over "Due: May 5"."""
-    return task_in_heading(c) or bool(c.previous and _TASK_VERB_RE.search(c.previous))
+    return task_in_heading(c) or bool(c.previous and _TASK_VERB_GUARD.search(c.previous))
 
 
 def deadline_column(c: Candidate) -> bool:
@@ -253,13 +310,13 @@ def deadline_column(c: Candidate) -> bool:
     column a due date: "Kit return   May 5" under "Task   Due date"."""
     if not (c.sentence.row or c.sentence.kind in ("item", "heading") or len(f"{c.before} {c.after}".split()) <= 6):
         return False
-    return any(t and _DUE_LABEL_RE.search(t) for t in _column_labels(c))
+    return any(t and _DUE_LABEL_GUARD.search(t) for t in _column_labels(c))
 
 
 def said_due(c: Candidate) -> bool:
     """A thing said to be due on the date: "Signed agreements are due Friday, May 5", "the roster
     is due at noon on June 2"."""
-    return bool(_SAID_DUE_RE.search(c.before))
+    return _hit(_SAID_DUE_GUARD, c, c.before)
 
 
 def obligation(c: Candidate) -> bool:
@@ -271,12 +328,12 @@ def obligation(c: Candidate) -> bool:
 def imperative(c: Candidate) -> bool:
     """The clause opens with a task verb, after an optional "please" or scene-setting clause:
     "Send the roster by ...", "To keep your slot, confirm it before ..."."""
-    return bool(_IMPERATIVE_RE.match(c.clause))
+    return bool(c.sentence.possible(_IMPERATIVE_GUARD) and _IMPERATIVE_RE.match(c.clause))
 
 
 def deadline_word(c: Candidate) -> bool:
     """The clause, label or heading names a deadline: "the due date", "the cutoff", "the last day"."""
-    return bool(_DEADLINE_NOUN_RE.search(c.clause) or (c.label and _DEADLINE_NOUN_RE.search(c.label)))
+    return _hit(_DEADLINE_NOUN_GUARD, c, c.clause) or bool(c.label and _hit(_DEADLINE_NOUN_GUARD, c, c.label))
 
 
 def in_heading(c: Candidate) -> bool:
@@ -287,18 +344,18 @@ def in_heading(c: Candidate) -> bool:
 def earliest_day(c: Candidate) -> bool:
     """The date is the first day something may be done, not the last: "but not before May 4",
     "no earlier than June 1"."""
-    return bool(_EARLIEST_RE.search(c.before))
+    return _hit(_EARLIEST_GUARD, c, c.before)
 
 
 def alternative(c: Candidate) -> bool:
     """The date is one of two, whichever comes first or last: "by May 5 or the last day of
     school, whichever is earlier"."""
-    return bool(_ALTERNATIVE_RE.search(c.clause))
+    return _hit(_ALTERNATIVE_GUARD, c, c.clause)
 
 
 def negation(c: Candidate) -> bool:
     """The clause says not to: "do not submit before May 1", "no action is required"."""
-    return bool(_NEGATION_RE.search(c.clause))
+    return _hit(_NEGATION_GUARD, c, c.clause)
 
 
 def range_(c: Candidate) -> bool:
@@ -308,7 +365,7 @@ def range_(c: Candidate) -> bool:
 
 def forwarding_note(c: Candidate) -> bool:
     """A colleague's comment above a forwarded notice: "FYI: roles go away June 30"."""
-    return bool(_FORWARDING_RE.search(c.text))
+    return _hit(_FORWARDING_GUARD, c, c.text)
 
 
 Cue = Callable[[Candidate], bool]
@@ -337,11 +394,15 @@ def cues_of(c: Candidate, per_sentence: dict[int, frozenset[str]] | None = None)
     each sentence read so far, so a sentence of many dates is read once."""
     index = c.sentence.index
     if per_sentence is None or index not in per_sentence:
-        sentence_wide = frozenset(name for name, cue in CUES if name in SENTENCE_CUES and cue(c))
+        sentence_wide = frozenset(name for name, cue in _SENTENCE_WIDE if cue(c))
         if per_sentence is None:
             per_sentence = {}
         per_sentence[index] = sentence_wide
-    return per_sentence[index] | frozenset(name for name, cue in CUES if name not in SENTENCE_CUES and cue(c))
+    return per_sentence[index] | frozenset(name for name, cue in _PER_DATE if cue(c))
+
+
+_SENTENCE_WIDE = tuple((name, cue) for name, cue in CUES if name in SENTENCE_CUES)
+_PER_DATE = tuple((name, cue) for name, cue in CUES if name not in SENTENCE_CUES)
 
 
 __all__ = ["CUES", "SENTENCE_CUES", "Cue", "cues_of"]

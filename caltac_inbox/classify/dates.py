@@ -135,7 +135,11 @@ NUMERIC_DATE_RE = re.compile(
 _MONTH_STARTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NAME_GUARDS = tuple(Guard(p, _MONTH_STARTS) for p in (DATE_RE, DAY_FIRST_RE, BARE_DAY_FIRST_RE))
 NUMERIC_DATE_GUARD = Guard(NUMERIC_DATE_RE, ("/",))
+# every ordinal day word ("second", "thirteenth", "twenty-first", "thirtieth") holds one of these
+_ORDINAL_GUARD = Guard(ORDINAL_DATE_RE, ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                                         "ninth", "tenth", "eleventh", "twelfth", "teenth", "tieth"))
 _DIGIT_RE = re.compile(r"\d")  # all four date patterns need one (most sentences have none)
+_DAY_NUMBER_RE = re.compile(r"\d{1,2}")
 _AMPM = r"(?P<ap>[ap])\.?\s?m\b\.?"
 TIME_RE = re.compile(
     rf"\b(?:(?P<h>1[0-2]|0?\d)(?::(?P<m>[0-5]\d))?\s*{_AMPM}|(?P<noon>noon|midnight))"
@@ -166,6 +170,8 @@ PAST_RE = re.compile(
     r"\b(?:was|were|began|begun|ended|opened|closed|expired|occurred|had|took place|has been|have been)\b",
     re.I,
 )
+_PAST_GUARD = Guard(PAST_RE, ("was", "were", "began", "begun", "ended", "opened", "closed", "expired", "occurred",
+                              "had", "took", "been"))
 
 
 @dataclass(frozen=True)
@@ -344,9 +350,9 @@ def _settle(raw: _Raw, sent: date | datetime | None, past: bool, year: int | Non
     return d
 
 
-def _raw_dates(text: str) -> list[list[_Raw]]:
+def _raw_dates(text: str, words: int | None = None) -> list[list[_Raw]]:
     """Written dates; a list like "May 3, 4, and 5, 2017" gives one group of three."""
-    groups = _written_dates(text)
+    groups = _written_dates(text, words)
     relative = _relative_dates(text, groups)
     if not relative:
         return groups
@@ -391,10 +397,13 @@ def month_named_any(text: str) -> bool:
     return any(start.lower() in folded for start in _MONTH_STARTS)
 
 
-def _ordinal_dates(text: str, taken: list[tuple[int, int]]) -> list[list[_Raw]]:
+def _ordinal_dates(text: str, taken: list[tuple[int, int]], words: int | None = None) -> list[list[_Raw]]:
     """Dates whose day is an ordinal word ("the second of January"), where no written date stands."""
     out: list[list[_Raw]] = []
-    for m in ORDINAL_DATE_RE.finditer(text) if month_named_any(text) else ():
+    ordinal = _ORDINAL_GUARD.possible(text) if words is None else _ORDINAL_GUARD.possible_in(words)
+    if not (ordinal and month_named_any(text)):
+        return out
+    for m in ORDINAL_DATE_RE.finditer(text):
         month = m.group("mon1") or m.group("mon2")
         if not month[:1].isupper() or any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
             continue  # "may" the verb, or part of a date already read
@@ -414,7 +423,7 @@ def _month_first_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[in
     for m in DATE_RE.finditer(text):
         month = _month(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else None
-        days = [int(x) for x in re.findall(r"\d{1,2}", m.group("days"))]
+        days = [int(x) for x in _DAY_NUMBER_RE.findall(m.group("days"))]
         if any(not 1 <= d <= 31 for d in days):
             continue
         wd = _weekday(m.group("wd") or m.group("wd2"))
@@ -469,17 +478,17 @@ def _numeric_dates(text: str, groups: list[list[_Raw]], taken: list[tuple[int, i
                             _weekday(m.group("wd")))])
 
 
-def _written_dates(text: str) -> list[list[_Raw]]:
+def _written_dates(text: str, words: int | None = None) -> list[list[_Raw]]:
     groups: list[list[_Raw]] = []
     if not _DIGIT_RE.search(text):
-        groups = _ordinal_dates(text, [])
+        groups = _ordinal_dates(text, [], words)
         groups.sort(key=lambda g: g[0].begin)
         return groups
     taken: list[tuple[int, int]] = []
     if _MONTH_NAME_GUARDS[0].possible(text):  # the three guards share their words
         _month_first_dates(text, groups, taken)
         _day_first_dates(text, groups, taken)
-    groups.extend(_ordinal_dates(text, taken))
+    groups.extend(_ordinal_dates(text, taken, words))
     if "the" in text:
         _weekday_the_day_dates(text, groups, taken)
     _numeric_dates(text, groups, taken)
@@ -573,15 +582,18 @@ def _day_after(day: date, start: time | None, end: time | None) -> date:
     return day
 
 
-def find_mentions(text: str, sent: date | datetime | None, after: date | None = None) -> list[Mention]:
+def find_mentions(text: str, sent: date | datetime | None, after: date | None = None,
+                  words: int | None = None) -> list[Mention]:
     """Every date point and range in `text` (one sentence), resolved; bad dates left out.
 
     `after`: the last date of the passage before this sentence, for a weekday written
-    alone ("The downtime starts Friday, May 19. Systems return Monday at 8 a.m.")."""
-    groups = _raw_dates(text)
+    alone ("The downtime starts Friday, May 19. Systems return Monday at 8 a.m.").
+    `words`: the guard words in `text` (guard.word_mask), when the caller has them."""
+    groups = _raw_dates(text, words)
     if not groups:
         return []
-    reader = _MentionReader(text, sent, _Clocks(text), bool(PAST_RE.search(text)), after)
+    past = _PAST_GUARD.possible(text) if words is None else _PAST_GUARD.possible_in(words)
+    reader = _MentionReader(text, sent, _Clocks(text), past and PAST_RE.search(text) is not None, after)
     i = 0
     while i < len(groups):
         nxt = groups[i + 1] if i + 1 < len(groups) else None

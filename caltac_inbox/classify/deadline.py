@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import (THIS_DATE_RE, Context, clause_around, cue_before, is_reference_date,
                                           opens_sentence)
+from caltac_inbox.classify.guard import Guard
 from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.systems import find_systems
 from caltac_inbox.classify.text import Doc, Sentence, evidence, plain, strip_item_mark
@@ -87,12 +88,19 @@ _FORM_CLOSES_RE = re.compile(
     r"[^.;]{0,120}?\s(?:closes?|ends?)\b",
     re.I)
 
+# one of these words is in every match (tests/unit/test_classify_guards.py): without them the pattern is not run
+_LABEL_LINE_GUARD = Guard(_LABEL_LINE_RE, (":",))
+_SUPPORT_END_GUARD = Guard(_SUPPORT_END_RE, ("support",))
+_FORM_CLOSES_GUARD = Guard(_FORM_CLOSES_RE, ("close", "end"))
+_THIS_DATE_GUARD = Guard(THIS_DATE_RE, ("date", "day", "deadline"))
+
 
 # "The last day to ship answer books is May 12", "the final date for returns:"
 _LAST_DAY_RE = re.compile(
     rf"\b{_DEADLINE_NOUN}\s+(?P<prep>to|for|on\s+which\s+(?:you|LEAs?)\s+can)\s+"
     r"(?P<what>[^.;]{3,120}?)\s*(?:,\s*)?(?:is|was|will\s+be|:)?\s*$", re.I)
 _LAST_DAY_WORDS_RE = re.compile(rf"\b{_DEADLINE_NOUN}\s+(?:to|for|on\s+which)\b", re.I)
+_LAST_DAY_WORDS_GUARD = Guard(_LAST_DAY_WORDS_RE, ("deadline", "due", "cut", "last", "final"))
 # "May 12 is the last day to ship answer books", "December 1 is the deadline for setting up a window"
 _LAST_DAY_AFTER_RE = re.compile(
     rf"^\s*(?:,?\s*(?:is|was|will\s+be)\s+the|[:—–-])\s*(?:the\s+)?{_DEADLINE_NOUN}\s+(?:to|for)\s+(?P<what>[^.;]{{3,120}})",
@@ -104,6 +112,7 @@ _OFFSET_RE = re.compile(
     re.I)
 # "no later than July 15 or the last day of instruction, whichever comes first": no one date
 _ALTERNATIVE_RE = re.compile(r"\bwhichever\s+(?:comes|is|occurs|falls)\s+(?:first|earlier|sooner|later|last)\b", re.I)
+_ALTERNATIVE_GUARD = Guard(_ALTERNATIVE_RE, ("whichever",))
 # "but not before July 1": an earliest day, not a deadline
 _NOT_BEFORE_RE = re.compile(r"\b(?:not|no)\s+(?:before|earlier\s+than|sooner\s+than|prior\s+to|until)\s*$", re.I)
 # "Under California Code of Regulations, Title 5, Section 11518.5(e), testing must ...": the law's terms
@@ -152,7 +161,7 @@ def _other_kind_or_law(ctx: Context, s: Sentence) -> bool:
     before = ctx.doc.sentences[s.index - 1] if s.index else None
     return bool(is_designation(s) or designation_by_heading(s) or is_credential(s) or is_retention(s)
                 or designation_in_context(s, before, ctx.notice.subject or "")
-                or _CITES_LAW_RE.search(text) or _ALTERNATIVE_RE.search(text))
+                or _CITES_LAW_RE.search(text) or s.search(_ALTERNATIVE_GUARD))
 
 
 @dataclass(frozen=True)
@@ -177,10 +186,10 @@ def _read_sentence(ctx: Context, s: Sentence, first: dates.Mention) -> _Sentence
     if lead_sentence is not None and (is_designation(lead_sentence) or is_credential(lead_sentence)
                                       or is_retention(lead_sentence)):
         return None
-    label = _LABEL_LINE_RE.match(text)
-    support_end = _SUPPORT_END_RE.search(text)
-    form_closes = _FORM_CLOSES_RE.search(text)
-    last_day = _LAST_DAY_WORDS_RE.search(text)
+    label = _LABEL_LINE_RE.match(text) if s.possible(_LABEL_LINE_GUARD) else None
+    support_end = s.search(_SUPPORT_END_GUARD)
+    form_closes = s.search(_FORM_CLOSES_GUARD)
+    last_day = s.search(_LAST_DAY_WORDS_GUARD)
     asks = bool(_REQUIRED_RE.search(text) or _imperative(text) or label or support_end or form_closes or last_day
                 or lead or _dated_instruction(doc.text, s, first))
     return _SentenceReading(label, lead, lead_sentence, support_end, form_closes) if asks else None
@@ -355,7 +364,7 @@ def _by_that_date(ctx: Context, s: Sentence, known: set[object]) -> Fact | None:
     """ "Support ends Friday, December 13, 2024. Staff must install version 16 no later than that date.":
     the one date of the sentence before."""
     text = s.plain_text
-    if not THIS_DATE_RE.search(text) or not (_REQUIRED_RE.search(text) or _imperative(text)):
+    if not s.search(_THIS_DATE_GUARD) or not (_REQUIRED_RE.search(text) or _imperative(text)):
         return None
     prev = ctx.doc.sentences[s.index - 1] if s.index else None
     if prev is None or prev.line != s.line:

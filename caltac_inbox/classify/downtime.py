@@ -25,6 +25,7 @@ from datetime import date, datetime
 
 from caltac_inbox.classify import dates
 from caltac_inbox.classify.context import Context
+from caltac_inbox.classify.guard import Guard, fold, word_mask
 from caltac_inbox.classify.rules import KindRule, always, first_rule
 from caltac_inbox.classify.systems import find_systems, systems_of_item
 from caltac_inbox.classify.text import Doc, Line, Sentence, evidence, plain
@@ -47,6 +48,10 @@ DOWN_RE = re.compile(
 _WEAK_DOWN_RE = re.compile(r"\b(?:roll\s?-?over|transition(?:s|ing)?\s+(?:to|into)|year[-\s]end\s+(?:close|processing))\b",
                            re.I)
 _SYSTEM_WORD_RE = re.compile(r"\bsystems?\b", re.I)
+_DOWN_GUARD = Guard(DOWN_RE, ("down", "maintenance", "outage", "offline", "off-line", "available", "accessible",
+                              "reachable", "viewed", "accessed", "reached", "used", "logged", "dark", "administered",
+                              "scored", "started", "opened"))
+_WEAK_DOWN_GUARD = Guard(_WEAK_DOWN_RE, ("roll", "transition", "year"))
 # "the rollover to the 2024–25 test administration year"
 _NEW_YEAR_RE = re.compile(r"\b(?:to|into|for)\s+the\s+(?:new|next|(?:19|20)\d\d\s*[–—-]\s*\d{2,4})\s+"
                           r"(?:(?:test|testing)\s+)?(?:administration|school)\s+year\b", re.I)
@@ -102,7 +107,7 @@ def _about_systems(ctx: Context, f: Fact) -> bool:
 def _extension_end(ctx: Context, s: Sentence, m: dates.Mention, prev: Sentence) -> Fact | None:
     """ "The CALPADS outage has been lengthened. CALPADS will not accept files again until Monday,
     April 18.": the new end, in the sentence after the one that says the downtime was extended."""
-    if ctx.mentions(prev) or not (_EXTEND_RE.search(prev.text) and _is_down(prev.text)):
+    if ctx.mentions(prev) or not (_EXTEND_RE.search(prev.text) and _sentence_down(prev)):
         return None
     head = " ".join(ctx.doc.text[max(s.begin, m.begin - 40):m.begin].split())
     if len([x for x in ctx.mentions(s) if not x.is_range]) != 1 or not (_OPEN_END_RE.search(head)
@@ -125,7 +130,7 @@ def _section_ids(ctx: Context) -> tuple[list[int], set[int]]:
             if x.kind == "heading" and not x.row:
                 current = x.index
             ids.append(current)
-            if current not in down and _is_down(x.text):
+            if current not in down and _sentence_down(x):
                 down.add(current)
         cached = ctx.__dict__["_down_sections"] = (ids, down)
     return cached
@@ -174,20 +179,24 @@ def _next_says_down(doc: Doc, s: Sentence) -> bool:
     """The next sentence of the paragraph says what is unavailable during the time this one gives."""
     nxt = doc.sentences[s.index + 1] if s.index + 1 < len(doc.sentences) else None
     return (nxt is not None and nxt.line == s.line and bool(_THAT_TIME_RE.search(nxt.plain_text))
-            and _is_down(nxt.text))
+            and _sentence_down(nxt))
 
 
 def _is_down(*texts: str | None) -> bool:
-    for t in texts:
-        if not t:
-            continue
-        bare = plain(t)
-        if DOWN_RE.search(bare):
-            return True
-        if _WEAK_DOWN_RE.search(bare) and (_SYSTEM_WORD_RE.search(bare) or _NEW_YEAR_RE.search(bare)
-                                           or find_systems(bare)):
-            return True
-    return False
+    return any(t and _says_down(plain(t), word_mask(fold(t))) for t in texts)
+
+
+def _sentence_down(s: Sentence) -> bool:
+    """_is_down(s.text), with the sentence's guard words found once."""
+    return _says_down(s.plain_text, s.cue_mask)
+
+
+def _says_down(bare: str, mask: int) -> bool:
+    """`bare`: a plain text; `mask`: the guard words in it (guard.word_mask)."""
+    if _DOWN_GUARD.possible_in(mask) and DOWN_RE.search(bare):
+        return True
+    return bool(_WEAK_DOWN_GUARD.possible_in(mask) and _WEAK_DOWN_RE.search(bare)
+                and (_SYSTEM_WORD_RE.search(bare) or _NEW_YEAR_RE.search(bare) or find_systems(bare)))
 
 
 def _ok_window(start: date | datetime | None, end: date | datetime) -> bool:
@@ -262,7 +271,7 @@ def _shared_end_windows(ctx: Context, s: Sentence, mentions: list[dates.Mention]
     prev = doc.sentences[s.index - 1]
     if not _SHARED_END_RE.search(" ".join(plain(doc.text[s.begin:ends[0].begin]).split())):
         return []
-    if not (_is_down(s.text) or _is_down(prev.text)):
+    if not (_sentence_down(s) or _sentence_down(prev)):
         return []
     end = ends[0].point.when
     program = ctx.program_near(prev.text, s.text, s.heading)
@@ -314,7 +323,7 @@ class _DatedSentence:
 
 
 def _refers_back_to_down(d: _DatedSentence) -> bool:
-    return d.prev is not None and bool(_REFERS_RE.match(d.sentence.plain_text)) and _is_down(d.prev.text)
+    return d.prev is not None and bool(_REFERS_RE.match(d.sentence.plain_text)) and _sentence_down(d.prev)
 
 
 def _bare_in_down_section(d: _DatedSentence) -> bool:
@@ -338,7 +347,7 @@ def _read_down(ctx: Context, s: Sentence, mentions: list[dates.Mention]) -> _Dow
     prev = doc.sentences[s.index - 1] if s.index and doc.sentences[s.index - 1].line == s.line else None
     row = s.kind == "item" or s.row
     heading = s.heading if s.near_heading else None
-    down_here = bool(_is_down(s.text) or (row and _is_down(s.intro, heading, " ".join(s.header))))
+    down_here = bool(_sentence_down(s) or (row and _is_down(s.intro, heading, " ".join(s.header))))
     down_context = first_rule(DOWN_CONTEXT_RULES,
                               _DatedSentence(ctx, s, tuple(mentions), prev, row, heading, down_here)).outcome
     return _DownReading(prev, row, down_here, down_context, bool(_EXTEND_RE.search(s.text)))
@@ -370,7 +379,7 @@ def _point_fact(ctx: Context, s: Sentence, m: dates.Mention, reading: _DownReadi
             return extended
     if m.stop is None and not m.is_range and reading.down_here and not reading.extends_here:
         return _back_with_the_others(ctx, s, m, facts) or _split_range(ctx, s, m) or _end_under_a_start(ctx, s, m)
-    if m.stop is None and reading.extends_here and _is_down(s.text):
+    if m.stop is None and reading.extends_here and _sentence_down(s):
         return _extended_to(ctx, s, m, mentions, used_items)
     return None
 
@@ -517,7 +526,7 @@ def _end_point(ctx: Context, x: Sentence) -> dates.Mention | None:
     until noon on Sunday, April 12, instead of returning at 6 p.m. today")."""
     ends = [m for m in ctx.mentions(x) if not m.is_range and _UNTIL_BEFORE_RE.search(
         ctx.doc.text, max(x.begin, m.begin - 30), m.begin)]
-    return ends[0] if len(ends) == 1 and _is_down(x.text) else None
+    return ends[0] if len(ends) == 1 and _sentence_down(x) else None
 
 
 RETURN_REACH = 20  # sentences looked ahead at for "systems will come back online Tuesday at 7 a.m."
@@ -528,7 +537,7 @@ def _return_further_on(ctx: Context, s: Sentence) -> Sentence | None:
     other window between."""
     for x in ctx.doc.sentences[s.index + 1:s.index + 1 + RETURN_REACH]:
         found = ctx.mentions(x)
-        if any(m.is_range for m in found) or (_is_down(x.text) and any(
+        if any(m.is_range for m in found) or (_sentence_down(x) and any(
                 _BEGIN_RE.search(ctx.doc.text, x.begin, m.begin) for m in found)):
             return None  # another window starts first
         points = [m for m in found if not m.is_range]
@@ -576,7 +585,7 @@ def _end_under_a_start(ctx: Context, s: Sentence, m: dates.Mention) -> Fact | No
         return None
     starts = [(x, p) for x in ctx.doc.line_sentences(s.lead_line)
               for p in ctx.mentions(x) if not p.is_range and _BEGIN_RE.search(ctx.doc.text, x.begin, p.begin)]
-    if len(starts) != 1 or not _is_down(*(x.text for x, _ in starts)):
+    if len(starts) != 1 or not any(_sentence_down(x) for x, _ in starts):
         return None
     start_sentence, start = starts[0]
     fact = _window(ctx, s, start.point.when, m.point.when, [start_sentence, s], [])
@@ -721,7 +730,7 @@ def _system_list(ctx: Context, s: Sentence) -> list[Line]:
     doc = ctx.doc
     listed: list[Line] = []
     last = doc.line_sentences(s.line)[-1]
-    if s is last or _is_down(last.text) or last.text.rstrip().endswith(":"):
+    if s is last or _sentence_down(last) or last.text.rstrip().endswith(":"):
         listed = doc.list_after(s.line) if _introduces_systems(last.text) else []
     if not listed:
         nxt = doc.next_nonblank(s.line)
@@ -749,7 +758,7 @@ def _systems_in_paragraph(ctx: Context, s: Sentence, systems: list[str], parts: 
         if "web page" in later.text.lower():
             continue
         if _DURING_RE.search(later.text) or (
-                (_is_down(later.text) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
+                (_sentence_down(later) or re.search(r"\baffect", later.text, re.I)) and not ctx.mentions(later)):
             systems.extend(c for c in _systems_in(later.text) if c not in systems)
             parts.append(later)
 

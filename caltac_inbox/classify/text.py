@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from caltac_inbox.classify.guard import Guard, fold
+from caltac_inbox.classify.guard import Guard, fold, word_mask
 
 _ITEM_RE = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)]|[a-z][.)])\s+|^\s+o\s+")  # "  o " : Outlook's nested bullet
 _MARKUP_RE = re.compile(r"[*_#>`]+")
@@ -82,13 +82,26 @@ class Sentence:
         """fold(text), for Guard.possible() on `text` or `plain_text`."""
         return fold(self.text)
 
+    @cached_property
+    def cue_mask(self) -> int:
+        """word_mask(folded): which guard words are in the sentence, for `Guard.possible_in`.
+        Every text cut from the sentence (a clause, the words before a date) holds no guard word
+        the sentence lacks, so this mask is a necessary condition for those too."""
+        return word_mask(self.folded)
+
     def search_text(self, *words: str) -> bool:
         """Whether one of these lowercase words is in the sentence (a cheap test before a regex)."""
         return any(w in self.folded for w in words)
 
+    def possible(self, guard: Guard) -> bool:
+        """False when `guard`'s pattern cannot match the sentence or any part of it."""
+        if guard.ignores_case:
+            return bool(guard.mask & self.cue_mask)
+        return guard.possible(self.text)
+
     def search(self, guard: Guard) -> re.Match[str] | None:
         """guard.pattern.search(plain_text); not run when none of the guard's words is here."""
-        if not guard.possible(self.text, self.folded):
+        if not self.possible(guard):
             return None
         return guard.pattern.search(self.plain_text)
 
@@ -171,12 +184,13 @@ def _continues(doc: Doc, blank_line: int) -> bool:
 # "TOMS: August 26–September 6", "Sept. 8 (Mon.): Answer Books must be packed", "ELPAC ........ 4/1/2026"
 _ROW_RE = re.compile(r"^(?:[^:.!?|]{2,160}|[^:!?|]{2,24}):\s+[^!?]{1,200}$|^[^.:|]{2,60}?\s*\.{4,}\s*\S[^!?]{0,100}$")
 _SENTENCE_END_RE = re.compile(r"(?<![ap]\.m)(?<!\b[A-Z][a-z]{2})\.$")  # "8 a.m." and "Sept." end no sentence
+_ROW_GUARD = Guard(_ROW_RE, (":", "...."))  # most lines have neither, and the pattern backtracks on them
 
 
 def is_row(text: str) -> bool:
     """A table row ("TOMS | Aug 14 | Aug 20") or a two-cell row ("TOMS: August 14–20")."""
     t = text.strip()
-    return " | " in t or bool(_ROW_RE.match(t) and not _SENTENCE_END_RE.search(t))
+    return " | " in t or bool(_ROW_GUARD.match(t) and not _SENTENCE_END_RE.search(t))
 
 
 def strip_item_mark(text: str) -> str:
@@ -232,6 +246,7 @@ MAX_SENTENCE_CHARS = 800  # a longer "sentence" is cut: no notice writes one, an
 MAX_LINE_CHARS = 4000  # a longer line is read as several paragraphs
 _LAST_TOKEN_RE = re.compile(r"\S+$")
 _CUT_RE = re.compile(r"[\s,;]")
+_DASH_RE = re.compile(r"[–—/-]")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -244,7 +259,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             continue  # dot leaders ("ELPAC ....... 4/1/2026") and ellipses end no sentence
         # the word that ends at the boundary's punctuation (never empty), read from a bounded window
         token = _LAST_TOKEN_RE.search(text, max(start, cut - 40), cut).group(0).lower()  # type: ignore[union-attr]
-        token = re.split(r"[–—/-]", token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
+        token = _DASH_RE.split(token.rstrip(".").strip("(\"“*"))[-1]  # "7–Aug." ends with "aug"
         if token in _ABBREVIATIONS or _LETTER_RE.fullmatch(token) or (start == 0 and token.isdigit() and len(token) <= 2
                                                                        and not text[:cut - 1].strip(" 0123456789")):
             continue  # "1. Monday, December 1": a list number, not a sentence
@@ -296,6 +311,8 @@ def _line_pieces(raw: str) -> list[tuple[int, int]]:
 
 _MASTHEAD_RE = re.compile(
     r"\b(?:update|newsletter|issue|edition|bulletin|communication|spotlight|digest|news)\b", re.I)
+_MASTHEAD_GUARD = Guard(_MASTHEAD_RE, ("update", "newsletter", "issue", "edition", "bulletin", "communication",
+                                       "spotlight", "digest", "news"))
 _DATE_ONLY_RE = re.compile(r"^[\W_]*(?:[A-Z][a-z]+day,?\s+)?[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}[\W_]*$"
                            r"|^[\W_]*[A-Z][a-z]+\s+\d{4}[\W_]*$")
 MASTHEAD_LINES = 3  # the title block: this many non-blank lines at the top
@@ -304,7 +321,7 @@ MASTHEAD_LINES = 3  # the title block: this many non-blank lines at the top
 def _is_masthead(sentence: str) -> bool:
     """ "CAASPP e-mail update, sent July 15, 2015." or a bare date under the title."""
     bare = plain(sentence)
-    return bool(_DATE_ONLY_RE.match(bare) or (_MASTHEAD_RE.search(bare) and re.search(r"\d", bare)
+    return bool(_DATE_ONLY_RE.match(bare) or (_MASTHEAD_GUARD.search(bare) and re.search(r"\d", bare)
                                               and len(bare) <= 200))
 
 

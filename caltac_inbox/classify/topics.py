@@ -38,12 +38,14 @@ _VAGUE_SUBJECT_RE = re.compile(r"^\W*(?:it|this|the\s+(?:form|designation|proces
 
 _DESIGNATION_NOUN_RE = re.compile(r"\bdesignations?\b", re.I)
 _REQUIREMENT_RE = re.compile(r"\b(?:must|shall|required|due|no\s+later\s+than)\b", re.I)
+_DESIGNATION_NOUN_GUARD = Guard(_DESIGNATION_NOUN_RE, ("designation",))
+_REQUIREMENT_GUARD = Guard(_REQUIREMENT_RE, ("must", "shall", "required", "due", "later"))
 
 
 def designation_in_context(s: Sentence, before: Sentence | None, subject: str) -> bool:
     """ "For 2019–20, that designation is made in TOMS, and it must be finished no later than July 1."
     after a sentence (or under a heading or subject) about the coordinator."""
-    if not (_DESIGNATION_NOUN_RE.search(s.plain_text) and _REQUIREMENT_RE.search(s.plain_text)):
+    if not (s.search(_DESIGNATION_NOUN_GUARD) and s.search(_REQUIREMENT_GUARD)):
         return False
     return any(t and _COORDINATOR_GUARD.search(t) for t in (before.plain_text if before else None, s.heading, subject))
 

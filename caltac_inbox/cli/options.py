@@ -8,7 +8,6 @@ by default) and print with `emit(rows, output, columns)`.
 """
 from __future__ import annotations
 
-import csv
 import functools
 import getpass
 import sys
@@ -134,6 +133,8 @@ def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column],
         return
     headers = [name for name, _ in columns]
     if output == "csv":
+        import csv  # here: only --csv writes it
+
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(headers)
         for row in rows:

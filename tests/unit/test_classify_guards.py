@@ -88,16 +88,33 @@ def _covered_seq(items, holds) -> bool:
             continue
         if all(holds(s) for s in run) or _covered(op, av, holds):
             return True
-        body = _exact_seq(av[2]) if op in _REPEATS and av[0] >= 1 else None
+        body = _required_repeats(op, av)
         if body is None:
             run = {""}
             continue
-        # the body occurs at least once: its first occurrence ends the run before it,
-        # its last one starts the next run
+        # the body occurs at least `low` times in a row: its first occurrences end the run
+        # before it, its last ones start the next run
         if all(holds(a + b) for a in run for b in body):
             return True
         run = body
     return all(holds(s) for s in run)
+
+
+def _required_repeats(op, av) -> set[str] | None:
+    """For a repeat that must occur `low` >= 1 times with an exact body: the strings of its
+    body repeated min(low, 4) times (every match holds one of them, both at the start and at
+    the end of the repeat's part); else None."""
+    if op not in _REPEATS or av[0] < 1:
+        return None
+    body = _exact_seq(av[2])
+    if body is None:
+        return None
+    out = {""}
+    for _ in range(min(av[0], 4)):
+        out = {a + b for a in out for b in body}
+        if len(out) > _MAX_STRINGS:
+            return body
+    return out
 
 
 def _covered(op, av, holds) -> bool:
@@ -163,6 +180,10 @@ def test_guard_words_are_in_every_match(name, guard):
     (re.compile(r"Jan|Feb"), ("Jan", "Feb"), True),
     (re.compile(r"Jan|Feb"), ("jan", "feb"), False),  # case-sensitive pattern, words as written
     (re.compile(r"\d+/\d+"), ("/",), True),
+    (re.compile(r"x\.{4,}y"), ("....",), True),
+    (re.compile(r"x\.{3,}y"), ("....",), False),
+    (re.compile(r"(?:ab){2,}"), ("abab",), True),
+    (re.compile(r"(?:ab){2,}"), ("ababab",), False),
 ])
 def test_the_proof_rejects_a_wrong_guard(pattern, words, expected):
     assert proves(Guard(pattern, words)) is expected

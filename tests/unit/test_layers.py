@@ -6,6 +6,7 @@ by running it in a fresh interpreter.)"""
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -73,9 +74,10 @@ def _imports_of(node: ast.ImportFrom, path: Path) -> set[str]:
     return {node.module or ""}
 
 
-def _import_graph() -> dict[str, set[str]]:
+@functools.cache  # the package does not change during a run; four tests read one graph
+def _import_graph() -> dict[str, frozenset[str]]:
     modules = _modules()
-    return {name: _internal_imports(path, modules) - {name} for name, path in modules.items()}
+    return {name: frozenset(_internal_imports(path, modules) - {name}) for name, path in modules.items()}
 
 
 def test_no_lower_layer_imports_the_command_line():
