@@ -226,17 +226,16 @@ class _FullParseNeeded(Exception):
 
 
 def _headers_suffice(msg: Message) -> bool:
-    """No part is damaged (mail-parser re-parses a damaged epilogue), the MIME tree is
-    shallow (its walk recurses) and every multipart has a boundary (the flattening of
-    an attached one would write one into the part)."""
+    """The MIME tree is shallow: mail-parser's walk recurses, and a RecursionError in the
+    full parse fails parse_message. (Its other failures leave the stdlib's sender: see
+    _HeaderView.sender. Flattening an attached multipart that has an empty boundary
+    writes a new one into that part's Content-Type, which nothing here reads.)"""
     stack: list[tuple[Message, int]] = [(msg, 0)]
     while stack:
         part, depth = stack.pop()
-        if part.defects or depth > _VIEW_MAX_DEPTH:
+        if depth > _VIEW_MAX_DEPTH:
             return False
         if part.is_multipart():
-            if part.get_content_maintype() == "multipart" and not part.get_boundary():
-                return False
             stack.extend((p, depth + 1) for p in part.get_payload() if isinstance(p, Message))
     return True
 
