@@ -167,15 +167,17 @@ def _shapes() -> Iterator[tuple[str, bytes]]:
     yield "headerless saved body", ("\n\nFrom: CalTAC <CalTAC@info.ets.org>\nSent: Tuesday, September 3, 2019 "
                                     "10:33 AM\nSubject: x\n\n" + NOTICE_BODY).encode()
     yield "not mail", b"just some words\nand more\n"
-    yield "raw 8-bit in encoded words", mail(HEAD.replace("Subject: CAASPP: A notice", "Subject: =?utf-8?Q?r\xe9union?= "
-                                             "=?iso-8859-1?q?caf\xe9?=").replace(
-        "From: CalTAC", "From: =?utf-8?Q?Ren\xe9?= CalTAC"), NOTICE_BODY, "latin-1")
-    yield "raw 8-bit From", HEAD.replace("From: CalTAC", "From: Ren\xe9 CalTAC").encode("latin-1") + b"\n" + NOTICE_BODY.encode()
+    eight_bit = HEAD.replace("Subject: CAASPP: A notice", "Subject: =?utf-8?Q?r\xe9union?= =?iso-8859-1?q?caf\xe9?=")
+    yield "raw 8-bit in encoded words", mail(eight_bit.replace("From: CalTAC", "From: =?utf-8?Q?Ren\xe9?= CalTAC"),
+                                             NOTICE_BODY, "latin-1")
+    yield "raw 8-bit From", (HEAD.replace("From: CalTAC", "From: Ren\xe9 CalTAC").encode("latin-1") + b"\n"
+                             + NOTICE_BODY.encode())
     yield "huge headers", mail(HEAD.replace("Subject: CAASPP: A notice", "Subject: " + "=?utf-8?q?a?= " * 3000)
                                + "X-Big: " + "x" * 200_000 + "\n" + "".join(f"X-{i}: {i}\n" for i in range(3000)),
                                NOTICE_BODY)
     yield "no subject", mail(HEAD.replace("Subject: CAASPP: A notice\n", ""), NOTICE_BODY)
-    yield "empty subject, encoded", mail(HEAD.replace("Subject: CAASPP: A notice", "Subject: =?utf-8?q??="), NOTICE_BODY)
+    yield "empty subject, encoded", mail(HEAD.replace("Subject: CAASPP: A notice", "Subject: =?utf-8?q??="),
+                                         NOTICE_BODY)
     yield "two subjects", mail(HEAD + "Subject: another\n", NOTICE_BODY)
     # the stdlib reads the first (empty); mail-parser's Subject is then both, as a list
     yield "an empty subject, then another", mail(HEAD.replace("Subject: CAASPP: A notice", "Subject: ")
