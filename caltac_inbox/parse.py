@@ -219,6 +219,7 @@ def _build_message(raw: bytes, msg: Message) -> tuple[Message, Any]:
 # the two on every message shape the tests know.
 
 _VIEW_MAX_DEPTH = 16  # MIME levels; mail-parser's walk recurses once (two frames) per level
+_CACHED_FROM_CHARS = 300  # a From field longer than this is read afresh (the cache stays small)
 
 
 class _FullParseNeeded(Exception):
@@ -251,13 +252,8 @@ class _HeaderView:
 
     @property
     def from_(self) -> list[tuple[str, str]]:
-        from mailparser.utils import get_addresses
-
         values = self.msg.get_all("From")
-        if not values:
-            return []
-        return [("" if name == address else name, address)
-                for name, address in get_addresses(values[0], defects=[], decode_names=True) if address]
+        return _mailparser_from(values[0]) if values else []
 
     @property
     def subject(self) -> Any:
@@ -271,12 +267,12 @@ class _HeaderView:
                 first = next((v for k, v in self.msg.raw_items() if k.lower() == "from"), None)
             except Exception:  # noqa: BLE001 - malformed header block
                 raise _FullParseNeeded from None
-            if isinstance(first, str) and _is_unicode(first):
+            if isinstance(first, str) and len(first) <= _CACHED_FROM_CHARS and _is_unicode(first):
                 # The field as written is then all that both readings depend on (compat32
                 # hands mail-parser the same string), and a mailbox has few senders.
                 self._sender = _sender_of_field(first)
             else:
-                self._sender = _agreed_sender(self.from_, lambda: _stdlib_sender(self.msg))
+                self._sender = _agreed_sender(lambda: self.from_, lambda: _stdlib_sender(self.msg))
         return self._sender
 
 
@@ -291,21 +287,24 @@ def _is_unicode(text: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _sender_of_field(value: str) -> tuple[str | None, str | None]:
     """_HeaderView.sender() of a message whose first From field is `value`."""
+    return _agreed_sender(lambda: _mailparser_from(value), lambda: _sender_in(_decoded_field("From", value)))
+
+
+def _mailparser_from(value: Any) -> list[tuple[str, str]]:
+    """MailParser's `from_` for a message whose first From field is `value` (a str, or the
+    Header that compat32 makes of raw 8-bit bytes), as MailParser computes it."""
     from mailparser.utils import get_addresses
 
-    def from_() -> list[tuple[str, str]]:
-        return [("" if name == address else name, address)
-                for name, address in get_addresses(value, defects=[], decode_names=True) if address]
-
-    return _agreed_sender(from_, lambda: _sender_in(_decoded_field("From", value)))
+    return [("" if name == address else name, address)
+            for name, address in get_addresses(value, defects=[], decode_names=True) if address]
 
 
-def _agreed_sender(from_: Any, from_stdlib: Callable[[], tuple[str | None, str | None]]
+def _agreed_sender(from_mailparser_of: Callable[[], Any], from_stdlib: Callable[[], tuple[str | None, str | None]]
                    ) -> tuple[str | None, str | None]:
     """The stdlib's sender where mail-parser's, whether or not its full parse succeeds,
-    is the same; else _FullParseNeeded. `from_`: mail-parser's From (or what computes it)."""
+    is the same; else _FullParseNeeded."""
     try:
-        from_mailparser = _mailparser_sender(from_() if callable(from_) else from_)
+        from_mailparser = _mailparser_sender(from_mailparser_of())
     except Exception:  # noqa: BLE001 - MailParser fails on it: as it does, in full
         raise _FullParseNeeded from None
     sender = from_stdlib()

@@ -232,7 +232,13 @@ FROM_TOKENS = ["a@b.org", "x@y.com", '"Smith, J" ', "<", ">", " ", ",", ";", ":"
                         "Date: garbage\n", "Subject: second\n", "From: second@x.org\n"]))
 def test_generated_senders_parse_as_in_full(from_tokens, subject_tokens, extra):
     head = f"From: {''.join(from_tokens)}\nSubject: {''.join(subject_tokens)}\n{extra}Message-ID: <m@x.org>\n\n"
-    assert_same(head.encode("utf-8", "surrogateescape") + NOTICE_BODY.encode())
+    raw = head.encode("utf-8", "surrogateescape") + NOTICE_BODY.encode()
+    assert_same(raw)
+    import mailparser
+
+    full = mailparser.MailParser(parse._bounded_message(raw))
+    view = parse._HeaderView(parse._bounded_message(raw))
+    assert (view.from_, view.subject) == (full.from_, full.subject)
 
 
 FIELD_CHARS = st.sampled_from(list(" \t\r\n<>@.()\"\\,;:[]=?!#$%&'*+/^_`{|}~-aZ09é\udce9\x00\x0b"))
