@@ -2,7 +2,7 @@
 """Parse CPU per message: `parse_message` in-process over the corpus and the samples,
 repeated (as bench/suite.py's backfill mbox varies them) to COUNT messages.
 
-    .venv/bin/python bench/parse_cost.py [--count 2000] [--reps 3] [--profile]
+    .venv/bin/python bench/parse_cost.py [--count 2000] [--reps 3] [--profile] [--distinct-senders]
 
 Prints the median over `--reps` passes of CPU (process_time) per message. Run it with
 another checkout's interpreter and PYTHONPATH to compare two versions in one session.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
 import statistics
 import sys
 import time
@@ -35,10 +36,15 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--distinct-senders", action="store_true",
+                        help="give every message its own From address (no repeated sender)")
     args = parser.parse_args()
     from caltac_inbox.parse import parse_message
 
     raws = messages(args.count)
+    if args.distinct_senders:
+        raws = [re.sub(rb"(?m)^From:([^\r\n]*?)([\w.+-]+)@", rb"From:\1\2+s%d@" % i, raw, count=1)
+                for i, raw in enumerate(raws)]
     for raw in raws[:50]:  # warm imports and caches
         parse_message(raw, "warm")
     if args.profile:
