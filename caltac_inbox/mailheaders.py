@@ -61,6 +61,9 @@ def decoded(name: str, value: str, decode_bytes: Callable[[bytes, str | None], s
     """A header value with its RFC 2047 encoded words decoded, cut first (see module doc).
     `decode_bytes(chunk, charset)` decodes the words the fallback decoder returns as bytes."""
     value = _escape_raw_8bit_words(bounded(value))
+    plain = _without_parsing(name, value)
+    if plain is not None:
+        return plain
     try:
         # policy.default keeps the space after an encoded word on a folded line, which
         # email.header.decode_header (and mail-parser) drop: "2023–24Administration".
@@ -78,6 +81,31 @@ def decoded(name: str, value: str, decode_bytes: Callable[[bytes, str | None], s
         )
     except Exception:  # noqa: BLE001 - undecodable encoded word: keep it as written
         return value
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+_PLAIN_MESSAGE_ID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
+_LINE_ENDS = re.compile(r"\n|\r")  # what email.policy removes before it parses a field
+
+
+def _without_parsing(name: str, value: str) -> str | None:
+    """What policy.default's header_fetch_parse gives for the two fields the parser reads
+    of every message, without its parser, where that is the value as written, line ends
+    removed (None elsewhere): a Subject without an encoded word (unstructured text is
+    kept verbatim) and a Message-ID of one plain "<dot-atom@dot-atom>".
+    tests/unit/test_parse_headers_first.py holds this against policy.default."""
+    kind = name.lower()
+    if kind not in ("subject", "message-id") or "=?" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate escapes: policy.default replaces them
+        return None
+    value = _LINE_ENDS.sub("", value)
+    if kind == "message-id" and _PLAIN_MESSAGE_ID.fullmatch(value) is None:
+        return None
+    return value
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")

@@ -15,12 +15,13 @@ mislabelled, nested absurdly deep or simply not mail.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.message import Message
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Notice
@@ -102,7 +103,20 @@ _MAIL_HEADERS = (
 
 def _parse(raw: bytes, source: str, authserv_ids: tuple[str, ...], trusted_forwarders: tuple[str, ...] = ()) -> Notice:
     raw, damage = repair_header_block(raw)
-    msg, mp = _build_message(raw)
+    msg = _bounded_message(raw)
+    if len(raw) <= MAILPARSER_MAX_BYTES and _headers_suffice(msg):
+        try:
+            return _notice(raw, source, msg, _HeaderView(msg), authserv_ids, trusted_forwarders, damage)
+        except _FullParseNeeded:
+            pass  # the reading above only read msg: the full parse starts from it
+    msg, mp = _build_message(raw, msg)
+    return _notice(raw, source, msg, mp, authserv_ids, trusted_forwarders, damage)
+
+
+def _notice(raw: bytes, source: str, msg: Message, mp: Any, authserv_ids: tuple[str, ...],
+            trusted_forwarders: tuple[str, ...], damage: str | None) -> Notice:
+    """The Notice of `msg`, whose mail-parser view is `mp` (a MailParser, a _HeaderView
+    or None)."""
     if not any(msg.get(name) is not None for name in _MAIL_HEADERS):
         return _parse_headerless(raw, source)
     outer_sender = _sender_of(msg, mp)[0]
@@ -169,10 +183,9 @@ def _fields_follow(lines: list[bytes], start: int) -> bool:
     return False
 
 
-def _build_message(raw: bytes) -> tuple[Message, Any]:
-    """Message object (every header value cut, see mailheaders) plus the mail-parser view
-    of it (None when mail-parser gave up)."""
-    msg = _bounded_message(raw)
+def _build_message(raw: bytes, msg: Message) -> tuple[Message, Any]:
+    """`msg` (parsed from `raw`, every header value cut, see mailheaders) plus the
+    mail-parser view of it (None when mail-parser gave up)."""
     if len(raw) > MAILPARSER_MAX_BYTES:
         # mail-parser re-encodes every attachment (seconds for a 12 MB file); the notice
         # text and headers need none of that.
@@ -188,7 +201,116 @@ def _build_message(raw: bytes) -> tuple[Message, Any]:
         raise RecursionError from None  # the stdlib parser would fail the same way
     except Exception:  # noqa: BLE001 - fall back to the stdlib parser below
         pass
-    return _bounded_message(raw), None
+    return _bounded_message(raw), None  # afresh: mail-parser may have failed half-way through msg
+
+
+# --------------------------------------------------------------------------- headers first
+#
+# Of mail-parser's full parse (a MIME walk that decodes every part and header, ~40 % of
+# parse_message's time) this module reads two things: the From addresses and, when the
+# stdlib finds no Subject, its Subject. Both are its header functions applied to the
+# headers alone, so _HeaderView computes them without the walk. What the walk decides
+# is whether mail-parser fails: then the sender is the stdlib's reading of From (and a
+# RecursionError fails the whole parse). The headers-first reading therefore stands only
+# where that cannot change the notice: a structure the walk cannot fail on by recursion
+# (_headers_suffice), and, at each message level, a sender on which mail-parser and the
+# stdlib agree and a Subject the stdlib found. Anything else raises _FullParseNeeded
+# and the message is parsed as before. tests/unit/test_parse_headers_first.py compares
+# the two on every message shape the tests know.
+
+_VIEW_MAX_DEPTH = 16  # MIME levels; mail-parser's walk recurses once (two frames) per level
+_CACHED_FROM_CHARS = 300  # a From field longer than this is read afresh (the cache stays small)
+
+
+class _FullParseNeeded(Exception):
+    """Only mail-parser's full parse can tell what this message's notice is."""
+
+
+def _headers_suffice(msg: Message) -> bool:
+    """The MIME tree is shallow: mail-parser's walk recurses, and a RecursionError in the
+    full parse fails parse_message. (Its other failures leave the stdlib's sender: see
+    _HeaderView.sender. Flattening an attached multipart that has an empty boundary
+    writes a new one into that part's Content-Type, which nothing here reads.)"""
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > _VIEW_MAX_DEPTH:
+            return False
+        if part.is_multipart():
+            stack.extend((p, depth + 1) for p in part.get_payload() if isinstance(p, Message))
+    return True
+
+
+class _HeaderView:
+    """What this module reads of a MailParser (`from_`, `subject`), computed as MailParser
+    computes them, from the first From and every Subject field; and the sender that
+    parse_message gives whether or not mail-parser's full parse would have failed."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self._sender: tuple[str | None, str | None] | None = None
+
+    @property
+    def from_(self) -> list[tuple[str, str]]:
+        values = self.msg.get_all("From")
+        return _mailparser_from(values[0]) if values else []
+
+    @property
+    def subject(self) -> Any:
+        from mailparser.utils import decode_headers
+
+        return decode_headers(self.msg.get_all("Subject"))
+
+    def sender(self) -> tuple[str | None, str | None]:
+        if self._sender is None:
+            try:
+                first = next((v for k, v in self.msg.raw_items() if k.lower() == "from"), None)
+            except Exception:  # noqa: BLE001 - malformed header block
+                raise _FullParseNeeded from None
+            if isinstance(first, str) and len(first) <= _CACHED_FROM_CHARS and _is_unicode(first):
+                # The field as written is then all that both readings depend on (compat32
+                # hands mail-parser the same string), and a mailbox has few senders.
+                self._sender = _sender_of_field(first)
+            else:
+                self._sender = _agreed_sender(lambda: self.from_, lambda: _stdlib_sender(self.msg))
+        return self._sender
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate escapes of raw 8-bit bytes
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _sender_of_field(value: str) -> tuple[str | None, str | None]:
+    """_HeaderView.sender() of a message whose first From field is `value`."""
+    return _agreed_sender(lambda: _mailparser_from(value), lambda: _sender_in(_decoded_field("From", value)))
+
+
+def _mailparser_from(value: Any) -> list[tuple[str, str]]:
+    """MailParser's `from_` for a message whose first From field is `value` (a str, or the
+    Header that compat32 makes of raw 8-bit bytes), as MailParser computes it."""
+    from mailparser.utils import get_addresses
+
+    return [("" if name == address else name, address)
+            for name, address in get_addresses(value, defects=[], decode_names=True) if address]
+
+
+def _agreed_sender(from_mailparser_of: Callable[[], Any], from_stdlib: Callable[[], tuple[str | None, str | None]]
+                   ) -> tuple[str | None, str | None]:
+    """The stdlib's sender where mail-parser's, whether or not its full parse succeeds,
+    is the same; else _FullParseNeeded."""
+    try:
+        from_mailparser = _mailparser_sender(from_mailparser_of())
+    except Exception:  # noqa: BLE001 - MailParser fails on it: as it does, in full
+        raise _FullParseNeeded from None
+    sender = from_stdlib()
+    if from_mailparser is not None and from_mailparser != sender:
+        raise _FullParseNeeded  # which of the two depends on the full parse's success
+    return sender
 
 
 def _bounded_message(raw: bytes) -> Message:
@@ -208,7 +330,7 @@ def _unwrap(msg: Message, mp: Any, depth: int) -> tuple[_Layer, list[str], bool]
     text, from_html = _choose_text(plain, html)
 
     if attached and depth < MAX_FORWARD_DEPTH and _attachment_is_forward(subject, text, attached[0]):
-        inner_mp = _mailparser_view(attached[0]) if mp is not None else None
+        inner_mp = _inner_view(attached[0], mp)
         inner, inner_notes, _ = _unwrap(attached[0], inner_mp, depth + 1)
         if inner.message_id is None:
             inner = replace(inner, message_id=message_id)
@@ -238,7 +360,12 @@ def _unwrap(msg: Message, mp: Any, depth: int) -> tuple[_Layer, list[str], bool]
     return layer, notes, forwarded
 
 
-def _mailparser_view(msg: Message) -> Any:
+def _inner_view(msg: Message, outer: Any) -> Any:
+    """The mail-parser view of an attached message, of the same kind as its outer one's."""
+    if outer is None:
+        return None
+    if isinstance(outer, _HeaderView):
+        return _HeaderView(msg)
     try:
         import mailparser
 
@@ -290,6 +417,10 @@ def _header_str(msg: Message, name: str) -> str | None:
         return None
     if value is None:
         return None
+    return _decoded_field(name, value)
+
+
+def _decoded_field(name: str, value: Any) -> str:
     from caltac_inbox.mailheaders import decoded
 
     text = decoded(name, _fix_surrogates(str(value)), _decode_bytes)
@@ -306,21 +437,46 @@ def _subject_of(msg: Message, mp: Any) -> str | None:
         try:
             subject = _one_line(str(mp.subject or "")) or None
         except Exception:  # noqa: BLE001
+            if isinstance(mp, _HeaderView):
+                raise _FullParseNeeded from None
             subject = None
+        if subject and isinstance(mp, _HeaderView):
+            raise _FullParseNeeded  # mail-parser's Subject, if its full parse succeeds
     return subject[:1000] if subject else None
 
 
 def _sender_of(msg: Message, mp: Any) -> tuple[str | None, str | None]:
     """(bare address, display name) of the From header."""
+    if isinstance(mp, _HeaderView):
+        return mp.sender()
     if mp is not None:
         try:
-            for name, address in mp.from_ or ():
-                address = _one_line(str(address or ""))
-                if "@" in address:
-                    return address, _one_line(str(name or "")) or None
+            chosen = _mailparser_sender(mp.from_)
         except Exception:  # noqa: BLE001
-            pass
-    value = _header_str(msg, "From")
+            chosen = None
+        if chosen is not None:
+            return chosen
+    return _stdlib_sender(msg)
+
+
+def _mailparser_sender(from_: Any) -> tuple[str, str | None] | None:
+    """The first address of mail-parser's From that holds an "@", with its name."""
+    try:
+        for name, address in from_ or ():
+            address = _one_line(str(address or ""))
+            if "@" in address:
+                return address, _one_line(str(name or "")) or None
+    except Exception:  # noqa: BLE001
+        pass
+    return None
+
+
+def _stdlib_sender(msg: Message) -> tuple[str | None, str | None]:
+    return _sender_in(_header_str(msg, "From"))
+
+
+def _sender_in(value: str | None) -> tuple[str | None, str | None]:
+    """(address, display name) of a decoded From value."""
     if not value:
         return None, None
     from email.utils import parseaddr
