@@ -140,9 +140,9 @@ class _WindowIndex:
     Each lookup gives a superset of what the exact test accepts, in creation order."""
 
     def __init__(self) -> None:
-        self._end_day: dict[int, dict[int, _Working]] = {}
+        self._end_day: dict[Any, dict[int, _Working]] = {}
         self._end_date: dict[Any, dict[int, _Working]] = {}
-        self._start_day: dict[int, dict[int, _Working]] = {}
+        self._start_day: dict[Any, dict[int, _Working]] = {}
         self._ever_start: dict[Any, dict[int, _Working]] = {}
         self._ever_end: dict[Any, dict[int, _Working]] = {}
         self._current: dict[int, tuple[int | None, Any, int | None]] = {}
@@ -284,7 +284,8 @@ def _extend(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
     f = sf.fact
     targets = [w for w in live if _extends(w.fact, f)]
     # the same extension said again (a forward, a reminder): windows already end there
-    restated = [w for w in live if w not in targets and w.status == "extended"
+    chosen = {w.serial for w in targets}  # not `w in targets`: a dataclass compare per pair
+    restated = [w for w in live if w.serial not in chosen and w.status == "extended"
                 and same_when(w.fact.end, f.end)]
     for w in restated:
         w.add_source(sf)
