@@ -255,8 +255,8 @@ def replace_facts(
             continue
         values = dict(evidence=fact.evidence, fields=fact.to_json(), mailbox=mailbox,
                       unverified=bool(unverified or fact.unverified))
-        same = (row.evidence, row.mailbox, bool(row.unverified)) == (values["evidence"], mailbox, values["unverified"]) \
-            and _stored_json(row.fields) == _stored_json(values["fields"])
+        same = (row.evidence, row.mailbox, bool(row.unverified), _stored_json(row.fields)) == (
+            values["evidence"], mailbox, values["unverified"], _stored_json(values["fields"]))
         if not same:
             session.execute(update(FactRow).where(FactRow.id == row.id).values(**values))
             updated += 1
@@ -671,5 +671,5 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "mark_entries_pending",
            "mark_pending", "record_checkpoint", "refresh_all", "refresh_pending_scopes",
-           "write_entries", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts", "FactsReplaced",
-           "replace_leads", "settle_uidvalidity"]
+           "write_entries", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
+           "FactsReplaced", "replace_leads", "settle_uidvalidity"]
