@@ -19,7 +19,8 @@ The timeline (Entry JSON dicts: the docs/facts.md fields of the entry plus `id`,
 - `timeline(source, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
   mailbox=None) -> list[dict]`
 - `timeline_entries(...)`: the same selection as `timeline.entry.Entry` objects (with id,
-  sequence, updated_at), for the .ics export
+  sequence, updated_at); `iter_timeline_entries(...)` yields them in the same order a
+  batch of rows at a time, for the .ics export (export.ics.calendar_stream)
 - `show(source, entry_id_or_uid) -> dict | None`: adds `sequence`, `needs_review`,
   `history`, `updated_at` and `source_details` (every source fact with its evidence
   and notice)
