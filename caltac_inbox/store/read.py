@@ -577,6 +577,10 @@ def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, d
             {"key_since": since, "key_upper": upper, "end_since": since, "end_upper": upper})
 
 
+# The fields of a fact its dates come from (timeline.kinds.key_date, span, dated_by_notice).
+_DATES = frozenset(("kind", "start", "end", "due", "at", "month"))
+
+
 def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only: bool = False) -> list[Entry]:
     from caltac_inbox.model import Fact
     from caltac_inbox.timeline.entry import Change, Entry, PendingChange
@@ -584,6 +588,8 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only
     from caltac_inbox.timeline.time import local_date
 
     all_fields = [dict(_json(row["fields"])) for row in found]
+    if dates_only:  # what an entry's span and key date read of its fact (timeline.kinds, export.ics._span)
+        all_fields = [{name: value for name, value in fields.items() if name in _DATES} for fields in all_fields]
     facts = [Fact.from_json(fields) for fields in all_fields]
     if dates_only:  # export.ics._span reads the sources of a window with no start only
         found_sources = [row for row, fact in zip(found, facts, strict=True)
