@@ -26,6 +26,7 @@ from typing import Any
 
 from caltac_inbox.budget import DEFAULT_BUDGET, MAX_MESSAGE_MB, MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.errors import AuthError, ConfigError
+from caltac_inbox.freshness import DEFAULT_MAX_AGE
 
 APP_NAME = "caltac-inbox"
 CONFIG_ENV = "CALTAC_INBOX_CONFIG"
@@ -35,8 +36,6 @@ DEFAULT_FOLDERS = ("INBOX",)
 SECRET_KEYS = ("password_env", "password_command", "oauth2_token_command")
 SECRET_COMMAND_TIMEOUT = 60.0
 MAX_MESSAGE_MB_LIMIT = 1024
-# How old the last successful poll may be before the timeline counts as stale (freshness).
-DEFAULT_MAX_AGE = timedelta(hours=26)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.timeline.time import LOS_ANGELES
+
+# How old the last successful poll may be before the timeline counts as stale: a daily cron
+# job plus slack (the configuration's `max_age`, caltac_inbox.config, defaults to it). It
+# lives here, not in config, so a listing imports config only when it reads the file.
+DEFAULT_MAX_AGE = timedelta(hours=26)
 
 
 @dataclass(frozen=True)

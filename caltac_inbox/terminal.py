@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import os
-import shutil
 import sys
 from typing import Any, Iterable, Iterator, Sequence, TextIO
 
@@ -36,7 +35,13 @@ def table_width(stream: TextIO) -> int | None:
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if is_terminal(stream):
-        return shutil.get_terminal_size().columns
+        # What shutil.get_terminal_size() answers once COLUMNS is ruled out, without
+        # importing shutil (and its compression modules) for every table.
+        stdout = sys.__stdout__
+        try:
+            return (os.get_terminal_size(stdout.fileno()).columns or 80) if stdout is not None else 80
+        except (AttributeError, ValueError, OSError):
+            return 80
     return None
 
 
@@ -73,7 +78,7 @@ class IngestProgress:
     """A progress bar on stderr for `ingest`, by the bytes of the messages stored so
     far; only on a terminal and for inputs of PROGRESS_MIN_BYTES or more, else silent.
 
-    Wrap the input with `items(...)` and give `stored` to Store.ingest as `progress`:
+    Wrap the input with `items(...)` and give `stored` to pipeline.ingest as `progress`:
     the store tells of each item once its batch has committed, in input order, so
     the bar shows what is safely stored, not what was merely read."""
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-import traceback
 from typing import Any, NamedTuple
 
 import click
@@ -101,6 +100,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
 
 def handle_cli_error(exc: BaseException, debug: bool = False) -> int:
     """Report `exc` on stderr (never a traceback unless `debug`); return the exit code."""
+    import traceback  # here: only a failing command needs it
+
     if isinstance(exc, UserError):
         if debug:
             traceback.print_exception(exc, file=sys.stderr)

@@ -14,10 +14,8 @@ def mailbox_freshness(app: Any, polls: list[dict[str, Any]]) -> list[Any]:
     the configuration's mailboxes and max_age, now."""
     from datetime import datetime, timezone
 
-    from caltac_inbox.freshness import assess, records_from_rows
-
-    from caltac_inbox.config import DEFAULT_MAX_AGE
     from caltac_inbox.errors import UserError
+    from caltac_inbox.freshness import DEFAULT_MAX_AGE, assess, records_from_rows
 
     try:
         config = app.config()
@@ -30,6 +28,10 @@ def mailbox_freshness(app: Any, polls: list[dict[str, Any]]) -> list[Any]:
 def tell_freshness(app: Any, polls: list[dict[str, Any]], output: str) -> None:
     """After a listing: a warning on stderr per stale mailbox; under a table, "mail
     checked 3 hours ago". Nothing for someone without mailboxes (files only)."""
+    if not polls:
+        # No mailbox was ever polled: none is stale and none was checked, whatever the
+        # configuration names (freshness.assess), so the configuration is not read.
+        return
     from caltac_inbox.freshness import checked_line, warning_lines
 
     states = mailbox_freshness(app, polls)

@@ -4,9 +4,9 @@
 A reader never creates, migrates or writes: an existing SQLite file at the current
 schema is read with the standard library's sqlite3 (store.light: importing SQLAlchemy
 would cost ~0.25 s, most of a query's run), anything else through SQLAlchemy in
-read-only sessions. A writer is the SQLAlchemy Store (pipeline.Store), which creates
-or migrates the database on first use. The command line, the poller and the web server
-open the store through these two.
+read-only sessions. A writer is the SQLAlchemy Store (store.writer.Store), which creates
+or migrates the database on first use and stores what the pipeline hands it. The command
+line, the poller and the web server open the store through these two.
 
 This module imports only the light modules of the package (the standard library's
 sqlite3, no SQLAlchemy) until a writer or an SQLAlchemy reader is opened.
@@ -25,7 +25,7 @@ from caltac_inbox.store.light import missing_database_error, open_sqlite_reader,
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from caltac_inbox.pipeline import Store
+    from caltac_inbox.store.writer import Store
 
 UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
 
@@ -88,7 +88,7 @@ def open_reader(url: str | None) -> Reader:
     missing = missing_database_error(url)
     if missing is not None:
         raise missing
-    from caltac_inbox.pipeline import Store  # SQLAlchemy: only for a database sqlite3 cannot read
+    from caltac_inbox.store.writer import Store  # SQLAlchemy: only for a database sqlite3 cannot read
 
     return Reader(url, None, Store(db.make_engine(db.resolve_url(url))))
 
@@ -96,7 +96,7 @@ def open_reader(url: str | None) -> Reader:
 def open_writer(url: str | None, *, budget: ReadBudget | None = DEFAULT_BUDGET, migrate: bool = True) -> "Store":
     """The Store on `url` (None: the default SQLite file), created or migrated on first use
     unless `migrate` is False; messages are read within `budget`."""
-    from caltac_inbox.pipeline import open_store  # SQLAlchemy: only for a writer
+    from caltac_inbox.store.writer import open_store  # SQLAlchemy: only for a writer
 
     return open_store(url, migrate=migrate, budget=budget)
 

@@ -591,13 +591,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only
     if dates_only:  # what an entry's span and key date read of its fact (timeline.kinds, export.ics._span)
         all_fields = [{name: value for name, value in fields.items() if name in _DATES} for fields in all_fields]
     facts = [Fact.from_json(fields) for fields in all_fields]
-    if dates_only:  # export.ics._span reads the sources of a window with no start only
-        found_sources = [row for row, fact in zip(found, facts, strict=True)
-                         if fact.kind == "downtime" and fact.start is None]
-    else:
-        found_sources = found
-    sources = _source_refs(source, [r["id"] for r in found_sources])
-    _add_lead_notices(source, found_sources, sources)
+    sources = _entry_sources(source, _needing_sources(found, facts) if dates_only else found)
     out = []
     for row, fields, fact in zip(found, all_fields, facts, strict=True):
         key_at = _instant(row["key_at"])
@@ -621,6 +615,19 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only
             )
         )
     return out
+
+
+def _needing_sources(found: list[Mapping[str, Any]], facts: list[Any]) -> list[Mapping[str, Any]]:
+    """The rows whose dates read their sources: a window with no start runs from its
+    earliest notice (export.ics._span)."""
+    return [row for row, fact in zip(found, facts, strict=True) if fact.kind == "downtime" and fact.start is None]
+
+
+def _entry_sources(source: RowSource, found: list[Mapping[str, Any]]) -> dict[int, list[SourceRef]]:
+    """The sources of the entries `found`, by entry id (an entry added from a lead: the lead's notice)."""
+    sources = _source_refs(source, [r["id"] for r in found])
+    _add_lead_notices(source, found, sources)
+    return sources
 
 
 def _lead_notice(row: Mapping[str, Any]) -> int | None:

@@ -8,7 +8,6 @@ checklist item of a month). Pure.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from datetime import date, datetime, timedelta
@@ -76,11 +75,15 @@ def canonical_json(fact: Fact, leave_out: tuple[str, ...] = NOT_IDENTITY) -> str
 
 def fact_identity(fact: Fact) -> str:
     """sha256 of canonical_json: one stored fact per message and identity."""
+    import hashlib  # here: only writing makes identities; a listing need not load OpenSSL (~2 ms)
+
     return hashlib.sha256(canonical_json(fact).encode("utf-8")).hexdigest()
 
 
 def digest(payload: Any) -> str:
     """sha256 of `payload` as sorted JSON (what entry uids and content hashes are made of)."""
+    import hashlib  # as in fact_identity
+
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -7,12 +7,14 @@ Pure: the model, the standard library and Los Angeles time.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from caltac_inbox.model import Fact
-from caltac_inbox.timeline.entry import Change
 from caltac_inbox.timeline.kinds import key_date
 from caltac_inbox.timeline.time import LOS_ANGELES, iso
+
+if TYPE_CHECKING:  # only annotations: a table (cli.columns) need not build the entry classes
+    from caltac_inbox.timeline.entry import Change
 
 
 def short_when(value: str | None) -> str:

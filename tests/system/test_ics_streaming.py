@@ -11,6 +11,7 @@ import pytest
 
 from caltac_inbox.export.ics import IcsOptions, calendar_ics, calendar_stream
 from caltac_inbox.model import RawMessage
+from caltac_inbox.pipeline import ingest
 from caltac_inbox.store import read
 from tests.fakes import fake_classify, fake_parse, make_eml
 
@@ -43,7 +44,7 @@ def _facts(i: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def filled(store: Any) -> Any:
-    store.ingest([RawMessage(make_eml(message_id=f"<s{i}@x>", sent=f"2019-0{1 + i % 9}-0{1 + i % 8}T09:00:00-07:00",
+    ingest(store, [RawMessage(make_eml(message_id=f"<s{i}@x>", sent=f"2019-0{1 + i % 9}-0{1 + i % 8}T09:00:00-07:00",
                                       facts=_facts(i), auth="dkim=pass" if i % 4 else None), f"s{i}.eml")
                   for i in range(40)], **FAKES)
     return store

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from caltac_inbox.errors import ParseError
 from caltac_inbox.model import Fact, RawMessage
+from caltac_inbox.pipeline import ingest, reparse
 from caltac_inbox.store import write
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 
@@ -101,12 +102,12 @@ def pending_at_refresh(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 
 def test_a_reparse_that_changes_nothing_replays_nothing(store, replays, pending_at_refresh):
-    store.ingest(_archive(), parser=refusing_flaky, classifier=fake_classify)
+    ingest(store, _archive(), parser=refusing_flaky, classifier=fake_classify)
     assert [m["source"] for m in store.messages(failed=True)] == ["f1.eml"]
     before, state = _timeline(store), _state(store)
     replays.clear()
     pending_at_refresh.clear()
-    report = store.reparse(parser=refusing_flaky, classifier=fake_classify)  # `reparse`: the failed one, again
+    report = reparse(store, parser=refusing_flaky, classifier=fake_classify)  # `reparse`: the failed one, again
     assert (report.messages, report.failed) == (1, 1)
     assert replays == [] and pending_at_refresh == [[]]
     assert _timeline(store) == before and _state(store) == state
@@ -114,11 +115,11 @@ def test_a_reparse_that_changes_nothing_replays_nothing(store, replays, pending_
 
 def test_reparse_all_that_changes_nothing_marks_nothing_then_replays_as_documented(store, replays,
                                                                                    pending_at_refresh):
-    store.ingest(_archive(), **FAKES)
+    ingest(store, _archive(), **FAKES)
     before = _timeline(store)
     replays.clear()
     pending_at_refresh.clear()
-    report = store.reparse(failed_only=False, **FAKES)
+    report = reparse(store, failed_only=False, **FAKES)
     assert (report.messages, report.ok, report.facts_added, report.facts_removed) == (6, 6, 0, 0)
     assert pending_at_refresh == [[]]  # no group marked, nothing counted as changed
     assert replays == [1]  # `reparse --all` ends in the full replay (README, --help)
@@ -126,11 +127,11 @@ def test_reparse_all_that_changes_nothing_marks_nothing_then_replays_as_document
 
 
 def test_a_reparse_that_changes_one_fact_changes_exactly_its_entry(store, replays, pending_at_refresh, monkeypatch):
-    store.ingest(_archive(), **FAKES)
+    ingest(store, _archive(), **FAKES)
     before = _timeline(store)
     pending_at_refresh.clear()
     monkeypatch.setenv(CHANGED_ENV, "<r2@x>")
-    store.reparse(failed_only=False, parser=fake_parse, classifier=classify_rewording)
+    reparse(store, failed_only=False, parser=fake_parse, classifier=classify_rewording)
     [marked] = pending_at_refresh
     assert len(marked) == 1 and marked[0].startswith('["retention"')  # the one changed fact's group
     after = _timeline(store)
@@ -141,10 +142,10 @@ def test_a_reparse_that_changes_one_fact_changes_exactly_its_entry(store, replay
 
 
 def test_reparse_of_a_message_that_now_parses_adds_its_entry_incrementally(store, replays):
-    store.ingest(_archive(), parser=refusing_flaky, classifier=fake_classify)
+    ingest(store, _archive(), parser=refusing_flaky, classifier=fake_classify)
     before = _timeline(store)
     replays.clear()
-    report = store.reparse(**FAKES)  # `reparse`: the failed message, which parses now
+    report = reparse(store, **FAKES)  # `reparse`: the failed message, which parses now
     assert (report.messages, report.ok, report.facts_added) == (1, 1, 1)
     assert replays == []
     after = _timeline(store)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime
 
 import pytest
@@ -66,6 +67,23 @@ def test_table_width(monkeypatch, env, stream, width):
 def test_a_terminal_without_columns_gives_its_own_width(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     assert isinstance(table_width(Terminal()), int)
+
+
+@pytest.mark.parametrize("size", [os.terminal_size((123, 40)), os.terminal_size((0, 0)), OSError("not a tty")])
+def test_a_terminal_width_is_what_shutil_would_say(monkeypatch, size):
+    """table_width reads the terminal without importing shutil, and answers as
+    shutil.get_terminal_size() does: its columns, or 80 when the size is unknown."""
+    import shutil
+
+    def terminal_size(_fd: int) -> os.terminal_size:
+        if isinstance(size, OSError):
+            raise size
+        return size
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(os, "get_terminal_size", terminal_size)
+    expected = 80 if isinstance(size, OSError) else size.columns or 80
+    assert table_width(Terminal()) == shutil.get_terminal_size().columns == expected
 
 
 @pytest.mark.parametrize("env, stream, wanted", [
