@@ -23,12 +23,12 @@ def show(store: Any, entry_id_or_uid: str | int) -> dict[str, Any] | None:
 
 
 def calendar(store: Any, *, options: Any = None, **selection: Any) -> bytes:
-    """The .ics of the store's entries (export.ics.calendar_entries' selection)."""
-    from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics
+    """The .ics of the store's entries (export.ics.calendar_entries' selection), written
+    as export-ics and the feed write it (calendar_stream, inside the read session)."""
+    from caltac_inbox.export.ics import IcsOptions, calendar_stream
 
     with store.session(readonly=True) as s:
-        entries = calendar_entries(s, **selection)
-    return calendar_ics(entries, options or IcsOptions())
+        return b"".join(calendar_stream(s, options or IcsOptions(), **selection))
 
 
 def read_state(store: Any, query: str, *args: Any) -> Any:

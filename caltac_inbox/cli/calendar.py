@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Callable
+from typing import IO, Any, Callable
 
 import click
 
@@ -13,7 +13,7 @@ from caltac_inbox.cli.app import App, pass_app, read_timeline
 from caltac_inbox.cli.selection import (DATE, DATE_FORMS, GivenDate, check_range, day_of, kind_option, mailbox_option,
                                         program_option, tell_dates)
 from caltac_inbox.errors import ConfigError, InputError
-from caltac_inbox.export.ics import IcsOptions, calendar_entries, calendar_ics, parse_alarm
+from caltac_inbox.export.ics import IcsOptions, calendar_stream, parse_alarm
 
 
 def _alarm_option(name: str, default: str, what: str) -> Callable:
@@ -56,22 +56,31 @@ def export_ics(app: App, output_path: str, kinds: tuple[str, ...], programs: tup
                              tasks=tasks or "task" in [k.lower() for k in kinds])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    entries = read_timeline(app, lambda source: calendar_entries(
-        source, kinds=[k.lower() for k in kinds], programs=[p.upper() for p in programs], from_=day_of(from_),
-        to=day_of(to), mailbox=mailbox))
-    data = calendar_ics(entries, options)
+    selection: dict[str, Any] = dict(kinds=[k.lower() for k in kinds], programs=[p.upper() for p in programs],
+                                     from_=day_of(from_), to=day_of(to), mailbox=mailbox)
+
+    def write(fh: IO[bytes]) -> None:
+        """The calendar written to `fh` as it is read (export.ics.calendar_stream)."""
+        read_timeline(app, lambda source: fh.writelines(calendar_stream(source, options, **selection)))
+
     if output_path == "-":
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        write(sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     target = os.path.abspath(output_path)
     try:
         # Write next to the target and rename: a calendar fetching the file never sees half of it.
         fd, tmp = tempfile.mkstemp(prefix=".caltac-ics-", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise InputError(f"cannot write {output_path}: {exc.strerror}; choose another path with -o") from None
+    try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except OSError as exc:
         raise InputError(f"cannot write {output_path}: {exc.strerror}; choose another path with -o") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from caltac_inbox.display import printable
 from caltac_inbox.export.evidence import fit, sources_lines
@@ -156,9 +156,15 @@ def calendar_chunks(entries: Iterable[Entry], options: IcsOptions = IcsOptions()
 def timed_years(entries: Iterable[Entry], options: IcsOptions = IcsOptions()) -> tuple[int, int] | None:
     """The first and last year of a timed DTSTART or DTEND among the events of `entries`
     (what the VTIMEZONE must cover), or None when every event is all-day."""
-    years = [value.year for entry in entries if (entry.kind != "task" or options.tasks)
-             and (span := _span(entry)) is not None for value in span if isinstance(value, datetime)]
-    return (min(years), max(years)) if years else None
+    first = last = None
+    for entry in entries:
+        if entry.kind == "task" and not options.tasks or (span := _span(entry)) is None:
+            continue
+        for value in span:
+            if isinstance(value, datetime):
+                first = value.year if first is None else min(first, value.year)
+                last = value.year if last is None else max(last, value.year)
+    return (first, last) if first is not None and last is not None else None
 
 
 @functools.lru_cache(maxsize=16)
@@ -196,13 +202,28 @@ def calendar_entries(
     from_: date | None = None,
     to: date | None = None,
     mailbox: str | None = None,
-) -> list[Entry]:
-    """The entries a calendar shows, read from `source` (a Session or a store.light
-    reader, as for `store.read`): cancelled entries included (STATUS:CANCELLED),
-    so subscribers see the cancellation instead of a silently vanished event."""
-    from caltac_inbox.store.read import timeline_entries
+    dates_only: bool = False,
+) -> Iterator[Entry]:
+    """The entries a calendar shows, in timeline order, read from `source` (a Session or
+    a store.light reader, as for `store.read`) as they are asked for (`source` stays open
+    meanwhile): cancelled entries included (STATUS:CANCELLED), so subscribers see the
+    cancellation instead of a silently vanished event. `dates_only`: what `timed_years`
+    needs of them (store.read.iter_timeline_entries)."""
+    from caltac_inbox.store.read import iter_timeline_entries
 
-    return timeline_entries(source, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox)
+    return iter_timeline_entries(source, from_, to, kinds, programs, include_cancelled=True, mailbox=mailbox,
+                                 dates_only=dates_only)
+
+
+def calendar_stream(source, options: IcsOptions = IcsOptions(), *, now: datetime | None = None,
+                    **selection: Any) -> Iterator[bytes]:
+    """`calendar_ics` of `calendar_entries(source, **selection)`, a piece at a time, from
+    the read query to the bytes: one pass over the entries' dates (`timed_years`, for the
+    VTIMEZONE in the head), then one over the entries, each written as it is read. Memory
+    stays that of one batch of entries, however long the calendar. `source` must stay
+    open until the last piece."""
+    years = timed_years(calendar_entries(source, dates_only=True, **selection), options)
+    yield from calendar_chunks(calendar_entries(source, **selection), options, now=now, years=years)
 
 
 def event_lines(entry: Entry, options: IcsOptions, stamp_default: datetime) -> bytes:
@@ -341,5 +362,6 @@ def _la(value: datetime) -> datetime:
     return value.astimezone(LOS_ANGELES)
 
 
-__all__ = ["IcsOptions", "PRODID", "calendar_chunks", "calendar_entries", "calendar_ics", "description",
+__all__ = ["IcsOptions", "PRODID", "calendar_chunks", "calendar_entries", "calendar_ics", "calendar_stream",
+           "description",
            "event_lines", "parse_alarm", "summary", "timed_years"]

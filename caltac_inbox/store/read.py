@@ -19,7 +19,8 @@ The timeline (Entry JSON dicts: the docs/facts.md fields of the entry plus `id`,
 - `timeline(source, from_=None, to=None, kinds=(), programs=(), include_cancelled=False,
   mailbox=None) -> list[dict]`
 - `timeline_entries(...)`: the same selection as `timeline.entry.Entry` objects (with id,
-  sequence, updated_at), for the .ics export
+  sequence, updated_at); `iter_timeline_entries(...)` yields them in the same order a
+  batch of rows at a time, for the .ics export (export.ics.calendar_stream)
 - `show(source, entry_id_or_uid) -> dict | None`: adds `sequence`, `needs_review`,
   `history`, `updated_at` and `source_details` (every source fact with its evidence
   and notice)
@@ -34,7 +35,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, Union, cast, overload
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -375,15 +376,84 @@ def timeline_entries(
     """All entries in date order, `from_`/`to` inclusive days (the kinds and programs
     given, or all; cancelled ones only when asked). Undated entries come last and only
     when no range is given."""
+    lower, upper = _day_range(from_, to)
+    entries = _select(source, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
+                      upper=upper, include_dismissed=include_dismissed)
+    return [e for e in entries if e.overlaps(lower, upper)]
+
+
+def iter_timeline_entries(
+    source: RowSource,
+    from_: date | datetime | None = None,
+    to: date | datetime | None = None,
+    kinds: Iterable[str] = (),
+    programs: Iterable[str] = (),
+    include_cancelled: bool = False,
+    mailbox: str | None = None,
+    include_dismissed: bool = False,
+    *,
+    dates_only: bool = False,
+) -> Iterator[Entry]:
+    """`timeline_entries`' entries in the same order, read as they are asked for: the
+    query is read a batch of rows at a time (a server-side cursor on PostgreSQL), so
+    memory does not grow with the timeline. `source` must stay open while this runs.
+
+    SQL orders by key_at (which is `instant(entry.key_date)`, store.write); entries of
+    one key_at are put in `entry_sort_key` order here. `dates_only`: entries with what
+    their dates need and no more (no history; sources only for a downtime whose start
+    no notice gave, whose calendar span starts at its earliest notice), for a pass that
+    only looks at dates (export.ics.timed_years)."""
+    from caltac_inbox.timeline.entry import entry_sort_key
+
+    lower, upper = _day_range(from_, to)
+    sql, params = _entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower, upper=upper,
+                                 include_dismissed=include_dismissed)
+    wanted = {p.upper() for p in programs or ()}
+    group: list[Entry] = []
+    group_key: Any = None
+    for batch in _row_batches(source, sql + " ORDER BY e.key_at IS NULL, e.key_at", params):
+        if wanted:  # entries naming no program apply to every program and always show
+            batch = [r for r in batch if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
+        for row, entry in zip(batch, _to_entries(source, batch, dates_only=dates_only), strict=True):
+            if row["key_at"] != group_key or not group:
+                group.sort(key=entry_sort_key)
+                yield from (e for e in group if e.overlaps(lower, upper))
+                group, group_key = [], row["key_at"]
+            group.append(entry)
+    group.sort(key=entry_sort_key)
+    yield from (e for e in group if e.overlaps(lower, upper))
+
+
+def _day_range(from_: date | datetime | None, to: date | datetime | None) -> tuple[datetime | None, datetime | None]:
+    """[lower, upper) of the inclusive days `from_`..`to` (None: unbounded)."""
     from caltac_inbox.timeline.time import instant
 
     lower = instant(from_) if from_ is not None else None
     upper = None
     if to is not None:
         upper = to if isinstance(to, datetime) and to.tzinfo else instant(to) + timedelta(days=1)
-    entries = _select(source, kinds, programs, mailbox, include_cancelled=include_cancelled, lower=lower,
-                      upper=upper, include_dismissed=include_dismissed)
-    return [e for e in entries if e.overlaps(lower, upper)]
+    return lower, upper
+
+
+def _row_batches(source: RowSource, sql: str, params: Mapping[str, Any]) -> Iterator[list[Mapping[str, Any]]]:
+    """The rows of `sql`, ID_CHUNK at a time, never all of them at once: sqlite3's cursor
+    steps through the result; on PostgreSQL a server-side cursor (stream_results) does."""
+    if _dialect(source) == "sqlite":
+        params = sqlite_params(params)
+    if isinstance(source, sqlite3.Connection):
+        cursor = source.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        while chunk := cursor.fetchmany(ID_CHUNK):
+            yield [dict(zip(names, row, strict=True)) for row in chunk]
+        return
+    from sqlalchemy import text
+
+    result = source.execute(text(sql).execution_options(stream_results=True, max_row_buffer=ID_CHUNK), params)
+    try:
+        for part in result.mappings().partitions(ID_CHUNK):
+            yield cast(list[Mapping[str, Any]], list(part))
+    finally:
+        result.close()
 
 
 def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None:
@@ -507,18 +577,23 @@ def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, d
             {"key_since": since, "key_upper": upper, "end_since": since, "end_upper": upper})
 
 
-def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry]:
+# The fields of a fact its dates come from (timeline.kinds.key_date, span, dated_by_notice).
+_DATES = frozenset(("kind", "start", "end", "due", "at", "month"))
+
+
+def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only: bool = False) -> list[Entry]:
     from caltac_inbox.model import Fact
     from caltac_inbox.timeline.entry import Change, Entry, PendingChange
     from caltac_inbox.timeline.kinds import dated_by_notice
     from caltac_inbox.timeline.time import local_date
 
-    sources = _source_refs(source, [r["id"] for r in found])
-    _add_lead_notices(source, found, sources)
+    all_fields = [dict(_json(row["fields"])) for row in found]
+    if dates_only:  # what an entry's span and key date read of its fact (timeline.kinds, export.ics._span)
+        all_fields = [{name: value for name, value in fields.items() if name in _DATES} for fields in all_fields]
+    facts = [Fact.from_json(fields) for fields in all_fields]
+    sources = _entry_sources(source, _needing_sources(found, facts) if dates_only else found)
     out = []
-    for row in found:
-        fields = dict(_json(row["fields"]))
-        fact = Fact.from_json(fields)
+    for row, fields, fact in zip(found, all_fields, facts, strict=True):
         key_at = _instant(row["key_at"])
         out.append(
             Entry(
@@ -526,7 +601,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
                 fact=fact,
                 status=row["status"],
                 sources=tuple(sources.get(row["id"], [])),
-                history=tuple(Change.from_stored(c) for c in _json(row["history"]) or []),
+                history=() if dates_only else tuple(Change.from_stored(c) for c in _json(row["history"]) or []),
                 unverified=bool(row["unverified"]),
                 needs_review=bool(row["needs_review"]),
                 # the entry's key date, stored as key_at, is then its notice's day
@@ -540,6 +615,19 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry
             )
         )
     return out
+
+
+def _needing_sources(found: list[Mapping[str, Any]], facts: list[Any]) -> list[Mapping[str, Any]]:
+    """The rows whose dates read their sources: a window with no start runs from its
+    earliest notice (export.ics._span)."""
+    return [row for row, fact in zip(found, facts, strict=True) if fact.kind == "downtime" and fact.start is None]
+
+
+def _entry_sources(source: RowSource, found: list[Mapping[str, Any]]) -> dict[int, list[SourceRef]]:
+    """The sources of the entries `found`, by entry id (an entry added from a lead: the lead's notice)."""
+    sources = _source_refs(source, [r["id"] for r in found])
+    _add_lead_notices(source, found, sources)
+    return sources
 
 
 def _lead_notice(row: Mapping[str, Any]) -> int | None:
@@ -636,7 +724,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids",
-           "last_digest", "list_messages", "mailbox_polls", "rows", "source_notice",
-           "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
-           "uidvalidity_changes", "upcoming"]
+__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint",
+           "iter_timeline_entries", "known_uids", "last_digest", "list_messages", "mailbox_polls", "rows",
+           "source_notice", "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries",
+           "timeline_version", "uidvalidity_changes", "upcoming"]

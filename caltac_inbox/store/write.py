@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence, cast
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -205,6 +206,19 @@ def _insert_facts_statement(dialect_name: str):
     )
 
 
+class FactsReplaced(NamedTuple):
+    """What `replace_facts` did to a message's facts."""
+
+    added: int
+    removed: int
+    updated: int  # kept facts whose evidence, fields, mailbox or trust changed
+
+    @property
+    def changed(self) -> bool:
+        """Whether the timeline may now differ (the caller then calls facts_changed)."""
+        return bool(self.added or self.removed or self.updated)
+
+
 def replace_facts(
     session: Session,
     message_pk: int,
@@ -212,17 +226,20 @@ def replace_facts(
     *,
     mailbox: str | None,
     unverified: bool,
-) -> tuple[int, int]:
-    """Make the message's facts exactly `facts` (reparse). Returns (added, removed).
+    notice_changed: bool = True,
+) -> FactsReplaced:
+    """Make the message's facts exactly `facts` (reparse).
 
     Facts whose identity is unchanged keep their row (and id); their evidence and
-    flags are refreshed.
+    flags are refreshed. Only the groups of facts that changed are marked pending: a
+    kept fact whose row stays the same is not, unless `notice_changed` (the message's
+    own columns changed: what its entries' sources show, and when it is replayed).
     """
     wanted = {fact_identity(f): f for f in facts}
-    existing = dict(
-        session.execute(select(FactRow.identity, FactRow.id).where(FactRow.message_pk == message_pk)).all()
-    )
-    stale = [fid for ident, fid in existing.items() if ident not in wanted]
+    existing = {row.identity: row for row in session.execute(
+        select(FactRow.identity, FactRow.id, FactRow.evidence, FactRow.fields, FactRow.mailbox, FactRow.unverified)
+        .where(FactRow.message_pk == message_pk))}
+    stale = [row.id for ident, row in existing.items() if ident not in wanted]
     if stale:
         # their groups, and their entries (which lose these sources), are recomputed
         mark_pending(session, [Scope(key or "*", _day(first), _day(last)) for key, first, last in session.execute(
@@ -231,25 +248,31 @@ def replace_facts(
             select(EntryRow.uid).join(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
             .where(EntrySourceRow.fact_id.in_(stale))).scalars())
         session.execute(delete(FactRow).where(FactRow.id.in_(stale)))
-    kept = [fact for ident, fact in wanted.items() if ident in existing]
-    if kept:  # their evidence and flags may change what their entries show
-        mark_pending(session, [fact_scope(f) for f in kept])
+    updated, touched = 0, []
     for ident, fact in wanted.items():
-        if ident in existing:
-            session.execute(
-                update(FactRow)
-                .where(FactRow.id == existing[ident])
-                .values(
-                    evidence=fact.evidence,
-                    fields=fact.to_json(),
-                    mailbox=mailbox,
-                    unverified=bool(unverified or fact.unverified),
-                )
-            )
+        row = existing.get(ident)
+        if row is None:
+            continue
+        values = dict(evidence=fact.evidence, fields=fact.to_json(), mailbox=mailbox,
+                      unverified=bool(unverified or fact.unverified))
+        same = (row.evidence, row.mailbox, bool(row.unverified), _stored_json(row.fields)) == (
+            values["evidence"], mailbox, values["unverified"], _stored_json(values["fields"]))
+        if not same:
+            session.execute(update(FactRow).where(FactRow.id == row.id).values(**values))
+            updated += 1
+        if not same or notice_changed:  # its evidence and flags may change what its entry shows
+            touched.append(fact_scope(fact))
+    mark_pending(session, touched)
     added = insert_facts(
         session, message_pk, [f for i, f in wanted.items() if i not in existing], mailbox=mailbox, unverified=unverified
     )
-    return added, len(stale)
+    return FactsReplaced(added, len(stale), updated)
+
+
+def _stored_json(value: Any) -> str:
+    """A JSON column's value as text, to compare what is stored with what would be (a
+    tuple and the list it is stored as are the same)."""
+    return json.dumps(json.loads(value) if isinstance(value, (str, bytes)) else value, sort_keys=True)
 
 
 def record_imap_uid(session: Session | Connection, raw: RawMessage, *, message_pk: int | None, status: str) -> None:
@@ -649,4 +672,4 @@ def _sync_sources(session: Session, entry_id: int, wanted: set[int], current: se
 __all__ = ["advance_imap_state", "archive_message", "facts_changed", "insert_facts", "mark_entries_pending",
            "mark_pending", "record_checkpoint", "refresh_all", "refresh_pending_scopes",
            "write_entries", "record_imap_uid", "record_recognised_uids", "refresh_timeline", "replace_facts",
-           "replace_leads", "settle_uidvalidity"]
+           "FactsReplaced", "replace_leads", "settle_uidvalidity"]

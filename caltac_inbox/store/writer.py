@@ -442,6 +442,7 @@ class Store:
         from caltac_inbox.store.schema import MessageRow
 
         done: list[Stored] = []
+        changed = False  # a reparse that changed no fact leaves the timeline as it is
         with self.session() as s:
             for prepared in batch:
                 item: Archived = prepared.item
@@ -458,22 +459,26 @@ class Store:
                     msg.parse_status, msg.parse_error = "failed", error
                     report.failed += 1
                     report.errors.append((msg.source, naming_source(msg.source, error or "")))
-                    added, removed = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
+                    replaced = write.replace_facts(s, item.pk, (), mailbox=msg.mailbox, unverified=False)
                     write.replace_leads(s, item.pk, (), mailbox=msg.mailbox)
                 else:
                     msg.parse_status, msg.parse_error = parse_status(notice), notice.damage
-                    for key, value in write.notice_columns(notice).items():
+                    columns = write.notice_columns(notice)
+                    notice_changed = any(getattr(msg, key) != value for key, value in columns.items())
+                    for key, value in columns.items():
                         setattr(msg, key, value)
                     report.ok += 1
-                    added, removed = write.replace_facts(
-                        s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True
-                    )
+                    replaced = write.replace_facts(
+                        s, item.pk, prepared.facts, mailbox=msg.mailbox, unverified=notice.authenticated is not True,
+                        notice_changed=notice_changed)
                     write.replace_leads(s, item.pk, getattr(prepared.facts, "leads", ()), mailbox=msg.mailbox,
                                         message_id=notice.message_id)
-                report.facts_added += added
-                report.facts_removed += removed
-                done.append(Stored(msg.source, "failed" if error else "ok", facts=added))
-            write.facts_changed(s)
+                report.facts_added += replaced.added
+                report.facts_removed += replaced.removed
+                changed = changed or replaced.changed or (notice is not None and notice_changed)
+                done.append(Stored(msg.source, "failed" if error else "ok", facts=replaced.added))
+            if changed:
+                write.facts_changed(s)
         for stored in done:  # committed: tell
             if progress:
                 progress(stored)

@@ -78,13 +78,15 @@ def reconcile(facts: Sequence[SourcedFact] | Iterable[SourcedFact],
 
 
 class _Replay:
-    """The entries built so far, indexed by the day a restatement must share with them."""
+    """The entries built so far, indexed by the day a restatement must share with them,
+    and the downtime windows by the days a change can reach them from (`live`)."""
 
     def __init__(self, decisions: Mapping[str, str]) -> None:
         self.decisions = decisions
         self.entries: list[_Working] = []
         self.downtimes: list[_Working] = []
         self._by_key: dict[tuple, list[_Working]] = {}
+        self._reach = _WindowIndex()
 
     def add(self, w: "_Working") -> None:
         self.entries.append(w)
@@ -103,11 +105,89 @@ class _Replay:
         bucket = self._by_key.setdefault(_window_key(window), [])
         if w not in bucket:
             bucket.append(w)
+        # every change of a downtime's fact comes with its window (add, add_window)
+        self._reach.place(w, window)
 
     def candidates(self, fact: Fact) -> list["_Working"]:
         """Entries that could be a restatement of `fact`, in creation order."""
         key = _window_key((fact.start, fact.end)) if fact.kind == "downtime" else match_key(fact)
         return sorted(self._by_key.get(key, ()), key=lambda w: w.serial)
+
+    def live(self, f: Fact, status: str) -> list["_Working"]:
+        """The live downtime windows a change (`status`) of `f` may apply to, in creation
+        order: those not cancelled, with compatible programs and overlapping systems, among
+        the windows the change's own test can accept (`_WindowIndex.reachable`). The
+        change functions narrow them further; a window the index leaves out is one their
+        tests reject, so this is what filtering every downtime gave, in a time that does
+        not grow with the downtimes stored."""
+        return [w for w in self._reach.reachable(f, status) if w.status != "cancelled"
+                and programs_compatible(w.fact, f) and _systems_overlap(w.fact, f)]
+
+
+def _day(moment: datetime) -> int:
+    """The day number of an instant (UTC days since the epoch): a bucket, not a calendar day."""
+    return int(moment.timestamp() // 86400)
+
+
+class _WindowIndex:
+    """Downtime entries by the days their windows reach, so a change looks at the windows
+    it can touch and not at every window of the history:
+    - by the day of their current end's instant (an extension: `_extends` wants it within
+      MAX_SHIFT before the new end) and of their current end's date (an extension said
+      again: `same_when` ends; None for no end),
+    - by the day of their current start's instant (a reschedule: within MAX_SHIFT),
+    - by the date of every start and every end they ever had (a cancellation: `_cancels`).
+    Each lookup gives a superset of what the exact test accepts, in creation order."""
+
+    def __init__(self) -> None:
+        self._end_day: dict[Any, dict[int, _Working]] = {}
+        self._end_date: dict[Any, dict[int, _Working]] = {}
+        self._start_day: dict[Any, dict[int, _Working]] = {}
+        self._ever_start: dict[Any, dict[int, _Working]] = {}
+        self._ever_end: dict[Any, dict[int, _Working]] = {}
+        self._current: dict[int, tuple[int | None, Any, int | None]] = {}
+
+    def place(self, w: "_Working", window: tuple[When | None, When | None]) -> None:
+        """`w` has `window` among its windows, and its fact is as it is now."""
+        start, end = window
+        if start is not None:
+            self._ever_start.setdefault(local_date(start), {})[w.serial] = w
+        if end is not None:
+            self._ever_end.setdefault(local_date(end), {})[w.serial] = w
+        fact = w.fact
+        now = (_day(end_instant(fact.end)) if fact.end is not None else None,
+               local_date(fact.end) if fact.end is not None else None,
+               _day(instant(fact.start)) if fact.start is not None else None)
+        before = self._current.get(w.serial)
+        if before == now:
+            return
+        if before is not None:
+            for index, key in ((self._end_day, before[0]), (self._end_date, before[1]),
+                               (self._start_day, before[2])):
+                index.get(key, {}).pop(w.serial, None)
+        self._current[w.serial] = now
+        for index, key in ((self._end_day, now[0]), (self._end_date, now[1]), (self._start_day, now[2])):
+            index.setdefault(key, {})[w.serial] = w
+
+    def reachable(self, f: Fact, status: str) -> list["_Working"]:
+        found: dict[int, _Working] = {}
+        if status == "extended":
+            if f.end is not None:
+                new_end = end_instant(f.end)
+                for day in range(_day(new_end - MAX_SHIFT), _day(new_end) + 1):
+                    found.update(self._end_day.get(day, {}))
+            found.update(self._end_date.get(local_date(f.end) if f.end is not None else None, {}))
+        elif status == "rescheduled":
+            if f.start is not None:
+                start = instant(f.start)
+                for day in range(_day(start - MAX_SHIFT), _day(start + MAX_SHIFT) + 1):
+                    found.update(self._start_day.get(day, {}))
+        elif status == "cancelled":
+            if f.start is not None:
+                found.update(self._ever_start.get(local_date(f.start), {}))
+            elif f.end is not None:
+                found.update(self._ever_end.get(local_date(f.end), {}))
+        return [found[serial] for serial in sorted(found)]
 
 
 def _window_key(window: tuple[When | None, When | None]) -> tuple:
@@ -173,8 +253,7 @@ def _apply(working: _Replay, sf: SourcedFact) -> None:
     if status == "scheduled":
         _new(working, sf, status)
         return
-    live = [w for w in working.downtimes if w.status != "cancelled"
-            and programs_compatible(w.fact, f) and _systems_overlap(w.fact, f)]
+    live = working.live(f, status)
     change = _CHANGES.get(status)
     if change is None or not change(working, live, sf):
         _new(working, sf, status if status in DOWNTIME_STATUSES else "scheduled")
@@ -205,7 +284,8 @@ def _extend(working: _Replay, live: list[_Working], sf: SourcedFact) -> bool:
     f = sf.fact
     targets = [w for w in live if _extends(w.fact, f)]
     # the same extension said again (a forward, a reminder): windows already end there
-    restated = [w for w in live if w not in targets and w.status == "extended"
+    chosen = {w.serial for w in targets}  # not `w in targets`: a dataclass compare per pair
+    restated = [w for w in live if w.serial not in chosen and w.status == "extended"
                 and same_when(w.fact.end, f.end)]
     for w in restated:
         w.add_source(sf)

@@ -16,6 +16,7 @@ in web/http.py and web/view.py.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import OrderedDict
@@ -36,7 +37,7 @@ from starlette.staticfiles import StaticFiles
 from caltac_inbox.config import DEFAULT_MAX_AGE
 from caltac_inbox.model import KINDS, PROGRAMS
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_entries, timed_years
+from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_stream
 from caltac_inbox.export.notice import readable_notice
 from caltac_inbox.freshness import MailboxFreshness, assess, checked_line, records_from_rows, warning_lines
 from caltac_inbox.display import printable
@@ -79,32 +80,49 @@ class ServeSettings:
 
 
 class SharedRender:
-    """One calendar being written (or written): its pieces are kept as they come, and every
-    request for it reads them, the first to need a piece not yet written writing it. So
-    any number of clients after a change cost one render and one copy of the calendar."""
+    """One calendar being written (or written): a thread of its own writes it, from the
+    read query to the last piece, at its own pace (so no slow client keeps the read
+    transaction open), and keeps the pieces; every request for it streams them as they
+    come. So any number of clients after a change cost one render and one copy of the
+    calendar's bytes (never its entries: see export.ics.calendar_stream)."""
 
     def __init__(self, validators: FeedValidators, pieces: Iterator[bytes]) -> None:
         self.validators = validators
-        self._source: Iterator[bytes] | None = pieces
         self._pieces: list[bytes] = []
-        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._done = False
+        self._changed = threading.Condition()
         self.size = 0
+        threading.Thread(target=self._write, args=(pieces,), name="caltac-feed-render", daemon=True).start()
 
     @property
     def done(self) -> bool:
-        return self._source is None
+        with self._changed:
+            return self._done and self._error is None
+
+    def _write(self, pieces: Iterator[bytes]) -> None:
+        try:
+            for piece in pieces:
+                with self._changed:
+                    self._pieces.append(piece)
+                    self.size += len(piece)
+                    self._changed.notify_all()
+        except Exception as exc:  # noqa: BLE001 - raised to every client reading the calendar instead
+            with self._changed:
+                self._error = exc
+        finally:
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
 
     def _piece(self, index: int) -> bytes | None:
-        with self._lock:
-            while index >= len(self._pieces) and self._source is not None:
-                try:
-                    piece = next(self._source)
-                except StopIteration:
-                    self._source = None
-                    break
-                self._pieces.append(piece)
-                self.size += len(piece)
-            return self._pieces[index] if index < len(self._pieces) else None
+        with self._changed:
+            self._changed.wait_for(lambda: index < len(self._pieces) or self._done)
+            if index < len(self._pieces):
+                return self._pieces[index]
+            if self._error is not None:
+                raise self._error
+            return None
 
     def stream(self) -> Iterator[bytes]:
         index = 0
@@ -353,16 +371,25 @@ def http_error(request: Request, exc: Exception) -> Response:
 def render_feed(reader: TimelineReader, selection: FeedFilter | None,
                 start: date | None = None) -> tuple[FeedValidators, Iterator[bytes]]:
     """The calendar of `export-ics` with the same filters (`--kind task` includes the
-    tasks) from the day `start` on, and its validators, read from one snapshot; written
-    (a piece per event) after it is closed, so a slow client holds no read transaction open."""
-    entries = []
-    with reader.snapshot() as source:
+    tasks) from the day `start` on, and its validators, read from one snapshot, which
+    stays open while the pieces are written (each event as it is read: export.ics.calendar_stream)
+    and closes after the last one (SharedRender writes them all, whatever the clients do)."""
+    snapshot = contextlib.ExitStack()
+    with snapshot:
+        source = snapshot.enter_context(reader.snapshot())
         validators = feed_validators(*timeline_version(source), selection, start)
-        if selection is not None:
-            entries = calendar_entries(source, kinds=selection.kinds, programs=selection.programs,
-                                       mailbox=selection.mailbox, from_=start)
+        opened = snapshot.pop_all()
     options = IcsOptions(tasks=selection is not None and "task" in selection.kinds)
-    return validators, calendar_chunks(entries, options, years=timed_years(entries, options))
+
+    def pieces() -> Iterator[bytes]:
+        with opened:
+            if selection is None:
+                yield from calendar_chunks((), options)
+                return
+            yield from calendar_stream(source, options, kinds=selection.kinds, programs=selection.programs,
+                                       mailbox=selection.mailbox, from_=start)
+
+    return validators, pieces()
 
 
 def feed_headers(validators: FeedValidators) -> dict[str, str]:

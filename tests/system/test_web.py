@@ -95,7 +95,7 @@ def test_repeat_requests_answer_304_without_rendering(client, feed, monkeypatch)
     import caltac_inbox.web.app as web_app
 
     monkeypatch.setattr(web_app, "render_feed", lambda *a: pytest.fail("a 304 rendered the calendar"))
-    monkeypatch.setattr(web_app, "calendar_entries", lambda *a, **k: pytest.fail("a 304 read the entries"))
+    monkeypatch.setattr(web_app, "calendar_stream", lambda *a, **k: pytest.fail("a 304 read the entries"))
     again = client.get(feed["path"], headers={"If-None-Match": etag})
     assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
     assert client.get(feed["path"], headers={"If-None-Match": f'"other", W/{etag}'}).status_code == 304
