@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from caltac_inbox.store import db
 
 HEAVY = ("sqlalchemy", "alembic", "bs4", "dateparser", "icalendar", "imapclient", "mailparser", "docx", "mako",
@@ -159,3 +161,26 @@ def test_importing_the_timeline_loads_nothing_else_of_the_package():
     assert ours <= {"caltac_inbox.model", "caltac_inbox.timeline", "caltac_inbox.timeline.time",
                     "caltac_inbox.timeline.kinds", "caltac_inbox.timeline.entry",
                     "caltac_inbox.timeline.reconcile", "caltac_inbox.timeline.wording"}, sorted(ours)
+
+
+@pytest.mark.postgres
+def test_queries_on_postgresql_database_at_head_import_no_sqlalchemy():
+    """upcoming/timeline/show read a PostgreSQL database at head with psycopg alone
+    (store.light), not SQLAlchemy, its ORM and Alembic: those were most of the time
+    `upcoming` took on PostgreSQL (issue 28)."""
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        db.connect(url).dispose()  # creates and migrates
+        modules, stdout = run_listing_modules(f"""
+            from caltac_inbox.cli import main
+            for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"], ["timeline"], ["show", "1"]):
+                try:
+                    main(["--db", {url!r}, *args])
+                except SystemExit:
+                    pass
+        """)
+    # the queries really ran, on PostgreSQL
+    assert stdout.startswith("Nothing coming up between ") and stdout.endswith(".\nNo entries.\n")
+    assert "psycopg" in modules
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
