@@ -268,7 +268,7 @@ def _password(conninfo: str) -> str | None:
 
     try:
         parts = urlsplit(conninfo)
-        given = parts.password or (parse_qs(parts.query).get("password") or [None])[0]
+        given = parts.password or next(iter(parse_qs(parts.query).get("password") or ()), None)
     except ValueError:
         return None
     return unquote(given) if given else None

@@ -667,7 +667,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["PostgresSource", "RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint", "known_uids",
-           "last_digest", "list_messages", "mailbox_polls", "rows", "source_notice",
+__all__ = ["PostgresSource", "RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint",
+           "known_uids", "last_digest", "list_messages", "mailbox_polls", "rows", "source_notice",
            "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries", "timeline_version",
            "uidvalidity_changes", "upcoming"]

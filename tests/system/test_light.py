@@ -20,6 +20,7 @@ from caltac_inbox.cli.app import App
 from caltac_inbox.export.ics import calendar_entries, calendar_ics
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import open_store
+from caltac_inbox import store as store_package
 from caltac_inbox.store import db, light, open_reader
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.time import instant
@@ -156,7 +157,8 @@ COMMANDS = [
 ]
 
 
-def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_config, monkeypatch):
+def test_cli_reads_an_existing_database_without_the_store(filled_any_url, no_config, monkeypatch):
+    filled_url = filled_any_url
     listed = _cli("--db", filled_url, "timeline", "--json", "--include-cancelled").stdout.splitlines()
     ids = [str(json.loads(line)["id"]) for line in listed]
     prefix = json.loads(listed[-1])["uid"][:-3]
@@ -171,11 +173,15 @@ def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_conf
         for args in commands:
             result = _cli("--db", filled_url, *args)
             light_outputs.append((result.exit_code, result.stdout_bytes, result.stderr))
-    monkeypatch.setattr(light, "open_sqlite_reader", lambda url: None)  # force the store path
+    monkeypatch.setattr(store_package, "open_sqlite_reader", lambda url: None)  # force the store path
+    monkeypatch.setattr(store_package, "open_postgres_reader", lambda url, **timeouts: None)
+    opened = []
+    monkeypatch.setattr(App, "open_store", lambda app, real=App.open_store: opened.append(1) or real(app))
     for args, (code, out, err) in zip(commands, light_outputs):
         result = _cli("--db", filled_url, *args)
         assert (code, out, err) == (result.exit_code, result.stdout_bytes, result.stderr), args
         assert code == 0 and out, args
+    assert len(opened) == len(commands)  # each read through the store
 
 
 def test_missing_database_is_an_error_and_a_write_creates_it(tmp_path, no_config):
