@@ -1,6 +1,7 @@
-"""The store a poll uses (cli.mailbox.LazyPollStore): checkpoints read with the standard library
-while the database is an existing SQLite file at head, the SQLAlchemy Store opened only
-to write or when the light reader cannot serve (new file, old schema, PostgreSQL).
+"""The store a poll uses (cli.mailbox.LazyPollStore): checkpoints read without SQLAlchemy
+(store.light) while the database exists at head, a SQLite file or a PostgreSQL database,
+the SQLAlchemy Store opened only to write or when the light reader cannot serve (new
+file or database, old schema).
 (That a no-op poll then imports no SQLAlchemy is checked end to end in
 test_imap_dovecot.py.)"""
 from __future__ import annotations
@@ -41,6 +42,30 @@ def test_reads_need_no_full_store_and_the_first_write_opens_it(migrated_url):
         store.close()
     with open_store(migrated_url) as full:
         assert queries.read_state(full, "imap_checkpoint", "coordinator", "INBOX") == (7, 45)
+
+
+@pytest.mark.postgres
+def test_postgresql_at_head_is_read_without_the_full_store_and_a_new_one_is_created_at_once():
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        store = LazyPollStore.open(url)
+        try:
+            assert store.is_full_store_open  # a new database: created before any IMAP traffic
+        finally:
+            store.close()
+        with open_store(url) as full, full.session() as s:
+            write.advance_imap_state(s, "coordinator", "INBOX", 7, 41)
+        store = LazyPollStore.open(url)
+        try:
+            assert store.imap_checkpoint("coordinator", "INBOX") == (7, 41)
+            assert store.known_uids("coordinator", "INBOX", 7) == set()
+            store.catch_up_timeline()
+            assert not store.is_full_store_open  # psycopg alone
+            store.record_poll("coordinator", None)  # a write: the full store
+            assert store.is_full_store_open
+        finally:
+            store.close()
 
 
 def test_ingest_opens_the_full_store_and_passes_the_options(migrated_url):
