@@ -19,6 +19,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -125,6 +126,9 @@ def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
 # The URL schemes psycopg 3 reads as they are (store.db.resolve_url spells them postgresql+psycopg).
 POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
 KEPT_CONNECTIONS = 8  # idle connections a PostgresReader keeps for the next snapshots
+# The first snapshot taken this soon after open_postgres_reader reads in the transaction
+# that checked the schema (each round trip counts: a query command makes about ten).
+FIRST_SNAPSHOT_SECONDS = 1.0
 _STAMP = "SELECT version_num FROM alembic_version"
 
 
@@ -135,11 +139,14 @@ class PostgresReader:
 
     def __init__(self, url: str, conninfo: str, connect_args: dict[str, object],
                  first: "psycopg.Connection[Any]") -> None:
+        """`first`: a connection inside the transaction that found the schema at SCHEMA_HEAD."""
         self.shown = hide_password(url)
         self._conninfo = conninfo
         self._connect_args = connect_args
         self._password = _password(conninfo)
-        self._kept = [first]
+        self._first: psycopg.Connection[Any] | None = first
+        self._first_until = time.monotonic() + FIRST_SNAPSHOT_SECONDS
+        self._kept: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -161,11 +168,19 @@ class PostgresReader:
                 self._give_back(conn)
 
     def _stamped_connection(self) -> "psycopg.Connection[Any]":
-        """A kept connection (or a new one) in a new transaction whose schema is SCHEMA_HEAD.
-        A kept connection the server closed meanwhile is replaced (as SQLAlchemy's pre-ping
-        does); a database at another schema is a DatabaseError."""
+        """The connection open_postgres_reader checked the schema on, within
+        FIRST_SNAPSHOT_SECONDS; else a kept connection (or a new one) in a new transaction
+        whose schema is SCHEMA_HEAD. A kept connection the server closed meanwhile is
+        replaced (as SQLAlchemy's pre-ping does); a database at another schema is a
+        DatabaseError."""
         import psycopg
 
+        with self._lock:
+            first, self._first = self._first, None
+        if first is not None:
+            if time.monotonic() < self._first_until:
+                return first  # still in the transaction that checked the schema
+            self._give_back(first)  # no snapshot held open for long: checked afresh below
         with self._lock:
             conn = self._kept.pop() if self._kept else None
         if conn is not None:
@@ -212,8 +227,8 @@ class PostgresReader:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            kept, self._kept = self._kept, []
-        for conn in kept:
+            kept, self._kept, first, self._first = self._kept, [], self._first, None
+        for conn in kept + ([first] if first is not None else []):
             conn.close()
 
 
@@ -238,8 +253,7 @@ def open_postgres_reader(url: str | None, *, connect_timeout: float | None = Non
     except psycopg.Error:
         return None
     try:
-        stamped = _stamp(conn)
-        conn.rollback()
+        stamped = _stamp(conn)  # the first snapshot goes on in this transaction
     except psycopg.Error:  # no alembic_version: a new database
         conn.close()
         return None

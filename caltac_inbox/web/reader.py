@@ -80,6 +80,8 @@ class TimelineReader:
                                     "the server is reachable")
             raise DatabaseError(f"database {self.shown} is at schema {schema or 'none'}, this caltac-inbox "
                                 f"reads {db.SCHEMA_HEAD}; {UPGRADE_HINT}")
+        with contextlib.suppress(DatabaseError), self._reader.snapshot():
+            pass  # spends the connection open_reader decided on: each request reads afresh
         if behind:  # left so by a run that died: rebuilt now, or reported by /healthz
             self._behind_since = time.monotonic() - STALE_SECONDS
             self._repair()

@@ -146,6 +146,30 @@ def test_a_schema_changed_while_open_and_faults_are_one_line_without_the_passwor
         reader.close()
 
 
+def test_the_first_snapshot_reads_in_the_checked_transaction_only_when_it_comes_at_once(migrated_url, monkeypatch):
+    reader = light.open_postgres_reader(migrated_url)
+    assert reader is not None
+    try:
+        _stamp(migrated_url, "9999")  # committed after the check: the check's snapshot still has the head
+        with reader.snapshot() as source:
+            assert queries.rows(source, "SELECT version_num FROM alembic_version") == [
+                {"version_num": db.SCHEMA_HEAD}]
+        with pytest.raises(DatabaseError, match="it is at 9999"), reader.snapshot():
+            pass
+    finally:
+        reader.close()
+    _stamp(migrated_url, db.SCHEMA_HEAD)
+    monkeypatch.setattr(light, "FIRST_SNAPSHOT_SECONDS", 0.0)
+    reader = light.open_postgres_reader(migrated_url)
+    assert reader is not None
+    try:
+        _stamp(migrated_url, "9999")
+        with pytest.raises(DatabaseError, match="it is at 9999"), reader.snapshot():
+            pass  # late: checked afresh, no old snapshot held
+    finally:
+        reader.close()
+
+
 @pytest.mark.parametrize("url, shown", [
     ("postgresql+psycopg://u:hunter2@h:5432/db", "postgresql+psycopg://u:***@h:5432/db"),
     ("postgresql+psycopg://u:hun@ter2@h/db", "postgresql+psycopg://u:***@h/db"),
