@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from caltac_inbox.pipeline import Store
 
-UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
+UPGRADE_HINT = db.UPGRADE_HINT
 
 
 class Reader:

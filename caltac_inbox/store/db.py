@@ -33,6 +33,7 @@ READONLY_OPTION = "caltac_readonly"
 SCHEMA_HEAD = "0013"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
+UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store.db import (SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, hide_password, plain_sqlite_file,
-                                   postgres_connect_args)
+from caltac_inbox.store.db import (SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, UPGRADE_HINT, hide_password,
+                                   plain_sqlite_file, postgres_connect_args)
 from caltac_inbox.store.read import PostgresSource
 
 if TYPE_CHECKING:
@@ -198,8 +198,6 @@ class PostgresReader:
                 raise
         if stamped != [SCHEMA_HEAD]:
             conn.close()
-            from caltac_inbox.store import UPGRADE_HINT
-
             raise DatabaseError(f"cannot read database {self.shown} at schema {SCHEMA_HEAD} (it is at "
                                 f"{','.join(stamped) or 'none'}); {UPGRADE_HINT}")
         return conn
