@@ -280,10 +280,11 @@ def _password(conninfo: str) -> str | None:
 
     try:
         parts = urlsplit(conninfo)
-        given = parts.password or next(iter(parse_qs(parts.query).get("password") or ()), None)
+        if parts.password:
+            return unquote(parts.password)
+        return next(iter(parse_qs(parts.query).get("password") or ()), None)  # parse_qs unquotes
     except ValueError:
         return None
-    return unquote(given) if given else None
 
 
 __all__ = ["POSTGRES_SCHEMES", "PostgresReader", "missing_database_error", "open_postgres_reader",
