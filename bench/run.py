@@ -229,13 +229,14 @@ def bench_backfill(b: Bench, notices_dir: Path, count: int, url: str, label: str
 
 def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     """Where a backfill's time goes, in this process (CPU): parse, classify, then the
-    store alone (`Store.ingest` with parser and classifier stubbed by the results
+    store alone (`pipeline.ingest` with parser and classifier stubbed by the results
     computed before, workers=0: batched transactions, a savepoint per message) and the
     timeline refresh that ends an ingest."""
     from caltac_inbox.classify import classify
     from caltac_inbox.model import RawMessage
     from caltac_inbox.parse import parse_message
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.pipeline import ingest
+    from caltac_inbox.store.writer import open_store
 
     n = len(notices)
     raws = [RawMessage(raw=raw, source=f"bench/{i:05d}.eml") for i, raw in enumerate(notices)]
@@ -262,9 +263,9 @@ def bench_breakdown(b: Bench, notices: list[bytes]) -> None:
     stored_at: list[tuple[float, float]] = []  # (wall, cpu) when each message's batch had committed
     try:
         started, cpu = time.perf_counter(), time.process_time()
-        report = store.ingest(raws, parser=stub_parser, classifier=stub_classifier, workers=0,
-                              progress=lambda stored: stored_at.append((time.perf_counter(),
-                                                                        time.process_time())))
+        report = ingest(store, raws, parser=stub_parser, classifier=stub_classifier, workers=0,
+                        progress=lambda stored: stored_at.append((time.perf_counter(),
+                                                                  time.process_time())))
         ended, ended_cpu = time.perf_counter(), time.process_time()
     finally:
         store.close()

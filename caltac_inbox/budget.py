@@ -8,7 +8,7 @@ Memory: a run holds mail bytes in four places at once, each bounded here:
   response; bodies are handed on one by one);
 - READ_AHEAD_BYTES (32 MiB) + READ_CHUNK_BYTES (2 MiB): messages sent to the worker
   processes and not yet stored (workers.read_in_order);
-- BATCH_BYTES (16 MiB): messages read and waiting for their transaction (pipeline);
+- BATCH_BYTES (16 MiB): messages read and waiting for their transaction (store.writer.Batch);
 - and each worker reads one message within ReadBudget.memory_mb (512 MB by default) of
   its own address space.
 

@@ -73,7 +73,7 @@ class IngestProgress:
     """A progress bar on stderr for `ingest`, by the bytes of the messages stored so
     far; only on a terminal and for inputs of PROGRESS_MIN_BYTES or more, else silent.
 
-    Wrap the input with `items(...)` and give `stored` to Store.ingest as `progress`:
+    Wrap the input with `items(...)` and give `stored` to pipeline.ingest as `progress`:
     the store tells of each item once its batch has committed, in input order, so
     the bar shows what is safely stored, not what was merely read."""
 

@@ -64,7 +64,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def store(db_url):
     """An open, migrated Store on `db_url`."""
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     s = open_store(db_url)
     yield s

@@ -1,4 +1,4 @@
-"""The store's read queries (caltac_inbox.store.read) on a pipeline.Store, each in a
+"""The store's read queries (caltac_inbox.store.read) on a store.writer.Store, each in a
 read-only session of its own, and the calendar of a whole store."""
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`caltac-inbox checklist import FILE`: the CDE coordinator checklist into the timeline.
 
 Thin: read the file, parse it (caltac_inbox.checklist), hand bytes and facts to
-`Store.import_checklist`, print what happened.
+`Store.import_checklist` (store.writer), print what happened.
 """
 from __future__ import annotations
 

@@ -8,50 +8,18 @@ commands that run them, so `--help` stays light.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable
-
-import getpass
 
 import click
 
 from caltac_inbox.cli.app import pass_app
-from caltac_inbox.cli.options import emit, output_options
+from caltac_inbox.cli.correcting import open_existing, read_when, store_and_refresh, today
+from caltac_inbox.cli.options import by_option, decided_by, emit, json_option, output_options, say
 from caltac_inbox.cli.selection import mailbox_option, program_option
-from caltac_inbox.display import json_line, printable
 from caltac_inbox.model import FACT_KINDS
-from caltac_inbox.store.light import missing_database_error
 from caltac_inbox.timeline.corrections import CorrectionError
-from caltac_inbox.timeline.time import LOS_ANGELES
 from caltac_inbox.timeline.wording import short_when
-from caltac_inbox.user_dates import DateInputError, read_day_or_time
-
-# also store.edits's (which cli/week.py must not import at start-up: it loads SQLAlchemy)
-ENTRY_HINT = "list entries with `caltac-inbox timeline --include-dismissed`"
-
-
-def _today() -> date:
-    return datetime.now(LOS_ANGELES).date()
-
-
-def read_when(text: str | None, option: str) -> date | datetime | None:
-    """A day (the rules of `--as-of`: YYYY-MM-DD, today, +7d, next monday ...) or
-    "YYYY-MM-DD HH:MM" in America/Los_Angeles. A usage error when it cannot be read."""
-    if text is None:
-        return None
-    try:
-        return read_day_or_time(text, _today())
-    except DateInputError as exc:
-        raise click.UsageError(f"{option}: {exc}") from None
-
-
-def _by(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        return "unknown"
 
 
 def _given(**texts: str | None) -> Any:
@@ -59,7 +27,7 @@ def _given(**texts: str | None) -> Any:
     from caltac_inbox.store.edits import read_given
 
     try:
-        return read_given(texts, _today())
+        return read_given(texts, today())
     except CorrectionError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -76,48 +44,11 @@ def _usage_errors(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return guarded
 
 
-def _say(app: Any, json_output: bool, data: dict[str, Any], line: str) -> None:
-    click.echo(json_line(data) if json_output else printable(line))
-
-
-def _by_option(f: Callable) -> Callable:
-    return click.option("--by", metavar="NAME", help="Who decided (default: the OS user).")(f)
-
-
-def _json_option(f: Callable) -> Callable:
-    return click.option("--json", "json_output", is_flag=True, help="Print the result as one JSON object.")(f)
-
-
-def _open_existing(app: Any) -> Any:
-    """The store of a database that exists: a correction, like a query, never creates
-    one (a mistyped --db must not look like an empty timeline)."""
-    missing = missing_database_error(app.db_url())
-    if missing is not None:
-        raise missing
-    return app.open_store()
-
-
-def _store_and_refresh(app: Any, work: Callable[[Any], Any]) -> tuple[Any, int]:
-    """`work(session)` in one transaction, then the timeline rebuilt with it."""
-    from caltac_inbox.store.corrections import NotFound
-    from caltac_inbox.store.read import CORRECTION_RUN
-
-    with _open_existing(app) as store:
-        try:
-            with store.session() as session:
-                result = work(session)
-        except NotFound:
-            raise
-        store.run_id = CORRECTION_RUN + store.run_id  # not a poll: `changes --since last-poll` skips it
-        changes = store.refresh_timeline().count
-    return result, changes
-
-
 @click.command()
 @click.argument("entry", metavar="ID")
 @click.option("--reason", metavar="TEXT", help="Why (kept with the dismissal).")
-@_by_option
-@_json_option
+@by_option
+@json_option
 @pass_app
 def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_output: bool) -> None:
     """Hide an entry (or a lead) that does not concern this LEA.
@@ -134,9 +65,9 @@ def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
     """
     from caltac_inbox.store import edits
 
-    (data, what), _ = _store_and_refresh(app, lambda session: edits.dismiss(session, entry, _by(by), reason))
-    _say(app, json_output, data, f"dismissed {what} (correction {data['id']}; `caltac-inbox undo {data['id']}` "
-                                 "reverts it)")
+    (data, what), _ = store_and_refresh(app, lambda session: edits.dismiss(session, entry, decided_by(by), reason))
+    say(json_output, data, f"dismissed {what} (correction {data['id']}; `caltac-inbox undo {data['id']}` "
+                           "reverts it)")
 
 
 @click.command()
@@ -148,8 +79,8 @@ def dismiss(app: Any, entry: str, reason: str | None, by: str | None, json_outpu
 @click.option("--systems", metavar="LIST", help="Downtime systems, comma-separated.")
 @click.option("--what", metavar="TEXT", help="What a deadline asks (its action), what retention removes.")
 @click.option("--reason", metavar="TEXT", help="Why (kept with the correction).")
-@_by_option
-@_json_option
+@by_option
+@json_option
 @pass_app
 def correct(app: Any, entry: str, start: str | None, end: str | None, due: str | None, at: str | None,
             systems: str | None, what: str | None, reason: str | None, by: str | None,
@@ -172,10 +103,10 @@ def correct(app: Any, entry: str, start: str | None, end: str | None, due: str |
     if given.empty():
         raise click.UsageError("say what to correct: --start, --end, --due, --at, --systems or --what")
 
-    (data, entry_id), _ = _store_and_refresh(
-        app, _usage_errors(lambda session: edits.correct(session, entry, given, _by(by), reason)))
+    (data, entry_id), _ = store_and_refresh(
+        app, _usage_errors(lambda session: edits.correct(session, entry, given, decided_by(by), reason)))
     changes = ", ".join(f"{k} {_plain(data['before'].get(k))} -> {_plain(v)}" for k, v in data["values"].items())
-    _say(app, json_output, data, f"corrected entry {entry_id}: {changes} (correction {data['id']})")
+    say(json_output, data, f"corrected entry {entry_id}: {changes} (correction {data['id']})")
 
 
 @click.command()
@@ -191,8 +122,8 @@ def correct(app: Any, entry: str, start: str | None, end: str | None, due: str |
 @click.option("--reason", metavar="TEXT", help="Where the date came from (an attachment, a call).")
 @program_option
 @mailbox_option
-@_by_option
-@_json_option
+@by_option
+@json_option
 @pass_app
 def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str | None, at: str | None,
         systems: str | None, what: str | None, from_lead: str | None, reason: str | None,
@@ -212,21 +143,21 @@ def add(app: Any, kind: str | None, start: str | None, end: str | None, due: str
     kind = kind.lower()
     given = _given(start=start, end=end, due=due, at=at, systems=systems, what=what)
 
-    (data, repeats), _ = _store_and_refresh(app, _usage_errors(lambda session: edits.add(
-        session, kind, given, _by(by), programs=programs, from_lead=from_lead, mailbox=mailbox, reason=reason)))
+    (data, repeats), _ = store_and_refresh(app, _usage_errors(lambda session: edits.add(
+        session, kind, given, decided_by(by), programs=programs, from_lead=from_lead, mailbox=mailbox, reason=reason)))
     for other in repeats:  # the same date from another sentence of the same notice
         click.echo(f"caltac-inbox: note: entry {other['id']} ({other.get('kind')}) is on the same day from the "
                    f"same notice; compare with `caltac-inbox show {other['id']}`, and `caltac-inbox undo "
                    f"{data['id']}` if the new entry repeats it", err=True)
-    with _open_existing(app) as store, store.session(readonly=True) as session:
+    with open_existing(app) as store, store.session(readonly=True) as session:
         data["entry_id"] = stored.find_entry(session, data["target"])["id"]
-    _say(app, json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
-                                 f"{data['id']})")
+    say(json_output, data, f"added {kind} entry {data['entry_id']} ({data['target']}; correction "
+                           f"{data['id']})")
 
 
 @click.command()
 @click.argument("correction_id", metavar="CORRECTION_ID")
-@_json_option
+@json_option
 @pass_app
 def undo(app: Any, correction_id: str, json_output: bool) -> None:
     """Revert a correction, dismissal or added entry (ids from `corrections`).
@@ -237,24 +168,24 @@ def undo(app: Any, correction_id: str, json_output: bool) -> None:
     """
     from caltac_inbox.store import edits
 
-    data, _ = _store_and_refresh(app, lambda session: edits.undo(session, correction_id))
-    _say(app, json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
+    data, _ = store_and_refresh(app, lambda session: edits.undo(session, correction_id))
+    say(json_output, data, f"undid correction {data['id']} ({data['action']} of {data['target']})")
 
 
 def _decide(app: Any, entry: str, action: str, reason: str | None, by: str | None, json_output: bool) -> None:
     """Store the coordinator's `action` (confirm or reject) on the entry's pending changes."""
     from caltac_inbox.store import edits
 
-    (data, entry_id), _ = _store_and_refresh(app, lambda session: edits.decide(session, entry, action, _by(by),
+    (data, entry_id), _ = store_and_refresh(app, lambda session: edits.decide(session, entry, action, decided_by(by),
                                                                                 reason))
     changes = "; ".join(data["values"].get("changes") or [])
-    _say(app, json_output, data, f"{action}ed on entry {entry_id}: {changes} (correction {data['id']}; "
-                                 f"`caltac-inbox undo {data['id']}` reverts it)")
+    say(json_output, data, f"{action}ed on entry {entry_id}: {changes} (correction {data['id']}; "
+                           f"`caltac-inbox undo {data['id']}` reverts it)")
 
 
 def _decision(f: Callable) -> click.Command:
     """A command on an entry's pending changes: ID, --reason, --by, --json."""
-    for option in (pass_app, _json_option, _by_option,
+    for option in (pass_app, json_option, by_option,
                    click.option("--reason", metavar="TEXT", help="Why (kept with the decision)."),
                    click.argument("entry", metavar="ID")):
         f = option(f)
@@ -306,7 +237,7 @@ def corrections(app: Any, mailbox: str | None, output: str) -> None:
     """
     from caltac_inbox.store import corrections as stored
 
-    with _open_existing(app) as store, store.session(readonly=True) as session:
+    with open_existing(app) as store, store.session(readonly=True) as session:
         rows = stored.list_corrections(session, mailbox=mailbox)
     emit(rows, output, CORRECTION_COLUMNS, empty="No corrections.")
 
@@ -334,9 +265,9 @@ def review(app: Any, days: int, as_of: str | None, include_dismissed: bool, mail
     """
     from caltac_inbox.store import corrections as stored
 
-    given = read_when(as_of, "--as-of") if as_of else _today()
-    day = given.date() if isinstance(given, datetime) else given or _today()
-    with _open_existing(app) as store, store.session(readonly=True) as session:
+    given = read_when(as_of, "--as-of") if as_of else today()
+    day = given.date() if isinstance(given, datetime) else given or today()
+    with open_existing(app) as store, store.session(readonly=True) as session:
         rows = stored.review(session, as_of=day, days=days, mailbox=mailbox,
                              include_dismissed=include_dismissed)
     emit(rows, output, LEAD_COLUMNS, empty=f"No leads in the {days} days to {day}.")
@@ -371,4 +302,4 @@ LEAD_COLUMNS = [
 ]
 
 
-__all__ = ["add", "confirm", "correct", "corrections", "dismiss", "read_when", "reject", "review", "undo"]
+__all__ = ["add", "confirm", "correct", "corrections", "dismiss", "reject", "review", "undo"]

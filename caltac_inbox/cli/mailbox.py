@@ -1,7 +1,7 @@
 """The `poll`, `doctor` and `db` commands: configuration + store + IMAP source, and their output.
 
 `poll_mailbox` is the poll's pipeline: the IMAP source yields messages and checkpoints,
-`Store.ingest` parses, classifies and stores them with the checkpoints and refreshes
+`pipeline.ingest` parses, classifies and stores them with the checkpoints and refreshes
 the timeline. A poll that finds nothing new never imports SQLAlchemy (LazyPollStore).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from caltac_inbox.web.doctor import feed_doctor_lines
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from caltac_inbox.pipeline import IngestReport, Store, Stored
+    from caltac_inbox.store.writer import IngestReport, Store, Stored
 
 PROGRESS_MIN = 50  # new UIDs in a folder before a progress bar is worth showing
 LOCK_HUNG = "another poll holds the lock past its deadline; not polled"
@@ -109,10 +109,6 @@ class LazyPollStore:
             reader = None
         return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
 
-    @property
-    def is_full_store_open(self) -> bool:
-        return self._store is not None
-
     # imap.MailState: what the IMAP source reads
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
         return self._read("imap_checkpoint", mailbox, folder)
@@ -140,7 +136,9 @@ class LazyPollStore:
             return getattr(read, query)(session, *args)
 
     def ingest(self, items: Iterable[Any], **options: Any) -> "IngestReport":
-        return self._full().ingest(items, **options)
+        from caltac_inbox.pipeline import ingest  # parsing and classifying: only when there is mail
+
+        return ingest(self._full(), items, **options)
 
     def catch_up_timeline(self) -> None:
         """Rebuild the timeline if an earlier run died before refreshing it (a poll

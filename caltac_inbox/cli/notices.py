@@ -17,7 +17,7 @@ from caltac_inbox.display import json_line, printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.export.notify import change_lines, notify, resolve_notify
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import extract as run_extract
+from caltac_inbox import pipeline
 from caltac_inbox.sources.files import iter_paths
 from caltac_inbox.store import read as queries
 from caltac_inbox.terminal import IngestProgress
@@ -61,7 +61,7 @@ def extract(ctx: click.Context, paths: tuple[str, ...], authserv_ids: tuple[str,
     failed = 0
     rows: list[dict[str, Any]] = []
     budget = ReadBudget(time_limit or DEFAULT_BUDGET.seconds, memory_limit or DEFAULT_BUDGET.memory_mb)
-    for extraction in run_extract(_trusting(iter_paths(list(paths)), authserv_ids or None), budget=budget):
+    for extraction in pipeline.extract(_trusting(iter_paths(list(paths)), authserv_ids or None), budget=budget):
         if extraction.error:
             failed += 1
             print_error(extraction.error)
@@ -119,7 +119,8 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
     notify_argv = resolve_notify(notify_command, app.config())
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it
     with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
-        report = store.ingest(progress.items(items), max_size=max_size_mb * 2**20, progress=progress.stored)
+        report = pipeline.ingest(store, progress.items(items), max_size=max_size_mb * 2**20,
+                                 progress=progress.stored)
     for _source, message in report.errors:
         print_error(message)
     skipped = report.skipped_warning()
@@ -183,8 +184,8 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
       caltac-inbox reparse --all
     """
     with app.open_store(app.budget(time_limit, memory_limit)) as store:
-        report = store.reparse(failed_only=failed_only, trust=app.config().authserv_ids_for,
-                               forwarders=app.config().trusted_forwarders_for)
+        report = pipeline.reparse(store, failed_only=failed_only, trust=app.config().authserv_ids_for,
+                                  forwarders=app.config().trusted_forwarders_for)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

@@ -1,4 +1,4 @@
-"""What every command shares: the error line, the common options, output formats and `emit`.
+"""What every command shares: the error line, the common options, output formats, `emit` and `say`.
 
 The leaf of the CLI package: it imports nothing else from `caltac_inbox.cli`, so every
 command module can import it, and nothing of the model or the timeline, so a poll that
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import getpass
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
@@ -59,6 +60,24 @@ def verbose_option(f: Any) -> Any:
                         help="Also print the counts when stdout is not a terminal (cron).")(f)
 
 
+def by_option(f: Callable) -> Callable:
+    return click.option("--by", metavar="NAME", help="Who decided (default: the OS user).")(f)
+
+
+def decided_by(by: str | None) -> str:
+    """--by, else the OS user (else "unknown")."""
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "unknown"
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "json_output", is_flag=True, help="Print the result as one JSON object.")(f)
+
+
 # ----------------------------------------------------------------------------- output
 
 
@@ -92,6 +111,11 @@ STYLES: dict[tuple[str, str], dict[str, Any]] = {
     ("status", "past"): {"dim": True},
     ("status", "cancelled"): {"fg": "red"},
 }
+
+
+def say(json_output: bool, data: dict[str, Any], line: str) -> None:
+    """What a command did: `data` as one JSON object with --json, else `line`."""
+    click.echo(json_line(data) if json_output else printable(line))
 
 
 def emit(rows: Iterable[dict[str, Any]], output: str, columns: Sequence[Column], *, empty: str = "",

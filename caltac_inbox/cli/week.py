@@ -11,16 +11,17 @@ from typing import Any
 import click
 
 from caltac_inbox.cli.app import pass_app
-from caltac_inbox.cli.corrections import ENTRY_HINT, _by, _by_option, _json_option, _say, _store_and_refresh
+from caltac_inbox.cli.correcting import ENTRY_HINT, store_and_refresh
 from caltac_inbox.cli.freshness import mailbox_freshness
+from caltac_inbox.cli.options import by_option, decided_by, json_option, say
 from caltac_inbox.errors import InputError
 
 
 @click.command()
 @click.argument("entry", metavar="ID")
 @click.option("--note", metavar="TEXT", help="What was done (kept with the mark).")
-@_by_option
-@_json_option
+@by_option
+@json_option
 @pass_app
 def done(app: Any, entry: str, note: str | None, by: str | None, json_output: bool) -> None:
     """Check off an entry: what it asks is done.
@@ -40,16 +41,16 @@ def done(app: Any, entry: str, note: str | None, by: str | None, json_output: bo
 
     def work(session: Any) -> Any:
         try:
-            row, item = stored.mark_done(session, entry, made_by=_by(by), note=note)
+            row, item = stored.mark_done(session, entry, made_by=decided_by(by), note=note)
         except stored.NotFound:
             raise InputError(f"no timeline entry with id or uid {entry!r}; {ENTRY_HINT}") from None
         except CorrectionError as exc:
             raise InputError(str(exc)) from None
         return stored.correction_json(row), item["id"]
 
-    (data, entry_id), _ = _store_and_refresh(app, work)
-    _say(app, json_output, data, f"marked entry {entry_id} done (correction {data['id']}; "
-                                 f"`caltac-inbox undo {data['id']}` reopens it)")
+    (data, entry_id), _ = store_and_refresh(app, work)
+    say(json_output, data, f"marked entry {entry_id} done (correction {data['id']}; "
+                           f"`caltac-inbox undo {data['id']}` reopens it)")
 
 @click.command("read")
 @click.argument("message", metavar="MESSAGE_ID")
@@ -117,20 +118,20 @@ def digest(app: Any, days: int, as_of: str | None, as_html: bool, send: bool) ->
     """
     from datetime import datetime, timezone
 
-    from caltac_inbox.cli.corrections import _open_existing, _today, read_when
+    from caltac_inbox.cli.correcting import open_existing, read_when, today
     from caltac_inbox.export.digest import collect_digest, digest_message
     from caltac_inbox.freshness import warning_lines
     from caltac_inbox.store.read import mailbox_polls
 
     given = read_when(as_of, "--as-of") if as_of else None
-    day = (given.date() if isinstance(given, datetime) else given) or _today()
+    day = (given.date() if isinstance(given, datetime) else given) or today()
     config = app.config() if send else None
     if config is not None and config.digest is None:
         from caltac_inbox.errors import ConfigError
 
         raise ConfigError(f"{config.path or 'the configuration file'}: no [digest] table; add one with to, from "
                           "and host (or sendmail) to send the digest (see README, \"A coordinator's week\")")
-    with _open_existing(app) as store:
+    with open_existing(app) as store:
         with store.session(readonly=True) as session:
             stale = warning_lines(mailbox_freshness(app, mailbox_polls(session)))
             made = collect_digest(session, as_of=day, days=days, freshness_lines=stale)

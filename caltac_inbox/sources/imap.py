@@ -72,7 +72,7 @@ _NOTICE_SUBJECT = re.compile(r"\b(?:caaspp|elpac|caltac|toms|calpads|smarter bal
 
 
 def sender_filter(senders: Sequence[str], forwarders: Sequence[str] = ()) -> Callable[[Notice], bool]:
-    """The `accept` for Store.ingest: judged on the ORIGINAL notice after forward unwrapping
+    """The `accept` for pipeline.ingest: judged on the ORIGINAL notice after forward unwrapping
     when a trusted forwarder (a colleague) forwarded it, so their forward of a CalTAC
     notice passes and their own mail not; a forward by anyone else is judged by its outer
     (delivering) sender, so an outsider cannot bring in a notice by forwarding it."""

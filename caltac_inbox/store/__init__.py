@@ -5,9 +5,9 @@ A reader never creates, migrates or writes: an existing SQLite file at the curre
 schema is read with the standard library's sqlite3, an existing PostgreSQL database at
 the current schema with psycopg alone (store.light: importing SQLAlchemy would cost
 ~0.25 s, most of a query's run), anything else through SQLAlchemy in read-only
-sessions. A writer is the SQLAlchemy Store (pipeline.Store), which creates
-or migrates the database on first use. The command line, the poller and the web server
-open the store through these two.
+sessions. A writer is the SQLAlchemy Store (store.writer.Store), which creates or
+migrates the database on first use and stores what the pipeline hands it. The command
+line, the poller and the web server open the store through these two.
 
 This module imports only the light modules of the package (the standard library's
 sqlite3, psycopg for PostgreSQL, no SQLAlchemy) until a writer or an SQLAlchemy reader
@@ -29,7 +29,7 @@ from caltac_inbox.store.light import (PostgresReader, missing_database_error, op
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from caltac_inbox.pipeline import Store
+    from caltac_inbox.store.writer import Store
 
 UPGRADE_HINT = db.UPGRADE_HINT
 
@@ -113,7 +113,7 @@ def open_reader(url: str | None, *, connect_timeout: float | None = None,
     postgres = open_postgres_reader(resolved, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
     if postgres is not None:
         return Reader(url, None, None, postgres)
-    from caltac_inbox.pipeline import Store  # SQLAlchemy: only for a database the light readers cannot read
+    from caltac_inbox.store.writer import Store  # SQLAlchemy: only for a database the light readers cannot read
 
     return Reader(url, None, Store(db.make_engine(resolved, connect_timeout=connect_timeout,
                                                   statement_timeout=statement_timeout)))
@@ -122,7 +122,7 @@ def open_reader(url: str | None, *, connect_timeout: float | None = None,
 def open_writer(url: str | None, *, budget: ReadBudget | None = DEFAULT_BUDGET, migrate: bool = True) -> "Store":
     """The Store on `url` (None: the default SQLite file), created or migrated on first use
     unless `migrate` is False; messages are read within `budget`."""
-    from caltac_inbox.pipeline import open_store  # SQLAlchemy: only for a writer
+    from caltac_inbox.store.writer import open_store  # SQLAlchemy: only for a writer
 
     return open_store(url, migrate=migrate, budget=budget)
 

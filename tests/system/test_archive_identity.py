@@ -10,6 +10,7 @@ import json
 import sqlalchemy as sa
 
 from caltac_inbox.model import RawMessage
+from caltac_inbox.pipeline import ingest
 from caltac_inbox.sources.files import iter_paths
 from tests.fakes import DOWNTIME, fake_classify, fake_parse, make_eml
 from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
@@ -40,11 +41,11 @@ def _archived(store) -> list[dict]:
 
 
 def test_an_mbox_export_and_the_imap_copy_are_one_archive_entry(store, tmp_path):
-    first = store.ingest(iter_paths([str(_mbox_export(tmp_path))]), **FAKES)
+    first = ingest(store, iter_paths([str(_mbox_export(tmp_path))]), **FAKES)
     assert (first.new, first.facts) == (1, 1)
     imap = RawMessage(_imap_copy(), "coordinator/INBOX/7/42", mailbox="coordinator", folder="INBOX",
                       uidvalidity=7, uid=42)
-    second = store.ingest([imap], **FAKES)
+    second = ingest(store, [imap], **FAKES)
     assert (second.new, second.duplicates, second.facts) == (0, 1, 0)
     [message] = _archived(store)
     assert message["source"].endswith("export.mbox#1")
@@ -60,7 +61,7 @@ def test_the_other_order_and_a_trailing_newline_too(store):
     crlf = _imap_copy()
     variants = [crlf, crlf.replace(b"\r\n", b"\n"), crlf + b"\r\n", crlf.rstrip(b"\r\n"),
                 crlf.replace(b"\r\nFrom the", b"\r\n>From the")]
-    report = store.ingest([RawMessage(raw, f"copy{i}.eml") for i, raw in enumerate(variants)], **FAKES)
+    report = ingest(store, [RawMessage(raw, f"copy{i}.eml") for i, raw in enumerate(variants)], **FAKES)
     assert (report.new, report.duplicates) == (1, len(variants) - 1)
     assert len(_archived(store)) == 1
 
@@ -77,7 +78,7 @@ def test_through_the_command_line(run, fakes, tmp_path, db_url):  # noqa: F811
 def test_different_messages_sharing_a_message_id_are_both_archived_and_listed_once(store, run, tmp_path):  # noqa: F811
     original = make_eml(message_id="<notice-1@ets.org>", body="TOMS will be down.", facts=[DOWNTIME])
     resent = make_eml(message_id="<notice-1@ets.org>", body="TOMS will be down. (resent)", facts=[DOWNTIME])
-    report = store.ingest([RawMessage(original, "a.eml"), RawMessage(resent, "b.eml")], **FAKES)
+    report = ingest(store, [RawMessage(original, "a.eml"), RawMessage(resent, "b.eml")], **FAKES)
     assert report.new == 2 and len(_archived(store)) == 2
     [entry] = queries.timeline(store)
     assert [s["message_id"] for s in entry["sources"]] == ["<notice-1@ets.org>"]
@@ -87,12 +88,12 @@ def test_different_messages_sharing_a_message_id_are_both_archived_and_listed_on
 
 
 def test_copies_archived_before_the_migration_stay_and_the_next_copy_is_a_duplicate(db_url):
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
     from caltac_inbox.store import db
 
     crlf = _imap_copy()
     with open_store(db_url) as store:
-        store.ingest([RawMessage(crlf, "a.eml")], **FAKES)
+        ingest(store, [RawMessage(crlf, "a.eml")], **FAKES)
         db.downgrade(store.engine, "0004")
         with store.engine.begin() as conn:  # what 0004 did with the LF copy: a second row
             conn.execute(sa.text(
@@ -103,6 +104,6 @@ def test_copies_archived_before_the_migration_stay_and_the_next_copy_is_a_duplic
         with store.session() as s:
             identities = s.execute(sa.text("SELECT source, identity FROM messages ORDER BY id")).all()
         assert identities[0][1] is not None and identities[1] == ("b.mbox#1", None)  # kept, not deleted
-        report = store.ingest([RawMessage(crlf + b"\r\n", "c.eml")], **FAKES)
+        report = ingest(store, [RawMessage(crlf + b"\r\n", "c.eml")], **FAKES)
         assert report.duplicates == 1 and len(store.messages()) == 2
         assert json.dumps(store.messages()[1]["source"]) == '"b.mbox#1"'

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from caltac_inbox.budget import ReadBudget
 from caltac_inbox.model import RawMessage
+from caltac_inbox.pipeline import ingest
 from tests.dovecot import dovecot  # noqa: F401 - fixture
 from tests.fakes import DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests.system.test_cli import run  # noqa: F401 - fixture
@@ -56,7 +57,7 @@ def _imap_messages(*bodies: str) -> list[RawMessage]:
 def _ingest_within(store, raws, budget=TIGHT, **stand_ins):
     store.budget = budget
     started = time.monotonic()
-    report = store.ingest(raws, **{"parser": fake_parse, "classifier": fake_classify, **stand_ins})
+    report = ingest(store, raws, **{"parser": fake_parse, "classifier": fake_classify, **stand_ins})
     return report, time.monotonic() - started
 
 
@@ -99,7 +100,7 @@ def test_a_classify_over_the_memory_limit_is_archived_with_the_reason(store):
 
 
 def test_a_read_stuck_in_one_c_call_is_stopped(tmp_path):
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     with open_store(f"sqlite:///{tmp_path / 'x.db'}") as store:
         raws = _imap_messages("one", "STUCK", "three")
@@ -141,10 +142,10 @@ def test_nothing_to_read_starts_no_process(store, monkeypatch):
         monkeypatch.setattr(workers, name, lambda *a, **k: started.append(1) or pytest.fail("a process started"))
     from caltac_inbox.sources.files import SourceError
 
-    report = store.ingest([], parser=fake_parse, classifier=fake_classify)
+    report = ingest(store, [], parser=fake_parse, classifier=fake_classify)
     assert report.fetched == 0
-    report = store.ingest([SourceError("x", "unreadable"), RawMessage(b"x" * 100, "big.eml")],
-                          parser=fake_parse, classifier=fake_classify, max_size=10)
+    report = ingest(store, [SourceError("x", "unreadable"), RawMessage(b"x" * 100, "big.eml")],
+                    parser=fake_parse, classifier=fake_classify, max_size=10)
     assert report.failed == 1 and started == []
 
 

@@ -115,12 +115,12 @@ def test_unexpected_errors_are_one_line_with_debug_hint(capsys):
 
 
 def test_unexpected_error_inside_a_command_has_no_traceback(run, monkeypatch, tmp_path):
-    import caltac_inbox.pipeline as pipeline
+    import caltac_inbox.store.writer as writer
 
     def boom(url, **kw):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(pipeline, "open_store", boom)
+    monkeypatch.setattr(writer, "open_store", boom)
     result = run("--db", f"sqlite:///{tmp_path}/x.db", "reparse")  # a writing command opens the store
     assert result.exit_code == 1
     assert "Traceback" not in result.output

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.store.writer import open_store
 from caltac_inbox.store.schema import FactRow, MessageRow
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, make_eml
 from tests.shared import SHARED

@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from caltac_inbox.pipeline import ingest
 from tests.fakes import make_eml
 from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 
@@ -74,12 +75,12 @@ def test_database_files_and_directories_are_private(run, fakes, tmp_path, umask_
 
 def test_the_wal_and_shm_files_are_private_also_outside_the_cli(tmp_path, umask_022):
     from caltac_inbox.model import RawMessage
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
     from tests.fakes import fake_classify, fake_parse
 
     path = tmp_path / "new" / "lib.db"
     with open_store(f"sqlite:///{path}") as store:
-        store.ingest([RawMessage(make_eml(), "a.eml")], parser=fake_parse, classifier=fake_classify, workers=0)
+        ingest(store, [RawMessage(make_eml(), "a.eml")], parser=fake_parse, classifier=fake_classify, workers=0)
         with store.engine.connect():  # the WAL and shared-memory files exist while a connection is open
             assert _mode(f"{path}-wal") == 0o600 and _mode(f"{path}-shm") == 0o600
     assert _mode(path) == 0o600 and _mode(tmp_path / "new") == 0o700

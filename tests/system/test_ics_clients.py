@@ -154,7 +154,7 @@ def notices_by_uid(tmp_path: Path) -> dict[str, int]:
     """How many notices (one per Message-ID: a forward that keeps its original's is that
     notice) each calendar event of the exported database rests on."""
     from caltac_inbox.export.ics import UID_DOMAIN, calendar_entries
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     with open_store(f"sqlite:///{tmp_path / 'caltac.db'}") as store, store.session(readonly=True) as session:
         return {f"{e.uid}@{UID_DOMAIN}": len(e.notice_sources()) for e in calendar_entries(session)}

@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from caltac_inbox.model import Fact, RawMessage
-from caltac_inbox.pipeline import Store, open_store
+from caltac_inbox.pipeline import ingest
 from caltac_inbox.store import corrections, write
 from caltac_inbox.store.schema import MessageRow
+from caltac_inbox.store.writer import Store, open_store
 from tests import queries
 from tests.fakes import fake_classify, fake_parse, make_eml
 
@@ -122,8 +123,8 @@ class _History:
         sent = datetime(2021, 1, 1, tzinfo=timezone.utc) + timedelta(hours=7 * number + minutes * (copy_of == 0))
         raw = make_eml(message_id=f"<n{number}@x>", sent=sent, facts=[{**f, "evidence": f"e{self.serial}"} for f in found],
                        body=f"copy {self.serial}")
-        self.store.ingest([RawMessage(raw, f"m{self.serial}.eml")], parser=fake_parse, classifier=fake_classify,
-                          workers=0)
+        ingest(self.store, [RawMessage(raw, f"m{self.serial}.eml")], parser=fake_parse, classifier=fake_classify,
+               workers=0)
 
     def _reparse(self, which: int, found: list[dict[str, Any]]) -> None:
         with self.store.session() as s:
@@ -207,14 +208,14 @@ def _deadline_notice(number: int, due: date, action: str = "submit the plan") ->
 
 
 def test_one_new_notice_reads_only_the_facts_of_its_group(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    store.ingest([_deadline_notice(n, _day(3 * n)) for n in range(40)], parser=fake_parse,
-                 classifier=fake_classify, workers=0)
+    ingest(store, [_deadline_notice(n, _day(3 * n)) for n in range(40)], parser=fake_parse,
+           classifier=fake_classify, workers=0)
     loaded: list[int] = []
     load = write.load_sourced_facts
     monkeypatch.setattr(write, "load_sourced_facts", lambda s, where=None: loaded.append(len(found := load(s, where)))
                         or found)
-    report = store.ingest([_deadline_notice(99, _day(6), "submit the test plan")], parser=fake_parse,
-                          classifier=fake_classify, workers=0)
+    report = ingest(store, [_deadline_notice(99, _day(6), "submit the test plan")], parser=fake_parse,
+                    classifier=fake_classify, workers=0)
     assert loaded == [2]  # the new fact and the one it restates, not the 41 stored
     assert report.new == 1
     [entry] = [e for e in queries.timeline(store) if e["due"] == _day(6).isoformat()]
@@ -224,8 +225,8 @@ def test_one_new_notice_reads_only_the_facts_of_its_group(store: Store, monkeypa
 
 
 def test_a_correction_recomputes_its_entry_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    store.ingest([_deadline_notice(n, _day(3 * n)) for n in range(10)], parser=fake_parse,
-                 classifier=fake_classify, workers=0)
+    ingest(store, [_deadline_notice(n, _day(3 * n)) for n in range(10)], parser=fake_parse,
+           classifier=fake_classify, workers=0)
     [entry] = [e for e in queries.timeline(store) if e["due"] == _day(9).isoformat()]
     loaded: list[int] = []
     load = write.load_sourced_facts
@@ -238,13 +239,13 @@ def test_a_correction_recomputes_its_entry_alone(store: Store, monkeypatch: pyte
 
 
 def test_facts_from_before_the_migration_get_their_scope_from_one_full_rebuild(store: Store) -> None:
-    store.ingest([_deadline_notice(n, _day(3 * n)) for n in range(5)], parser=fake_parse,
-                 classifier=fake_classify, workers=0)
+    ingest(store, [_deadline_notice(n, _day(3 * n)) for n in range(5)], parser=fake_parse,
+           classifier=fake_classify, workers=0)
     with store.engine.begin() as conn:  # what migration 0013 finds and leaves
         conn.execute(sa.text("UPDATE facts SET scope = NULL"))
         conn.execute(sa.text("INSERT INTO timeline_pending (scope, span_first, span_last) VALUES ('*', '', '')"))
     assert not store.timeline_behind()
-    store.ingest([_deadline_notice(7, _day(60))], parser=fake_parse, classifier=fake_classify, workers=0)
+    ingest(store, [_deadline_notice(7, _day(60))], parser=fake_parse, classifier=fake_classify, workers=0)
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM facts WHERE scope IS NULL")).scalar_one() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM timeline_pending")).scalar_one() == 0
@@ -258,8 +259,8 @@ def test_db_rebuild_timeline_replays_everything(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with open_store(url) as store:
-        store.ingest([_deadline_notice(n, _day(3 * n)) for n in range(3)], parser=fake_parse,
-                     classifier=fake_classify, workers=0)
+        ingest(store, [_deadline_notice(n, _day(3 * n)) for n in range(3)], parser=fake_parse,
+               classifier=fake_classify, workers=0)
         with store.engine.begin() as conn:  # an entry that no fact stands for any more
             conn.execute(sa.text("DELETE FROM facts WHERE id = 1"))
     result = CliRunner().invoke(main, ["--db", url, "db", "rebuild-timeline"])
@@ -279,7 +280,7 @@ def test_a_long_chain_of_downtime_windows_is_one_group(store: Store) -> None:
         extension = {**window, "end": (start + timedelta(days=12)).isoformat(), "status": "extended"}
         notices.append(RawMessage(make_eml(message_id=f"<w{n}@x>", facts=[window, extension], body=f"w {n}"),
                                   f"w{n}.eml"))
-    store.ingest(notices[:-1], parser=fake_parse, classifier=fake_classify, workers=0)
-    store.ingest(notices[-1:], parser=fake_parse, classifier=fake_classify, workers=0)
+    ingest(store, notices[:-1], parser=fake_parse, classifier=fake_classify, workers=0)
+    ingest(store, notices[-1:], parser=fake_parse, classifier=fake_classify, workers=0)
     with store.session() as s:
         assert write.refresh_timeline(s, full=True).count == 0

@@ -19,7 +19,8 @@ from caltac_inbox import cli
 from caltac_inbox.cli.app import App
 from caltac_inbox.export.ics import calendar_entries, calendar_ics
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.pipeline import ingest
+from caltac_inbox.store.writer import open_store
 from caltac_inbox import store as store_package
 from caltac_inbox.store import db, light, open_reader
 from caltac_inbox.store import read as queries
@@ -47,11 +48,11 @@ def fill(url: str) -> str:
     checklist month."""
     samples = sorted(SAMPLES.glob("*.eml"))
     with open_store(url) as store:
-        store.ingest([RawMessage(raw=p.read_bytes(), source=p.name, mailbox="county") for p in samples[:4]])
-        store.ingest([RawMessage(raw=p.read_bytes(), source=p.name) for p in samples[4:]])
-        store.ingest([RawMessage(raw=m, source=f"m{i}.eml", mailbox="fakes" if i % 2 else None)
-                      for i, m in enumerate([UPDATE_164, EXTENDED, OTHER, CANCEL, MORE])],
-                     parser=fake_parse, classifier=fake_classify)
+        ingest(store, [RawMessage(raw=p.read_bytes(), source=p.name, mailbox="county") for p in samples[:4]])
+        ingest(store, [RawMessage(raw=p.read_bytes(), source=p.name) for p in samples[4:]])
+        ingest(store, [RawMessage(raw=m, source=f"m{i}.eml", mailbox="fakes" if i % 2 else None)
+                for i, m in enumerate([UPDATE_164, EXTENDED, OTHER, CANCEL, MORE])],
+               parser=fake_parse, classifier=fake_classify)
     return url
 
 

@@ -6,7 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import extract
+from caltac_inbox.pipeline import extract, ingest, reparse
 from caltac_inbox.sources.files import SourceError
 from caltac_inbox.store.schema import EntryRow, FactRow, ImapMessageRow, MessageRow
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
@@ -29,9 +29,9 @@ def _count(store, model) -> int:
 
 
 def test_ingest_twice_stores_each_message_and_fact_once(store):
-    first = store.ingest(_raws(), **FAKES)
+    first = ingest(store, _raws(), **FAKES)
     assert (first.fetched, first.new, first.duplicates, first.facts, first.errors) == (2, 2, 0, 4, [])
-    second = store.ingest(_raws(), **FAKES)
+    second = ingest(store, _raws(), **FAKES)
     assert (second.fetched, second.new, second.duplicates, second.facts) == (2, 0, 2, 0)
     assert second.summary().startswith("nothing new stored")
     assert _count(store, MessageRow) == 2
@@ -39,7 +39,7 @@ def test_ingest_twice_stores_each_message_and_fact_once(store):
 
 
 def test_same_fact_in_two_messages_is_one_entry_with_two_sources(store):
-    store.ingest(_raws(), **FAKES)
+    ingest(store, _raws(), **FAKES)
     entries = queries.timeline(store)
     downtimes = [e for e in entries if e["kind"] == "downtime"]
     assert len(downtimes) == 1
@@ -50,12 +50,12 @@ def test_same_fact_in_two_messages_is_one_entry_with_two_sources(store):
 
 
 def test_entry_uids_are_stable_across_databases(tmp_path):
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     uids = []
     for name, order in (("one", _raws()), ("two", list(reversed(_raws())))):
         with open_store(f"sqlite:///{tmp_path / name}.db") as s:
-            s.ingest(order, **FAKES)
+            ingest(s, order, **FAKES)
             uids.append(sorted(e["uid"] for e in queries.timeline(s)))
     assert uids[0] == uids[1]
 
@@ -63,7 +63,7 @@ def test_entry_uids_are_stable_across_databases(tmp_path):
 def test_queries_filter_by_date_kind_program_and_mailbox(store):
     raws = _raws()
     raws[1] = RawMessage(raws[1].raw, raws[1].source, mailbox="county")
-    store.ingest(raws, **FAKES)
+    ingest(store, raws, **FAKES)
     soon = queries.upcoming(store, date(2020, 8, 1), days=30)
     assert {e["kind"] for e in soon} == {"downtime", "retention"}  # designation was due July 1
     assert [e["kind"] for e in queries.upcoming(store, date(2020, 8, 1), days=30, kinds=["retention"])] == ["retention"]
@@ -80,7 +80,7 @@ def test_queries_filter_by_date_kind_program_and_mailbox(store):
 def test_cancelled_entries_are_hidden_unless_asked(store):
     cancelled = dict(DOWNTIME, status="cancelled", start="2020-09-01T17:00:00-07:00",
                      end="2020-09-02T08:00:00-07:00", systems=["TDS"])
-    store.ingest([RawMessage(make_eml(facts=[cancelled]), "c.eml")], **FAKES)
+    ingest(store, [RawMessage(make_eml(facts=[cancelled]), "c.eml")], **FAKES)
     assert queries.upcoming(store, date(2020, 8, 25), days=30) == []
     assert queries.timeline(store) == []
     shown = queries.timeline(store, include_cancelled=True)
@@ -88,7 +88,7 @@ def test_cancelled_entries_are_hidden_unless_asked(store):
 
 
 def test_show_by_id_and_uid(store):
-    store.ingest(_raws(), **FAKES)
+    ingest(store, _raws(), **FAKES)
     entry = queries.timeline(store, kinds=["designation"])[0]
     by_id = queries.show(store, str(entry["id"]))
     by_uid = queries.show(store, entry["uid"])
@@ -99,7 +99,7 @@ def test_show_by_id_and_uid(store):
 
 def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
     broken = RawMessage(b"Subject: no sender\r\n\r\nhello", "bad.eml")
-    report = store.ingest([broken, *_raws()], **FAKES)
+    report = ingest(store, [broken, *_raws()], **FAKES)
     assert report.failed == 1 and report.new == 3
     assert report.errors == [("bad.eml", "bad.eml: no From header; not a mail message")]
     failed = store.messages(failed=True)
@@ -107,20 +107,20 @@ def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
     assert failed[0]["parse_error"].startswith("bad.eml: no From header")
 
     # still failing: reported again, nothing changes
-    again = store.reparse(failed_only=True, **FAKES)
+    again = reparse(store, failed_only=True, **FAKES)
     assert (again.messages, again.failed) == (1, 1)
 
     def lenient_parse(raw, source):
         return fake_parse(b"From: someone@ets.org\r\n" + raw, source)
 
-    fixed = store.reparse(failed_only=True, parser=lenient_parse, classifier=fake_classify)
+    fixed = reparse(store, failed_only=True, parser=lenient_parse, classifier=fake_classify)
     assert (fixed.messages, fixed.ok, fixed.failed) == (1, 1, 0)
     assert store.messages(failed=True) == []
 
     before = {e["uid"]: e for e in queries.timeline(store)}
     with store.session() as s:
         seq_before = dict(s.execute(sa.select(EntryRow.uid, EntryRow.sequence)).all())
-    rerun = store.reparse(failed_only=False, **FAKES)
+    rerun = reparse(store, failed_only=False, **FAKES)
     assert (rerun.messages, rerun.facts_added, rerun.facts_removed) == (3, 0, 0)
     assert {e["uid"]: e for e in queries.timeline(store)} == before
     with store.session() as s:
@@ -128,13 +128,13 @@ def test_parse_failure_is_archived_and_reparse_fixes_it_idempotently(store):
 
 
 def test_reparse_replaces_changed_facts(store):
-    store.ingest(_raws(), **FAKES)
+    ingest(store, _raws(), **FAKES)
     assert _count(store, FactRow) == 4
 
     def no_retention(notice):
         return tuple(f for f in fake_classify(notice) if f.kind != "retention")
 
-    report = store.reparse(failed_only=False, parser=fake_parse, classifier=no_retention)
+    report = reparse(store, failed_only=False, parser=fake_parse, classifier=no_retention)
     assert report.facts_removed == 1
     assert {e["kind"] for e in queries.timeline(store)} == {"downtime", "designation"}
 
@@ -145,7 +145,7 @@ def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
         RawMessage(make_eml(sender="spam@example.com", facts=[DOWNTIME]), "imap1", uid=1, **imap),
         RawMessage(make_eml(facts=[DESIGNATION]), "imap2", uid=2, **imap),
     ]
-    report = store.ingest(raws, accept=lambda n: n.sender.endswith("ets.org"), **FAKES)
+    report = ingest(store, raws, accept=lambda n: n.sender.endswith("ets.org"), **FAKES)
     assert (report.ignored, report.new, report.facts) == (1, 1, 1)
     assert _count(store, MessageRow) == 1
     with store.session() as s:
@@ -161,25 +161,25 @@ def test_accept_rejects_are_recorded_as_ignored_not_archived(store):
 
 def test_oversize_messages_are_archived_but_not_parsed(store):
     raw = RawMessage(make_eml(facts=[DOWNTIME]), "big.eml", mailbox="m", folder="INBOX", uidvalidity=1, uid=9)
-    report = store.ingest([raw], max_size=100, **FAKES)
+    report = ingest(store, [raw], max_size=100, **FAKES)
     assert report.new == 1 and report.failed == 1 and report.facts == 0
     assert len(report.errors) == 1 and "big.eml" in report.errors[0][1] and "size limit" in report.errors[0][1]
     with store.session() as s:
         [row] = s.execute(sa.select(MessageRow)).scalars().all()
         assert row.raw == raw.raw and row.parse_status == "skipped" and "size limit" in row.parse_error
     assert queries.read_state(store, "known_uids", "m", "INBOX", 1) == {9}  # recorded, so a poll moves on
-    assert store.ingest([raw], max_size=100, **FAKES).duplicates == 1
+    assert ingest(store, [raw], max_size=100, **FAKES).duplicates == 1
 
 
 def test_unauthenticated_notice_marks_facts_unverified(store):
     raws = [RawMessage(make_eml(facts=[DESIGNATION], auth="dkim=fail"), "u.eml")]
-    store.ingest(raws, **FAKES)
+    ingest(store, raws, **FAKES)
     [entry] = queries.timeline(store)
     assert entry["unverified"] is True
 
 
 def test_source_errors_are_reported_and_not_counted_as_fetched(store):
-    report = store.ingest([SourceError("missing.eml", "no such file"), *_raws()], **FAKES)
+    report = ingest(store, [SourceError("missing.eml", "no such file"), *_raws()], **FAKES)
     assert report.fetched == 2
     assert report.errors == [("missing.eml", "missing.eml: no such file")]
 
@@ -197,9 +197,9 @@ def test_classifier_crash_keeps_the_message_for_reparse(store):
     def crash(notice):
         raise RuntimeError("boom")
 
-    report = store.ingest(_raws()[:1], parser=fake_parse, classifier=crash)
+    report = ingest(store, _raws()[:1], parser=fake_parse, classifier=crash)
     assert report.failed == 1 and "boom" in report.errors[0][1]
-    assert store.reparse(failed_only=True, **FAKES).ok == 1
+    assert reparse(store, failed_only=True, **FAKES).ok == 1
 
 
 def test_interrupted_ingest_still_refreshes_the_timeline(store):
@@ -210,7 +210,7 @@ def test_interrupted_ingest_still_refreshes_the_timeline(store):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        store.ingest(interrupted(), **FAKES)
+        ingest(store, interrupted(), **FAKES)
     assert {e["kind"] for e in queries.timeline(store)} == {"downtime", "designation"}
 
 
@@ -251,7 +251,7 @@ def test_messages_commit_in_batches_that_start_small(store):
                 seen.append(_count(store, MessageRow))
             yield raw
 
-    report = store.ingest(watching(), workers=0, **FAKES)
+    report = ingest(store, watching(), workers=0, **FAKES)
     assert report.new == 250 and seen == [1]
     assert len(commits) <= 12  # 1, 2, 4, ..., 100 messages per transaction (and the timeline's)
 
@@ -265,7 +265,7 @@ def test_a_message_whose_rows_cannot_be_stored_is_kept_with_the_reason_and_its_b
         return fake_classify(notice)
 
     raws = _many(7)
-    report = store.ingest(raws, parser=fake_parse, classifier=classify_one_badly)
+    report = ingest(store, raws, parser=fake_parse, classifier=classify_one_badly)
     assert (report.new, report.failed, report.facts) == (7, 1, 6)
     assert report.errors == [("m4.eml", report.errors[0][1])] and "cannot store it" in report.errors[0][1]
     assert _count(store, MessageRow) == 7 and _count(store, FactRow) == 6
@@ -274,14 +274,14 @@ def test_a_message_whose_rows_cannot_be_stored_is_kept_with_the_reason_and_its_b
 
 
 def test_workers_store_the_same_as_this_process_in_input_order(tmp_path):
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     results = []
     for workers in (0, 2):
         with open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}") as s:
             heard = []
-            report = s.ingest(_many(200), parser=parse_noting_pid, classifier=fake_classify, workers=workers,
-                              progress=lambda done: heard.append((done.source, done.outcome)))
+            report = ingest(s, _many(200), parser=parse_noting_pid, classifier=fake_classify, workers=workers,
+                            progress=lambda done: heard.append((done.source, done.outcome)))
             rows = s.messages()
             results.append((report.to_json(), heard, [r["source"] for r in rows],
                             sorted(e["uid"] for e in queries.timeline(s))))
@@ -294,7 +294,7 @@ def test_workers_store_the_same_as_this_process_in_input_order(tmp_path):
 def test_a_worker_that_dies_fails_only_its_message(store):
     raws = _many(120)
     raws[100] = RawMessage(raws[100].raw.replace(b"notice 100", b"poison"), "m100.eml")
-    report = store.ingest(raws, parser=parse_dying_on_poison, classifier=fake_classify, workers=2)
+    report = ingest(store, raws, parser=parse_dying_on_poison, classifier=fake_classify, workers=2)
     assert (report.new, report.failed) == (120, 1)
     assert report.errors[0][0] == "m100.eml" and "worker process reading it died" in report.errors[0][1]
     assert [m["source"] for m in store.messages(failed=True)] == ["m100.eml"]

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import Store, open_store
+from caltac_inbox.pipeline import ingest
+from caltac_inbox.store.writer import Store, open_store
 from caltac_inbox.store import read
 from caltac_inbox.store.incremental import _scope_condition
 from caltac_inbox.store.schema import EntryRow, EntrySourceRow, FactRow
@@ -39,7 +40,7 @@ def _notices(count: int) -> list[RawMessage]:
 def filled() -> Any:
     with pg_database() as url:
         store = open_store(url)
-        store.ingest(_notices(300), parser=fake_parse, classifier=fake_classify, workers=0)
+        ingest(store, _notices(300), parser=fake_parse, classifier=fake_classify, workers=0)
         yield store
         store.close()
 
@@ -87,7 +88,7 @@ def test_an_ingest_that_changes_much_of_a_table_analyzes_it() -> None:
     with pg_database() as url:
         store = open_store(url)
         try:
-            store.ingest(_notices(40), parser=fake_parse, classifier=fake_classify, workers=0)
+            ingest(store, _notices(40), parser=fake_parse, classifier=fake_classify, workers=0)
 
             def analyzed() -> dict[str, datetime | None]:
                 with store.engine.connect() as conn:
@@ -95,9 +96,9 @@ def test_an_ingest_that_changes_much_of_a_table_analyzes_it() -> None:
 
             first = analyzed()
             assert all(first[t] is not None for t in ("messages", "facts", "entries", "entry_sources"))
-            store.ingest(_notices(41)[40:], parser=fake_parse, classifier=fake_classify, workers=0)
+            ingest(store, _notices(41)[40:], parser=fake_parse, classifier=fake_classify, workers=0)
             assert analyzed()["facts"] == first["facts"]  # one notice in 41: 2.4 %, not analyzed again
-            store.ingest(_notices(60)[41:], parser=fake_parse, classifier=fake_classify, workers=0)
+            ingest(store, _notices(60)[41:], parser=fake_parse, classifier=fake_classify, workers=0)
             assert analyzed()["facts"] > first["facts"].astimezone(LOS_ANGELES)
         finally:
             store.close()

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from caltac_inbox.budget import ReadBudget
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.pipeline import ingest, reparse
+from caltac_inbox.store.writer import open_store
 from tests.fakes import DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)
@@ -46,18 +47,18 @@ def test_a_concurrent_ingest_is_not_locked_out_while_reparse_parses(tmp_path, mo
     monkeypatch.setenv(MARKER_ENV, str(marker))
     url = f"sqlite:///{tmp_path / 'x.db'}"
     with open_store(url) as store:
-        store.ingest(_messages(4, marked=2), **FAKES)
+        ingest(store, _messages(4, marked=2), **FAKES)
     outcome: dict[str, object] = {}
 
-    def reparse() -> None:
+    def reparse_slowly() -> None:
         with open_store(url) as store:
             try:
-                outcome["report"] = store.reparse(failed_only=False, parser=parse_slowly_after_saying_so,
-                                                  classifier=fake_classify)
+                outcome["report"] = reparse(store, failed_only=False, parser=parse_slowly_after_saying_so,
+                                            classifier=fake_classify)
             except Exception as exc:  # noqa: BLE001 - reported below
                 outcome["error"] = exc
 
-    thread = threading.Thread(target=reparse)
+    thread = threading.Thread(target=reparse_slowly)
     thread.start()
     try:
         deadline = time.monotonic() + 30
@@ -65,8 +66,8 @@ def test_a_concurrent_ingest_is_not_locked_out_while_reparse_parses(tmp_path, mo
             assert time.monotonic() < deadline and thread.is_alive(), outcome
             time.sleep(0.02)
         with open_store(url) as other:
-            report = other.ingest([RawMessage(make_eml(message_id="<new@x>", facts=[DOWNTIME]), "new.eml")],
-                                  **FAKES)
+            report = ingest(other, [RawMessage(make_eml(message_id="<new@x>", facts=[DOWNTIME]), "new.eml")],
+                            **FAKES)
         assert report.new == 1  # it did not wait for the parsing (3 s) and fail after 0.5 s
     finally:
         thread.join(60)
@@ -75,10 +76,10 @@ def test_a_concurrent_ingest_is_not_locked_out_while_reparse_parses(tmp_path, mo
 
 
 def test_reparse_reads_in_worker_processes_and_stores_in_batches(store):
-    store.ingest(_messages(150), **FAKES)
+    ingest(store, _messages(150), **FAKES)
     commits = []
     sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
-    report = store.reparse(failed_only=False, parser=parse_noting_pid, classifier=fake_classify)
+    report = reparse(store, failed_only=False, parser=parse_noting_pid, classifier=fake_classify)
     assert (report.messages, report.ok, report.facts_added, report.facts_removed) == (150, 150, 0, 0)
     readers = {int(m["subject"]) for m in store.messages()}
     assert MAIN_PID not in readers
@@ -88,11 +89,11 @@ def test_reparse_reads_in_worker_processes_and_stores_in_batches(store):
 def test_reparse_keeps_to_the_budget_and_records_why(store):
     from tests.system.test_budget import classify_slowly
 
-    store.ingest(_messages(3), **FAKES)
+    ingest(store, _messages(3), **FAKES)
     store.budget = ReadBudget(seconds=1, memory_mb=256)
     slow = make_eml(message_id="<slow@x>", body="SLOW-CLASSIFY", facts=[DOWNTIME])
-    store.ingest([RawMessage(slow, "slow.eml")], **FAKES)
-    report = store.reparse(failed_only=False, parser=fake_parse, classifier=classify_slowly)
+    ingest(store, [RawMessage(slow, "slow.eml")], **FAKES)
+    report = reparse(store, failed_only=False, parser=fake_parse, classifier=classify_slowly)
     assert (report.messages, report.ok, report.failed) == (4, 3, 1)
     [failed] = store.messages(failed=True)
     assert failed["source"] == "slow.eml" and failed["parse_error"] == "classify timed out after 1 s"

@@ -166,7 +166,7 @@ def test_imap_checkpoint_advances_and_resets_on_uidvalidity_change(store):
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path):
     import threading
 
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     url = f"sqlite:///{tmp_path / 'rw.db'}"
     writer, reader = open_store(url), open_store(url)

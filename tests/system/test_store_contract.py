@@ -14,7 +14,8 @@ from typing import Any, Iterator
 import pytest
 
 from caltac_inbox.model import Checkpoint, RawMessage
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.pipeline import ingest
+from caltac_inbox.store.writer import open_store
 from caltac_inbox.store import light, read
 from tests.conftest import pg_database
 from tests.fakes import fake_classify, fake_parse
@@ -38,15 +39,15 @@ def _fill(url: str) -> None:
     samples = sorted(SAMPLES.glob("*.eml"))
     fakes = [UPDATE_164, EXTENDED, OTHER, CANCEL, MORE]
     with open_store(url) as store:
-        store.ingest([RawMessage(raw=p.read_bytes(), source=p.name) for p in samples], workers=0)
-        store.ingest([_imap(raw, uid) for uid, raw in enumerate(fakes[:3], start=40)]
-                     + [Checkpoint("coordinator", "INBOX", 7, 45),
-                        Checkpoint("coordinator", "INBOX", 7, 44),  # never backwards
-                        Checkpoint("coordinator", "INBOX", 7, recognised=((50, "<seen@ets>", 1234, None, "ignored"),))]
-                     + [_imap(raw, uid, "Other", 9) for uid, raw in enumerate(fakes[3:], start=1)]
-                     + [Checkpoint("coordinator", "Other", 9, 2),  # a poll's checkpoint moves the folder, not a UID
-                        Checkpoint("coordinator", "Other", 10, 1)],  # a new UIDVALIDITY
-                     parser=fake_parse, classifier=fake_classify, workers=0)
+        ingest(store, [RawMessage(raw=p.read_bytes(), source=p.name) for p in samples], workers=0)
+        ingest(store, [_imap(raw, uid) for uid, raw in enumerate(fakes[:3], start=40)]
+               + [Checkpoint("coordinator", "INBOX", 7, 45),
+                  Checkpoint("coordinator", "INBOX", 7, 44),  # never backwards
+                  Checkpoint("coordinator", "INBOX", 7, recognised=((50, "<seen@ets>", 1234, None, "ignored"),))]
+               + [_imap(raw, uid, "Other", 9) for uid, raw in enumerate(fakes[3:], start=1)]
+               + [Checkpoint("coordinator", "Other", 9, 2),  # a poll's checkpoint moves the folder, not a UID
+                  Checkpoint("coordinator", "Other", 10, 1)],  # a new UIDVALIDITY
+               parser=fake_parse, classifier=fake_classify, workers=0)
 
 
 @pytest.fixture(scope="module")

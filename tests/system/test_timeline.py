@@ -10,6 +10,7 @@ import icalendar
 
 from tests.fakes import fake_classify, fake_parse, make_eml
 from caltac_inbox.model import Notice, RawMessage
+from caltac_inbox import pipeline
 from tests import queries
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -49,7 +50,7 @@ def verified_parse(raw: bytes, source: str) -> Notice:
 
 def ingest(store, *messages: bytes):
     raws = [RawMessage(raw=m, source=f"m{i}.eml") for i, m in enumerate(messages)]
-    return store.ingest(raws, parser=verified_parse, classifier=fake_classify)
+    return pipeline.ingest(store, raws, parser=verified_parse, classifier=fake_classify)
 
 
 def downtimes(store):
@@ -99,7 +100,7 @@ def test_old_forward_after_the_extension_does_not_undo_it(store):
 
 
 def test_arrival_order_does_not_matter(tmp_path):
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     messages = [UPDATE_164, EXTENDED, FORWARD_164, OTHER]
     results = []
@@ -162,7 +163,7 @@ def test_export_ics_command(db_url, tmp_path):
     from click.testing import CliRunner
 
     from caltac_inbox.cli import main
-    from caltac_inbox.pipeline import open_store
+    from caltac_inbox.store.writer import open_store
 
     with open_store(db_url) as store:
         ingest(store, UPDATE_164, EXTENDED, OTHER)
@@ -191,13 +192,13 @@ def test_reparse_that_drops_a_fact_updates_and_removes_entries(store):
     def without_extension(notice):
         return tuple(f for f in fake_classify(notice) if f.status != "extended")
 
-    store.reparse(failed_only=False, parser=fake_parse, classifier=without_extension)
+    pipeline.reparse(store, failed_only=False, parser=fake_parse, classifier=without_extension)
     after = downtimes(store)
     assert {e["uid"] for e in after} == uids  # same windows, same calendar UIDs
     assert {e["status"] for e in after} == {"scheduled"}
     assert all(queries.show(store, e["uid"])["sequence"] == 1 for e in after)
 
-    store.reparse(failed_only=False, parser=fake_parse, classifier=lambda notice: ())
+    pipeline.reparse(store, failed_only=False, parser=fake_parse, classifier=lambda notice: ())
     assert queries.timeline(store, include_cancelled=True) == []
 
 

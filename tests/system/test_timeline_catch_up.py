@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from caltac_inbox.model import RawMessage
-from caltac_inbox.pipeline import open_store
+from caltac_inbox.pipeline import ingest
+from caltac_inbox.store.writer import open_store
 from tests.fakes import DESIGNATION, DOWNTIME, RETENTION, fake_classify, fake_parse, make_eml
 from tests.system.test_cli import fakes, run  # noqa: F401 - fixtures
 from tests import queries
@@ -42,7 +43,7 @@ def _crash_before_the_refresh(url: str, monkeypatch) -> None:
     with monkeypatch.context() as patch, open_store(url) as store:
         patch.setattr(write, "refresh_timeline", dies)
         with pytest.raises(SystemExit):
-            store.ingest(_raws(), **FAKES)
+            ingest(store, _raws(), **FAKES)
     assert _count(url, "facts") == 2 and _count(url, "entries") == 0
 
 
@@ -68,7 +69,7 @@ def test_show_rebuilds_too(run, db_url, monkeypatch):  # noqa: F811
 
 def test_a_timeline_that_cannot_be_rebuilt_is_shown_with_a_warning(run, tmp_path, monkeypatch):  # noqa: F811
     from caltac_inbox.errors import DatabaseError
-    from caltac_inbox.pipeline import Store
+    from caltac_inbox.store.writer import Store
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     _crash_before_the_refresh(url, monkeypatch)
@@ -86,36 +87,37 @@ def test_a_timeline_that_cannot_be_rebuilt_is_shown_with_a_warning(run, tmp_path
 def test_an_ingest_that_stores_nothing_new_still_catches_up(db_url, monkeypatch):
     _crash_before_the_refresh(db_url, monkeypatch)
     with open_store(db_url) as store:
-        report = store.ingest(_raws()[:1], **FAKES)  # already archived
+        report = ingest(store, _raws()[:1], **FAKES)  # already archived
         assert report.duplicates == 1 and report.timeline_changes == 2
         assert len(queries.timeline(store)) == 2
 
 
 def test_a_no_op_poll_catches_up(tmp_path, monkeypatch):
-    from caltac_inbox.cli.mailbox import LazyPollStore
+    from tests.system.test_poll_store import in_a_fresh_poll
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     _crash_before_the_refresh(url, monkeypatch)
-    store = LazyPollStore.open(url)
-    try:
-        assert not store.is_full_store_open  # read through the light reader
+    poll = f"""
+        from caltac_inbox.cli.mailbox import LazyPollStore
+
+        store = LazyPollStore.open({url!r})
+        print("opened light:", light())
         store.catch_up_timeline()
-    finally:
+        print("caught up light:", light())
         store.close()
+    """
+    # read through the light reader; the rebuild opens the SQLAlchemy store
+    assert in_a_fresh_poll(poll) == ["opened light: True", "caught up light: False"]
     assert _count(url, "entries") == 2
-    store = LazyPollStore.open(url)
-    try:
-        store.catch_up_timeline()
-        assert not store.is_full_store_open  # nothing to do: SQLAlchemy never loaded
-    finally:
-        store.close()
+    # nothing to do: SQLAlchemy never loaded
+    assert in_a_fresh_poll(poll) == ["opened light: True", "caught up light: True"]
 
 
 def test_the_migration_marks_a_timeline_missing_facts_as_behind(db_url):
     from caltac_inbox.store import db
 
     with open_store(db_url) as store:
-        store.ingest(_raws(), **FAKES)
+        ingest(store, _raws(), **FAKES)
         engine = store.engine
         db.downgrade(engine, "0004")
         with engine.begin() as conn:  # what the crash of the issue left: facts, no entries
@@ -130,7 +132,7 @@ def test_a_current_timeline_is_not_marked_behind_by_the_migration(db_url):
     from caltac_inbox.store import db
 
     with open_store(db_url) as store:
-        store.ingest(_raws(), **FAKES)
+        ingest(store, _raws(), **FAKES)
         db.downgrade(store.engine, "0004")
         db.upgrade(store.engine)
         assert not store.timeline_behind()

@@ -87,6 +87,14 @@ def test_no_lower_layer_imports_the_command_line():
         assert not {i for i in imported if i == "caltac_inbox.cli" or i.startswith("caltac_inbox.cli.")}, name
 
 
+def test_the_store_does_not_import_the_pipeline():
+    """The store writes what it is handed (store.writer.Store.store_batch): reading sources, parsing and
+    classifying are the pipeline's, which calls down into the store and never the reverse."""
+    for name, imported in _import_graph().items():
+        if name == "caltac_inbox.store" or name.startswith("caltac_inbox.store."):
+            assert "caltac_inbox.pipeline" not in imported, name
+
+
 def test_cli_options_is_a_leaf_of_the_command_line():
     imported = _import_graph()["caltac_inbox.cli.options"]
     assert not {i for i in imported if i.startswith("caltac_inbox.cli")}, imported
@@ -120,5 +128,5 @@ def test_the_import_graph_has_no_circle():
 def test_the_import_graph_sees_imports_inside_functions():
     """The checks above would pass vacuously if they missed a function-level import."""
     graph = _import_graph()
-    assert "caltac_inbox.pipeline" in graph["caltac_inbox.store"]  # open_writer imports it when called
+    assert "caltac_inbox.store.db" in graph["caltac_inbox.store.writer"]  # only a Store's methods import it
     assert "caltac_inbox.cli.app" in graph["caltac_inbox.cli"]  # main() imports App when it runs
