@@ -81,11 +81,12 @@ class _ProgressBars:
 class LazyPollStore:
     """The store as the poller uses it, opened in full only when the poll must write.
 
-    While the database is an existing SQLite file at the head migration, the poll's
-    reads (store.read) run on store.open_reader's sqlite3 snapshots, so a poll
-    that finds nothing new never imports SQLAlchemy (~0.25 s of a ~0.4 s run). The
-    SQLAlchemy Store is opened at the first write (ingest) and then serves every read.
-    Anything else (a new file, an old schema, PostgreSQL) opens it at once, which
+    While the database exists at the head migration, the poll's reads (store.read) run
+    on store.open_reader's light snapshots (sqlite3, or psycopg for PostgreSQL), so a
+    poll that finds nothing new on SQLite never imports SQLAlchemy (~0.25 s of a ~0.4 s
+    run). The SQLAlchemy Store is opened at the first write (ingest; on PostgreSQL
+    also recording the poll) and then serves every read. Anything else (a new file or
+    database, an old schema, a server that does not answer) opens it at once, which
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
 

@@ -2,46 +2,54 @@
 
 `open_reader(url)` and `open_writer(url)` are the one place that chooses how to open it.
 A reader never creates, migrates or writes: an existing SQLite file at the current
-schema is read with the standard library's sqlite3 (store.light: importing SQLAlchemy
-would cost ~0.25 s, most of a query's run), anything else through SQLAlchemy in
-read-only sessions. A writer is the SQLAlchemy Store (store.writer.Store), which creates
-or migrates the database on first use and stores what the pipeline hands it. The command
+schema is read with the standard library's sqlite3, an existing PostgreSQL database at
+the current schema with psycopg alone (store.light: importing SQLAlchemy would cost
+~0.25 s, most of a query's run), anything else through SQLAlchemy in read-only
+sessions. A writer is the SQLAlchemy Store (store.writer.Store), which creates or
+migrates the database on first use and stores what the pipeline hands it. The command
 line, the poller and the web server open the store through these two.
 
 This module imports only the light modules of the package (the standard library's
-sqlite3, no SQLAlchemy) until a writer or an SQLAlchemy reader is opened.
+sqlite3, psycopg for PostgreSQL, no SQLAlchemy) until a writer or an SQLAlchemy reader
+is opened.
 """
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
 from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store import db
-from caltac_inbox.store.light import missing_database_error, open_sqlite_reader, read_snapshot
+from caltac_inbox.store.light import (PostgresReader, missing_database_error, open_postgres_reader,
+                                      open_sqlite_reader, read_snapshot)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from caltac_inbox.store.writer import Store
 
-UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
+UPGRADE_HINT = db.UPGRADE_HINT
 
 
 class Reader:
     """An existing database opened for reading. `snapshot()` gives a row source of
-    store.read (a sqlite3 connection or a read-only Session) inside one read transaction."""
+    store.read (a sqlite3 connection, a psycopg one or a read-only Session) inside one
+    read transaction; snapshots may be taken from several threads at once."""
 
-    def __init__(self, url: str | None, first: sqlite3.Connection | None, store: "Store | None") -> None:
+    def __init__(self, url: str | None, first: sqlite3.Connection | None, store: "Store | None",
+                 postgres: PostgresReader | None = None) -> None:
         self.url = url
-        self._first = first  # the light connection open_reader opened to decide
+        self._first = first  # the light SQLite connection open_reader opened to decide
         self._store = store
+        self._postgres = postgres
+        self._lock = threading.Lock()
 
     @property
     def light(self) -> bool:
-        """Whether it reads with the standard library's sqlite3 (no SQLAlchemy)."""
+        """Whether it reads without SQLAlchemy (sqlite3, or psycopg for PostgreSQL)."""
         return self._store is None
 
     @property
@@ -56,7 +64,13 @@ class Reader:
             with self._store.session(readonly=True) as session:
                 yield session
             return
-        conn, self._first = self._first or open_sqlite_reader(self.url), None
+        if self._postgres is not None:
+            with self._postgres.snapshot() as source:
+                yield source
+            return
+        with self._lock:
+            first, self._first = self._first, None
+        conn = first or open_sqlite_reader(self.url)
         if conn is None:
             raise DatabaseError(f"cannot read database {db.plain_sqlite_file(self.url) or self.url} at schema "
                                 f"{db.SCHEMA_HEAD}; {UPGRADE_HINT}")
@@ -67,6 +81,9 @@ class Reader:
         if self._first is not None:
             self._first.close()
             self._first = None
+        if self._postgres is not None:
+            self._postgres.close()
+            self._postgres = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -78,19 +95,28 @@ class Reader:
         self.close()
 
 
-def open_reader(url: str | None) -> Reader:
+def open_reader(url: str | None, *, connect_timeout: float | None = None,
+                statement_timeout: float | None = None) -> Reader:
     """The database at `url` (None: the default SQLite file) for reading, never created or
-    migrated: a SQLite file missing is a DatabaseError naming it. Nothing is connected
-    to yet when it is not SQLite (the first snapshot connects)."""
+    migrated: a SQLite file missing is a DatabaseError naming it. A light reader
+    (`Reader.light`) when the database exists at SCHEMA_HEAD: a SQLite file, or a
+    PostgreSQL database that answered (store.light); otherwise the SQLAlchemy store,
+    connected to at its first snapshot. `connect_timeout` and `statement_timeout`
+    (seconds, PostgreSQL) as store.db.make_engine takes them, on either path."""
     conn = open_sqlite_reader(url)
     if conn is not None:
         return Reader(url, conn, None)
     missing = missing_database_error(url)
     if missing is not None:
         raise missing
-    from caltac_inbox.store.writer import Store  # SQLAlchemy: only for a database sqlite3 cannot read
+    resolved = db.resolve_url(url)
+    postgres = open_postgres_reader(resolved, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    if postgres is not None:
+        return Reader(url, None, None, postgres)
+    from caltac_inbox.store.writer import Store  # SQLAlchemy: only for a database the light readers cannot read
 
-    return Reader(url, None, Store(db.make_engine(db.resolve_url(url))))
+    return Reader(url, None, Store(db.make_engine(resolved, connect_timeout=connect_timeout,
+                                                  statement_timeout=statement_timeout)))
 
 
 def open_writer(url: str | None, *, budget: ReadBudget | None = DEFAULT_BUDGET, migrate: bool = True) -> "Store":

@@ -33,6 +33,7 @@ READONLY_OPTION = "caltac_readonly"
 SCHEMA_HEAD = "0014"
 MIGRATIONS_PACKAGE = "caltac_inbox._migrations"
 INSTALL_POSTGRES = "pip install 'caltac-inbox[postgres]' (with pipx: pipx inject caltac-inbox 'psycopg[binary]')"
+UPGRADE_HINT = "run `caltac-inbox db upgrade` (or an ingest or poll) with this version first"
 REINSTALL = "reinstall caltac-inbox (pip install --force-reinstall WHEEL, or pip install . in its checkout)"
 
 
@@ -89,9 +90,28 @@ def display_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url).render_as_string(hide_password=True)
+        return hide_password(make_url(url).render_as_string(hide_password=True))
     except Exception:  # noqa: BLE001 - any URL SQLAlchemy cannot read is shown as invalid
         return "<invalid database URL>"
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part and of a `password=` query parameter (which
+    libpq reads too) shown as ***, parsed with the standard library alone."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return "<invalid database URL>"
+    userinfo, at, hostinfo = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        url = url.replace(parts.netloc, f"{userinfo.split(':', 1)[0]}:***@{hostinfo}", 1)
+    if any(name == "password" for name, _ in query):
+        hidden = [(name, "***" if name == "password" else value) for name, value in query]
+        url = url.partition("?")[0] + "?" + urlencode(hidden, safe="*")
+    return url
 
 
 def plain_sqlite_file(url: str | None) -> Path | None:
@@ -123,6 +143,18 @@ def sqlite_path(url: str | None) -> Path | None:
     return Path(parsed.database)
 
 
+def postgres_connect_args(connect_timeout: float | None, statement_timeout: float | None) -> dict[str, object]:
+    """psycopg's connection arguments for the timeouts (seconds) of `make_engine`, as both
+    the SQLAlchemy engine and store.light's psycopg reader pass them (they override
+    the same settings in the URL)."""
+    args: dict[str, object] = {}
+    if connect_timeout is not None:
+        args["connect_timeout"] = max(1, round(connect_timeout))
+    if statement_timeout is not None:
+        args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    return args
+
+
 def make_engine(url: str, *, connect_timeout: float | None = None, statement_timeout: float | None = None) -> "Engine":
     """An Engine for `url` with the per-backend settings above. Raises DatabaseError.
 
@@ -149,12 +181,7 @@ def make_engine(url: str, *, connect_timeout: float | None = None, statement_tim
         # SQLite reports what is wrong with the path when it opens it
         with contextlib.suppress(OSError):
             private_file(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the mode)
-    connect_args: dict[str, object] = {}
-    if url.startswith("postgresql"):
-        if connect_timeout is not None:
-            connect_args["connect_timeout"] = max(1, round(connect_timeout))
-        if statement_timeout is not None:
-            connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    connect_args = postgres_connect_args(connect_timeout, statement_timeout) if url.startswith("postgresql") else {}
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:

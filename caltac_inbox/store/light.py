@@ -1,25 +1,35 @@
-"""Read-only access to a SQLite store with the standard library alone.
+"""Read-only access to the store without SQLAlchemy: SQLite with the standard library,
+PostgreSQL with psycopg 3 alone.
 
 Importing SQLAlchemy (with its ORM and our models) costs ~0.25 s, more than everything
 else a query command does. Commands that only read (`upcoming`, `timeline`, `show`)
-and a poll that finds nothing new use this when the database is a SQLite file that
-already exists at the current migration level; anything else (a new file, an old
-schema, PostgreSQL) returns None and the caller takes the full SQLAlchemy path, which
-creates or migrates the database.
+and a poll that finds nothing new use this when the database already exists at the
+current migration level: a SQLite file (`open_sqlite_reader`) or a PostgreSQL database
+(`open_postgres_reader`). Anything else (a new file or database, an old schema, a
+server that does not answer) returns None and the caller takes the full SQLAlchemy
+path, which creates or migrates the database, or reports what is wrong.
 
 Values come back as SQLite stores them through our schema types: timestamps as
-"YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC, JSON as text, booleans as 0/1.
+"YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC, JSON as text, booleans as 0/1. psycopg
+gives what it gives the SQLAlchemy path: aware datetimes, decoded JSON, booleans.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store.db import SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, plain_sqlite_file
+from caltac_inbox.store.db import (SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, UPGRADE_HINT, hide_password,
+                                   plain_sqlite_file, postgres_connect_args)
+from caltac_inbox.store.read import PostgresSource
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
@@ -111,4 +121,171 @@ def reading_error(url: str | None, exc: sqlite3.Error) -> DatabaseError:
                          "and that the file is a caltac-inbox database that this user can read")
 
 
-__all__ = ["missing_database_error", "open_sqlite_reader", "read_snapshot", "reading_error"]
+# ----------------------------------------------------------------------------- PostgreSQL
+
+# The URL schemes psycopg 3 reads as they are (store.db.resolve_url spells them postgresql+psycopg).
+POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+KEPT_CONNECTIONS = 8  # idle connections a PostgresReader keeps for the next snapshots
+# The first snapshot taken this soon after open_postgres_reader reads in the transaction
+# that checked the schema (each round trip counts: a query command makes about ten).
+FIRST_SNAPSHOT_SECONDS = 1.0
+_STAMP = "SELECT version_num FROM alembic_version"
+
+
+class PostgresReader:
+    """A PostgreSQL database at SCHEMA_HEAD read with psycopg alone. Each snapshot takes a
+    connection of its own (a web server reads from several threads at once) and gives
+    it back, kept open for the next one (up to KEPT_CONNECTIONS)."""
+
+    def __init__(self, url: str, conninfo: str, connect_args: dict[str, object],
+                 first: "psycopg.Connection[Any]") -> None:
+        """`first`: a connection inside the transaction that found the schema at SCHEMA_HEAD."""
+        self.shown = hide_password(url)
+        self._conninfo = conninfo
+        self._connect_args = connect_args
+        self._password = _password(conninfo)
+        self._first: psycopg.Connection[Any] | None = first
+        self._first_until = time.monotonic() + FIRST_SNAPSHOT_SECONDS
+        self._kept: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[PostgresSource]:
+        """A row source inside one read-only REPEATABLE READ transaction (every query of a
+        command or a request sees one snapshot), at SCHEMA_HEAD; a psycopg error becomes a
+        one-line DatabaseError without the password."""
+        import psycopg
+
+        conn: psycopg.Connection[Any] | None = None
+        try:
+            conn = self._stamped_connection()
+            yield PostgresSource(conn)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        finally:
+            if conn is not None:
+                self._give_back(conn)
+
+    def _stamped_connection(self) -> "psycopg.Connection[Any]":
+        """The connection open_postgres_reader checked the schema on, within
+        FIRST_SNAPSHOT_SECONDS; else a kept connection (or a new one) in a new transaction
+        whose schema is SCHEMA_HEAD. A kept connection the server closed meanwhile is
+        replaced (as SQLAlchemy's pre-ping does); a database at another schema is a
+        DatabaseError."""
+        import psycopg
+
+        with self._lock:
+            first, self._first = self._first, None
+        if first is not None:
+            if time.monotonic() < self._first_until:
+                return first  # still in the transaction that checked the schema
+            self._give_back(first)  # no snapshot held open for long: checked afresh below
+        with self._lock:
+            conn = self._kept.pop() if self._kept else None
+        if conn is not None:
+            try:
+                stamped = _stamp(conn)
+            except psycopg.OperationalError:
+                conn.close()
+                conn = None
+        if conn is None:
+            conn = _connect(self._conninfo, self._connect_args)
+            try:
+                stamped = _stamp(conn)
+            except BaseException:
+                conn.close()
+                raise
+        if stamped != [SCHEMA_HEAD]:
+            conn.close()
+            raise DatabaseError(f"cannot read database {self.shown} at schema {SCHEMA_HEAD} (it is at "
+                                f"{','.join(stamped) or 'none'}); {UPGRADE_HINT}")
+        return conn
+
+    def _give_back(self, conn: "psycopg.Connection[Any]") -> None:
+        import psycopg
+
+        try:
+            conn.rollback()  # a read-only transaction: nothing to keep
+        except psycopg.Error:
+            conn.close()
+        with self._lock:
+            if not conn.closed and not self._closed and len(self._kept) < KEPT_CONNECTIONS:
+                self._kept.append(conn)
+                return
+        conn.close()
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        return DatabaseError(f"cannot read database {self.shown}: {reason}; check --db / CALTAC_INBOX_DB and "
+                             "that the database is reachable and this user may read it")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            kept, self._kept, first, self._first = self._kept, [], self._first, None
+        for conn in kept + ([first] if first is not None else []):
+            conn.close()
+
+
+def open_postgres_reader(url: str | None, *, connect_timeout: float | None = None,
+                         statement_timeout: float | None = None) -> PostgresReader | None:
+    """A PostgresReader when `url` names a PostgreSQL database (psycopg 3) that answers and
+    is stamped with SCHEMA_HEAD; None when the caller must use the full store instead
+    (which creates or migrates the database, or reports in its words why it cannot be
+    reached: never twice). Timeouts (seconds) as store.db.make_engine takes them.
+    Never creates or changes anything."""
+    scheme = next((s for s in POSTGRES_SCHEMES if url and url.startswith(s)), None)
+    if url is None or scheme is None:
+        return None
+    try:
+        import psycopg
+    except ImportError:  # the postgres extra is not installed: the full path says so
+        return None
+    conninfo = "postgresql://" + url[len(scheme):]
+    args = postgres_connect_args(connect_timeout, statement_timeout)
+    try:
+        conn = _connect(conninfo, args)
+    except psycopg.Error:
+        return None
+    try:
+        stamped = _stamp(conn)  # the first snapshot goes on in this transaction
+    except psycopg.Error:  # no alembic_version: a new database
+        conn.close()
+        return None
+    if stamped != [SCHEMA_HEAD]:
+        conn.close()
+        return None
+    return PostgresReader(url, conninfo, args, conn)
+
+
+def _connect(conninfo: str, args: dict[str, object]) -> "psycopg.Connection[Any]":
+    import psycopg
+
+    conn = psycopg.connect(conninfo, **args)  # type: ignore[arg-type]
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    return conn
+
+
+def _stamp(conn: "psycopg.Connection[Any]") -> list[str]:
+    """The revisions alembic_version holds (the query begins the connection's transaction)."""
+    return [str(row[0]) for row in conn.execute(_STAMP).fetchall()]
+
+
+def _password(conninfo: str) -> str | None:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    try:
+        parts = urlsplit(conninfo)
+        if parts.password:
+            return unquote(parts.password)
+        return next(iter(parse_qs(parts.query).get("password") or ()), None)  # parse_qs unquotes
+    except ValueError:
+        return None
+
+
+__all__ = ["POSTGRES_SCHEMES", "PostgresReader", "missing_database_error", "open_postgres_reader",
+           "open_sqlite_reader", "read_snapshot", "reading_error"]

@@ -1,10 +1,12 @@
 """Every read query of the store, written once in plain SQL.
 
-`source` is either a SQLAlchemy Session (SQLite or PostgreSQL: the store's own path) or
-the stdlib sqlite3 connection of `store.light.open_sqlite_reader` (an existing SQLite
-file read without importing SQLAlchemy); both give the same results. Both take `:name`
-parameters. Without SQLAlchemy's column types, values come back as the driver has them,
-which `_instant`, `_json` and `_flag` accept in both forms. The model and the timeline
+`source` is a SQLAlchemy Session (SQLite or PostgreSQL: the store's own path), the stdlib
+sqlite3 connection of `store.light.open_sqlite_reader` (an existing SQLite file read
+without importing SQLAlchemy) or a `PostgresSource` of store.light's psycopg reader (a
+PostgreSQL database at the schema head, likewise); all give the same results. The
+queries take `:name` parameters; `rows` binds them for each driver, the one place
+that knows their differences. Without SQLAlchemy's column types, values come back as
+the driver has them, which `_instant`, `_json` and `_flag` accept in every form. The model and the timeline
 package are imported by the timeline queries only: a poll that finds nothing new reads
 its checkpoint here and imports neither.
 
@@ -32,18 +34,31 @@ span overlaps it. Dates given to the queries are calendar days in America/Los_An
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import re
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, Union, cast, overload
 
 if TYPE_CHECKING:
+    import psycopg
     from sqlalchemy.orm import Session
 
     from caltac_inbox.timeline.entry import Entry, SourceRef
 
-# What the read queries run on: the store's Session, or store.light's sqlite3 reader.
-RowSource = Union["Session", sqlite3.Connection]
+
+class PostgresSource:
+    """A psycopg 3 connection inside one read-only transaction (store.light's PostgreSQL
+    reader): a row source without SQLAlchemy."""
+
+    def __init__(self, connection: "psycopg.Connection[Any]") -> None:
+        self.connection = connection
+
+
+# What the read queries run on: the store's Session, or one of store.light's readers.
+RowSource = Union["Session", sqlite3.Connection, PostgresSource]
 
 CANCELLED = "cancelled"
 DISMISSED = "dismissed"  # timeline.corrections.DISMISSED: hidden unless asked for
@@ -65,6 +80,8 @@ CORRECTION_RUN = "correction-"
 def _dialect(source: RowSource) -> str:
     if isinstance(source, sqlite3.Connection):
         return "sqlite"
+    if isinstance(source, PostgresSource):
+        return "postgresql"
     return source.get_bind().dialect.name
 
 
@@ -78,9 +95,24 @@ def rows(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -
         cursor = source.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if isinstance(source, PostgresSource):
+        found = source.connection.execute(pyformat_sql(sql), params)
+        names = [d.name for d in found.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in found.fetchall()]
     from sqlalchemy import text
 
     return cast(list[Mapping[str, Any]], list(source.execute(text(sql), params).mappings()))
+
+
+# A `:name` parameter as SQLAlchemy's text() finds it (not a `::type` cast, not `\\:`).
+_NAMED_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+@functools.lru_cache(maxsize=256)
+def pyformat_sql(sql: str) -> str:
+    """`sql` with its `:name` parameters in psycopg's `%(name)s` style (a literal % doubled),
+    bound as SQLAlchemy's text() binds them on the store's path."""
+    return _NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,6 +467,9 @@ def _day_range(from_: date | datetime | None, to: date | datetime | None) -> tup
     return lower, upper
 
 
+_CURSOR_SERIAL = itertools.count(1)
+
+
 def _row_batches(source: RowSource, sql: str, params: Mapping[str, Any]) -> Iterator[list[Mapping[str, Any]]]:
     """The rows of `sql`, ID_CHUNK at a time, never all of them at once: sqlite3's cursor
     steps through the result; on PostgreSQL a server-side cursor (stream_results) does."""
@@ -445,6 +480,14 @@ def _row_batches(source: RowSource, sql: str, params: Mapping[str, Any]) -> Iter
         names = [d[0] for d in cursor.description]
         while chunk := cursor.fetchmany(ID_CHUNK):
             yield [dict(zip(names, row, strict=True)) for row in chunk]
+        return
+    if isinstance(source, PostgresSource):
+        # a named (server-side) cursor, unique so two passes may be open at once
+        with source.connection.cursor(name=f"caltac_rows_{next(_CURSOR_SERIAL)}") as server_cursor:
+            server_cursor.execute(pyformat_sql(sql), params)
+            names = [d.name for d in server_cursor.description or ()]
+            while batch := server_cursor.fetchmany(ID_CHUNK):
+                yield [dict(zip(names, row, strict=True)) for row in batch]
         return
     from sqlalchemy import text
 
@@ -724,7 +767,7 @@ def timeline_version(source: RowSource) -> tuple[int, datetime | None]:
     return int(found[0]["generation"]), _instant(found[0]["changed_at"])
 
 
-__all__ = ["RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint",
+__all__ = ["PostgresSource", "RowSource", "archived_messages", "archived_sizes", "generations", "imap_checkpoint",
            "iter_timeline_entries", "known_uids", "last_digest", "list_messages", "mailbox_polls", "rows",
            "source_notice", "recorded_by_message_id", "show", "timeline", "timeline_behind", "timeline_entries",
            "timeline_version", "uidvalidity_changes", "upcoming"]

@@ -1,11 +1,14 @@
 """The store as the web server reads it: never created or migrated, and written only by
 an editor's action (through `store`, as the command line writes).
 
-An existing SQLite file is read per request through store.light's sqlite3 reader (one
-read transaction, so the feed's generation and its entries come from one snapshot; in
-WAL mode a poll writing meanwhile neither waits nor is waited for). Any other database
-(PostgreSQL) goes through a pooled SQLAlchemy engine, one read-only session per request.
-Both run the same store.read and store.feeds queries as the command line.
+Reads go through store.open_reader, as the command line's do, with the timeouts below:
+one snapshot (one read transaction, so the feed's generation and its entries agree)
+per request. An existing SQLite file at the schema head is read with sqlite3 (in WAL
+mode a poll writing meanwhile neither waits nor is waited for), a PostgreSQL database
+at the head with psycopg (connections kept for the next requests), anything else
+through a pooled SQLAlchemy engine. All run the same store.read and store.feeds
+queries as the command line. The SQLAlchemy store, for an editor's actions and a
+timeline repair, is a second connection pool beside them.
 """
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from caltac_inbox.errors import DatabaseError
-from caltac_inbox.store import UPGRADE_HINT, db
+from caltac_inbox.store import UPGRADE_HINT, db, open_reader
 from caltac_inbox.store.db import plain_sqlite_file
-from caltac_inbox.store.light import open_sqlite_reader, read_snapshot
+from caltac_inbox.store.light import open_sqlite_reader
 
 if TYPE_CHECKING:
     from caltac_inbox.pipeline import Store
@@ -61,6 +64,7 @@ class TimelineReader:
         from caltac_inbox.pipeline import Store
         from caltac_inbox.store.read import CORRECTION_RUN
 
+        self._reader = open_reader(self.url, connect_timeout=CONNECT_SECONDS, statement_timeout=STATEMENT_SECONDS)
         self._store = Store(db.make_engine(self.url, connect_timeout=CONNECT_SECONDS,
                                            statement_timeout=STATEMENT_SECONDS))
         # what it writes is an editor's correction, never a poll (`changes --since last-poll` skips it)
@@ -76,22 +80,18 @@ class TimelineReader:
                                     "the server is reachable")
             raise DatabaseError(f"database {self.shown} is at schema {schema or 'none'}, this caltac-inbox "
                                 f"reads {db.SCHEMA_HEAD}; {UPGRADE_HINT}")
+        with contextlib.suppress(DatabaseError), self._reader.snapshot():
+            pass  # spends the connection open_reader decided on: each request reads afresh
         if behind:  # left so by a run that died: rebuilt now, or reported by /healthz
             self._behind_since = time.monotonic() - STALE_SECONDS
             self._repair()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator["RowSource"]:
-        """A row source inside one read transaction. Raises DatabaseError (one line)."""
-        if self._file is not None:
-            conn = open_sqlite_reader(self.url)
-            if conn is None:
-                raise DatabaseError(f"cannot read database {self._file} at schema {db.SCHEMA_HEAD}; {UPGRADE_HINT}")
-            with read_snapshot(conn, self.url) as source:
-                yield source
-            return
-        with self._store.session(readonly=True) as session:
-            yield session
+        """A row source inside one read transaction (store.Reader's). Raises DatabaseError
+        (one line)."""
+        with self._reader.snapshot() as source:
+            yield source
 
     @property
     def store(self) -> "Store":
@@ -135,6 +135,12 @@ class TimelineReader:
                 return "unreachable", None, False
             finally:
                 conn.close()
+        if self._reader.light:  # psycopg: a snapshot is at the schema head or a DatabaseError
+            try:
+                with self._reader.snapshot() as source:
+                    return "reachable", db.SCHEMA_HEAD, timeline_behind(source)
+            except DatabaseError:
+                pass  # unreachable, or at another schema: which, below
         stamped = db.stamped_revisions(self._store.engine)
         if stamped is None:
             return "unreachable", None, False
@@ -160,6 +166,7 @@ class TimelineReader:
 
     def close(self) -> None:
         self._checks.shutdown(wait=False, cancel_futures=True)
+        self._reader.close()
         self._store.close()
 
 

@@ -1,6 +1,7 @@
 """The light read path: `upcoming`, `timeline`, `show` and `export-ics` over a plain
-sqlite3 connection (store.light) give exactly what the SQLAlchemy store gives, fall
-back to the store when they cannot be used, and report database faults in one line."""
+sqlite3 connection or a psycopg one (store.light) give exactly what the SQLAlchemy store
+gives, fall back to the store when they cannot be used, and report database faults in
+one line."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import sqlite3
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,9 +21,11 @@ from caltac_inbox.export.ics import calendar_entries, calendar_ics
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import ingest
 from caltac_inbox.store.writer import open_store
-from caltac_inbox.store import db, light
+from caltac_inbox import store as store_package
+from caltac_inbox.store import db, light, open_reader
 from caltac_inbox.store import read as queries
 from caltac_inbox.timeline.time import instant
+from tests.conftest import pg_database
 from tests.fakes import fake_classify, fake_parse, make_eml
 from tests.system.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
 
@@ -38,12 +42,10 @@ MORE = make_eml(subject="More", facts=[LONG_WINDOW, REMINDER, MONTH_TASK], messa
                 sent="2016-08-01T08:00:00-07:00")
 
 
-@pytest.fixture(scope="module")
-def filled_url(tmp_path_factory) -> str:
-    """A SQLite store with the samples (some under mailbox "county", read by the real
-    parser) and stand-in notices: an extension, a cancellation, a long window, an
-    undated reminder, a checklist month."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('light') / 'filled.db'}"
+def fill(url: str) -> str:
+    """The samples (some under mailbox "county", read by the real parser) and stand-in
+    notices: an extension, a cancellation, a long window, an undated reminder, a
+    checklist month."""
     samples = sorted(SAMPLES.glob("*.eml"))
     with open_store(url) as store:
         ingest(store, [RawMessage(raw=p.read_bytes(), source=p.name, mailbox="county") for p in samples[:4]])
@@ -52,6 +54,24 @@ def filled_url(tmp_path_factory) -> str:
                 for i, m in enumerate([UPDATE_164, EXTENDED, OTHER, CANCEL, MORE])],
                parser=fake_parse, classifier=fake_classify)
     return url
+
+
+@pytest.fixture(scope="module")
+def filled_url(tmp_path_factory) -> str:
+    """A SQLite store, filled."""
+    return fill(f"sqlite:///{tmp_path_factory.mktemp('light') / 'filled.db'}")
+
+
+@pytest.fixture(scope="module")
+def filled_pg_url() -> Iterator[str]:
+    """A PostgreSQL store, filled alike."""
+    with pg_database() as url:
+        yield fill(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def filled_any_url(request) -> str:
+    return request.getfixturevalue("filled_pg_url" if request.param == "postgresql" else "filled_url")
 
 
 def _queries(everything: list[dict]) -> list[tuple[str, tuple, dict]]:
@@ -82,21 +102,26 @@ def _queries(everything: list[dict]) -> list[tuple[str, tuple, dict]]:
     return calls
 
 
-def test_light_reader_gives_the_same_json_as_the_store(filled_url):
-    with open_store(filled_url) as store, store.session(readonly=True) as session:
+CALENDARS = [{}, {"kinds": ["downtime"]}, {"programs": ["ELPAC"], "from_": date(2016, 1, 1)},
+             {"mailbox": "county", "to": date(2020, 12, 31)}]
+
+
+def test_light_reader_gives_the_same_json_as_the_store(filled_any_url):
+    url = filled_any_url
+    with open_store(url) as store, store.session(readonly=True) as session:
         everything = queries.timeline(session, include_cancelled=True)
         assert len(everything) >= 10 and {e["kind"] for e in everything} >= {
             "downtime", "designation", "credential", "task"}
         assert any(e["status"] == "cancelled" for e in everything)
         expected = [json.dumps(getattr(queries, name)(session, *args, **kwargs))
                     for name, args, kwargs in _queries(everything)]
-        ics = calendar_ics(calendar_entries(session))
-    conn = light.open_sqlite_reader(filled_url)
-    assert conn is not None
-    with light.read_snapshot(conn, filled_url) as source:
+        calendars = [calendar_ics(calendar_entries(session, **selection)) for selection in CALENDARS]
+    with open_reader(url) as reader, reader.snapshot() as source:
+        assert reader.light and type(source) is (sqlite3.Connection if url.startswith("sqlite") else
+                                                 queries.PostgresSource)
         got = [json.dumps(getattr(queries, name)(source, *args, **kwargs))
                for name, args, kwargs in _queries(everything)]
-        assert calendar_ics(calendar_entries(source)) == ics
+        assert [calendar_ics(calendar_entries(source, **selection)) for selection in CALENDARS] == calendars
     for call, want, have in zip(_queries(everything), expected, got):
         assert have == want, call
     assert sum(w not in ("[]", "null") for w in expected) > len(expected) // 2  # most queries found something
@@ -133,7 +158,8 @@ COMMANDS = [
 ]
 
 
-def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_config, monkeypatch):
+def test_cli_reads_an_existing_database_without_the_store(filled_any_url, no_config, monkeypatch):
+    filled_url = filled_any_url
     listed = _cli("--db", filled_url, "timeline", "--json", "--include-cancelled").stdout.splitlines()
     ids = [str(json.loads(line)["id"]) for line in listed]
     prefix = json.loads(listed[-1])["uid"][:-3]
@@ -148,11 +174,15 @@ def test_cli_reads_an_existing_sqlite_file_without_the_store(filled_url, no_conf
         for args in commands:
             result = _cli("--db", filled_url, *args)
             light_outputs.append((result.exit_code, result.stdout_bytes, result.stderr))
-    monkeypatch.setattr(light, "open_sqlite_reader", lambda url: None)  # force the store path
+    monkeypatch.setattr(store_package, "open_sqlite_reader", lambda url: None)  # force the store path
+    monkeypatch.setattr(store_package, "open_postgres_reader", lambda url, **timeouts: None)
+    opened = []
+    monkeypatch.setattr(App, "open_store", lambda app, real=App.open_store: opened.append(1) or real(app))
     for args, (code, out, err) in zip(commands, light_outputs):
         result = _cli("--db", filled_url, *args)
         assert (code, out, err) == (result.exit_code, result.stdout_bytes, result.stderr), args
         assert code == 0 and out, args
+    assert len(opened) == len(commands)  # each read through the store
 
 
 def test_missing_database_is_an_error_and_a_write_creates_it(tmp_path, no_config):

@@ -1,6 +1,7 @@
-"""The store a poll uses (cli.mailbox.LazyPollStore): checkpoints read with the standard library
-while the database is an existing SQLite file at head, the SQLAlchemy Store opened only
-to write or when the light reader cannot serve (new file, old schema, PostgreSQL).
+"""The store a poll uses (cli.mailbox.LazyPollStore): checkpoints read without SQLAlchemy
+(store.light) while the database exists at head, a SQLite file or a PostgreSQL database,
+the SQLAlchemy Store opened only to write or when the light reader cannot serve (new
+file or database, old schema).
 Whether the SQLAlchemy Store is open shows in a fresh interpreter (`in_a_fresh_poll`):
 SQLAlchemy is imported then and only then. (That a no-op poll imports no SQLAlchemy is
 also checked end to end in test_imap_dovecot.py.)"""
@@ -63,6 +64,32 @@ def test_reads_need_no_full_store_and_the_first_write_opens_it(migrated_url):
     """) == ["(7, 41) (None, 0)", "light: True", "light: False", "(7, 45) set()"]
     with open_store(migrated_url) as full:
         assert queries.read_state(full, "imap_checkpoint", "coordinator", "INBOX") == (7, 45)
+
+
+@pytest.mark.postgres
+def test_postgresql_at_head_is_read_without_the_full_store_and_a_new_one_is_created_at_once():
+    from caltac_inbox.store import light as light_readers
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        assert light_readers.open_postgres_reader(url) is None  # nothing there yet
+        LazyPollStore.open(url).close()
+        reader = light_readers.open_postgres_reader(url)  # created and migrated before any IMAP traffic
+        assert reader is not None
+        reader.close()
+        with open_store(url) as full, full.session() as s:
+            write.advance_imap_state(s, "coordinator", "INBOX", 7, 41)
+        assert in_a_fresh_poll(f"""
+            from caltac_inbox.cli.mailbox import LazyPollStore
+
+            store = LazyPollStore.open({url!r})
+            print(store.imap_checkpoint("coordinator", "INBOX"), store.known_uids("coordinator", "INBOX", 7))
+            store.catch_up_timeline()
+            print("light:", light())  # psycopg alone
+            store.record_poll("coordinator", None)  # a write: the full store
+            print("light:", light())
+            store.close()
+        """) == ["(7, 41) set()", "light: True", "light: False"]
 
 
 def test_ingest_opens_the_full_store_and_passes_the_options(migrated_url):

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from caltac_inbox.store import db
 
 HEAVY = ("sqlalchemy", "alembic", "bs4", "dateparser", "icalendar", "imapclient", "mailparser", "docx", "mako",
@@ -190,3 +192,26 @@ def test_importing_the_timeline_loads_nothing_else_of_the_package():
                     "caltac_inbox.timeline.kinds", "caltac_inbox.timeline.entry",
                     "caltac_inbox.timeline.reconcile", "caltac_inbox.timeline.wording",
                     "caltac_inbox.timeline.history"}, sorted(ours)
+
+
+@pytest.mark.postgres
+def test_queries_on_postgresql_database_at_head_import_no_sqlalchemy():
+    """upcoming/timeline/show read a PostgreSQL database at head with psycopg alone
+    (store.light), not SQLAlchemy, its ORM and Alembic: those were most of the time
+    `upcoming` took on PostgreSQL (issue 28)."""
+    from tests.conftest import pg_database
+
+    with pg_database() as url:
+        db.connect(url).dispose()  # creates and migrates
+        modules, stdout = run_listing_modules(f"""
+            from caltac_inbox.cli import main
+            for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"], ["timeline"], ["show", "1"]):
+                try:
+                    main(["--db", {url!r}, *args])
+                except SystemExit:
+                    pass
+        """)
+    # the queries really ran, on PostgreSQL
+    assert stdout.startswith("Nothing coming up between ") and stdout.endswith(".\nNo entries.\n")
+    assert "psycopg" in modules
+    assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))

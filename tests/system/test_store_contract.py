@@ -1,7 +1,8 @@
 """One contract for every path the store is read on: SQLite through the standard library
 (store.light, as the CLI's queries and a poll's checkpoint read it), SQLite through
-SQLAlchemy, PostgreSQL. The same data, stored through the pipeline, gives the same
-answer to every checkpoint and read query (store.read) on each."""
+SQLAlchemy, PostgreSQL through SQLAlchemy and through psycopg alone (store.light). The
+same data, stored through the pipeline, gives the same answer to every checkpoint and
+read query (store.read) on each."""
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +23,8 @@ from tests.system.test_light import MORE
 from tests.system.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-PATHS = ["sqlite-light", "sqlite-full", pytest.param("postgresql", marks=pytest.mark.postgres)]
+PATHS = ["sqlite-light", "sqlite-full", pytest.param("postgresql", marks=pytest.mark.postgres),
+         pytest.param("postgresql-light", marks=pytest.mark.postgres)]
 
 
 def _imap(raw: bytes, uid: int, folder: str = "INBOX", uidvalidity: int = 7) -> RawMessage:
@@ -70,13 +72,22 @@ def _reading(path: str, url: str) -> Iterator[read.RowSource]:
         with light.read_snapshot(conn, url) as source:
             yield source
         return
+    if path == "postgresql-light":
+        reader = light.open_postgres_reader(url)
+        assert reader is not None  # an existing database at head: the light path, psycopg alone
+        try:
+            with reader.snapshot() as source:
+                yield source
+        finally:
+            reader.close()
+        return
     with open_store(url) as store, store.session(readonly=True) as session:
         yield session
 
 
 @pytest.fixture(params=PATHS)
 def source(request) -> Iterator[read.RowSource]:
-    url = request.getfixturevalue("postgresql_url" if request.param == "postgresql" else "sqlite_url")
+    url = request.getfixturevalue("postgresql_url" if request.param.startswith("postgresql") else "sqlite_url")
     with _reading(request.param, url) as found:
         yield found
 
