@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from caltac_inbox.timeline.time import LOS_ANGELES
-
 # How old the last successful poll may be before the timeline counts as stale: a daily cron
 # job plus slack (the configuration's `max_age`, caltac_inbox.config, defaults to it). It
 # lives here, not in config, so a listing imports config only when it reads the file.
@@ -54,6 +52,10 @@ class MailboxFreshness:
 
 
 def _shown(at: datetime | None) -> str | None:
+    # imported here: config imports this module, and a no-op poll reads config but must not
+    # load the model and the timeline (tests/system/test_imap_dovecot.py, the no-op poll)
+    from caltac_inbox.timeline.time import LOS_ANGELES
+
     return at.astimezone(LOS_ANGELES).isoformat(timespec="seconds") if at is not None else None
 
 
