@@ -310,5 +310,5 @@ def reparse(
     return report
 
 
-__all__ = ["Classifier", "Parser", "Store", "extract", "ingest", "naming_source", "read_batch", "read_messages",
+__all__ = ["Classifier", "Parser", "extract", "ingest", "naming_source", "read_batch", "read_messages",
            "read_notice", "reparse"]

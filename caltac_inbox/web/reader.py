@@ -26,10 +26,10 @@ from caltac_inbox.store.db import plain_sqlite_file
 from caltac_inbox.store.light import open_sqlite_reader
 
 if TYPE_CHECKING:
-    from caltac_inbox.pipeline import Store
     from pathlib import Path
 
     from caltac_inbox.store.read import RowSource
+    from caltac_inbox.store.writer import Store
 
 HEALTH_SECONDS = 1.5  # /healthz answers within this, database or not
 CONNECT_SECONDS = 3.0  # PostgreSQL: a connection attempt
@@ -61,8 +61,8 @@ class TimelineReader:
         if self._file is not None and not self._file.is_file():
             raise DatabaseError(f"database {self._file} does not exist; ingest or poll notices into it first, "
                                 "or point --db at the database the poller writes")
-        from caltac_inbox.pipeline import Store
         from caltac_inbox.store.read import CORRECTION_RUN
+        from caltac_inbox.store.writer import Store
 
         self._reader = open_reader(self.url, connect_timeout=CONNECT_SECONDS, statement_timeout=STATEMENT_SECONDS)
         self._store = Store(db.make_engine(self.url, connect_timeout=CONNECT_SECONDS,

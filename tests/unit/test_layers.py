@@ -97,6 +97,14 @@ def test_the_store_does_not_import_the_pipeline():
             assert "caltac_inbox.pipeline" not in imported, name
 
 
+def test_the_web_server_reads_and_writes_through_the_store_not_the_pipeline():
+    """The web page never parses or classifies mail: it reads through store.open_reader and
+    repairs or edits through store.writer, so serving does not load the mail parser."""
+    for name, imported in _import_graph().items():
+        if name == "caltac_inbox.web" or name.startswith("caltac_inbox.web."):
+            assert "caltac_inbox.pipeline" not in imported, name
+
+
 def test_cli_options_is_a_leaf_of_the_command_line():
     imported = _import_graph()["caltac_inbox.cli.options"]
     assert not {i for i in imported if i.startswith("caltac_inbox.cli")}, imported
