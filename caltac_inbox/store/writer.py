@@ -455,6 +455,7 @@ class Store:
                 notice, error = prepared.notice, prepared.error
                 if notice is not None and item.authserv_ids is None:
                     notice = replace(notice, authenticated=msg.authenticated)  # nothing to judge it by anew
+                notice_changed = False  # the message's own columns (subject, sent date...) are rewritten
                 if error or notice is None:
                     msg.parse_status, msg.parse_error = "failed", error
                     report.failed += 1
@@ -475,7 +476,7 @@ class Store:
                                         message_id=notice.message_id)
                 report.facts_added += replaced.added
                 report.facts_removed += replaced.removed
-                changed = changed or replaced.changed or (notice is not None and notice_changed)
+                changed = changed or replaced.changed or notice_changed
                 done.append(Stored(msg.source, "failed" if error else "ok", facts=replaced.added))
             if changed:
                 write.facts_changed(s)
