@@ -90,6 +90,7 @@ def _everything(notice: Notice) -> tuple:
     return facts, leads, proposed, [(d.candidate, sorted(d.cues), d.kind, d.reason, d.fact) for d in decisions]
 
 
+@pytest.mark.slow  # 200 generated notices classified twice (about 4 s): make test runs it
 def test_the_fast_path_finds_what_running_every_pattern_finds(run_everything):
     rng = random.Random(2028)
     notices = [_notice(rng) for _ in range(200)]

@@ -71,6 +71,7 @@ def downtime_notices(draw: st.DrawFn, count: int) -> list[SourcedFact]:
     return out
 
 
+@pytest.mark.slow  # 300 random groups replayed twice (about 12 s): make test runs it
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(1, 40).flatmap(downtime_notices))
 def test_indexed_scan_gives_what_the_full_scan_gave(monkeypatch: pytest.MonkeyPatch,
@@ -92,6 +93,7 @@ def test_the_oracle_differs_from_a_scan_that_misses_windows(monkeypatch: pytest.
     assert reconcile(notices) == with_old_scan(notices, monkeypatch) != blind
 
 
+@pytest.mark.slow  # a 300-window chain replayed by both scans (about 4 s): make test runs it
 def test_a_chain_of_extensions_every_few_days_matches_the_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shape that was quadratic (bench/run.py's history): a window every few days, each
     extended, every extension reaching the windows before it."""
