@@ -72,6 +72,8 @@ lint: test-deps
 	if [ -n "$$over" ]; then echo "functions over cyclomatic complexity 20 (split them):"; echo "$$over"; exit 1; fi; \
 	echo "radon: no function over complexity 20"
 
+# pytest-xdist workers for make test: one per CPU (each has its own Dovecot, ports and databases)
+TEST_WORKERS ?= auto
 test: test-deps lint
 	@# Debian's Chromium for tests/system/test_web_browser.py, driven by Playwright's Python package
 	@# (which downloads no browser of its own: the test passes this executable).
@@ -83,7 +85,7 @@ test: test-deps lint
 		fi; \
 	fi
 	@$(MAKE) --no-print-directory $(COURIER)/usr/bin/imapd
-	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q -m "slow or not slow"
+	CALTAC_SHARED=$(abspath $(SHARED)) $(BIN)/python -m pytest -q -m "slow or not slow" -p xdist -n $(TEST_WORKERS)
 
 # Extraction quality against the labelled corpus (filled in by the classification work).
 eval: install

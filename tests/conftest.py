@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from typing import Iterator
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
@@ -59,6 +61,79 @@ def db_url(request, tmp_path):
         return
     with pg_database() as url:
         yield url
+
+
+class Snapshots:
+    """Databases built once per test session (once per pytest-xdist worker) and copied into
+    a test's own empty database: a file copy on SQLite, CREATE DATABASE ... TEMPLATE on
+    PostgreSQL. A test then starts from, say, the ingested samples without paying for the
+    ingest again; what it changes stays in its own copy."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[tuple[str, str], str] = {}  # (name, backend) -> file path or template database
+
+    def restore(self, name: str, db_url: str, build: Callable[[str], None]) -> None:
+        """Make the empty database `db_url` a copy of snapshot `name`, built by `build(url)`
+        the first time it is asked for on this backend."""
+        if db_url.startswith("sqlite:///"):
+            self._restore_sqlite(name, Path(db_url.removeprefix("sqlite:///")), build)
+        else:
+            self._restore_postgres(name, db_url, build)
+
+    def _restore_sqlite(self, name: str, target: Path, build: Callable[[str], None]) -> None:
+        key = (name, "sqlite")
+        if key not in self.built:
+            source = self.folder / f"{name}.db"
+            build(f"sqlite:///{source}")
+            self.built[key] = str(source)
+        source = Path(self.built[key])
+        for suffix in ("", "-wal"):  # a closed database has no -wal left; copy one if it has
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+                os.chmod(f"{target}{suffix}", Path(f"{source}{suffix}").stat().st_mode & 0o777)
+
+    def _restore_postgres(self, name: str, db_url: str, build: Callable[[str], None]) -> None:
+        import psycopg
+
+        key = (name, "postgresql")
+        if key not in self.built:
+            template = f"caltac_snapshot_{secrets.token_hex(6)}"
+            with psycopg.connect(_pg_admin_conninfo(), autocommit=True, connect_timeout=5) as admin:
+                admin.execute(f'CREATE DATABASE "{template}"')
+            self.built[key] = template
+            build(f"{PG_SERVER}/{template}")
+        database = db_url.rsplit("/", 1)[1]
+        with psycopg.connect(_pg_admin_conninfo(), autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{self.built[key]}"')
+
+    def drop(self) -> None:
+        templates = [template for (_, backend), template in self.built.items() if backend == "postgresql"]
+        if not templates:
+            return
+        import psycopg
+
+        with psycopg.connect(_pg_admin_conninfo(), autocommit=True, connect_timeout=5) as admin:
+            for template in templates:
+                admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory) -> Iterator[Snapshots]:
+    kept = Snapshots(tmp_path_factory.mktemp("snapshots"))
+    yield kept
+    kept.drop()
+
+
+@pytest.fixture
+def samples_db(db_url, snapshots):
+    """`db_url` holding the samples as `caltac-inbox ingest samples/*` stores them."""
+    from tests.demo import SAMPLES
+    from tests.web import ingest
+
+    snapshots.restore("samples", db_url, lambda url: ingest(url, SAMPLES))
+    return db_url
 
 
 @pytest.fixture

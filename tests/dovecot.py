@@ -71,7 +71,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_CERTIFICATE: dict[str, bytes] = {}  # one self-signed pair per test process: an RSA key costs 0.2-1 s
+
+
 def _make_certificate(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    if not _CERTIFICATE:
+        with tempfile.TemporaryDirectory() as scratch:
+            made = _new_certificate(Path(scratch))
+            _CERTIFICATE.update(cert=made[0].read_bytes(), key=made[1].read_bytes())
+    cert.write_bytes(_CERTIFICATE["cert"])
+    key.write_bytes(_CERTIFICATE["key"])
+    key.chmod(0o600)
+    return cert, key
+
+
+def _new_certificate(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -181,13 +196,15 @@ service anvil {{
         self.stop()
         raise RuntimeError(f"dovecot did not start listening within {timeout} s\n{self.log()}")
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the server: SIGTERM as an operator stops it (its master waits about 6 s for
+        its children), or, for a server a test is done with, SIGKILL at once."""
         if self.process is None:
             return
         if self.process.poll() is None:
             # The master's process group also holds its imap/login children.
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
+                os.killpg(self.process.pid, signal.SIGTERM if graceful else signal.SIGKILL)
             except ProcessLookupError:
                 pass
             try:
@@ -323,5 +340,5 @@ def dovecot() -> Iterator[DovecotServer]:
         server.start()
         yield server
     finally:
-        server.stop()
+        server.stop(graceful=False)
         shutil.rmtree(root, ignore_errors=True)

@@ -37,7 +37,7 @@ def classify_slowly(notice):
 
 def classify_greedily(notice):
     if "GREEDY" in notice.text:
-        hog = [bytearray(2**26) for _ in range(100)]  # 6.4 GB, 64 MB at a time
+        hog = [bytes(2**26) for _ in range(100)]  # 6.4 GB of address space, 64 MB at a time (calloc: untouched)
         return (len(hog),)
     return fake_classify(notice)
 
@@ -95,7 +95,9 @@ def test_a_parse_over_the_time_limit_is_archived_with_the_reason(store):
 
 def test_a_classify_over_the_memory_limit_is_archived_with_the_reason(store):
     raws = _imap_messages("one", "two", "GREEDY")
-    report, _ = _ingest_within(store, raws, classifier=classify_greedily)
+    # time enough that the memory limit, not the clock, stops it on a loaded machine
+    report, _ = _ingest_within(store, raws, budget=ReadBudget(seconds=60, memory_mb=256),
+                               classifier=classify_greedily)
     _assert_recorded_and_passed(store, report, raws, 3, "classify exceeded 256 MB")
 
 

@@ -27,12 +27,6 @@ SAMPLE_AS_OF = "2020-08-01"
 
 
 @pytest.fixture
-def samples_db(db_url):
-    ingest(db_url, SAMPLES)
-    return db_url
-
-
-@pytest.fixture
 def feed(samples_db):
     return create_feed(samples_db, "--name", "district office")
 

@@ -18,18 +18,11 @@ from caltac_inbox.web.access import ACCESS_LOGGER
 from caltac_inbox.web.app import COOKIE, ServeSettings, create_app
 from caltac_inbox.web.editing import EDITOR_COOKIE
 from caltac_inbox.web.session import SessionSigner
-from tests.demo import SAMPLES
 from tests.web import add_editor, cli, create_feed, ingest
 
 AS_OF = "2020-08-01"
 KEY = "k" * 40
 HOSTILE = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>&amp;"
-
-
-@pytest.fixture
-def samples_db(db_url):
-    ingest(db_url, SAMPLES)
-    return db_url
 
 
 @pytest.fixture

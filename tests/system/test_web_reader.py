@@ -15,14 +15,7 @@ from caltac_inbox.store import read as queries
 from caltac_inbox.web import reader as web_reader
 from caltac_inbox.web.app import ServeSettings, create_app
 from caltac_inbox.web.reader import TimelineReader
-from tests.demo import SAMPLES
-from tests.web import create_feed, ingest
-
-
-@pytest.fixture
-def samples_db(db_url):
-    ingest(db_url, SAMPLES)
-    return db_url
+from tests.web import create_feed
 
 
 def _leave_timeline_behind(url: str) -> None:
