@@ -110,6 +110,20 @@ def test_cli_options_is_a_leaf_of_the_command_line():
     assert not {i for i in imported if i.startswith("caltac_inbox.cli")}, imported
 
 
+def test_no_command_module_imports_another():
+    """A command group's module (cli/__init__.py's LAZY_COMMANDS) imports only the shared
+    CLI modules (options, selection, app, columns, ...), never another command group's:
+    what two commands share lives below both (web/address.py holds the server's default
+    URL for `feed create` and `editor add`)."""
+    from caltac_inbox.cli import LAZY_COMMANDS
+
+    commands = {command.path.split(":")[0] for command in LAZY_COMMANDS.values()}
+    graph = _import_graph()
+    assert len(commands) >= 8 and commands <= set(graph)
+    crossing = {name: sorted(graph[name] & commands) for name in sorted(commands) if graph[name] & commands}
+    assert not crossing, crossing
+
+
 def test_the_import_graph_has_no_circle():
     """No module imports, through any chain and also from inside a function, a module that
     imports it back: each layer can be read, tested and changed from the bottom up."""
