@@ -14,10 +14,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "caltac_inbox"
 TIMELINE_MAY_IMPORT = {"caltac_inbox.model"}
 
 
+@functools.cache  # each file is parsed once a run: the checks below share what it imports
+def _import_statements(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of a file, at any depth (also inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return tuple(node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
 def _imports(path: Path) -> set[str]:
     """Every module a file imports, at any depth (also inside functions), dotted."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _import_statements(path):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -53,15 +60,12 @@ def _internal_imports(path: Path, modules: dict[str, Path]) -> set[str]:
     """The caltac_inbox modules a file imports, also inside functions: `from a.b import c`
     counts as a.b.c when that is a module, else as a.b."""
     found = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in _import_statements(path):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = next(iter(_imports_of(node, path)))
             names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
-        else:
-            continue
         found.update(name for name in names if name in modules)
     return found
 
