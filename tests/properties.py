@@ -1,4 +1,4 @@
-"""Example counts of the property tests: a few in a bare `pytest tests/unit`, the full
+"""Example counts of the property (and random-sample) tests: a few in a bare `pytest tests/unit`, the full
 count in a `slow` twin that `make test` runs as well (`-m "slow or not slow"`).
 
     @fast_and_full(50, 300)
