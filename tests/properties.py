@@ -1,5 +1,6 @@
-"""Example counts of the property (and random-sample) tests: a few in a bare `pytest tests/unit`, the full
-count in a `slow` twin that `make test` runs as well (`-m "slow or not slow"`).
+"""Example counts of the property (and random-sample) tests: a few in a bare `pytest
+tests/unit`, the full count in a `slow` twin that `make test` runs as well
+(`-m "slow or not slow"`).
 
     @fast_and_full(50, 300)
     def test_something(max_examples):
