@@ -9,6 +9,7 @@ import ast
 import functools
 import sys
 from pathlib import Path
+from typing import Iterator
 
 PACKAGE = Path(__file__).resolve().parents[2] / "caltac_inbox"
 TIMELINE_MAY_IMPORT = {"caltac_inbox.model"}
@@ -18,7 +19,18 @@ TIMELINE_MAY_IMPORT = {"caltac_inbox.model"}
 def _import_statements(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
     """Every import statement of a file, at any depth (also inside functions)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return tuple(node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
+    return tuple(node for node in _statements(tree.body) if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def _statements(body: list) -> Iterator[ast.AST]:
+    """Every statement in `body` and in the statements' own bodies, at any depth: an import
+    is a statement, so the expressions (most of a file's nodes) need not be visited."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):  # every list that holds statements
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
 
 
 def _imports(path: Path) -> set[str]:
