@@ -609,6 +609,7 @@ def docx_to_text(raw: bytes) -> str:
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ChecklistError(f"not a readable .docx file ({exc})") from None
     out: list[str] = []
+    style_names: dict[str | None, str] = {}  # per w:pStyle id: python-docx looks each up in every style
     for element in _body_blocks(document.element.body):
         if element.tag == _W + "tbl":
             for row in element.iter(_W + "tr"):
@@ -620,8 +621,7 @@ def docx_to_text(raw: bytes) -> str:
         if not text:
             out.append("")
             continue
-        paragraph = Paragraph(element, document)
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        style = _style_name(Paragraph(element, document), style_names)
         level = _heading_level(style)
         if level:
             out.append("#" * level + " " + text)
@@ -634,6 +634,15 @@ def docx_to_text(raw: bytes) -> str:
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CHECKBOXES = "☐☑☒□■"
+
+
+def _style_name(paragraph: Any, known: dict[str | None, str]) -> str:  # a python-docx Paragraph
+    """The name of the paragraph's style ("" for none), looked up once per style id."""
+    style_id = paragraph._p.style
+    if style_id not in known:
+        style = paragraph.style
+        known[style_id] = (style.name if style is not None else "") or ""
+    return known[style_id]
 
 
 def _body_blocks(parent: Any) -> Any:  # lxml elements

@@ -201,6 +201,7 @@ def ingest(
     classifier: Classifier | None = None,
     origin: str = "mail",
     workers: int | None = None,
+    budget: ReadBudget | None = DEFAULT_BUDGET,
 ) -> IngestReport:
     """Archive, parse, classify and store each message; then refresh the timeline.
 
@@ -211,8 +212,8 @@ def ingest(
     its checkpoint was not committed either) and duplicates nothing, and a message
     whose rows cannot be stored is archived with the reason instead. `progress` hears of each message when its
     batch has committed, in input order. Messages are parsed and classified in
-    `workers` processes (default: one per CPU, at most MAX_WORKERS), each within the
-    store's budget: one that exceeds it is archived with the reason (see
+    `workers` processes (default: one per CPU, at most MAX_WORKERS), each within
+    `budget` (None: no bound): one that exceeds it is archived with the reason (see
     `messages --failed`) and ingest goes on. `workers=0`, or a parser or classifier
     that cannot be pickled, reads in this process, without the budget.
     """
@@ -228,7 +229,7 @@ def ingest(
             mailboxes.add(getattr(item, "mailbox", None))
         return _is_raw(item) and len(item.raw) <= max_size
 
-    readings = _readings(store, raws, wanted, parser, classifier, workers)
+    readings = _readings(store, raws, wanted, parser, classifier, workers, budget)
     try:
         with contextlib.closing(readings):
             for item, reading in readings:
@@ -256,9 +257,10 @@ def ingest(
 
 
 def _readings(store: Store, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
-              classifier: Classifier, workers: int | None) -> Generator[tuple[Any, Reading | None], None, None]:
+              classifier: Classifier, workers: int | None,
+              budget: ReadBudget | None) -> Generator[tuple[Any, Reading | None], None, None]:
     # a forked worker must not inherit open database connections
-    return read_messages(items, wanted, parser, classifier, store.budget, workers, before_fork=store.engine.dispose)
+    return read_messages(items, wanted, parser, classifier, budget, workers, before_fork=store.engine.dispose)
 
 
 def reparse(
@@ -271,6 +273,7 @@ def reparse(
     workers: int | None = None,
     trust: Callable[[str | None], tuple[str, ...] | None] | None = None,
     forwarders: Callable[[str | None], tuple[str, ...]] | None = None,
+    budget: ReadBudget | None = DEFAULT_BUDGET,
 ) -> ReparseReport:
     """Re-run parse + classify over archived raw bytes; idempotent. `trust(mailbox)`
     names the authserv-ids trusted for a message of that mailbox; where it names
@@ -278,7 +281,7 @@ def reparse(
     `forwarders(mailbox)` names who may forward a notice of it and keep it verified.
 
     Like ingest: messages are read in batches from read-only snapshots and parsed
-    and classified in worker processes within the budget, outside any write
+    and classified in worker processes within `budget`, outside any write
     transaction; each batch of results is stored in one short transaction. A
     concurrent ingest or poll never waits for the parsing."""
     from caltac_inbox.store import read
@@ -289,7 +292,7 @@ def reparse(
     with store.session(readonly=True) as s:
         wanted = read.archived_sizes(s, failed_only=failed_only)
     readings = _readings(store, store.archived(wanted, trust, forwarders), lambda item: True, parser, classifier,
-                         workers)
+                         workers, budget)
     batch = Batch()
     try:
         with contextlib.closing(readings):

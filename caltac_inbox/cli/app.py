@@ -53,11 +53,10 @@ class App:
         limits = self.config().limits
         return ReadBudget(seconds or limits.message_seconds, memory_mb or limits.message_memory_mb)
 
-    def open_store(self, budget: ReadBudget | None = None) -> Any:
+    def open_store(self) -> Any:
         """The store opened for writing (store.open_writer: created or migrated on first
-        use), reading messages within `budget` (default `self.budget()`); close it (or
-        use `with`) when done."""
-        return open_writer(self.db_url(), budget=budget or self.budget())
+        use); close it (or use `with`) when done."""
+        return open_writer(self.db_url())
 
 
 pass_app = click.make_pass_decorator(App)

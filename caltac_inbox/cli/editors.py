@@ -6,11 +6,10 @@ import json
 import click
 
 from caltac_inbox.cli.app import current_app, read_timeline
-from caltac_inbox.cli.feeds import DEFAULT_BASE_URL
 from caltac_inbox.cli.options import emit, output_options
 from caltac_inbox.cli.selection import mailbox_option
 from caltac_inbox.store.editors import create_editor, list_editors, revoke_editor
-from caltac_inbox.web.doctor import BASE_URL_ENV
+from caltac_inbox.web.address import BASE_URL_ENV, DEFAULT_BASE_URL
 
 
 @click.group("editor")

@@ -14,11 +14,8 @@ from caltac_inbox.cli.selection import kind_option, mailbox_option, program_opti
 from caltac_inbox.errors import ConfigError
 from caltac_inbox.store.feeds import create_feed, list_feeds, normalized_filter, revoke_feed
 from caltac_inbox.timeline.wording import short_when
-from caltac_inbox.web.doctor import BASE_URL_ENV, require_web
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8025
-DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+from caltac_inbox.web.address import BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_HOST, DEFAULT_PORT
+from caltac_inbox.web.doctor import require_web
 
 
 @click.command("serve")

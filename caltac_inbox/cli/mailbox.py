@@ -90,16 +90,13 @@ class LazyPollStore:
     creates or migrates the database and reports a bad URL before any IMAP traffic.
     """
 
-    def __init__(self, url: str | None, reader: Reader | None, store: "Store | None",
-                 budget: "ReadBudget | None" = None) -> None:
+    def __init__(self, url: str | None, reader: Reader | None, store: "Store | None") -> None:
         self._url = url
         self._reader = reader
         self._store = store
-        self._budget = budget
 
     @classmethod
-    def open(cls, url: str | None, budget: "ReadBudget | None" = None) -> "LazyPollStore":
-        """`budget`: what reading one message may take (default: caltac_inbox.budget's)."""
+    def open(cls, url: str | None) -> "LazyPollStore":
         try:
             reader: Reader | None = open_reader(url)
         except DatabaseError:  # no database yet: the writer creates it
@@ -107,7 +104,7 @@ class LazyPollStore:
         if reader is not None and not reader.light:
             reader.close()
             reader = None
-        return cls(url, reader, None if reader is not None else _open_full_store(url, budget), budget)
+        return cls(url, reader, None if reader is not None else open_writer(url))
 
     # imap.MailState: what the IMAP source reads
     def imap_checkpoint(self, mailbox: str, folder: str) -> tuple[int | None, int]:
@@ -177,7 +174,7 @@ class LazyPollStore:
     def _full(self) -> "Store":
         if self._store is None:
             self._close_reader()
-            self._store = _open_full_store(self._url, self._budget)
+            self._store = open_writer(self._url)
         return self._store
 
     def _close_reader(self) -> None:
@@ -189,9 +186,9 @@ class LazyPollStore:
 def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
                  progress: Callable[[int, str], Callable[[int], None]] | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 body_budget: int = FETCH_BYTES) -> "MailboxReport":
+                 body_budget: int = FETCH_BYTES, budget: ReadBudget = DEFAULT_BUDGET) -> "MailboxReport":
     """One mailbox: the IMAP source's messages and checkpoints (sources.imap) stored by
-    the pipeline (parse, classify, store, refresh), counted per folder. Never raises a
+    the pipeline (parse, classify within `budget`, store, refresh), counted per folder. Never raises a
     UserError: the reason the poll stopped is in report.error/exit_code."""
     report = MailboxReport(mailbox=mb.name)
     items = mailbox_messages(store, mb, report, progress=progress, clock=clock, sleep=sleep,
@@ -213,7 +210,7 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
 
     try:
         ingested = store.ingest(itertools.chain([first], items), accept=sender_filter(mb.senders, mb.forwarders),
-                                max_size=mb.max_message_bytes, progress=count)
+                                max_size=mb.max_message_bytes, progress=count, budget=budget)
         report.changes = list(ingested.changes)
     except UserError as exc:
         report.error, report.exit_code = str(exc), exc.exit_code
@@ -221,10 +218,6 @@ def poll_mailbox(store: LazyPollStore, mb: "MailboxConfig", *,
     finally:
         items.close()  # done, or the store failed: the IMAP connection is closed
     return finish(report, mb)
-
-
-def _open_full_store(url: str | None, budget: "ReadBudget | None") -> "Store":
-    return open_writer(url, budget=budget or DEFAULT_BUDGET)
 
 
 def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), as_json: bool = False,
@@ -239,7 +232,8 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
         raise ConfigError(f"no [[mailbox]] configured in {where}; add one (see README, "
                           "'Configuring a mailbox') or pass --config FILE")
     mailboxes = [config.mailbox(name) for name in only] if only else list(config.mailboxes)
-    store = LazyPollStore.open(db_url, ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb))
+    budget = ReadBudget(config.limits.message_seconds, config.limits.message_memory_mb)
+    store = LazyPollStore.open(db_url)
     code = 0
     changes: list[Any] = []
     try:
@@ -248,7 +242,7 @@ def run_poll(config: "Config", db_url: str | None, *, only: Sequence[str] = (), 
             bars = _ProgressBars() if interactive and not as_json else None
             try:
                 with mailbox_lock(lock_path(mb.name, sqlite_file), deadline=mb.deadline):
-                    report = poll_mailbox(store, mb, progress=bars)
+                    report = poll_mailbox(store, mb, progress=bars, budget=budget)
             except LockHeld as held:
                 if held.overdue:
                     report = MailboxReport(mailbox=mb.name, skipped=LOCK_HUNG,

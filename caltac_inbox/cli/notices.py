@@ -118,9 +118,10 @@ def ingest(ctx: click.Context, app: App, paths: tuple[str, ...], mailbox: str | 
                       app.config().trusted_forwarders_for(mailbox))
     notify_argv = resolve_notify(notify_command, app.config())
     progress = IngestProgress(paths)  # measures the input before the database file is created beside it
-    with app.open_store(app.budget(time_limit, memory_limit)) as store, progress:
+    budget = app.budget(time_limit, memory_limit)
+    with app.open_store() as store, progress:
         report = pipeline.ingest(store, progress.items(items), max_size=max_size_mb * 2**20,
-                                 progress=progress.stored)
+                                 progress=progress.stored, budget=budget)
     for _source, message in report.errors:
         print_error(message)
     skipped = report.skipped_warning()
@@ -183,9 +184,10 @@ def reparse(ctx: click.Context, app: App, failed_only: bool, time_limit: float |
       caltac-inbox reparse --failed
       caltac-inbox reparse --all
     """
-    with app.open_store(app.budget(time_limit, memory_limit)) as store:
+    budget = app.budget(time_limit, memory_limit)
+    with app.open_store() as store:
         report = pipeline.reparse(store, failed_only=failed_only, trust=app.config().authserv_ids_for,
-                                  forwarders=app.config().trusted_forwarders_for)
+                                  forwarders=app.config().trusted_forwarders_for, budget=budget)
     for _source, message in report.errors:
         print_error(message)
     click.echo(report.summary())

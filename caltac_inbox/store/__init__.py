@@ -20,7 +20,6 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
-from caltac_inbox.budget import DEFAULT_BUDGET, ReadBudget
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store import db
 from caltac_inbox.store.light import (PostgresReader, missing_database_error, open_postgres_reader,
@@ -119,12 +118,12 @@ def open_reader(url: str | None, *, connect_timeout: float | None = None,
                                                   statement_timeout=statement_timeout)))
 
 
-def open_writer(url: str | None, *, budget: ReadBudget | None = DEFAULT_BUDGET, migrate: bool = True) -> "Store":
+def open_writer(url: str | None, *, migrate: bool = True) -> "Store":
     """The Store on `url` (None: the default SQLite file), created or migrated on first use
-    unless `migrate` is False; messages are read within `budget`."""
+    unless `migrate` is False."""
     from caltac_inbox.store.writer import open_store  # SQLAlchemy: only for a writer
 
-    return open_store(url, migrate=migrate, budget=budget)
+    return open_store(url, migrate=migrate)
 
 
 __all__ = ["Reader", "UPGRADE_HINT", "open_reader", "open_writer"]

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from caltac_inbox.budget import BATCH_BYTES, DEFAULT_BUDGET, ReadBudget
+from caltac_inbox.budget import BATCH_BYTES
 from caltac_inbox.model import Fact, Notice, RawMessage
 
 if TYPE_CHECKING:
@@ -197,12 +197,11 @@ class ReparseReport:
 
 
 class Store:
-    """A migrated database. Use `with store.session() as s:` for reads. `budget` bounds
-    reading each message when the pipeline ingests or reparses into it (None: no bound)."""
+    """A migrated database. Use `with store.session() as s:` for reads. What reading a
+    message may take is the pipeline's (pipeline.ingest's and reparse's `budget`)."""
 
-    def __init__(self, engine: "Engine", budget: ReadBudget | None = DEFAULT_BUDGET) -> None:
+    def __init__(self, engine: "Engine") -> None:
         self.engine = engine
-        self.budget = budget
         from sqlalchemy.orm import sessionmaker
 
         from caltac_inbox.store.db import READONLY_OPTION
@@ -493,11 +492,11 @@ class Store:
             return read.list_messages(s, failed=failed, mailbox=mailbox)
 
 
-def open_store(url: str | None = None, *, migrate: bool = True, budget: ReadBudget | None = DEFAULT_BUDGET) -> Store:
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """A Store on `url` (default: SQLite in the user data dir), migrated on first use."""
     from caltac_inbox.store.db import connect
 
-    return Store(connect(url, migrate=migrate), budget)
+    return Store(connect(url, migrate=migrate))
 
 
 __all__ = ["BATCH_MESSAGES", "Archived", "Batch", "IngestReport", "Prepared", "Progress", "ReparseReport", "Store",

@@ -9,8 +9,8 @@ import os
 from caltac_inbox.errors import ConfigError
 from caltac_inbox.store import db
 from caltac_inbox.store.feeds import list_feeds
+from caltac_inbox.web.address import BASE_URL_ENV
 
-BASE_URL_ENV = "CALTAC_INBOX_BASE_URL"
 INSTALL_WEB = "pip install 'caltac-inbox[web]' (with pipx: pipx inject caltac-inbox starlette uvicorn jinja2)"
 WEB_MODULES = ("starlette", "uvicorn", "jinja2")
 

@@ -55,9 +55,8 @@ def _imap_messages(*bodies: str) -> list[RawMessage]:
 
 
 def _ingest_within(store, raws, budget=TIGHT, **stand_ins):
-    store.budget = budget
     started = time.monotonic()
-    report = ingest(store, raws, **{"parser": fake_parse, "classifier": fake_classify, **stand_ins})
+    report = ingest(store, raws, budget=budget, **{"parser": fake_parse, "classifier": fake_classify, **stand_ins})
     return report, time.monotonic() - started
 
 

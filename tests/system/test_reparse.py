@@ -89,11 +89,11 @@ def test_reparse_reads_in_worker_processes_and_stores_in_batches(store):
 def test_reparse_keeps_to_the_budget_and_records_why(store):
     from tests.system.test_budget import classify_slowly
 
+    tight = ReadBudget(seconds=1, memory_mb=256)
     ingest(store, _messages(3), **FAKES)
-    store.budget = ReadBudget(seconds=1, memory_mb=256)
     slow = make_eml(message_id="<slow@x>", body="SLOW-CLASSIFY", facts=[DOWNTIME])
-    ingest(store, [RawMessage(slow, "slow.eml")], **FAKES)
-    report = reparse(store, failed_only=False, parser=fake_parse, classifier=classify_slowly)
+    ingest(store, [RawMessage(slow, "slow.eml")], budget=tight, **FAKES)
+    report = reparse(store, failed_only=False, parser=fake_parse, classifier=classify_slowly, budget=tight)
     assert (report.messages, report.ok, report.failed) == (4, 3, 1)
     [failed] = store.messages(failed=True)
     assert failed["source"] == "slow.eml" and failed["parse_error"] == "classify timed out after 1 s"

@@ -14,6 +14,7 @@ from caltac_inbox.export.ics import IcsOptions, calendar_chunks, calendar_ics, t
 from caltac_inbox.model import Fact
 from caltac_inbox.timeline.reconcile import reconcile
 from tests.icalendar_oracle import icalendar_calendar
+from tests.properties import fast_and_full
 from tests.unit.test_ics import GOLDEN, LA, NOW, UPDATED_AT, mixed_notices, stored, sourced
 
 
@@ -36,25 +37,28 @@ def test_the_calendar_comes_a_piece_per_event() -> None:
 texts = st.lists(st.sampled_from(list("ab ,;:\\^\"\n\r\t\x07é€😀") + ["\\N", "x" * 70]), max_size=40).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
-@given(action=texts, evidence=texts, subject=texts, timed=st.booleans(), minutes=st.integers(0, 60 * 24 * 400),
-       kind=st.sampled_from(("deadline", "downtime", "retention", "credential")), sequence=st.integers(0, 9))
-def test_any_entry_is_written_as_icalendar_writes_it(action: str, evidence: str, subject: str, timed: bool,
-                                                     minutes: int, kind: str, sequence: int) -> None:
-    when = datetime(2024, 1, 1, tzinfo=LA) + timedelta(minutes=minutes)
-    day = when.date() if not timed else when
-    fact = {
-        "deadline": Fact(kind="deadline", evidence=evidence, due=day, action=action or "x", program=("CAASPP",)),
-        "downtime": Fact(kind="downtime", evidence=evidence, start=day, end=day + timedelta(days=1),
-                         systems=(action or "TOMS",)),
-        "retention": Fact(kind="retention", evidence=evidence, at=day, data=action or "data", system="TOMS"),
-        "credential": Fact(kind="credential", evidence=evidence, school_year="2024-25", action=action or None),
-    }[kind]
-    entries = [replace(e, sequence=sequence, updated_at=UPDATED_AT if sequence % 2 else None)
-               for e in reconcile([sourced(fact, datetime(2023, 12, 1, 9, tzinfo=LA), "<m>", subject)])]
-    written = calendar_ics(entries, now=NOW)
-    assert written == icalendar_calendar(entries, now=NOW)
-    icalendar.Calendar.from_ical(written)
+@fast_and_full(50, 300)
+def test_any_entry_is_written_as_icalendar_writes_it(max_examples: int) -> None:
+    @settings(max_examples=max_examples, deadline=None)
+    @given(action=texts, evidence=texts, subject=texts, timed=st.booleans(), minutes=st.integers(0, 60 * 24 * 400),
+           kind=st.sampled_from(("deadline", "downtime", "retention", "credential")), sequence=st.integers(0, 9))
+    def check(action: str, evidence: str, subject: str, timed: bool, minutes: int, kind: str, sequence: int) -> None:
+        when = datetime(2024, 1, 1, tzinfo=LA) + timedelta(minutes=minutes)
+        day = when.date() if not timed else when
+        fact = {
+            "deadline": Fact(kind="deadline", evidence=evidence, due=day, action=action or "x", program=("CAASPP",)),
+            "downtime": Fact(kind="downtime", evidence=evidence, start=day, end=day + timedelta(days=1),
+                             systems=(action or "TOMS",)),
+            "retention": Fact(kind="retention", evidence=evidence, at=day, data=action or "data", system="TOMS"),
+            "credential": Fact(kind="credential", evidence=evidence, school_year="2024-25", action=action or None),
+        }[kind]
+        entries = [replace(e, sequence=sequence, updated_at=UPDATED_AT if sequence % 2 else None)
+                   for e in reconcile([sourced(fact, datetime(2023, 12, 1, 9, tzinfo=LA), "<m>", subject)])]
+        written = calendar_ics(entries, now=NOW)
+        assert written == icalendar_calendar(entries, now=NOW)
+        icalendar.Calendar.from_ical(written)
+
+    check()
 
 
 def test_no_timed_event_no_zone() -> None:

@@ -9,15 +9,34 @@ import ast
 import functools
 import sys
 from pathlib import Path
+from typing import Iterator
 
 PACKAGE = Path(__file__).resolve().parents[2] / "caltac_inbox"
 TIMELINE_MAY_IMPORT = {"caltac_inbox.model"}
 
 
+@functools.cache  # each file is parsed once a run: the checks below share what it imports
+def _import_statements(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of a file, at any depth (also inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return tuple(node for node in _statements(tree.body) if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def _statements(body: list) -> Iterator[ast.AST]:
+    """Every statement in `body` and in the statements' own bodies, at any depth: an import
+    is a statement, so the expressions (most of a file's nodes) need not be visited."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):  # every list that holds statements
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+
+
 def _imports(path: Path) -> set[str]:
     """Every module a file imports, at any depth (also inside functions), dotted."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _import_statements(path):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -53,15 +72,12 @@ def _internal_imports(path: Path, modules: dict[str, Path]) -> set[str]:
     """The caltac_inbox modules a file imports, also inside functions: `from a.b import c`
     counts as a.b.c when that is a module, else as a.b."""
     found = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in _import_statements(path):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = next(iter(_imports_of(node, path)))
             names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
-        else:
-            continue
         found.update(name for name in names if name in modules)
     return found
 
@@ -108,6 +124,20 @@ def test_the_web_server_reads_and_writes_through_the_store_not_the_pipeline():
 def test_cli_options_is_a_leaf_of_the_command_line():
     imported = _import_graph()["caltac_inbox.cli.options"]
     assert not {i for i in imported if i.startswith("caltac_inbox.cli")}, imported
+
+
+def test_no_command_module_imports_another():
+    """A command group's module (cli/__init__.py's LAZY_COMMANDS) imports only the shared
+    CLI modules (options, selection, app, columns, ...), never another command group's:
+    what two commands share lives below both (web/address.py holds the server's default
+    URL for `feed create` and `editor add`)."""
+    from caltac_inbox.cli import LAZY_COMMANDS
+
+    commands = {command.path.split(":")[0] for command in LAZY_COMMANDS.values()}
+    graph = _import_graph()
+    assert len(commands) >= 8 and commands <= set(graph)
+    crossing = {name: sorted(graph[name] & commands) for name in sorted(commands) if graph[name] & commands}
+    assert not crossing, crossing
 
 
 def test_the_import_graph_has_no_circle():

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from caltac_inbox import mailheaders, parse
 from caltac_inbox.errors import ParseError
+from tests.properties import fast_and_full
 from tests.shared import SHARED, needs_shared
 from tests.unit.behaviour.generate import generate
 from tests.unit.test_parse import FORWARD_HEAD, HEAD, NOTICE_BODY, SAMPLE_BYTES, _attached_forward, _inner_notice, mail
@@ -106,10 +107,11 @@ def test_corpus_seeds_and_samples_parse_as_in_full_and_mostly_without_it():
     assert len(stood) >= 0.9 * len(mail_files), sorted(set(mail_files) - set(stood))
 
 
-def test_behaviour_deliveries_plain_html_outlook_gmail():
+@fast_and_full(15, 60)
+def test_behaviour_deliveries_plain_html_outlook_gmail(max_examples):
     variants = generate()
     chosen = {v.delivery: v for v in variants}  # the last of each delivery
-    chosen_list = list(chosen.values()) + random.Random(28).sample(variants, 60)
+    chosen_list = list(chosen.values()) + random.Random(28).sample(variants, max_examples)
     assert {v.delivery for v in chosen_list} == {"plain", "html", "outlook", "gmail"}
     stood = [v.name for v in chosen_list if assert_same(v.message(), v.name)]
     assert len(stood) == len(chosen_list)
@@ -226,32 +228,41 @@ FROM_TOKENS = ["a@b.org", "x@y.com", '"Smith, J" ', "<", ">", " ", ",", ";", ":"
                "\t", "\n ", "group:", "<>", '""', "\udce9", "=?x-unknown?q?a?="]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(FROM_TOKENS), max_size=8), st.lists(st.sampled_from(FROM_TOKENS), max_size=4),
-       st.sampled_from(["", "Received: from x (y [1.2.3.4]) by z; Mon, 1 Jan 2024 00:00:00 +0000\n",
-                        "Date: garbage\n", "Subject: second\n", "From: second@x.org\n"]))
-def test_generated_senders_parse_as_in_full(from_tokens, subject_tokens, extra):
-    head = f"From: {''.join(from_tokens)}\nSubject: {''.join(subject_tokens)}\n{extra}Message-ID: <m@x.org>\n\n"
-    raw = head.encode("utf-8", "surrogateescape") + NOTICE_BODY.encode()
-    assert_same(raw)
+@fast_and_full(60, 300)
+def test_generated_senders_parse_as_in_full(max_examples):
     import mailparser
 
-    full = mailparser.MailParser(parse._bounded_message(raw))
-    view = parse._HeaderView(parse._bounded_message(raw))
-    assert (view.from_, view.subject) == (full.from_, full.subject)
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(FROM_TOKENS), max_size=8), st.lists(st.sampled_from(FROM_TOKENS), max_size=4),
+           st.sampled_from(["", "Received: from x (y [1.2.3.4]) by z; Mon, 1 Jan 2024 00:00:00 +0000\n",
+                            "Date: garbage\n", "Subject: second\n", "From: second@x.org\n"]))
+    def check(from_tokens, subject_tokens, extra):
+        head = f"From: {''.join(from_tokens)}\nSubject: {''.join(subject_tokens)}\n{extra}Message-ID: <m@x.org>\n\n"
+        raw = head.encode("utf-8", "surrogateescape") + NOTICE_BODY.encode()
+        assert_same(raw)
+        full = mailparser.MailParser(parse._bounded_message(raw))
+        view = parse._HeaderView(parse._bounded_message(raw))
+        assert (view.from_, view.subject) == (full.from_, full.subject)
+
+    check()
 
 
 FIELD_CHARS = st.sampled_from(list(" \t\r\n<>@.()\"\\,;:[]=?!#$%&'*+/^_`{|}~-aZ09é\udce9\x00\x0b"))
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.sampled_from(["Subject", "Message-ID", "message-id", "SUBJECT"]),
-       st.lists(st.one_of(FIELD_CHARS, st.sampled_from(["<a@b.c>", "=?utf-8?q?x?=", "=?", "abc.def"])), max_size=12))
-def test_plain_subject_and_message_id_read_as_policy_default_reads_them(name, pieces):
-    value = "".join(pieces)
-    plain = mailheaders._without_parsing(name, value)
-    if plain is not None:
-        assert plain == str(policy.default.header_fetch_parse(name, value))
+@fast_and_full(100, 500)
+def test_plain_subject_and_message_id_read_as_policy_default_reads_them(max_examples):
+    @settings(max_examples=max_examples, deadline=None)
+    @given(st.sampled_from(["Subject", "Message-ID", "message-id", "SUBJECT"]),
+           st.lists(st.one_of(FIELD_CHARS, st.sampled_from(["<a@b.c>", "=?utf-8?q?x?=", "=?", "abc.def"])),
+                    max_size=12))
+    def check(name, pieces):
+        value = "".join(pieces)
+        plain = mailheaders._without_parsing(name, value)
+        if plain is not None:
+            assert plain == str(policy.default.header_fetch_parse(name, value))
+
+    check()
 
 
 def test_plain_fields_take_the_shortcut():

@@ -12,6 +12,7 @@ import pytest
 from caltac_inbox.model import Fact, parse_when
 from caltac_inbox.timeline.entry import SourcedFact
 from caltac_inbox.timeline.reconcile import reconcile
+from tests.properties import fast_and_full
 from tests.shared import SHARED, needs_shared
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -283,11 +284,15 @@ def related_notices(draw):
     return facts
 
 
-@settings(max_examples=150, deadline=None)
-@given(related_notices(), st.randoms(use_true_random=False))
-def test_property_arrival_order_never_changes_the_timeline(facts, rnd):
-    shuffled = list(facts)
-    rnd.shuffle(shuffled)
-    assert reconcile(shuffled) == reconcile(facts)
-    uids = [e.uid for e in reconcile(facts)]
-    assert len(uids) == len(set(uids))
+@fast_and_full(40, 150)
+def test_property_arrival_order_never_changes_the_timeline(max_examples):
+    @settings(max_examples=max_examples, deadline=None)
+    @given(related_notices(), st.randoms(use_true_random=False))
+    def check(facts, rnd):
+        shuffled = list(facts)
+        rnd.shuffle(shuffled)
+        assert reconcile(shuffled) == reconcile(facts)
+        uids = [e.uid for e in reconcile(facts)]
+        assert len(uids) == len(set(uids))
+
+    check()
