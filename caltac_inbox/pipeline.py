@@ -147,16 +147,15 @@ def read_messages(
         workers = 0
     budgeted = budget is not None and workers > 0
 
-    def before_start() -> None:
+    def warm() -> None:
         from caltac_inbox.warm_up import warm_up
 
         warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
-        before_fork()
 
     return read_in_order(
         items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
         crashed=functools.partial(_worker_died, budget if budgeted else None),
-        before_start=before_start,
+        before_start=before_fork, warm_up=warm,
         # within a budget every message is read in a worker process: that is what contains it
         contained=budgeted,
         item_seconds=budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]

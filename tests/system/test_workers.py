@@ -122,3 +122,36 @@ def test_interrupting_the_consumer_stops_the_workers():
     readings.close()
     with pytest.raises(StopIteration):
         next(readings)
+
+
+def test_one_wanted_item_is_read_alone_without_the_warm_up():
+    """The single process reading a one-item input reads it cold: warming this process
+    first would add the warm-up's own reading, and nothing else inherits it."""
+    warmed: list[int] = []
+    for items in ([7], [2, 7, 4]):  # one wanted item, alone or among unwanted ones
+        out = list(read_in_order(iter(items), odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                                 warm_up=lambda: warmed.append(1)))
+        assert [item for item, _ in out] == items
+        assert [answer and answer[0] for _, answer in out] == [i * i if i % 2 else None for i in items]
+        assert {answer[1] for _, answer in out if answer} - {MAIN}  # read by a worker process
+    assert warmed == [1]  # [2, 7, 4]: an item follows 7 (looked one item ahead only), so it warmed
+
+
+def test_more_wanted_items_warm_up_once_before_the_fork():
+    warmed: list[int] = []
+    out = list(read_in_order(iter([1, 3, 5]), odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                             warm_up=lambda: warmed.append(1)))
+    assert [answer[0] for _, answer in out] == [1, 9, 25]
+    assert warmed == [1]
+
+
+def test_an_input_error_met_while_looking_ahead_comes_after_the_items_before_it():
+    def source():
+        yield 1
+        raise OSError("the mailbox went away")
+
+    readings = read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, contained=True)
+    item, answer = next(readings)
+    assert (item, answer[0]) == (1, 1) and answer[1] != MAIN
+    with pytest.raises(OSError, match="went away"):
+        next(readings)
