@@ -140,12 +140,13 @@ _END: Any = object()
 class _Lookahead(Iterator[Item]):
     """`source`, able to tell whether another item follows (`at_end()`) by holding it
     until it is asked for. An error the source raises while looked ahead is raised when
-    that item's turn comes: the items before it come out first, as without the look."""
+    that item's turn comes: the items before it come out first, as without the look
+    (Ctrl-C and other BaseExceptions at once: nothing more is read after them)."""
 
     def __init__(self, source: Iterator[Item]) -> None:
         self.source = source
         self.held: deque[Item] = deque()
-        self.failed: BaseException | None = None
+        self.failed: Exception | None = None
 
     def __iter__(self) -> "_Lookahead[Item]":
         return self
@@ -166,7 +167,7 @@ class _Lookahead(Iterator[Item]):
             self.held.append(next(self.source))
         except StopIteration:
             return True
-        except BaseException as exc:  # noqa: BLE001 - raised in its turn (Ctrl-C too: what is read comes out)
+        except Exception as exc:  # noqa: BLE001 - raised in its turn
             self.failed = exc
             return False
         return False

@@ -155,3 +155,13 @@ def test_an_input_error_met_while_looking_ahead_comes_after_the_items_before_it(
     assert (item, answer[0]) == (1, 1) and answer[1] != MAIN
     with pytest.raises(OSError, match="went away"):
         next(readings)
+
+
+def test_ctrl_c_met_while_looking_ahead_is_not_held_back():
+    def source():
+        yield 1
+        raise KeyboardInterrupt
+
+    readings = read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, contained=True)
+    with pytest.raises(KeyboardInterrupt):
+        next(readings)
