@@ -140,13 +140,13 @@ _END: Any = object()
 class _Lookahead(Iterator[Item]):
     """`source`, able to tell whether another item follows (`at_end()`) by holding it
     until it is asked for. An error the source raises while looked ahead is raised when
-    that item's turn comes: the items before it come out first, as without the look
-    (Ctrl-C and other BaseExceptions at once: nothing more is read after them)."""
+    that item's turn comes: the items before it come out first (and are stored: Ctrl-C
+    too), as without the look."""
 
     def __init__(self, source: Iterator[Item]) -> None:
         self.source = source
         self.held: deque[Item] = deque()
-        self.failed: Exception | None = None
+        self.failed: BaseException | None = None
 
     def __iter__(self) -> "_Lookahead[Item]":
         return self
@@ -167,7 +167,7 @@ class _Lookahead(Iterator[Item]):
             self.held.append(next(self.source))
         except StopIteration:
             return True
-        except Exception as exc:  # noqa: BLE001 - raised in its turn
+        except BaseException as exc:  # noqa: BLE001 - raised in its turn (Ctrl-C too: what is read is stored)
             self.failed = exc
             return False
         return False
