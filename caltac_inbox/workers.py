@@ -20,7 +20,9 @@ worker process: reading a handful of messages never starts a pool. When the inpu
 one wanted item only (read_in_order looks one item ahead to know), that process is forked
 without `warm_up()`: it reads the item cold, which costs less than warming the caller
 first (the warm-up reads notices of its own) and pays only where several processes
-inherit it.
+inherit it. `while_reading()` runs in the caller's process once, while the first item
+read alone is being read: what the caller does next anyway (loading what stores the
+answer) then runs on another CPU meanwhile.
 
 Worker processes are forked where the platform allows (nothing to import again) after
 `warm_up()` (the caller reads something so that every process forked inherits what its
@@ -103,6 +105,7 @@ def read_in_order(
     crashed: Callable[[Item, WorkerDeath], Answer],
     before_start: Callable[[], None] = lambda: None,
     warm_up: Callable[[], None] = lambda: None,
+    while_reading: Callable[[], None] = lambda: None,
     start_after: int = 32,
     chunk_size: int = 16,
     chunk_bytes: int = READ_CHUNK_BYTES,
@@ -113,7 +116,7 @@ def read_in_order(
 ) -> Generator[tuple[Item, Answer | None], None, None]:
     """See the module docstring. With `workers=0` everything is read in this process."""
     source = _Lookahead(iter(items))
-    pool = _Pool(read, workers, crashed, before_start, item_seconds, warm_up)
+    pool = _Pool(read, workers, crashed, before_start, item_seconds, warm_up, while_reading)
     try:
         for item in itertools.islice(source, start_after) if workers >= 1 else source:
             if not wanted(item):
@@ -176,12 +179,14 @@ class _Lookahead(Iterator[Item]):
 class _Pool(Generic[Item, Answer]):
     def __init__(self, read: Callable[[list[Item]], Sequence[Answer]], workers: int,
                  crashed: Callable[[Item, WorkerDeath], Answer], before_start: Callable[[], None],
-                 item_seconds: float | None, warm_up: Callable[[], None] = lambda: None) -> None:
+                 item_seconds: float | None, warm_up: Callable[[], None] = lambda: None,
+                 while_reading: Callable[[], None] | None = None) -> None:
         self.read = read
         self.workers = workers
         self.crashed = crashed
         self.before_start = before_start
         self.warm_up = warm_up
+        self.while_reading = while_reading  # called once, then None
         self.item_seconds = item_seconds
         self.executor: ProcessPoolExecutor | None = None
         self.isolation: _Isolation | None = None
@@ -304,8 +309,9 @@ class _Pool(Generic[Item, Answer]):
         if self.isolation is None:
             self.isolation = _Isolation(self.read, functools.partial(self._forking, warm=not last()))
         isolation = self.isolation
+        meanwhile, self.while_reading = self.while_reading, None
         try:
-            sent, answer = isolation.ask(item, self.item_seconds)
+            sent, answer = isolation.ask(item, self.item_seconds, meanwhile)
         except _NoAnswer as failure:
             self.isolation = None
             return self.crashed(item, failure.death)
@@ -331,11 +337,14 @@ class _Isolation:
             self.process.start()
         child_end.close()
 
-    def ask(self, item: Any, seconds: float | None) -> tuple[bool, Any]:
+    def ask(self, item: Any, seconds: float | None, meanwhile: Callable[[], None] | None = None) -> tuple[bool, Any]:
         """(sent, answer) from the process; raises _NoAnswer (and stops it) when it dies
-        or gives no answer within `seconds`."""
+        or gives no answer within `seconds`. `meanwhile()` runs here once the item is
+        sent, while the process reads it (an error of it stops the process and is raised)."""
         try:
             self.connection.send(item)
+            if meanwhile is not None:
+                self._meanwhile(meanwhile)
             if self.connection.poll(seconds):
                 return self.connection.recv()
         except (EOFError, OSError):  # it died
@@ -345,6 +354,14 @@ class _Isolation:
         self.process.kill()
         self.close()
         raise _NoAnswer(WorkerDeath(stopped_after=seconds))
+
+    def _meanwhile(self, meanwhile: Callable[[], None]) -> None:
+        try:
+            meanwhile()
+        except BaseException:
+            self.process.kill()  # its answer would find the pipe closed
+            self.close()
+            raise
 
     def close(self) -> None:
         self.connection.close()  # the process sees the end of its input and exits

@@ -157,3 +157,49 @@ def test_an_input_error_met_while_looking_ahead_comes_after_the_items_before_it(
     assert (item, answer[0]) == (1, 1) and answer[1] != MAIN
     with pytest.raises(type(error)):
         next(readings)
+
+
+def read_meeting_the_caller(items: list[tuple[str, int]]) -> list[tuple[int, bool]]:
+    """Tell the caller (a marker file) that reading began, then wait for its own marker:
+    whether the caller's `while_reading` ran while this was read."""
+    import time
+    from pathlib import Path
+
+    out = []
+    for directory, i in items:
+        (Path(directory) / "reading").touch()
+        deadline = time.monotonic() + 5
+        while not (Path(directory) / "meanwhile").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out.append((i * i, (Path(directory) / "meanwhile").exists()))
+    return out
+
+
+def test_while_reading_runs_once_here_while_the_worker_reads_the_first_item(tmp_path):
+    import time
+
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "reading").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (tmp_path / "meanwhile").touch()
+
+    out = list(read_in_order([(str(tmp_path), 3), (str(tmp_path), 4)], lambda item: True, read_meeting_the_caller,
+                             workers=2, crashed=crashed, contained=True, while_reading=meanwhile))
+    assert [answer for _, answer in out] == [(9, True), (16, True)]
+    assert calls == [MAIN]
+
+
+def test_an_error_while_reading_stops_the_worker_and_is_raised():
+    import multiprocessing
+
+    def failing() -> None:
+        raise RuntimeError("cannot load the store")
+
+    with pytest.raises(RuntimeError, match="cannot load"):
+        list(read_in_order([1], odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                           while_reading=failing))
+    assert not multiprocessing.active_children()
