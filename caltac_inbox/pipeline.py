@@ -133,6 +133,7 @@ def read_messages(
     workers: int | None = None,
     *,
     before_fork: Callable[[], None] = lambda: None,
+    while_reading: Callable[[], None] = lambda: None,
 ) -> Generator[tuple[Any, Reading | None], None, None]:
     """(item, its reading, or None when not `wanted`) in input order. Read in `workers`
     processes (default: one per CPU, at most MAX_WORKERS), each message within `budget`;
@@ -147,16 +148,15 @@ def read_messages(
         workers = 0
     budgeted = budget is not None and workers > 0
 
-    def before_start() -> None:
+    def warm() -> None:
         from caltac_inbox.warm_up import warm_up
 
         warm_up(read, lambda raw: RawMessage(raw, "caltac-inbox warm-up notice"))  # workers start warm
-        before_fork()
 
     return read_in_order(
         items, wanted, read, workers=workers, size=lambda raw: len(raw.raw),
         crashed=functools.partial(_worker_died, budget if budgeted else None),
-        before_start=before_start,
+        before_start=before_fork, warm_up=warm, while_reading=while_reading,
         # within a budget every message is read in a worker process: that is what contains it
         contained=budgeted,
         item_seconds=budget.watchdog_seconds if budgeted else None,  # type: ignore[union-attr]
@@ -259,8 +259,10 @@ def ingest(
 def _readings(store: Store, items: Iterable[Any], wanted: Callable[[Any], bool], parser: Parser,
               classifier: Classifier, workers: int | None,
               budget: ReadBudget | None) -> Generator[tuple[Any, Reading | None], None, None]:
-    # a forked worker must not inherit open database connections
-    return read_messages(items, wanted, parser, classifier, budget, workers, before_fork=store.engine.dispose)
+    # a forked worker must not inherit open database connections; the store loads its write
+    # path while a worker process reads the first message
+    return read_messages(items, wanted, parser, classifier, budget, workers, before_fork=store.engine.dispose,
+                         while_reading=store.prepare_writes)
 
 
 def reparse(

@@ -16,11 +16,18 @@ input (an executor's `map()` would submit the whole input up front). Chunks star
 one item and double, so the first answer comes back as soon as the first item is read.
 With `workers=0` everything is read in this process; otherwise the first `start_after`
 items are read in this process, or with `contained=True` one at a time by a single
-worker process: reading a handful of messages never starts a pool.
+worker process: reading a handful of messages never starts a pool. When the input holds
+one wanted item only (read_in_order looks one item ahead to know), that process is forked
+without `warm_up()`: it reads the item cold, which costs less than warming the caller
+first (the warm-up reads notices of its own) and pays only where several processes
+inherit it. `while_reading()` runs in the caller's process once, while the first item
+read alone is being read: what the caller does next anyway (loading what stores the
+answer) then runs on another CPU meanwhile.
 
 Worker processes are forked where the platform allows (nothing to import again) after
-`before_start()` (the caller closes its database connections: a forked child must not
-inherit them), ignore SIGINT (Ctrl-C is the caller's to handle), and exit when the
+`warm_up()` (the caller reads something so that every process forked inherits what its
+first read costs) and `before_start()` (the caller closes its database connections: a
+forked child must not inherit them), ignore SIGINT (Ctrl-C is the caller's to handle), and exit when the
 caller's process is gone (after kill -9 they would otherwise wait forever). A worker that
 dies (a crash, the OOM killer, a CPU limit) breaks the pool: the chunks it was reading
 are read again one item at a time by a process of their own (so no other chunk's crash
@@ -34,6 +41,7 @@ gets `item_seconds`; an item stopped that way gets `crashed(item, WorkerDeath(st
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 from collections import deque
@@ -96,6 +104,8 @@ def read_in_order(
     size: Callable[[Item], int] = lambda item: 0,
     crashed: Callable[[Item, WorkerDeath], Answer],
     before_start: Callable[[], None] = lambda: None,
+    warm_up: Callable[[], None] = lambda: None,
+    while_reading: Callable[[], None] = lambda: None,
     start_after: int = 32,
     chunk_size: int = 16,
     chunk_bytes: int = READ_CHUNK_BYTES,
@@ -105,14 +115,16 @@ def read_in_order(
     contained: bool = False,
 ) -> Generator[tuple[Item, Answer | None], None, None]:
     """See the module docstring. With `workers=0` everything is read in this process."""
-    source = iter(items)
-    pool = _Pool(read, workers, crashed, before_start, item_seconds)
+    source = _Lookahead(iter(items))
+    pool = _Pool(read, workers, crashed, before_start, item_seconds, warm_up, while_reading)
     try:
         for item in itertools.islice(source, start_after) if workers >= 1 else source:
             if not wanted(item):
                 yield item, None
+            elif contained and workers >= 1:
+                yield item, pool.read_alone(item, last=source.at_end)
             else:
-                yield item, pool.read_alone(item) if contained and workers >= 1 else read([item])[0]
+                yield item, read([item])[0]
         pool.close_isolation()  # the pool's processes would hold its pipe open
         if workers < 1:
             return
@@ -128,26 +140,67 @@ def read_in_order(
 _END: Any = object()
 
 
+class _Lookahead(Iterator[Item]):
+    """`source`, able to tell whether another item follows (`at_end()`) by holding it
+    until it is asked for. An error the source raises while looked ahead is raised when
+    that item's turn comes: the items before it come out first (and are stored: Ctrl-C
+    too), as without the look."""
+
+    def __init__(self, source: Iterator[Item]) -> None:
+        self.source = source
+        self.held: deque[Item] = deque()
+        self.failed: BaseException | None = None
+
+    def __iter__(self) -> "_Lookahead[Item]":
+        return self
+
+    def __next__(self) -> Item:
+        if self.held:
+            return self.held.popleft()
+        if self.failed is not None:
+            failed, self.failed = self.failed, None
+            raise failed
+        return next(self.source)
+
+    def at_end(self) -> bool:
+        """Whether the source has nothing more (it is read one item ahead to know)."""
+        if self.held or self.failed is not None:
+            return False
+        try:
+            self.held.append(next(self.source))
+        except StopIteration:
+            return True
+        except BaseException as exc:  # noqa: BLE001 - raised in its turn (Ctrl-C too: what is read is stored)
+            self.failed = exc
+            return False
+        return False
+
+
 class _Pool(Generic[Item, Answer]):
     def __init__(self, read: Callable[[list[Item]], Sequence[Answer]], workers: int,
                  crashed: Callable[[Item, WorkerDeath], Answer], before_start: Callable[[], None],
-                 item_seconds: float | None) -> None:
+                 item_seconds: float | None, warm_up: Callable[[], None] = lambda: None,
+                 while_reading: Callable[[], None] | None = None) -> None:
         self.read = read
         self.workers = workers
         self.crashed = crashed
         self.before_start = before_start
+        self.warm_up = warm_up
+        self.while_reading = while_reading  # called once, then None
         self.item_seconds = item_seconds
         self.executor: ProcessPoolExecutor | None = None
         self.isolation: _Isolation | None = None
 
     @contextlib.contextmanager
-    def _forking(self) -> Iterator[None]:
-        """Around a fork: `before_start()`, and the garbage collector frozen, so a child
-        never collects (and finalizes) what it inherited, such as a database connection
-        object that would close the parent's file. Freezing is O(1); collecting first
-        cost ~15 ms per fork."""
+    def _forking(self, warm: bool = True) -> Iterator[None]:
+        """Around a fork: `warm_up()` (if `warm`), `before_start()`, and the garbage
+        collector frozen, so a child never collects (and finalizes) what it inherited,
+        such as a database connection object that would close the parent's file.
+        Freezing is O(1); collecting first cost ~15 ms per fork."""
         import gc
 
+        if warm:
+            self.warm_up()
         self.before_start()
         gc.freeze()
         try:
@@ -247,16 +300,18 @@ class _Pool(Generic[Item, Answer]):
             self.isolation.close()
             self.isolation = None
 
-    def read_alone(self, item: Item) -> Answer:
+    def read_alone(self, item: Item, last: Callable[[], bool] = lambda: False) -> Answer:
         """`item` read by the isolation process, which reads items one at a time (the
         first few of a contained input, and suspects: in the shared pool another
         chunk's crash would be blamed on them) and is replaced when one kills it or
-        gives no answer within `item_seconds`."""
+        gives no answer within `item_seconds`. `last()`, asked before a fork, says
+        whether no item follows: then the process is forked without the warm-up."""
         if self.isolation is None:
-            self.isolation = _Isolation(self.read, self._forking)
+            self.isolation = _Isolation(self.read, functools.partial(self._forking, warm=not last()))
         isolation = self.isolation
+        meanwhile, self.while_reading = self.while_reading, None
         try:
-            sent, answer = isolation.ask(item, self.item_seconds)
+            sent, answer = isolation.ask(item, self.item_seconds, meanwhile)
         except _NoAnswer as failure:
             self.isolation = None
             return self.crashed(item, failure.death)
@@ -282,11 +337,14 @@ class _Isolation:
             self.process.start()
         child_end.close()
 
-    def ask(self, item: Any, seconds: float | None) -> tuple[bool, Any]:
+    def ask(self, item: Any, seconds: float | None, meanwhile: Callable[[], None] | None = None) -> tuple[bool, Any]:
         """(sent, answer) from the process; raises _NoAnswer (and stops it) when it dies
-        or gives no answer within `seconds`."""
+        or gives no answer within `seconds`. `meanwhile()` runs here once the item is
+        sent, while the process reads it (an error of it stops the process and is raised)."""
         try:
             self.connection.send(item)
+            if meanwhile is not None:
+                self._meanwhile(meanwhile)
             if self.connection.poll(seconds):
                 return self.connection.recv()
         except (EOFError, OSError):  # it died
@@ -296,6 +354,14 @@ class _Isolation:
         self.process.kill()
         self.close()
         raise _NoAnswer(WorkerDeath(stopped_after=seconds))
+
+    def _meanwhile(self, meanwhile: Callable[[], None]) -> None:
+        try:
+            meanwhile()
+        except BaseException:
+            self.process.kill()  # its answer would find the pipe closed
+            self.close()
+            raise
 
     def close(self) -> None:
         self.connection.close()  # the process sees the end of its input and exits

@@ -39,17 +39,24 @@ class Wording:
 def normalized_evidence(text: str) -> str:
     """What makes two quotes the same sentence: compatibility forms, case, quote and
     dash styles and runs of white space do not count."""
-    text = unicodedata.normalize("NFKC", text).translate(_SAME_CHARACTER).casefold()
-    return re.sub(r"\s+", " ", text).strip()
+    if not text.isascii():  # ASCII is its own NFKC form, and _SAME_CHARACTER maps no ASCII character
+        text = unicodedata.normalize("NFKC", text).translate(_SAME_CHARACTER)
+    return re.sub(r"\s+", " ", text.casefold()).strip()
 
 
 def wordings(sources: Sequence[SourceRef]) -> list[Wording]:
     """The sources grouped by normalized evidence, groups in the order of their first
     notice. A group's first source is its first direct notice when it has one: a
     forward and its original carry the same sent date, so their order says nothing."""
+    if len(sources) == 1:  # one group, whatever its sentence
+        return [Wording(sources[0].evidence, (sources[0],))]
     groups: dict[str, list[SourceRef]] = {}
+    keys: dict[str, str] = {}  # copies of a notice quote the same sentence: normalized once
     for source in sources:
-        groups.setdefault(normalized_evidence(source.evidence), []).append(source)
+        key = keys.get(source.evidence)
+        if key is None:
+            key = keys[source.evidence] = normalized_evidence(source.evidence)
+        groups.setdefault(key, []).append(source)
     out = []
     for group in groups.values():
         lead = next((s for s in group if not s.forwarded_by), group[0])

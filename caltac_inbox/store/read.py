@@ -40,7 +40,7 @@ import json
 import re
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, Union, cast, overload
 
 if TYPE_CHECKING:
     import psycopg
@@ -434,26 +434,49 @@ def iter_timeline_entries(
     one key_at are put in `entry_sort_key` order here. `dates_only`: entries with what
     their dates need and no more (no history; sources only for a downtime whose start
     no notice gave, whose calendar span starts at its earliest notice), for a pass that
-    only looks at dates (export.ics.timed_years)."""
+    only looks at dates (export.ics.timed_years): the fact's date fields are read from
+    its JSON by the query, the rest of the JSON is not read at all, and the entries of
+    one key_at come in the query's order (no updated_at, sequence or flags either)."""
     from caltac_inbox.timeline.entry import entry_sort_key
 
     lower, upper = _day_range(from_, to)
     sql, params = _entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower, upper=upper,
-                                 include_dismissed=include_dismissed)
-    wanted = {p.upper() for p in programs or ()}
+                                 include_dismissed=include_dismissed,
+                                 columns=_date_entry_columns(source) if dates_only else ENTRY_COLUMNS)
+    shown = _in_range(lower, upper)
+    batches = _entry_batches(source, sql + " ORDER BY e.key_at IS NULL, e.key_at", params, programs, dates_only)
+    if dates_only:  # in key_at order: how entries of one key_at are ordered says nothing of dates
+        for _batch, entries in batches:
+            yield from filter(shown, entries)
+        return
     group: list[Entry] = []
     group_key: Any = None
-    for batch in _row_batches(source, sql + " ORDER BY e.key_at IS NULL, e.key_at", params):
-        if wanted:  # entries naming no program apply to every program and always show
-            batch = [r for r in batch if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
-        for row, entry in zip(batch, _to_entries(source, batch, dates_only=dates_only), strict=True):
+    for batch, entries in batches:
+        for row, entry in zip(batch, entries, strict=True):
             if row["key_at"] != group_key or not group:
                 group.sort(key=entry_sort_key)
-                yield from (e for e in group if e.overlaps(lower, upper))
+                yield from filter(shown, group)
                 group, group_key = [], row["key_at"]
             group.append(entry)
     group.sort(key=entry_sort_key)
-    yield from (e for e in group if e.overlaps(lower, upper))
+    yield from filter(shown, group)
+
+
+def _in_range(lower: datetime | None, upper: datetime | None) -> Callable[[Entry], bool]:
+    """Whether an entry overlaps [lower, upper) (Entry.overlaps, always true without bounds)."""
+    if lower is None and upper is None:
+        return lambda entry: True
+    return lambda entry: entry.overlaps(lower, upper)
+
+
+def _entry_batches(source: RowSource, sql: str, params: Mapping[str, Any], programs: Iterable[str],
+                   dates_only: bool) -> Iterator[tuple[list[Mapping[str, Any]], list[Entry]]]:
+    """(rows, their entries) of `sql` a batch at a time, the rows of `programs` only."""
+    wanted = {p.upper() for p in programs or ()}
+    for batch in _row_batches(source, sql, params):
+        if wanted:  # entries naming no program apply to every program and always show
+            batch = [r for r in batch if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
+        yield batch, _to_entries(source, batch, dates_only=dates_only)
 
 
 def _day_range(from_: date | datetime | None, to: date | datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -537,6 +560,22 @@ def show(source: RowSource, entry_id_or_uid: str | int) -> dict[str, Any] | None
 # The entry columns `_to_entries` reads, from `entries e`.
 ENTRY_COLUMNS = ("e.id, e.uid, e.kind, e.program, e.key_at, e.status, e.fields, e.sequence, e.history, "
                  "e.unverified, e.needs_review, e.updated_at")
+# The fields of a fact its dates come from (timeline.kinds.key_date, span, dated_by_notice).
+_DATES = ("kind", "start", "end", "due", "at", "month")
+
+
+def _date_entry_columns(source: RowSource) -> str:
+    """The columns `_to_entries(..., dates_only=True)` reads: an entry's id, uid,
+    program, key_at and status, each of _DATES read from the fields' JSON by the database (`date_<name>`,
+    its text or null), and the whole fields only of a downtime without a start (whose
+    span reads its sources, and those of an entry added from a lead its correction)."""
+    if _dialect(source) == "postgresql":
+        field = "e.fields ->> '{}'".format
+    else:
+        field = "json_extract(e.fields, '$.{}')".format
+    dates = ", ".join(f"{field(name)} AS date_{name}" for name in _DATES)
+    return (f"e.id, e.uid, e.program, e.key_at, e.status, {dates}, "
+            f"CASE WHEN {field('start')} IS NULL THEN e.fields END AS fields")
 
 
 def _select(
@@ -571,8 +610,9 @@ def _entries_query(
     lower: datetime | None,
     upper: datetime | None,
     include_dismissed: bool = False,
+    columns: str = ENTRY_COLUMNS,
 ) -> tuple[str, dict[str, Any]]:
-    """The SQL of `_select` and its parameters."""
+    """The SQL of `_select` (reading `columns`) and its parameters."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if lower is not None or upper is not None:
@@ -597,7 +637,7 @@ def _entries_query(
                      " OR EXISTS (SELECT 1 FROM corrections c WHERE c.target = e.uid AND c.action = 'add' "
                      "AND c.mailbox = :mailbox))")
         params["mailbox"] = mailbox
-    return f"SELECT {ENTRY_COLUMNS} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
+    return f"SELECT {columns} FROM entries e" + (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, dict[str, datetime | None]]:
@@ -620,21 +660,32 @@ def _may_overlap(lower: datetime | None, upper: datetime | None) -> tuple[str, d
             {"key_since": since, "key_upper": upper, "end_since": since, "end_upper": upper})
 
 
-# The fields of a fact its dates come from (timeline.kinds.key_date, span, dated_by_notice).
-_DATES = frozenset(("kind", "start", "end", "due", "at", "month"))
+def _date_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The _DATES fields of a row of `_date_entry_columns` as Fact.from_json reads them
+    (a When field's text parsed, a missing or null field left out)."""
+    from caltac_inbox.model import WHEN_FIELDS, parse_when
+
+    out = {}
+    for name in _DATES:
+        value = row["date_" + name]
+        if value is not None:
+            out[name] = parse_when(value) if name in WHEN_FIELDS and isinstance(value, str) else value
+    return out
 
 
 def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only: bool = False) -> list[Entry]:
+    """The entries of `found`: rows of ENTRY_COLUMNS, or with `dates_only` rows of
+    `_date_entry_columns` (`_date_entries`)."""
     from caltac_inbox.model import Fact
     from caltac_inbox.timeline.entry import Change, Entry, PendingChange
     from caltac_inbox.timeline.kinds import dated_by_notice
     from caltac_inbox.timeline.time import local_date
 
+    if dates_only:
+        return _date_entries(source, found)
     all_fields = [dict(_json(row["fields"])) for row in found]
-    if dates_only:  # what an entry's span and key date read of its fact (timeline.kinds, export.ics._span)
-        all_fields = [{name: value for name, value in fields.items() if name in _DATES} for fields in all_fields]
     facts = [Fact.from_json(fields) for fields in all_fields]
-    sources = _entry_sources(source, _needing_sources(found, facts) if dates_only else found)
+    sources = _entry_sources(source, found)
     out = []
     for row, fields, fact in zip(found, all_fields, facts, strict=True):
         key_at = _instant(row["key_at"])
@@ -644,7 +695,7 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only
                 fact=fact,
                 status=row["status"],
                 sources=tuple(sources.get(row["id"], [])),
-                history=() if dates_only else tuple(Change.from_stored(c) for c in _json(row["history"]) or []),
+                history=tuple(Change.from_stored(c) for c in _json(row["history"]) or []),
                 unverified=bool(row["unverified"]),
                 needs_review=bool(row["needs_review"]),
                 # the entry's key date, stored as key_at, is then its notice's day
@@ -657,6 +708,28 @@ def _to_entries(source: RowSource, found: list[Mapping[str, Any]], *, dates_only
                 updated_at=_utc(_instant(row["updated_at"])),
             )
         )
+    return out
+
+
+def _date_entries(source: RowSource, found: list[Mapping[str, Any]]) -> list[Entry]:
+    """Entries with what their key date and span read (timeline.kinds, export.ics._span)
+    and no more: their facts hold the date fields alone, their sources are read only
+    where `_needing_sources`; no history, corrections, flags or updated_at."""
+    from caltac_inbox.model import Fact
+    from caltac_inbox.timeline.entry import Entry
+    from caltac_inbox.timeline.kinds import dated_by_notice
+    from caltac_inbox.timeline.time import local_date
+
+    facts = [Fact(evidence="", **_date_fields(row)) for row in found]
+    sources = _entry_sources(source, _needing_sources(found, facts))
+    out = []
+    for row, fact in zip(found, facts, strict=True):
+        key_at = row["key_at"]
+        out.append(Entry(
+            uid=row["uid"], fact=fact, status=row["status"], sources=tuple(sources.get(row["id"], ())), history=(),
+            # the entry's key date, stored as key_at, is then its notice's day
+            reminder_date=local_date(_instant(key_at)) if key_at is not None and dated_by_notice(fact) else None,
+            entry_id=row["id"]))
     return out
 
 

@@ -271,6 +271,19 @@ class Store:
         except SQLAlchemyError as exc:
             raise describe_db_error(str(self.engine.url), exc, "use") from None
 
+    @staticmethod
+    def prepare_writes() -> None:
+        """Load what storing a batch and refreshing the timeline use (the write path's
+        modules, the models' mappers) ahead of the first batch: the pipeline calls it while
+        a worker process reads the first message."""
+        import importlib
+
+        from sqlalchemy.orm import configure_mappers
+
+        for name in ("caltac_inbox.store.write", "caltac_inbox.store.read"):
+            importlib.import_module(name)
+        configure_mappers()
+
     def store_batch(self, batch: list[Prepared], report: IngestReport, note: Progress, origin: str,
                     refresh: bool = False, mailbox: str | None = None) -> Refreshed | None:
         """Store the batch in one transaction; with `refresh` also the timeline refresh of

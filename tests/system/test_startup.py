@@ -215,3 +215,26 @@ def test_queries_on_postgresql_database_at_head_import_no_sqlalchemy():
     assert stdout.startswith("Nothing coming up between ") and stdout.endswith(".\nNo entries.\n")
     assert "psycopg" in modules
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_ingest_of_one_notice_reads_it_without_warming_this_process(tmp_path):
+    """One new notice (a mail filter's `ingest -`, the bench's one-notice case) is read
+    by one worker process, cold: this process neither reads the built-in warm-up notices
+    (one is HTML: bs4) nor imports the classifiers. Two notices still warm it up first."""
+    root = Path(__file__).resolve().parents[2]
+    notice = root / "samples" / "2019-09-03-designated-lea-coordinator.eml"
+    url = f"sqlite:///{tmp_path / 'caltac.db'}"
+    db.connect(url).dispose()
+    code = f"""
+        from caltac_inbox.cli import main
+        try:
+            main(["--db", {url!r}, "ingest", *PATHS])
+        except SystemExit:
+            pass
+    """
+    one, stdout = run_listing_modules("PATHS = [" + repr(str(notice)) + "]\n" + textwrap.dedent(code))
+    assert "1 new" in stdout
+    assert not one & {"bs4", "caltac_inbox.classify.deadline", "caltac_inbox.warm_up"}, sorted(one)
+    other = root / "samples" / "2019-03-18-credential-reminder.eml"
+    two, stdout = run_listing_modules("PATHS = " + repr([str(notice), str(other)]) + "\n" + textwrap.dedent(code))
+    assert "1 new" in stdout and {"bs4", "caltac_inbox.warm_up"} <= two

@@ -122,3 +122,84 @@ def test_interrupting_the_consumer_stops_the_workers():
     readings.close()
     with pytest.raises(StopIteration):
         next(readings)
+
+
+def test_one_wanted_item_is_read_alone_without_the_warm_up():
+    """The single process reading a one-item input reads it cold: warming this process
+    first would add the warm-up's own reading, and nothing else inherits it."""
+    warmed: list[int] = []
+    for items in ([7], [2, 7, 4]):  # one wanted item, alone or among unwanted ones
+        out = list(read_in_order(iter(items), odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                                 warm_up=lambda: warmed.append(1)))
+        assert [item for item, _ in out] == items
+        assert [answer and answer[0] for _, answer in out] == [i * i if i % 2 else None for i in items]
+        assert {answer[1] for _, answer in out if answer} - {MAIN}  # read by a worker process
+    assert warmed == [1]  # [2, 7, 4]: an item follows 7 (looked one item ahead only), so it warmed
+
+
+def test_more_wanted_items_warm_up_once_before_the_fork():
+    warmed: list[int] = []
+    out = list(read_in_order(iter([1, 3, 5]), odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                             warm_up=lambda: warmed.append(1)))
+    assert [answer[0] for _, answer in out] == [1, 9, 25]
+    assert warmed == [1]
+
+
+@pytest.mark.parametrize("error", [OSError("the mailbox went away"), KeyboardInterrupt()])
+def test_an_input_error_met_while_looking_ahead_comes_after_the_items_before_it(error):
+    """As without the look ahead: what was read comes out (and is stored: Ctrl-C too)."""
+    def source():
+        yield 1
+        raise error
+
+    readings = read_in_order(source(), odd, square_with_pid, workers=2, crashed=crashed, contained=True)
+    item, answer = next(readings)
+    assert (item, answer[0]) == (1, 1) and answer[1] != MAIN
+    with pytest.raises(type(error)):
+        next(readings)
+
+
+def read_meeting_the_caller(items: list[tuple[str, int]]) -> list[tuple[int, bool]]:
+    """Tell the caller (a marker file) that reading began, then wait for its own marker:
+    whether the caller's `while_reading` ran while this was read."""
+    import time
+    from pathlib import Path
+
+    out = []
+    for directory, i in items:
+        (Path(directory) / "reading").touch()
+        deadline = time.monotonic() + 5
+        while not (Path(directory) / "meanwhile").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out.append((i * i, (Path(directory) / "meanwhile").exists()))
+    return out
+
+
+def test_while_reading_runs_once_here_while_the_worker_reads_the_first_item(tmp_path):
+    import time
+
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "reading").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (tmp_path / "meanwhile").touch()
+
+    out = list(read_in_order([(str(tmp_path), 3), (str(tmp_path), 4)], lambda item: True, read_meeting_the_caller,
+                             workers=2, crashed=crashed, contained=True, while_reading=meanwhile))
+    assert [answer for _, answer in out] == [(9, True), (16, True)]
+    assert calls == [MAIN]
+
+
+def test_an_error_while_reading_stops_the_worker_and_is_raised():
+    import multiprocessing
+
+    def failing() -> None:
+        raise RuntimeError("cannot load the store")
+
+    with pytest.raises(RuntimeError, match="cannot load"):
+        list(read_in_order([1], odd, square_with_pid, workers=2, crashed=crashed, contained=True,
+                           while_reading=failing))
+    assert not multiprocessing.active_children()

@@ -167,3 +167,37 @@ def test_copies_that_read_alike_share_a_line_with_their_count():
     assert lines[2] == "Also in: forward from talvarez@district.org on 2020-07-15 12:39 (298 messages)"
     assert lines[3:] == [f"Also in: another copy on {(SENT + timedelta(minutes=n)):%Y-%m-%d %H:%M}"
                          for n in range(300, 303)] + ["And 7 more notices saying the same."]
+
+
+def _normalized_as_before(text: str) -> str:
+    """normalized_evidence before its ASCII shortcut (the oracle)."""
+    import re
+    import unicodedata
+
+    from caltac_inbox.export.evidence import _SAME_CHARACTER
+
+    text = unicodedata.normalize("NFKC", text).translate(_SAME_CHARACTER).casefold()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_normalized_evidence_of_ascii_and_other_text_is_what_the_full_normalization_gives():
+    import random
+
+    rng = random.Random(28)
+    alphabet = "aZ 09.,;'\"-\t\n\r\x0b\x0c\x1c\x1f\x7f\u00a0\u2019\u201c\u2013\u2212\ufb01\u2126\u00c5K\u0130\u017f\u2000"
+    texts = [SENTENCE, "  ASCII\tonly\n text. ", "", "\x1c\x1d\x1e\x1f", "\ufb01le \u2126"]
+    texts += ["".join(rng.choice(alphabet[:14] if i % 2 else alphabet) for _ in range(rng.randrange(40)))
+              for i in range(3000)]
+    for text in texts:
+        assert normalized_evidence(text) == _normalized_as_before(text), repr(text)
+
+
+def test_wordings_of_one_source_or_repeated_quotes_are_the_grouping_by_normalized_quote():
+    sources = samples_transition_sources()
+    for chosen in ([sources[2]], [sources[0], ref(4)], sources, [*sources, ref(5, forwarded_by="a@b.org")],
+                   sources[::-1]):
+        groups: dict[str, list[SourceRef]] = {}
+        for source in chosen:
+            groups.setdefault(_normalized_as_before(source.evidence), []).append(source)
+        expected = [(next((s for s in g if not s.forwarded_by), g[0]).evidence, len(g)) for g in groups.values()]
+        assert [(w.evidence, len(w.sources)) for w in wordings(chosen)] == expected
