@@ -211,8 +211,12 @@ class Store:
         # names this run's rows in timeline_changes (`caltac-inbox changes --since last-poll`)
         self.run_id = uuid.uuid4().hex
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(engine.execution_options(**{READONLY_OPTION: True}),
-                                           expire_on_commit=False)
+        read_options: dict[str, Any] = {READONLY_OPTION: True}
+        if engine.dialect.name == "postgresql":
+            # one snapshot per read session, as a SQLite reader has: the calendar reads its
+            # dates, then its events, and a commit in between must not split them
+            read_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        self._read_sessions = sessionmaker(engine.execution_options(**read_options), expire_on_commit=False)
 
     @property
     def url(self) -> str:

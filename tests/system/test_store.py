@@ -200,3 +200,22 @@ def test_database_from_a_newer_version_is_a_clear_error(tmp_path):
     with pytest.raises(DatabaseError) as info:
         db.connect(url)
     assert "9999" in str(info.value) and "upgrade caltac-inbox" in str(info.value)
+
+
+def test_a_read_session_sees_one_snapshot_while_a_writer_commits(store, db_url):
+    """Every query of one read session answers from the same snapshot: the calendar reads its
+    dates, then its events (export.ics.calendar_stream), and a poll committing in between
+    must not give it a year of events whose time zone rules it did not write. PostgreSQL
+    reads REPEATABLE READ; a SQLite reader's deferred transaction keeps its first snapshot."""
+    from datetime import timezone
+
+    from caltac_inbox.store.schema import MailboxPollRow
+
+    polls = sa.select(sa.func.count()).select_from(MailboxPollRow)
+    with store.session(readonly=True) as reading:
+        before = reading.execute(polls).scalar_one()
+        with store.session() as writing:
+            writing.add(MailboxPollRow(mailbox="coordinator", attempted_at=datetime.now(timezone.utc)))
+        assert reading.execute(polls).scalar_one() == before
+    with store.session(readonly=True) as reading:
+        assert reading.execute(polls).scalar_one() == before + 1
