@@ -3,14 +3,15 @@
 `open_reader(url)` and `open_writer(url)` are the one place that chooses how to open it.
 A reader never creates, migrates or writes: an existing SQLite file at the current
 schema is read with the standard library's sqlite3, an existing PostgreSQL database at
-the current schema with psycopg alone (store.light: importing SQLAlchemy would cost
-~0.25 s, most of a query's run), anything else through SQLAlchemy in read-only
+the current schema with libpq through ctypes (store.libpq; psycopg alone where no libpq
+loads), in store.light: importing SQLAlchemy would cost ~0.25 s, most of a query's run,
+and psycopg ~0.13 s; anything else through SQLAlchemy in read-only
 sessions. A writer is the SQLAlchemy Store (store.writer.Store), which creates or
 migrates the database on first use and stores what the pipeline hands it. The command
 line, the poller and the web server open the store through these two.
 
 This module imports only the light modules of the package (the standard library's
-sqlite3, psycopg for PostgreSQL, no SQLAlchemy) until a writer or an SQLAlchemy reader
+sqlite3, ctypes or psycopg for PostgreSQL, no SQLAlchemy) until a writer or an SQLAlchemy reader
 is opened.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ UPGRADE_HINT = db.UPGRADE_HINT
 
 class Reader:
     """An existing database opened for reading. `snapshot()` gives a row source of
-    store.read (a sqlite3 connection, a psycopg one or a read-only Session) inside one
+    store.read (a sqlite3 connection, a PostgresSource or a read-only Session) inside one
     read transaction; snapshots may be taken from several threads at once."""
 
     def __init__(self, url: str | None, first: sqlite3.Connection | None, store: "Store | None",
@@ -48,7 +49,7 @@ class Reader:
 
     @property
     def light(self) -> bool:
-        """Whether it reads without SQLAlchemy (sqlite3, or psycopg for PostgreSQL)."""
+        """Whether it reads without SQLAlchemy (sqlite3, or store.libpq or psycopg for PostgreSQL)."""
         return self._store is None
 
     @property

@@ -1,5 +1,5 @@
 """Read-only access to the store without SQLAlchemy: SQLite with the standard library,
-PostgreSQL with psycopg 3 alone.
+PostgreSQL with libpq through ctypes (store.libpq), or psycopg 3 alone where no libpq loads.
 
 Importing SQLAlchemy (with its ORM and our models) costs ~0.25 s, more than everything
 else a query command does. Commands that only read (`upcoming`, `timeline`, `show`)
@@ -11,7 +11,14 @@ path, which creates or migrates the database, or reports what is wrong.
 
 Values come back as SQLite stores them through our schema types: timestamps as
 "YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC, JSON as text, booleans as 0/1. psycopg
-gives what it gives the SQLAlchemy path: aware datetimes, decoded JSON, booleans.
+gives what it gives the SQLAlchemy path: aware datetimes, decoded JSON, booleans; so
+does store.libpq.
+
+On PostgreSQL, importing psycopg (asyncio, logging, ssl...) costs 110-150 ms, most of
+an `upcoming`; store.libpq reads with the libpq that psycopg-binary bundles (or the
+system's) in ~5 ms of imports. psycopg reads instead when no libpq loads, or when
+CALTAC_INBOX_PG_DRIVER=psycopg (read at open time). Both run the same SQL (store.read)
+in the same kind of transaction with the same timeouts, and fail with the same words.
 """
 from __future__ import annotations
 
@@ -21,15 +28,21 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from caltac_inbox.errors import DatabaseError
 from caltac_inbox.store.db import (SCHEMA_HEAD, SQLITE_BUSY_TIMEOUT_MS, UPGRADE_HINT, hide_password,
                                    plain_sqlite_file, postgres_connect_args)
-from caltac_inbox.store.read import PostgresSource
+from caltac_inbox.store.read import PostgresSource, rows
 
 if TYPE_CHECKING:
+    import ctypes
+
     import psycopg
+
+    from caltac_inbox.store import libpq
+
+    Connection = Union["psycopg.Connection[Any]", libpq.Connection]
 
 
 def open_sqlite_reader(url: str | None) -> sqlite3.Connection | None:
@@ -130,51 +143,55 @@ KEPT_CONNECTIONS = 8  # idle connections a PostgresReader keeps for the next sna
 # that checked the schema (each round trip counts: a query command makes about ten).
 FIRST_SNAPSHOT_SECONDS = 1.0
 _STAMP = "SELECT version_num FROM alembic_version"
+# What psycopg begins each transaction with in the reader's mode (REPEATABLE READ, read-only).
+BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# "psycopg": read PostgreSQL with psycopg even where libpq loads (tests compare the two).
+DRIVER_VARIABLE = "CALTAC_INBOX_PG_DRIVER"
 
 
 class PostgresReader:
-    """A PostgreSQL database at SCHEMA_HEAD read with psycopg alone. Each snapshot takes a
-    connection of its own (a web server reads from several threads at once) and gives
-    it back, kept open for the next one (up to KEPT_CONNECTIONS)."""
+    """A PostgreSQL database at SCHEMA_HEAD read with store.libpq (`lib`, the library it
+    loaded) or, without it, psycopg alone. Each snapshot takes a connection of its own (a
+    web server reads from several threads at once) and gives it back, kept open for the
+    next one (up to KEPT_CONNECTIONS)."""
 
     def __init__(self, url: str, conninfo: str, connect_args: dict[str, object],
-                 first: "psycopg.Connection[Any]") -> None:
+                 first: "Connection", lib: "ctypes.CDLL | None" = None) -> None:
         """`first`: a connection inside the transaction that found the schema at SCHEMA_HEAD."""
         self.shown = hide_password(url)
+        self.lib = lib
         self._conninfo = conninfo
         self._connect_args = connect_args
         self._password = _password(conninfo)
-        self._first: psycopg.Connection[Any] | None = first
+        self._first: Connection | None = first
         self._first_until = time.monotonic() + FIRST_SNAPSHOT_SECONDS
-        self._kept: list[psycopg.Connection[Any]] = []
+        self._kept: list[Connection] = []
         self._lock = threading.Lock()
         self._closed = False
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[PostgresSource]:
         """A row source inside one read-only REPEATABLE READ transaction (every query of a
-        command or a request sees one snapshot), at SCHEMA_HEAD; a psycopg error becomes a
+        command or a request sees one snapshot), at SCHEMA_HEAD; a driver's error becomes a
         one-line DatabaseError without the password."""
-        import psycopg
-
-        conn: psycopg.Connection[Any] | None = None
+        error, _ = _errors(self.lib)
+        conn: Connection | None = None
         try:
             conn = self._stamped_connection()
-            yield PostgresSource(conn)
-        except psycopg.Error as exc:
+            yield PostgresSource(conn, libpq=self.lib is not None)
+        except error as exc:
             raise self._error(exc) from None
         finally:
             if conn is not None:
                 self._give_back(conn)
 
-    def _stamped_connection(self) -> "psycopg.Connection[Any]":
+    def _stamped_connection(self) -> "Connection":
         """The connection open_postgres_reader checked the schema on, within
         FIRST_SNAPSHOT_SECONDS; else a kept connection (or a new one) in a new transaction
         whose schema is SCHEMA_HEAD. A kept connection the server closed meanwhile is
         replaced (as SQLAlchemy's pre-ping does); a database at another schema is a
         DatabaseError."""
-        import psycopg
-
+        _, lost = _errors(self.lib)
         with self._lock:
             first, self._first = self._first, None
         if first is not None:
@@ -185,14 +202,14 @@ class PostgresReader:
             conn = self._kept.pop() if self._kept else None
         if conn is not None:
             try:
-                stamped = _stamp(conn)
-            except psycopg.OperationalError:
+                stamped = _stamp(conn, self.lib)
+            except lost:
                 conn.close()
                 conn = None
         if conn is None:
-            conn = _connect(self._conninfo, self._connect_args)
+            conn = _connect(self._conninfo, self._connect_args, self.lib)
             try:
-                stamped = _stamp(conn)
+                stamped = _stamp(conn, self.lib)
             except BaseException:
                 conn.close()
                 raise
@@ -202,12 +219,11 @@ class PostgresReader:
                                 f"{','.join(stamped) or 'none'}); {UPGRADE_HINT}")
         return conn
 
-    def _give_back(self, conn: "psycopg.Connection[Any]") -> None:
-        import psycopg
-
+    def _give_back(self, conn: "Connection") -> None:
+        error, _ = _errors(self.lib)
         try:
             conn.rollback()  # a read-only transaction: nothing to keep
-        except psycopg.Error:
+        except error:
             conn.close()
         with self._lock:
             if not conn.closed and not self._closed and len(self._kept) < KEPT_CONNECTIONS:
@@ -236,32 +252,63 @@ def open_postgres_reader(url: str | None, *, connect_timeout: float | None = Non
     is stamped with SCHEMA_HEAD; None when the caller must use the full store instead
     (which creates or migrates the database, or reports in its words why it cannot be
     reached: never twice). Timeouts (seconds) as store.db.make_engine takes them.
-    Never creates or changes anything."""
+    Never creates or changes anything. Reads with store.libpq when a libpq loads (and
+    CALTAC_INBOX_PG_DRIVER is not "psycopg"), else with psycopg."""
     scheme = next((s for s in POSTGRES_SCHEMES if url and url.startswith(s)), None)
     if url is None or scheme is None:
         return None
+    from importlib.util import find_spec
+
+    if find_spec("psycopg") is None:  # the postgres extra is not installed: the full path says so
+        return None
+    lib = _libpq()
     try:
-        import psycopg
-    except ImportError:  # the postgres extra is not installed: the full path says so
+        error, _ = _errors(lib)
+    except ImportError:  # psycopg without a libpq it can use: the full path says so
         return None
     conninfo = "postgresql://" + url[len(scheme):]
     args = postgres_connect_args(connect_timeout, statement_timeout)
     try:
-        conn = _connect(conninfo, args)
-    except psycopg.Error:
+        conn = _connect(conninfo, args, lib)
+    except error:
         return None
     try:
-        stamped = _stamp(conn)  # the first snapshot goes on in this transaction
-    except psycopg.Error:  # no alembic_version: a new database
+        stamped = _stamp(conn, lib)  # the first snapshot goes on in this transaction
+    except error:  # no alembic_version: a new database
         conn.close()
         return None
     if stamped != [SCHEMA_HEAD]:
         conn.close()
         return None
-    return PostgresReader(url, conninfo, args, conn)
+    return PostgresReader(url, conninfo, args, conn, lib)
 
 
-def _connect(conninfo: str, args: dict[str, object]) -> "psycopg.Connection[Any]":
+def _libpq() -> "ctypes.CDLL | None":
+    """The libpq store.libpq reads with; None: read with psycopg."""
+    if os.environ.get(DRIVER_VARIABLE, "").strip().lower() == "psycopg":
+        return None
+    from caltac_inbox.store import libpq
+
+    return libpq.load()
+
+
+def _errors(lib: "ctypes.CDLL | None") -> tuple[type[Exception], type[Exception]]:
+    """(every error, a connection's failure) of the driver: store.libpq's with `lib`, else psycopg's."""
+    if lib is not None:
+        from caltac_inbox.store import libpq
+
+        return libpq.Error, libpq.OperationalError
+    import psycopg
+
+    return psycopg.Error, psycopg.OperationalError
+
+
+def _connect(conninfo: str, args: dict[str, object], lib: "ctypes.CDLL | None") -> "Connection":
+    """A connection whose transactions are REPEATABLE READ and read-only, with the timeouts of `args`."""
+    if lib is not None:
+        from caltac_inbox.store import libpq
+
+        return libpq.Connection(lib, conninfo, {name: str(value) for name, value in args.items()}, BEGIN)
     import psycopg
 
     conn = psycopg.connect(conninfo, **args)  # type: ignore[arg-type]
@@ -270,9 +317,9 @@ def _connect(conninfo: str, args: dict[str, object]) -> "psycopg.Connection[Any]
     return conn
 
 
-def _stamp(conn: "psycopg.Connection[Any]") -> list[str]:
+def _stamp(conn: "Connection", lib: "ctypes.CDLL | None") -> list[str]:
     """The revisions alembic_version holds (the query begins the connection's transaction)."""
-    return [str(row[0]) for row in conn.execute(_STAMP).fetchall()]
+    return [str(row["version_num"]) for row in rows(PostgresSource(conn, libpq=lib is not None), _STAMP)]
 
 
 def _password(conninfo: str) -> str | None:
@@ -287,5 +334,5 @@ def _password(conninfo: str) -> str | None:
         return None
 
 
-__all__ = ["POSTGRES_SCHEMES", "PostgresReader", "missing_database_error", "open_postgres_reader",
+__all__ = ["DRIVER_VARIABLE", "POSTGRES_SCHEMES", "PostgresReader", "missing_database_error", "open_postgres_reader",
            "open_sqlite_reader", "read_snapshot", "reading_error"]

@@ -2,9 +2,9 @@
 
 `source` is a SQLAlchemy Session (SQLite or PostgreSQL: the store's own path), the stdlib
 sqlite3 connection of `store.light.open_sqlite_reader` (an existing SQLite file read
-without importing SQLAlchemy) or a `PostgresSource` of store.light's psycopg reader (a
-PostgreSQL database at the schema head, likewise); all give the same results. The
-queries take `:name` parameters; `rows` binds them for each driver, the one place
+without importing SQLAlchemy) or a `PostgresSource` of store.light's PostgreSQL reader
+(a database at the schema head, read with store.libpq or psycopg); all give the same
+results. The queries take `:name` parameters; `rows` binds them for each driver, the one place
 that knows their differences. Without SQLAlchemy's column types, values come back as
 the driver has them, which `_instant`, `_json` and `_flag` accept in every form. The model and the timeline
 package are imported by the timeline queries only: a poll that finds nothing new reads
@@ -44,17 +44,21 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 if TYPE_CHECKING:
     import psycopg
+
+    from caltac_inbox.store import libpq
     from sqlalchemy.orm import Session
 
     from caltac_inbox.timeline.entry import Entry, SourceRef
 
 
 class PostgresSource:
-    """A psycopg 3 connection inside one read-only transaction (store.light's PostgreSQL
-    reader): a row source without SQLAlchemy."""
+    """A connection inside one read-only transaction (store.light's PostgreSQL reader): a
+    row source without SQLAlchemy. `connection` is a store.libpq Connection (`libpq`
+    true) or a psycopg 3 one; both run the same SQL and give the same values."""
 
-    def __init__(self, connection: "psycopg.Connection[Any]") -> None:
+    def __init__(self, connection: "psycopg.Connection[Any] | libpq.Connection", *, libpq: bool = False) -> None:
         self.connection = connection
+        self.libpq = libpq
 
 
 # What the read queries run on: the store's Session, or one of store.light's readers.
@@ -96,9 +100,8 @@ def rows(source: RowSource, sql: str, params: Mapping[str, Any] | None = None) -
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     if isinstance(source, PostgresSource):
-        found = source.connection.execute(pyformat_sql(sql), params)
-        names = [d.name for d in found.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in found.fetchall()]
+        names, found = _postgres_rows(source, sql, params)
+        return [dict(zip(names, row, strict=True)) for row in found]
     from sqlalchemy import text
 
     return cast(list[Mapping[str, Any]], list(source.execute(text(sql), params).mappings()))
@@ -113,6 +116,48 @@ def pyformat_sql(sql: str) -> str:
     """`sql` with its `:name` parameters in psycopg's `%(name)s` style (a literal % doubled),
     bound as SQLAlchemy's text() binds them on the store's path."""
     return _NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@functools.lru_cache(maxsize=256)
+def dollar_sql(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with its `:name` parameters numbered as libpq binds them (`$1`, a name used
+    twice keeps its number), and the names in that order."""
+    order: dict[str, int] = {}
+
+    def number(found: re.Match[str]) -> str:
+        return f"${order.setdefault(found.group(1), len(order) + 1)}"
+
+    return _NAMED_PARAMETER.sub(number, sql), tuple(order)
+
+
+Rows = tuple[list[str], list[tuple[Any, ...]]]
+
+
+def _postgres_rows(source: PostgresSource, sql: str, params: Mapping[str, Any]) -> Rows:
+    """(column names, rows) of `sql` on store.light's reader, through either driver."""
+    if source.libpq:
+        text, order = dollar_sql(sql)
+        return cast("libpq.Connection", source.connection).execute(text, [params[n] for n in order])
+    found = cast("psycopg.Connection[Any]", source.connection).execute(pyformat_sql(sql), params)
+    return [d.name for d in found.description or ()], found.fetchall()
+
+
+_CURSOR_SERIAL = itertools.count(1)
+
+
+def _postgres_batches(source: PostgresSource, sql: str, params: Mapping[str, Any]) -> Iterator[Rows]:
+    """(column names, rows) of `sql` ID_CHUNK rows at a time, through a server-side cursor
+    (unique, so two passes may be open at once)."""
+    if source.libpq:
+        text, order = dollar_sql(sql)
+        yield from cast("libpq.Connection", source.connection).batches(text, [params[n] for n in order], ID_CHUNK)
+        return
+    connection = cast("psycopg.Connection[Any]", source.connection)
+    with connection.cursor(name=f"caltac_rows_{next(_CURSOR_SERIAL)}") as server_cursor:
+        server_cursor.execute(pyformat_sql(sql), params)
+        names = [d.name for d in server_cursor.description or ()]
+        while batch := server_cursor.fetchmany(ID_CHUNK):
+            yield names, batch
 
 
 def sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -490,9 +535,6 @@ def _day_range(from_: date | datetime | None, to: date | datetime | None) -> tup
     return lower, upper
 
 
-_CURSOR_SERIAL = itertools.count(1)
-
-
 def _row_batches(source: RowSource, sql: str, params: Mapping[str, Any]) -> Iterator[list[Mapping[str, Any]]]:
     """The rows of `sql`, ID_CHUNK at a time, never all of them at once: sqlite3's cursor
     steps through the result; on PostgreSQL a server-side cursor (stream_results) does."""
@@ -505,12 +547,8 @@ def _row_batches(source: RowSource, sql: str, params: Mapping[str, Any]) -> Iter
             yield [dict(zip(names, row, strict=True)) for row in chunk]
         return
     if isinstance(source, PostgresSource):
-        # a named (server-side) cursor, unique so two passes may be open at once
-        with source.connection.cursor(name=f"caltac_rows_{next(_CURSOR_SERIAL)}") as server_cursor:
-            server_cursor.execute(pyformat_sql(sql), params)
-            names = [d.name for d in server_cursor.description or ()]
-            while batch := server_cursor.fetchmany(ID_CHUNK):
-                yield [dict(zip(names, row, strict=True)) for row in batch]
+        for names, batch in _postgres_batches(source, sql, params):
+            yield [dict(zip(names, row, strict=True)) for row in batch]
         return
     from sqlalchemy import text
 

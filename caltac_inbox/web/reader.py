@@ -5,7 +5,7 @@ Reads go through store.open_reader, as the command line's do, with the timeouts 
 one snapshot (one read transaction, so the feed's generation and its entries agree)
 per request. An existing SQLite file at the schema head is read with sqlite3 (in WAL
 mode a poll writing meanwhile neither waits nor is waited for), a PostgreSQL database
-at the head with psycopg (connections kept for the next requests), anything else
+at the head with store.libpq or psycopg (connections kept for the next requests), anything else
 through a pooled SQLAlchemy engine. All run the same store.read and store.feeds
 queries as the command line. The SQLAlchemy store, for an editor's actions and a
 timeline repair, is a second connection pool beside them.

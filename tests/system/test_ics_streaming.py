@@ -12,7 +12,7 @@ import pytest
 from caltac_inbox.export.ics import IcsOptions, calendar_ics, calendar_stream
 from caltac_inbox.model import RawMessage
 from caltac_inbox.pipeline import ingest
-from caltac_inbox.store import read
+from caltac_inbox.store import light, open_reader, read
 from tests.fakes import fake_classify, fake_parse, make_eml
 
 FAKES = dict(parser=fake_parse, classifier=fake_classify)
@@ -67,6 +67,27 @@ def test_the_streamed_calendar_is_the_whole_list_calendar(filled, monkeypatch, b
                     selection.get("programs", ()), include_cancelled=True), options)
                 assert whole.count(b"BEGIN:VEVENT") > (0 if selection.get("programs") else 5)
                 assert b"".join(calendar_stream(s, options, **selection)) == whole, selection
+
+
+@pytest.mark.parametrize("driver", ["libpq", "psycopg"])
+def test_the_light_readers_stream_the_calendar_of_the_store(filled, db_url, monkeypatch, driver):
+    """On store.light's readers (sqlite3; on PostgreSQL a server-side cursor of store.libpq or
+    of psycopg, whichever `driver`), batches ending inside runs of one key date."""
+    if driver == "psycopg" and db_url.startswith("sqlite"):
+        pytest.skip("the PostgreSQL drivers only")
+    monkeypatch.setenv(light.DRIVER_VARIABLE, driver)
+    monkeypatch.setattr(read, "ID_CHUNK", 3)
+    with filled.session(readonly=True) as s:
+        wholes = [calendar_ics(read.timeline_entries(
+            s, selection.get("from_"), selection.get("to"), selection.get("kinds", ()),
+            selection.get("programs", ()), include_cancelled=True), IcsOptions(tasks=True))
+            for selection in SELECTIONS]
+    with open_reader(db_url) as reader, reader.snapshot() as source:
+        assert reader.light
+        if isinstance(source, read.PostgresSource):
+            assert source.libpq is (driver == "libpq")
+        for selection, whole in zip(SELECTIONS, wholes, strict=True):
+            assert b"".join(calendar_stream(source, IcsOptions(tasks=True), **selection)) == whole, selection
 
 
 def test_events_are_written_before_the_later_entries_are_read(filled, monkeypatch):

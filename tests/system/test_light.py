@@ -5,6 +5,7 @@ one line."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import date, datetime, timedelta
@@ -69,9 +70,16 @@ def filled_pg_url() -> Iterator[str]:
         yield fill(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def filled_any_url(request) -> str:
-    return request.getfixturevalue("filled_pg_url" if request.param == "postgresql" else "filled_url")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+                        pytest.param("postgresql-psycopg", marks=pytest.mark.postgres)])
+def filled_any_url(request, monkeypatch) -> str:
+    """Each filled store; PostgreSQL read by store.libpq, and by psycopg (the fallback where
+    no libpq loads, forced by CALTAC_INBOX_PG_DRIVER)."""
+    if request.param == "postgresql-psycopg":
+        monkeypatch.setenv(light.DRIVER_VARIABLE, "psycopg")
+    else:
+        monkeypatch.delenv(light.DRIVER_VARIABLE, raising=False)
+    return request.getfixturevalue("filled_pg_url" if request.param.startswith("postgresql") else "filled_url")
 
 
 def _queries(everything: list[dict]) -> list[tuple[str, tuple, dict]]:
@@ -119,6 +127,8 @@ def test_light_reader_gives_the_same_json_as_the_store(filled_any_url):
     with open_reader(url) as reader, reader.snapshot() as source:
         assert reader.light and type(source) is (sqlite3.Connection if url.startswith("sqlite") else
                                                  queries.PostgresSource)
+        if isinstance(source, queries.PostgresSource):  # libpq unless psycopg is asked for
+            assert source.libpq is (os.environ.get(light.DRIVER_VARIABLE) != "psycopg")
         got = [json.dumps(getattr(queries, name)(source, *args, **kwargs))
                for name, args, kwargs in _queries(everything)]
         assert [calendar_ics(calendar_entries(source, **selection)) for selection in CALENDARS] == calendars

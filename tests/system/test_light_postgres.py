@@ -1,11 +1,11 @@
-"""store.light's PostgreSQL reader (psycopg alone): used only for a database that answers at
-the schema head, with the timeouts it is given, read-only, one snapshot per transaction,
-recovering from a connection the server dropped, and never showing a password. Its
-answers are compared with the SQLAlchemy store's in test_light.py and
-test_store_contract.py."""
+"""store.light's PostgreSQL reader (store.libpq, or psycopg alone): used only for a database
+that answers at the schema head, with the timeouts it is given, read-only, one snapshot per
+transaction, recovering from a connection the server dropped, and never showing a
+password. Every test runs on both drivers. Its answers are compared with the SQLAlchemy
+store's in test_light.py and test_store_contract.py."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +17,26 @@ from caltac_inbox.store import read as queries
 from tests.conftest import pg_database
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True, params=["libpq", "psycopg"])
+def driver(request, monkeypatch) -> str:
+    """Each test on store.libpq and on the psycopg fallback (CALTAC_INBOX_PG_DRIVER)."""
+    if request.param == "psycopg":
+        monkeypatch.setenv(light.DRIVER_VARIABLE, "psycopg")
+    else:
+        monkeypatch.delenv(light.DRIVER_VARIABLE, raising=False)
+    return str(request.param)
+
+
+def _backend_pid(source: queries.PostgresSource) -> int:
+    connection: Any = source.connection
+    return connection.backend_pid if source.libpq else connection.info.backend_pid
+
+
+def _connect_timeout(source: queries.PostgresSource) -> str:
+    connection: Any = source.connection
+    return (connection.settings() if source.libpq else connection.info.get_parameters())["connect_timeout"]
 
 
 @pytest.fixture
@@ -89,14 +109,15 @@ def test_unreachable_server_is_reported_by_the_store_without_the_password(no_con
     assert len(result.stderr.splitlines()) == 1 and "cannot open database" in result.stderr
 
 
-def test_timeouts_are_set_and_the_snapshot_is_read_only_and_repeatable(migrated_url):
+def test_timeouts_are_set_and_the_snapshot_is_read_only_and_repeatable(migrated_url, driver):
     reader = light.open_postgres_reader(migrated_url, connect_timeout=2.6, statement_timeout=2.5)
     assert reader is not None
+    assert (reader.lib is not None) is (driver == "libpq")
     try:
         with reader.snapshot() as source:
-            assert isinstance(source, queries.PostgresSource)
+            assert isinstance(source, queries.PostgresSource) and source.libpq is (driver == "libpq")
             assert queries.rows(source, "SHOW statement_timeout")[0]["statement_timeout"] == "2500ms"
-            assert source.connection.info.get_parameters()["connect_timeout"] == "3"
+            assert _connect_timeout(source) == "3"
             assert queries.rows(source, "SHOW transaction_read_only")[0]["transaction_read_only"] == "on"
             assert queries.rows(source, "SHOW transaction_isolation")[0]["transaction_isolation"] == "repeatable read"
         with pytest.raises(DatabaseError) as info, reader.snapshot() as source:
@@ -117,12 +138,12 @@ def test_a_connection_the_server_dropped_is_replaced(migrated_url):
     assert reader is not None
     try:
         with reader.snapshot() as source:
-            pid = source.connection.info.backend_pid
+            pid = _backend_pid(source)
         with psycopg.connect(migrated_url.replace("postgresql+psycopg://", "postgresql://"),
                              autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         with reader.snapshot() as source:
-            assert source.connection.info.backend_pid != pid
+            assert _backend_pid(source) != pid
             assert queries.generations(source) == queries.generations(source)
     finally:
         reader.close()

@@ -195,26 +195,40 @@ def test_importing_the_timeline_loads_nothing_else_of_the_package():
 
 
 @pytest.mark.postgres
-def test_queries_on_postgresql_database_at_head_import_no_sqlalchemy():
-    """upcoming/timeline/show read a PostgreSQL database at head with psycopg alone
-    (store.light), not SQLAlchemy, its ORM and Alembic: those were most of the time
-    `upcoming` took on PostgreSQL (issue 28)."""
+@pytest.mark.parametrize("driver", ["libpq", "psycopg"])
+def test_queries_on_postgresql_database_at_head_import_no_sqlalchemy(driver, monkeypatch):
+    """upcoming/timeline/show read a PostgreSQL database at head with store.libpq (libpq
+    through ctypes), not SQLAlchemy, its ORM and Alembic, nor psycopg, whose import alone
+    cost more than the whole query on SQLite (issue 28); with psycopg alone where no
+    libpq loads (CALTAC_INBOX_PG_DRIVER=psycopg stands for that here)."""
     from tests.conftest import pg_database
 
+    if driver == "psycopg":
+        monkeypatch.setenv("CALTAC_INBOX_PG_DRIVER", "psycopg")
+    else:
+        monkeypatch.delenv("CALTAC_INBOX_PG_DRIVER", raising=False)
+    notices = sorted(str(path) for path in (Path(__file__).resolve().parents[2] / "samples").glob("*.eml"))
     with pg_database() as url:
-        db.connect(url).dispose()  # creates and migrates
+        subprocess.run([sys.executable, "-m", "caltac_inbox", "--db", url, "ingest", *notices], check=True,
+                       capture_output=True)
         modules, stdout = run_listing_modules(f"""
             from caltac_inbox.cli import main
-            for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"], ["timeline"], ["show", "1"]):
+            for args in (["upcoming"], ["upcoming", "--as-of", "2020-08-01", "--json"],
+                         ["timeline", "--from", "2020-08-01", "--to", "2020-08-31"], ["show", "1"]):
                 try:
                     main(["--db", {url!r}, *args])
                 except SystemExit:
                     pass
         """)
-    # the queries really ran, on PostgreSQL
-    assert stdout.startswith("Nothing coming up between ") and stdout.endswith(".\nNo entries.\n")
-    assert "psycopg" in modules
+    # the queries really ran, on PostgreSQL, and found the samples' entries
+    assert stdout.startswith("Nothing coming up between ") and '"kind": "downtime"' in stdout, stdout
+    assert "designate the LEA coordinator" in stdout and "Entry 1: credential" in stdout, stdout
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+    if driver == "libpq":
+        assert "caltac_inbox.store.libpq" in modules and "psycopg" not in modules, sorted(
+            m for m in modules if "psycopg" in m)
+    else:
+        assert "psycopg" in modules and "caltac_inbox.store.libpq" not in modules
 
 
 def test_ingest_of_one_notice_reads_it_without_warming_this_process(tmp_path):

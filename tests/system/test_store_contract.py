@@ -24,7 +24,8 @@ from tests.system.test_timeline import CANCEL, EXTENDED, OTHER, UPDATE_164
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PATHS = ["sqlite-light", "sqlite-full", pytest.param("postgresql", marks=pytest.mark.postgres),
-         pytest.param("postgresql-light", marks=pytest.mark.postgres)]
+         pytest.param("postgresql-light", marks=pytest.mark.postgres),
+         pytest.param("postgresql-light-psycopg", marks=pytest.mark.postgres)]
 
 
 def _imap(raw: bytes, uid: int, folder: str = "INBOX", uidvalidity: int = 7) -> RawMessage:
@@ -72,9 +73,10 @@ def _reading(path: str, url: str) -> Iterator[read.RowSource]:
         with light.read_snapshot(conn, url) as source:
             yield source
         return
-    if path == "postgresql-light":
+    if path.startswith("postgresql-light"):
         reader = light.open_postgres_reader(url)
-        assert reader is not None  # an existing database at head: the light path, psycopg alone
+        assert reader is not None  # an existing database at head: the light path, libpq (or psycopg) alone
+        assert (reader.lib is None) is path.endswith("psycopg")
         try:
             with reader.snapshot() as source:
                 yield source
@@ -86,8 +88,12 @@ def _reading(path: str, url: str) -> Iterator[read.RowSource]:
 
 
 @pytest.fixture(params=PATHS)
-def source(request) -> Iterator[read.RowSource]:
+def source(request, monkeypatch) -> Iterator[read.RowSource]:
     url = request.getfixturevalue("postgresql_url" if request.param.startswith("postgresql") else "sqlite_url")
+    if request.param.endswith("psycopg"):  # the fallback where no libpq loads
+        monkeypatch.setenv(light.DRIVER_VARIABLE, "psycopg")
+    else:
+        monkeypatch.delenv(light.DRIVER_VARIABLE, raising=False)
     with _reading(request.param, url) as found:
         yield found
 
