@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
-from caltac_inbox.budget import ReadBudget
 from caltac_inbox.display import printable
 from caltac_inbox.errors import UserError
 from caltac_inbox.cli.options import PROG
@@ -15,6 +14,7 @@ from caltac_inbox.store import open_reader, open_writer
 from caltac_inbox.store.read import known_mailboxes, timeline_behind
 
 if TYPE_CHECKING:
+    from caltac_inbox.budget import ReadBudget
     from caltac_inbox.config import Config
 
 T = TypeVar("T")
@@ -50,6 +50,8 @@ class App:
 
     def budget(self, seconds: float | None = None, memory_mb: int | None = None) -> ReadBudget:
         """The ReadBudget of one message: the options given, else [limits] in the config file."""
+        from caltac_inbox.budget import ReadBudget
+
         limits = self.config().limits
         return ReadBudget(seconds or limits.message_seconds, memory_mb or limits.message_memory_mb)
 

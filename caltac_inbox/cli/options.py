@@ -9,13 +9,11 @@ by default) and print with `emit(rows, output, columns)`.
 from __future__ import annotations
 
 import functools
-import getpass
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
 import click
 
-from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
 from caltac_inbox.display import clip, csv_cell, fit_columns, json_line, printable, table_length
 
 PROG = "caltac-inbox"
@@ -38,6 +36,9 @@ def authserv_id_option(f: Callable) -> Callable:
 
 
 def budget_options(f: Callable) -> Callable:
+    # imported here, by the modules of the commands that read mail: a listing needs no budget
+    from caltac_inbox.budget import MESSAGE_MEMORY_MB_RANGE, MESSAGE_SECONDS_RANGE
+
     f = click.option("--memory-limit", "memory_limit", type=click.IntRange(*MESSAGE_MEMORY_MB_RANGE), metavar="MB",
                      help="Memory parsing and classifying one message may take; a message over it fails with "
                           "the reason (default 512; ingest and reparse: [limits] message_memory_mb).")(f)
@@ -67,6 +68,8 @@ def decided_by(by: str | None) -> str:
     """--by, else the OS user (else "unknown")."""
     if by:
         return by
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in this environment

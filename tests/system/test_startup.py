@@ -96,9 +96,10 @@ def test_queries_on_existing_sqlite_database_import_no_sqlalchemy(tmp_path):
 # starts no slower than at bbe6bca): the configuration module and what reads and finds its
 # file (with no mailbox ever polled there is no freshness to tell, so the file is not read),
 # hashlib (only writing makes fact identities), shutil (only a terminal's size), csv (only
-# --csv) and traceback (only a failing command).
+# --csv), traceback (only a failing command), the read budget and its resource limits (only
+# reading mail) and getpass (only naming who decided a correction).
 LISTING_NEVER_IMPORTS = ("caltac_inbox.config", "platformdirs", "tomllib", "subprocess", "difflib", "shlex",
-                         "hashlib", "shutil", "csv", "traceback")
+                         "hashlib", "shutil", "csv", "traceback", "caltac_inbox.budget", "resource", "getpass")
 
 
 def test_a_listing_on_a_light_store_imports_neither_the_configuration_nor_writing_modules(tmp_path):
