@@ -517,11 +517,18 @@ def _in_range(lower: datetime | None, upper: datetime | None) -> Callable[[Entry
 def _entry_batches(source: RowSource, sql: str, params: Mapping[str, Any], programs: Iterable[str],
                    dates_only: bool) -> Iterator[tuple[list[Mapping[str, Any]], list[Entry]]]:
     """(rows, their entries) of `sql` a batch at a time, the rows of `programs` only."""
-    wanted = {p.upper() for p in programs or ()}
     for batch in _row_batches(source, sql, params):
-        if wanted:  # entries naming no program apply to every program and always show
-            batch = [r for r in batch if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
+        batch = _of_programs(batch, programs)
         yield batch, _to_entries(source, batch, dates_only=dates_only)
+
+
+def _of_programs(found: list[Mapping[str, Any]], programs: Iterable[str]) -> list[Mapping[str, Any]]:
+    """The entry rows of `programs` (all rows when none is given); an entry naming no
+    program applies to every program and always shows."""
+    wanted = {p.upper() for p in programs or ()}
+    if not wanted:
+        return found
+    return [r for r in found if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
 
 
 def _day_range(from_: date | datetime | None, to: date | datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -633,11 +640,7 @@ def _select(
 
     found = rows(source, *_entries_query(kinds, mailbox, include_cancelled=include_cancelled, lower=lower,
                                          upper=upper, include_dismissed=include_dismissed))
-    wanted = {p.upper() for p in programs or ()}
-    if wanted:
-        # Entries naming no program apply to every program and always show.
-        found = [r for r in found if not (program := _json(r["program"])) or wanted & {p.upper() for p in program}]
-    return sorted(_to_entries(source, found), key=entry_sort_key)
+    return sorted(_to_entries(source, _of_programs(found, programs)), key=entry_sort_key)
 
 
 def _entries_query(
